@@ -1,0 +1,234 @@
+//! The moving collector: Cheney copying for both generations.
+//!
+//! * **Minor** collections copy every live nursery object into the old
+//!   generation (everything surviving one collection is promoted). Roots:
+//!   the mutator's roots, the handle and global tables, and the payloads of
+//!   remembered objects.
+//! * **Major** collections copy every live object of the nursery and the old
+//!   generation into the spare semispace, then swap. Static objects never
+//!   move; their payloads are scanned as roots.
+//!
+//! A collection checks first that the to-space can hold the worst case, so it
+//! never fails half way.
+
+use std::time::Instant;
+
+use crate::heap::Heap;
+use crate::object::{header_tag, header_words, FORWARD_TAG, REMEMBERED_BIT};
+use crate::space::Space;
+use crate::{HeapError, Value};
+
+/// The mutator's roots: everything outside the heap that holds values
+/// (VM stacks, registers, scheduler queues).
+pub trait Roots {
+    /// Call `f` on every root slot; the collector may rewrite it.
+    fn visit(&mut self, f: &mut dyn FnMut(&mut Value));
+}
+
+/// No roots beyond the heap's own handle and global tables.
+pub struct NoRoots;
+
+impl Roots for NoRoots {
+    fn visit(&mut self, _f: &mut dyn FnMut(&mut Value)) {}
+}
+
+/// Which kind of collection to run.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum CollectionKind {
+    /// Nursery only, unless the old generation has reached its trigger.
+    Auto,
+    /// Nursery only.
+    Minor,
+    /// Everything.
+    Major,
+}
+
+/// The spaces a collection moves objects out of and into.
+struct Evacuation {
+    /// The nursery as it was when the collection began.
+    nursery: Space,
+    /// The old generation as it was, when it is being evacuated too.
+    old_from: Option<Space>,
+    /// Where survivors go; `top` advances as objects are copied.
+    to: Space,
+}
+
+impl Evacuation {
+    #[inline(always)]
+    fn is_from(&self, off: u64) -> bool {
+        self.nursery.contains(off) || self.old_from.is_some_and(|s| s.contains(off))
+    }
+}
+
+impl Heap {
+    /// Collect garbage. `roots` are the mutator's roots.
+    ///
+    /// # Errors
+    /// [`HeapError::OutOfMemory`] if the survivors might not fit; nothing
+    /// has moved in that case.
+    pub fn collect(&mut self, kind: CollectionKind, roots: &mut dyn Roots) -> Result<(), HeapError> {
+        let start = Instant::now();
+        let major = match kind {
+            CollectionKind::Major => true,
+            CollectionKind::Minor => false,
+            CollectionKind::Auto => self.wants_major(),
+        };
+        if major {
+            self.collect_major(roots)?;
+        } else {
+            self.collect_minor(roots)?;
+            if kind == CollectionKind::Auto && self.wants_major() {
+                self.collect_major(roots)?;
+            }
+        }
+        let pause = start.elapsed();
+        self.stats.total_pause += pause;
+        self.stats.max_pause = self.stats.max_pause.max(pause);
+        self.stress_armed = true;
+        Ok(())
+    }
+
+    fn collect_minor(&mut self, roots: &mut dyn Roots) -> Result<(), HeapError> {
+        if self.old.free() < self.nursery.used() {
+            return Err(HeapError::OutOfMemory {
+                requested: self.nursery.used(),
+                limit: self.old.limit - self.old.start,
+            });
+        }
+        let mut ev = Evacuation {
+            nursery: self.nursery,
+            old_from: None,
+            to: self.old,
+        };
+        let scan_from = ev.to.top;
+        self.evacuate_roots(&mut ev, roots);
+        let remembered = std::mem::take(&mut self.remembered);
+        for &off in &remembered {
+            let i = (off / 8) as usize;
+            self.region.words_mut()[i] &= !REMEMBERED_BIT;
+            self.scan_object(&mut ev, off);
+        }
+        self.remembered = remembered;
+        self.remembered.clear();
+        self.scan_to_space(&mut ev, scan_from);
+        self.old = ev.to;
+        self.reset_nursery();
+        self.stats.minor_collections += 1;
+        self.stats.live_bytes = self.old.used();
+        Ok(())
+    }
+
+    fn collect_major(&mut self, roots: &mut dyn Roots) -> Result<(), HeapError> {
+        let need = self.old.used() + self.nursery.used();
+        if self.old_spare.free() < need {
+            return Err(HeapError::OutOfMemory {
+                requested: need,
+                limit: self.old_spare.limit - self.old_spare.start,
+            });
+        }
+        let mut ev = Evacuation {
+            nursery: self.nursery,
+            old_from: Some(self.old),
+            to: self.old_spare,
+        };
+        let scan_from = ev.to.top;
+        for off in std::mem::take(&mut self.remembered) {
+            self.region.words_mut()[(off / 8) as usize] &= !REMEMBERED_BIT;
+        }
+        self.evacuate_roots(&mut ev, roots);
+        // Static objects never move but may point anywhere.
+        let mut at = self.statics.start;
+        while at < self.statics.top {
+            at = self.scan_object(&mut ev, at);
+        }
+        self.scan_to_space(&mut ev, scan_from);
+        let from = self.old;
+        self.old_spare = Space::new(from.start, from.limit - from.start);
+        self.old = ev.to;
+        if self.config.stress {
+            let (a, b) = ((from.start / 8) as usize, (from.top / 8) as usize);
+            self.region.words_mut()[a..b].fill(0);
+        } else {
+            self.region.release(from.start, from.top);
+        }
+        self.reset_nursery();
+        self.stats.major_collections += 1;
+        self.stats.live_bytes = self.old.used();
+        self.major_trigger = (self.old.used() * 2).max(self.config.min_major_bytes);
+        Ok(())
+    }
+
+    fn reset_nursery(&mut self) {
+        if self.config.stress {
+            // Zeroed headers are invalid, so a stale reference is caught by
+            // the verifier instead of reading plausible garbage.
+            let (a, b) = ((self.nursery.start / 8) as usize, (self.nursery.top / 8) as usize);
+            self.region.words_mut()[a..b].fill(0);
+        }
+        self.nursery.top = self.nursery.start;
+    }
+
+    fn evacuate_roots(&mut self, ev: &mut Evacuation, roots: &mut dyn Roots) {
+        let mut roots_vec = std::mem::take(&mut self.roots);
+        for r in roots_vec.iter_mut() {
+            *r = self.forward(ev, *r);
+        }
+        self.roots = roots_vec;
+        let mut globals = std::mem::take(&mut self.globals);
+        for g in globals.iter_mut() {
+            *g = self.forward(ev, *g);
+        }
+        self.globals = globals;
+        roots.visit(&mut |slot: &mut Value| *slot = self.forward(ev, *slot));
+    }
+
+    /// Scan objects copied into the to-space from `from` until no unscanned
+    /// object remains (Cheney's algorithm: the to-space is the queue).
+    fn scan_to_space(&mut self, ev: &mut Evacuation, mut at: u64) {
+        while at < ev.to.top {
+            at = self.scan_object(ev, at);
+        }
+    }
+
+    /// Forward every reference in the object at `off`; returns the offset
+    /// just past it.
+    fn scan_object(&mut self, ev: &mut Evacuation, off: u64) -> u64 {
+        let i = (off / 8) as usize;
+        let h = self.region.words()[i];
+        let n = header_words(h);
+        if header_tag(h).is_traced() {
+            for j in i + 1..i + 1 + n {
+                let v = Value::from_bits(self.region.words()[j]);
+                if v.is_ref() {
+                    let nv = self.forward(ev, v);
+                    self.region.words_mut()[j] = nv.bits();
+                }
+            }
+        }
+        off + (n as u64 + 1) * 8
+    }
+
+    /// The new location of `v`, copying its object if it is in from-space
+    /// and not yet copied.
+    #[inline(always)]
+    fn forward(&mut self, ev: &mut Evacuation, v: Value) -> Value {
+        if !v.is_ref() || !ev.is_from(v.offset()) {
+            return v;
+        }
+        let off = v.offset();
+        let i = (off / 8) as usize;
+        let w = self.region.words_mut();
+        let h = w[i];
+        if header_tag(h).0 == FORWARD_TAG {
+            return Value::from_offset(h >> 8);
+        }
+        let n = header_words(h) + 1;
+        let dst = ev.to.top;
+        ev.to.top += n as u64 * 8;
+        let d = (dst / 8) as usize;
+        w.copy_within(i..i + n, d);
+        w[d] &= !REMEMBERED_BIT;
+        w[i] = (dst << 8) | FORWARD_TAG as u64;
+        Value::from_offset(dst)
+    }
+}

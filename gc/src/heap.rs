@@ -1,0 +1,447 @@
+//! `Heap`: allocation, field access, the write barrier and the root tables.
+//!
+//! **Invariant (where collection happens):** the heap never collects by
+//! itself. [`Heap::try_alloc`] returns `None` when the nursery is full and the
+//! caller — which knows every root (VM stacks, registers) — calls
+//! [`Heap::collect`]. So a collection happens only where the mutator passes a
+//! complete root set (DESIGN invariant 4).
+//!
+//! **Invariant (remembered set):** every object outside the nursery that holds
+//! a reference into the nursery is in `remembered` with its header's
+//! remembered bit set. [`Heap::set`] keeps this; [`Heap::set_init`] is only
+//! for objects just allocated in the nursery.
+
+use std::time::Duration;
+
+use crate::object::{
+    hash_for_offset, header_hash, header_tag, header_words, make_header, Tag, REMEMBERED_BIT,
+};
+use crate::space::{Region, Space, GUARD_BYTES, PAGE_BYTES};
+use crate::{HeapError, Value};
+
+/// Sizes and modes of a heap.
+#[derive(Clone, Debug)]
+pub struct HeapConfig {
+    /// Bytes of the nursery; young objects are bump-allocated here.
+    pub nursery_bytes: u64,
+    /// Bytes reserved for each old-generation semispace (virtual; untouched
+    /// pages cost nothing). The old generation can never exceed this.
+    pub old_bytes: u64,
+    /// Bytes reserved for the static space.
+    pub static_bytes: u64,
+    /// Bytes reserved for the pure space.
+    pub pure_bytes: u64,
+    /// Old-generation bytes below which no full collection is started.
+    pub min_major_bytes: u64,
+    /// Collect (and move every young object) at every allocation.
+    pub stress: bool,
+}
+
+impl Default for HeapConfig {
+    fn default() -> Self {
+        HeapConfig {
+            nursery_bytes: 4 << 20,
+            old_bytes: 64 << 30,
+            static_bytes: 64 << 30,
+            pure_bytes: 16 << 30,
+            min_major_bytes: 24 << 20,
+            stress: false,
+        }
+    }
+}
+
+/// Counters kept by the collector.
+#[derive(Clone, Debug, Default)]
+pub struct GcStats {
+    /// Minor (nursery) collections so far.
+    pub minor_collections: u64,
+    /// Major (full) collections so far.
+    pub major_collections: u64,
+    /// Bytes allocated since the heap was made.
+    pub bytes_allocated: u64,
+    /// Bytes live in the old generation after the last collection.
+    pub live_bytes: u64,
+    /// Total time spent collecting.
+    pub total_pause: Duration,
+    /// Longest single collection.
+    pub max_pause: Duration,
+}
+
+/// A handle: a slot in the heap's scoped root stack, rewritten by the
+/// collector. Valid until the stack is truncated below it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Handle(u32);
+
+/// An owned root slot, valid until [`Heap::release_global`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct Global(u32);
+
+/// The heap of one runtime. Not `Send`: only the initial thread touches it.
+pub struct Heap {
+    /// The mapped memory.
+    pub(crate) region: Region,
+    /// Immutable objects (from images).
+    pub(crate) pure: Space,
+    /// Mutable objects that never move (from images).
+    pub(crate) statics: Space,
+    /// The old generation's current semispace.
+    pub(crate) old: Space,
+    /// The old generation's other semispace (empty between collections).
+    pub(crate) old_spare: Space,
+    /// Young objects.
+    pub(crate) nursery: Space,
+    /// Offsets of non-nursery objects that may hold nursery references.
+    pub(crate) remembered: Vec<u64>,
+    /// Scoped handle slots (LIFO).
+    pub(crate) roots: Vec<Value>,
+    /// Owned root slots; free ones hold `Value::UNDEFINED` and are listed in `free_globals`.
+    pub(crate) globals: Vec<Value>,
+    /// Indices of free slots in `globals`.
+    pub(crate) free_globals: Vec<u32>,
+    /// Old-generation size that triggers the next major collection, in bytes.
+    pub(crate) major_trigger: u64,
+    /// In stress mode: the allocation right after a collection must succeed.
+    pub(crate) stress_armed: bool,
+    /// Counters.
+    pub(crate) stats: GcStats,
+    /// How this heap was configured.
+    pub(crate) config: HeapConfig,
+}
+
+fn round_up(n: u64) -> u64 {
+    n.div_ceil(PAGE_BYTES) * PAGE_BYTES
+}
+
+impl Heap {
+    /// Reserve a heap's region and lay out its spaces.
+    ///
+    /// # Errors
+    /// [`HeapError::Reserve`] if the address space cannot be reserved.
+    pub fn new(config: HeapConfig) -> Result<Heap, HeapError> {
+        let pure_b = round_up(config.pure_bytes);
+        let static_b = round_up(config.static_bytes);
+        let old_b = round_up(config.old_bytes);
+        let nursery_b = round_up(config.nursery_bytes.max(PAGE_BYTES));
+        let mut at = GUARD_BYTES;
+        let pure = Space::new(at, pure_b);
+        at += pure_b;
+        let statics = Space::new(at, static_b);
+        at += static_b;
+        let old = Space::new(at, old_b);
+        at += old_b;
+        let old_spare = Space::new(at, old_b);
+        at += old_b;
+        let nursery = Space::new(at, nursery_b);
+        at += nursery_b;
+        let region = Region::reserve(at)?;
+        Ok(Heap {
+            region,
+            pure,
+            statics,
+            old,
+            old_spare,
+            nursery,
+            remembered: Vec::new(),
+            roots: Vec::new(),
+            globals: Vec::new(),
+            free_globals: Vec::new(),
+            major_trigger: config.min_major_bytes,
+            stress_armed: false,
+            stats: GcStats::default(),
+            config,
+        })
+    }
+
+    /// The configuration this heap was made with.
+    pub fn config(&self) -> &HeapConfig {
+        &self.config
+    }
+
+    /// Collection counters.
+    pub fn stats(&self) -> &GcStats {
+        &self.stats
+    }
+
+    /// Bytes currently allocated in all spaces (live or not yet collected).
+    pub fn used_bytes(&self) -> u64 {
+        self.pure.used() + self.statics.used() + self.old.used() + self.nursery.used()
+    }
+
+    // ---- allocation -------------------------------------------------------
+
+    /// Allocate an object of `words` payload words in the nursery.
+    ///
+    /// Returns `None` when the nursery has no room (or in stress mode, every
+    /// other time): the caller must then [`collect`](Heap::collect) with its
+    /// roots and retry, or use [`alloc_old`](Heap::alloc_old) for a large
+    /// object. The payload is uninitialised garbage: the caller must write
+    /// every word before the next collection.
+    #[inline(always)]
+    pub fn try_alloc(&mut self, tag: Tag, words: usize) -> Option<Value> {
+        if self.config.stress {
+            if !self.stress_armed {
+                return None;
+            }
+            self.stress_armed = false;
+        }
+        let bytes = (words as u64 + 1) * 8;
+        let off = self.nursery.top;
+        if self.nursery.limit - off < bytes {
+            return None;
+        }
+        self.nursery.top = off + bytes;
+        self.stats.bytes_allocated += bytes;
+        self.region.words_mut()[(off / 8) as usize] =
+            make_header(tag, hash_for_offset(off), words);
+        Some(Value::from_offset(off))
+    }
+
+    /// Would an object of `words` payload words fit in an empty nursery?
+    pub fn fits_nursery(&self, words: usize) -> bool {
+        (words as u64 + 1) * 8 <= (self.nursery.limit - self.nursery.start) / 4
+    }
+
+    /// Allocate directly in the old generation (for objects too large for
+    /// the nursery). The payload is zeroed-or-garbage: the caller must write
+    /// every word, through [`Heap::set`] for references.
+    ///
+    /// # Errors
+    /// [`HeapError::OutOfMemory`] if the old generation's reservation is full.
+    pub fn alloc_old(&mut self, tag: Tag, words: usize) -> Result<Value, HeapError> {
+        let bytes = (words as u64 + 1) * 8;
+        if self.old.free() < bytes {
+            return Err(HeapError::OutOfMemory {
+                requested: bytes,
+                limit: self.old.limit - self.old.start,
+            });
+        }
+        let off = self.old.top;
+        self.old.top += bytes;
+        self.stats.bytes_allocated += bytes;
+        let w = self.region.words_mut();
+        let i = (off / 8) as usize;
+        w[i] = make_header(tag, hash_for_offset(off), words);
+        // Fill with a harmless value so the object is scannable at once.
+        w[i + 1..i + 1 + words].fill(Value::FALSE.bits());
+        Ok(Value::from_offset(off))
+    }
+
+    /// Should the next collection be a full one?
+    pub fn wants_major(&self) -> bool {
+        self.old.used() >= self.major_trigger
+    }
+
+    // ---- field access -------------------------------------------------------
+
+    /// The object's tag. `v` must be a reference into this heap.
+    #[inline(always)]
+    pub fn tag(&self, v: Value) -> Tag {
+        header_tag(self.region.words()[(v.offset() / 8) as usize])
+    }
+
+    /// The object's payload length in words.
+    #[inline(always)]
+    pub fn len(&self, v: Value) -> usize {
+        header_words(self.region.words()[(v.offset() / 8) as usize])
+    }
+
+    /// The object's identity hash (stable across moves and image loads).
+    #[inline(always)]
+    pub fn identity_hash(&self, v: Value) -> u32 {
+        header_hash(self.region.words()[(v.offset() / 8) as usize])
+    }
+
+    /// Payload word `i` as a value.
+    #[inline(always)]
+    pub fn get(&self, v: Value, i: usize) -> Value {
+        Value::from_bits(self.region.words()[(v.offset() / 8) as usize + 1 + i])
+    }
+
+    /// Payload word `i` as raw bits.
+    #[inline(always)]
+    pub fn raw(&self, v: Value, i: usize) -> u64 {
+        self.region.words()[(v.offset() / 8) as usize + 1 + i]
+    }
+
+    /// The payload as words.
+    #[inline(always)]
+    pub fn payload(&self, v: Value) -> &[u64] {
+        let i = (v.offset() / 8) as usize;
+        let w = self.region.words();
+        let n = header_words(w[i]);
+        &w[i + 1..i + 1 + n]
+    }
+
+    /// The payload as mutable words (raw objects only: no barrier is applied).
+    #[inline(always)]
+    pub fn payload_mut(&mut self, v: Value) -> &mut [u64] {
+        let i = (v.offset() / 8) as usize;
+        let w = self.region.words_mut();
+        let n = header_words(w[i]);
+        &mut w[i + 1..i + 1 + n]
+    }
+
+    /// Store into payload word `i` of a traced object, keeping the
+    /// remembered-set invariant.
+    #[inline(always)]
+    pub fn set(&mut self, v: Value, i: usize, x: Value) {
+        let off = v.offset();
+        self.region.words_mut()[(off / 8) as usize + 1 + i] = x.bits();
+        if x.is_ref() && self.nursery.contains(x.offset()) && !self.nursery.contains(off) {
+            self.remember(off);
+        }
+    }
+
+    /// Store into payload word `i` of an object allocated in the nursery
+    /// since the last collection (no barrier needed).
+    #[inline(always)]
+    pub fn set_init(&mut self, v: Value, i: usize, x: Value) {
+        debug_assert!(self.nursery.contains(v.offset()), "set_init outside the nursery");
+        self.region.words_mut()[(v.offset() / 8) as usize + 1 + i] = x.bits();
+    }
+
+    /// Store raw bits into payload word `i` of a raw object.
+    #[inline(always)]
+    pub fn set_raw(&mut self, v: Value, i: usize, bits: u64) {
+        self.region.words_mut()[(v.offset() / 8) as usize + 1 + i] = bits;
+    }
+
+    #[cold]
+    fn remember(&mut self, off: u64) {
+        let w = self.region.words_mut();
+        let h = &mut w[(off / 8) as usize];
+        if *h & REMEMBERED_BIT == 0 {
+            *h |= REMEMBERED_BIT;
+            self.remembered.push(off);
+        }
+    }
+
+    /// Is `v` a reference to an object in the nursery?
+    #[inline(always)]
+    pub fn is_young(&self, v: Value) -> bool {
+        v.is_ref() && self.nursery.contains(v.offset())
+    }
+
+    /// Is `v` a reference to a live-looking object in some space?
+    pub fn is_valid_ref(&self, v: Value) -> bool {
+        let o = v.offset();
+        v.is_ref()
+            && (self.nursery.contains(o)
+                || self.old.contains(o)
+                || self.statics.contains(o)
+                || self.pure.contains(o))
+    }
+
+    /// Is `v` in the pure (read-only) space?
+    pub fn is_pure(&self, v: Value) -> bool {
+        v.is_ref() && self.pure.contains(v.offset())
+    }
+
+    // ---- roots ----------------------------------------------------------------
+
+    /// Push `v` on the scoped root stack.
+    #[inline]
+    pub fn push_root(&mut self, v: Value) -> Handle {
+        self.roots.push(v);
+        Handle((self.roots.len() - 1) as u32)
+    }
+
+    /// The depth of the root stack, to restore with [`Heap::truncate_roots`].
+    #[inline]
+    pub fn root_mark(&self) -> usize {
+        self.roots.len()
+    }
+
+    /// Drop every scoped handle made since `mark`.
+    #[inline]
+    pub fn truncate_roots(&mut self, mark: usize) {
+        self.roots.truncate(mark);
+    }
+
+    /// The current value of a handle.
+    ///
+    /// # Panics
+    /// If the handle was dropped by [`Heap::truncate_roots`] (a bug in the caller).
+    #[inline]
+    pub fn handle(&self, h: Handle) -> Value {
+        self.roots[h.0 as usize]
+    }
+
+    /// Replace a handle's value.
+    #[inline]
+    pub fn set_handle(&mut self, h: Handle, v: Value) {
+        self.roots[h.0 as usize] = v;
+    }
+
+    /// Make an owned root holding `v`.
+    pub fn new_global(&mut self, v: Value) -> Global {
+        if let Some(i) = self.free_globals.pop() {
+            self.globals[i as usize] = v;
+            Global(i)
+        } else {
+            self.globals.push(v);
+            Global((self.globals.len() - 1) as u32)
+        }
+    }
+
+    /// The value an owned root holds.
+    #[inline]
+    pub fn global(&self, g: Global) -> Value {
+        self.globals[g.0 as usize]
+    }
+
+    /// Replace the value an owned root holds.
+    #[inline]
+    pub fn set_global(&mut self, g: Global, v: Value) {
+        self.globals[g.0 as usize] = v;
+    }
+
+    /// Free an owned root slot.
+    pub fn release_global(&mut self, g: Global) {
+        self.globals[g.0 as usize] = Value::UNDEFINED;
+        self.free_globals.push(g.0);
+    }
+
+    /// Number of owned root slots in use.
+    pub fn global_count(&self) -> usize {
+        self.globals.len() - self.free_globals.len()
+    }
+
+    /// A copy of this heap at another address: a fresh region with every
+    /// space's contents and every root copied. Proves position independence
+    /// (the seed of image loading): references are offsets, so nothing is
+    /// relocated.
+    ///
+    /// # Errors
+    /// [`HeapError::Reserve`] if the new region cannot be reserved.
+    pub fn copy_to_new_region(&self) -> Result<Heap, HeapError> {
+        let mut other = Heap::new(self.config.clone())?;
+        for (src, dst) in [
+            (&self.pure, &mut other.pure),
+            (&self.statics, &mut other.statics),
+            (&self.old, &mut other.old),
+            (&self.old_spare, &mut other.old_spare),
+            (&self.nursery, &mut other.nursery),
+        ] {
+            *dst = *src;
+        }
+        let words = self.region.words();
+        let ow = other.region.words_mut();
+        for s in [self.pure, self.statics, self.old, self.nursery] {
+            let (a, b) = ((s.start / 8) as usize, (s.top / 8) as usize);
+            ow[a..b].copy_from_slice(&words[a..b]);
+        }
+        other.remembered = self.remembered.clone();
+        other.roots = self.roots.clone();
+        other.globals = self.globals.clone();
+        other.free_globals = self.free_globals.clone();
+        other.major_trigger = self.major_trigger;
+        other.stats = self.stats.clone();
+        Ok(other)
+    }
+
+    /// The base address of the region (for tests proving relocation).
+    pub fn base_address(&self) -> usize {
+        self.region.words().as_ptr() as usize
+    }
+}

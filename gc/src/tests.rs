@@ -1,0 +1,230 @@
+//! Collector tests: a model graph in plain Rust is mirrored in the heap,
+//! and after every collection the heap must still describe the model.
+
+use proptest::prelude::*;
+
+use crate::{CollectionKind, Heap, HeapConfig, NoRoots, Roots, Tag, Value};
+
+const NODE: Tag = Tag(1);
+const RAW: Tag = Tag(0x80);
+
+fn small_heap(stress: bool) -> Heap {
+    Heap::new(HeapConfig {
+        nursery_bytes: 64 * 1024,
+        old_bytes: 256 << 20,
+        static_bytes: 1 << 20,
+        pure_bytes: 1 << 20,
+        min_major_bytes: 256 * 1024,
+        stress,
+    })
+    .expect("reserve heap")
+}
+
+/// Allocate, collecting with `roots` when the nursery is full.
+fn alloc(heap: &mut Heap, tag: Tag, words: usize, roots: &mut dyn Roots) -> Value {
+    loop {
+        if let Some(v) = heap.try_alloc(tag, words) {
+            return v;
+        }
+        heap.collect(CollectionKind::Auto, roots).expect("collect");
+    }
+}
+
+/// A node: [id (fixnum), left, right] ; raw blobs hold their id in word 0.
+fn make_node(heap: &mut Heap, id: i64) -> Value {
+    let v = alloc(heap, NODE, 3, &mut NoRoots);
+    heap.set_init(v, 0, Value::fix(id));
+    heap.set_init(v, 1, Value::NIL);
+    heap.set_init(v, 2, Value::NIL);
+    v
+}
+
+#[derive(Debug, Clone)]
+enum Op {
+    New,
+    Link { from: usize, to: usize, right: bool },
+    Drop(usize),
+    Minor,
+    Major,
+    Blob(u8),
+}
+
+fn op() -> impl Strategy<Value = Op> {
+    prop_oneof![
+        4 => Just(Op::New),
+        4 => (any::<usize>(), any::<usize>(), any::<bool>()).prop_map(|(from, to, right)| Op::Link { from, to, right }),
+        1 => any::<usize>().prop_map(Op::Drop),
+        1 => Just(Op::Minor),
+        1 => Just(Op::Major),
+        2 => any::<u8>().prop_map(Op::Blob),
+    ]
+}
+
+/// The model: node id -> (left id, right id); roots are ids held in globals.
+struct Model {
+    edges: Vec<(Option<usize>, Option<usize>)>,
+    roots: Vec<(usize, crate::Global)>,
+}
+
+fn check_against_model(heap: &Heap, model: &Model) {
+    heap.verify(&mut NoRoots).expect("heap verifies");
+    for &(id, g) in &model.roots {
+        let mut stack = vec![(id, heap.global(g))];
+        let mut seen = std::collections::HashSet::new();
+        while let Some((id, v)) = stack.pop() {
+            if !seen.insert(id) {
+                continue;
+            }
+            assert_eq!(heap.tag(v), NODE);
+            assert_eq!(heap.get(v, 0).as_fixnum(), Some(id as i64));
+            let (l, r) = model.edges[id];
+            for (slot, want) in [(1, l), (2, r)] {
+                let child = heap.get(v, slot);
+                match want {
+                    None => assert!(child.is_nil()),
+                    Some(c) => stack.push((c, child)),
+                }
+            }
+        }
+    }
+}
+
+fn run_ops(ops: Vec<Op>, stress: bool) {
+    let mut heap = small_heap(stress);
+    let mut model = Model { edges: Vec::new(), roots: Vec::new() };
+    for op in ops {
+        match op {
+            Op::New => {
+                let id = model.edges.len();
+                let v = make_node(&mut heap, id as i64);
+                model.edges.push((None, None));
+                let g = heap.new_global(v);
+                model.roots.push((id, g));
+            }
+            Op::Link { from, to, right } if !model.roots.is_empty() => {
+                let (fid, fg) = model.roots[from % model.roots.len()];
+                let (tid, tg) = model.roots[to % model.roots.len()];
+                let (fv, tv) = (heap.global(fg), heap.global(tg));
+                heap.set(fv, if right { 2 } else { 1 }, tv);
+                let e = &mut model.edges[fid];
+                if right { e.1 = Some(tid) } else { e.0 = Some(tid) }
+            }
+            Op::Drop(i) if !model.roots.is_empty() => {
+                let (_, g) = model.roots.swap_remove(i % model.roots.len());
+                heap.release_global(g);
+            }
+            Op::Minor => heap.collect(CollectionKind::Minor, &mut NoRoots).expect("minor"),
+            Op::Major => heap.collect(CollectionKind::Major, &mut NoRoots).expect("major"),
+            Op::Blob(n) => {
+                let v = alloc(&mut heap, RAW, n as usize, &mut NoRoots);
+                heap.payload_mut(v).fill(0xdead_beef);
+            }
+            _ => {}
+        }
+        check_against_model(&heap, &model);
+    }
+    heap.collect(CollectionKind::Major, &mut NoRoots).expect("final major");
+    check_against_model(&heap, &model);
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(64))]
+    #[test]
+    fn collector_preserves_the_model_graph(ops in proptest::collection::vec(op(), 1..200)) {
+        run_ops(ops, false);
+    }
+
+    #[test]
+    fn collector_preserves_the_model_graph_under_stress(ops in proptest::collection::vec(op(), 1..120)) {
+        run_ops(ops, true);
+    }
+}
+
+#[test]
+fn garbage_is_reclaimed_and_live_data_survives_many_collections() {
+    let mut heap = small_heap(false);
+    let keep = make_node(&mut heap, 7);
+    let g = heap.new_global(keep);
+    for i in 0..200_000 {
+        let v = make_node(&mut heap, i);
+        // Hang the newest node off the kept one: an old-to-young store.
+        let k = heap.global(g);
+        heap.set(k, 1, v);
+    }
+    heap.collect(CollectionKind::Major, &mut NoRoots).expect("major");
+    assert!(heap.stats().minor_collections > 10);
+    assert!(heap.stats().major_collections >= 1);
+    let k = heap.global(g);
+    assert_eq!(heap.get(k, 0).as_fixnum(), Some(7));
+    assert_eq!(heap.get(heap.get(k, 1), 0).as_fixnum(), Some(199_999));
+    // Two live nodes of 4 words each.
+    assert_eq!(heap.stats().live_bytes, 64);
+    heap.verify(&mut NoRoots).expect("verifies");
+}
+
+#[test]
+fn identity_hash_survives_moves() {
+    let mut heap = small_heap(false);
+    let v = make_node(&mut heap, 1);
+    let h = heap.identity_hash(v);
+    let g = heap.new_global(v);
+    heap.collect(CollectionKind::Minor, &mut NoRoots).expect("minor");
+    heap.collect(CollectionKind::Major, &mut NoRoots).expect("major");
+    let moved = heap.global(g);
+    assert_ne!(moved, v, "the object moved");
+    assert_eq!(heap.identity_hash(moved), h);
+}
+
+#[test]
+fn mutator_roots_are_rewritten() {
+    struct Stack(Vec<Value>);
+    impl Roots for Stack {
+        fn visit(&mut self, f: &mut dyn FnMut(&mut Value)) {
+            self.0.iter_mut().for_each(f);
+        }
+    }
+    let mut heap = small_heap(false);
+    let mut stack = Stack(Vec::new());
+    for i in 0..10 {
+        let v = make_node(&mut heap, i);
+        stack.0.push(v);
+    }
+    heap.collect(CollectionKind::Minor, &mut stack).expect("minor");
+    heap.verify(&mut stack).expect("verifies");
+    for (i, v) in stack.0.iter().enumerate() {
+        assert!(!heap.is_young(*v));
+        assert_eq!(heap.get(*v, 0).as_fixnum(), Some(i as i64));
+    }
+}
+
+#[test]
+fn heap_copied_to_another_address_reads_the_same() {
+    let mut heap = small_heap(false);
+    let a = make_node(&mut heap, 1);
+    let ga = heap.new_global(a);
+    let b = make_node(&mut heap, 2);
+    let a = heap.global(ga);
+    heap.set(a, 1, b);
+    heap.collect(CollectionKind::Major, &mut NoRoots).expect("major");
+    let copy = heap.copy_to_new_region().expect("copy");
+    assert_ne!(copy.base_address(), heap.base_address());
+    drop(heap);
+    copy.verify(&mut NoRoots).expect("copy verifies");
+    let a = copy.global(ga);
+    assert_eq!(copy.get(a, 0).as_fixnum(), Some(1));
+    assert_eq!(copy.get(copy.get(a, 1), 0).as_fixnum(), Some(2));
+}
+
+#[test]
+fn large_objects_go_to_the_old_generation_and_are_remembered() {
+    let mut heap = small_heap(false);
+    let big = heap.alloc_old(NODE, 100_000).expect("old alloc");
+    let g = heap.new_global(big);
+    let young = make_node(&mut heap, 42);
+    heap.set(heap.global(g), 5, young);
+    heap.verify(&mut NoRoots).expect("verifies");
+    heap.collect(CollectionKind::Minor, &mut NoRoots).expect("minor");
+    let big = heap.global(g);
+    assert_eq!(heap.get(heap.get(big, 5), 0).as_fixnum(), Some(42));
+    heap.verify(&mut NoRoots).expect("verifies");
+}

@@ -1,0 +1,87 @@
+//! The heap verifier: walks every space and checks every object and
+//! reference. Tests and the stress mode run it after collections.
+
+use std::collections::HashSet;
+
+use crate::heap::Heap;
+use crate::object::{header_tag, header_words, FORWARD_TAG, INVALID_TAG, REMEMBERED_BIT};
+use crate::{Roots, Value};
+
+impl Heap {
+    /// Check the heap's structure: every object has a valid header and fits
+    /// its space, every reference (in objects, handles, globals and `roots`)
+    /// points at an object start, and every old-to-young reference is
+    /// remembered.
+    ///
+    /// # Errors
+    /// A description of the first problem found.
+    pub fn verify(&self, roots: &mut dyn Roots) -> Result<(), String> {
+        let w = self.region.words();
+        let mut starts = HashSet::new();
+        for (name, s) in self.spaces() {
+            let mut at = s.start;
+            while at < s.top {
+                let h = w[(at / 8) as usize];
+                let t = header_tag(h).0;
+                if t == INVALID_TAG || t == FORWARD_TAG {
+                    return Err(format!("{name} space: bad header {h:#x} at offset {at:#x}"));
+                }
+                let next = at + (header_words(h) as u64 + 1) * 8;
+                if next > s.top {
+                    return Err(format!("{name} space: object at {at:#x} runs past the space's top"));
+                }
+                starts.insert(at);
+                at = next;
+            }
+        }
+        let check = |what: &str, v: Value| -> Result<(), String> {
+            if v.is_ref() && !starts.contains(&v.offset()) {
+                Err(format!("{what}: dangling reference {:#x}", v.offset()))
+            } else {
+                Ok(())
+            }
+        };
+        for (name, s) in self.spaces() {
+            let mut at = s.start;
+            while at < s.top {
+                let i = (at / 8) as usize;
+                let h = w[i];
+                let n = header_words(h);
+                if header_tag(h).is_traced() {
+                    for j in 0..n {
+                        let v = Value::from_bits(w[i + 1 + j]);
+                        check(&format!("{name} object at {at:#x} word {j}"), v)?;
+                        if name != "nursery" && self.is_young(v) && h & REMEMBERED_BIT == 0 {
+                            return Err(format!(
+                                "{name} object at {at:#x} points into the nursery but is not remembered"
+                            ));
+                        }
+                    }
+                }
+                at += (n as u64 + 1) * 8;
+            }
+        }
+        for (i, v) in self.roots.iter().enumerate() {
+            check(&format!("handle {i}"), *v)?;
+        }
+        for (i, v) in self.globals.iter().enumerate() {
+            check(&format!("global {i}"), *v)?;
+        }
+        let mut err = Ok(());
+        roots.visit(&mut |v: &mut Value| {
+            if err.is_ok() {
+                err = check("mutator root", *v);
+            }
+        });
+        err
+    }
+
+    fn spaces(&self) -> [(&'static str, crate::Space); 4] {
+        [
+            ("pure", self.pure),
+            ("static", self.statics),
+            ("old", self.old),
+            ("nursery", self.nursery),
+        ]
+    }
+}

@@ -1,0 +1,94 @@
+//! The reader's output: a plain Rust tree of data with source positions.
+//!
+//! Datums are scratch: the reader produces them, the expander and compiler
+//! consume them, and `datum_to_value` turns them into heap values when a
+//! program reads data (`read`, `quote`). Nothing here outlives one
+//! read/compile step, so no Scheme state hides in these trees (DESIGN
+//! invariant 1).
+
+use num_bigint::BigInt;
+
+/// A position in the source: 1-based line and column (in characters).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Pos {
+    /// 1-based line number; 0 means "no position known".
+    pub line: u32,
+    /// 1-based column, counted in characters.
+    pub col: u32,
+}
+
+/// A number as read: the reader normalises to the smallest representation.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Number {
+    /// An exact integer that fits in `i64`.
+    Fixnum(i64),
+    /// An exact integer that does not fit in `i64`.
+    Big(BigInt),
+    /// An exact non-integer rational in lowest terms, denominator > 1.
+    Ratio(BigInt, BigInt),
+    /// An inexact real.
+    Flonum(f64),
+}
+
+/// One datum with the position where it starts.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Datum {
+    /// What was read.
+    pub kind: DatumKind,
+    /// Where it starts in the source.
+    pub pos: Pos,
+}
+
+/// The shapes a datum can take.
+#[derive(Clone, Debug, PartialEq)]
+pub enum DatumKind {
+    /// `#t` / `#f` / `#true` / `#false`.
+    Bool(bool),
+    /// Any number literal.
+    Num(Number),
+    /// A character literal.
+    Char(char),
+    /// A string literal, escapes already decoded.
+    Str(String),
+    /// A symbol (already case-folded under `#!fold-case`).
+    Sym(String),
+    /// A keyword object `#:name` (self-evaluating).
+    Keyword(String),
+    /// A proper list `(a b c)` (possibly empty) or, when `tail` is set, an
+    /// improper list `(a b . c)` with at least one element before the dot.
+    List(Vec<Datum>, Option<Box<Datum>>),
+    /// `#(a b c)`.
+    Vector(Vec<Datum>),
+    /// `#u8(1 2 3)`.
+    Bytevector(Vec<u8>),
+    /// `#n=datum`: defines label n for the datum that follows.
+    Label(u64, Box<Datum>),
+    /// `#n#`: refers to the datum labelled n.
+    LabelRef(u64),
+    /// A heap value carried through unchanged (used when the compiler is
+    /// given heap data by `eval`); the index names a handle slot.
+    Opaque(u32),
+}
+
+impl Datum {
+    /// A datum of `kind` at `pos`.
+    pub fn new(kind: DatumKind, pos: Pos) -> Datum {
+        Datum { kind, pos }
+    }
+
+    /// The symbol's name if this is a symbol.
+    pub fn as_sym(&self) -> Option<&str> {
+        match &self.kind {
+            DatumKind::Sym(s) => Some(s),
+            _ => None,
+        }
+    }
+
+    /// The elements if this is a proper list.
+    pub fn as_list(&self) -> Option<&[Datum]> {
+        match &self.kind {
+            DatumKind::List(items, None) => Some(items),
+            _ => None,
+        }
+    }
+}
