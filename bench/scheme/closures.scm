@@ -5,28 +5,28 @@
 (define size 1000000)
 
 ;; The list (0 1 ... n-1).
-(define (range n)
+(define (make-range n)
   (let loop ((i (- n 1)) (acc '()))
     (if (< i 0)
         acc
         (loop (- i 1) (cons i acc)))))
 
-(define (fold f acc lst)
+(define (fold-list f acc lst)
   (if (null? lst)
       acc
-      (fold f (f acc (car lst)) (cdr lst))))
+      (fold-list f (f acc (car lst)) (cdr lst))))
 
-(define numbers (range size))
+(define numbers (make-range size))
 
-(define (round k)
-  (fold (lambda (acc x) (+ acc x))
-        0
-        (map (lambda (x) (+ x k)) numbers)))
+(define (one-round k)
+  (fold-list (lambda (acc x) (+ acc x))
+             0
+             (map (lambda (x) (+ x k)) numbers)))
 
 (define (rounds k total)
   (if (> k 5)
       total
-      (rounds (+ k 1) (+ total (round k)))))
+      (rounds (+ k 1) (+ total (one-round k)))))
 
 (display (rounds 1 0))
 (newline)

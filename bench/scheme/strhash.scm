@@ -2,7 +2,7 @@
 ;; then each looked up again. Measures number->string, string-append,
 ;; string hashing and hash-table growth. Hash tables use the SRFI-69 names.
 
-(define count 200000)
+(define key-count 200000)
 
 (define (key i)
   (string-append "k" (number->string i)))
@@ -10,13 +10,12 @@
 (define table (make-hash-table string=?))
 
 (define (fill i)
-  (if (< i count)
-      (let ()
-        (hash-table-set! table (key i) i)
-        (fill (+ i 1)))))
+  (cond ((< i key-count)
+         (hash-table-set! table (key i) i)
+         (fill (+ i 1)))))
 
 (define (sum-lookups i acc)
-  (if (< i count)
+  (if (< i key-count)
       (sum-lookups (+ i 1) (+ acc (hash-table-ref/default table (key i) 0)))
       acc))
 

@@ -66,7 +66,11 @@ impl Heap {
     /// # Errors
     /// [`HeapError::OutOfMemory`] if the survivors might not fit; nothing
     /// has moved in that case.
-    pub fn collect(&mut self, kind: CollectionKind, roots: &mut dyn Roots) -> Result<(), HeapError> {
+    pub fn collect(
+        &mut self,
+        kind: CollectionKind,
+        roots: &mut dyn Roots,
+    ) -> Result<(), HeapError> {
         let start = Instant::now();
         let major = match kind {
             CollectionKind::Major => true,
@@ -162,7 +166,10 @@ impl Heap {
         if self.config.stress {
             // Zeroed headers are invalid, so a stale reference is caught by
             // the verifier instead of reading plausible garbage.
-            let (a, b) = ((self.nursery.start / 8) as usize, (self.nursery.top / 8) as usize);
+            let (a, b) = (
+                (self.nursery.start / 8) as usize,
+                (self.nursery.top / 8) as usize,
+            );
             self.region.words_mut()[a..b].fill(0);
         }
         self.nursery.top = self.nursery.start;

@@ -72,6 +72,13 @@ pub struct GcStats {
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Handle(u32);
 
+impl Handle {
+    /// The handle for slot `i` of the root stack.
+    pub fn from_index(i: usize) -> Handle {
+        Handle(i as u32)
+    }
+}
+
 /// An owned root slot, valid until [`Heap::release_global`].
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub struct Global(u32);
@@ -191,8 +198,7 @@ impl Heap {
         }
         self.nursery.top = off + bytes;
         self.stats.bytes_allocated += bytes;
-        self.region.words_mut()[(off / 8) as usize] =
-            make_header(tag, hash_for_offset(off), words);
+        self.region.words_mut()[(off / 8) as usize] = make_header(tag, hash_for_offset(off), words);
         Some(Value::from_offset(off))
     }
 
@@ -257,6 +263,13 @@ impl Heap {
         Value::from_bits(self.region.words()[(v.offset() / 8) as usize + 1 + i])
     }
 
+    /// The word at index `i` of the region (an offset divided by 8): the
+    /// VM's instruction fetch.
+    #[inline(always)]
+    pub fn word_at(&self, i: usize) -> u64 {
+        self.region.words()[i]
+    }
+
     /// Payload word `i` as raw bits.
     #[inline(always)]
     pub fn raw(&self, v: Value, i: usize) -> u64 {
@@ -296,7 +309,10 @@ impl Heap {
     /// since the last collection (no barrier needed).
     #[inline(always)]
     pub fn set_init(&mut self, v: Value, i: usize, x: Value) {
-        debug_assert!(self.nursery.contains(v.offset()), "set_init outside the nursery");
+        debug_assert!(
+            self.nursery.contains(v.offset()),
+            "set_init outside the nursery"
+        );
         self.region.words_mut()[(v.offset() / 8) as usize + 1 + i] = x.bits();
     }
 

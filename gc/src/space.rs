@@ -127,7 +127,13 @@ impl Region {
         // page aligned; `&mut self` means no borrow of these words is live.
         let ptr = unsafe { self.base.cast::<u8>().add(start as usize) };
         // SAFETY: as above; DONTNEED on private anonymous memory only zeroes it.
-        let r = unsafe { madvise(ptr.cast(), (end - start) as usize, MmapAdvise::MADV_DONTNEED) };
+        let r = unsafe {
+            madvise(
+                ptr.cast(),
+                (end - start) as usize,
+                MmapAdvise::MADV_DONTNEED,
+            )
+        };
         // Failing to release is harmless: the pages stay resident.
         let _ = r;
     }

@@ -91,7 +91,10 @@ fn check_against_model(heap: &Heap, model: &Model) {
 
 fn run_ops(ops: Vec<Op>, stress: bool) {
     let mut heap = small_heap(stress);
-    let mut model = Model { edges: Vec::new(), roots: Vec::new() };
+    let mut model = Model {
+        edges: Vec::new(),
+        roots: Vec::new(),
+    };
     for op in ops {
         match op {
             Op::New => {
@@ -107,14 +110,22 @@ fn run_ops(ops: Vec<Op>, stress: bool) {
                 let (fv, tv) = (heap.global(fg), heap.global(tg));
                 heap.set(fv, if right { 2 } else { 1 }, tv);
                 let e = &mut model.edges[fid];
-                if right { e.1 = Some(tid) } else { e.0 = Some(tid) }
+                if right {
+                    e.1 = Some(tid)
+                } else {
+                    e.0 = Some(tid)
+                }
             }
             Op::Drop(i) if !model.roots.is_empty() => {
                 let (_, g) = model.roots.swap_remove(i % model.roots.len());
                 heap.release_global(g);
             }
-            Op::Minor => heap.collect(CollectionKind::Minor, &mut NoRoots).expect("minor"),
-            Op::Major => heap.collect(CollectionKind::Major, &mut NoRoots).expect("major"),
+            Op::Minor => heap
+                .collect(CollectionKind::Minor, &mut NoRoots)
+                .expect("minor"),
+            Op::Major => heap
+                .collect(CollectionKind::Major, &mut NoRoots)
+                .expect("major"),
             Op::Blob(n) => {
                 let v = alloc(&mut heap, RAW, n as usize, &mut NoRoots);
                 heap.payload_mut(v).fill(0xdead_beef);
@@ -123,7 +134,8 @@ fn run_ops(ops: Vec<Op>, stress: bool) {
         }
         check_against_model(&heap, &model);
     }
-    heap.collect(CollectionKind::Major, &mut NoRoots).expect("final major");
+    heap.collect(CollectionKind::Major, &mut NoRoots)
+        .expect("final major");
     check_against_model(&heap, &model);
 }
 
@@ -151,7 +163,8 @@ fn garbage_is_reclaimed_and_live_data_survives_many_collections() {
         let k = heap.global(g);
         heap.set(k, 1, v);
     }
-    heap.collect(CollectionKind::Major, &mut NoRoots).expect("major");
+    heap.collect(CollectionKind::Major, &mut NoRoots)
+        .expect("major");
     assert!(heap.stats().minor_collections > 10);
     assert!(heap.stats().major_collections >= 1);
     let k = heap.global(g);
@@ -168,8 +181,10 @@ fn identity_hash_survives_moves() {
     let v = make_node(&mut heap, 1);
     let h = heap.identity_hash(v);
     let g = heap.new_global(v);
-    heap.collect(CollectionKind::Minor, &mut NoRoots).expect("minor");
-    heap.collect(CollectionKind::Major, &mut NoRoots).expect("major");
+    heap.collect(CollectionKind::Minor, &mut NoRoots)
+        .expect("minor");
+    heap.collect(CollectionKind::Major, &mut NoRoots)
+        .expect("major");
     let moved = heap.global(g);
     assert_ne!(moved, v, "the object moved");
     assert_eq!(heap.identity_hash(moved), h);
@@ -189,7 +204,8 @@ fn mutator_roots_are_rewritten() {
         let v = make_node(&mut heap, i);
         stack.0.push(v);
     }
-    heap.collect(CollectionKind::Minor, &mut stack).expect("minor");
+    heap.collect(CollectionKind::Minor, &mut stack)
+        .expect("minor");
     heap.verify(&mut stack).expect("verifies");
     for (i, v) in stack.0.iter().enumerate() {
         assert!(!heap.is_young(*v));
@@ -205,7 +221,8 @@ fn heap_copied_to_another_address_reads_the_same() {
     let b = make_node(&mut heap, 2);
     let a = heap.global(ga);
     heap.set(a, 1, b);
-    heap.collect(CollectionKind::Major, &mut NoRoots).expect("major");
+    heap.collect(CollectionKind::Major, &mut NoRoots)
+        .expect("major");
     let copy = heap.copy_to_new_region().expect("copy");
     assert_ne!(copy.base_address(), heap.base_address());
     drop(heap);
@@ -223,7 +240,8 @@ fn large_objects_go_to_the_old_generation_and_are_remembered() {
     let young = make_node(&mut heap, 42);
     heap.set(heap.global(g), 5, young);
     heap.verify(&mut NoRoots).expect("verifies");
-    heap.collect(CollectionKind::Minor, &mut NoRoots).expect("minor");
+    heap.collect(CollectionKind::Minor, &mut NoRoots)
+        .expect("minor");
     let big = heap.global(g);
     assert_eq!(heap.get(heap.get(big, 5), 0).as_fixnum(), Some(42));
     heap.verify(&mut NoRoots).expect("verifies");

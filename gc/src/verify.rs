@@ -28,7 +28,9 @@ impl Heap {
                 }
                 let next = at + (header_words(h) as u64 + 1) * 8;
                 if next > s.top {
-                    return Err(format!("{name} space: object at {at:#x} runs past the space's top"));
+                    return Err(format!(
+                        "{name} space: object at {at:#x} runs past the space's top"
+                    ));
                 }
                 starts.insert(at);
                 at = next;

@@ -1,1 +1,161 @@
-fn main() {}
+//! The `imp` binary: runs programs, evaluates expressions, and the REPL.
+#![forbid(unsafe_code)]
+
+use std::io::{BufRead, IsTerminal, Write};
+use std::process::ExitCode;
+
+use imp::{Error, Runtime};
+
+const USAGE: &str = "\
+usage: imp [OPTIONS] [FILE [ARGS...]]
+
+  imp                 start the REPL
+  imp FILE [ARGS...]  run the program in FILE; (command-line) is (FILE ARGS...)
+  imp -e EXPR         evaluate EXPR and print its value
+  imp -               read a program from standard input
+
+options:
+  -e, --eval EXPR     evaluate EXPR, print the result, exit
+  -h, --help          show this help
+  -V, --version       show the version
+";
+
+/// Exit status for an uncaught error (EX_SOFTWARE).
+const EXIT_ERROR: u8 = 70;
+
+fn main() -> ExitCode {
+    let args: Vec<String> = std::env::args().collect();
+    match run(&args[1..]) {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("imp: {e:#}");
+            ExitCode::from(EXIT_ERROR)
+        }
+    }
+}
+
+fn run(args: &[String]) -> anyhow::Result<ExitCode> {
+    match args.first().map(String::as_str) {
+        Some("-h" | "--help") => {
+            print!("{USAGE}");
+            Ok(ExitCode::SUCCESS)
+        }
+        Some("-V" | "--version") => {
+            println!("imp {}", env!("CARGO_PKG_VERSION"));
+            Ok(ExitCode::SUCCESS)
+        }
+        Some("-e" | "--eval") => {
+            let Some(expr) = args.get(1) else {
+                anyhow::bail!("-e needs an expression\n{USAGE}");
+            };
+            let mut rt = Runtime::new()?;
+            rt.set_command_line(&["imp".to_string()])?;
+            match rt.eval_named(expr, "<command line>") {
+                Ok(v) => {
+                    for line in rt.write_values(&v) {
+                        if !v.is_unspecified(&rt) {
+                            println!("{line}");
+                        }
+                    }
+                    Ok(ExitCode::SUCCESS)
+                }
+                Err(e) => Ok(report(&mut rt, e)),
+            }
+        }
+        Some(flag) if flag.starts_with('-') && flag != "-" => {
+            anyhow::bail!("unknown option `{flag}`\n{USAGE}");
+        }
+        Some(file) => {
+            let mut rt = Runtime::new()?;
+            rt.set_command_line(args)?;
+            let r = if file == "-" {
+                let mut src = String::new();
+                std::io::stdin().lock().read_line(&mut src).ok();
+                let mut rest = String::new();
+                for line in std::io::stdin().lock().lines() {
+                    rest.push_str(&line.unwrap_or_default());
+                    rest.push('\n');
+                }
+                src.push_str(&rest);
+                rt.eval_named(&src, "<stdin>")
+            } else {
+                rt.eval_file(file)
+            };
+            match r {
+                Ok(_) => {
+                    rt.flush();
+                    Ok(ExitCode::SUCCESS)
+                }
+                Err(e) => Ok(report(&mut rt, e)),
+            }
+        }
+        None => repl(),
+    }
+}
+
+/// Print an error the way a user reads it; the exit status it implies.
+fn report(rt: &mut Runtime, e: Error) -> ExitCode {
+    rt.flush();
+    match e {
+        Error::Exit(code) => ExitCode::from(code as u8),
+        e => {
+            eprintln!("{e}");
+            ExitCode::from(EXIT_ERROR)
+        }
+    }
+}
+
+/// A plain read-eval-print loop (the line editor comes with the REPL issue).
+fn repl() -> anyhow::Result<ExitCode> {
+    let mut rt = Runtime::new()?;
+    rt.set_command_line(&["imp".to_string()])?;
+    let interactive = std::io::stdin().is_terminal();
+    let stdin = std::io::stdin();
+    let mut buf = String::new();
+    let mut status = ExitCode::SUCCESS;
+    loop {
+        if interactive {
+            print!("{}", if buf.is_empty() { "imp> " } else { "...> " });
+            std::io::stdout().flush().ok();
+        }
+        let mut line = String::new();
+        match stdin.lock().read_line(&mut line) {
+            Ok(0) => break,
+            Ok(_) => {}
+            Err(e) => anyhow::bail!("cannot read standard input: {e}"),
+        }
+        buf.push_str(&line);
+        match rt.eval_named(&buf, "<repl>") {
+            Ok(v) => {
+                rt.flush();
+                if !v.is_unspecified(&rt) {
+                    for line in rt.write_values(&v) {
+                        println!("{line}");
+                    }
+                }
+                buf.clear();
+            }
+            Err(Error::Read {
+                incomplete: true, ..
+            }) => continue,
+            Err(Error::Exit(code)) => {
+                rt.flush();
+                return Ok(ExitCode::from(code as u8));
+            }
+            Err(e) => {
+                rt.flush();
+                eprintln!("{e}");
+                status = ExitCode::from(EXIT_ERROR);
+                buf.clear();
+            }
+        }
+    }
+    if interactive {
+        println!();
+    }
+    Ok(if interactive {
+        ExitCode::SUCCESS
+    } else {
+        status
+    })
+}

@@ -1,2 +1,441 @@
-//! placeholder
+//! imp: an R7RS Scheme whose running system can be saved to an image.
+//!
+//! ```
+//! let mut rt = imp::Runtime::new().expect("runtime");
+//! let v = rt.eval_str("(define (square x) (* x x)) (square 12)").expect("evaluates");
+//! assert_eq!(rt.write(&v), "144");
+//! assert_eq!(v.as_i64(&rt), Some(144));
+//! ```
+//!
+//! A [`Runtime`] owns a heap, a VM and the global environment; nothing is
+//! shared between runtimes, so two in one process do not interfere.
+//! [`Value`] is a handle that keeps a Scheme value alive across collections.
+#![deny(unsafe_code)]
+#![warn(missing_docs)]
+
+pub mod compile;
+pub mod num;
+pub mod obj;
+pub mod prim;
+pub mod printer;
 pub mod reader;
+pub mod report;
+pub mod vm;
+
+use std::cell::RefCell;
+use std::io::Write as _;
+use std::rc::Rc;
+
+use imp_gc::{CollectionKind, Global, HeapConfig, Value as Raw};
+
+use crate::printer::Mode;
+use crate::vm::{Abort, Exn, Reg, Vm};
+
+pub use crate::report::Report;
+
+/// The Scheme source of the part of the standard library written in Scheme.
+const BOOT: &str = include_str!("boot.scm");
+
+/// Why an evaluation failed.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// The source text is malformed.
+    #[error("{}read error: {message}", location_prefix(.file.as_deref(), *.line, *.column))]
+    Read {
+        /// The file, if the source came from one.
+        file: Option<String>,
+        /// 1-based line.
+        line: u32,
+        /// 1-based column.
+        column: u32,
+        /// What is wrong.
+        message: String,
+        /// True when the input ended inside a datum (more input could complete it).
+        incomplete: bool,
+    },
+    /// A condition was raised and not handled.
+    #[error("{0}")]
+    Raised(Report),
+    /// The program called `exit`.
+    #[error("exit with status {0}")]
+    Exit(i32),
+    /// The heap is exhausted or could not be reserved.
+    #[error("out of memory: {0}")]
+    Heap(String),
+    /// A file could not be read.
+    #[error("cannot read {path}: {source}")]
+    Io {
+        /// The file.
+        path: String,
+        /// What the system said.
+        source: std::io::Error,
+    },
+}
+
+fn location_prefix(file: Option<&str>, line: u32, col: u32) -> String {
+    match file {
+        Some(f) => format!("{f}:{line}:{col}: "),
+        None => format!("line {line}, column {col}: "),
+    }
+}
+
+/// Options for a new runtime.
+#[derive(Clone, Debug, Default)]
+pub struct Options {
+    /// Collect and move every young object at every allocation, and verify
+    /// the heap after every collection (slow; for testing).
+    pub gc_stress: bool,
+    /// Deepest control stack before a catchable error (default 10,000,000 frames).
+    pub max_frames: Option<usize>,
+}
+
+/// A Scheme value held by the host. Keeps its object alive and follows it
+/// when the collector moves it. Dropping it releases the slot.
+pub struct Value {
+    slot: Global,
+    release: Rc<RefCell<Vec<Global>>>,
+}
+
+impl Drop for Value {
+    fn drop(&mut self) {
+        self.release.borrow_mut().push(self.slot);
+    }
+}
+
+impl std::fmt::Debug for Value {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "imp::Value({:?})", self.slot)
+    }
+}
+
+impl Value {
+    /// The integer, if this is an exact integer that fits an `i64`.
+    pub fn as_i64(&self, rt: &Runtime) -> Option<i64> {
+        let v = rt.raw(self);
+        match rt.vm.num(v)? {
+            num::Num::Fix(n) => Some(n),
+            num::Num::Big(b) => num_traits::ToPrimitive::to_i64(&b),
+            num::Num::Flo(_) => None,
+        }
+    }
+
+    /// The number as an `f64`, if this is a real number.
+    pub fn as_f64(&self, rt: &Runtime) -> Option<f64> {
+        rt.vm.num(rt.raw(self)).map(|n| n.to_f64())
+    }
+
+    /// The text, if this is a string.
+    pub fn as_string(&self, rt: &Runtime) -> Option<String> {
+        let v = rt.raw(self);
+        rt.vm.is(v, obj::STRING).then(|| rt.vm.string_text(v))
+    }
+
+    /// The boolean, if this is `#t` or `#f`.
+    pub fn as_bool(&self, rt: &Runtime) -> Option<bool> {
+        match rt.raw(self) {
+            Raw::TRUE => Some(true),
+            Raw::FALSE => Some(false),
+            _ => None,
+        }
+    }
+
+    /// Is this the unspecified value (what `define` or `set!` return)?
+    pub fn is_unspecified(&self, rt: &Runtime) -> bool {
+        rt.raw(self) == Raw::UNSPECIFIED
+    }
+}
+
+/// An imp runtime: a heap, a VM and a global environment.
+pub struct Runtime {
+    vm: Vm,
+    release: Rc<RefCell<Vec<Global>>>,
+}
+
+impl Runtime {
+    /// A runtime with the standard library loaded.
+    ///
+    /// # Errors
+    /// [`Error::Heap`] if the heap's address space cannot be reserved.
+    pub fn new() -> Result<Runtime, Error> {
+        Runtime::with_options(Options::default())
+    }
+
+    /// A runtime configured by `opts`.
+    ///
+    /// # Errors
+    /// [`Error::Heap`] if the heap's address space cannot be reserved.
+    pub fn with_options(opts: Options) -> Result<Runtime, Error> {
+        let mut config = HeapConfig::default();
+        if opts.gc_stress {
+            config.stress = true;
+            config.nursery_bytes = 256 * 1024;
+        }
+        let mut vm = Vm::new(config).map_err(|e| Error::Heap(e.to_string()))?;
+        vm.verify = opts.gc_stress;
+        if let Some(n) = opts.max_frames {
+            vm.max_frames = n;
+        }
+        let mut rt = Runtime {
+            vm,
+            release: Rc::new(RefCell::new(Vec::new())),
+        };
+        rt.boot()?;
+        Ok(rt)
+    }
+
+    fn boot(&mut self) -> Result<(), Error> {
+        prim::install(&mut self.vm).map_err(|e| self.convert(e))?;
+        self.eval_source(BOOT, Some("boot.scm"))?;
+        for (reg, name) in [
+            (Reg::OutParam, "current-output-port"),
+            (Reg::ErrParam, "current-error-port"),
+            (Reg::InParam, "current-input-port"),
+        ] {
+            let s = self.vm.intern(name).map_err(|e| self.convert(e))?;
+            let p = self.vm.global_value(s);
+            self.vm.set_reg(reg, p);
+        }
+        Ok(())
+    }
+
+    fn raw(&self, v: &Value) -> Raw {
+        self.vm.heap.global(v.slot)
+    }
+
+    fn hold(&mut self, v: Raw) -> Value {
+        self.drain_released();
+        Value {
+            slot: self.vm.heap.new_global(v),
+            release: self.release.clone(),
+        }
+    }
+
+    fn drain_released(&mut self) {
+        let released: Vec<Global> = self.release.borrow_mut().drain(..).collect();
+        for g in released {
+            self.vm.heap.release_global(g);
+        }
+    }
+
+    /// Turn a VM error into an API error, resetting the VM's dynamic state.
+    fn convert(&mut self, e: Exn) -> Error {
+        if self.vm.entries.is_empty() {
+            self.vm.set_reg(Reg::Winders, Raw::NIL);
+            self.vm.set_reg(Reg::Handlers, Raw::NIL);
+        }
+        match e {
+            Exn::Abort(Abort::Uncaught) => {
+                let c = self.vm.reg(Reg::LastError);
+                Error::Raised(report::condition_parts(&self.vm, c))
+            }
+            Exn::Abort(Abort::Exit(code)) => Error::Exit(code),
+            Exn::Abort(Abort::OutOfMemory(m)) => Error::Heap(m),
+            Exn::Error {
+                kind,
+                message,
+                irritant_mark,
+            } => {
+                let irritants = (irritant_mark..self.vm.heap.root_mark())
+                    .map(|i| {
+                        let v = self.vm.heap.handle(imp_gc::Handle::from_index(i));
+                        printer::print(&self.vm, v, Mode::Write)
+                    })
+                    .collect();
+                self.vm.heap.truncate_roots(irritant_mark);
+                Error::Raised(Report {
+                    kind: kind.to_string(),
+                    message,
+                    irritants,
+                    location: None,
+                    backtrace: Vec::new(),
+                })
+            }
+        }
+    }
+
+    /// Evaluate every form in `src`; the value of the last one.
+    ///
+    /// # Errors
+    /// [`Error::Read`] for malformed source, [`Error::Raised`] for an
+    /// uncaught condition, [`Error::Exit`] if the program called `exit`.
+    /// The runtime stays usable after any of them.
+    pub fn eval_str(&mut self, src: &str) -> Result<Value, Error> {
+        let v = self.eval_source(src, None)?;
+        Ok(self.hold(v))
+    }
+
+    /// Evaluate every form in `src`, naming `file` in locations.
+    ///
+    /// # Errors
+    /// As [`Runtime::eval_str`].
+    pub fn eval_named(&mut self, src: &str, file: &str) -> Result<Value, Error> {
+        let v = self.eval_source(src, Some(file))?;
+        Ok(self.hold(v))
+    }
+
+    /// Evaluate every form of the file at `path`.
+    ///
+    /// # Errors
+    /// [`Error::Io`] if it cannot be read, else as [`Runtime::eval_str`].
+    pub fn eval_file(&mut self, path: &str) -> Result<Value, Error> {
+        let src = std::fs::read_to_string(path).map_err(|source| Error::Io {
+            path: path.to_string(),
+            source,
+        })?;
+        self.eval_named(&src, path)
+    }
+
+    fn eval_source(&mut self, src: &str, file: Option<&str>) -> Result<Raw, Error> {
+        let mut reader = reader::Reader::new(src);
+        let mut last = Raw::UNSPECIFIED;
+        let base = self.vm.stack.len();
+        loop {
+            let d = match reader.read() {
+                Ok(Some(d)) => d,
+                Ok(None) => break,
+                Err(e) => {
+                    return Err(Error::Read {
+                        file: file.map(str::to_string),
+                        line: e.pos.line,
+                        column: e.pos.col,
+                        message: e.message,
+                        incomplete: e.incomplete,
+                    })
+                }
+            };
+            let r = self.eval_datum(&d, file);
+            self.vm.stack.truncate(base);
+            last = r?;
+            // Keep the last value rooted across the next form.
+            self.vm.set_reg(Reg::Scratch, last);
+        }
+        let _ = self.vm.out.flush();
+        Ok(last)
+    }
+
+    fn eval_datum(&mut self, d: &reader::Datum, file: Option<&str>) -> Result<Raw, Error> {
+        let thunk =
+            compile::compile_toplevel(&mut self.vm, d, file).map_err(|e| self.convert(e))?;
+        let base = self.vm.stack.len();
+        self.vm.stack.push(thunk);
+        let r = self.vm.call_from_rust(base);
+        self.vm.stack.truncate(base);
+        r.map_err(|e| self.convert(e))
+    }
+
+    /// The value printed as `display` would.
+    pub fn display(&self, v: &Value) -> String {
+        printer::print(&self.vm, self.raw(v), Mode::Display)
+    }
+
+    /// The value printed as `write` would.
+    pub fn write(&self, v: &Value) -> String {
+        printer::print(&self.vm, self.raw(v), Mode::Write)
+    }
+
+    /// The values of a multiple-values result, each written; one for a single value.
+    pub fn write_values(&self, v: &Value) -> Vec<String> {
+        let raw = self.raw(v);
+        if self.vm.is(raw, obj::VALUES) {
+            (0..self.vm.heap.len(raw))
+                .map(|i| printer::print(&self.vm, self.vm.heap.get(raw, i), Mode::Write))
+                .collect()
+        } else {
+            vec![printer::print(&self.vm, raw, Mode::Write)]
+        }
+    }
+
+    /// Set what `(command-line)` returns.
+    pub fn set_command_line(&mut self, args: &[String]) -> Result<(), Error> {
+        let base = self.vm.stack.len();
+        for a in args {
+            let s = self.vm.string(a).map_err(|e| self.convert(e))?;
+            self.vm.stack.push(s);
+        }
+        let l = self.vm.list_from_stack(base).map_err(|e| self.convert(e))?;
+        self.vm.set_reg(Reg::CommandLine, l);
+        Ok(())
+    }
+
+    /// Send what `display` and friends write to `sink` instead of stdout.
+    pub fn set_output(&mut self, sink: Box<dyn std::io::Write>) {
+        let _ = self.vm.out.flush();
+        self.vm.out = sink;
+    }
+
+    /// Flush buffered output.
+    pub fn flush(&mut self) {
+        let _ = self.vm.out.flush();
+    }
+
+    /// Run a full collection.
+    pub fn collect_garbage(&mut self) -> Result<(), Error> {
+        self.drain_released();
+        self.vm
+            .collect(CollectionKind::Major)
+            .map_err(|e| self.convert(e))
+    }
+
+    /// The collector's counters.
+    pub fn gc_stats(&self) -> imp_gc::GcStats {
+        self.vm.heap.stats().clone()
+    }
+
+    /// Check the heap's structure (every reference valid).
+    ///
+    /// # Errors
+    /// A description of the first inconsistency.
+    pub fn verify_heap(&mut self) -> Result<(), String> {
+        let mut stack = std::mem::take(&mut self.vm.stack);
+        let mut regs = self.vm.regs;
+        struct R<'a>(&'a mut Vec<Raw>, &'a mut [Raw]);
+        impl imp_gc::Roots for R<'_> {
+            fn visit(&mut self, f: &mut dyn FnMut(&mut Raw)) {
+                self.0.iter_mut().for_each(&mut *f);
+                self.1.iter_mut().for_each(f);
+            }
+        }
+        let r = self.vm.heap.verify(&mut R(&mut stack, &mut regs));
+        self.vm.stack = stack;
+        r
+    }
+
+    /// Copy this runtime's whole heap to memory at another address and
+    /// return a runtime running on the copy. References are offsets, so
+    /// nothing is relocated: this is the seed of loading images.
+    ///
+    /// # Errors
+    /// [`Error::Heap`] if the new region cannot be reserved.
+    pub fn copy_to_new_heap(&mut self) -> Result<Runtime, Error> {
+        self.collect_garbage()?;
+        let heap = self
+            .vm
+            .heap
+            .copy_to_new_region()
+            .map_err(|e| Error::Heap(e.to_string()))?;
+        let mut vm =
+            Vm::new(self.vm.heap.config().clone()).map_err(|e| Error::Heap(e.to_string()))?;
+        vm.heap = heap;
+        vm.regs = self.vm.regs;
+        vm.max_frames = self.vm.max_frames;
+        Ok(Runtime {
+            vm,
+            release: Rc::new(RefCell::new(Vec::new())),
+        })
+    }
+
+    /// Address of the heap's region (to show a copy lives elsewhere).
+    pub fn heap_address(&self) -> usize {
+        self.vm.heap.base_address()
+    }
+
+    /// Names of every globally bound symbol.
+    pub fn global_names(&self) -> Vec<String> {
+        self.vm
+            .all_symbols()
+            .into_iter()
+            .filter(|s| self.vm.global_value(*s) != Raw::UNDEFINED)
+            .map(|s| self.vm.symbol_name(s))
+            .collect()
+    }
+}

@@ -1,1 +1,6 @@
+//! The integration suite: one binary, a module per area.
+#![forbid(unsafe_code)]
 
+mod cli;
+mod embed;
+mod scheme_golden;

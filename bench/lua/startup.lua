@@ -1,0 +1,1 @@
+-- startup: an empty program. Its time is the cost of starting and stopping.

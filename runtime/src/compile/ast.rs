@@ -1,0 +1,89 @@
+//! The expander's output: a tree with every variable resolved.
+
+use crate::reader::{Datum, Pos};
+use crate::vm::opcode::Op;
+
+/// Index of a variable in `Ast::vars`.
+pub type VarId = usize;
+/// Index of a lambda in `Ast::lambdas`.
+pub type LambdaId = usize;
+
+/// A lexical variable.
+#[derive(Debug)]
+pub struct Var {
+    /// Its name (for messages).
+    pub name: String,
+    /// The lambda whose frame holds it.
+    pub lambda: LambdaId,
+    /// Assigned by `set!` (or a `letrec`/internal `define`)?
+    pub mutated: bool,
+    /// Referenced from an inner lambda?
+    pub captured: bool,
+}
+
+impl Var {
+    /// Does it live in a box? (captured and mutated variables do, so that
+    /// every closure sees one shared cell)
+    pub fn boxed(&self) -> bool {
+        self.captured && self.mutated
+    }
+}
+
+/// A lambda expression.
+#[derive(Debug)]
+pub struct Lambda {
+    /// Required parameters.
+    pub params: Vec<VarId>,
+    /// The rest parameter.
+    pub rest: Option<VarId>,
+    /// The body.
+    pub body: Node,
+    /// The name it was defined under, for backtraces.
+    pub name: Option<String>,
+    /// Variables of enclosing lambdas it refers to, in closure slot order.
+    pub free: Vec<VarId>,
+    /// Where it starts.
+    pub pos: Pos,
+}
+
+/// An expression.
+#[derive(Debug)]
+pub enum Node {
+    /// A literal.
+    Const(Datum),
+    /// A lexical variable reference.
+    Local(VarId),
+    /// A global variable reference.
+    Global(String, Pos),
+    /// `(set! local e)`.
+    SetLocal(VarId, Box<Node>),
+    /// `(set! global e)`.
+    SetGlobal(String, Box<Node>, Pos),
+    /// Top-level `(define name e)`.
+    Define(String, Box<Node>),
+    /// `(if c t e)`.
+    If(Box<Node>, Box<Node>, Box<Node>),
+    /// `(begin e ...)` (never empty).
+    Seq(Vec<Node>),
+    /// A closure.
+    Lambda(LambdaId),
+    /// A procedure call.
+    Call(Box<Node>, Vec<Node>, Pos),
+    /// Bind fresh variables to values computed outside their scope, then run the body.
+    Let(Vec<VarId>, Vec<Node>, Box<Node>),
+    /// Bind fresh variables to "unassigned", then run the body (which assigns them).
+    Letrec(Vec<VarId>, Box<Node>),
+    /// An inlined primitive.
+    Prim(Op, Vec<Node>, Pos),
+    /// The unspecified value.
+    Unspecified,
+}
+
+/// Everything the expander produced for one top-level form.
+#[derive(Debug, Default)]
+pub struct Ast {
+    /// All variables.
+    pub vars: Vec<Var>,
+    /// All lambdas; lambda 0 is the top-level thunk.
+    pub lambdas: Vec<Lambda>,
+}

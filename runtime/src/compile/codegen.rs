@@ -1,0 +1,393 @@
+//! Code generation: `Ast` → `CODE` objects.
+//!
+//! Each lambda becomes one `CODE` object; nested lambdas are constants of
+//! the enclosing one. Constants are kept in heap handles while they are
+//! gathered, since building later ones may collect.
+
+use std::collections::HashMap;
+
+use imp_gc::Value;
+
+use super::ast::{Ast, LambdaId, Node, VarId};
+use crate::obj::{self, code};
+use crate::vm::opcode::{encode, Op};
+use crate::vm::{Vm, VmResult};
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Ctx {
+    Value,
+    Tail,
+    Effect,
+}
+
+struct Gen<'a> {
+    vm: &'a mut Vm,
+    ast: &'a Ast,
+    file: Option<&'a str>,
+    /// Frame slot of each variable (valid while its lambda is generated).
+    slots: Vec<u32>,
+}
+
+struct Fun {
+    id: LambdaId,
+    code: Vec<u64>,
+    lines: Vec<u32>,
+    /// Root-stack indices of the constants.
+    consts: Vec<usize>,
+    globals: HashMap<String, u32>,
+    next_slot: u32,
+    max_slot: u32,
+    line: u32,
+}
+
+/// Generate the code of lambda 0 of `ast`.
+pub fn generate(vm: &mut Vm, ast: &Ast, file: Option<&str>) -> VmResult<Value> {
+    let mut g = Gen {
+        vm,
+        ast,
+        file,
+        slots: vec![0; ast.vars.len()],
+    };
+    g.lambda(0)
+}
+
+impl Gen<'_> {
+    fn lambda(&mut self, id: LambdaId) -> VmResult<Value> {
+        let l = &self.ast.lambdas[id];
+        let mark = self.vm.heap.root_mark();
+        let mut f = Fun {
+            id,
+            code: Vec::new(),
+            lines: Vec::new(),
+            consts: Vec::new(),
+            globals: HashMap::new(),
+            next_slot: 0,
+            max_slot: 0,
+            line: l.pos.line,
+        };
+        for &p in l.params.iter().chain(l.rest.iter()) {
+            self.slots[p] = f.next_slot;
+            f.next_slot += 1;
+        }
+        f.max_slot = f.next_slot;
+        for &p in l.params.iter().chain(l.rest.iter()) {
+            if self.ast.vars[p].boxed() {
+                self.emit(&mut f, Op::BoxLocal, self.slots[p], 0);
+            }
+        }
+        let r = self.node(&mut f, &l.body, Ctx::Tail);
+        let code = r.and_then(|_| self.finish(&f));
+        self.vm.heap.truncate_roots(mark);
+        code
+    }
+
+    fn finish(&mut self, f: &Fun) -> VmResult<Value> {
+        let l = &self.ast.lambdas[f.id];
+        let vm = &mut *self.vm;
+        let base = vm.stack.len();
+        // Bytecode.
+        let bc = vm.alloc(obj::BYTECODE, 1 + f.code.len())?;
+        vm.heap.set_raw(bc, 0, f.code.len() as u64);
+        for (i, w) in f.code.iter().enumerate() {
+            vm.heap.set_raw(bc, 1 + i, *w);
+        }
+        vm.stack.push(bc);
+        // Constants.
+        let cbase = vm.stack.len();
+        for &h in &f.consts {
+            let v = vm.heap.handle(imp_gc::Handle::from_index(h));
+            vm.stack.push(v);
+        }
+        let consts = vm.vector_from_stack(cbase)?;
+        vm.stack.push(consts);
+        let name = match &l.name {
+            Some(n) => vm.intern(n)?,
+            None => Value::FALSE,
+        };
+        vm.stack.push(name);
+        vm.stack.push(Value::fix(l.params.len() as i64));
+        vm.stack
+            .push(Value::fix(if l.rest.is_some() { -1 } else { 0 }));
+        vm.stack.push(Value::fix(f.max_slot as i64));
+        let lines = vm.alloc(obj::LINES, 1 + f.lines.len().div_ceil(2))?;
+        vm.heap.set_raw(lines, 0, f.lines.len() as u64);
+        for (i, pair) in f.lines.chunks(2).enumerate() {
+            let w = pair[0] as u64 | (pair.get(1).copied().unwrap_or(0) as u64) << 32;
+            vm.heap.set_raw(lines, 1 + i, w);
+        }
+        vm.stack.push(lines);
+        let file = match self.file {
+            Some(p) => vm.string(p)?,
+            None => Value::FALSE,
+        };
+        vm.stack.push(file);
+        debug_assert_eq!(vm.stack.len() - base, code::SIZE);
+        vm.object_from_stack(obj::CODE, base)
+    }
+
+    fn emit(&mut self, f: &mut Fun, op: Op, a: u32, b: u32) {
+        f.code.push(encode(op, a, b));
+        f.lines.push(f.line);
+    }
+
+    fn here(f: &Fun) -> usize {
+        f.code.len()
+    }
+
+    fn patch(f: &mut Fun, at: usize, target: usize) {
+        let w = f.code[at];
+        f.code[at] = (w & 0xffff_ffff) | ((target as u64) << 32);
+    }
+
+    fn add_const(&mut self, f: &mut Fun, v: Value) -> u32 {
+        let h = self.vm.heap.push_root(v);
+        let _ = h;
+        f.consts.push(self.vm.heap.root_mark() - 1);
+        (f.consts.len() - 1) as u32
+    }
+
+    fn global_const(&mut self, f: &mut Fun, name: &str) -> VmResult<u32> {
+        if let Some(&k) = f.globals.get(name) {
+            return Ok(k);
+        }
+        let s = self.vm.intern(name)?;
+        let k = self.add_const(f, s);
+        f.globals.insert(name.to_string(), k);
+        Ok(k)
+    }
+
+    fn push_value(&mut self, f: &mut Fun, v: Value) {
+        match v.as_fixnum() {
+            Some(n) if i32::try_from(n).is_ok() => self.emit(f, Op::Fix, 0, n as i32 as u32),
+            _ => {
+                let k = self.add_const(f, v);
+                self.emit(f, Op::Const, k, 0);
+            }
+        }
+    }
+
+    /// After a value-producing instruction: return it or drop it as `ctx` says.
+    fn finish_ctx(&mut self, f: &mut Fun, ctx: Ctx) {
+        match ctx {
+            Ctx::Value => {}
+            Ctx::Tail => self.emit(f, Op::Return, 0, 0),
+            Ctx::Effect => self.emit(f, Op::Pop, 0, 0),
+        }
+    }
+
+    fn var_access(&self, f: &Fun, v: VarId) -> (bool, u32) {
+        if self.ast.vars[v].lambda == f.id {
+            (true, self.slots[v])
+        } else {
+            let i = self.ast.lambdas[f.id]
+                .free
+                .iter()
+                .position(|&x| x == v)
+                .unwrap_or(0);
+            (false, i as u32)
+        }
+    }
+
+    fn node(&mut self, f: &mut Fun, n: &Node, ctx: Ctx) -> VmResult<()> {
+        match n {
+            Node::Const(d) => {
+                if ctx == Ctx::Effect {
+                    return Ok(());
+                }
+                let v = super::datum_to_value(self.vm, d)?;
+                self.push_value(f, v);
+                self.finish_ctx(f, ctx);
+            }
+            Node::Unspecified => {
+                if ctx == Ctx::Effect {
+                    return Ok(());
+                }
+                self.push_value(f, Value::UNSPECIFIED);
+                self.finish_ctx(f, ctx);
+            }
+            Node::Local(v) => {
+                if ctx == Ctx::Effect {
+                    return Ok(());
+                }
+                let boxed = self.ast.vars[*v].boxed();
+                let (local, i) = self.var_access(f, *v);
+                let op = match (local, boxed) {
+                    (true, false) => Op::Local,
+                    (true, true) => Op::LocalBox,
+                    (false, false) => Op::Free,
+                    (false, true) => Op::FreeBox,
+                };
+                self.emit(f, op, i, 0);
+                self.finish_ctx(f, ctx);
+            }
+            Node::Global(name, pos) => {
+                if pos.line != 0 {
+                    f.line = pos.line;
+                }
+                let k = self.global_const(f, name)?;
+                self.emit(f, Op::Global, k, 0);
+                self.finish_ctx(f, ctx);
+            }
+            Node::SetLocal(v, e) => {
+                self.node(f, e, Ctx::Value)?;
+                let boxed = self.ast.vars[*v].boxed();
+                let (local, i) = self.var_access(f, *v);
+                let op = match (local, boxed) {
+                    (true, false) => Op::SetLocal,
+                    (true, true) => Op::SetLocalBox,
+                    (false, _) => Op::SetFreeBox,
+                };
+                self.emit(f, op, i, 0);
+                self.unspecified_result(f, ctx);
+            }
+            Node::SetGlobal(name, e, pos) => {
+                self.node(f, e, Ctx::Value)?;
+                if pos.line != 0 {
+                    f.line = pos.line;
+                }
+                let k = self.global_const(f, name)?;
+                self.emit(f, Op::SetGlobal, k, 0);
+                self.unspecified_result(f, ctx);
+            }
+            Node::Define(name, e) => {
+                self.node(f, e, Ctx::Value)?;
+                let k = self.global_const(f, name)?;
+                self.emit(f, Op::DefGlobal, k, 0);
+                self.finish_ctx(f, ctx);
+            }
+            Node::If(c, t, e) => {
+                let jump_op = match &**c {
+                    Node::Prim(Op::Not, args, _) if args.len() == 1 => {
+                        self.node(f, &args[0], Ctx::Value)?;
+                        Op::JumpIfTrue
+                    }
+                    _ => {
+                        self.node(f, c, Ctx::Value)?;
+                        Op::JumpIfFalse
+                    }
+                };
+                let j1 = Self::here(f);
+                self.emit(f, jump_op, 0, 0);
+                self.node(f, t, ctx)?;
+                if ctx == Ctx::Tail {
+                    let l1 = Self::here(f);
+                    Self::patch(f, j1, l1);
+                    self.node(f, e, ctx)?;
+                } else {
+                    let j2 = Self::here(f);
+                    self.emit(f, Op::Jump, 0, 0);
+                    let l1 = Self::here(f);
+                    Self::patch(f, j1, l1);
+                    self.node(f, e, ctx)?;
+                    let l2 = Self::here(f);
+                    Self::patch(f, j2, l2);
+                }
+            }
+            Node::Seq(items) => {
+                for (i, item) in items.iter().enumerate() {
+                    let c = if i + 1 == items.len() {
+                        ctx
+                    } else {
+                        Ctx::Effect
+                    };
+                    self.node(f, item, c)?;
+                }
+            }
+            Node::Lambda(id) => {
+                if ctx == Ctx::Effect {
+                    return Ok(());
+                }
+                let code = self.lambda(*id)?;
+                let k = self.add_const(f, code);
+                let free = self.ast.lambdas[*id].free.clone();
+                for v in &free {
+                    let (local, i) = self.var_access(f, *v);
+                    self.emit(f, if local { Op::Local } else { Op::Free }, i, 0);
+                }
+                self.emit(f, Op::Closure, k, free.len() as u32);
+                self.finish_ctx(f, ctx);
+            }
+            Node::Call(fun, args, pos) => {
+                self.node(f, fun, Ctx::Value)?;
+                for a in args {
+                    self.node(f, a, Ctx::Value)?;
+                }
+                if pos.line != 0 {
+                    f.line = pos.line;
+                }
+                if ctx == Ctx::Tail {
+                    self.emit(f, Op::TailCall, args.len() as u32, 0);
+                } else {
+                    self.emit(f, Op::Call, args.len() as u32, 0);
+                    if ctx == Ctx::Effect {
+                        self.emit(f, Op::Pop, 0, 0);
+                    }
+                }
+            }
+            Node::Let(vars, inits, body) => {
+                let saved = f.next_slot;
+                for &v in vars {
+                    self.slots[v] = f.next_slot;
+                    f.next_slot += 1;
+                }
+                f.max_slot = f.max_slot.max(f.next_slot);
+                for (&v, init) in vars.iter().zip(inits) {
+                    self.node(f, init, Ctx::Value)?;
+                    if self.ast.vars[v].boxed() {
+                        self.emit(f, Op::MakeBox, 0, 0);
+                    }
+                    self.emit(f, Op::SetLocal, self.slots[v], 0);
+                }
+                self.node(f, body, ctx)?;
+                f.next_slot = saved;
+            }
+            Node::Letrec(vars, body) => {
+                let saved = f.next_slot;
+                for &v in vars {
+                    self.slots[v] = f.next_slot;
+                    f.next_slot += 1;
+                }
+                f.max_slot = f.max_slot.max(f.next_slot);
+                for &v in vars {
+                    self.push_value(f, Value::UNDEFINED);
+                    if self.ast.vars[v].boxed() {
+                        self.emit(f, Op::MakeBox, 0, 0);
+                    }
+                    self.emit(f, Op::SetLocal, self.slots[v], 0);
+                }
+                self.node(f, body, ctx)?;
+                f.next_slot = saved;
+            }
+            Node::Prim(op, args, pos) => {
+                if let (Op::Add | Op::Sub, [a, Node::Const(d)]) = (op, args.as_slice()) {
+                    if let crate::reader::DatumKind::Num(crate::reader::Number::Fixnum(k)) = d.kind
+                    {
+                        if k.abs() < (1 << 30) {
+                            self.node(f, a, Ctx::Value)?;
+                            let k = if *op == Op::Sub { -k } else { k };
+                            self.emit(f, Op::AddImm, 0, k as i32 as u32);
+                            self.finish_ctx(f, ctx);
+                            return Ok(());
+                        }
+                    }
+                }
+                for a in args {
+                    self.node(f, a, Ctx::Value)?;
+                }
+                if pos.line != 0 {
+                    f.line = pos.line;
+                }
+                self.emit(f, *op, 0, 0);
+                self.finish_ctx(f, ctx);
+            }
+        }
+        Ok(())
+    }
+
+    fn unspecified_result(&mut self, f: &mut Fun, ctx: Ctx) {
+        if ctx != Ctx::Effect {
+            self.push_value(f, Value::UNSPECIFIED);
+            self.finish_ctx(f, ctx);
+        }
+    }
+}

@@ -1,0 +1,159 @@
+//! Object types: what each heap tag means to the language, and typed
+//! constructors and accessors.
+//!
+//! Layouts (payload words after the header):
+//!
+//! | tag            | payload                                                    |
+//! |----------------|------------------------------------------------------------|
+//! | `PAIR`         | car, cdr                                                   |
+//! | `VECTOR`       | elements                                                   |
+//! | `CLOSURE`      | code, free variables…                                      |
+//! | `BOX`          | value (a mutable variable captured by a closure)           |
+//! | `SYMBOL`       | name (string), global value (`UNDEFINED` if unbound)       |
+//! | `CODE`         | see [`code`]                                               |
+//! | `PRIMITIVE`    | id (fixnum), name (symbol)                                 |
+//! | `RECORD`       | record type, fields…                                       |
+//! | `RECORD_TYPE`  | name (symbol), field names (vector of symbols), uid        |
+//! | `HASH_TABLE`   | kind (fixnum), count (fixnum), buckets (vector of alists)  |
+//! | `VALUES`       | values… (multiple values other than one)                   |
+//! | `ERROR`        | message, irritants, kind (symbol), location, backtrace     |
+//! | `MACRO`        | kind (fixnum), transformer or rules, ellipsis              |
+//! | `CONTINUATION` | saved stack (vector), saved frames (raw), pc, fp, depth    |
+//! | `PROMISE`      | done? (bool), value or thunk                               |
+//! | `PARAMETER`    | value, converter                                           |
+//! | `KEYWORD`      | name (string)                                              |
+//! | `STRING`       | raw: length in chars, then UTF-32 code points, two a word  |
+//! | `BYTEVECTOR`   | raw: length in bytes, then the bytes                       |
+//! | `FLONUM`       | raw: the f64 bits                                          |
+//! | `BIGNUM`       | raw: sign (0/1), then u32 digits little-endian, two a word |
+//! | `BYTECODE`     | raw: instructions, one per word                            |
+//! | `LINES`        | raw: source line of each instruction, two a word           |
+
+use imp_gc::{Tag, Value};
+
+/// A pair.
+pub const PAIR: Tag = Tag(1);
+/// A vector.
+pub const VECTOR: Tag = Tag(2);
+/// A closure.
+pub const CLOSURE: Tag = Tag(3);
+/// A mutable cell.
+pub const BOX: Tag = Tag(4);
+/// A symbol.
+pub const SYMBOL: Tag = Tag(5);
+/// Compiled code.
+pub const CODE: Tag = Tag(6);
+/// A native procedure.
+pub const PRIMITIVE: Tag = Tag(7);
+/// A record instance.
+pub const RECORD: Tag = Tag(8);
+/// A record type descriptor.
+pub const RECORD_TYPE: Tag = Tag(9);
+/// A hash table.
+pub const HASH_TABLE: Tag = Tag(10);
+/// Multiple values.
+pub const VALUES: Tag = Tag(11);
+/// An error object.
+pub const ERROR: Tag = Tag(12);
+/// A macro.
+pub const MACRO: Tag = Tag(13);
+/// A continuation.
+pub const CONTINUATION: Tag = Tag(14);
+/// A promise.
+pub const PROMISE: Tag = Tag(15);
+/// A parameter object.
+pub const PARAMETER: Tag = Tag(16);
+/// A keyword `#:name`.
+pub const KEYWORD: Tag = Tag(17);
+/// An environment specifier (what `interaction-environment` returns).
+pub const ENVIRONMENT: Tag = Tag(18);
+/// A string port.
+pub const PORT: Tag = Tag(19);
+/// A string.
+pub const STRING: Tag = Tag(0x80);
+/// A bytevector.
+pub const BYTEVECTOR: Tag = Tag(0x81);
+/// A boxed flonum.
+pub const FLONUM: Tag = Tag(0x82);
+/// A bignum.
+pub const BIGNUM: Tag = Tag(0x83);
+/// A bytecode vector.
+pub const BYTECODE: Tag = Tag(0x84);
+/// A line table.
+pub const LINES: Tag = Tag(0x85);
+
+/// Field indices of a `CODE` object.
+pub mod code {
+    /// The `BYTECODE` object.
+    pub const BYTECODE: usize = 0;
+    /// The constants vector.
+    pub const CONSTS: usize = 1;
+    /// The procedure's name (symbol) or `#f`.
+    pub const NAME: usize = 2;
+    /// Number of required parameters (fixnum).
+    pub const NREQ: usize = 3;
+    /// Number of optional parameters (fixnum); `-1` marks a rest parameter.
+    pub const REST: usize = 4;
+    /// Frame size: parameters plus locals (fixnum).
+    pub const NSLOTS: usize = 5;
+    /// The `LINES` object or `#f`.
+    pub const LINES: usize = 6;
+    /// The source file name (string) or `#f`.
+    pub const FILE: usize = 7;
+    /// Number of fields.
+    pub const SIZE: usize = 8;
+}
+
+/// Field indices of an `ERROR` object.
+pub mod error {
+    /// The message (string).
+    pub const MESSAGE: usize = 0;
+    /// The irritants (list).
+    pub const IRRITANTS: usize = 1;
+    /// What kind of error (symbol): `error`, `read-error`, `file-error`, …
+    pub const KIND: usize = 2;
+    /// Where it was raised: a string "file:line" or `#f`.
+    pub const LOCATION: usize = 3;
+    /// The backtrace captured when it was raised: a list of strings, or `#f`.
+    pub const BACKTRACE: usize = 4;
+    /// Number of fields.
+    pub const SIZE: usize = 5;
+}
+
+/// Is `v` a reference with tag `t`? (needs the heap: see `Vm::is`)
+#[inline(always)]
+pub fn is_ref(v: Value) -> bool {
+    v.is_ref()
+}
+
+/// The name of a type for error messages.
+pub fn tag_name(t: Tag) -> &'static str {
+    match t {
+        PAIR => "pair",
+        VECTOR => "vector",
+        CLOSURE => "procedure",
+        BOX => "box",
+        SYMBOL => "symbol",
+        CODE => "code",
+        PRIMITIVE => "procedure",
+        RECORD => "record",
+        RECORD_TYPE => "record type",
+        HASH_TABLE => "hash table",
+        VALUES => "multiple values",
+        ERROR => "error object",
+        MACRO => "macro",
+        CONTINUATION => "continuation",
+        PROMISE => "promise",
+        PARAMETER => "parameter",
+        KEYWORD => "keyword",
+        ENVIRONMENT => "environment",
+        PORT => "port",
+        STRING => "string",
+        BYTEVECTOR => "bytevector",
+        FLONUM => "real number",
+        BIGNUM => "integer",
+        BYTECODE => "bytecode",
+        LINES => "line table",
+        _ => "object",
+    }
+}

@@ -1,0 +1,707 @@
+//! Hash tables with the SRFI-69 core names.
+//!
+//! Layout: a `HASH_TABLE` object `[kind, count, buckets]`. `kind` is a
+//! fixnum naming the equivalence ([`EQ`], [`EQV`], [`EQUAL`], [`STRING`]),
+//! `count` the number of entries, `buckets` a `VECTOR` whose length is a
+//! power of two. Each bucket is a chain of entries, each entry a 3-slot
+//! `VECTOR` `[key, value, next-entry-or-()]`.
+//!
+//! **Invariant (stable hashes):** a key's hash never changes while it is in
+//! a table, even when the collector moves it: heap objects hash by their
+//! identity hash (fixed at allocation) or by content, never by address. So
+//! tables need no rehashing after a collection, only when they grow (when
+//! `count > buckets`).
+//!
+//! Lookups and updates of existing keys allocate nothing; strings are
+//! hashed and compared in place in the heap.
+
+use imp_gc::Value;
+
+use super::{arg, def, equal, eqv, opt_arg, PrimDef};
+use crate::obj::{BIGNUM, BYTEVECTOR, FLONUM, HASH_TABLE, PAIR, STRING, VECTOR};
+use crate::vm::{Vm, VmResult};
+
+/// This module's primitives.
+pub const DEFS: &[PrimDef] = &[
+    def("make-hash-table", 0, 2, make_hash_table),
+    def("make-eq-hash-table", 0, 1, make_eq_hash_table),
+    def("make-eqv-hash-table", 0, 1, make_eqv_hash_table),
+    def("make-equal-hash-table", 0, 1, make_equal_hash_table),
+    def("make-string-hash-table", 0, 1, make_string_hash_table),
+    def("hash-table?", 1, 1, hash_table_p),
+    def("hash-table-ref/default", 3, 3, hash_table_ref_default),
+    def("hash-table-set!", 3, 3, hash_table_set),
+    def("hash-table-delete!", 2, 2, hash_table_delete),
+    def("hash-table-contains?", 2, 2, hash_table_contains),
+    def("hash-table-exists?", 2, 2, hash_table_contains),
+    def("hash-table-count", 1, 1, hash_table_count),
+    def("hash-table-size", 1, 1, hash_table_count),
+    def("hash-table-keys", 1, 1, hash_table_keys),
+    def("hash-table-values", 1, 1, hash_table_values),
+    def("hash-table->alist", 1, 1, hash_table_to_alist),
+    def("hash-table-clear!", 1, 1, hash_table_clear),
+    def("hash-table-copy", 1, 2, hash_table_copy),
+    def("hash", 1, 2, hash),
+    def("eq-hash", 1, 2, eq_hash_prim),
+    def("string-hash", 1, 2, string_hash_prim),
+    def("equal-hash", 1, 2, hash),
+];
+
+/// Kind of a table keyed by `eq?`.
+pub const EQ: i64 = 0;
+/// Kind of a table keyed by `eqv?`.
+pub const EQV: i64 = 1;
+/// Kind of a table keyed by `equal?`.
+pub const EQUAL: i64 = 2;
+/// Kind of a table keyed by `string=?`.
+pub const STRING_EQ: i64 = 3;
+
+// Table fields.
+const KIND: usize = 0;
+const COUNT: usize = 1;
+const BUCKETS: usize = 2;
+// Entry fields.
+const KEY: usize = 0;
+const VAL: usize = 1;
+const NEXT: usize = 2;
+
+/// Buckets of a fresh table (a power of two).
+const INITIAL_BUCKETS: usize = 16;
+/// Nodes of a key `equal-hash` looks at before it stops.
+const EQUAL_HASH_BUDGET: u32 = 64;
+
+// ---- hashing ------------------------------------------------------------------------
+
+/// Scramble the bits of a hash (the MurmurHash3 finaliser).
+#[inline(always)]
+fn mix(mut h: u64) -> u64 {
+    h ^= h >> 33;
+    h = h.wrapping_mul(0xff51_afd7_ed55_8ccd);
+    h ^= h >> 33;
+    h = h.wrapping_mul(0xc4ce_b9fe_1a85_ec53);
+    h ^ (h >> 33)
+}
+
+#[inline(always)]
+fn combine(a: u64, b: u64) -> u64 {
+    (a.rotate_left(5) ^ b).wrapping_mul(0x9e37_79b9_7f4a_7c15)
+}
+
+/// Hash of a heap string's characters, read in place (equals
+/// [`crate::vm::str_hash`] of its chars).
+#[inline]
+pub fn string_hash(vm: &Vm, s: Value) -> u64 {
+    const PRIME: u64 = 0x100_0000_01b3;
+    let n = vm.string_len(s);
+    let words = &vm.heap.payload(s)[1..];
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    for &w in &words[..n / 2] {
+        h = (h ^ (w & 0xffff_ffff)).wrapping_mul(PRIME);
+        h = (h ^ (w >> 32)).wrapping_mul(PRIME);
+    }
+    if n % 2 == 1 {
+        h = (h ^ (words[n / 2] & 0xffff_ffff)).wrapping_mul(PRIME);
+    }
+    h
+}
+
+/// Do two heap strings hold the same characters? (compared in place)
+#[inline]
+pub fn string_same(vm: &Vm, a: Value, b: Value) -> bool {
+    let n = vm.string_len(a);
+    if n != vm.string_len(b) {
+        return false;
+    }
+    let (pa, pb) = (&vm.heap.payload(a)[1..], &vm.heap.payload(b)[1..]);
+    pa[..n / 2] == pb[..n / 2]
+        && (n.is_multiple_of(2) || (pa[n / 2] ^ pb[n / 2]) & 0xffff_ffff == 0)
+}
+
+/// Hash of raw words (bignum digits).
+fn words_hash(words: &[u64]) -> u64 {
+    words
+        .iter()
+        .fold(0x51_7cc1_b727_220a, |h, &w| combine(h, w))
+}
+
+/// `eq?` hash: identity for heap objects, the bits for everything else.
+#[inline(always)]
+pub fn eq_hash(vm: &Vm, v: Value) -> u64 {
+    if v.is_ref() {
+        vm.heap.identity_hash(v) as u64
+    } else {
+        v.bits()
+    }
+}
+
+/// `eqv?` hash: like [`eq_hash`] but numbers by value.
+pub fn eqv_hash(vm: &Vm, v: Value) -> u64 {
+    if v.is_ref() {
+        match vm.heap.tag(v) {
+            FLONUM => vm.heap.raw(v, 0),
+            BIGNUM => words_hash(vm.heap.payload(v)),
+            _ => vm.heap.identity_hash(v) as u64,
+        }
+    } else {
+        v.bits()
+    }
+}
+
+/// `equal?` hash: structural, looking at a bounded number of nodes.
+pub fn equal_hash(vm: &Vm, v: Value) -> u64 {
+    let mut budget = EQUAL_HASH_BUDGET;
+    equal_hash_bounded(vm, v, &mut budget)
+}
+
+fn equal_hash_bounded(vm: &Vm, v: Value, budget: &mut u32) -> u64 {
+    if !v.is_ref() {
+        return v.bits();
+    }
+    if *budget == 0 {
+        return 0;
+    }
+    *budget -= 1;
+    match vm.heap.tag(v) {
+        STRING => string_hash(vm, v),
+        BYTEVECTOR => {
+            let n = vm.bytevector_len(v);
+            (0..n).fold(n as u64, |h, i| combine(h, vm.bytevector_ref(v, i) as u64))
+        }
+        PAIR => {
+            let a = equal_hash_bounded(vm, vm.car(v), budget);
+            let d = equal_hash_bounded(vm, vm.cdr(v), budget);
+            combine(combine(1, a), d)
+        }
+        VECTOR => {
+            let n = vm.heap.len(v);
+            let mut h = combine(2, n as u64);
+            for i in 0..n {
+                if *budget == 0 {
+                    break;
+                }
+                h = combine(h, equal_hash_bounded(vm, vm.heap.get(v, i), budget));
+            }
+            h
+        }
+        _ => eqv_hash(vm, v),
+    }
+}
+
+/// The hash of `key` in a table of `kind`.
+#[inline(always)]
+fn key_hash(vm: &Vm, kind: i64, key: Value) -> u64 {
+    let h = match kind {
+        EQ => eq_hash(vm, key),
+        EQV => eqv_hash(vm, key),
+        STRING_EQ if vm.is(key, STRING) => string_hash(vm, key),
+        STRING_EQ => eq_hash(vm, key),
+        _ => equal_hash(vm, key),
+    };
+    mix(h)
+}
+
+/// Are `a` and `b` the same key in a table of `kind`?
+#[inline(always)]
+fn same_key(vm: &Vm, kind: i64, a: Value, b: Value) -> bool {
+    if a == b {
+        return true;
+    }
+    if kind == EQ || !a.is_ref() || !b.is_ref() {
+        return false;
+    }
+    let (ta, tb) = (vm.heap.tag(a), vm.heap.tag(b));
+    if ta == STRING && tb == STRING {
+        return kind >= EQUAL && string_same(vm, a, b);
+    }
+    match kind {
+        EQV => eqv(vm, a, b),
+        EQUAL => ta == tb && equal(vm, a, b),
+        _ => false,
+    }
+}
+
+// ---- table operations --------------------------------------------------------------
+
+fn table_arg(vm: &mut Vm, who: &str, base: usize) -> VmResult<Value> {
+    vm.typed_arg(who, base, 0, HASH_TABLE, "a hash table")
+}
+
+#[inline(always)]
+fn kind_of(vm: &Vm, t: Value) -> i64 {
+    vm.heap.get(t, KIND).as_fixnum_unchecked()
+}
+
+#[inline(always)]
+fn count_of(vm: &Vm, t: Value) -> usize {
+    vm.heap.get(t, COUNT).as_fixnum_unchecked() as usize
+}
+
+#[inline(always)]
+fn bucket_index(h: u64, nbuckets: usize) -> usize {
+    (h as usize) & (nbuckets - 1)
+}
+
+/// The entry of `key` (hashing to `h`) in table `t`, or `()`.
+#[inline]
+fn find_entry(vm: &Vm, t: Value, key: Value, h: u64) -> Value {
+    let kind = kind_of(vm, t);
+    let buckets = vm.heap.get(t, BUCKETS);
+    let mut e = vm.heap.get(buckets, bucket_index(h, vm.heap.len(buckets)));
+    while !e.is_nil() {
+        if same_key(vm, kind, vm.heap.get(e, KEY), key) {
+            return e;
+        }
+        e = vm.heap.get(e, NEXT);
+    }
+    Value::NIL
+}
+
+/// A fresh empty table of `kind`.
+fn new_table(vm: &mut Vm, kind: i64) -> VmResult<Value> {
+    let buckets = vm.make_vector(INITIAL_BUCKETS, Value::NIL)?;
+    let start = vm.stack.len();
+    vm.stack.push(Value::fix(kind));
+    vm.stack.push(Value::fix(0));
+    vm.stack.push(buckets);
+    vm.object_from_stack(HASH_TABLE, start)
+}
+
+/// Rehash the table in argument 0 into `n` buckets (relinking its entries).
+fn grow(vm: &mut Vm, base: usize, n: usize) -> VmResult<()> {
+    let new = vm.make_vector(n, Value::NIL)?;
+    let t = arg(vm, base, 0);
+    let kind = kind_of(vm, t);
+    let old = vm.heap.get(t, BUCKETS);
+    for b in 0..vm.heap.len(old) {
+        let mut e = vm.heap.get(old, b);
+        while !e.is_nil() {
+            let next = vm.heap.get(e, NEXT);
+            let i = bucket_index(key_hash(vm, kind, vm.heap.get(e, KEY)), n);
+            let head = vm.heap.get(new, i);
+            vm.heap.set(e, NEXT, head);
+            vm.heap.set(new, i, e);
+            e = next;
+        }
+    }
+    vm.heap.set(t, BUCKETS, new);
+    Ok(())
+}
+
+fn make_hash_table(vm: &mut Vm, base: usize, argc: usize) -> VmResult<Value> {
+    let kind = match opt_arg(vm, base, argc, 0) {
+        None => EQUAL,
+        Some(_) => {
+            let mut kind = None;
+            for (name, k) in [
+                ("eq?", EQ),
+                ("eqv?", EQV),
+                ("equal?", EQUAL),
+                ("string=?", STRING_EQ),
+            ] {
+                let sym = vm.intern(name)?;
+                if vm.global_value(sym) == arg(vm, base, 0) {
+                    kind = Some(k);
+                    break;
+                }
+            }
+            match kind {
+                Some(k) => k,
+                None => {
+                    let f = arg(vm, base, 0);
+                    return Err(
+                        vm.error("make-hash-table: unsupported equivalence procedure", &[f])
+                    );
+                }
+            }
+        }
+    };
+    new_table(vm, kind)
+}
+
+fn make_eq_hash_table(vm: &mut Vm, _: usize, _: usize) -> VmResult<Value> {
+    new_table(vm, EQ)
+}
+
+fn make_eqv_hash_table(vm: &mut Vm, _: usize, _: usize) -> VmResult<Value> {
+    new_table(vm, EQV)
+}
+
+fn make_equal_hash_table(vm: &mut Vm, _: usize, _: usize) -> VmResult<Value> {
+    new_table(vm, EQUAL)
+}
+
+fn make_string_hash_table(vm: &mut Vm, _: usize, _: usize) -> VmResult<Value> {
+    new_table(vm, STRING_EQ)
+}
+
+fn hash_table_p(vm: &mut Vm, base: usize, _: usize) -> VmResult<Value> {
+    Ok(Value::bool(vm.is(arg(vm, base, 0), HASH_TABLE)))
+}
+
+fn hash_table_ref_default(vm: &mut Vm, base: usize, _: usize) -> VmResult<Value> {
+    let t = table_arg(vm, "hash-table-ref/default", base)?;
+    let key = arg(vm, base, 1);
+    let h = key_hash(vm, kind_of(vm, t), key);
+    let e = find_entry(vm, t, key, h);
+    Ok(if e.is_nil() {
+        arg(vm, base, 2)
+    } else {
+        vm.heap.get(e, VAL)
+    })
+}
+
+fn hash_table_set(vm: &mut Vm, base: usize, _: usize) -> VmResult<Value> {
+    let t = table_arg(vm, "hash-table-set!", base)?;
+    let key = arg(vm, base, 1);
+    let h = key_hash(vm, kind_of(vm, t), key);
+    let e = find_entry(vm, t, key, h);
+    if !e.is_nil() {
+        let v = arg(vm, base, 2);
+        vm.heap.set(e, VAL, v);
+        return Ok(Value::UNSPECIFIED);
+    }
+    let count = count_of(vm, t) + 1;
+    let nbuckets = vm.heap.len(vm.heap.get(t, BUCKETS));
+    if count > nbuckets {
+        grow(vm, base, 2 * nbuckets)?;
+    }
+    // The hash survives the allocations: it never depends on addresses.
+    let e = vm.alloc(VECTOR, 3)?;
+    let (t, key, v) = (arg(vm, base, 0), arg(vm, base, 1), arg(vm, base, 2));
+    let buckets = vm.heap.get(t, BUCKETS);
+    let i = bucket_index(h, vm.heap.len(buckets));
+    vm.heap.set(e, KEY, key);
+    vm.heap.set(e, VAL, v);
+    vm.heap.set(e, NEXT, vm.heap.get(buckets, i));
+    vm.heap.set(buckets, i, e);
+    vm.heap.set(t, COUNT, Value::fix(count as i64));
+    Ok(Value::UNSPECIFIED)
+}
+
+fn hash_table_delete(vm: &mut Vm, base: usize, _: usize) -> VmResult<Value> {
+    let t = table_arg(vm, "hash-table-delete!", base)?;
+    let key = arg(vm, base, 1);
+    let kind = kind_of(vm, t);
+    let h = key_hash(vm, kind, key);
+    let buckets = vm.heap.get(t, BUCKETS);
+    let i = bucket_index(h, vm.heap.len(buckets));
+    let mut prev = Value::NIL;
+    let mut e = vm.heap.get(buckets, i);
+    while !e.is_nil() {
+        let next = vm.heap.get(e, NEXT);
+        if same_key(vm, kind, vm.heap.get(e, KEY), key) {
+            if prev.is_nil() {
+                vm.heap.set(buckets, i, next);
+            } else {
+                vm.heap.set(prev, NEXT, next);
+            }
+            let count = count_of(vm, t) - 1;
+            vm.heap.set(t, COUNT, Value::fix(count as i64));
+            break;
+        }
+        prev = e;
+        e = next;
+    }
+    Ok(Value::UNSPECIFIED)
+}
+
+fn hash_table_contains(vm: &mut Vm, base: usize, _: usize) -> VmResult<Value> {
+    let t = table_arg(vm, "hash-table-contains?", base)?;
+    let key = arg(vm, base, 1);
+    let h = key_hash(vm, kind_of(vm, t), key);
+    Ok(Value::bool(!find_entry(vm, t, key, h).is_nil()))
+}
+
+fn hash_table_count(vm: &mut Vm, base: usize, _: usize) -> VmResult<Value> {
+    let t = table_arg(vm, "hash-table-count", base)?;
+    Ok(Value::fix(count_of(vm, t) as i64))
+}
+
+/// Push every entry of table `t` on the stack.
+fn push_entries(vm: &mut Vm, t: Value) {
+    let buckets = vm.heap.get(t, BUCKETS);
+    for b in 0..vm.heap.len(buckets) {
+        let mut e = vm.heap.get(buckets, b);
+        while !e.is_nil() {
+            vm.stack.push(e);
+            e = vm.heap.get(e, NEXT);
+        }
+    }
+}
+
+/// A list of one field of every entry of the table in argument 0.
+fn entry_field_list(vm: &mut Vm, base: usize, who: &str, field: usize) -> VmResult<Value> {
+    let t = table_arg(vm, who, base)?;
+    let start = vm.stack.len();
+    push_entries(vm, t);
+    for i in start..vm.stack.len() {
+        vm.stack[i] = vm.heap.get(vm.stack[i], field);
+    }
+    vm.list_from_stack(start)
+}
+
+fn hash_table_keys(vm: &mut Vm, base: usize, _: usize) -> VmResult<Value> {
+    entry_field_list(vm, base, "hash-table-keys", KEY)
+}
+
+fn hash_table_values(vm: &mut Vm, base: usize, _: usize) -> VmResult<Value> {
+    entry_field_list(vm, base, "hash-table-values", VAL)
+}
+
+fn hash_table_to_alist(vm: &mut Vm, base: usize, _: usize) -> VmResult<Value> {
+    let t = table_arg(vm, "hash-table->alist", base)?;
+    let start = vm.stack.len();
+    push_entries(vm, t);
+    for i in start..vm.stack.len() {
+        let e = vm.stack[i];
+        let (k, v) = (vm.heap.get(e, KEY), vm.heap.get(e, VAL));
+        let p = vm.cons(k, v)?;
+        vm.stack[i] = p;
+    }
+    vm.list_from_stack(start)
+}
+
+fn hash_table_clear(vm: &mut Vm, base: usize, _: usize) -> VmResult<Value> {
+    table_arg(vm, "hash-table-clear!", base)?;
+    let buckets = vm.make_vector(INITIAL_BUCKETS, Value::NIL)?;
+    let t = arg(vm, base, 0);
+    vm.heap.set(t, BUCKETS, buckets);
+    vm.heap.set(t, COUNT, Value::fix(0));
+    Ok(Value::UNSPECIFIED)
+}
+
+fn hash_table_copy(vm: &mut Vm, base: usize, _: usize) -> VmResult<Value> {
+    let t = table_arg(vm, "hash-table-copy", base)?;
+    let n = vm.heap.len(vm.heap.get(t, BUCKETS));
+    let start = vm.stack.len();
+    let new = vm.make_vector(n, Value::NIL)?;
+    vm.stack.push(new);
+    // Push (bucket index, entry) for every entry, then copy each one.
+    let t = arg(vm, base, 0);
+    let old = vm.heap.get(t, BUCKETS);
+    for b in 0..n {
+        let mut e = vm.heap.get(old, b);
+        while !e.is_nil() {
+            vm.stack.push(Value::fix(b as i64));
+            vm.stack.push(e);
+            e = vm.heap.get(e, NEXT);
+        }
+    }
+    let mut i = start + 1;
+    while i < vm.stack.len() {
+        let copy = vm.alloc(VECTOR, 3)?;
+        let b = vm.stack[i].as_fixnum_unchecked() as usize;
+        let (e, new) = (vm.stack[i + 1], vm.stack[start]);
+        vm.heap.set(copy, KEY, vm.heap.get(e, KEY));
+        vm.heap.set(copy, VAL, vm.heap.get(e, VAL));
+        vm.heap.set(copy, NEXT, vm.heap.get(new, b));
+        vm.heap.set(new, b, copy);
+        i += 2;
+    }
+    vm.stack.truncate(start + 1);
+    let t = arg(vm, base, 0);
+    let (kind, count) = (vm.heap.get(t, KIND), vm.heap.get(t, COUNT));
+    let new = vm.stack.pop().unwrap_or(Value::NIL);
+    vm.stack.push(kind);
+    vm.stack.push(count);
+    vm.stack.push(new);
+    vm.object_from_stack(HASH_TABLE, start)
+}
+
+// ---- hash functions ----------------------------------------------------------------
+
+/// A hash as a non-negative fixnum, reduced modulo the optional bound in argument 1.
+fn hash_result(vm: &mut Vm, who: &str, base: usize, argc: usize, h: u64) -> VmResult<Value> {
+    let h = mix(h) >> 2;
+    match opt_arg(vm, base, argc, 1) {
+        None => Ok(Value::fix(h as i64)),
+        Some(b) => match b.as_fixnum() {
+            Some(n) if n > 0 => Ok(Value::fix((h % n as u64) as i64)),
+            _ => Err(vm.type_error(who, "a positive exact integer bound", b)),
+        },
+    }
+}
+
+fn hash(vm: &mut Vm, base: usize, argc: usize) -> VmResult<Value> {
+    let h = equal_hash(vm, arg(vm, base, 0));
+    hash_result(vm, "hash", base, argc, h)
+}
+
+fn eq_hash_prim(vm: &mut Vm, base: usize, argc: usize) -> VmResult<Value> {
+    let h = eq_hash(vm, arg(vm, base, 0));
+    hash_result(vm, "eq-hash", base, argc, h)
+}
+
+fn string_hash_prim(vm: &mut Vm, base: usize, argc: usize) -> VmResult<Value> {
+    let s = vm.typed_arg("string-hash", base, 0, STRING, "a string")?;
+    let h = string_hash(vm, s);
+    hash_result(vm, "string-hash", base, argc, h)
+}
+
+#[cfg(test)]
+mod tests {
+    fn eval(src: &str) -> String {
+        let mut rt = crate::Runtime::new().unwrap();
+        let v = rt.eval_str(src).unwrap();
+        rt.write(&v)
+    }
+
+    /// Evaluate each `(source, expected written value)` in one runtime.
+    fn check(cases: &[(&str, &str)]) {
+        let mut rt = crate::Runtime::new().unwrap();
+        for (src, want) in cases {
+            let v = rt.eval_str(src).unwrap_or_else(|e| panic!("{src}: {e}"));
+            assert_eq!(rt.write(&v), *want, "{src}");
+        }
+    }
+
+    /// The error text of evaluating `src`, which must fail.
+    fn err(src: &str) -> String {
+        let mut rt = crate::Runtime::new().unwrap();
+        match rt.eval_str(src) {
+            Ok(v) => panic!("{src} returned {}", rt.write(&v)),
+            Err(e) => e.to_string(),
+        }
+    }
+
+    #[test]
+    fn basic_operations() {
+        check(&[
+            ("(define t (make-hash-table)) (hash-table? t)", "#t"),
+            ("(list (hash-table? (vector)) (hash-table-count t) (hash-table-size t))", "(#f 0 0)"),
+            ("(hash-table-set! t \"a\" 1) (hash-table-set! t '(b) 2) (hash-table-set! t 3 'three) (hash-table-count t)", "3"),
+            ("(list (hash-table-ref/default t (string #\\a) 0) (hash-table-ref/default t (list 'b) 0) (hash-table-ref/default t 3 0))", "(1 2 three)"),
+            ("(hash-table-ref/default t \"zz\" 'none)", "none"),
+            ("(hash-table-set! t \"a\" 10) (list (hash-table-count t) (hash-table-ref/default t \"a\" 0))", "(3 10)"),
+            ("(list (hash-table-contains? t \"a\") (hash-table-exists? t '(b)) (hash-table-contains? t 'nope))", "(#t #t #f)"),
+            ("(hash-table-delete! t \"a\") (hash-table-delete! t \"missing\") (list (hash-table-count t) (hash-table-contains? t \"a\"))", "(2 #f)"),
+            ("(length (hash-table-keys t))", "2"),
+            ("(list (and (member '(b) (hash-table-keys t)) #t) (and (member 'three (hash-table-values t)) #t))", "(#t #t)"),
+            ("(list (assoc 3 (hash-table->alist t)) (length (hash-table->alist t)))", "((3 . three) 2)"),
+            ("(define c (hash-table-copy t)) (hash-table-set! c 'new 1) (list (hash-table-count t) (hash-table-count c) (hash-table-ref/default c 3 #f))", "(2 3 three)"),
+            ("(hash-table-clear! t) (list (hash-table-count t) (hash-table-keys t) (hash-table-count c))", "(0 () 3)"),
+            ("(hash-table-set! t 'again 1) (hash-table->alist t)", "((again . 1))"),
+            ("(list (hash-table-ref t 'again) (hash-table-ref t 'x (lambda () 'failed)))", "(1 failed)"),
+            ("(hash-table-update!/default t 'n (lambda (x) (+ x 1)) 41) (hash-table-ref t 'n)", "42"),
+            ("(hash-table-copy (make-hash-table) #t)", "#<hash-table 0>"),
+        ]);
+    }
+
+    #[test]
+    fn equivalences() {
+        check(&[
+            ("(define q (make-hash-table eq?)) (define k (string #\\k)) (hash-table-set! q k 1) (hash-table-set! q 'sym 2) (hash-table-set! q 7 3)",
+             "#<unspecified>"),
+            ("(list (hash-table-ref/default q k #f) (hash-table-ref/default q \"k\" #f) (hash-table-ref/default q 'sym #f) (hash-table-ref/default q 7 #f))", "(1 #f 2 3)"),
+            ("(define v (make-hash-table eqv?)) (hash-table-set! v 1.5 'a) (hash-table-set! v 100000000000000000000 'b) (hash-table-set! v \"s\" 'c)", "#<unspecified>"),
+            ("(list (hash-table-ref/default v (/ 3. 2) #f) (hash-table-ref/default v (* 10000000000 10000000000) #f) (hash-table-ref/default v \"s\" #f))", "(a b #f)"),
+            ("(define s (make-hash-table string=?)) (hash-table-set! s \"abc\" 1) (hash-table-set! s \"abcd\" 2) (hash-table-set! s \"\" 3)", "#<unspecified>"),
+            ("(list (hash-table-ref/default s (string-append \"ab\" \"c\") #f) (hash-table-ref/default s \"abcd\" #f) (hash-table-ref/default s (make-string 0) #f) (hash-table-ref/default s \"x\" #f))", "(1 2 3 #f)"),
+            ("(define e (make-hash-table equal? equal-hash)) (hash-table-set! e (vector 1 \"x\" '(2)) 'v) (hash-table-set! e #u8(1 2) 'b) (hash-table-set! e 2.5 'f)", "#<unspecified>"),
+            ("(list (hash-table-ref/default e (vector 1 \"x\" (list 2)) #f) (hash-table-ref/default e (bytevector 1 2) #f) (hash-table-ref/default e 2.5 #f) (hash-table-ref/default e (vector 1) #f))", "(v b f #f)"),
+            ("(list (hash-table-count (make-eq-hash-table)) (hash-table-count (make-eqv-hash-table)) (hash-table-count (make-equal-hash-table)) (hash-table-count (make-string-hash-table)))", "(0 0 0 0)"),
+            ("(define m (make-string-hash-table)) (hash-table-set! m (make-string 3 #\\a) 1) (hash-table-ref/default m \"aaa\" #f)", "1"),
+        ]);
+    }
+
+    #[test]
+    fn hash_functions() {
+        check(&[
+            ("(list (= (hash '(1 \"a\" #(2))) (hash (list 1 (string #\\a) (vector 2)))) (= (equal-hash \"abc\") (hash \"abc\")))", "(#t #t)"),
+            ("(list (= (string-hash \"abc\") (string-hash (string #\\a #\\b #\\c))) (exact? (string-hash \"x\")) (>= (eq-hash 'a) 0))", "(#t #t #t)"),
+            ("(let ((x (list 1))) (= (eq-hash x) (begin (gc) (eq-hash x))))", "#t"),
+            ("(list (< (hash \"abc\" 10) 10) (< (string-hash \"abc\" 3) 3) (< (eq-hash 'q 5) 5) (>= (hash 12345 7) 0))", "(#t #t #t #t)"),
+            ("(let ((l (list 1 2 3))) (set-cdr! (cddr l) l) (exact? (hash l)))", "#t"),
+            ("(let ((v (vector 1 2))) (vector-set! v 0 v) (exact? (equal-hash v)))", "#t"),
+        ]);
+    }
+
+    #[test]
+    fn errors() {
+        assert!(err("(make-hash-table (lambda (a b) #t))")
+            .contains("make-hash-table: unsupported equivalence procedure"));
+        assert!(err("(make-hash-table string-ci=?)").contains("unsupported equivalence"));
+        assert!(err("(hash-table-set! (vector) 1 2)").contains("hash-table-set!"));
+        assert!(err("(hash-table-ref/default '() 1 2)").contains("hash-table-ref/default"));
+        assert!(err("(hash-table-count 5)").contains("hash-table-count"));
+        assert!(err("(hash-table-keys 5)").contains("hash-table-keys"));
+        assert!(err("(hash-table-ref (make-hash-table) 'missing)").contains("hash-table-ref"));
+        assert!(err("(string-hash 'a)").contains("string-hash"));
+        assert!(err("(hash 1 0)").contains("hash"));
+    }
+
+    /// Fill a table of `kind` with `n` keys made by `key`, collect, then
+    /// look every key up again and delete half of them.
+    fn big_table(make: &str, key: &str, n: usize) {
+        let src = format!(
+            "(define n {n})
+             (define (key i) {key})
+             (define t {make})
+             (let loop ((i 0)) (if (< i n) (begin (hash-table-set! t (key i) i) (loop (+ i 1)))))
+             (gc)
+             (let loop ((i 0)) (if (< i n) (begin (hash-table-set! t (key i) (* 2 i)) (loop (+ i 2)))))
+             (gc)
+             (define (sum i acc) (if (< i n) (sum (+ i 1) (+ acc (hash-table-ref/default t (key i) -1000000))) acc))
+             (define before (sum 0 0))
+             (let loop ((i 0)) (if (< i n) (begin (hash-table-delete! t (key i)) (loop (+ i 2)))))
+             (gc)
+             (list (hash-table-count t) before (sum 0 0) (length (hash-table-keys t)))"
+        );
+        let n = n as i64;
+        let evens: i64 = (0..n).step_by(2).map(|i| 2 * i).sum();
+        let odds: i64 = (1..n).step_by(2).sum();
+        let want = format!(
+            "({} {} {} {})",
+            n / 2,
+            evens + odds,
+            odds - 1_000_000 * (n / 2),
+            n / 2
+        );
+        assert_eq!(eval(&src), want, "{make} {key}");
+    }
+
+    #[test]
+    fn big_string_table() {
+        big_table("(make-hash-table string=?)", "(number->string i)", 100_000);
+    }
+
+    #[test]
+    fn big_fixnum_table() {
+        big_table("(make-hash-table eqv?)", "i", 100_000);
+        big_table("(make-eq-hash-table)", "(* 7 i)", 100_000);
+    }
+
+    #[test]
+    fn big_equal_table() {
+        big_table("(make-hash-table)", "(cons i (number->string i))", 100_000);
+    }
+
+    #[test]
+    fn eq_tables_find_keys_after_collection() {
+        let src = "(define n 100000)
+                   (define keys (make-vector n #f))
+                   (define t (make-hash-table eq?))
+                   (let loop ((i 0)) (if (< i n) (begin (vector-set! keys i (list i)) (hash-table-set! t (vector-ref keys i) i) (loop (+ i 1)))))
+                   (gc)
+                   (define (found i acc) (if (< i n) (found (+ i 1) (if (eqv? (hash-table-ref/default t (vector-ref keys i) #f) i) (+ acc 1) acc)) acc))
+                   (list (found 0 0) (hash-table-ref/default t (list 0) 'fresh-key-missing) (hash-table-count (hash-table-copy t)))";
+        assert_eq!(eval(src), "(100000 fresh-key-missing 100000)");
+    }
+
+    #[test]
+    fn copies_and_lists_of_big_tables() {
+        // Copying and listing allocate once per entry, so the collector
+        // moves the table and its entries in the middle of each.
+        let src = "(define n 50000)
+                   (define t (make-hash-table))
+                   (let loop ((i 0)) (if (< i n) (begin (hash-table-set! t (list i (number->string i)) (vector i)) (loop (+ i 1)))))
+                   (define c (hash-table-copy t))
+                   (hash-table-set! t (list 0 \"0\") 'changed)
+                   (gc)
+                   (define (check i ok) (if (< i n) (check (+ i 1) (and ok (equal? (hash-table-ref/default c (list i (number->string i)) #f) (vector i)))) ok))
+                   (define (total l acc) (if (null? l) acc (total (cdr l) (+ acc (vector-ref (cdr (car l)) 0)))))
+                   (list (check 0 #t) (hash-table-count c) (total (hash-table->alist c) 0) (length (hash-table-keys c)) (length (hash-table-values c))
+                         (hash-table-ref/default t (list 0 \"0\") #f))";
+        assert_eq!(eval(src), "(#t 50000 1249975000 50000 50000 changed)");
+    }
+}

@@ -1,0 +1,239 @@
+//! Native procedures, grouped by R7RS chapter, and the table that names
+//! them by stable id.
+//!
+//! **Invariant (stable ids):** a primitive is named in the heap by its
+//! index in [`PRIMITIVES`], never by address. The table is the
+//! concatenation of each module's `DEFS` in a fixed order; adding a
+//! primitive at the end of a module's list changes later ids, so images
+//! record primitives by name as well.
+//!
+//! A primitive receives its arguments as `stack[base..base + argc]`. The
+//! stack is a root, so arguments stay valid across allocation; Rust locals
+//! holding values do not.
+
+pub mod control;
+pub mod data;
+pub mod hash;
+pub mod io;
+pub mod list;
+pub mod number;
+pub mod string;
+
+use std::sync::LazyLock;
+
+use imp_gc::Value;
+
+use crate::vm::{Vm, VmResult};
+
+/// A native procedure that computes a value.
+pub type SimpleFn = fn(&mut Vm, usize, usize) -> VmResult<Value>;
+
+/// Native procedures that manipulate the VM's control state.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Control {
+    /// `(apply f arg ... list)`
+    Apply,
+    /// `(%call/cc f)`: call `f` with the raw continuation.
+    CallCC,
+    /// `(%apply-values consumer vals)`: call `consumer` with the values.
+    ApplyValues,
+    /// `(eval expr [env])`: compile, then call the result.
+    Eval,
+}
+
+/// How a primitive runs.
+#[derive(Clone, Copy, Debug)]
+pub enum PrimFn {
+    /// Compute a value from the arguments.
+    Simple(SimpleFn),
+    /// Rearrange the VM's stacks (handled by the interpreter).
+    Control(Control),
+}
+
+/// One native procedure.
+#[derive(Clone, Copy, Debug)]
+pub struct PrimDef {
+    /// Its Scheme name.
+    pub name: &'static str,
+    /// Fewest arguments.
+    pub min: u16,
+    /// Most arguments (`u16::MAX`: any number).
+    pub max: u16,
+    /// What it does.
+    pub f: PrimFn,
+}
+
+/// Any number of arguments.
+pub const MANY: u16 = u16::MAX;
+
+/// Shorthand for a simple primitive's table entry.
+pub const fn def(name: &'static str, min: u16, max: u16, f: SimpleFn) -> PrimDef {
+    PrimDef {
+        name,
+        min,
+        max,
+        f: PrimFn::Simple(f),
+    }
+}
+
+/// Every primitive, by id.
+pub static PRIMITIVES: LazyLock<Vec<PrimDef>> = LazyLock::new(|| {
+    [
+        control::DEFS,
+        list::DEFS,
+        data::DEFS,
+        number::DEFS,
+        string::DEFS,
+        hash::DEFS,
+        io::DEFS,
+    ]
+    .concat()
+});
+
+/// The id of the primitive called `name`.
+pub fn prim_id(name: &str) -> Option<usize> {
+    PRIMITIVES.iter().position(|p| p.name == name)
+}
+
+/// Bind every primitive globally.
+pub fn install(vm: &mut Vm) -> VmResult<()> {
+    for id in 0..PRIMITIVES.len() {
+        let p = vm.make_primitive(id)?;
+        vm.define_global(PRIMITIVES[id].name, p)?;
+    }
+    Ok(())
+}
+
+/// `eqv?`.
+pub fn eqv(vm: &Vm, a: Value, b: Value) -> bool {
+    if a == b {
+        return true;
+    }
+    if !a.is_ref() || !b.is_ref() {
+        return false;
+    }
+    let (ta, tb) = (vm.heap.tag(a), vm.heap.tag(b));
+    if ta != tb {
+        return false;
+    }
+    match ta {
+        crate::obj::FLONUM => vm.heap.raw(a, 0) == vm.heap.raw(b, 0),
+        crate::obj::BIGNUM => vm.heap.payload(a) == vm.heap.payload(b),
+        _ => false,
+    }
+}
+
+/// `equal?`: structural equality, terminating on cycles by bounding work.
+pub fn equal(vm: &Vm, a: Value, b: Value) -> bool {
+    let mut work = vec![(a, b)];
+    let mut budget: u64 = 50_000_000;
+    while let Some((a, b)) = work.pop() {
+        if eqv(vm, a, b) {
+            continue;
+        }
+        budget = budget.saturating_sub(1);
+        if budget == 0 || !a.is_ref() || !b.is_ref() {
+            return false;
+        }
+        let t = vm.heap.tag(a);
+        if t != vm.heap.tag(b) {
+            return false;
+        }
+        match t {
+            crate::obj::PAIR | crate::obj::VECTOR => {
+                let n = vm.heap.len(a);
+                if n != vm.heap.len(b) {
+                    return false;
+                }
+                for i in (0..n).rev() {
+                    work.push((vm.heap.get(a, i), vm.heap.get(b, i)));
+                }
+            }
+            crate::obj::STRING | crate::obj::BYTEVECTOR => {
+                if vm.heap.payload(a) != vm.heap.payload(b) {
+                    return false;
+                }
+            }
+            _ => return false,
+        }
+    }
+    true
+}
+
+/// Argument `i`.
+#[inline(always)]
+pub fn arg(vm: &Vm, base: usize, i: usize) -> Value {
+    vm.stack[base + i]
+}
+
+/// Argument `i` if given (and not the default marker).
+#[inline(always)]
+pub fn opt_arg(vm: &Vm, base: usize, argc: usize, i: usize) -> Option<Value> {
+    (i < argc)
+        .then(|| vm.stack[base + i])
+        .filter(|v| *v != Value::DEFAULT)
+}
+
+impl Vm {
+    /// Argument `i` as an index (a non-negative fixnum).
+    pub fn index_arg(&mut self, who: &str, base: usize, i: usize) -> VmResult<usize> {
+        let v = arg(self, base, i);
+        match v.as_fixnum() {
+            Some(n) if n >= 0 => Ok(n as usize),
+            _ => Err(self.type_error(who, "a non-negative exact integer", v)),
+        }
+    }
+
+    /// Argument `i`, which must have tag `t` (`what` names it for errors).
+    pub fn typed_arg(
+        &mut self,
+        who: &str,
+        base: usize,
+        i: usize,
+        t: imp_gc::Tag,
+        what: &str,
+    ) -> VmResult<Value> {
+        let v = arg(self, base, i);
+        if self.is(v, t) {
+            Ok(v)
+        } else {
+            Err(self.type_error(who, what, v))
+        }
+    }
+
+    /// Argument `i` as a character.
+    pub fn char_arg(&mut self, who: &str, base: usize, i: usize) -> VmResult<char> {
+        let v = arg(self, base, i);
+        match v.as_char() {
+            Some(c) => Ok(c),
+            None => Err(self.type_error(who, "a character", v)),
+        }
+    }
+
+    /// Optional `[start [end]]` arguments at `i`, `i+1` for a sequence of length `len`.
+    pub fn range_args(
+        &mut self,
+        who: &str,
+        base: usize,
+        argc: usize,
+        i: usize,
+        len: usize,
+    ) -> VmResult<(usize, usize)> {
+        let start = match opt_arg(self, base, argc, i) {
+            Some(_) => self.index_arg(who, base, i)?,
+            None => 0,
+        };
+        let end = match opt_arg(self, base, argc, i + 1) {
+            Some(_) => self.index_arg(who, base, i + 1)?,
+            None => len,
+        };
+        if start > end || end > len {
+            let (s, e) = (Value::fix(start as i64), Value::fix(end as i64));
+            return Err(self.error(
+                format!("{who}: range {start}..{end} out of bounds (length {len})"),
+                &[s, e],
+            ));
+        }
+        Ok((start, end))
+    }
+}

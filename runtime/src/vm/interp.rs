@@ -1,0 +1,1013 @@
+//! The dispatch loop.
+//!
+//! **Invariant (stackless):** a Scheme call never recurses on the Rust
+//! stack. `Call` pushes a `Frame` (two integers) and jumps; `Return` pops
+//! one. The only Rust recursion is `call_from_rust`, used when native code
+//! (the compiler running a macro, the embedding API) calls into Scheme, and
+//! each such entry pushes an `ENTRY_PC` frame that returns to it.
+//!
+//! Registers `fp` and `pc` live in locals during the loop and are written
+//! back to `self` before anything that can fail, call out, or collect.
+
+use imp_gc::Value;
+
+use super::opcode::{operand_a, operand_b, Op};
+use super::{Abort, Exn, Frame, Reg, Vm, VmResult, ENTRY_PC};
+use crate::obj::{self, code, CLOSURE, CONTINUATION, PARAMETER, PRIMITIVE};
+use crate::prim::{Control, PrimFn, PRIMITIVES};
+
+/// Where a `run` was entered from Rust: the control and value stack heights
+/// to unwind to when it is aborted.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Entry {
+    /// `frames.len()` before the entry frame was pushed.
+    pub frames: usize,
+    /// `stack.len()` before the callee was pushed.
+    pub stack: usize,
+}
+
+/// What a call did.
+enum Called {
+    /// A closure frame was entered: continue the loop.
+    Entered,
+    /// The call finished at once with this value.
+    Done(Value),
+}
+
+impl Vm {
+    /// Call the procedure at `stack[base]` with the arguments above it and
+    /// run until it returns.
+    ///
+    /// # Errors
+    /// `Exn::Abort` when a condition is not handled, `exit` is called, or a
+    /// limit is hit; the stacks are unwound to where they were.
+    pub fn call_from_rust(&mut self, base: usize) -> VmResult<Value> {
+        let argc = self.stack.len() - base - 1;
+        let entry = Entry {
+            frames: self.frames.len(),
+            stack: base,
+        };
+        self.entries.push(entry);
+        let saved_pc = self.pc;
+        let saved_fp = self.fp;
+        // The frame the call pushes returns to Rust.
+        self.pc = ENTRY_PC as usize;
+        self.run_depth += 1;
+        let first = self.do_call(argc, false);
+        let result = match first {
+            Ok(Called::Done(v)) => Ok(v),
+            Ok(Called::Entered) => self.run(),
+            Err(e) => match self.handle_error(e) {
+                Ok(()) => self.run(),
+                Err(e) => Err(e),
+            },
+        };
+        self.pc = saved_pc;
+        self.fp = saved_fp;
+        self.run_depth -= 1;
+        self.entries.pop();
+        if self.run_depth == 0 {
+            self.frame_reserve = 0;
+        }
+        if result.is_err() {
+            self.frames.truncate(entry.frames);
+            self.stack.truncate(entry.stack);
+        }
+        result
+    }
+
+    /// Run until the innermost entry frame returns.
+    fn run(&mut self) -> VmResult<Value> {
+        loop {
+            match self.run_loop() {
+                Ok(v) => return Ok(v),
+                Err(e) => self.handle_error(e)?,
+            }
+        }
+    }
+
+    /// Turn an error into a call to `raise`, or pass an abort through after
+    /// unwinding to the innermost entry.
+    fn handle_error(&mut self, e: Exn) -> VmResult<()> {
+        match e {
+            Exn::Error {
+                kind,
+                message,
+                irritant_mark,
+            } => {
+                let cond = self.make_condition(kind, &message, irritant_mark);
+                self.heap.truncate_roots(irritant_mark);
+                let cond = match cond {
+                    Ok(c) => c,
+                    Err(e) => return self.abort(e),
+                };
+                let raise = self.intern("raise").map(|s| self.global_value(s));
+                match raise {
+                    Ok(r) if self.is_procedure(r) => {
+                        self.stack.push(r);
+                        self.stack.push(cond);
+                        match self.do_call(1, false) {
+                            Ok(Called::Entered) => Ok(()),
+                            Ok(Called::Done(v)) => {
+                                self.stack.push(v);
+                                Ok(())
+                            }
+                            Err(e) => self.handle_error(e),
+                        }
+                    }
+                    _ => {
+                        // No `raise` yet (the prelude is loading): uncaught.
+                        self.set_reg(Reg::LastError, cond);
+                        self.abort(Exn::Abort(Abort::Uncaught))
+                    }
+                }
+            }
+            abort => self.abort(abort),
+        }
+    }
+
+    fn abort(&mut self, e: Exn) -> VmResult<()> {
+        if let Some(entry) = self.entries.last().copied() {
+            if let Some(f) = self.frames.get(entry.frames) {
+                self.fp = f.fp as usize;
+            }
+            self.frames.truncate(entry.frames);
+            self.stack.truncate(entry.stack);
+        }
+        Err(e)
+    }
+
+    /// Build an error object for an error raised by the VM or a primitive;
+    /// its irritants are the handles from `irritant_mark` up.
+    fn make_condition(
+        &mut self,
+        kind: &str,
+        message: &str,
+        irritant_mark: usize,
+    ) -> VmResult<Value> {
+        let base = self.stack.len();
+        let msg = self.string(message)?;
+        self.stack.push(msg);
+        let irritants: Vec<usize> = (irritant_mark..self.heap.root_mark()).collect();
+        let ibase = self.stack.len();
+        for i in irritants {
+            let v = self.heap.handle(imp_gc::Handle::from_index(i));
+            self.stack.push(v);
+        }
+        let list = self.list_from_stack(ibase)?;
+        self.stack.push(list);
+        let kind = self.intern(kind)?;
+        self.stack.push(kind);
+        let loc = match self.current_location() {
+            Some(l) => self.string(&l)?,
+            None => Value::FALSE,
+        };
+        self.stack.push(loc);
+        let bt = self.backtrace_list()?;
+        self.stack.push(bt);
+        self.object_from_stack(obj::ERROR, base)
+    }
+
+    /// The source location of the instruction being run, as "file:line".
+    pub fn current_location(&self) -> Option<String> {
+        self.frame_location(self.fp, self.pc.saturating_sub(1))
+    }
+
+    fn frame_location(&self, fp: usize, pc: usize) -> Option<String> {
+        let clo = *self.stack.get(fp)?;
+        if !self.is(clo, CLOSURE) {
+            return None;
+        }
+        let code = self.heap.get(clo, 0);
+        let lines = self.heap.get(code, code::LINES);
+        let file = self.heap.get(code, code::FILE);
+        if !self.is(lines, obj::LINES) {
+            return None;
+        }
+        let n = self.heap.raw(lines, 0) as usize;
+        if pc >= n {
+            return None;
+        }
+        let line = (self.heap.raw(lines, 1 + pc / 2) >> ((pc % 2) * 32)) as u32;
+        if line == 0 {
+            return None;
+        }
+        let file = if self.is(file, obj::STRING) {
+            self.string_text(file)
+        } else {
+            "<input>".to_string()
+        };
+        Some(format!("{file}:{line}"))
+    }
+
+    /// The procedure name running in the frame at `fp`.
+    fn frame_name(&self, fp: usize) -> String {
+        match self.stack.get(fp) {
+            Some(&clo) if self.is(clo, CLOSURE) => {
+                let name = self.heap.get(self.heap.get(clo, 0), code::NAME);
+                if self.is(name, obj::SYMBOL) {
+                    self.symbol_name(name)
+                } else {
+                    "<anonymous>".to_string()
+                }
+            }
+            _ => "<native>".to_string(),
+        }
+    }
+
+    /// The backtrace, innermost first, as lines "name (file:line)".
+    pub fn backtrace(&self) -> Vec<String> {
+        let mut out = Vec::new();
+        let (mut fp, mut pc) = (self.fp, self.pc.saturating_sub(1));
+        let mut i = self.frames.len();
+        const LIMIT: usize = 40;
+        loop {
+            if out.len() == LIMIT {
+                out.push(format!("... {} more frames", i));
+                break;
+            }
+            let name = self.frame_name(fp);
+            let line = match self.frame_location(fp, pc) {
+                Some(l) => format!("{name} ({l})"),
+                None => name,
+            };
+            if !line.starts_with("<native>") {
+                out.push(line);
+            }
+            if i == 0 {
+                break;
+            }
+            i -= 1;
+            let f = self.frames[i];
+            if f.pc == ENTRY_PC {
+                break;
+            }
+            fp = f.fp as usize;
+            pc = (f.pc as usize).saturating_sub(1);
+        }
+        out
+    }
+
+    fn backtrace_list(&mut self) -> VmResult<Value> {
+        let lines = self.backtrace();
+        let base = self.stack.len();
+        for l in lines {
+            let s = self.string(&l)?;
+            self.stack.push(s);
+        }
+        self.list_from_stack(base)
+    }
+
+    /// Set up a call of `stack[len-argc-1]` with the `argc` values above it.
+    fn do_call(&mut self, mut argc: usize, tail: bool) -> VmResult<Called> {
+        loop {
+            let f_idx = self.stack.len() - argc - 1;
+            let f = self.stack[f_idx];
+            if !f.is_ref() {
+                return Err(self.not_a_procedure(f));
+            }
+            match self.heap.tag(f) {
+                CLOSURE => {
+                    let new_fp = if tail {
+                        let fp = self.fp;
+                        self.stack.copy_within(f_idx.., fp);
+                        self.stack.truncate(fp + argc + 1);
+                        fp
+                    } else {
+                        if self.frames.len() >= self.max_frames + self.frame_reserve {
+                            if self.frame_reserve > 0 {
+                                // Overflowed again while handling an overflow.
+                                return Err(Exn::Abort(Abort::OutOfMemory(format!(
+                                    "stack depth limit exceeded ({} frames) while handling a stack overflow",
+                                    self.max_frames
+                                ))));
+                            }
+                            // Leave room for the handlers to run.
+                            self.frame_reserve = 10_000;
+                            return Err(self.error(
+                                format!("stack depth limit exceeded ({} frames)", self.max_frames),
+                                &[],
+                            ));
+                        }
+                        self.frames.push(Frame {
+                            fp: self.fp as u32,
+                            pc: self.pc as u32,
+                        });
+                        f_idx
+                    };
+                    self.fp = new_fp;
+                    self.pc = 0;
+                    if let Err(e) = self.enter_closure(argc) {
+                        if !tail {
+                            if let Some(fr) = self.frames.pop() {
+                                self.fp = fr.fp as usize;
+                                self.pc = fr.pc as usize;
+                            }
+                        }
+                        return Err(e);
+                    }
+                    return Ok(Called::Entered);
+                }
+                PRIMITIVE => {
+                    let id = self.heap.get(f, 0).as_fixnum_unchecked() as usize;
+                    let def = &PRIMITIVES[id];
+                    if argc < def.min as usize || (def.max != u16::MAX && argc > def.max as usize) {
+                        return Err(self.arity_error(f, argc));
+                    }
+                    match def.f {
+                        PrimFn::Simple(func) => {
+                            let v = func(self, f_idx + 1, argc)?;
+                            self.stack.truncate(f_idx);
+                            return Ok(Called::Done(v));
+                        }
+                        PrimFn::Control(c) => match self.control(c, f_idx, argc, tail)? {
+                            Some(n) => {
+                                argc = n;
+                                continue;
+                            }
+                            None => return Ok(Called::Entered),
+                        },
+                    }
+                }
+                CONTINUATION => {
+                    self.reinstate(f, f_idx, argc)?;
+                    return Ok(Called::Entered);
+                }
+                PARAMETER => {
+                    if argc != 0 {
+                        return Err(self.error("parameter object called with arguments", &[f]));
+                    }
+                    let v = self.heap.get(f, 0);
+                    self.stack.truncate(f_idx);
+                    return Ok(Called::Done(v));
+                }
+                _ => return Err(self.not_a_procedure(f)),
+            }
+        }
+    }
+
+    fn not_a_procedure(&mut self, f: Value) -> Exn {
+        let msg = format!(
+            "attempt to call a non-procedure (a{} {})",
+            if matches!(
+                self.type_name(f).as_bytes().first(),
+                Some(b'a' | b'e' | b'i' | b'o' | b'u')
+            ) {
+                "n"
+            } else {
+                ""
+            },
+            self.type_name(f)
+        );
+        self.error(msg, &[f])
+    }
+
+    fn arity_error(&mut self, f: Value, argc: usize) -> Exn {
+        let name = self.procedure_name(f);
+        self.error(
+            format!("{name}: wrong number of arguments ({argc} given)"),
+            &[f],
+        )
+    }
+
+    /// A printable name of a procedure.
+    pub fn procedure_name(&self, f: Value) -> String {
+        if self.is(f, PRIMITIVE) {
+            return PRIMITIVES[self.heap.get(f, 0).as_fixnum_unchecked() as usize]
+                .name
+                .to_string();
+        }
+        if self.is(f, CLOSURE) {
+            let name = self.heap.get(self.heap.get(f, 0), code::NAME);
+            if self.is(name, obj::SYMBOL) {
+                return self.symbol_name(name);
+            }
+        }
+        "#<procedure>".to_string()
+    }
+
+    /// Check arity and lay out the frame of the closure at `self.fp`.
+    fn enter_closure(&mut self, argc: usize) -> VmResult<()> {
+        let clo = self.stack[self.fp];
+        let code = self.heap.get(clo, 0);
+        let nreq = self.heap.get(code, code::NREQ).as_fixnum_unchecked() as usize;
+        let rest = self.heap.get(code, code::REST).as_fixnum_unchecked();
+        let nslots = self.heap.get(code, code::NSLOTS).as_fixnum_unchecked() as usize;
+        if rest < 0 {
+            if argc < nreq {
+                return Err(self.arity_error(clo, argc));
+            }
+            let list = self.list_from_stack(self.fp + 1 + nreq)?;
+            self.stack.push(list);
+        } else if argc != nreq {
+            return Err(self.arity_error(clo, argc));
+        }
+        self.stack.resize(self.fp + 1 + nslots, Value::UNDEFINED);
+        Ok(())
+    }
+
+    /// Return `v` from the current frame. `Some(v)` when the frame was an
+    /// entry frame (the run is over).
+    #[inline(always)]
+    fn do_return(&mut self, v: Value) -> Option<Value> {
+        self.stack.truncate(self.fp);
+        let f = self.frames.pop().unwrap_or(Frame {
+            fp: 0,
+            pc: ENTRY_PC,
+        });
+        self.fp = f.fp as usize;
+        if f.pc == ENTRY_PC {
+            return Some(v);
+        }
+        self.pc = f.pc as usize;
+        self.stack.push(v);
+        None
+    }
+
+    /// A control primitive. `Some(argc)` asks the caller to perform the
+    /// call now set up on the stack; `None` means a frame was entered.
+    fn control(
+        &mut self,
+        c: Control,
+        f_idx: usize,
+        argc: usize,
+        tail: bool,
+    ) -> VmResult<Option<usize>> {
+        match c {
+            Control::Apply => {
+                // (apply f a ... lst): drop `apply`, spread lst.
+                let lst = self.stack[self.stack.len() - 1];
+                let Some(items) = self.list_to_vec(lst) else {
+                    return Err(self.type_error("apply", "a proper list as last argument", lst));
+                };
+                self.stack.pop();
+                self.stack.remove(f_idx);
+                let n = argc - 2 + items.len();
+                self.stack.extend(items);
+                Ok(Some(n))
+            }
+            Control::CallCC => {
+                let k = self.capture(f_idx, tail)?;
+                // (%call/cc f) -> (f k)
+                self.stack.remove(f_idx);
+                self.stack.push(k);
+                Ok(Some(1))
+            }
+            Control::ApplyValues => {
+                // (%apply-values consumer vals)
+                let vals = self.stack[f_idx + 2];
+                self.stack.truncate(f_idx + 2);
+                self.stack.remove(f_idx);
+                if self.is(vals, obj::VALUES) {
+                    let n = self.heap.len(vals);
+                    for i in 0..n {
+                        let x = self.heap.get(vals, i);
+                        self.stack.push(x);
+                    }
+                    Ok(Some(n))
+                } else {
+                    self.stack.push(vals);
+                    Ok(Some(1))
+                }
+            }
+            Control::Eval => {
+                let thunk = crate::compile::compile_value(self, f_idx + 1)?;
+                self.stack.truncate(f_idx);
+                self.stack.push(thunk);
+                Ok(Some(0))
+            }
+        }
+    }
+
+    /// Capture the continuation of the call being made at `f_idx`.
+    fn capture(&mut self, f_idx: usize, tail: bool) -> VmResult<Value> {
+        // The state a return from this call would resume.
+        let (sp, fp, pc, nframes) = if tail {
+            let Some(f) = self.frames.last().copied() else {
+                return Err(self.error("call/cc: no continuation", &[]));
+            };
+            (self.fp, f.fp as usize, f.pc as usize, self.frames.len() - 1)
+        } else {
+            (f_idx, self.fp, self.pc, self.frames.len())
+        };
+        if pc == ENTRY_PC as usize {
+            // Returning from here goes straight back to Rust: capture the
+            // entry frame too so that invoking resumes it.
+        }
+        let entry = self.entries.last().copied().unwrap_or(Entry {
+            frames: 0,
+            stack: 0,
+        });
+        let base = self.stack.len();
+        let saved = self.alloc(obj::VECTOR, sp)?;
+        for i in 0..sp {
+            let x = self.stack[i];
+            self.heap.set(saved, i, x);
+        }
+        self.stack.push(saved);
+        let fr = self.alloc(obj::BYTEVECTOR, 1 + nframes)?;
+        self.heap.set_raw(fr, 0, (nframes * 8) as u64);
+        for i in 0..nframes {
+            let f = self.frames[i];
+            self.heap
+                .set_raw(fr, 1 + i, (f.fp as u64) | ((f.pc as u64) << 32));
+        }
+        self.stack.push(fr);
+        self.stack.push(Value::fix(fp as i64));
+        self.stack.push(Value::fix(pc as i64));
+        self.stack.push(Value::fix(entry.frames as i64));
+        self.stack.push(Value::fix(entry.stack as i64));
+        self.object_from_stack(CONTINUATION, base)
+    }
+
+    /// Invoke continuation `k` with the `argc` values above `f_idx`.
+    fn reinstate(&mut self, k: Value, f_idx: usize, argc: usize) -> VmResult<()> {
+        let entry = self.entries.last().copied().unwrap_or(Entry {
+            frames: 0,
+            stack: 0,
+        });
+        let ef = self.heap.get(k, 4).as_fixnum_unchecked() as usize;
+        let es = self.heap.get(k, 5).as_fixnum_unchecked() as usize;
+        if ef != entry.frames || es != entry.stack {
+            return Err(self.error(
+                "continuation invoked outside the native call that captured it",
+                &[],
+            ));
+        }
+        let v = if argc == 1 {
+            self.stack[f_idx + 1]
+        } else {
+            let vals = self.object_from_stack(obj::VALUES, f_idx + 1)?;
+            self.stack.truncate(f_idx);
+            vals
+        };
+        self.stack.push(v);
+        let k = self.stack[f_idx];
+        let saved = self.heap.get(k, 0);
+        let n = self.heap.len(saved);
+        let v = self.stack[self.stack.len() - 1];
+        self.stack.truncate(0);
+        for i in 0..n {
+            self.stack.push(self.heap.get(saved, i));
+        }
+        let fr = self.heap.get(k, 1);
+        let nframes = self.heap.raw(fr, 0) as usize / 8;
+        self.frames.clear();
+        for i in 0..nframes {
+            let w = self.heap.raw(fr, 1 + i);
+            self.frames.push(Frame {
+                fp: w as u32,
+                pc: (w >> 32) as u32,
+            });
+        }
+        self.fp = self.heap.get(k, 2).as_fixnum_unchecked() as usize;
+        self.pc = self.heap.get(k, 3).as_fixnum_unchecked() as usize;
+        if self.pc == ENTRY_PC as usize {
+            // The continuation returns straight to Rust: emulate `Return`.
+            self.stack.push(v);
+            self.pending_return = true;
+        } else {
+            self.stack.push(v);
+        }
+        Ok(())
+    }
+
+    /// The main loop: run instructions until the innermost entry frame returns.
+    fn run_loop(&mut self) -> VmResult<Value> {
+        let mut fp: usize;
+        let mut pc: usize;
+        let mut code_base: usize;
+        let mut consts: Value;
+
+        macro_rules! reload {
+            () => {{
+                if self.pending_return {
+                    self.pending_return = false;
+                    let v = self.stack.pop().unwrap_or(Value::UNSPECIFIED);
+                    // The stack is already the caller's: return to Rust.
+                    return Ok(v);
+                }
+                fp = self.fp;
+                pc = self.pc;
+                let clo = self.stack[fp];
+                let code = self.heap.get(clo, 0);
+                code_base = (self.heap.get(code, code::BYTECODE).offset() / 8) as usize + 2;
+                consts = self.heap.get(code, code::CONSTS);
+            }};
+        }
+        macro_rules! sync {
+            () => {{
+                self.fp = fp;
+                self.pc = pc;
+            }};
+        }
+        macro_rules! tri {
+            ($e:expr) => {
+                match $e {
+                    Ok(v) => v,
+                    Err(e) => {
+                        sync!();
+                        return Err(e);
+                    }
+                }
+            };
+        }
+        macro_rules! pop {
+            () => {
+                self.stack.pop().unwrap_or(Value::UNSPECIFIED)
+            };
+        }
+        macro_rules! top2 {
+            () => {{
+                let n = self.stack.len();
+                (self.stack[n - 2], self.stack[n - 1])
+            }};
+        }
+        macro_rules! replace2 {
+            ($v:expr) => {{
+                let v = $v;
+                let n = self.stack.len();
+                self.stack[n - 2] = v;
+                self.stack.truncate(n - 1);
+            }};
+        }
+        macro_rules! arith_slow {
+            ($op:expr) => {{
+                sync!();
+                let r = tri!(crate::num::binop(self, $op));
+                reload_consts!();
+                replace2!(r);
+            }};
+        }
+        macro_rules! reload_consts {
+            () => {{
+                let clo = self.stack[fp];
+                let code = self.heap.get(clo, 0);
+                code_base = (self.heap.get(code, code::BYTECODE).offset() / 8) as usize + 2;
+                consts = self.heap.get(code, code::CONSTS);
+            }};
+        }
+        macro_rules! compare {
+            ($op:tt, $nop:expr) => {{
+                let (a, b) = top2!();
+                if a.is_fixnum() && b.is_fixnum() {
+                    replace2!(Value::bool((a.bits() as i64) $op (b.bits() as i64)));
+                } else {
+                    arith_slow!($nop);
+                }
+            }};
+        }
+
+        reload!();
+        loop {
+            let w = self.heap.word_at(code_base + pc);
+            pc += 1;
+            let a = operand_a(w) as usize;
+            let Some(op) = Op::from_u8(w as u8) else {
+                sync!();
+                return Err(self.error("corrupt bytecode", &[]));
+            };
+            match op {
+                Op::Const => {
+                    let v = self.heap.get(consts, a);
+                    self.stack.push(v);
+                }
+                Op::Fix => self.stack.push(Value::fix(operand_b(w) as i32 as i64)),
+                Op::Local => {
+                    let v = self.stack[fp + 1 + a];
+                    self.stack.push(v);
+                }
+                Op::SetLocal => {
+                    let v = pop!();
+                    self.stack[fp + 1 + a] = v;
+                }
+                Op::LocalBox => {
+                    let b = self.stack[fp + 1 + a];
+                    let v = self.heap.get(b, 0);
+                    if v == Value::UNDEFINED {
+                        sync!();
+                        return Err(self.unassigned_error(consts, w));
+                    }
+                    self.stack.push(v);
+                }
+                Op::SetLocalBox => {
+                    let v = pop!();
+                    let b = self.stack[fp + 1 + a];
+                    self.heap.set(b, 0, v);
+                }
+                Op::BoxLocal => {
+                    sync!();
+                    let v = self.stack[fp + 1 + a];
+                    let b = tri!(self.make_box(v));
+                    reload_consts!();
+                    self.stack[fp + 1 + a] = b;
+                }
+                Op::MakeBox => {
+                    sync!();
+                    let v = pop!();
+                    let b = tri!(self.make_box(v));
+                    reload_consts!();
+                    self.stack.push(b);
+                }
+                Op::Free => {
+                    let clo = self.stack[fp];
+                    let v = self.heap.get(clo, 1 + a);
+                    self.stack.push(v);
+                }
+                Op::FreeBox => {
+                    let clo = self.stack[fp];
+                    let v = self.heap.get(self.heap.get(clo, 1 + a), 0);
+                    if v == Value::UNDEFINED {
+                        sync!();
+                        return Err(self.unassigned_error(consts, w));
+                    }
+                    self.stack.push(v);
+                }
+                Op::SetFreeBox => {
+                    let v = pop!();
+                    let clo = self.stack[fp];
+                    let b = self.heap.get(clo, 1 + a);
+                    self.heap.set(b, 0, v);
+                }
+                Op::Global => {
+                    let sym = self.heap.get(consts, a);
+                    let v = self.heap.get(sym, 1);
+                    if v == Value::UNDEFINED || (v.is_ref() && self.heap.tag(v) == obj::MACRO) {
+                        sync!();
+                        return Err(self.unbound_error(sym, v));
+                    }
+                    self.stack.push(v);
+                }
+                Op::SetGlobal => {
+                    let sym = self.heap.get(consts, a);
+                    if self.heap.get(sym, 1) == Value::UNDEFINED {
+                        sync!();
+                        let name = self.symbol_name(sym);
+                        return Err(self.error(format!("set!: unbound variable `{name}`"), &[sym]));
+                    }
+                    let v = pop!();
+                    self.heap.set(sym, 1, v);
+                }
+                Op::DefGlobal => {
+                    let sym = self.heap.get(consts, a);
+                    let v = pop!();
+                    self.heap.set(sym, 1, v);
+                    self.stack.push(Value::UNSPECIFIED);
+                }
+                Op::Pop => {
+                    self.stack.pop();
+                }
+                Op::Jump => pc = operand_b(w) as usize,
+                Op::JumpIfFalse => {
+                    if pop!().is_false() {
+                        pc = operand_b(w) as usize;
+                    }
+                }
+                Op::JumpIfTrue => {
+                    if pop!().is_true() {
+                        pc = operand_b(w) as usize;
+                    }
+                }
+                Op::Closure => {
+                    let nfree = operand_b(w) as usize;
+                    sync!();
+                    let clo = tri!(self.alloc(CLOSURE, 1 + nfree));
+                    reload_consts!();
+                    let code = self.heap.get(consts, a);
+                    self.heap.set(clo, 0, code);
+                    let base = self.stack.len() - nfree;
+                    for i in 0..nfree {
+                        let v = self.stack[base + i];
+                        self.heap.set(clo, 1 + i, v);
+                    }
+                    self.stack.truncate(base);
+                    self.stack.push(clo);
+                }
+                Op::Call | Op::TailCall => {
+                    let tail = op == Op::TailCall;
+                    sync!();
+                    match self.do_call(a, tail) {
+                        Ok(Called::Entered) => reload!(),
+                        Ok(Called::Done(v)) => {
+                            if tail {
+                                if let Some(r) = self.do_return(v) {
+                                    return Ok(r);
+                                }
+                                reload!();
+                            } else {
+                                self.stack.push(v);
+                                reload_consts!();
+                            }
+                        }
+                        Err(e) => return Err(e),
+                    }
+                }
+                Op::Return => {
+                    let v = pop!();
+                    sync!();
+                    if let Some(r) = self.do_return(v) {
+                        return Ok(r);
+                    }
+                    reload!();
+                }
+                Op::Add => {
+                    let (x, y) = top2!();
+                    match (x.is_fixnum() && y.is_fixnum())
+                        .then(|| (x.bits() as i64).checked_add(y.bits() as i64))
+                        .flatten()
+                    {
+                        Some(r) => replace2!(Value::from_bits(r as u64)),
+                        None => arith_slow!(crate::num::ArithOp::Add),
+                    }
+                }
+                Op::Sub => {
+                    let (x, y) = top2!();
+                    match (x.is_fixnum() && y.is_fixnum())
+                        .then(|| (x.bits() as i64).checked_sub(y.bits() as i64))
+                        .flatten()
+                    {
+                        Some(r) => replace2!(Value::from_bits(r as u64)),
+                        None => arith_slow!(crate::num::ArithOp::Sub),
+                    }
+                }
+                Op::Mul => {
+                    let (x, y) = top2!();
+                    match (x.is_fixnum() && y.is_fixnum())
+                        .then(|| x.as_fixnum_unchecked().checked_mul(y.bits() as i64))
+                        .flatten()
+                    {
+                        Some(r) => replace2!(Value::from_bits(r as u64)),
+                        None => arith_slow!(crate::num::ArithOp::Mul),
+                    }
+                }
+                Op::AddImm => {
+                    let n = self.stack.len();
+                    let x = self.stack[n - 1];
+                    let k = (operand_b(w) as i32 as i64) << 1;
+                    match x
+                        .is_fixnum()
+                        .then(|| (x.bits() as i64).checked_add(k))
+                        .flatten()
+                    {
+                        Some(r) => self.stack[n - 1] = Value::from_bits(r as u64),
+                        None => {
+                            self.stack.push(Value::fix(operand_b(w) as i32 as i64));
+                            arith_slow!(crate::num::ArithOp::Add);
+                        }
+                    }
+                }
+                Op::Lt => compare!(<, crate::num::ArithOp::Lt),
+                Op::Gt => compare!(>, crate::num::ArithOp::Gt),
+                Op::Le => compare!(<=, crate::num::ArithOp::Le),
+                Op::Ge => compare!(>=, crate::num::ArithOp::Ge),
+                Op::NumEq => compare!(==, crate::num::ArithOp::NumEq),
+                Op::Eq => {
+                    let (x, y) = top2!();
+                    replace2!(Value::bool(x == y));
+                }
+                Op::Eqv => {
+                    let (x, y) = top2!();
+                    let r = crate::prim::eqv(self, x, y);
+                    replace2!(Value::bool(r));
+                }
+                Op::Cons => {
+                    let (x, y) = top2!();
+                    let p = match self.heap.try_alloc(obj::PAIR, 2) {
+                        Some(p) => {
+                            self.heap.set_init(p, 0, x);
+                            self.heap.set_init(p, 1, y);
+                            p
+                        }
+                        None => {
+                            sync!();
+                            let p = tri!(self.alloc(obj::PAIR, 2));
+                            reload_consts!();
+                            let (x, y) = top2!();
+                            self.heap.set(p, 0, x);
+                            self.heap.set(p, 1, y);
+                            p
+                        }
+                    };
+                    replace2!(p);
+                }
+                Op::Car | Op::Cdr => {
+                    let n = self.stack.len();
+                    let p = self.stack[n - 1];
+                    if !self.is(p, obj::PAIR) {
+                        sync!();
+                        let who = if op == Op::Car { "car" } else { "cdr" };
+                        return Err(self.type_error(who, "a pair", p));
+                    }
+                    self.stack[n - 1] = self.heap.get(p, (op == Op::Cdr) as usize);
+                }
+                Op::SetCar | Op::SetCdr => {
+                    let (p, v) = top2!();
+                    if !self.is(p, obj::PAIR) {
+                        sync!();
+                        let who = if op == Op::SetCar {
+                            "set-car!"
+                        } else {
+                            "set-cdr!"
+                        };
+                        return Err(self.type_error(who, "a pair", p));
+                    }
+                    self.heap.set(p, (op == Op::SetCdr) as usize, v);
+                    replace2!(Value::UNSPECIFIED);
+                }
+                Op::NullP => {
+                    let n = self.stack.len();
+                    self.stack[n - 1] = Value::bool(self.stack[n - 1].is_nil());
+                }
+                Op::PairP => {
+                    let n = self.stack.len();
+                    self.stack[n - 1] = Value::bool(self.is(self.stack[n - 1], obj::PAIR));
+                }
+                Op::Not => {
+                    let n = self.stack.len();
+                    self.stack[n - 1] = Value::bool(self.stack[n - 1].is_false());
+                }
+                Op::ZeroP => {
+                    let n = self.stack.len();
+                    let x = self.stack[n - 1];
+                    if x.is_fixnum() {
+                        self.stack[n - 1] = Value::bool(x.bits() == 0);
+                    } else {
+                        self.stack.push(Value::fix(0));
+                        arith_slow!(crate::num::ArithOp::NumEq);
+                    }
+                }
+                Op::VectorRef => {
+                    let (v, i) = top2!();
+                    if !self.is(v, obj::VECTOR) {
+                        sync!();
+                        return Err(self.type_error("vector-ref", "a vector", v));
+                    }
+                    match i
+                        .as_fixnum()
+                        .filter(|&k| k >= 0 && (k as usize) < self.heap.len(v))
+                    {
+                        Some(k) => replace2!(self.heap.get(v, k as usize)),
+                        None => {
+                            sync!();
+                            return Err(self.index_error("vector-ref", v, i));
+                        }
+                    }
+                }
+                Op::VectorSet => {
+                    let n = self.stack.len();
+                    let (v, i, x) = (self.stack[n - 3], self.stack[n - 2], self.stack[n - 1]);
+                    if !self.is(v, obj::VECTOR) {
+                        sync!();
+                        return Err(self.type_error("vector-set!", "a vector", v));
+                    }
+                    if self.heap.is_pure(v) {
+                        sync!();
+                        return Err(self.error("vector-set!: vector is immutable", &[v]));
+                    }
+                    match i
+                        .as_fixnum()
+                        .filter(|&k| k >= 0 && (k as usize) < self.heap.len(v))
+                    {
+                        Some(k) => self.heap.set(v, k as usize, x),
+                        None => {
+                            sync!();
+                            return Err(self.index_error("vector-set!", v, i));
+                        }
+                    }
+                    self.stack.truncate(n - 3);
+                    self.stack.push(Value::UNSPECIFIED);
+                }
+            }
+        }
+    }
+
+    fn index_error(&mut self, who: &str, v: Value, i: Value) -> Exn {
+        match i.as_fixnum() {
+            Some(k) => {
+                let n = self.heap.len(v);
+                self.error(
+                    format!("{who}: index {k} out of range for a vector of length {n}"),
+                    &[],
+                )
+            }
+            None => self.type_error(who, "an exact integer index", i),
+        }
+    }
+
+    fn unbound_error(&mut self, sym: Value, v: Value) -> Exn {
+        let name = self.symbol_name(sym);
+        if v == Value::UNDEFINED {
+            self.error(format!("unbound variable `{name}`"), &[])
+        } else {
+            self.error(format!("syntax keyword `{name}` used as a variable"), &[])
+        }
+    }
+
+    fn unassigned_error(&mut self, consts: Value, w: u64) -> Exn {
+        let _ = (consts, w);
+        self.error(
+            "variable used before it was assigned (letrec restriction)",
+            &[],
+        )
+    }
+}

@@ -1,0 +1,730 @@
+//! The virtual machine's state and the operations every part of the
+//! runtime uses: allocation (which may collect), typed constructors and
+//! accessors, and the error type used inside the VM.
+//!
+//! **Invariant (roots):** every `Value` the VM keeps lives in the value
+//! stack, in `regs`, or in the heap's handle/global tables. A Rust local
+//! holding a `Value` is stale after any call that may allocate; code that
+//! needs one across an allocation pushes it on the stack or a handle first.
+
+pub mod interp;
+pub mod opcode;
+
+use imp_gc::{CollectionKind, Heap, HeapConfig, Roots, Tag, Value};
+
+use crate::obj::{self, *};
+use crate::prim::PRIMITIVES;
+
+/// One activation record on the control stack. Holds no values: the
+/// procedure being run sits in the value stack at `fp`.
+#[derive(Clone, Copy, Debug)]
+pub struct Frame {
+    /// The caller's frame pointer.
+    pub fp: u32,
+    /// Where to continue in the caller's code; `ENTRY_PC` marks a return to Rust.
+    pub pc: u32,
+}
+
+/// `Frame::pc` of a frame whose return goes back to the Rust caller of `run`.
+pub const ENTRY_PC: u32 = u32::MAX;
+
+/// Registers holding values, scanned by the collector.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[repr(usize)]
+pub enum Reg {
+    /// The symbol table (a vector of buckets).
+    Symtab = 0,
+    /// Number of interned symbols (fixnum).
+    SymCount,
+    /// The dynamic-wind list: `((before . after) ...)`, innermost first.
+    Winders,
+    /// The exception handler stack, innermost first.
+    Handlers,
+    /// The error object of the last uncaught error, or `#f`.
+    LastError,
+    /// `*command-line*`: the program's arguments as a list of strings.
+    CommandLine,
+    /// The last value a top-level form returned (kept alive across forms).
+    Scratch,
+    /// The `current-output-port` parameter object.
+    OutParam,
+    /// The `current-input-port` parameter object.
+    InParam,
+    /// The `current-error-port` parameter object.
+    ErrParam,
+}
+const NREGS: usize = 10;
+
+/// An error raised inside the VM, before it becomes a Scheme condition.
+#[derive(Debug)]
+pub enum Exn {
+    /// An error to raise as a Scheme error object: `kind` is `error`,
+    /// `read-error`, `file-error`, …; irritants are pushed on the handle
+    /// stack by the raiser (`irritant_mark` is the root mark they start at).
+    Error {
+        /// The condition's kind.
+        kind: &'static str,
+        /// The message.
+        message: String,
+        /// Irritants (already converted to heap values and rooted as handles
+        /// from `irritant_mark`).
+        irritant_mark: usize,
+    },
+    /// Unwind to the Rust caller: an uncaught condition (rooted in
+    /// `Reg::LastError`), a limit, or `exit`.
+    Abort(Abort),
+}
+
+/// Why the VM unwound to its Rust caller.
+#[derive(Debug)]
+pub enum Abort {
+    /// A condition was raised and nothing handled it; it is in `Reg::LastError`.
+    Uncaught,
+    /// `(exit code)` was called.
+    Exit(i32),
+    /// The heap is exhausted.
+    OutOfMemory(String),
+}
+
+/// The result of VM operations that may raise.
+pub type VmResult<T> = Result<T, Exn>;
+
+/// The VM.
+pub struct Vm {
+    /// The heap.
+    pub heap: Heap,
+    /// The value stack of the running thread.
+    pub stack: Vec<Value>,
+    /// The control stack of the running thread.
+    pub frames: Vec<Frame>,
+    /// Value registers.
+    pub regs: [Value; NREGS],
+    /// Maximum depth of the control stack before a catchable error.
+    pub max_frames: usize,
+    /// Extra frames allowed while a stack-depth error is being handled.
+    pub frame_reserve: usize,
+    /// Run the heap verifier after every collection.
+    pub verify: bool,
+    /// Nesting depth of `run` (Rust → Scheme calls).
+    pub run_depth: u32,
+    /// Frame pointer: index in `stack` of the running procedure.
+    pub fp: usize,
+    /// Index of the next instruction in the running code.
+    pub pc: usize,
+    /// Where Rust entered the VM, innermost last.
+    pub entries: Vec<interp::Entry>,
+    /// A reinstated continuation returns straight to Rust.
+    pub pending_return: bool,
+    /// Backtrace of the last uncaught raise of a non-error object.
+    pub last_backtrace: Vec<String>,
+    /// When the VM was made (for `current-jiffy`).
+    pub started: std::time::Instant,
+    /// Where `display` and friends write when no port is given.
+    pub out: Box<dyn std::io::Write>,
+}
+
+struct VmRoots<'a> {
+    stack: &'a mut Vec<Value>,
+    regs: &'a mut [Value; NREGS],
+}
+
+impl Roots for VmRoots<'_> {
+    fn visit(&mut self, f: &mut dyn FnMut(&mut Value)) {
+        self.stack.iter_mut().for_each(&mut *f);
+        self.regs.iter_mut().for_each(f);
+    }
+}
+
+/// Initial number of symbol-table buckets.
+const SYMTAB_BUCKETS: usize = 1024;
+
+impl Vm {
+    /// A VM over a fresh heap.
+    pub fn new(config: HeapConfig) -> Result<Vm, imp_gc::HeapError> {
+        let heap = Heap::new(config)?;
+        let mut vm = Vm {
+            heap,
+            stack: Vec::with_capacity(1024),
+            frames: Vec::with_capacity(256),
+            regs: [Value::NIL; NREGS],
+            max_frames: 10_000_000,
+            frame_reserve: 0,
+            verify: false,
+            run_depth: 0,
+            fp: 0,
+            pc: 0,
+            entries: Vec::new(),
+            pending_return: false,
+            last_backtrace: Vec::new(),
+            started: std::time::Instant::now(),
+            out: Box::new(std::io::BufWriter::new(std::io::stdout())),
+        };
+        vm.regs[Reg::SymCount as usize] = Value::fix(0);
+        let tab = vm.make_vector(SYMTAB_BUCKETS, Value::NIL).map_err(|_| {
+            imp_gc::HeapError::OutOfMemory {
+                requested: 0,
+                limit: 0,
+            }
+        })?;
+        vm.regs[Reg::Symtab as usize] = tab;
+        Ok(vm)
+    }
+
+    /// A register's value.
+    #[inline(always)]
+    pub fn reg(&self, r: Reg) -> Value {
+        self.regs[r as usize]
+    }
+
+    /// Set a register.
+    #[inline(always)]
+    pub fn set_reg(&mut self, r: Reg, v: Value) {
+        self.regs[r as usize] = v;
+    }
+
+    // ---- allocation ---------------------------------------------------------
+
+    /// Allocate an object; may collect. Every word of the payload must be
+    /// initialised by the caller before the next allocation.
+    #[inline(always)]
+    pub fn alloc(&mut self, tag: Tag, words: usize) -> VmResult<Value> {
+        if let Some(v) = self.heap.try_alloc(tag, words) {
+            return Ok(v);
+        }
+        self.alloc_slow(tag, words)
+    }
+
+    #[cold]
+    fn alloc_slow(&mut self, tag: Tag, words: usize) -> VmResult<Value> {
+        if !self.heap.fits_nursery(words) {
+            if self.heap.wants_major() {
+                self.collect(CollectionKind::Major)?;
+            }
+            return self
+                .heap
+                .alloc_old(tag, words)
+                .map_err(|e| Exn::Abort(Abort::OutOfMemory(e.to_string())));
+        }
+        self.collect(CollectionKind::Auto)?;
+        self.heap
+            .try_alloc(tag, words)
+            .ok_or_else(|| Exn::Abort(Abort::OutOfMemory("nursery exhausted".into())))
+    }
+
+    /// Run a collection with the VM's roots.
+    pub fn collect(&mut self, kind: CollectionKind) -> VmResult<()> {
+        let mut roots = VmRoots {
+            stack: &mut self.stack,
+            regs: &mut self.regs,
+        };
+        self.heap
+            .collect(kind, &mut roots)
+            .map_err(|e| Exn::Abort(Abort::OutOfMemory(e.to_string())))?;
+        if self.verify {
+            let mut roots = VmRoots {
+                stack: &mut self.stack,
+                regs: &mut self.regs,
+            };
+            if let Err(e) = self.heap.verify(&mut roots) {
+                // A failed verification is a collector or runtime bug.
+                panic!("heap verification failed after collection: {e}");
+            }
+        }
+        Ok(())
+    }
+
+    // ---- type tests -----------------------------------------------------------
+
+    /// Is `v` a heap object with tag `t`?
+    #[inline(always)]
+    pub fn is(&self, v: Value, t: Tag) -> bool {
+        v.is_ref() && self.heap.tag(v) == t
+    }
+
+    /// Is `v` a procedure?
+    pub fn is_procedure(&self, v: Value) -> bool {
+        v.is_ref()
+            && matches!(
+                self.heap.tag(v),
+                CLOSURE | PRIMITIVE | CONTINUATION | PARAMETER
+            )
+    }
+
+    /// A short name of `v`'s type for error messages.
+    pub fn type_name(&self, v: Value) -> &'static str {
+        if v.is_fixnum() {
+            "integer"
+        } else if v.is_ref() {
+            obj::tag_name(self.heap.tag(v))
+        } else if v.as_char().is_some() {
+            "character"
+        } else if v == Value::TRUE || v == Value::FALSE {
+            "boolean"
+        } else if v.is_nil() {
+            "empty list"
+        } else {
+            "object"
+        }
+    }
+
+    // ---- errors -----------------------------------------------------------------
+
+    /// An error with irritants, to raise as a Scheme condition.
+    pub fn error(&mut self, message: impl Into<String>, irritants: &[Value]) -> Exn {
+        self.error_kind("error", message, irritants)
+    }
+
+    /// An error of a given kind (`read-error`, `file-error`, …).
+    pub fn error_kind(
+        &mut self,
+        kind: &'static str,
+        message: impl Into<String>,
+        irritants: &[Value],
+    ) -> Exn {
+        let irritant_mark = self.heap.root_mark();
+        for &v in irritants {
+            self.heap.push_root(v);
+        }
+        Exn::Error {
+            kind,
+            message: message.into(),
+            irritant_mark,
+        }
+    }
+
+    /// "`who`: expected a `what`, got `v`".
+    pub fn type_error(&mut self, who: &str, what: &str, v: Value) -> Exn {
+        let msg = format!(
+            "{who}: expected {what}, got a{} {}",
+            article(self.type_name(v)),
+            self.type_name(v)
+        );
+        self.error(msg, &[v])
+    }
+
+    // ---- pairs and lists ----------------------------------------------------------
+
+    /// `(cons a d)`.
+    #[inline(always)]
+    pub fn cons(&mut self, a: Value, d: Value) -> VmResult<Value> {
+        // Root the parts: allocation may move them.
+        if let Some(p) = self.heap.try_alloc(PAIR, 2) {
+            self.heap.set_init(p, 0, a);
+            self.heap.set_init(p, 1, d);
+            return Ok(p);
+        }
+        self.stack.push(a);
+        self.stack.push(d);
+        let p = self.alloc(PAIR, 2);
+        let d = self.stack.pop().unwrap_or(Value::NIL);
+        let a = self.stack.pop().unwrap_or(Value::NIL);
+        let p = p?;
+        self.heap.set(p, 0, a);
+        self.heap.set(p, 1, d);
+        Ok(p)
+    }
+
+    /// `car` of a known pair.
+    #[inline(always)]
+    pub fn car(&self, p: Value) -> Value {
+        self.heap.get(p, 0)
+    }
+
+    /// `cdr` of a known pair.
+    #[inline(always)]
+    pub fn cdr(&self, p: Value) -> Value {
+        self.heap.get(p, 1)
+    }
+
+    /// Is `v` a pair?
+    #[inline(always)]
+    pub fn is_pair(&self, v: Value) -> bool {
+        self.is(v, PAIR)
+    }
+
+    /// The elements of a proper list, or `None` if it is not one (cycles included).
+    pub fn list_to_vec(&self, mut l: Value) -> Option<Vec<Value>> {
+        let mut out = Vec::new();
+        let mut slow = l;
+        while self.is_pair(l) {
+            out.push(self.car(l));
+            l = self.cdr(l);
+            if out.len() % 2 == 0 {
+                slow = self.cdr(slow);
+                if slow == l && self.is_pair(l) {
+                    return None;
+                }
+            }
+        }
+        l.is_nil().then_some(out)
+    }
+
+    /// A list of the values `stack[from..]`, popping them.
+    pub fn list_from_stack(&mut self, from: usize) -> VmResult<Value> {
+        self.stack.push(Value::NIL);
+        while self.stack.len() > from + 1 {
+            let n = self.stack.len();
+            let (a, d) = (self.stack[n - 2], self.stack[n - 1]);
+            let p = self.cons(a, d)?;
+            self.stack.truncate(n - 2);
+            self.stack.push(p);
+        }
+        Ok(self.stack.pop().unwrap_or(Value::NIL))
+    }
+
+    // ---- vectors ----------------------------------------------------------------
+
+    /// A vector of `n` copies of `fill`.
+    pub fn make_vector(&mut self, n: usize, fill: Value) -> VmResult<Value> {
+        self.stack.push(fill);
+        let v = self.alloc(VECTOR, n);
+        let fill = self.stack.pop().unwrap_or(Value::FALSE);
+        let v = v?;
+        if self.heap.is_young(v) || !self.heap.is_young(fill) {
+            self.heap.payload_mut(v).fill(fill.bits());
+        } else {
+            for i in 0..n {
+                self.heap.set(v, i, fill);
+            }
+        }
+        Ok(v)
+    }
+
+    /// A vector of the values `stack[from..]`, popping them.
+    pub fn vector_from_stack(&mut self, from: usize) -> VmResult<Value> {
+        let n = self.stack.len() - from;
+        let v = self.alloc(VECTOR, n)?;
+        for i in 0..n {
+            let x = self.stack[from + i];
+            self.heap.set(v, i, x);
+        }
+        self.stack.truncate(from);
+        Ok(v)
+    }
+
+    // ---- strings ------------------------------------------------------------------
+
+    /// A string of `n` copies of `c`.
+    pub fn make_string(&mut self, n: usize, c: char) -> VmResult<Value> {
+        let s = self.alloc(STRING, 1 + n.div_ceil(2))?;
+        self.heap.set_raw(s, 0, n as u64);
+        let pair = (c as u64) | ((c as u64) << 32);
+        self.heap.payload_mut(s)[1..].fill(pair);
+        Ok(s)
+    }
+
+    /// A heap string holding `text`.
+    pub fn string(&mut self, text: &str) -> VmResult<Value> {
+        let n = text.chars().count();
+        let s = self.alloc(STRING, 1 + n.div_ceil(2))?;
+        let p = self.heap.payload_mut(s);
+        p[0] = n as u64;
+        if n % 2 == 1 {
+            p[n.div_ceil(2)] = 0;
+        }
+        for (i, c) in text.chars().enumerate() {
+            let w = &mut p[1 + i / 2];
+            let shift = (i % 2) * 32;
+            *w = (*w & !(0xffff_ffffu64 << shift)) | ((c as u64) << shift);
+        }
+        Ok(s)
+    }
+
+    /// A heap string of `chars`.
+    pub fn string_from_chars(&mut self, chars: &[char]) -> VmResult<Value> {
+        let n = chars.len();
+        let s = self.alloc(STRING, 1 + n.div_ceil(2))?;
+        let p = self.heap.payload_mut(s);
+        p[0] = n as u64;
+        for (i, pair) in chars.chunks(2).enumerate() {
+            let lo = pair[0] as u64;
+            let hi = pair.get(1).map_or(0, |c| *c as u64);
+            p[1 + i] = lo | (hi << 32);
+        }
+        Ok(s)
+    }
+
+    /// Length of a string in characters.
+    #[inline]
+    pub fn string_len(&self, s: Value) -> usize {
+        self.heap.raw(s, 0) as usize
+    }
+
+    /// Character `i` of a string (`i` must be in range).
+    #[inline]
+    pub fn string_ref(&self, s: Value, i: usize) -> char {
+        let w = self.heap.raw(s, 1 + i / 2);
+        let c = (w >> ((i % 2) * 32)) as u32;
+        char::from_u32(c).unwrap_or('\u{fffd}')
+    }
+
+    /// Set character `i` of a string (`i` must be in range).
+    #[inline]
+    pub fn string_set(&mut self, s: Value, i: usize, c: char) {
+        let shift = (i % 2) * 32;
+        let w = self.heap.raw(s, 1 + i / 2);
+        let w = (w & !(0xffff_ffffu64 << shift)) | ((c as u64) << shift);
+        self.heap.set_raw(s, 1 + i / 2, w);
+    }
+
+    /// The characters of a string.
+    pub fn string_chars(&self, s: Value) -> Vec<char> {
+        (0..self.string_len(s))
+            .map(|i| self.string_ref(s, i))
+            .collect()
+    }
+
+    /// A string's text as a Rust string.
+    pub fn string_text(&self, s: Value) -> String {
+        (0..self.string_len(s))
+            .map(|i| self.string_ref(s, i))
+            .collect()
+    }
+
+    /// Does the heap string `s` hold exactly `text`?
+    pub fn string_eq_str(&self, s: Value, text: &str) -> bool {
+        let mut i = 0;
+        let n = self.string_len(s);
+        for c in text.chars() {
+            if i >= n || self.string_ref(s, i) != c {
+                return false;
+            }
+            i += 1;
+        }
+        i == n
+    }
+
+    // ---- bytevectors ----------------------------------------------------------------
+
+    /// A bytevector of `n` copies of `fill`.
+    pub fn make_bytevector(&mut self, n: usize, fill: u8) -> VmResult<Value> {
+        let b = self.alloc(BYTEVECTOR, 1 + n.div_ceil(8))?;
+        let p = self.heap.payload_mut(b);
+        p[0] = n as u64;
+        p[1..].fill(u64::from_ne_bytes([fill; 8]));
+        Ok(b)
+    }
+
+    /// Length of a bytevector.
+    #[inline]
+    pub fn bytevector_len(&self, b: Value) -> usize {
+        self.heap.raw(b, 0) as usize
+    }
+
+    /// Byte `i` of a bytevector (in range).
+    #[inline]
+    pub fn bytevector_ref(&self, b: Value, i: usize) -> u8 {
+        (self.heap.raw(b, 1 + i / 8) >> ((i % 8) * 8)) as u8
+    }
+
+    /// Set byte `i` of a bytevector (in range).
+    #[inline]
+    pub fn bytevector_set(&mut self, b: Value, i: usize, x: u8) {
+        let shift = (i % 8) * 8;
+        let w = self.heap.raw(b, 1 + i / 8);
+        self.heap.set_raw(
+            b,
+            1 + i / 8,
+            (w & !(0xffu64 << shift)) | ((x as u64) << shift),
+        );
+    }
+
+    /// A bytevector holding `bytes`.
+    pub fn bytevector(&mut self, bytes: &[u8]) -> VmResult<Value> {
+        let b = self.make_bytevector(bytes.len(), 0)?;
+        for (i, x) in bytes.iter().enumerate() {
+            self.bytevector_set(b, i, *x);
+        }
+        Ok(b)
+    }
+
+    /// The bytes of a bytevector.
+    pub fn bytevector_bytes(&self, b: Value) -> Vec<u8> {
+        (0..self.bytevector_len(b))
+            .map(|i| self.bytevector_ref(b, i))
+            .collect()
+    }
+
+    // ---- flonums ------------------------------------------------------------------------
+
+    /// A boxed flonum.
+    #[inline]
+    pub fn flonum(&mut self, x: f64) -> VmResult<Value> {
+        let v = self.alloc(FLONUM, 1)?;
+        self.heap.set_raw(v, 0, x.to_bits());
+        Ok(v)
+    }
+
+    /// The f64 of a flonum object.
+    #[inline]
+    pub fn flonum_value(&self, v: Value) -> f64 {
+        f64::from_bits(self.heap.raw(v, 0))
+    }
+
+    // ---- symbols --------------------------------------------------------------------------
+
+    /// The interned symbol named `name`.
+    pub fn intern(&mut self, name: &str) -> VmResult<Value> {
+        let h = str_hash(name.chars());
+        let tab = self.reg(Reg::Symtab);
+        let nb = self.heap.len(tab);
+        let mut l = self.heap.get(tab, (h % nb as u64) as usize);
+        while !l.is_nil() {
+            let sym = self.car(l);
+            if self.string_eq_str(self.heap.get(sym, 0), name) {
+                return Ok(sym);
+            }
+            l = self.cdr(l);
+        }
+        let s = self.string(name)?;
+        self.stack.push(s);
+        let sym = self.alloc(SYMBOL, 2);
+        let s = self.stack.pop().unwrap_or(Value::FALSE);
+        let sym = sym?;
+        self.heap.set(sym, 0, s);
+        self.heap.set(sym, 1, Value::UNDEFINED);
+        self.add_symbol(sym, h)?;
+        Ok(sym)
+    }
+
+    /// Intern an existing symbol object (uninterned so far) in the table.
+    fn add_symbol(&mut self, sym: Value, h: u64) -> VmResult<()> {
+        self.stack.push(sym);
+        let tab = self.reg(Reg::Symtab);
+        let nb = self.heap.len(tab);
+        let count = self.reg(Reg::SymCount).as_fixnum_unchecked() as usize + 1;
+        if count > nb * 2 {
+            self.grow_symtab(nb * 2)?;
+        }
+        let tab = self.reg(Reg::Symtab);
+        let nb = self.heap.len(tab);
+        let i = (h % nb as u64) as usize;
+        let sym = self.stack[self.stack.len() - 1];
+        let bucket = self.heap.get(tab, i);
+        let cell = self.cons(sym, bucket)?;
+        let tab = self.reg(Reg::Symtab);
+        self.heap.set(tab, i, cell);
+        self.set_reg(Reg::SymCount, Value::fix(count as i64));
+        self.stack.pop();
+        Ok(())
+    }
+
+    fn grow_symtab(&mut self, n: usize) -> VmResult<()> {
+        let new = self.make_vector(n, Value::NIL)?;
+        self.stack.push(new);
+        let old = self.reg(Reg::Symtab);
+        for b in 0..self.heap.len(old) {
+            let mut l = self.heap.get(self.reg(Reg::Symtab), b);
+            while !l.is_nil() {
+                self.stack.push(l);
+                let sym = self.car(l);
+                let h = str_hash(self.string_chars(self.heap.get(sym, 0)).into_iter());
+                let new = self.stack[self.stack.len() - 2];
+                let i = (h % n as u64) as usize;
+                let bucket = self.heap.get(new, i);
+                let cell = self.cons(sym, bucket)?;
+                let new = self.stack[self.stack.len() - 2];
+                self.heap.set(new, i, cell);
+                let popped = self.stack.pop().unwrap_or(Value::NIL);
+                l = self.cdr(popped);
+            }
+        }
+        let new = self.stack.pop().unwrap_or(Value::NIL);
+        self.set_reg(Reg::Symtab, new);
+        Ok(())
+    }
+
+    /// A symbol's name.
+    pub fn symbol_name(&self, sym: Value) -> String {
+        self.string_text(self.heap.get(sym, 0))
+    }
+
+    /// A symbol's global value (`UNDEFINED` if unbound).
+    #[inline(always)]
+    pub fn global_value(&self, sym: Value) -> Value {
+        self.heap.get(sym, 1)
+    }
+
+    /// Bind a symbol globally.
+    #[inline(always)]
+    pub fn set_global_value(&mut self, sym: Value, v: Value) {
+        self.heap.set(sym, 1, v);
+    }
+
+    /// Bind `name` globally to `v`.
+    pub fn define_global(&mut self, name: &str, v: Value) -> VmResult<()> {
+        self.stack.push(v);
+        let sym = self.intern(name);
+        let v = self.stack.pop().unwrap_or(Value::UNDEFINED);
+        self.set_global_value(sym?, v);
+        Ok(())
+    }
+
+    /// Every interned symbol.
+    pub fn all_symbols(&self) -> Vec<Value> {
+        let tab = self.reg(Reg::Symtab);
+        let mut out = Vec::new();
+        for b in 0..self.heap.len(tab) {
+            let mut l = self.heap.get(tab, b);
+            while !l.is_nil() {
+                out.push(self.car(l));
+                l = self.cdr(l);
+            }
+        }
+        out
+    }
+
+    // ---- boxes, closures, misc ---------------------------------------------------------
+
+    /// A fresh mutable cell holding `v`.
+    #[inline]
+    pub fn make_box(&mut self, v: Value) -> VmResult<Value> {
+        self.stack.push(v);
+        let b = self.alloc(BOX, 1);
+        let v = self.stack.pop().unwrap_or(Value::UNDEFINED);
+        let b = b?;
+        self.heap.set(b, 0, v);
+        Ok(b)
+    }
+
+    /// A primitive procedure object for table entry `id`.
+    pub fn make_primitive(&mut self, id: usize) -> VmResult<Value> {
+        let name = self.intern(PRIMITIVES[id].name)?;
+        self.stack.push(name);
+        let p = self.alloc(PRIMITIVE, 2);
+        let name = self.stack.pop().unwrap_or(Value::FALSE);
+        let p = p?;
+        self.heap.set(p, 0, Value::fix(id as i64));
+        self.heap.set(p, 1, name);
+        Ok(p)
+    }
+
+    /// A record or other object with `fields` from the stack top (popped).
+    pub fn object_from_stack(&mut self, tag: Tag, from: usize) -> VmResult<Value> {
+        let n = self.stack.len() - from;
+        let o = self.alloc(tag, n)?;
+        for i in 0..n {
+            let x = self.stack[from + i];
+            self.heap.set(o, i, x);
+        }
+        self.stack.truncate(from);
+        Ok(o)
+    }
+}
+
+/// Hash of a string's characters (FNV-1a over code points).
+pub fn str_hash(chars: impl Iterator<Item = char>) -> u64 {
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    for c in chars {
+        h ^= c as u64;
+        h = h.wrapping_mul(0x100_0000_01b3);
+    }
+    h
+}
+
+fn article(noun: &str) -> &'static str {
+    match noun.as_bytes().first() {
+        Some(b'a' | b'e' | b'i' | b'o' | b'u') => "n",
+        _ => "",
+    }
+}

@@ -1,0 +1,167 @@
+//! The Rust API, used as an embedding host would.
+
+use imp::{Error, Runtime};
+
+fn eval(rt: &mut Runtime, src: &str) -> String {
+    match rt.eval_str(src) {
+        Ok(v) => rt.write(&v),
+        Err(e) => panic!("{src} failed: {e}"),
+    }
+}
+
+fn err(rt: &mut Runtime, src: &str) -> String {
+    match rt.eval_str(src) {
+        Ok(v) => panic!("{src} should fail, gave {}", rt.write(&v)),
+        Err(e) => e.to_string(),
+    }
+}
+
+#[test]
+fn runtime_evaluates_and_keeps_definitions() {
+    let mut rt = Runtime::new().expect("runtime");
+    eval(&mut rt, "(define (sq x) (* x x))");
+    assert_eq!(eval(&mut rt, "(sq 12)"), "144");
+    let v = rt.eval_str("(sq 3)").expect("eval");
+    assert_eq!(v.as_i64(&rt), Some(9));
+}
+
+#[test]
+fn two_runtimes_do_not_interfere() {
+    let mut a = Runtime::new().expect("a");
+    let mut b = Runtime::new().expect("b");
+    eval(&mut a, "(define x 1)");
+    eval(&mut b, "(define x 2)");
+    assert_eq!(eval(&mut a, "x"), "1");
+    assert_eq!(eval(&mut b, "x"), "2");
+}
+
+#[test]
+fn bad_input_is_an_error_naming_cause_and_location_and_the_runtime_survives() {
+    let mut rt = Runtime::new().expect("runtime");
+    eval(&mut rt, "(define kept 'yes)");
+    let cases: &[(&str, &[&str])] = &[
+        ("(+ 1 2", &["line 1", "("]),
+        ("(car 5)", &["car", "pair", "5"]),
+        (
+            "(undefined-thing)",
+            &["unbound variable", "undefined-thing"],
+        ),
+        ("(5 6)", &["non-procedure"]),
+        ("((lambda (x) x))", &["wrong number of arguments"]),
+        ("(vector-ref (vector 1) 'a)", &["vector-ref"]),
+        ("#x1g", &["bad number syntax"]),
+        (")", &["unexpected"]),
+    ];
+    for (src, needles) in cases {
+        let e = err(&mut rt, src);
+        for n in *needles {
+            assert!(e.contains(n), "error for {src:?} is {e:?}, lacks {n:?}");
+        }
+        assert_eq!(eval(&mut rt, "kept"), "yes", "runtime unusable after {src}");
+    }
+}
+
+#[test]
+fn errors_from_files_carry_file_and_line() {
+    let dir = std::env::temp_dir().join(format!("imp-test-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("dir");
+    let path = dir.join("bad.scm");
+    std::fs::write(&path, "(define (f x)\n  (car x))\n\n(f 7)\n").expect("write");
+    let mut rt = Runtime::new().expect("runtime");
+    let e = rt
+        .eval_file(path.to_str().expect("utf8"))
+        .expect_err("fails");
+    let text = e.to_string();
+    assert!(text.contains("bad.scm:2"), "{text}");
+    assert!(
+        text.contains("f (") || text.contains("f ("),
+        "backtrace names f: {text}"
+    );
+    match e {
+        Error::Raised(r) => {
+            assert_eq!(
+                r.location.as_deref().map(|l| l.ends_with("bad.scm:2")),
+                Some(true)
+            );
+            assert!(
+                r.backtrace.iter().any(|l| l.starts_with("f ")),
+                "{:?}",
+                r.backtrace
+            );
+        }
+        other => panic!("expected Raised, got {other:?}"),
+    }
+    std::fs::remove_dir_all(&dir).ok();
+}
+
+#[test]
+fn a_million_non_tail_frames_work() {
+    let mut rt = Runtime::new().expect("runtime");
+    let src = "(define (count n) (if (= n 0) 0 (+ 1 (count (- n 1))))) (count 1000000)";
+    assert_eq!(eval(&mut rt, src), "1000000");
+}
+
+#[test]
+fn a_frame_limit_raises_a_catchable_error() {
+    let mut rt = Runtime::with_options(imp::Options {
+        max_frames: Some(10_000),
+        ..Default::default()
+    })
+    .expect("runtime");
+    let src = "(define (count n) (if (= n 0) 0 (+ 1 (count (- n 1)))))
+               (guard (e (#t (error-object-message e))) (count 100000))";
+    assert!(eval(&mut rt, src).contains("stack depth limit"));
+    assert_eq!(eval(&mut rt, "(count 100)"), "100");
+}
+
+#[test]
+fn ten_million_tail_calls_run_in_constant_memory() {
+    let mut rt = Runtime::new().expect("runtime");
+    let src = "(define (loop i acc) (if (= i 0) acc (loop (- i 1) (+ acc 1)))) (loop 10000000 0)";
+    assert_eq!(eval(&mut rt, src), "10000000");
+    // Tail calls reuse the frame: the heap holds nothing per iteration.
+    let stats = rt.gc_stats();
+    assert!(
+        stats.live_bytes < 8 << 20,
+        "live bytes {}",
+        stats.live_bytes
+    );
+}
+
+#[test]
+fn heap_copied_to_another_address_keeps_every_definition() {
+    let mut rt = Runtime::new().expect("runtime");
+    eval(
+        &mut rt,
+        "(define data (list 1 \"two\" 'three (vector 4 5) 12345678901234567890))
+         (define counter 0)
+         (define (bump!) (set! counter (+ counter 1)) counter)
+         (define ht (make-hash-table eq?))
+         (hash-table-set! ht 'k 'v)",
+    );
+    let mut copy = rt.copy_to_new_heap().expect("copy");
+    assert_ne!(copy.heap_address(), rt.heap_address());
+    drop(rt);
+    copy.verify_heap().expect("copy verifies");
+    assert_eq!(
+        eval(&mut copy, "data"),
+        "(1 \"two\" three #(4 5) 12345678901234567890)"
+    );
+    assert_eq!(eval(&mut copy, "(bump!) (bump!)"), "2");
+    assert_eq!(eval(&mut copy, "(hash-table-ref/default ht 'k #f)"), "v");
+    assert_eq!(
+        eval(&mut copy, "(map (lambda (x) (* x x)) '(1 2 3))"),
+        "(1 4 9)"
+    );
+}
+
+#[test]
+fn values_survive_collections() {
+    let mut rt = Runtime::new().expect("runtime");
+    let v = rt.eval_str("(list 1 2 3)").expect("list");
+    eval(
+        &mut rt,
+        "(define junk (make-vector 100000 'x)) (gc) (set! junk #f) (gc)",
+    );
+    assert_eq!(rt.write(&v), "(1 2 3)");
+}
