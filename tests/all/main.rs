@@ -4,3 +4,4 @@
 mod cli;
 mod embed;
 mod scheme_golden;
+mod stress;

@@ -583,12 +583,12 @@ impl Vm {
         let sym = sym?;
         self.heap.set(sym, 0, s);
         self.heap.set(sym, 1, Value::UNDEFINED);
-        self.add_symbol(sym, h)?;
-        Ok(sym)
+        self.add_symbol(sym, h)
     }
 
-    /// Intern an existing symbol object (uninterned so far) in the table.
-    fn add_symbol(&mut self, sym: Value, h: u64) -> VmResult<()> {
+    /// Intern an existing symbol object (uninterned so far) in the table;
+    /// returns it (it may have moved).
+    fn add_symbol(&mut self, sym: Value, h: u64) -> VmResult<Value> {
         self.stack.push(sym);
         let tab = self.reg(Reg::Symtab);
         let nb = self.heap.len(tab);
@@ -605,8 +605,7 @@ impl Vm {
         let tab = self.reg(Reg::Symtab);
         self.heap.set(tab, i, cell);
         self.set_reg(Reg::SymCount, Value::fix(count as i64));
-        self.stack.pop();
-        Ok(())
+        Ok(self.stack.pop().unwrap_or(Value::UNDEFINED))
     }
 
     fn grow_symtab(&mut self, n: usize) -> VmResult<()> {
