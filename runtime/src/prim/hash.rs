@@ -540,29 +540,8 @@ fn string_hash_prim(vm: &mut Vm, base: usize, argc: usize) -> VmResult<Value> {
 
 #[cfg(test)]
 mod tests {
-    fn eval(src: &str) -> String {
-        let mut rt = crate::Runtime::new().unwrap();
-        let v = rt.eval_str(src).unwrap();
-        rt.write(&v)
-    }
-
-    /// Evaluate each `(source, expected written value)` in one runtime.
-    fn check(cases: &[(&str, &str)]) {
-        let mut rt = crate::Runtime::new().unwrap();
-        for (src, want) in cases {
-            let v = rt.eval_str(src).unwrap_or_else(|e| panic!("{src}: {e}"));
-            assert_eq!(rt.write(&v), *want, "{src}");
-        }
-    }
-
-    /// The error text of evaluating `src`, which must fail.
-    fn err(src: &str) -> String {
-        let mut rt = crate::Runtime::new().unwrap();
-        match rt.eval_str(src) {
-            Ok(v) => panic!("{src} returned {}", rt.write(&v)),
-            Err(e) => e.to_string(),
-        }
-    }
+    #[allow(unused_imports)]
+    use crate::prim::testing::{check, err, eval};
 
     #[test]
     fn basic_operations() {

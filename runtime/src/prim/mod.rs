@@ -237,3 +237,32 @@ impl Vm {
         Ok((start, end))
     }
 }
+
+/// Helpers shared by the primitive modules' unit tests.
+#[cfg(test)]
+pub(crate) mod testing {
+    /// The written value of evaluating `src` in a fresh runtime.
+    pub fn eval(src: &str) -> String {
+        let mut rt = crate::Runtime::new().expect("runtime");
+        let v = rt.eval_str(src).unwrap_or_else(|e| panic!("{src}: {e}"));
+        rt.write(&v)
+    }
+
+    /// Evaluate each `(source, expected written value)` in one runtime.
+    pub fn check(cases: &[(&str, &str)]) {
+        let mut rt = crate::Runtime::new().expect("runtime");
+        for (src, want) in cases {
+            let v = rt.eval_str(src).unwrap_or_else(|e| panic!("{src}: {e}"));
+            assert_eq!(rt.write(&v), *want, "{src}");
+        }
+    }
+
+    /// The error text of evaluating `src`, which must fail.
+    pub fn err(src: &str) -> String {
+        let mut rt = crate::Runtime::new().expect("runtime");
+        match rt.eval_str(src) {
+            Ok(v) => panic!("{src} returned {}", rt.write(&v)),
+            Err(e) => e.to_string(),
+        }
+    }
+}

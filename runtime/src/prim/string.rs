@@ -614,29 +614,8 @@ fn utf8_error(vm: &mut Vm, base: usize, e: &std::string::FromUtf8Error) -> Exn {
 
 #[cfg(test)]
 mod tests {
-    fn eval(src: &str) -> String {
-        let mut rt = crate::Runtime::new().unwrap();
-        let v = rt.eval_str(src).unwrap();
-        rt.write(&v)
-    }
-
-    /// Evaluate each `(source, expected written value)` in one runtime.
-    fn check(cases: &[(&str, &str)]) {
-        let mut rt = crate::Runtime::new().unwrap();
-        for (src, want) in cases {
-            let v = rt.eval_str(src).unwrap_or_else(|e| panic!("{src}: {e}"));
-            assert_eq!(rt.write(&v), *want, "{src}");
-        }
-    }
-
-    /// The error text of evaluating `src`, which must fail.
-    fn err(src: &str) -> String {
-        let mut rt = crate::Runtime::new().unwrap();
-        match rt.eval_str(src) {
-            Ok(v) => panic!("{src} returned {}", rt.write(&v)),
-            Err(e) => e.to_string(),
-        }
-    }
+    #[allow(unused_imports)]
+    use crate::prim::testing::{check, err, eval};
 
     #[test]
     fn characters() {
