@@ -149,6 +149,7 @@ impl Heap {
         let from = self.old;
         self.old_spare = Space::new(from.start, from.limit - from.start);
         self.old = ev.to;
+        self.major_trigger = (self.old.used() * 2).max(self.config.min_major_bytes);
         if self.config.stress {
             let (a, b) = ((from.start / 8) as usize, (from.top / 8) as usize);
             self.region.words_mut()[a..b].fill(0);
@@ -158,7 +159,6 @@ impl Heap {
         self.reset_nursery();
         self.stats.major_collections += 1;
         self.stats.live_bytes = self.old.used();
-        self.major_trigger = (self.old.used() * 2).max(self.config.min_major_bytes);
         Ok(())
     }
 
@@ -233,7 +233,15 @@ impl Heap {
         let dst = ev.to.top;
         ev.to.top += n as u64 * 8;
         let d = (dst / 8) as usize;
-        w.copy_within(i..i + n, d);
+        if n <= 4 {
+            // Pairs, boxes and small closures: a call to memmove costs more
+            // than the copy.
+            for k in 0..n {
+                w[d + k] = w[i + k];
+            }
+        } else {
+            w.copy_within(i..i + n, d);
+        }
         w[d] &= !REMEMBERED_BIT;
         w[i] = (dst << 8) | FORWARD_TAG as u64;
         Value::from_offset(dst)

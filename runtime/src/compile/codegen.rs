@@ -159,6 +159,7 @@ impl Gen<'_> {
     fn push_value(&mut self, f: &mut Fun, v: Value) {
         match v.as_fixnum() {
             Some(n) if i32::try_from(n).is_ok() => self.emit(f, Op::Fix, 0, n as i32 as u32),
+            None if !v.is_ref() && v.bits() >> 32 == 0 => self.emit(f, Op::Imm, 0, v.bits() as u32),
             _ => {
                 let k = self.add_const(f, v);
                 self.emit(f, Op::Const, k, 0);
@@ -217,6 +218,10 @@ impl Gen<'_> {
                     (false, false) => Op::Free,
                     (false, true) => Op::FreeBox,
                 };
+                if op == Op::Local && ctx == Ctx::Tail {
+                    self.emit(f, Op::ReturnLocal, i, 0);
+                    return Ok(());
+                }
                 self.emit(f, op, i, 0);
                 self.finish_ctx(f, ctx);
             }
@@ -261,6 +266,34 @@ impl Gen<'_> {
                         self.node(f, &args[0], Ctx::Value)?;
                         Op::JumpIfTrue
                     }
+                    Node::Prim(op, args, pos)
+                        if fused_jump_imm(*op).is_some()
+                            && args.len() == 2
+                            && small_fixnum(&args[1], 1 << 23).is_some() =>
+                    {
+                        self.node(f, &args[0], Ctx::Value)?;
+                        if pos.line != 0 {
+                            f.line = pos.line;
+                        }
+                        let k = small_fixnum(&args[1], 1 << 23).unwrap_or(0);
+                        let j1 = Self::here(f);
+                        self.emit(
+                            f,
+                            fused_jump_imm(*op).unwrap_or(Op::JumpIfFalse),
+                            k as i32 as u32,
+                            0,
+                        );
+                        return self.if_branches(f, j1, t, e, ctx);
+                    }
+                    Node::Prim(op, args, pos) if fused_jump(*op, args.len()).is_some() => {
+                        for a in args {
+                            self.node(f, a, Ctx::Value)?;
+                        }
+                        if pos.line != 0 {
+                            f.line = pos.line;
+                        }
+                        fused_jump(*op, args.len()).unwrap_or(Op::JumpIfFalse)
+                    }
                     _ => {
                         self.node(f, c, Ctx::Value)?;
                         Op::JumpIfFalse
@@ -268,20 +301,7 @@ impl Gen<'_> {
                 };
                 let j1 = Self::here(f);
                 self.emit(f, jump_op, 0, 0);
-                self.node(f, t, ctx)?;
-                if ctx == Ctx::Tail {
-                    let l1 = Self::here(f);
-                    Self::patch(f, j1, l1);
-                    self.node(f, e, ctx)?;
-                } else {
-                    let j2 = Self::here(f);
-                    self.emit(f, Op::Jump, 0, 0);
-                    let l1 = Self::here(f);
-                    Self::patch(f, j1, l1);
-                    self.node(f, e, ctx)?;
-                    let l2 = Self::here(f);
-                    Self::patch(f, j2, l2);
-                }
+                self.if_branches(f, j1, t, e, ctx)?;
             }
             Node::Seq(items) => {
                 for (i, item) in items.iter().enumerate() {
@@ -359,16 +379,37 @@ impl Gen<'_> {
                 f.next_slot = saved;
             }
             Node::Prim(op, args, pos) => {
-                if let (Op::Add | Op::Sub, [a, Node::Const(d)]) = (op, args.as_slice()) {
-                    if let crate::reader::DatumKind::Num(crate::reader::Number::Fixnum(k)) = d.kind
-                    {
-                        if k.abs() < (1 << 30) {
-                            self.node(f, a, Ctx::Value)?;
-                            let k = if *op == Op::Sub { -k } else { k };
-                            self.emit(f, Op::AddImm, 0, k as i32 as u32);
-                            self.finish_ctx(f, ctx);
-                            return Ok(());
+                // x + k, x - k and k + x with a small constant k.
+                let imm = match (op, args.as_slice()) {
+                    (Op::Add, [a, k]) | (Op::Add, [k, a]) if small_fixnum(k, 1 << 30).is_some() => {
+                        small_fixnum(k, 1 << 30).map(|k| (a, k))
+                    }
+                    (Op::Sub, [a, k]) => small_fixnum(k, 1 << 30).map(|k| (a, -k)),
+                    _ => None,
+                };
+                if let Some((a, k)) = imm {
+                    if let Some(slot) = self.plain_local(f, a) {
+                        self.emit(f, Op::LocalAddImm, slot, k as i32 as u32);
+                    } else {
+                        self.node(f, a, Ctx::Value)?;
+                        self.emit(f, Op::AddImm, 0, k as i32 as u32);
+                    }
+                    self.finish_ctx(f, ctx);
+                    return Ok(());
+                }
+                if let (Op::Car | Op::Cdr, [a]) = (op, args.as_slice()) {
+                    if let Some(slot) = self.plain_local(f, a) {
+                        if pos.line != 0 {
+                            f.line = pos.line;
                         }
+                        let op = if *op == Op::Car {
+                            Op::CarLocal
+                        } else {
+                            Op::CdrLocal
+                        };
+                        self.emit(f, op, slot, 0);
+                        self.finish_ctx(f, ctx);
+                        return Ok(());
                     }
                 }
                 for a in args {
@@ -384,10 +425,87 @@ impl Gen<'_> {
         Ok(())
     }
 
+    /// The two arms of an `if` whose conditional jump is at `j1`.
+    fn if_branches(
+        &mut self,
+        f: &mut Fun,
+        j1: usize,
+        t: &Node,
+        e: &Node,
+        ctx: Ctx,
+    ) -> VmResult<()> {
+        self.node(f, t, ctx)?;
+        if ctx == Ctx::Tail {
+            let l1 = Self::here(f);
+            Self::patch(f, j1, l1);
+            self.node(f, e, ctx)?;
+        } else {
+            let j2 = Self::here(f);
+            self.emit(f, Op::Jump, 0, 0);
+            let l1 = Self::here(f);
+            Self::patch(f, j1, l1);
+            self.node(f, e, ctx)?;
+            let l2 = Self::here(f);
+            Self::patch(f, j2, l2);
+        }
+        Ok(())
+    }
+
+    /// The slot of `n` if it is an unboxed local of the function being compiled.
+    fn plain_local(&self, f: &Fun, n: &Node) -> Option<u32> {
+        match n {
+            Node::Local(v) if !self.ast.vars[*v].boxed() => match self.var_access(f, *v) {
+                (true, i) => Some(i),
+                (false, _) => None,
+            },
+            _ => None,
+        }
+    }
+
     fn unspecified_result(&mut self, f: &mut Fun, ctx: Ctx) {
         if ctx != Ctx::Effect {
             self.push_value(f, Value::UNSPECIFIED);
             self.finish_ctx(f, ctx);
         }
+    }
+}
+
+/// The compare-and-branch instruction for `(if (OP args...) ...)`, if any.
+fn fused_jump(op: Op, argc: usize) -> Option<Op> {
+    Some(match (op, argc) {
+        (Op::Lt, 2) => Op::JumpUnlessLt,
+        (Op::Gt, 2) => Op::JumpUnlessGt,
+        (Op::Le, 2) => Op::JumpUnlessLe,
+        (Op::Ge, 2) => Op::JumpUnlessGe,
+        (Op::NumEq, 2) => Op::JumpUnlessNumEq,
+        (Op::Eq, 2) => Op::JumpUnlessEq,
+        (Op::NullP, 1) => Op::JumpUnlessNull,
+        (Op::PairP, 1) => Op::JumpUnlessPair,
+        _ => return None,
+    })
+}
+
+/// The compare-with-constant-and-branch instruction for `(if (OP x k) ...)`.
+fn fused_jump_imm(op: Op) -> Option<Op> {
+    Some(match op {
+        Op::Lt => Op::JumpUnlessLtImm,
+        Op::Gt => Op::JumpUnlessGtImm,
+        Op::Le => Op::JumpUnlessLeImm,
+        Op::Ge => Op::JumpUnlessGeImm,
+        Op::NumEq => Op::JumpUnlessNumEqImm,
+        _ => return None,
+    })
+}
+
+/// `n` as a fixnum constant of magnitude below `bound`.
+fn small_fixnum(n: &Node, bound: i64) -> Option<i64> {
+    match n {
+        Node::Const(d) => match d.kind {
+            crate::reader::DatumKind::Num(crate::reader::Number::Fixnum(k)) if k.abs() < bound => {
+                Some(k)
+            }
+            _ => None,
+        },
+        _ => None,
     }
 }

@@ -305,6 +305,17 @@ impl<'a> Expander<'a> {
         // Inline a primitive when the name still means the built-in one.
         if let Some(name) = items[0].as_sym() {
             if self.lookup(name).is_none() {
+                // (+ a b c ...) and (* a b c ...) fold left into binary operations.
+                if matches!(name, "+" | "*") && items.len() > 3 {
+                    if let Some(op) = self.inline_op(name, 2)? {
+                        let mut acc = self.expand(&items[1])?;
+                        for a in &items[2..] {
+                            let x = self.expand(a)?;
+                            acc = Node::Prim(op, vec![acc, x], d.pos);
+                        }
+                        return Ok(acc);
+                    }
+                }
                 if let Some(op) = self.inline_op(name, items.len() - 1)? {
                     let mut args = Vec::new();
                     for a in &items[1..] {

@@ -11,7 +11,7 @@
 
 use imp_gc::Value;
 
-use super::opcode::{operand_a, operand_b, Op};
+use super::opcode::{byte, operand_a, operand_a_signed, operand_b};
 use super::{Abort, Exn, Frame, Reg, Vm, VmResult, ENTRY_PC};
 use crate::obj::{self, code, CLOSURE, CONTINUATION, PARAMETER, PRIMITIVE};
 use crate::prim::{Control, PrimFn, PRIMITIVES};
@@ -658,30 +658,86 @@ impl Vm {
             }};
         }
 
+        macro_rules! return_value {
+            ($v:expr) => {{
+                let v = $v;
+                if let Some(&Frame { fp: cfp, pc: cpc }) = self.frames.last() {
+                    if cpc != ENTRY_PC {
+                        self.frames.pop();
+                        self.stack.truncate(fp);
+                        self.stack.push(v);
+                        fp = cfp as usize;
+                        pc = cpc as usize;
+                        reload_consts!();
+                        continue;
+                    }
+                }
+                sync!();
+                if let Some(r) = self.do_return(v) {
+                    return Ok(r);
+                }
+                reload!();
+            }};
+        }
+        // `a b --`: branch to operand b unless `a OP b`.
+        macro_rules! jump_unless_compare {
+            ($w:expr, $op:tt, $nop:expr) => {{
+                let (x, y) = top2!();
+                let holds = if x.is_fixnum() && y.is_fixnum() {
+                    let n = self.stack.len();
+                    self.stack.truncate(n - 2);
+                    (x.bits() as i64) $op (y.bits() as i64)
+                } else {
+                    arith_slow!($nop);
+                    pop!().is_true()
+                };
+                if !holds {
+                    pc = operand_b($w) as usize;
+                }
+            }};
+        }
+
+        // `x --`: branch to operand b unless `x OP k`, k in operand a.
+        macro_rules! jump_unless_compare_imm {
+            ($w:expr, $op:tt, $nop:expr) => {{
+                let k = operand_a_signed($w);
+                let n = self.stack.len();
+                let x = self.stack[n - 1];
+                let holds = if x.is_fixnum() {
+                    self.stack.truncate(n - 1);
+                    x.as_fixnum_unchecked() $op k
+                } else {
+                    self.stack.push(Value::fix(k));
+                    arith_slow!($nop);
+                    pop!().is_true()
+                };
+                if !holds {
+                    pc = operand_b($w) as usize;
+                }
+            }};
+        }
+
         reload!();
         loop {
             let w = self.heap.word_at(code_base + pc);
             pc += 1;
             let a = operand_a(w) as usize;
-            let Some(op) = Op::from_u8(w as u8) else {
-                sync!();
-                return Err(self.error("corrupt bytecode", &[]));
-            };
+            let op = w as u8;
             match op {
-                Op::Const => {
+                byte::Const => {
                     let v = self.heap.get(consts, a);
                     self.stack.push(v);
                 }
-                Op::Fix => self.stack.push(Value::fix(operand_b(w) as i32 as i64)),
-                Op::Local => {
+                byte::Fix => self.stack.push(Value::fix(operand_b(w) as i32 as i64)),
+                byte::Local => {
                     let v = self.stack[fp + 1 + a];
                     self.stack.push(v);
                 }
-                Op::SetLocal => {
+                byte::SetLocal => {
                     let v = pop!();
                     self.stack[fp + 1 + a] = v;
                 }
-                Op::LocalBox => {
+                byte::LocalBox => {
                     let b = self.stack[fp + 1 + a];
                     let v = self.heap.get(b, 0);
                     if v == Value::UNDEFINED {
@@ -690,31 +746,31 @@ impl Vm {
                     }
                     self.stack.push(v);
                 }
-                Op::SetLocalBox => {
+                byte::SetLocalBox => {
                     let v = pop!();
                     let b = self.stack[fp + 1 + a];
                     self.heap.set(b, 0, v);
                 }
-                Op::BoxLocal => {
+                byte::BoxLocal => {
                     sync!();
                     let v = self.stack[fp + 1 + a];
                     let b = tri!(self.make_box(v));
                     reload_consts!();
                     self.stack[fp + 1 + a] = b;
                 }
-                Op::MakeBox => {
+                byte::MakeBox => {
                     sync!();
                     let v = pop!();
                     let b = tri!(self.make_box(v));
                     reload_consts!();
                     self.stack.push(b);
                 }
-                Op::Free => {
+                byte::Free => {
                     let clo = self.stack[fp];
                     let v = self.heap.get(clo, 1 + a);
                     self.stack.push(v);
                 }
-                Op::FreeBox => {
+                byte::FreeBox => {
                     let clo = self.stack[fp];
                     let v = self.heap.get(self.heap.get(clo, 1 + a), 0);
                     if v == Value::UNDEFINED {
@@ -723,13 +779,13 @@ impl Vm {
                     }
                     self.stack.push(v);
                 }
-                Op::SetFreeBox => {
+                byte::SetFreeBox => {
                     let v = pop!();
                     let clo = self.stack[fp];
                     let b = self.heap.get(clo, 1 + a);
                     self.heap.set(b, 0, v);
                 }
-                Op::Global => {
+                byte::Global => {
                     let sym = self.heap.get(consts, a);
                     let v = self.heap.get(sym, 1);
                     if v == Value::UNDEFINED || (v.is_ref() && self.heap.tag(v) == obj::MACRO) {
@@ -738,7 +794,7 @@ impl Vm {
                     }
                     self.stack.push(v);
                 }
-                Op::SetGlobal => {
+                byte::SetGlobal => {
                     let sym = self.heap.get(consts, a);
                     if self.heap.get(sym, 1) == Value::UNDEFINED {
                         sync!();
@@ -748,27 +804,27 @@ impl Vm {
                     let v = pop!();
                     self.heap.set(sym, 1, v);
                 }
-                Op::DefGlobal => {
+                byte::DefGlobal => {
                     let sym = self.heap.get(consts, a);
                     let v = pop!();
                     self.heap.set(sym, 1, v);
                     self.stack.push(Value::UNSPECIFIED);
                 }
-                Op::Pop => {
+                byte::Pop => {
                     self.stack.pop();
                 }
-                Op::Jump => pc = operand_b(w) as usize,
-                Op::JumpIfFalse => {
+                byte::Jump => pc = operand_b(w) as usize,
+                byte::JumpIfFalse => {
                     if pop!().is_false() {
                         pc = operand_b(w) as usize;
                     }
                 }
-                Op::JumpIfTrue => {
+                byte::JumpIfTrue => {
                     if pop!().is_true() {
                         pc = operand_b(w) as usize;
                     }
                 }
-                Op::Closure => {
+                byte::Closure => {
                     let nfree = operand_b(w) as usize;
                     sync!();
                     let clo = tri!(self.alloc(CLOSURE, 1 + nfree));
@@ -783,8 +839,40 @@ impl Vm {
                     self.stack.truncate(base);
                     self.stack.push(clo);
                 }
-                Op::Call | Op::TailCall => {
-                    let tail = op == Op::TailCall;
+                byte::Call | byte::TailCall => {
+                    let tail = op == byte::TailCall;
+                    // Fast path: a closure with fixed arity, called with the
+                    // right number of arguments, below the frame limit.
+                    let f_idx = self.stack.len() - a - 1;
+                    let f = self.stack[f_idx];
+                    if f.is_ref() && self.heap.tag(f) == CLOSURE {
+                        let code = self.heap.get(f, 0);
+                        let nreq = self.heap.get(code, code::NREQ).as_fixnum_unchecked() as usize;
+                        let rest = self.heap.get(code, code::REST);
+                        if nreq == a
+                            && rest.as_fixnum_unchecked() >= 0
+                            && (tail || self.frames.len() < self.max_frames + self.frame_reserve)
+                        {
+                            let nslots =
+                                self.heap.get(code, code::NSLOTS).as_fixnum_unchecked() as usize;
+                            if tail {
+                                self.stack.copy_within(f_idx.., fp);
+                                self.stack.truncate(fp + 1 + a);
+                            } else {
+                                self.frames.push(Frame {
+                                    fp: fp as u32,
+                                    pc: pc as u32,
+                                });
+                                fp = f_idx;
+                            }
+                            self.stack.resize(fp + 1 + nslots, Value::UNDEFINED);
+                            pc = 0;
+                            code_base =
+                                (self.heap.get(code, code::BYTECODE).offset() / 8) as usize + 2;
+                            consts = self.heap.get(code, code::CONSTS);
+                            continue;
+                        }
+                    }
                     sync!();
                     match self.do_call(a, tail) {
                         Ok(Called::Entered) => reload!(),
@@ -802,15 +890,15 @@ impl Vm {
                         Err(e) => return Err(e),
                     }
                 }
-                Op::Return => {
+                byte::Return => {
                     let v = pop!();
-                    sync!();
-                    if let Some(r) = self.do_return(v) {
-                        return Ok(r);
-                    }
-                    reload!();
+                    return_value!(v);
                 }
-                Op::Add => {
+                byte::ReturnLocal => {
+                    let v = self.stack[fp + 1 + a];
+                    return_value!(v);
+                }
+                byte::Add => {
                     let (x, y) = top2!();
                     match (x.is_fixnum() && y.is_fixnum())
                         .then(|| (x.bits() as i64).checked_add(y.bits() as i64))
@@ -820,7 +908,7 @@ impl Vm {
                         None => arith_slow!(crate::num::ArithOp::Add),
                     }
                 }
-                Op::Sub => {
+                byte::Sub => {
                     let (x, y) = top2!();
                     match (x.is_fixnum() && y.is_fixnum())
                         .then(|| (x.bits() as i64).checked_sub(y.bits() as i64))
@@ -830,7 +918,7 @@ impl Vm {
                         None => arith_slow!(crate::num::ArithOp::Sub),
                     }
                 }
-                Op::Mul => {
+                byte::Mul => {
                     let (x, y) = top2!();
                     match (x.is_fixnum() && y.is_fixnum())
                         .then(|| x.as_fixnum_unchecked().checked_mul(y.bits() as i64))
@@ -840,7 +928,7 @@ impl Vm {
                         None => arith_slow!(crate::num::ArithOp::Mul),
                     }
                 }
-                Op::AddImm => {
+                byte::AddImm => {
                     let n = self.stack.len();
                     let x = self.stack[n - 1];
                     let k = (operand_b(w) as i32 as i64) << 1;
@@ -856,21 +944,21 @@ impl Vm {
                         }
                     }
                 }
-                Op::Lt => compare!(<, crate::num::ArithOp::Lt),
-                Op::Gt => compare!(>, crate::num::ArithOp::Gt),
-                Op::Le => compare!(<=, crate::num::ArithOp::Le),
-                Op::Ge => compare!(>=, crate::num::ArithOp::Ge),
-                Op::NumEq => compare!(==, crate::num::ArithOp::NumEq),
-                Op::Eq => {
+                byte::Lt => compare!(<, crate::num::ArithOp::Lt),
+                byte::Gt => compare!(>, crate::num::ArithOp::Gt),
+                byte::Le => compare!(<=, crate::num::ArithOp::Le),
+                byte::Ge => compare!(>=, crate::num::ArithOp::Ge),
+                byte::NumEq => compare!(==, crate::num::ArithOp::NumEq),
+                byte::Eq => {
                     let (x, y) = top2!();
                     replace2!(Value::bool(x == y));
                 }
-                Op::Eqv => {
+                byte::Eqv => {
                     let (x, y) = top2!();
                     let r = crate::prim::eqv(self, x, y);
                     replace2!(Value::bool(r));
                 }
-                Op::Cons => {
+                byte::Cons => {
                     let (x, y) = top2!();
                     let p = match self.heap.try_alloc(obj::PAIR, 2) {
                         Some(p) => {
@@ -890,43 +978,43 @@ impl Vm {
                     };
                     replace2!(p);
                 }
-                Op::Car | Op::Cdr => {
+                byte::Car | byte::Cdr => {
                     let n = self.stack.len();
                     let p = self.stack[n - 1];
                     if !self.is(p, obj::PAIR) {
                         sync!();
-                        let who = if op == Op::Car { "car" } else { "cdr" };
+                        let who = if op == byte::Car { "car" } else { "cdr" };
                         return Err(self.type_error(who, "a pair", p));
                     }
-                    self.stack[n - 1] = self.heap.get(p, (op == Op::Cdr) as usize);
+                    self.stack[n - 1] = self.heap.get(p, (op == byte::Cdr) as usize);
                 }
-                Op::SetCar | Op::SetCdr => {
+                byte::SetCar | byte::SetCdr => {
                     let (p, v) = top2!();
                     if !self.is(p, obj::PAIR) {
                         sync!();
-                        let who = if op == Op::SetCar {
+                        let who = if op == byte::SetCar {
                             "set-car!"
                         } else {
                             "set-cdr!"
                         };
                         return Err(self.type_error(who, "a pair", p));
                     }
-                    self.heap.set(p, (op == Op::SetCdr) as usize, v);
+                    self.heap.set(p, (op == byte::SetCdr) as usize, v);
                     replace2!(Value::UNSPECIFIED);
                 }
-                Op::NullP => {
+                byte::NullP => {
                     let n = self.stack.len();
                     self.stack[n - 1] = Value::bool(self.stack[n - 1].is_nil());
                 }
-                Op::PairP => {
+                byte::PairP => {
                     let n = self.stack.len();
                     self.stack[n - 1] = Value::bool(self.is(self.stack[n - 1], obj::PAIR));
                 }
-                Op::Not => {
+                byte::Not => {
                     let n = self.stack.len();
                     self.stack[n - 1] = Value::bool(self.stack[n - 1].is_false());
                 }
-                Op::ZeroP => {
+                byte::ZeroP => {
                     let n = self.stack.len();
                     let x = self.stack[n - 1];
                     if x.is_fixnum() {
@@ -936,7 +1024,7 @@ impl Vm {
                         arith_slow!(crate::num::ArithOp::NumEq);
                     }
                 }
-                Op::VectorRef => {
+                byte::VectorRef => {
                     let (v, i) = top2!();
                     if !self.is(v, obj::VECTOR) {
                         sync!();
@@ -953,7 +1041,7 @@ impl Vm {
                         }
                     }
                 }
-                Op::VectorSet => {
+                byte::VectorSet => {
                     let n = self.stack.len();
                     let (v, i, x) = (self.stack[n - 3], self.stack[n - 2], self.stack[n - 1]);
                     if !self.is(v, obj::VECTOR) {
@@ -976,6 +1064,68 @@ impl Vm {
                     }
                     self.stack.truncate(n - 3);
                     self.stack.push(Value::UNSPECIFIED);
+                }
+                byte::JumpUnlessLt => jump_unless_compare!(w, <, crate::num::ArithOp::Lt),
+                byte::JumpUnlessGt => jump_unless_compare!(w, >, crate::num::ArithOp::Gt),
+                byte::JumpUnlessLe => jump_unless_compare!(w, <=, crate::num::ArithOp::Le),
+                byte::JumpUnlessGe => jump_unless_compare!(w, >=, crate::num::ArithOp::Ge),
+                byte::JumpUnlessNumEq => jump_unless_compare!(w, ==, crate::num::ArithOp::NumEq),
+                byte::JumpUnlessEq => {
+                    let (x, y) = top2!();
+                    let n = self.stack.len();
+                    self.stack.truncate(n - 2);
+                    if x != y {
+                        pc = operand_b(w) as usize;
+                    }
+                }
+                byte::JumpUnlessLtImm => jump_unless_compare_imm!(w, <, crate::num::ArithOp::Lt),
+                byte::JumpUnlessGtImm => jump_unless_compare_imm!(w, >, crate::num::ArithOp::Gt),
+                byte::JumpUnlessLeImm => jump_unless_compare_imm!(w, <=, crate::num::ArithOp::Le),
+                byte::JumpUnlessGeImm => jump_unless_compare_imm!(w, >=, crate::num::ArithOp::Ge),
+                byte::JumpUnlessNumEqImm => {
+                    jump_unless_compare_imm!(w, ==, crate::num::ArithOp::NumEq)
+                }
+                byte::Imm => self.stack.push(Value::from_bits(operand_b(w) as u64)),
+                byte::LocalAddImm => {
+                    let x = self.stack[fp + 1 + a];
+                    let k = (operand_b(w) as i32 as i64) << 1;
+                    match x
+                        .is_fixnum()
+                        .then(|| (x.bits() as i64).checked_add(k))
+                        .flatten()
+                    {
+                        Some(r) => self.stack.push(Value::from_bits(r as u64)),
+                        None => {
+                            self.stack.push(x);
+                            self.stack.push(Value::fix(operand_b(w) as i32 as i64));
+                            arith_slow!(crate::num::ArithOp::Add);
+                        }
+                    }
+                }
+                byte::CarLocal | byte::CdrLocal => {
+                    let p = self.stack[fp + 1 + a];
+                    if !self.is(p, obj::PAIR) {
+                        sync!();
+                        let who = if op == byte::CarLocal { "car" } else { "cdr" };
+                        return Err(self.type_error(who, "a pair", p));
+                    }
+                    let v = self.heap.get(p, (op == byte::CdrLocal) as usize);
+                    self.stack.push(v);
+                }
+                byte::JumpUnlessNull => {
+                    if !pop!().is_nil() {
+                        pc = operand_b(w) as usize;
+                    }
+                }
+                byte::JumpUnlessPair => {
+                    let v = pop!();
+                    if !self.is(v, obj::PAIR) {
+                        pc = operand_b(w) as usize;
+                    }
+                }
+                _ => {
+                    sync!();
+                    return Err(self.error("corrupt bytecode", &[]));
                 }
             }
         }

@@ -9,6 +9,8 @@
 
 pub mod interp;
 pub mod opcode;
+#[cfg(test)]
+mod tests;
 
 use imp_gc::{CollectionKind, Heap, HeapConfig, Roots, Tag, Value};
 

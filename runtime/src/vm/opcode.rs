@@ -7,12 +7,33 @@
 //!
 //! Stack effects are written `before -- after`.
 
-/// Operations.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-#[repr(u8)]
-pub enum Op {
+/// Declares the opcodes once: the `Op` enum, the decoding table, and a
+/// `byte` constant per opcode for the interpreter's dispatch `match`.
+macro_rules! opcodes {
+    ($($(#[$doc:meta])* $name:ident,)*) => {
+        /// Operations.
+        #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+        #[repr(u8)]
+        pub enum Op {
+            $($(#[$doc])* $name,)*
+        }
+
+        const OPS: &[Op] = &[$(Op::$name,)*];
+
+        /// The opcode bytes, for matching on an instruction's low byte.
+        #[allow(non_upper_case_globals)]
+        pub mod byte {
+            $(
+                #[doc = concat!("The byte of `Op::", stringify!($name), "`.")]
+                pub const $name: u8 = super::Op::$name as u8;
+            )*
+        }
+    };
+}
+
+opcodes! {
     /// `-- consts[a]`
-    Const = 0,
+    Const,
     /// `-- fixnum(b as i32)`
     Fix,
     /// `-- slot[a]`
@@ -99,70 +120,54 @@ pub enum Op {
     SetCar,
     /// `p v -- unspecified` (set-cdr!)
     SetCdr,
+    /// `a b --` ; jump to `b` unless `a < b`
+    JumpUnlessLt,
+    /// `a b --` ; jump to `b` unless `a > b`
+    JumpUnlessGt,
+    /// `a b --` ; jump to `b` unless `a <= b`
+    JumpUnlessLe,
+    /// `a b --` ; jump to `b` unless `a >= b`
+    JumpUnlessGe,
+    /// `a b --` ; jump to `b` unless `a = b`
+    JumpUnlessNumEq,
+    /// `a b --` ; jump to `b` unless `(eq? a b)`
+    JumpUnlessEq,
+    /// `v --` ; jump to `b` unless `v` is the empty list
+    JumpUnlessNull,
+    /// `v --` ; jump to `b` unless `v` is a pair
+    JumpUnlessPair,
+    /// `--` ; return `slot[a]` to the caller
+    ReturnLocal,
+    /// `-- slot[a] + b` for small constant `b as i32`
+    LocalAddImm,
+    /// `-- (car slot[a])`
+    CarLocal,
+    /// `-- (cdr slot[a])`
+    CdrLocal,
+    /// `-- v` for an immediate value whose bits are `b`
+    Imm,
+    /// `x --` ; jump to `b` unless `x < k`, `k` the signed 24-bit operand `a`
+    JumpUnlessLtImm,
+    /// `x --` ; jump to `b` unless `x > k`
+    JumpUnlessGtImm,
+    /// `x --` ; jump to `b` unless `x <= k`
+    JumpUnlessLeImm,
+    /// `x --` ; jump to `b` unless `x >= k`
+    JumpUnlessGeImm,
+    /// `x --` ; jump to `b` unless `x = k`
+    JumpUnlessNumEqImm,
 }
 
 /// Number of opcodes.
-pub const OP_COUNT: u8 = Op::SetCdr as u8 + 1;
+pub const OP_COUNT: u8 = OPS.len() as u8;
 
 impl Op {
     /// The opcode for byte `b`, if any.
     #[inline(always)]
     pub fn from_u8(b: u8) -> Option<Op> {
-        if b < OP_COUNT {
-            // SAFETY-free: a table lookup keeps this safe code.
-            Some(OPS[b as usize])
-        } else {
-            None
-        }
+        OPS.get(b as usize).copied()
     }
 }
-
-const OPS: [Op; OP_COUNT as usize] = [
-    Op::Const,
-    Op::Fix,
-    Op::Local,
-    Op::SetLocal,
-    Op::LocalBox,
-    Op::SetLocalBox,
-    Op::BoxLocal,
-    Op::MakeBox,
-    Op::Free,
-    Op::FreeBox,
-    Op::SetFreeBox,
-    Op::Global,
-    Op::SetGlobal,
-    Op::DefGlobal,
-    Op::Pop,
-    Op::Jump,
-    Op::JumpIfFalse,
-    Op::Closure,
-    Op::Call,
-    Op::TailCall,
-    Op::Return,
-    Op::Add,
-    Op::Sub,
-    Op::Mul,
-    Op::Lt,
-    Op::Gt,
-    Op::Le,
-    Op::Ge,
-    Op::NumEq,
-    Op::Eq,
-    Op::Cons,
-    Op::Car,
-    Op::Cdr,
-    Op::NullP,
-    Op::PairP,
-    Op::Not,
-    Op::ZeroP,
-    Op::VectorRef,
-    Op::VectorSet,
-    Op::AddImm,
-    Op::JumpIfTrue,
-    Op::Eqv,
-    Op::SetCar,
-    Op::SetCdr,
-];
 
 /// Encode an instruction.
 #[inline(always)]
@@ -174,6 +179,12 @@ pub const fn encode(op: Op, a: u32, b: u32) -> u64 {
 #[inline(always)]
 pub const fn operand_a(w: u64) -> u32 {
     ((w >> 8) & 0xff_ffff) as u32
+}
+
+/// Operand `a` read as a signed 24-bit number.
+#[inline(always)]
+pub const fn operand_a_signed(w: u64) -> i64 {
+    ((w as i64) << 32) >> 40
 }
 
 /// Operand `b` of an instruction word.
@@ -192,6 +203,15 @@ mod tests {
             assert_eq!(Op::from_u8(b).map(|o| o as u8), Some(b));
         }
         assert_eq!(Op::from_u8(OP_COUNT), None);
+    }
+
+    #[test]
+    fn signed_operand_a() {
+        for k in [0i32, 1, -1, 5, -7, (1 << 23) - 1, -(1 << 23)] {
+            let w = encode(Op::JumpUnlessLtImm, k as u32, 9);
+            assert_eq!(operand_a_signed(w), k as i64);
+            assert_eq!(operand_b(w), 9);
+        }
     }
 
     #[test]

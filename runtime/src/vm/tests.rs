@@ -1,0 +1,148 @@
+//! The interpreter's instructions, each on its fast path (fixnums, pairs,
+//! closures of the right arity) and its slow path (other numbers, errors).
+
+use crate::prim::testing::{check, err};
+
+#[test]
+fn compare_and_branch_on_fixnums_and_other_numbers() {
+    check(&[
+        ("(define (lt a b) (if (< a b) 'y 'n))", "#<unspecified>"),
+        (
+            "(list (lt 1 2) (lt 2 1) (lt 1.5 2) (lt 2 1.5) (lt (expt 10 30) 1))",
+            "(y n y n n)",
+        ),
+        ("(define (ge a b) (if (>= a b) 'y 'n))", "#<unspecified>"),
+        (
+            "(list (ge 2 2) (ge 1 2) (ge 2.0 2) (ge (expt 2 70) (expt 2 69)))",
+            "(y n y y)",
+        ),
+        ("(define (eqn a b) (if (= a b) 'y 'n))", "#<unspecified>"),
+        (
+            "(list (eqn 3 3) (eqn 3 4) (eqn 3 3.0) (eqn (expt 2 64) (expt 2 64)))",
+            "(y n y y)",
+        ),
+        ("(define (gt a b) (if (> a b) 'y 'n))", "#<unspecified>"),
+        ("(define (le a b) (if (<= a b) 'y 'n))", "#<unspecified>"),
+        (
+            "(list (gt 3 2) (gt 2 3) (le 2 2) (le 3 2) (gt 2.5 2) (le 2.5 2))",
+            "(y n y n y n)",
+        ),
+        ("(define (same a b) (if (eq? a b) 'y 'n))", "#<unspecified>"),
+        ("(list (same 'a 'a) (same 'a 'b) (same '() '()))", "(y n y)"),
+        (
+            "(define (kind x) (cond ((null? x) 'null) ((pair? x) 'pair) (else 'other)))",
+            "#<unspecified>",
+        ),
+        (
+            "(list (kind '()) (kind '(1)) (kind 5) (kind #f))",
+            "(null pair other other)",
+        ),
+    ]);
+}
+
+#[test]
+fn compare_with_constant_and_branch() {
+    check(&[
+        ("(define (small? x) (if (< x 2) 'y 'n))", "#<unspecified>"),
+        (
+            "(list (small? 1) (small? 2) (small? 1.5) (small? -5) (small? (expt 2 80)))",
+            "(y n y y n)",
+        ),
+        ("(define (zero-ish x) (if (= x 0) 'y 'n))", "#<unspecified>"),
+        (
+            "(list (zero-ish 0) (zero-ish 0.0) (zero-ish -0.0) (zero-ish 1))",
+            "(y y y n)",
+        ),
+        ("(define (neg? x) (if (<= x -1) 'y 'n))", "#<unspecified>"),
+        ("(list (neg? -1) (neg? 0) (neg? -8388608))", "(y n y)"),
+        (
+            "(define (big? x) (if (>= x 8388607) 'y 'n))",
+            "#<unspecified>",
+        ),
+        (
+            "(list (big? 8388607) (big? 8388606) (big? 1e10))",
+            "(y n y)",
+        ),
+        ("(define (pos? x) (if (> x 0) 'y 'n))", "#<unspecified>"),
+        ("(list (pos? 1) (pos? 0) (pos? 0.5))", "(y n y)"),
+    ]);
+    let e = err("(define (f x) (if (< x 2) 1 2)) (f 'a)");
+    assert!(e.contains('<') && e.contains("number"), "{e}");
+}
+
+#[test]
+fn immediate_constant_arithmetic() {
+    check(&[
+        ("(define (inc x) (+ x 1))", "#<unspecified>"),
+        ("(define (inc2 x) (+ 1 x))", "#<unspecified>"),
+        ("(define (dec x) (- x 1))", "#<unspecified>"),
+        (
+            "(list (inc 1) (inc2 1) (dec 1) (inc 1.5) (inc2 2.5) (dec 0.5))",
+            "(2 2 0 2.5 3.5 -0.5)",
+        ),
+        ("(inc 4611686018427387903)", "4611686018427387904"),
+        ("(dec -4611686018427387904)", "-4611686018427387905"),
+        ("(let ((b 10)) (set! b (+ b 1)) (+ b 1))", "12"),
+        ("(+ 1 2 3 4 5)", "15"),
+        ("(* 1 2 3 4 5)", "120"),
+        ("(+ 1 2.5 3)", "6.5"),
+    ]);
+    let e = err("(define (inc x) (+ x 1)) (inc \"s\")");
+    assert!(e.contains('+'), "{e}");
+}
+
+#[test]
+fn car_and_cdr_of_locals() {
+    check(&[
+        ("(define (second l) (car (cdr l)))", "#<unspecified>"),
+        ("(define (first l) (car l))", "#<unspecified>"),
+        ("(define (rest l) (cdr l))", "#<unspecified>"),
+        (
+            "(list (first '(1 2)) (rest '(1 2)) (second '(1 2)))",
+            "(1 (2) 2)",
+        ),
+    ]);
+    let e = err("(define (first l) (car l)) (first 5)");
+    assert!(e.contains("car") && e.contains("pair"), "{e}");
+    let e = err("(define (rest l) (cdr l)) (rest '())");
+    assert!(e.contains("cdr") && e.contains("pair"), "{e}");
+}
+
+#[test]
+fn immediates_and_local_returns() {
+    check(&[
+        (
+            "(define (f) (list #f #t '() (if #f #f) #\\a))",
+            "#<unspecified>",
+        ),
+        ("(f)", "(#f #t () #<unspecified> #\\a)"),
+        ("(define (id x) x)", "#<unspecified>"),
+        ("(id 'v)", "v"),
+    ]);
+}
+
+#[test]
+fn calls_check_arity_on_the_fast_path() {
+    let e = err("(define (two a b) a) (two 1)");
+    assert!(
+        e.contains("two") && e.contains("wrong number of arguments"),
+        "{e}"
+    );
+    let e = err("(define (two a b) a) (define (g) (two 1 2 3)) (g)");
+    assert!(e.contains("wrong number of arguments (3 given)"), "{e}");
+    check(&[
+        (
+            "(define (tail-loop n acc) (if (= n 0) acc (tail-loop (- n 1) (+ acc 1))))",
+            "#<unspecified>",
+        ),
+        ("(tail-loop 100000 0)", "100000"),
+        // A tail call from a frame with more slots than the callee's leaves
+        // no stale values behind in the callee's slots.
+        ("(define (callee a) (let ((x 'fresh)) x))", "#<unspecified>"),
+        (
+            "(define (caller p q r) (let ((s 1) (t 2)) (callee p)))",
+            "#<unspecified>",
+        ),
+        ("(caller 1 2 3)", "fresh"),
+    ]);
+}
