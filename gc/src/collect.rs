@@ -163,6 +163,7 @@ impl Heap {
     }
 
     fn reset_nursery(&mut self) {
+        self.stats.bytes_allocated += self.nursery.used();
         if self.config.stress {
             // Zeroed headers are invalid, so a stale reference is caught by
             // the verifier instead of reading plausible garbage.

@@ -165,8 +165,10 @@ impl Heap {
     }
 
     /// Collection counters.
-    pub fn stats(&self) -> &GcStats {
-        &self.stats
+    pub fn stats(&self) -> GcStats {
+        let mut s = self.stats.clone();
+        s.bytes_allocated += self.nursery.used();
+        s
     }
 
     /// Bytes currently allocated in all spaces (live or not yet collected).
@@ -197,7 +199,7 @@ impl Heap {
             return None;
         }
         self.nursery.top = off + bytes;
-        self.stats.bytes_allocated += bytes;
+        // Nursery bytes are counted when the nursery is emptied.
         self.region.words_mut()[(off / 8) as usize] = make_header(tag, hash_for_offset(off), words);
         Some(Value::from_offset(off))
     }

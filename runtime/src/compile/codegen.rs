@@ -10,7 +10,7 @@ use imp_gc::Value;
 
 use super::ast::{Ast, LambdaId, Node, VarId};
 use crate::obj::{self, code};
-use crate::vm::opcode::{encode, Op};
+use crate::vm::opcode::{encode, operand_a, Op};
 use crate::vm::{Vm, VmResult};
 
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -38,6 +38,9 @@ struct Fun {
     next_slot: u32,
     max_slot: u32,
     line: u32,
+    /// The latest position a jump targets: the instruction emitted there
+    /// must not be fused into the one before it.
+    label: usize,
 }
 
 /// Generate the code of lambda 0 of `ast`.
@@ -63,6 +66,7 @@ impl Gen<'_> {
             globals: HashMap::new(),
             next_slot: 0,
             max_slot: 0,
+            label: 0,
             line: l.pos.line,
         };
         for &p in l.params.iter().chain(l.rest.iter()) {
@@ -126,8 +130,23 @@ impl Gen<'_> {
     }
 
     fn emit(&mut self, f: &mut Fun, op: Op, a: u32, b: u32) {
+        // Peephole: `Local x; Local y` becomes `Local2 x y`.
+        if op == Op::Local && f.label != f.code.len() {
+            if let Some(last) = f.code.last_mut() {
+                if *last as u8 == Op::Local as u8 {
+                    *last = encode(Op::Local2, operand_a(*last), a);
+                    return;
+                }
+            }
+        }
         f.code.push(encode(op, a, b));
         f.lines.push(f.line);
+    }
+
+    /// The current position, as the target of a jump.
+    fn label(f: &mut Fun) -> usize {
+        f.label = f.code.len();
+        f.label
     }
 
     fn here(f: &Fun) -> usize {
@@ -436,16 +455,16 @@ impl Gen<'_> {
     ) -> VmResult<()> {
         self.node(f, t, ctx)?;
         if ctx == Ctx::Tail {
-            let l1 = Self::here(f);
+            let l1 = Self::label(f);
             Self::patch(f, j1, l1);
             self.node(f, e, ctx)?;
         } else {
             let j2 = Self::here(f);
             self.emit(f, Op::Jump, 0, 0);
-            let l1 = Self::here(f);
+            let l1 = Self::label(f);
             Self::patch(f, j1, l1);
             self.node(f, e, ctx)?;
-            let l2 = Self::here(f);
+            let l2 = Self::label(f);
             Self::patch(f, j2, l2);
         }
         Ok(())

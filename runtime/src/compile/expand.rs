@@ -297,7 +297,18 @@ impl<'a> Expander<'a> {
             Some(Binding::Macro(_)) => {
                 Err(self.err(pos, format!("syntax keyword `{name}` used as a variable")))
             }
-            None => Ok(Node::Global(name.to_string(), pos)),
+            None => {
+                // The VM's global reference checks only for unbound
+                // variables; a global macro is refused here.
+                let s = self.vm.intern(name)?;
+                let g = self.vm.global_value(s);
+                if self.vm.is(g, obj::MACRO) || SPECIAL_FORMS.contains(&name) {
+                    return Err(
+                        self.err(pos, format!("syntax keyword `{name}` used as a variable"))
+                    );
+                }
+                Ok(Node::Global(name.to_string(), pos))
+            }
         }
     }
 

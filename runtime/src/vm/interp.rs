@@ -733,6 +733,12 @@ impl Vm {
                     let v = self.stack[fp + 1 + a];
                     self.stack.push(v);
                 }
+                byte::Local2 => {
+                    let x = self.stack[fp + 1 + a];
+                    let y = self.stack[fp + 1 + operand_b(w) as usize];
+                    self.stack.push(x);
+                    self.stack.push(y);
+                }
                 byte::SetLocal => {
                     let v = pop!();
                     self.stack[fp + 1 + a] = v;
@@ -788,7 +794,7 @@ impl Vm {
                 byte::Global => {
                     let sym = self.heap.get(consts, a);
                     let v = self.heap.get(sym, 1);
-                    if v == Value::UNDEFINED || (v.is_ref() && self.heap.tag(v) == obj::MACRO) {
+                    if v == Value::UNDEFINED {
                         sync!();
                         return Err(self.unbound_error(sym, v));
                     }
@@ -865,7 +871,9 @@ impl Vm {
                                 });
                                 fp = f_idx;
                             }
-                            self.stack.resize(fp + 1 + nslots, Value::UNDEFINED);
+                            for _ in a..nslots {
+                                self.stack.push(Value::UNDEFINED);
+                            }
                             pc = 0;
                             code_base =
                                 (self.heap.get(code, code::BYTECODE).offset() / 8) as usize + 2;

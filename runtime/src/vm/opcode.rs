@@ -142,6 +142,8 @@ opcodes! {
     LocalAddImm,
     /// `-- (car slot[a])`
     CarLocal,
+    /// `-- slot[a] slot[b]`
+    Local2,
     /// `-- (cdr slot[a])`
     CdrLocal,
     /// `-- v` for an immediate value whose bits are `b`

@@ -146,3 +146,24 @@ fn calls_check_arity_on_the_fast_path() {
         ("(caller 1 2 3)", "fresh"),
     ]);
 }
+
+#[test]
+fn syntax_keywords_are_not_variables() {
+    for src in [
+        "(display when)",
+        "(define (f) if)",
+        "(define-syntax m (syntax-rules () ((_ x) x))) (list m)",
+        "(define-macro (m x) x) (display m)",
+    ] {
+        let e = err(src);
+        assert!(
+            e.contains("syntax keyword") && e.contains("used as a variable"),
+            "{src}: {e}"
+        );
+    }
+    let e = err("(display no-such-variable)");
+    assert!(
+        e.contains("unbound variable") && e.contains("no-such-variable"),
+        "{e}"
+    );
+}
