@@ -177,39 +177,45 @@ impl Heap {
     }
 
     fn evacuate_roots(&mut self, ev: &mut Evacuation, roots: &mut dyn Roots) {
-        let mut roots_vec = std::mem::take(&mut self.roots);
-        for r in roots_vec.iter_mut() {
-            *r = self.forward(ev, *r);
+        let w = self.region.words_mut();
+        for r in self.roots.iter_mut() {
+            *r = ev.forward(w, *r);
         }
-        self.roots = roots_vec;
-        let mut globals = std::mem::take(&mut self.globals);
-        for g in globals.iter_mut() {
-            *g = self.forward(ev, *g);
+        for g in self.globals.iter_mut() {
+            *g = ev.forward(w, *g);
         }
-        self.globals = globals;
-        roots.visit(&mut |slot: &mut Value| *slot = self.forward(ev, *slot));
+        roots.visit(&mut |slot: &mut Value| *slot = ev.forward(w, *slot));
     }
 
     /// Scan objects copied into the to-space from `from` until no unscanned
     /// object remains (Cheney's algorithm: the to-space is the queue).
     fn scan_to_space(&mut self, ev: &mut Evacuation, mut at: u64) {
+        let w = self.region.words_mut();
         while at < ev.to.top {
-            at = self.scan_object(ev, at);
+            at = ev.scan_object(w, at);
         }
     }
 
     /// Forward every reference in the object at `off`; returns the offset
     /// just past it.
     fn scan_object(&mut self, ev: &mut Evacuation, off: u64) -> u64 {
+        ev.scan_object(self.region.words_mut(), off)
+    }
+}
+
+impl Evacuation {
+    /// Forward every reference in the object at `off` of region words `w`;
+    /// returns the offset just past it.
+    #[inline(always)]
+    fn scan_object(&mut self, w: &mut [u64], off: u64) -> u64 {
         let i = (off / 8) as usize;
-        let h = self.region.words()[i];
+        let h = w[i];
         let n = header_words(h);
         if header_tag(h).is_traced() {
             for j in i + 1..i + 1 + n {
-                let v = Value::from_bits(self.region.words()[j]);
+                let v = Value::from_bits(w[j]);
                 if v.is_ref() {
-                    let nv = self.forward(ev, v);
-                    self.region.words_mut()[j] = nv.bits();
+                    w[j] = self.forward(w, v).bits();
                 }
             }
         }
@@ -219,20 +225,19 @@ impl Heap {
     /// The new location of `v`, copying its object if it is in from-space
     /// and not yet copied.
     #[inline(always)]
-    fn forward(&mut self, ev: &mut Evacuation, v: Value) -> Value {
-        if !v.is_ref() || !ev.is_from(v.offset()) {
+    fn forward(&mut self, w: &mut [u64], v: Value) -> Value {
+        if !v.is_ref() || !self.is_from(v.offset()) {
             return v;
         }
         let off = v.offset();
         let i = (off / 8) as usize;
-        let w = self.region.words_mut();
         let h = w[i];
         if header_tag(h).0 == FORWARD_TAG {
             return Value::from_offset(h >> 8);
         }
         let n = header_words(h) + 1;
-        let dst = ev.to.top;
-        ev.to.top += n as u64 * 8;
+        let dst = self.to.top;
+        self.to.top += n as u64 * 8;
         let d = (dst / 8) as usize;
         if n <= 4 {
             // Pairs, boxes and small closures: a call to memmove costs more
