@@ -70,18 +70,18 @@
       (%make-parameter value)))
 
 (define (%parameterize params vals thunk)
+  ;; Deep binding: the running thread's parameterization is an alist that
+  ;; parameterize extends for the dynamic extent of thunk.
   (let ((new (map (lambda (p v)
-                    (let ((c (%parameter-converter p))) (if c (c v) v)))
+                    (cons p (let ((c (%parameter-converter p))) (if c (c v) v))))
                   params vals))
-        (old #f))
+        (outer #f))
     (dynamic-wind
      (lambda ()
-       (set! old (map (lambda (p) (p)) params))
-       (for-each %parameter-set! params new))
+       (set! outer (%params))
+       (%set-params! (append new outer)))
      thunk
-     (lambda ()
-       (set! new (map (lambda (p) (p)) params))
-       (for-each %parameter-set! params old)))))
+     (lambda () (%set-params! outer)))))
 
 (define current-output-port (%make-parameter (%make-console-port 0)))
 (define current-error-port (%make-parameter (%make-console-port 1)))

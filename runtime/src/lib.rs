@@ -20,6 +20,7 @@ pub mod prim;
 pub mod printer;
 pub mod reader;
 pub mod report;
+pub mod thread;
 pub mod vm;
 
 use std::cell::RefCell;
@@ -35,6 +36,7 @@ pub use crate::report::Report;
 
 /// The Scheme source of the part of the standard library written in Scheme.
 const BOOT: &str = include_str!("boot.scm");
+const THREADS: &str = include_str!("threads.scm");
 
 /// Why an evaluation failed.
 #[derive(Debug, thiserror::Error)]
@@ -186,6 +188,7 @@ impl Runtime {
     fn boot(&mut self) -> Result<(), Error> {
         prim::install(&mut self.vm).map_err(|e| self.convert(e))?;
         self.eval_source(BOOT, Some("boot.scm"))?;
+        self.eval_source(THREADS, Some("threads.scm"))?;
         for (reg, name) in [
             (Reg::OutParam, "current-output-port"),
             (Reg::ErrParam, "current-error-port"),

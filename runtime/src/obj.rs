@@ -22,6 +22,7 @@
 //! | `PROMISE`      | done? (bool), value or thunk                               |
 //! | `PARAMETER`    | value, converter                                           |
 //! | `KEYWORD`      | name (string)                                              |
+//! | `THREAD`, `MUTEX`, `CONDVAR`, `CHANNEL` | see `crate::thread`               |
 //! | `STRING`       | raw: length in chars, then UTF-32 code points, two a word  |
 //! | `BYTEVECTOR`   | raw: length in bytes, then the bytes                       |
 //! | `FLONUM`       | raw: the f64 bits                                          |
@@ -69,6 +70,14 @@ pub const KEYWORD: Tag = Tag(17);
 pub const ENVIRONMENT: Tag = Tag(18);
 /// A string port.
 pub const PORT: Tag = Tag(19);
+/// A green thread (see `crate::thread::field`).
+pub const THREAD: Tag = Tag(20);
+/// A mutex (see `crate::thread::mutex`).
+pub const MUTEX: Tag = Tag(21);
+/// A condition variable (see `crate::thread::condvar`).
+pub const CONDVAR: Tag = Tag(22);
+/// A channel (see `crate::thread::channel`).
+pub const CHANNEL: Tag = Tag(23);
 /// A string.
 pub const STRING: Tag = Tag(0x80);
 /// A bytevector.
@@ -148,6 +157,10 @@ pub fn tag_name(t: Tag) -> &'static str {
         KEYWORD => "keyword",
         ENVIRONMENT => "environment",
         PORT => "port",
+        THREAD => "thread",
+        MUTEX => "mutex",
+        CONDVAR => "condition variable",
+        CHANNEL => "channel",
         STRING => "string",
         BYTEVECTOR => "bytevector",
         FLONUM => "real number",

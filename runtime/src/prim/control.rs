@@ -41,7 +41,6 @@ pub const DEFS: &[PrimDef] = &[
     def("gc-stats", 0, 0, gc_stats),
     def("command-line", 0, 0, command_line),
     def("%make-parameter", 1, 2, make_parameter),
-    def("%parameter-set!", 2, 2, parameter_set),
     def("%parameter-converter", 1, 1, parameter_converter),
     def("%make-promise", 2, 2, make_promise),
     def("promise?", 1, 1, promise_p),
@@ -198,13 +197,6 @@ fn make_parameter(vm: &mut Vm, base: usize, argc: usize) -> VmResult<Value> {
     vm.heap.set(p, 0, v);
     vm.heap.set(p, 1, conv);
     Ok(p)
-}
-
-fn parameter_set(vm: &mut Vm, base: usize, _: usize) -> VmResult<Value> {
-    let p = vm.typed_arg("%parameter-set!", base, 0, obj::PARAMETER, "a parameter")?;
-    let v = arg(vm, base, 1);
-    vm.heap.set(p, 0, v);
-    Ok(Value::UNSPECIFIED)
 }
 
 fn parameter_converter(vm: &mut Vm, base: usize, _: usize) -> VmResult<Value> {

@@ -39,6 +39,10 @@ pub enum Control {
     ApplyValues,
     /// `(eval expr [env])`: compile, then call the result.
     Eval,
+    /// `(%yield)`: let other threads run.
+    Yield,
+    /// `(%park deadline)`: wait for a wake-up or the deadline.
+    Park,
 }
 
 /// How a primitive runs.
@@ -86,6 +90,7 @@ pub static PRIMITIVES: LazyLock<Vec<PrimDef>> = LazyLock::new(|| {
         string::DEFS,
         hash::DEFS,
         io::DEFS,
+        crate::thread::DEFS,
     ]
     .concat()
 });

@@ -12,7 +12,7 @@
 use imp_gc::Value;
 
 use super::opcode::{byte, operand_a, operand_a_signed, operand_b};
-use super::{Abort, Exn, Frame, Reg, Vm, VmResult, ENTRY_PC};
+use super::{Abort, Exn, Frame, Reg, Vm, VmResult, DISCARD_BIT, ENTRY_PC, THREAD_END_PC};
 use crate::obj::{self, code, CLOSURE, CONTINUATION, PARAMETER, PRIMITIVE};
 use crate::prim::{Control, PrimFn, PRIMITIVES};
 
@@ -239,11 +239,11 @@ impl Vm {
             }
             i -= 1;
             let f = self.frames[i];
-            if f.pc == ENTRY_PC {
+            if f.pc == ENTRY_PC || f.pc == THREAD_END_PC {
                 break;
             }
             fp = f.fp as usize;
-            pc = (f.pc as usize).saturating_sub(1);
+            pc = ((f.pc & !DISCARD_BIT) as usize).saturating_sub(1);
         }
         out
     }
@@ -320,6 +320,12 @@ impl Vm {
                             self.stack.truncate(f_idx);
                             return Ok(Called::Done(v));
                         }
+                        PrimFn::Control(c @ (Control::Yield | Control::Park)) => {
+                            return match self.thread_control(c, f_idx, tail)? {
+                                Some(v) => Ok(Called::Done(v)),
+                                None => Ok(Called::Entered),
+                            };
+                        }
                         PrimFn::Control(c) => match self.control(c, f_idx, argc, tail)? {
                             Some(n) => {
                                 argc = n;
@@ -337,7 +343,7 @@ impl Vm {
                     if argc != 0 {
                         return Err(self.error("parameter object called with arguments", &[f]));
                     }
-                    let v = self.heap.get(f, 0);
+                    let v = self.parameter_value(f);
                     self.stack.truncate(f_idx);
                     return Ok(Called::Done(v));
                 }
@@ -408,20 +414,54 @@ impl Vm {
 
     /// Return `v` from the current frame. `Some(v)` when the frame was an
     /// entry frame (the run is over).
-    #[inline(always)]
-    fn do_return(&mut self, v: Value) -> Option<Value> {
+    fn do_return(&mut self, v: Value) -> VmResult<Option<Value>> {
         self.stack.truncate(self.fp);
         let f = self.frames.pop().unwrap_or(Frame {
             fp: 0,
             pc: ENTRY_PC,
         });
         self.fp = f.fp as usize;
-        if f.pc == ENTRY_PC {
-            return Some(v);
+        self.return_to_pc(f.pc, v)
+    }
+
+    /// Deliver `v` to a caller whose frame (fp already restored) had return
+    /// point `pc`.
+    fn return_to_pc(&mut self, pc: u32, v: Value) -> VmResult<Option<Value>> {
+        match pc {
+            ENTRY_PC => Ok(Some(v)),
+            THREAD_END_PC => {
+                self.thread_finished(v)?;
+                Ok(None)
+            }
+            pc if pc & DISCARD_BIT != 0 => {
+                self.pc = (pc & !DISCARD_BIT) as usize;
+                Ok(None)
+            }
+            pc => {
+                self.pc = pc as usize;
+                self.stack.push(v);
+                Ok(None)
+            }
         }
-        self.pc = f.pc as usize;
-        self.stack.push(v);
-        None
+    }
+
+    /// Call the procedure at `stack[len - argc - 1]` for the scheduler
+    /// (starting a thread, running interrupts); `self.fp`/`self.pc` are the
+    /// return point. `Some(v)` if it completed at once.
+    pub(crate) fn do_call_for_scheduler(&mut self, argc: usize) -> VmResult<Option<Value>> {
+        match self.do_call(argc, false)? {
+            Called::Entered => Ok(None),
+            Called::Done(v) => Ok(Some(v)),
+        }
+    }
+
+    /// A call made by the scheduler finished at once with `v`.
+    pub(crate) fn return_to_frame(&mut self, v: Value) -> VmResult<()> {
+        let pc = self.pc as u32;
+        match self.return_to_pc(pc, v)? {
+            Some(_) => Err(self.error("internal: scheduler call returned to native code", &[])),
+            None => Ok(()),
+        }
     }
 
     /// A control primitive. `Some(argc)` asks the caller to perform the
@@ -469,6 +509,9 @@ impl Vm {
                     self.stack.push(vals);
                     Ok(Some(1))
                 }
+            }
+            Control::Yield | Control::Park => {
+                Err(self.error("internal: scheduler primitive dispatched as control", &[]))
             }
             Control::Eval => {
                 let thunk = crate::compile::compile_value(self, f_idx + 1)?;
@@ -566,6 +609,11 @@ impl Vm {
             // The continuation returns straight to Rust: emulate `Return`.
             self.stack.push(v);
             self.pending_return = true;
+        } else if self.pc >= DISCARD_BIT as usize {
+            // A return into a frame the scheduler made (end of thread, or
+            // a call whose value is dropped).
+            let pc = self.pc as u32;
+            self.return_to_pc(pc, v)?;
         } else {
             self.stack.push(v);
         }
@@ -662,7 +710,7 @@ impl Vm {
             ($v:expr) => {{
                 let v = $v;
                 if let Some(&Frame { fp: cfp, pc: cpc }) = self.frames.last() {
-                    if cpc != ENTRY_PC {
+                    if cpc < DISCARD_BIT {
                         self.frames.pop();
                         self.stack.truncate(fp);
                         self.stack.push(v);
@@ -673,7 +721,7 @@ impl Vm {
                     }
                 }
                 sync!();
-                if let Some(r) = self.do_return(v) {
+                if let Some(r) = tri!(self.do_return(v)) {
                     return Ok(r);
                 }
                 reload!();
@@ -846,6 +894,15 @@ impl Vm {
                     self.stack.push(clo);
                 }
                 byte::Call | byte::TailCall => {
+                    self.fuel -= 1;
+                    if self.fuel <= 0 {
+                        // Safepoint: run the call again when this thread resumes.
+                        pc -= 1;
+                        sync!();
+                        tri!(self.safepoint());
+                        reload!();
+                        continue;
+                    }
                     let tail = op == byte::TailCall;
                     // Fast path: a closure with fixed arity, called with the
                     // right number of arguments, below the frame limit.
@@ -886,7 +943,7 @@ impl Vm {
                         Ok(Called::Entered) => reload!(),
                         Ok(Called::Done(v)) => {
                             if tail {
-                                if let Some(r) = self.do_return(v) {
+                                if let Some(r) = tri!(self.do_return(v)) {
                                     return Ok(r);
                                 }
                                 reload!();

@@ -29,6 +29,13 @@ pub struct Frame {
 
 /// `Frame::pc` of a frame whose return goes back to the Rust caller of `run`.
 pub const ENTRY_PC: u32 = u32::MAX;
+/// `Frame::pc` of the bottom frame of a green thread: returning to it ends
+/// the thread.
+pub const THREAD_END_PC: u32 = u32::MAX - 1;
+/// Set in `Frame::pc` when the value returned to that frame is dropped (a
+/// call the scheduler inserted, such as running interrupts). Frames whose
+/// pc has this bit set all take the interpreter's slow return path.
+pub const DISCARD_BIT: u32 = 0x8000_0000;
 
 /// Registers holding values, scanned by the collector.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -54,8 +61,20 @@ pub enum Reg {
     InParam,
     /// The `current-error-port` parameter object.
     ErrParam,
+    /// The running thread's parameterization: `((parameter . value) ...)`.
+    Params,
+    /// The running thread.
+    Thread,
+    /// The initial thread (the one the Rust caller's calls run in).
+    Initial,
+    /// Threads ready to run (a queue).
+    RunQueue,
+    /// Parked threads with deadlines: a binary heap in a vector.
+    Timers,
+    /// Every started thread not yet seen to have ended (a list).
+    Threads,
 }
-const NREGS: usize = 10;
+const NREGS: usize = 16;
 
 /// An error raised inside the VM, before it becomes a Scheme condition.
 #[derive(Debug)]
@@ -123,6 +142,10 @@ pub struct Vm {
     pub started: std::time::Instant,
     /// Where `display` and friends write when no port is given.
     pub out: Box<dyn std::io::Write>,
+    /// Calls left before the next safepoint.
+    pub fuel: i32,
+    /// The next thread's serial number.
+    pub next_thread_id: u64,
 }
 
 struct VmRoots<'a> {
@@ -160,6 +183,8 @@ impl Vm {
             last_backtrace: Vec::new(),
             started: std::time::Instant::now(),
             out: Box::new(std::io::BufWriter::new(std::io::stdout())),
+            fuel: crate::thread::QUANTUM,
+            next_thread_id: 0,
         };
         vm.regs[Reg::SymCount as usize] = Value::fix(0);
         let tab = vm.make_vector(SYMTAB_BUCKETS, Value::NIL).map_err(|_| {
@@ -169,6 +194,11 @@ impl Vm {
             }
         })?;
         vm.regs[Reg::Symtab as usize] = tab;
+        vm.init_threads()
+            .map_err(|_| imp_gc::HeapError::OutOfMemory {
+                requested: 0,
+                limit: 0,
+            })?;
         Ok(vm)
     }
 
@@ -650,6 +680,20 @@ impl Vm {
     #[inline(always)]
     pub fn set_global_value(&mut self, sym: Value, v: Value) {
         self.heap.set(sym, 1, v);
+    }
+
+    /// The value of parameter object `p` in the running thread: its
+    /// innermost `parameterize` binding, else its global value.
+    pub fn parameter_value(&self, p: Value) -> Value {
+        let mut l = self.reg(Reg::Params);
+        while self.is(l, PAIR) {
+            let b = self.heap.get(l, 0);
+            if self.heap.get(b, 0) == p {
+                return self.heap.get(b, 1);
+            }
+            l = self.heap.get(l, 1);
+        }
+        self.heap.get(p, 0)
     }
 
     /// Bind `name` globally to `v`.

@@ -1,0 +1,189 @@
+;;; Green threads: SRFI-18, channels and interrupts, built on the
+;;; scheduler's primitives (thread.rs). Every wait registers the thread as
+;;; a waiter (atomically, in a primitive), then parks, then re-checks: a
+;;; wake-up between the two leaves a permit, so none is lost.
+
+;; ---- conditions --------------------------------------------------------------
+
+(define-record-type join-timeout-exception
+  (%make-join-timeout-exception)
+  join-timeout-exception?)
+(define-record-type abandoned-mutex-exception
+  (%make-abandoned-mutex-exception)
+  abandoned-mutex-exception?)
+(define-record-type terminated-thread-exception
+  (%make-terminated-thread-exception)
+  terminated-thread-exception?)
+(define-record-type uncaught-exception
+  (%make-uncaught-exception reason)
+  uncaught-exception?
+  (reason uncaught-exception-reason))
+
+;; ---- time --------------------------------------------------------------------
+
+(define-record-type time
+  (%make-time seconds)
+  time?
+  (seconds time->seconds))
+
+(define (current-time) (%make-time (current-second)))
+
+(define (seconds->time s)
+  (if (not (real? s)) (error "seconds->time: expected a real number" s))
+  (%make-time (inexact s)))
+
+;; A timeout (#f, a time object, or seconds from now) as a deadline on the
+;; scheduler's clock (microseconds), or #f for none.
+(define (%deadline timeout)
+  (cond ((not timeout) #f)
+        ((time? timeout)
+         (+ (%now-us)
+            (exact (round (* 1e6 (max 0 (- (time->seconds timeout) (current-second))))))))
+        ((real? timeout) (+ (%now-us) (exact (round (* 1e6 (max 0 timeout))))))
+        (else (error "expected a timeout: a time object, a number of seconds, or #f" timeout))))
+
+(define (%park* deadline)
+  (let ((r (%park deadline)))
+    (if (eq? r '%deadlock)
+        (error "deadlock: every thread is waiting and nothing can wake one")
+        r)))
+
+;; ---- threads -----------------------------------------------------------------
+
+;; Every thread but the initial one runs this over an end-of-thread frame;
+;; its return value is the thread's result.
+(define (%thread-main thunk)
+  (call/cc
+   (lambda (k)
+     (%thread-set-exit! k)
+     (with-exception-handler
+      (lambda (e) (%thread-fail! e) (k #f))
+      thunk))))
+
+;; Run by the scheduler when a thread with pending interrupts resumes.
+(define (%run-interrupts)
+  (let loop ((l (%take-interrupts!)))
+    (if (pair? l)
+        (begin ((car l)) (loop (append (cdr l) (%take-interrupts!)))))))
+
+(define (make-thread thunk . name)
+  (%make-thread thunk (if (pair? name) (car name) #f)))
+
+(define (thread-start! t) (%thread-start! t))
+
+(define (initial-thread) (%initial-thread))
+
+(define (thread-yield!) (%yield) (if #f #f))
+
+(define (thread-sleep! timeout)
+  (if (not timeout) (error "thread-sleep!: expected a timeout" timeout))
+  (let ((deadline (%deadline timeout)))
+    (let loop ()
+      (if (< (%now-us) deadline)
+          (begin (%park* deadline) (loop))))))
+
+;; Wait until thread t has ended; #f if the deadline passed first.
+(define (%wait-for-end t deadline)
+  (let loop ()
+    (cond ((eq? (%thread-state t) 'terminated) #t)
+          (else
+           (%enqueue-waiter! (%thread-joiners t))
+           (cond ((eq? (%thread-state t) 'terminated) (%cancel-wait!) #t)
+                 ((eq? (%park* deadline) 'timeout) (%cancel-wait!) #f)
+                 (else (loop)))))))
+
+(define (thread-join! t . opt)
+  (if (not (thread? t)) (error "thread-join!: expected a thread" t))
+  (if (eq? t (current-thread)) (error "thread-join!: a thread cannot join itself" t))
+  (let ((deadline (%deadline (if (pair? opt) (car opt) #f))))
+    (if (%wait-for-end t deadline)
+        (case (%thread-end-kind t)
+          ((normal) (%thread-result t))
+          ((failed) (raise (%make-uncaught-exception (%thread-result t))))
+          (else (raise (%make-terminated-thread-exception))))
+        (if (and (pair? opt) (pair? (cdr opt)))
+            (cadr opt)
+            (raise (%make-join-timeout-exception))))))
+
+(define (%terminate-current!)
+  (let ((k (%thread-exit (current-thread))))
+    (if k (k #f) (exit 0))))
+
+(define (thread-terminate! t)
+  (let ((r (%thread-begin-terminate! t)))
+    (cond ((eq? r 'done) (if #f #f))
+          ((eq? t (current-thread))
+           ;; A second request while unwinding is ignored, so an
+           ;; after-thunk already running is not cut short or re-entered.
+           (if (eq? r 'unwind) (%terminate-current!)))
+          (else
+           (if (eq? r 'unwind) (%thread-interrupt! t %terminate-current!))
+           (%wait-for-end t #f)
+           (if #f #f)))))
+
+(define (thread-interrupt! t thunk)
+  (if (not (procedure? thunk)) (error "thread-interrupt!: expected a procedure" thunk))
+  (if (eq? t (current-thread))
+      (begin (thunk) #t)
+      (%thread-interrupt! t thunk)))
+
+(define (thread-list) (%thread-list))
+
+;; ---- mutexes and condition variables -----------------------------------------
+
+(define (make-mutex . name) (%make-mutex (if (pair? name) (car name) #f)))
+
+(define (mutex-state m) (%mutex-state m))
+
+(define (mutex-lock! m . opt)
+  (let ((deadline (%deadline (if (pair? opt) (car opt) #f)))
+        (owner (if (and (pair? opt) (pair? (cdr opt))) (cadr opt) (current-thread))))
+    (let loop ()
+      (let ((r (%mutex-acquire! m owner)))
+        (cond ((eq? r #t) #t)
+              ((eq? r 'abandoned) (raise (%make-abandoned-mutex-exception)))
+              ((eq? (%park* deadline) 'timeout) (%cancel-wait!) #f)
+              (else (loop)))))))
+
+(define (mutex-unlock! m . opt)
+  (if (and (pair? opt) (car opt))
+      (let ((cv (car opt))
+            (deadline (%deadline (if (pair? (cdr opt)) (cadr opt) #f))))
+        (%enqueue-waiter! (%condvar-waiters cv))
+        (%mutex-release! m)
+        (let loop ()
+          (let ((r (%park* deadline)))
+            (cond ((eq? r 'timeout) (%cancel-wait!) #f)
+                  ((eq? r '%interrupted) (loop))
+                  (else #t)))))
+      (begin (%mutex-release! m) #t)))
+
+(define (make-condition-variable . name)
+  (%make-condition-variable (if (pair? name) (car name) #f)))
+
+;; ---- channels ----------------------------------------------------------------
+
+(define (make-channel . capacity)
+  (%make-channel (if (pair? capacity) (car capacity) 0)))
+
+;; Returns once the value is received, or buffered within the capacity.
+(define (channel-send! ch v)
+  (let ((seq (%channel-send! ch v)))
+    (let loop ()
+      (if (not (%channel-sent-taken? ch seq))
+          (begin (%park* #f) (loop))))))
+
+;; The next value; the eof object once the channel is closed and empty.
+;; With a timeout: the default if given, else an error, when it passes.
+(define (channel-receive ch . opt)
+  (let ((deadline (%deadline (if (pair? opt) (car opt) #f))))
+    (let loop ()
+      (let ((r (%channel-try-receive! ch)))
+        (cond ((pair? r) (car r))
+              ((eof-object? r) r)
+              ((eq? (%park* deadline) 'timeout)
+               (%cancel-wait!)
+               (if (and (pair? opt) (pair? (cdr opt)))
+                   (cadr opt)
+                   (error "channel-receive: timed out" ch)))
+              (else (loop)))))))
