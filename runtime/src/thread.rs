@@ -462,7 +462,7 @@ impl Vm {
                     return self.restore(t);
                 }
             }
-            if let Some((deadline, _)) = self.timer_peek() {
+            if let Some((deadline, _)) = self.timer_peek_live() {
                 let wait = (deadline - now).max(0) as u64;
                 std::thread::sleep(std::time::Duration::from_micros(wait));
                 continue;
@@ -517,6 +517,30 @@ impl Vm {
             }
             None => Ok(()),
         }
+    }
+
+    /// End the running thread (not the initial one) and load the initial
+    /// thread's stacks, for an abort that unwinds to the Rust caller.
+    pub fn return_to_initial(&mut self) -> VmResult<()> {
+        let t = self.reg(Reg::Thread);
+        self.set_tflag(t, flag::TERMINATED, true);
+        self.stack.clear();
+        self.frames.clear();
+        self.end_thread(t)?;
+        let init = self.reg(Reg::Initial);
+        let q = self.reg(Reg::RunQueue);
+        self.queue_remove(q, init);
+        let w = self.tfield(init, field::WAITING_ON);
+        if w.is_ref() {
+            self.queue_remove(w, init);
+            self.heap.set(init, field::WAITING_ON, Value::FALSE);
+        }
+        self.heap
+            .set(init, field::STATE, Value::fix(state::RUNNABLE));
+        self.heap.set(init, field::DEADLINE, Value::FALSE);
+        self.heap.set(init, field::RESUME, Value::UNDEFINED);
+        self.heap.set(init, field::INTERRUPTS, Value::NIL);
+        self.restore(init)
     }
 
     /// The running thread returned to its end-of-thread frame with `v`.
@@ -608,6 +632,20 @@ impl Vm {
 
     // ---- timers: a binary min-heap of (deadline . thread) in a vector ------------------
     // Slot 0 holds the count; entries start at slot 1.
+
+    /// The earliest timer that can still fire, dropping stale ones (the
+    /// thread was woken earlier, parked again, or ended).
+    fn timer_peek_live(&mut self) -> Option<(i64, Value)> {
+        while let Some((deadline, t)) = self.timer_peek() {
+            if self.tstate(t) == state::PARKED
+                && self.tfield(t, field::DEADLINE) == Value::fix(deadline)
+            {
+                return Some((deadline, t));
+            }
+            self.timer_pop();
+        }
+        None
+    }
 
     fn timer_peek(&self) -> Option<(i64, Value)> {
         let v = self.reg(Reg::Timers);

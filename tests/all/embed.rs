@@ -165,3 +165,49 @@ fn values_survive_collections() {
     );
     assert_eq!(rt.write(&v), "(1 2 3)");
 }
+
+#[test]
+fn green_threads_live_across_api_calls() {
+    let mut rt = Runtime::new().expect("runtime");
+    eval(
+        &mut rt,
+        "(define ch (make-channel))
+         (define producer
+           (thread-start! (make-thread (lambda () (channel-send! ch 'one) (channel-send! ch 'two) 'finished))))",
+    );
+    // The producer is suspended between calls and resumes when a later call waits.
+    assert_eq!(eval(&mut rt, "(channel-receive ch)"), "one");
+    assert_eq!(eval(&mut rt, "(channel-receive ch)"), "two");
+    assert_eq!(eval(&mut rt, "(thread-join! producer)"), "finished");
+    // An error in a thread is that thread's, not the caller's.
+    assert_eq!(
+        eval(
+            &mut rt,
+            "(guard (e ((uncaught-exception? e) 'caught)) (thread-join! (thread-start! (make-thread (lambda () (car 1))))))"
+        ),
+        "caught"
+    );
+}
+
+#[test]
+fn exit_from_a_green_thread_reaches_the_host_and_the_runtime_survives() {
+    let mut rt = Runtime::new().expect("runtime");
+    match rt.eval_str("(thread-join! (thread-start! (make-thread (lambda () (exit 7)))))") {
+        Err(Error::Exit(7)) => {}
+        Err(e) => panic!("expected exit 7, got {e}"),
+        Ok(v) => panic!("expected exit 7, got {}", rt.write(&v)),
+    }
+    assert_eq!(
+        eval(&mut rt, "(eq? (current-thread) (initial-thread))"),
+        "#t"
+    );
+    assert_eq!(
+        eval(
+            &mut rt,
+            "(thread-join! (thread-start! (make-thread (lambda () (+ 1 2)))))"
+        ),
+        "3"
+    );
+    let e = err(&mut rt, "(mutex-lock! (make-mutex) 'not-a-timeout)");
+    assert!(e.contains("timeout"), "{e}");
+}

@@ -29,3 +29,37 @@ fn representative_program_runs_under_gc_stress() {
     assert!(rt.gc_stats().minor_collections > 1000);
     rt.verify_heap().expect("verifies");
 }
+
+#[test]
+fn threads_run_under_gc_stress() {
+    let mut rt = Runtime::with_options(Options {
+        gc_stress: true,
+        ..Default::default()
+    })
+    .expect("runtime");
+    let src = r#"
+      (define m (make-mutex))
+      (define ch (make-channel 2))
+      (define total 0)
+      (define (worker i)
+        (lambda ()
+          (let loop ((k 0))
+            (if (< k 30)
+                (begin (mutex-lock! m) (set! total (+ total i)) (mutex-unlock! m)
+                       (if (= 0 (remainder k 7)) (thread-yield!))
+                       (loop (+ k 1)))))
+          (channel-send! ch (list 'done i))
+          i))
+      (define ts (map (lambda (i) (thread-start! (make-thread (worker i) i))) '(1 2 3)))
+      (define got (list (channel-receive ch) (channel-receive ch) (channel-receive ch)))
+      (define p (make-parameter 'outer))
+      (define inner (parameterize ((p 'inner)) (make-thread (lambda () (thread-sleep! 0.001) (p)))))
+      (thread-start! inner)
+      (list (map thread-join! ts) total (length got) (thread-join! inner)
+            (guard (e ((uncaught-exception? e) 'uncaught))
+              (thread-join! (thread-start! (make-thread (lambda () (car '())))))))
+    "#;
+    let v = rt.eval_str(src).expect("runs under stress");
+    assert_eq!(rt.write(&v), "((1 2 3) 180 3 inner uncaught)");
+    rt.verify_heap().expect("verifies");
+}

@@ -70,6 +70,14 @@ impl Vm {
             self.frame_reserve = 0;
         }
         if result.is_err() {
+            if self.run_depth == 0 && self.reg(Reg::Thread) != self.reg(Reg::Initial) {
+                // An abort (exit, out of memory) in another green thread
+                // ends that thread and unwinds the initial one, whose stacks
+                // the entry marks describe.
+                if let Err(e) = self.return_to_initial() {
+                    return Err(e);
+                }
+            }
             self.frames.truncate(entry.frames);
             self.stack.truncate(entry.stack);
         }
