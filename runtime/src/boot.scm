@@ -48,7 +48,7 @@
 (define (raise obj)
   (let ((hs (%handlers)))
     (if (null? hs)
-        (%uncaught obj)
+        (%no-handler obj)
         (begin
           (%with-handlers (cdr hs) (lambda () ((car hs) obj)))
           (%with-handlers (cdr hs)
@@ -57,8 +57,20 @@
 (define (raise-continuable obj)
   (let ((hs (%handlers)))
     (if (null? hs)
-        (%uncaught obj)
+        (%no-handler obj)
         (%with-handlers (cdr hs) (lambda () ((car hs) obj))))))
+
+;; Nothing handles obj: in the initial thread, unwind to the host; in any
+;; other green thread, the thread ends with obj as its uncaught condition.
+(define (%no-handler obj)
+  (if (eq? (current-thread) (%initial-thread))
+      (%uncaught obj)
+      (begin (%thread-fail! obj) (%thread-unwind-and-end))))
+
+;; Run every after-thunk of the running green thread, then end it.
+(define (%thread-unwind-and-end)
+  (%rewind '())
+  (%end-thread))
 
 (define (error-object-kind? e kind) (and (error-object? e) (eq? (%error-object-kind e) kind)))
 (define (read-error? e) (error-object-kind? e 'read-error))

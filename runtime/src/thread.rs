@@ -69,12 +69,10 @@ pub mod field {
     pub const OWNED: usize = 18;
     /// Threads waiting for this one to end (queue).
     pub const JOINERS: usize = 19;
-    /// The escape continuation that ends the thread (unwinding), or `#f`.
-    pub const EXIT: usize = 20;
     /// The value to push when the thread resumes (`UNDEFINED`: nothing).
-    pub const RESUME: usize = 21;
+    pub const RESUME: usize = 20;
     /// Number of fields.
-    pub const SIZE: usize = 22;
+    pub const SIZE: usize = 21;
 }
 
 /// Thread states.
@@ -153,6 +151,26 @@ pub mod channel {
 
 /// Calls a thread runs before a safepoint offers the CPU to another.
 pub const QUANTUM: i32 = 2000;
+
+/// Symbols the scheduler uses, interned once into `Reg::SchedSyms`.
+const SYMS: &[&str] = &[
+    "%run-interrupts",
+    "timeout",
+    "%deadlock",
+    "%interrupted",
+    "abandoned",
+    "not-owned",
+    "not-abandoned",
+    "new",
+    "runnable",
+    "blocked",
+    "terminated",
+    "failed",
+    "normal",
+    "done",
+    "again",
+    "unwind",
+];
 
 impl Vm {
     // ---- queues: a pair (head-list . last-pair) ---------------------------------
@@ -271,7 +289,6 @@ impl Vm {
             Value::FALSE,
             Value::NIL,
             joiners,
-            Value::FALSE,
             Value::UNDEFINED,
         ];
         self.stack.extend_from_slice(&fields);
@@ -281,6 +298,13 @@ impl Vm {
     /// Set up the scheduler: the initial thread (the one running now), an
     /// empty run queue and no timers.
     pub fn init_threads(&mut self) -> VmResult<()> {
+        let syms = self.make_vector(SYMS.len(), Value::FALSE)?;
+        self.set_reg(Reg::SchedSyms, syms);
+        for (i, name) in SYMS.iter().enumerate() {
+            let s = self.intern(name)?;
+            let v = self.reg(Reg::SchedSyms);
+            self.heap.set(v, i, s);
+        }
         let name = self.intern("initial")?;
         let t = self.make_thread(Value::FALSE, name)?;
         self.heap.set(t, field::STATE, Value::fix(state::RUNNABLE));
@@ -295,6 +319,12 @@ impl Vm {
         self.set_reg(Reg::Timers, timers);
         self.fuel = QUANTUM;
         Ok(())
+    }
+
+    /// One of the scheduler's symbols (`SYMS`).
+    fn sym(&self, name: &str) -> Value {
+        let i = SYMS.iter().position(|s| *s == name).unwrap_or(0);
+        self.heap.get(self.reg(Reg::SchedSyms), i)
     }
 
     /// Microseconds since the VM started (the scheduler's clock).
@@ -354,16 +384,14 @@ impl Vm {
         self.set_reg(Reg::Handlers, self.tfield(t, field::HANDLERS));
         self.set_reg(Reg::Params, self.tfield(t, field::PARAMS));
         if self.tflags(t) & flag::FRESH != 0 {
-            // First run: call (%thread-main thunk) over an end-of-thread frame.
+            // First run: call the thunk over an end-of-thread frame.
             self.set_tflag(t, flag::FRESH, false);
-            let main = self.intern("%thread-main").map(|s| self.global_value(s))?;
             self.stack.clear();
             self.frames.clear();
-            self.stack.push(main);
             self.stack.push(self.tfield(t, field::THUNK));
             self.fp = 0;
             self.pc = THREAD_END_PC as usize;
-            return self.enter_from_scheduler(1);
+            return self.enter_from_scheduler(0);
         }
         let sv = self.tfield(t, field::STACK);
         let fr = self.tfield(t, field::FRAMES);
@@ -391,9 +419,7 @@ impl Vm {
         }
         if !self.tfield(t, field::INTERRUPTS).is_nil() {
             // Run the interrupts first; their value is dropped on return.
-            let run = self
-                .intern("%run-interrupts")
-                .map(|s| self.global_value(s))?;
+            let run = self.global_value(self.sym("%run-interrupts"));
             self.stack.push(run);
             self.pc |= DISCARD_BIT as usize;
             return self.enter_from_scheduler(0);
@@ -442,7 +468,7 @@ impl Vm {
                 if q.is_ref() {
                     self.queue_remove(q, t);
                 }
-                let timeout = self.intern("timeout")?;
+                let timeout = self.sym("timeout");
                 self.unpark(t, timeout)?;
             }
         }
@@ -475,7 +501,7 @@ impl Vm {
                 if q.is_ref() {
                     self.queue_remove(q, init);
                 }
-                let dl = self.intern("%deadlock")?;
+                let dl = self.sym("%deadlock");
                 self.unpark(init, dl)?;
                 continue;
             }
@@ -563,7 +589,6 @@ impl Vm {
         self.heap.set(t, field::STACK, Value::FALSE);
         self.heap.set(t, field::FRAMES, Value::FALSE);
         self.heap.set(t, field::INTERRUPTS, Value::NIL);
-        self.heap.set(t, field::EXIT, Value::FALSE);
         let q = self.tfield(t, field::WAITING_ON);
         if q.is_ref() {
             self.queue_remove(q, t);
@@ -738,6 +763,16 @@ impl Vm {
         f_idx: usize,
         tail: bool,
     ) -> VmResult<Option<Value>> {
+        if c == Control::EndThread {
+            // Never returns: the thread ends here (its winders already ran).
+            if self.reg(Reg::Thread) == self.reg(Reg::Initial) {
+                return Err(self.error("%end-thread: not in a green thread", &[]));
+            }
+            self.stack.clear();
+            self.frames.clear();
+            self.thread_finished(Value::UNSPECIFIED)?;
+            return Ok(None);
+        }
         if tail {
             return Err(self.error("internal: scheduler primitive called in tail position", &[]));
         }
@@ -772,7 +807,7 @@ impl Vm {
                             self.queue_remove(q, t);
                             self.heap.set(t, field::WAITING_ON, Value::FALSE);
                         }
-                        return Ok(Some(self.intern("timeout")?));
+                        return Ok(Some(self.sym("timeout")));
                     }
                 }
                 if !self.switchable() {
@@ -812,6 +847,7 @@ const fn ctl(name: &'static str, min: u16, max: u16, c: Control) -> PrimDef {
 pub const DEFS: &[PrimDef] = &[
     ctl("%yield", 0, 0, Control::Yield),
     ctl("%park", 1, 1, Control::Park),
+    ctl("%end-thread", 0, 0, Control::EndThread),
     def("current-thread", 0, 0, current_thread),
     def("%initial-thread", 0, 0, initial_thread),
     def("thread?", 1, 1, thread_p),
@@ -824,8 +860,6 @@ pub const DEFS: &[PrimDef] = &[
     def("%thread-end-kind", 1, 1, thread_end_kind),
     def("%thread-result", 1, 1, thread_result),
     def("%thread-joiners", 1, 1, thread_joiners),
-    def("%thread-set-exit!", 1, 1, thread_set_exit),
-    def("%thread-exit", 1, 1, thread_exit),
     def("%thread-fail!", 1, 1, thread_fail),
     def("%thread-begin-terminate!", 1, 1, thread_begin_terminate),
     def("%thread-kill!", 1, 1, thread_kill),
@@ -920,6 +954,10 @@ fn thread_start(vm: &mut Vm, base: usize, _: usize) -> VmResult<Value> {
     let t = arg(vm, base, 0);
     let all = vm.cons(t, vm.reg(Reg::Threads))?;
     vm.set_reg(Reg::Threads, all);
+    vm.threads_registered += 1;
+    if vm.threads_registered > 2 * vm.threads_live_at_prune + 64 {
+        vm.prune_thread_registry()?;
+    }
     Ok(arg(vm, base, 0))
 }
 
@@ -931,7 +969,7 @@ fn thread_state(vm: &mut Vm, base: usize, _: usize) -> VmResult<Value> {
         state::PARKED => "blocked",
         _ => "terminated",
     };
-    vm.intern(name)
+    Ok(vm.sym(name))
 }
 
 fn thread_end_kind(vm: &mut Vm, base: usize, _: usize) -> VmResult<Value> {
@@ -944,7 +982,7 @@ fn thread_end_kind(vm: &mut Vm, base: usize, _: usize) -> VmResult<Value> {
     } else {
         "normal"
     };
-    vm.intern(name)
+    Ok(vm.sym(name))
 }
 
 fn thread_result(vm: &mut Vm, base: usize, _: usize) -> VmResult<Value> {
@@ -955,17 +993,6 @@ fn thread_result(vm: &mut Vm, base: usize, _: usize) -> VmResult<Value> {
 fn thread_joiners(vm: &mut Vm, base: usize, _: usize) -> VmResult<Value> {
     let t = thread_arg(vm, "thread-join!", base, 0)?;
     Ok(vm.tfield(t, field::JOINERS))
-}
-
-fn thread_set_exit(vm: &mut Vm, base: usize, _: usize) -> VmResult<Value> {
-    let t = vm.reg(Reg::Thread);
-    vm.heap.set(t, field::EXIT, arg(vm, base, 0));
-    Ok(Value::UNSPECIFIED)
-}
-
-fn thread_exit(vm: &mut Vm, base: usize, _: usize) -> VmResult<Value> {
-    let t = thread_arg(vm, "%thread-exit", base, 0)?;
-    Ok(vm.tfield(t, field::EXIT))
 }
 
 /// `(%thread-fail! condition)`: the running thread ends by an uncaught raise.
@@ -1000,7 +1027,7 @@ fn thread_begin_terminate(vm: &mut Vm, base: usize, _: usize) -> VmResult<Value>
             "unwind"
         }
     };
-    vm.intern(answer)
+    Ok(vm.sym(answer))
 }
 
 /// `(%thread-kill! t)`: end `t` at once without running any of its code.
@@ -1038,7 +1065,7 @@ fn thread_interrupt(vm: &mut Vm, base: usize, _: usize) -> VmResult<Value> {
     if vm.tstate(t) == state::PARKED {
         // Resume it now; its wait loop parks again after the interrupts.
         let q = vm.tfield(t, field::WAITING_ON);
-        let marker = vm.intern("%interrupted")?;
+        let marker = vm.sym("%interrupted");
         let t = arg(vm, base, 0);
         vm.heap.set(t, field::RESUME, marker);
         vm.heap.set(t, field::DEADLINE, Value::FALSE);
@@ -1057,7 +1084,29 @@ fn take_interrupts(vm: &mut Vm, _: usize, _: usize) -> VmResult<Value> {
     Ok(l)
 }
 
+impl Vm {
+    /// Drop ended threads from `Reg::Threads` (amortised: called when the
+    /// list has doubled since the last pruning).
+    fn prune_thread_registry(&mut self) -> VmResult<()> {
+        let base = self.stack.len();
+        let mut l = self.reg(Reg::Threads);
+        while !l.is_nil() {
+            let t = self.heap.get(l, 0);
+            if self.tstate(t) != state::TERMINATED {
+                self.stack.push(t);
+            }
+            l = self.heap.get(l, 1);
+        }
+        self.threads_live_at_prune = self.stack.len() - base;
+        self.threads_registered = self.threads_live_at_prune;
+        let live = self.list_from_stack(base)?;
+        self.set_reg(Reg::Threads, live);
+        Ok(())
+    }
+}
+
 fn thread_list(vm: &mut Vm, _: usize, _: usize) -> VmResult<Value> {
+    vm.prune_thread_registry()?;
     // `Reg::Threads` lists every started thread (and the initial one).
     let base = vm.stack.len();
     let mut l = vm.reg(Reg::Threads);
@@ -1068,11 +1117,6 @@ fn thread_list(vm: &mut Vm, _: usize, _: usize) -> VmResult<Value> {
         }
         l = vm.heap.get(l, 1);
     }
-    let n = vm.stack.len() - base;
-    vm.stack.extend_from_within(base..base + n);
-    let live = vm.list_from_stack(base + n)?;
-    // Forget the threads that have ended.
-    vm.set_reg(Reg::Threads, live);
     vm.list_from_stack(base)
 }
 
@@ -1161,12 +1205,12 @@ fn mutex_state(vm: &mut Vm, base: usize, _: usize) -> VmResult<Value> {
         if vm.is(owner, THREAD) {
             return Ok(owner);
         }
-        return vm.intern("not-owned");
+        return Ok(vm.sym("not-owned"));
     }
     if vm.heap.get(m, mutex::ABANDONED).is_true() {
-        vm.intern("abandoned")
+        Ok(vm.sym("abandoned"))
     } else {
-        vm.intern("not-abandoned")
+        Ok(vm.sym("not-abandoned"))
     }
 }
 
@@ -1194,13 +1238,13 @@ fn mutex_acquire(vm: &mut Vm, base: usize, _: usize) -> VmResult<Value> {
     } else if vm.is(owner, THREAD) {
         // Locking on behalf of a thread that has ended: abandoned at once.
         vm.heap.set(m, mutex::ABANDONED, Value::TRUE);
-        return vm.intern("abandoned");
+        return Ok(vm.sym("abandoned"));
     }
     let m = arg(vm, base, 0);
     vm.heap.set(m, mutex::LOCKED, Value::TRUE);
     vm.heap.set(m, mutex::ABANDONED, Value::FALSE);
     if was_abandoned {
-        vm.intern("abandoned")
+        Ok(vm.sym("abandoned"))
     } else {
         Ok(Value::TRUE)
     }

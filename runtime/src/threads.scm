@@ -50,16 +50,6 @@
 
 ;; ---- threads -----------------------------------------------------------------
 
-;; Every thread but the initial one runs this over an end-of-thread frame;
-;; its return value is the thread's result.
-(define (%thread-main thunk)
-  (call/cc
-   (lambda (k)
-     (%thread-set-exit! k)
-     (with-exception-handler
-      (lambda (e) (%thread-fail! e) (k #f))
-      thunk))))
-
 ;; Run by the scheduler when a thread with pending interrupts resumes.
 (define (%run-interrupts)
   (let loop ((l (%take-interrupts!)))
@@ -106,8 +96,9 @@
             (raise (%make-join-timeout-exception))))))
 
 (define (%terminate-current!)
-  (let ((k (%thread-exit (current-thread))))
-    (if k (k #f) (exit 0))))
+  (if (eq? (current-thread) (initial-thread))
+      (exit 0)
+      (%thread-unwind-and-end)))
 
 (define (thread-terminate! t)
   (let ((r (%thread-begin-terminate! t)))

@@ -43,6 +43,8 @@ pub enum Control {
     Yield,
     /// `(%park deadline)`: wait for a wake-up or the deadline.
     Park,
+    /// `(%end-thread)`: end the running green thread now.
+    EndThread,
 }
 
 /// How a primitive runs.

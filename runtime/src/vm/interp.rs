@@ -328,7 +328,9 @@ impl Vm {
                             self.stack.truncate(f_idx);
                             return Ok(Called::Done(v));
                         }
-                        PrimFn::Control(c @ (Control::Yield | Control::Park)) => {
+                        PrimFn::Control(
+                            c @ (Control::Yield | Control::Park | Control::EndThread),
+                        ) => {
                             return match self.thread_control(c, f_idx, tail)? {
                                 Some(v) => Ok(Called::Done(v)),
                                 None => Ok(Called::Entered),
@@ -518,7 +520,7 @@ impl Vm {
                     Ok(Some(1))
                 }
             }
-            Control::Yield | Control::Park => {
+            Control::Yield | Control::Park | Control::EndThread => {
                 Err(self.error("internal: scheduler primitive dispatched as control", &[]))
             }
             Control::Eval => {

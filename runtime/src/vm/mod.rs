@@ -73,8 +73,10 @@ pub enum Reg {
     Timers,
     /// Every started thread not yet seen to have ended (a list).
     Threads,
+    /// Symbols the scheduler uses (a vector).
+    SchedSyms,
 }
-const NREGS: usize = 16;
+const NREGS: usize = 17;
 
 /// An error raised inside the VM, before it becomes a Scheme condition.
 #[derive(Debug)]
@@ -146,6 +148,10 @@ pub struct Vm {
     pub fuel: i32,
     /// The next thread's serial number.
     pub next_thread_id: u64,
+    /// Entries in `Reg::Threads` (live or not).
+    pub threads_registered: usize,
+    /// Live threads found by the last pruning of `Reg::Threads`.
+    pub threads_live_at_prune: usize,
 }
 
 struct VmRoots<'a> {
@@ -185,6 +191,8 @@ impl Vm {
             out: Box::new(std::io::BufWriter::new(std::io::stdout())),
             fuel: crate::thread::QUANTUM,
             next_thread_id: 0,
+            threads_registered: 0,
+            threads_live_at_prune: 0,
         };
         vm.regs[Reg::SymCount as usize] = Value::fix(0);
         let tab = vm.make_vector(SYMTAB_BUCKETS, Value::NIL).map_err(|_| {
