@@ -3,7 +3,7 @@
 #
 #   bench/run.sh [-n RUNS] [-b bench1,bench2] [-t TIMEOUT] [peers...]
 #
-# Peers: imp lua5.4 guile csi (the default is all four). A benchmark is any
+# Peers: imp lua5.4 guile csi gsi (the default is all five). A benchmark is any
 # file name present in bench/scheme/ (*.scm) or bench/lua/ (*.lua); its
 # expected output is bench/expected/<bench>.out. See bench/README.md.
 #
@@ -26,9 +26,14 @@ COMMAND_LINE=${COMMAND_LINE# }
 [[ -n ${IMP_BIN:-} ]] && COMMAND_LINE="IMP_BIN=$(printf '%q' "$IMP_BIN") $COMMAND_LINE"
 [[ -n ${BENCH_PIN:-} ]] && COMMAND_LINE="BENCH_PIN=$(printf '%q' "$BENCH_PIN") $COMMAND_LINE"
 
-ALL_PEERS=(imp lua5.4 guile csi)
+ALL_PEERS=(imp lua5.4 guile csi gsi)
 # Preferred row order; any other benchmark found is appended alphabetically.
-ORDER=(startup fib tak nqueens bintrees strhash closures deeprec threads)
+ORDER=(startup fib tak nqueens bintrees strhash closures deeprec
+    threads spawn pingpong)
+# Benchmarks that use threads and channels. An implementation without
+# suitable ones of its own gets its THREAD_PRELUDE in front of these
+# (see impl_setup and bench/README.md).
+declare -A THREAD_BENCH=([threads]=1 [spawn]=1 [pingpong]=1)
 
 usage() {
     cat <<EOF
@@ -88,11 +93,14 @@ fi
 #   LANG_DIR  directory under bench/ holding its sources
 #   EXT       source file extension
 #   PRELUDE   file put in front of each program ("" for none)
+#   THREAD_PRELUDE  file put after PRELUDE in front of each benchmark listed
+#             in THREAD_BENCH ("" for none)
 #   PKG       Debian package that provides it ("" for none)
 #   EXE       the program that must be on PATH (or the imp binary)
 #   RUN       the command, as an array; the program file is appended
 impl_setup() {
     PRELUDE=""
+    THREAD_PRELUDE=""
     PKG=""
     case $1 in
         imp)
@@ -104,11 +112,17 @@ impl_setup() {
         guile)
             LANG_DIR=scheme EXT=scm EXE=guile PKG=guile-3.0
             PRELUDE=$BENCH_DIR/prelude/guile.scm
+            THREAD_PRELUDE=$BENCH_DIR/prelude/green-threads.scm
             RUN=(guile) ;;
         csi)
             LANG_DIR=scheme EXT=scm EXE=csi PKG=chicken-bin
             PRELUDE=$BENCH_DIR/prelude/chicken.scm
+            THREAD_PRELUDE=$BENCH_DIR/prelude/green-threads.scm
             RUN=(csi -s) ;;
+        gsi)
+            LANG_DIR=scheme EXT=scm EXE=gsi PKG=gambc
+            PRELUDE=$BENCH_DIR/prelude/gambit.scm
+            RUN=(gsi) ;;
         *)
             return 1 ;;
     esac
@@ -269,10 +283,15 @@ for bench in "${BENCHES[@]}"; do
             CELL[$key]=$IMP_STATE
             continue
         fi
-        if [[ -n $PRELUDE ]]; then
+        preludes=()
+        [[ -n $PRELUDE ]] && preludes+=("$PRELUDE")
+        if [[ -n $THREAD_PRELUDE && -n ${THREAD_BENCH[$bench]:-} ]]; then
+            preludes+=("$THREAD_PRELUDE")
+        fi
+        if [[ ${#preludes[@]} -gt 0 ]]; then
             mkdir -p "$WORK/$impl"
             prog=$WORK/$impl/$bench.$EXT
-            cat "$PRELUDE" "$src" >"$prog"
+            cat "${preludes[@]}" "$src" >"$prog"
         else
             prog=$src
         fi
@@ -358,6 +377,7 @@ version_of() {
         lua5.4) v=$(lua5.4 -v 2>&1 | awk '{ print $1, $2; exit }') ;;
         guile) v=$(guile --version 2>&1 | head -n 1) ;;
         csi) v="CHICKEN $(csi -release 2>&1 | head -n 1)" ;;
+        gsi) v=$(gsi -v 2>&1 | awk '{ print "Gambit", $1; exit }') ;;
     esac
     echo "$v"
 }

@@ -266,8 +266,8 @@ mod tests {
 
     #[test]
     fn references_keep_their_offset() {
-        let v = Value::from_offset(0x1234_5678_0);
+        let v = Value::from_offset(0x0001_2345_6780);
         assert!(v.is_ref());
-        assert_eq!(v.offset(), 0x1234_5678_0);
+        assert_eq!(v.offset(), 0x0001_2345_6780);
     }
 }

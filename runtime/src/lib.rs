@@ -14,8 +14,10 @@
 #![warn(missing_docs)]
 
 pub mod compile;
+pub mod fork;
 pub mod num;
 pub mod obj;
+pub mod os;
 pub mod prim;
 pub mod printer;
 pub mod reader;
@@ -233,6 +235,7 @@ impl Runtime {
             }
             Exn::Abort(Abort::Exit(code)) => Error::Exit(code),
             Exn::Abort(Abort::OutOfMemory(m)) => Error::Heap(m),
+            Exn::Block { .. } => Error::Heap("internal: a wait escaped the scheduler".into()),
             Exn::Error {
                 kind,
                 message,

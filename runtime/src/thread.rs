@@ -24,8 +24,9 @@
 use imp_gc::Value;
 
 use crate::obj::{self, THREAD};
+use crate::os::{Completion, Interest};
 use crate::prim::{arg, def, Control, PrimDef, PrimFn};
-use crate::vm::{Frame, Reg, Vm, VmResult, DISCARD_BIT, THREAD_END_PC};
+use crate::vm::{Frame, IoWait, Reg, Vm, VmResult, DISCARD_BIT, THREAD_END_PC};
 
 /// Field indices of a `THREAD` object.
 pub mod field {
@@ -71,8 +72,11 @@ pub mod field {
     pub const JOINERS: usize = 19;
     /// The value to push when the thread resumes (`UNDEFINED`: nothing).
     pub const RESUME: usize = 20;
+    /// A blocked primitive call to make again on resuming: fixnum
+    /// `argc * 2 + tail`, or `#f`.
+    pub const RECALL: usize = 21;
     /// Number of fields.
-    pub const SIZE: usize = 21;
+    pub const SIZE: usize = 22;
 }
 
 /// Thread states.
@@ -213,6 +217,9 @@ impl Vm {
 
     /// Remove every occurrence of `v` from queue `q`.
     pub fn queue_remove(&mut self, q: Value, v: Value) {
+        if !self.is(q, obj::PAIR) {
+            return;
+        }
         let mut prev = Value::NIL;
         let mut l = self.heap.get(q, 0);
         while !l.is_nil() {
@@ -290,6 +297,7 @@ impl Vm {
             Value::NIL,
             joiners,
             Value::UNDEFINED,
+            Value::FALSE,
         ];
         self.stack.extend_from_slice(&fields);
         self.object_from_stack(THREAD, base)
@@ -417,6 +425,11 @@ impl Vm {
             self.stack.push(resume);
             self.heap.set(t, field::RESUME, Value::UNDEFINED);
         }
+        if let Some(r) = self.tfield(t, field::RECALL).as_fixnum() {
+            // Interrupts wait until the blocked call has been made again.
+            self.heap.set(t, field::RECALL, Value::FALSE);
+            return self.redo_call((r / 2) as usize, r % 2 == 1);
+        }
         if !self.tfield(t, field::INTERRUPTS).is_nil() {
             // Run the interrupts first; their value is dropped on return.
             let run = self.global_value(self.sym("%run-interrupts"));
@@ -488,7 +501,13 @@ impl Vm {
                     return self.restore(t);
                 }
             }
-            if let Some((deadline, _)) = self.timer_peek_live() {
+            let next = self.timer_peek_live().map(|(d, _)| d);
+            if self.io_waiting() {
+                let ms = next.map_or(-1, |d| ((d - now).max(0) + 999) / 1000);
+                self.poll_io(ms.min(i32::MAX as i64) as i32)?;
+                continue;
+            }
+            if let Some(deadline) = next {
                 let wait = (deadline - now).max(0) as u64;
                 std::thread::sleep(std::time::Duration::from_micros(wait));
                 continue;
@@ -520,6 +539,9 @@ impl Vm {
         if now_has_timers {
             let now = self.now_us();
             self.fire_timers(now)?;
+        }
+        if self.io_waiting() {
+            self.poll_io(0)?;
         }
         let q = self.reg(Reg::RunQueue);
         if self.queue_is_empty(q) {
@@ -752,6 +774,212 @@ impl Vm {
         Ok(())
     }
 
+    // ---- waiting for the OS ----------------------------------------------------------
+
+    /// Does any thread wait for the OS, or a helper have work in flight?
+    fn io_waiting(&self) -> bool {
+        !self.reg(Reg::IoWaiters).is_nil() || self.os.busy()
+    }
+
+    /// `(kind . key)` of an I/O wait, as stored in an entry.
+    fn wait_key(wait: IoWait) -> (i64, i64) {
+        match wait {
+            IoWait::Fd(fd, Interest::Read) => (0, fd as i64),
+            IoWait::Fd(fd, Interest::Write) => (1, fd as i64),
+            IoWait::Stdin => (2, 0),
+            IoWait::Job(j) => (3, j as i64),
+        }
+    }
+
+    /// Park the running thread until `wait` is satisfied, then redo the
+    /// blocked call. `false` if threads cannot switch here.
+    pub(crate) fn wait_switching(
+        &mut self,
+        wait: IoWait,
+        argc: usize,
+        tail: bool,
+    ) -> VmResult<bool> {
+        if !self.switchable() {
+            return Ok(false);
+        }
+        let (kind, key) = Self::wait_key(wait);
+        let t = self.reg(Reg::Thread);
+        let base = self.stack.len();
+        self.stack.push(Value::fix(kind));
+        self.stack.push(Value::fix(key));
+        self.stack.push(t);
+        let entry = self.object_from_stack(obj::VECTOR, base)?;
+        self.stack.push(entry);
+        let list = self.cons(entry, self.reg(Reg::IoWaiters));
+        let entry = self.stack.pop().unwrap_or(Value::FALSE);
+        self.set_reg(Reg::IoWaiters, list?);
+        let t = self.reg(Reg::Thread);
+        self.heap.set(t, field::WAITING_ON, entry);
+        self.heap.set(
+            t,
+            field::RECALL,
+            Value::fix((argc * 2 + tail as usize) as i64),
+        );
+        self.heap.set(t, field::STATE, Value::fix(state::PARKED));
+        self.heap.set(t, field::RESUME, Value::UNDEFINED);
+        self.heap.set(t, field::DEADLINE, Value::FALSE);
+        self.save_current()?;
+        self.switch_next()?;
+        Ok(true)
+    }
+
+    /// Wait for `wait` without letting other threads run (inside a nested
+    /// native call).
+    pub(crate) fn wait_in_place(&mut self, wait: IoWait) -> VmResult<()> {
+        loop {
+            match wait {
+                IoWait::Fd(fd, interest) => {
+                    return self
+                        .os
+                        .wait_fd(fd, interest)
+                        .map_err(|m| self.error(m, &[]));
+                }
+                IoWait::Stdin if !self.os.stdin_lines.is_empty() => return Ok(()),
+                IoWait::Job(j) if self.job_done(j) => return Ok(()),
+                _ => {
+                    let c = self.os.wait_completion().map_err(|m| self.error(m, &[]))?;
+                    self.deliver(c)?;
+                }
+            }
+        }
+    }
+
+    fn job_done(&self, job: u64) -> bool {
+        let mut l = self.reg(Reg::JobResults);
+        while !l.is_nil() {
+            if self.heap.get(self.heap.get(l, 0), 0) == Value::fix(job as i64) {
+                return true;
+            }
+            l = self.heap.get(l, 1);
+        }
+        false
+    }
+
+    /// Take the status of a finished job, if it has finished.
+    pub fn take_job_result(&mut self, job: u64) -> Option<Value> {
+        let mut prev = Value::NIL;
+        let mut l = self.reg(Reg::JobResults);
+        while !l.is_nil() {
+            let e = self.heap.get(l, 0);
+            if self.heap.get(e, 0) == Value::fix(job as i64) {
+                let next = self.heap.get(l, 1);
+                if prev.is_nil() {
+                    self.set_reg(Reg::JobResults, next);
+                } else {
+                    self.heap.set(prev, 1, next);
+                }
+                return Some(self.heap.get(e, 1));
+            }
+            prev = l;
+            l = self.heap.get(l, 1);
+        }
+        None
+    }
+
+    /// Take in what a helper sent, waking the threads waiting for it.
+    fn deliver(&mut self, c: Completion) -> VmResult<()> {
+        match c {
+            Completion::StdinLine(r) => {
+                self.os.stdin_lines.push_back(r);
+                self.wake_io(|k| k == Self::wait_key(IoWait::Stdin))
+            }
+            Completion::Process { job, status } => {
+                let v = match status {
+                    Ok(code) => Value::fix(code),
+                    Err(msg) => self.string(&msg)?,
+                };
+                let e = self.cons(Value::fix(job as i64), v)?;
+                let l = self.cons(e, self.reg(Reg::JobResults))?;
+                self.set_reg(Reg::JobResults, l);
+                self.wake_io(|k| k == Self::wait_key(IoWait::Job(job)))
+            }
+        }
+    }
+
+    /// Wake the threads of the I/O entries whose `(kind, key)` satisfy
+    /// `pred`, and drop stale entries.
+    fn wake_io(&mut self, pred: impl Fn((i64, i64)) -> bool) -> VmResult<()> {
+        let base = self.stack.len();
+        let mut l = self.reg(Reg::IoWaiters);
+        let mut to_wake = Vec::new();
+        while !l.is_nil() {
+            let e = self.heap.get(l, 0);
+            let t = self.heap.get(e, 2);
+            if self.tfield(t, field::WAITING_ON) == e {
+                let k = (
+                    self.heap.get(e, 0).as_fixnum_unchecked(),
+                    self.heap.get(e, 1).as_fixnum_unchecked(),
+                );
+                if pred(k) {
+                    to_wake.push(self.stack.len());
+                    self.stack.push(t);
+                } else {
+                    self.stack.push(e);
+                }
+            }
+            l = self.heap.get(l, 1);
+        }
+        // Keep the entries still waiting; wake the others.
+        let keep_from = self.stack.len();
+        for i in (base..self.stack.len()).rev() {
+            if !to_wake.contains(&i) {
+                self.stack.push(self.stack[i]);
+            }
+        }
+        let kept = self.list_from_stack(keep_from)?;
+        self.set_reg(Reg::IoWaiters, kept);
+        for &i in &to_wake {
+            // The blocked call is made again: no value to deliver.
+            let t = self.stack[i];
+            self.unpark(t, Value::UNDEFINED)?;
+        }
+        self.stack.truncate(base);
+        Ok(())
+    }
+
+    /// Poll the OS for at most `timeout_ms` (-1: until something happens)
+    /// and wake whoever it concerns.
+    fn poll_io(&mut self, timeout_ms: i32) -> VmResult<()> {
+        let mut waits = Vec::new();
+        let mut l = self.reg(Reg::IoWaiters);
+        while !l.is_nil() {
+            let e = self.heap.get(l, 0);
+            let t = self.heap.get(e, 2);
+            if self.tfield(t, field::WAITING_ON) == e {
+                let kind = self.heap.get(e, 0).as_fixnum_unchecked();
+                let fd = self.heap.get(e, 1).as_fixnum_unchecked() as i32;
+                match kind {
+                    0 => waits.push((fd, Interest::Read)),
+                    1 => waits.push((fd, Interest::Write)),
+                    _ => {}
+                }
+            }
+            l = self.heap.get(l, 1);
+        }
+        let (done, ready) = self
+            .os
+            .poll(&waits, timeout_ms)
+            .map_err(|m| self.error(m, &[]))?;
+        for c in done {
+            self.deliver(c)?;
+        }
+        let ready: Vec<(i64, i64)> = waits
+            .iter()
+            .zip(&ready)
+            .filter(|(_, &r)| r)
+            .map(|(&(fd, i), _)| Self::wait_key(IoWait::Fd(fd, i)))
+            .collect();
+        if !ready.is_empty() || !self.reg(Reg::IoWaiters).is_nil() {
+            self.wake_io(|k| ready.contains(&k))?;
+        }
+        Ok(())
+    }
+
     // ---- control primitives ------------------------------------------------------------
 
     /// `(%yield)` and `(%park deadline)`: the call at `f_idx` with `argc`
@@ -902,6 +1130,9 @@ pub const DEFS: &[PrimDef] = &[
     def("channel-closed?", 1, 1, channel_closed),
     def("%channel-senders", 1, 1, channel_senders),
     def("%channel-receivers", 1, 1, channel_receivers),
+    def("%process-start", 2, 2, process_start),
+    def("%process-wait", 1, 1, process_wait),
+    def("%helper-diagnostics", 0, 0, helper_diagnostics),
 ];
 
 fn thread_arg(vm: &mut Vm, who: &str, base: usize, i: usize) -> VmResult<Value> {
@@ -1443,4 +1674,57 @@ fn channel_senders(vm: &mut Vm, base: usize, _: usize) -> VmResult<Value> {
 fn channel_receivers(vm: &mut Vm, base: usize, _: usize) -> VmResult<Value> {
     let ch = channel_arg(vm, "channel-receive", base)?;
     Ok(vm.heap.get(ch, channel::RECEIVERS))
+}
+
+// ---- processes ---------------------------------------------------------------------------
+
+/// `(%process-start cmd args)`: run a program (stdio inherited) on a helper
+/// that waits for it; returns the job number.
+fn process_start(vm: &mut Vm, base: usize, _: usize) -> VmResult<Value> {
+    let cmd = vm.typed_arg("process-run", base, 0, obj::STRING, "a program name string")?;
+    let cmd = vm.string_text(cmd);
+    let list = arg(vm, base, 1);
+    let Some(items) = vm.list_to_vec(list) else {
+        return Err(vm.type_error("process-run", "a list of argument strings", list));
+    };
+    let mut args = Vec::with_capacity(items.len());
+    for a in items {
+        if !vm.is(a, obj::STRING) {
+            return Err(vm.type_error("process-run", "a string argument", a));
+        }
+        args.push(vm.string_text(a));
+    }
+    let _ = vm.out.flush();
+    let job = vm.os.start_process(cmd, args);
+    Ok(Value::fix(job as i64))
+}
+
+/// `(%process-wait job)`: the job's exit status, waiting for it to end.
+fn process_wait(vm: &mut Vm, base: usize, _: usize) -> VmResult<Value> {
+    let j = arg(vm, base, 0);
+    let Some(job) = j.as_fixnum().filter(|&j| j >= 0) else {
+        return Err(vm.type_error("process-run", "a job number", j));
+    };
+    match vm.take_job_result(job as u64) {
+        Some(v) if v.is_fixnum() => Ok(v),
+        Some(msg) => {
+            let text = vm.string_text(msg);
+            Err(vm.error_kind("file-error", format!("process-run: {text}"), &[]))
+        }
+        None => Err(crate::vm::Exn::Block {
+            wait: IoWait::Job(job as u64),
+            argc: 0,
+            tail: false,
+        }),
+    }
+}
+
+/// `(%helper-diagnostics)`: messages helper threads left, as strings.
+fn helper_diagnostics(vm: &mut Vm, _: usize, _: usize) -> VmResult<Value> {
+    let base = vm.stack.len();
+    for m in vm.os.take_diagnostics() {
+        let s = vm.string(&m)?;
+        vm.stack.push(s);
+    }
+    vm.list_from_stack(base)
 }

@@ -178,3 +178,11 @@
                    (cadr opt)
                    (error "channel-receive: timed out" ch)))
               (else (loop)))))))
+
+;; ---- processes ---------------------------------------------------------------
+
+;; Run a program with the same standard input and output; its exit status
+;; (128 + the signal number if a signal ended it). Other threads run while
+;; it does.
+(define (process-run cmd . args)
+  (%process-wait (%process-start cmd args)))

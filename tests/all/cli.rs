@@ -96,3 +96,43 @@ fn piped_repl_prints_one_result_per_line_and_survives_errors() {
     );
     assert!(!out.contains("imp>"));
 }
+
+#[test]
+fn reading_standard_input_lets_other_threads_run() {
+    // The input arrives late; a busy thread keeps counting meanwhile, and
+    // read, read-line and read-char all see the same stream.
+    let prog = temp_file(
+        "stdin-threads.scm",
+        "(define n 0)
+         (define counter (thread-start! (make-thread (lambda () (let loop () (set! n (+ n 1)) (loop))))))
+         (define first (read-line))
+         (define datum (read))
+         (define c (read-char))
+         (define rest (read-line))
+         (write (list first datum c rest (read-line) (> n 100000)))
+         (newline)",
+    );
+    let mut child = imp()
+        .arg(&prog)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn imp");
+    let mut stdin = child.stdin.take().expect("stdin");
+    std::thread::sleep(std::time::Duration::from_millis(300));
+    stdin.write_all(b"hello\n(1 2\n 3)").expect("write");
+    stdin.flush().expect("flush");
+    std::thread::sleep(std::time::Duration::from_millis(100));
+    stdin.write_all(b" tail\n").expect("write");
+    drop(stdin);
+    let out = child.wait_with_output().expect("wait");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(stdout, "(\"hello\" (1 2 3) #\\space \"tail\" #<eof> #t)\n");
+}

@@ -37,7 +37,7 @@ fn golden_scheme_programs_print_what_they_should() {
         })
         .collect();
     names.sort();
-    assert!(names.len() >= 4, "golden programs found: {names:?}");
+    assert!(names.len() >= 5, "golden programs found: {names:?}");
     let failures: Vec<String> = names
         .iter()
         .filter_map(|n| run_golden(&dir, n).err())

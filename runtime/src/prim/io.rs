@@ -1,18 +1,26 @@
 //! Input and output (R7RS 6.13): ports, `display`, `write`, `read`.
 //!
-//! A port is a heap object `PORT[kind, buffer, position]`. String ports
-//! keep their text in a heap string (output ports grow it by doubling).
-//! The console ports write through the VM's `out` sink or to stderr and
-//! read from stdin.
+//! A port is a heap object `PORT[kind, buffer, position, fd]`. String
+//! ports keep their text in a heap string (output ports grow it by
+//! doubling). The console ports write through the VM's `out` sink or to
+//! stderr; standard input is read a line at a time by a helper thread.
+//! Pipe ports own a non-blocking descriptor (`fd`) kept by `crate::os`.
+//!
+//! Input ports keep the text read but not yet consumed in `buffer` from
+//! `position`; reading more appends to it, and nothing is consumed until a
+//! whole character, line or datum is there. So a read that must wait has
+//! had no effect: it raises `Exn::Block`, the thread waits (others run),
+//! and the call is made again.
 
-use std::io::{BufRead, Write};
+use std::io::Write;
 
 use imp_gc::Value;
 
 use super::{arg, def, opt_arg, PrimDef, MANY};
 use crate::obj::{self, PORT};
+use crate::os::{Interest, ReadOutcome};
 use crate::printer::{print, Mode};
-use crate::vm::{Reg, Vm, VmResult};
+use crate::vm::{Exn, IoWait, Reg, Vm, VmResult};
 
 /// Port kinds.
 pub mod kind {
@@ -28,7 +36,14 @@ pub mod kind {
     pub const STDIN: i64 = 4;
     /// A closed port.
     pub const CLOSED: i64 = 5;
+    /// The read end of a pipe.
+    pub const FD_IN: i64 = 6;
+    /// The write end of a pipe.
+    pub const FD_OUT: i64 = 7;
 }
+
+/// Bytes an output descriptor may hold unwritten before writers wait.
+const OUT_LIMIT: usize = 65536;
 
 /// This module's primitives.
 pub const DEFS: &[PrimDef] = &[
@@ -67,6 +82,7 @@ pub const DEFS: &[PrimDef] = &[
     def("%print-error", 1, 2, print_error),
     def("features", 0, 0, features),
     def("%format", 1, MANY, format),
+    def("make-pipe", 0, 0, make_pipe),
 ];
 
 fn port_kind(vm: &Vm, p: Value) -> i64 {
@@ -76,13 +92,35 @@ fn port_kind(vm: &Vm, p: Value) -> i64 {
 /// A port object of `kind` with `buffer` and position 0.
 fn make_port(vm: &mut Vm, kind: i64, buffer: Value) -> VmResult<Value> {
     vm.stack.push(buffer);
-    let p = vm.alloc(PORT, 3);
+    let p = vm.alloc(PORT, 4);
     let buffer = vm.stack.pop().unwrap_or(Value::FALSE);
     let p = p?;
     vm.heap.set(p, 0, Value::fix(kind));
     vm.heap.set(p, 1, buffer);
     vm.heap.set(p, 2, Value::fix(0));
+    vm.heap.set(p, 3, Value::FALSE);
     Ok(p)
+}
+
+fn port_fd(vm: &Vm, p: Value) -> i32 {
+    vm.heap.get(p, 3).as_fixnum().unwrap_or(-1) as i32
+}
+
+/// `(make-pipe)`: an input port and an output port joined by a pipe.
+fn make_pipe(vm: &mut Vm, _: usize, _: usize) -> VmResult<Value> {
+    let (r, w) = vm
+        .os
+        .pipe()
+        .map_err(|m| vm.error_kind("file-error", m, &[]))?;
+    let base = vm.stack.len();
+    let empty = vm.string("")?;
+    let pin = make_port(vm, kind::FD_IN, empty)?;
+    vm.heap.set(pin, 3, Value::fix(r as i64));
+    vm.stack.push(pin);
+    let pout = make_port(vm, kind::FD_OUT, Value::FALSE)?;
+    vm.heap.set(pout, 3, Value::fix(w as i64));
+    vm.stack.push(pout);
+    vm.object_from_stack(obj::VALUES, base)
 }
 
 /// The output port argument `i`, or the current output port.
@@ -152,6 +190,24 @@ pub fn port_write(vm: &mut Vm, who: &str, slot: usize, text: &str) -> VmResult<(
                 vm.string_set(buf, len + i, c);
             }
             vm.heap.set(p, 2, Value::fix((len + n) as i64));
+            Ok(())
+        }
+        kind::FD_OUT => {
+            let fd = port_fd(vm, p);
+            let pending = vm
+                .os
+                .drain(fd)
+                .map_err(|m| vm.error_kind("file-error", format!("{who}: {m}"), &[]))?;
+            if pending > OUT_LIMIT {
+                return Err(Exn::Block {
+                    wait: IoWait::Fd(fd, Interest::Write),
+                    argc: 0,
+                    tail: false,
+                });
+            }
+            vm.os
+                .write(fd, text.as_bytes())
+                .map_err(|m| vm.error_kind("file-error", format!("{who}: {m}"), &[]))?;
             Ok(())
         }
         _ => Err(vm.error(format!("{who}: port is not an open output port"), &[p])),
@@ -244,60 +300,124 @@ fn get_output_string(vm: &mut Vm, base: usize, _: usize) -> VmResult<Value> {
     vm.string_from_chars(&chars)
 }
 
-/// Make sure an input port has unread text; for stdin, read a line into
-/// its buffer. Returns false at end of input.
-fn fill(vm: &mut Vm, slot: usize) -> VmResult<bool> {
-    let p = vm.stack[slot];
-    let k = port_kind(vm, p);
-    if k != kind::STRING_IN && k != kind::STDIN {
-        return Err(vm.error("input port is closed or not an input port", &[p]));
-    }
-    let buf = vm.heap.get(p, 1);
-    let pos = vm.heap.get(p, 2).as_fixnum_unchecked() as usize;
-    if vm.is(buf, obj::STRING) && pos < vm.string_len(buf) {
-        return Ok(true);
-    }
-    if k == kind::STRING_IN {
-        return Ok(false);
-    }
-    let _ = vm.out.flush();
-    let mut line = String::new();
-    match std::io::stdin().lock().read_line(&mut line) {
-        Ok(0) => Ok(false),
-        Ok(_) => {
-            let s = vm.string(&line)?;
-            let p = vm.stack[slot];
-            vm.heap.set(p, 1, s);
-            vm.heap.set(p, 2, Value::fix(0));
-            Ok(true)
-        }
-        Err(e) => Err(vm.error_kind(
-            "file-error",
-            format!("cannot read standard input: {e}"),
-            &[],
-        )),
+/// Wait for the OS: the call is made again when `wait` is ready.
+fn block(wait: IoWait) -> Exn {
+    Exn::Block {
+        wait,
+        argc: 0,
+        tail: false,
     }
 }
 
-fn next_char(vm: &mut Vm, who: &str, base: usize, argc: usize, consume: bool) -> VmResult<Value> {
-    let p = in_port(vm, who, base, argc, 0)?;
+/// The unread text of the input port at `stack[slot]`.
+fn unread(vm: &Vm, slot: usize) -> (usize, usize) {
+    let p = vm.stack[slot];
+    let buf = vm.heap.get(p, 1);
+    let pos = vm.heap.get(p, 2).as_fixnum_unchecked() as usize;
+    let len = if vm.is(buf, obj::STRING) {
+        vm.string_len(buf)
+    } else {
+        0
+    };
+    (pos, len)
+}
+
+/// Consume `n` characters of the port at `stack[slot]`.
+fn consume(vm: &mut Vm, slot: usize, n: usize) {
+    let p = vm.stack[slot];
+    let pos = vm.heap.get(p, 2).as_fixnum_unchecked() as usize;
+    vm.heap.set(p, 2, Value::fix((pos + n) as i64));
+}
+
+/// Make sure the input port at `stack[slot]` has unread text, or (with
+/// `more`) read more and append it. `false` at end of input; raises
+/// `Exn::Block` when the data is not there yet.
+fn fill(vm: &mut Vm, slot: usize, more: bool) -> VmResult<bool> {
+    let p = vm.stack[slot];
+    let k = port_kind(vm, p);
+    if !matches!(k, kind::STRING_IN | kind::STDIN | kind::FD_IN) {
+        return Err(vm.error("input port is closed or not an input port", &[p]));
+    }
+    let (pos, len) = unread(vm, slot);
+    if !more && pos < len {
+        return Ok(true);
+    }
+    let text = match k {
+        kind::STRING_IN => return Ok(false),
+        kind::STDIN => match vm.os.stdin_lines.pop_front() {
+            Some(Ok(Some(line))) => line,
+            Some(Ok(None)) => {
+                // Every later read sees end of file too.
+                vm.os.stdin_lines.push_front(Ok(None));
+                return Ok(false);
+            }
+            Some(Err(m)) => return Err(vm.error_kind("file-error", m, &[])),
+            None => {
+                let _ = vm.out.flush();
+                vm.os
+                    .request_stdin_line()
+                    .map_err(|m| vm.error_kind("file-error", m, &[]))?;
+                return Err(block(IoWait::Stdin));
+            }
+        },
+        _ => {
+            let fd = port_fd(vm, p);
+            match vm
+                .os
+                .read(fd)
+                .map_err(|m| vm.error_kind("file-error", m, &[]))?
+            {
+                ReadOutcome::Text(t) if !t.is_empty() => t,
+                ReadOutcome::Text(_) | ReadOutcome::WouldBlock => {
+                    return Err(block(IoWait::Fd(fd, Interest::Read)))
+                }
+                ReadOutcome::Eof => return Ok(false),
+            }
+        }
+    };
+    // Append to the unread part.
+    let p = vm.stack[slot];
+    let buf = vm.heap.get(p, 1);
+    let mut all: String = (pos..len).map(|i| vm.string_ref(buf, i)).collect();
+    all.push_str(&text);
+    let s = vm.string(&all)?;
+    let p = vm.stack[slot];
+    vm.heap.set(p, 1, s);
+    vm.heap.set(p, 2, Value::fix(0));
+    Ok(true)
+}
+
+/// Run `f` with the input port (argument `i`, or the current one) rooted
+/// at a stack slot.
+fn with_in_port(
+    vm: &mut Vm,
+    who: &str,
+    base: usize,
+    argc: usize,
+    i: usize,
+    f: impl FnOnce(&mut Vm, usize) -> VmResult<Value>,
+) -> VmResult<Value> {
+    let p = in_port(vm, who, base, argc, i)?;
     vm.stack.push(p);
     let slot = vm.stack.len() - 1;
-    let r = (|| {
-        if !fill(vm, slot)? {
+    let r = f(vm, slot);
+    vm.stack.truncate(slot);
+    r
+}
+
+fn next_char(vm: &mut Vm, who: &str, base: usize, argc: usize, take: bool) -> VmResult<Value> {
+    with_in_port(vm, who, base, argc, 0, |vm, slot| {
+        if !fill(vm, slot, false)? {
             return Ok(Value::EOF);
         }
-        let p = vm.stack[slot];
-        let buf = vm.heap.get(p, 1);
-        let pos = vm.heap.get(p, 2).as_fixnum_unchecked() as usize;
+        let (pos, _) = unread(vm, slot);
+        let buf = vm.heap.get(vm.stack[slot], 1);
         let c = vm.string_ref(buf, pos);
-        if consume {
-            vm.heap.set(p, 2, Value::fix(pos as i64 + 1));
+        if take {
+            consume(vm, slot, 1);
         }
         Ok(Value::char(c))
-    })();
-    vm.stack.pop();
-    r
+    })
 }
 
 fn read_char(vm: &mut Vm, base: usize, argc: usize) -> VmResult<Value> {
@@ -309,111 +429,103 @@ fn peek_char(vm: &mut Vm, base: usize, argc: usize) -> VmResult<Value> {
 }
 
 fn read_line(vm: &mut Vm, base: usize, argc: usize) -> VmResult<Value> {
-    let mut out = String::new();
-    let mut any = false;
-    loop {
-        let c = next_char(vm, "read-line", base, argc, true)?;
-        match c.as_char() {
-            None => break,
-            Some('\n') => {
-                any = true;
-                break;
+    with_in_port(vm, "read-line", base, argc, 0, |vm, slot| {
+        let mut scanned = 0;
+        loop {
+            let (pos, len) = unread(vm, slot);
+            let buf = vm.heap.get(vm.stack[slot], 1);
+            let newline = (pos + scanned..len).find(|&i| vm.string_ref(buf, i) == '\n');
+            if let Some(i) = newline {
+                let line: String = (pos..i).map(|j| vm.string_ref(buf, j)).collect();
+                consume(vm, slot, i + 1 - pos);
+                return vm.string(&line);
             }
-            Some(c) => {
-                any = true;
-                out.push(c)
+            scanned = len - pos;
+            if !fill(vm, slot, true)? {
+                let (pos, len) = unread(vm, slot);
+                if pos == len {
+                    return Ok(Value::EOF);
+                }
+                let buf = vm.heap.get(vm.stack[slot], 1);
+                let line: String = (pos..len).map(|j| vm.string_ref(buf, j)).collect();
+                consume(vm, slot, len - pos);
+                return vm.string(&line);
             }
         }
-    }
-    if !any {
-        return Ok(Value::EOF);
-    }
-    vm.string(&out)
+    })
 }
 
 fn read_string(vm: &mut Vm, base: usize, argc: usize) -> VmResult<Value> {
     let k = vm.index_arg("read-string", base, 0)?;
-    let mut out = String::new();
-    for _ in 0..k {
-        // Port is argument 1 here.
-        let c = next_char(vm, "read-string", base + 1, argc - 1, true)?;
-        match c.as_char() {
-            Some(c) => out.push(c),
-            None => break,
+    with_in_port(vm, "read-string", base + 1, argc - 1, 0, |vm, slot| {
+        loop {
+            let (pos, len) = unread(vm, slot);
+            if len - pos >= k || !fill(vm, slot, true)? {
+                break;
+            }
         }
-    }
-    if out.is_empty() && k > 0 {
-        return Ok(Value::EOF);
-    }
-    vm.string(&out)
+        let (pos, len) = unread(vm, slot);
+        let n = k.min(len - pos);
+        if n == 0 && k > 0 {
+            return Ok(Value::EOF);
+        }
+        let buf = vm.heap.get(vm.stack[slot], 1);
+        let out: String = (pos..pos + n).map(|j| vm.string_ref(buf, j)).collect();
+        consume(vm, slot, n);
+        vm.string(&out)
+    })
 }
 
-fn char_ready(_: &mut Vm, _: usize, _: usize) -> VmResult<Value> {
-    Ok(Value::TRUE)
+fn char_ready(vm: &mut Vm, base: usize, argc: usize) -> VmResult<Value> {
+    with_in_port(vm, "char-ready?", base, argc, 0, |vm, slot| {
+        let (pos, len) = unread(vm, slot);
+        if pos < len {
+            return Ok(Value::TRUE);
+        }
+        match fill(vm, slot, true) {
+            Ok(_) => Ok(Value::TRUE),
+            Err(Exn::Block { .. }) => Ok(Value::FALSE),
+            Err(e) => Err(e),
+        }
+    })
 }
 
 fn read(vm: &mut Vm, base: usize, argc: usize) -> VmResult<Value> {
-    let p = in_port(vm, "read", base, argc, 0)?;
-    vm.stack.push(p);
-    let slot = vm.stack.len() - 1;
-    let r = read_datum(vm, slot);
-    vm.stack.pop();
-    r
+    with_in_port(vm, "read", base, argc, 0, read_datum)
 }
 
+/// Read one datum from the port at `stack[slot]`, consuming it only once
+/// it is whole.
 fn read_datum(vm: &mut Vm, slot: usize) -> VmResult<Value> {
-    let mut text = String::new();
     loop {
-        if !fill(vm, slot)? {
-            if text.trim().is_empty() {
-                return Ok(Value::EOF);
-            }
-        }
-        let p = vm.stack[slot];
-        let buf = vm.heap.get(p, 1);
-        let pos = vm.heap.get(p, 2).as_fixnum_unchecked() as usize;
-        let is_stdin = port_kind(vm, p) == kind::STDIN;
-        let avail: String = if vm.is(buf, obj::STRING) {
-            (pos..vm.string_len(buf))
-                .map(|i| vm.string_ref(buf, i))
-                .collect()
-        } else {
-            String::new()
-        };
-        let start_len = text.len();
-        text.push_str(&avail);
+        let (pos, len) = unread(vm, slot);
+        let buf = vm.heap.get(vm.stack[slot], 1);
+        let text: String = (pos..len).map(|i| vm.string_ref(buf, i)).collect();
         let mut reader = crate::reader::Reader::new(&text);
-        match reader.read() {
-            Ok(None) if is_stdin && !avail.is_empty() => {
-                // Only whitespace so far: consume and read more.
-                vm.heap
-                    .set(p, 2, Value::fix((pos + avail.chars().count()) as i64));
-                text.clear();
-                continue;
-            }
-            Ok(None) => {
-                vm.heap
-                    .set(p, 2, Value::fix((pos + avail.chars().count()) as i64));
-                return Ok(Value::EOF);
-            }
+        let parsed = reader.read();
+        let used = text[..reader.offset().min(text.len())].chars().count();
+        match parsed {
             Ok(Some(d)) => {
-                let used = text[..reader.offset()].chars().count();
-                let prev = text[..start_len].chars().count();
-                let new_pos = pos + used.saturating_sub(prev);
-                vm.heap.set(p, 2, Value::fix(new_pos as i64));
+                consume(vm, slot, used);
                 let mark = vm.heap.root_mark();
                 let v = crate::compile::datum_to_value(vm, &d);
                 vm.heap.truncate_roots(mark);
                 return v;
             }
-            Err(e) if e.incomplete && is_stdin && !avail.is_empty() => {
-                vm.heap
-                    .set(p, 2, Value::fix((pos + avail.chars().count()) as i64));
-                continue;
+            Ok(None) => {
+                if !fill(vm, slot, true)? {
+                    consume(vm, slot, len - pos);
+                    return Ok(Value::EOF);
+                }
+            }
+            Err(e) if e.incomplete => {
+                if !fill(vm, slot, true)? {
+                    consume(vm, slot, len - pos);
+                    return Err(vm.error_kind("read-error", format!("read: {e}"), &[]));
+                }
             }
             Err(e) => {
-                vm.heap
-                    .set(p, 2, Value::fix((pos + avail.chars().count()) as i64));
+                consume(vm, slot, len - pos);
                 return Err(vm.error_kind("read-error", format!("read: {e}"), &[]));
             }
         }
@@ -439,7 +551,11 @@ fn binary_port_p(_: &mut Vm, _: usize, _: usize) -> VmResult<Value> {
 fn input_port_p(vm: &mut Vm, base: usize, _: usize) -> VmResult<Value> {
     let p = arg(vm, base, 0);
     Ok(Value::bool(
-        vm.is(p, PORT) && matches!(port_kind(vm, p), kind::STRING_IN | kind::STDIN),
+        vm.is(p, PORT)
+            && matches!(
+                port_kind(vm, p),
+                kind::STRING_IN | kind::STDIN | kind::FD_IN
+            ),
     ))
 }
 
@@ -449,7 +565,7 @@ fn output_port_p(vm: &mut Vm, base: usize, _: usize) -> VmResult<Value> {
         vm.is(p, PORT)
             && matches!(
                 port_kind(vm, p),
-                kind::STDOUT | kind::STDERR | kind::STRING_OUT
+                kind::STDOUT | kind::STDERR | kind::STRING_OUT | kind::FD_OUT
             ),
     ))
 }
@@ -464,13 +580,40 @@ fn output_port_open(vm: &mut Vm, base: usize, n: usize) -> VmResult<Value> {
 
 fn close_port(vm: &mut Vm, base: usize, _: usize) -> VmResult<Value> {
     let p = vm.typed_arg("close-port", base, 0, PORT, "a port")?;
-    if matches!(port_kind(vm, p), kind::STRING_IN | kind::STRING_OUT) {
-        vm.heap.set(p, 0, Value::fix(kind::CLOSED));
+    match port_kind(vm, p) {
+        kind::STRING_IN | kind::STRING_OUT => vm.heap.set(p, 0, Value::fix(kind::CLOSED)),
+        kind::FD_IN | kind::FD_OUT => {
+            let fd = port_fd(vm, p);
+            if port_kind(vm, p) == kind::FD_OUT && vm.os.owns(fd) {
+                // Everything written reaches the reader before the end of file.
+                let pending = vm
+                    .os
+                    .drain(fd)
+                    .map_err(|m| vm.error_kind("file-error", format!("close-port: {m}"), &[]))?;
+                if pending > 0 {
+                    return Err(block(IoWait::Fd(fd, Interest::Write)));
+                }
+            }
+            vm.os.close(fd);
+            vm.heap.set(p, 0, Value::fix(kind::CLOSED));
+        }
+        _ => {}
     }
     Ok(Value::UNSPECIFIED)
 }
 
-fn flush_output_port(vm: &mut Vm, _: usize, _: usize) -> VmResult<Value> {
+fn flush_output_port(vm: &mut Vm, base: usize, argc: usize) -> VmResult<Value> {
+    let p = out_port(vm, "flush-output-port", base, argc, 0)?;
+    if port_kind(vm, p) == kind::FD_OUT {
+        let fd = port_fd(vm, p);
+        let pending = vm
+            .os
+            .drain(fd)
+            .map_err(|m| vm.error_kind("file-error", format!("flush-output-port: {m}"), &[]))?;
+        if pending > 0 {
+            return Err(block(IoWait::Fd(fd, Interest::Write)));
+        }
+    }
     let _ = vm.out.flush();
     Ok(Value::UNSPECIFIED)
 }

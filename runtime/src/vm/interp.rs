@@ -74,9 +74,7 @@ impl Vm {
                 // An abort (exit, out of memory) in another green thread
                 // ends that thread and unwinds the initial one, whose stacks
                 // the entry marks describe.
-                if let Err(e) = self.return_to_initial() {
-                    return Err(e);
-                }
+                self.return_to_initial()?;
             }
             self.frames.truncate(entry.frames);
             self.stack.truncate(entry.stack);
@@ -130,7 +128,43 @@ impl Vm {
                     }
                 }
             }
+            Exn::Block { wait, argc, tail } => self.block(wait, argc, tail),
             abort => self.abort(abort),
+        }
+    }
+
+    /// Make the blocked primitive call at the stack top wait for `wait`,
+    /// then be made again.
+    fn block(&mut self, wait: super::IoWait, argc: usize, tail: bool) -> VmResult<()> {
+        if self.wait_switching(wait, argc, tail)? {
+            return Ok(());
+        }
+        // No other thread may run now: wait right here.
+        self.wait_in_place(wait)?;
+        self.redo_call(argc, tail)
+    }
+
+    /// Make again the call whose procedure and `argc` arguments are at the
+    /// stack top (a primitive that blocked), delivering its value.
+    pub(crate) fn redo_call(&mut self, argc: usize, tail: bool) -> VmResult<()> {
+        match self.do_call(argc, tail) {
+            Ok(Called::Entered) => Ok(()),
+            Ok(Called::Done(v)) => {
+                if tail {
+                    match self.do_return(v)? {
+                        Some(v) => {
+                            self.stack.push(v);
+                            self.pending_return = true;
+                            Ok(())
+                        }
+                        None => Ok(()),
+                    }
+                } else {
+                    self.stack.push(v);
+                    Ok(())
+                }
+            }
+            Err(e) => self.handle_error(e),
         }
     }
 
@@ -324,7 +358,13 @@ impl Vm {
                     }
                     match def.f {
                         PrimFn::Simple(func) => {
-                            let v = func(self, f_idx + 1, argc)?;
+                            let v = match func(self, f_idx + 1, argc) {
+                                Ok(v) => v,
+                                Err(Exn::Block { wait, .. }) => {
+                                    return Err(Exn::Block { wait, argc, tail })
+                                }
+                                Err(e) => return Err(e),
+                            };
                             self.stack.truncate(f_idx);
                             return Ok(Called::Done(v));
                         }

@@ -75,8 +75,12 @@ pub enum Reg {
     Threads,
     /// Symbols the scheduler uses (a vector).
     SchedSyms,
+    /// Threads waiting for the OS: a list of `#(kind key thread)`.
+    IoWaiters,
+    /// Finished process jobs not yet collected: alist `(job . status)`.
+    JobResults,
 }
-const NREGS: usize = 17;
+const NREGS: usize = 19;
 
 /// An error raised inside the VM, before it becomes a Scheme condition.
 #[derive(Debug)]
@@ -96,6 +100,28 @@ pub enum Exn {
     /// Unwind to the Rust caller: an uncaught condition (rooted in
     /// `Reg::LastError`), a limit, or `exit`.
     Abort(Abort),
+    /// A primitive cannot go on without waiting for the OS. It has had no
+    /// effect yet: the running thread waits, then the call is made again
+    /// with the same arguments (`argc`, in tail position or not).
+    Block {
+        /// What to wait for.
+        wait: IoWait,
+        /// The blocked call's argument count (filled in by `do_call`).
+        argc: usize,
+        /// Was the call in tail position?
+        tail: bool,
+    },
+}
+
+/// Something outside the VM a thread can wait for.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum IoWait {
+    /// A descriptor becoming readable or writable.
+    Fd(i32, crate::os::Interest),
+    /// The stdin helper delivering a line.
+    Stdin,
+    /// A process job finishing.
+    Job(u64),
 }
 
 /// Why the VM unwound to its Rust caller.
@@ -152,6 +178,8 @@ pub struct Vm {
     pub threads_registered: usize,
     /// Live threads found by the last pruning of `Reg::Threads`.
     pub threads_live_at_prune: usize,
+    /// Helper threads, the wake pipe, polled descriptors, the fork registry.
+    pub os: crate::os::Os,
 }
 
 struct VmRoots<'a> {
@@ -171,8 +199,9 @@ const SYMTAB_BUCKETS: usize = 1024;
 
 impl Vm {
     /// A VM over a fresh heap.
-    pub fn new(config: HeapConfig) -> Result<Vm, imp_gc::HeapError> {
-        let heap = Heap::new(config)?;
+    pub fn new(config: HeapConfig) -> Result<Vm, String> {
+        let heap = Heap::new(config).map_err(|e| e.to_string())?;
+        let os = crate::os::Os::new()?;
         let mut vm = Vm {
             heap,
             stack: Vec::with_capacity(1024),
@@ -193,20 +222,15 @@ impl Vm {
             next_thread_id: 0,
             threads_registered: 0,
             threads_live_at_prune: 0,
+            os,
         };
         vm.regs[Reg::SymCount as usize] = Value::fix(0);
-        let tab = vm.make_vector(SYMTAB_BUCKETS, Value::NIL).map_err(|_| {
-            imp_gc::HeapError::OutOfMemory {
-                requested: 0,
-                limit: 0,
-            }
-        })?;
+        let tab = vm
+            .make_vector(SYMTAB_BUCKETS, Value::NIL)
+            .map_err(|_| "out of memory making the symbol table".to_string())?;
         vm.regs[Reg::Symtab as usize] = tab;
         vm.init_threads()
-            .map_err(|_| imp_gc::HeapError::OutOfMemory {
-                requested: 0,
-                limit: 0,
-            })?;
+            .map_err(|_| "out of memory starting the scheduler".to_string())?;
         Ok(vm)
     }
 

@@ -1,0 +1,107 @@
+//! The fork step: `fork(2)` with every registered helper lock held across
+//! it, so that the child, which has only the initial thread, finds each
+//! lock in a consistent, released state (DESIGN invariant 6). The
+//! save-application protocol builds on this.
+
+use nix::unistd::ForkResult;
+
+use crate::vm::Vm;
+
+impl Vm {
+    /// Fork the process. Every lock of the fork registry is taken before
+    /// and released after, in parent and child alike. The child has only
+    /// the calling thread: helper threads, and any work they had in
+    /// flight, are gone there.
+    ///
+    /// # Errors
+    /// The `fork` system call's error.
+    #[allow(unsafe_code)]
+    pub fn fork_process(&mut self) -> nix::Result<ForkResult> {
+        let _ = std::io::Write::flush(&mut self.out);
+        let guards = self.os.registry.prepare();
+        // SAFETY: the child continues with one thread. Every lock a helper
+        // thread can hold is held by this thread across the call (the
+        // registry), helpers never hold std's stdin or stdout locks, and
+        // allocator locks are handled by the C library's own fork handlers;
+        // so every lock the child can reach is consistent and unowned once
+        // `guards` is dropped below.
+        let r = unsafe { nix::unistd::fork() };
+        drop(guards);
+        r
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::atomic::{AtomicBool, Ordering};
+    use std::sync::Arc;
+
+    use nix::sys::wait::{waitpid, WaitStatus};
+    use nix::unistd::ForkResult;
+
+    use crate::Runtime;
+
+    /// Forks while helper threads are busy (some hammering the registered
+    /// locks, some waiting for child processes, one blocked on stdin) and
+    /// checks that the child can take and release every registered lock
+    /// and go on running Scheme code, green threads included.
+    #[test]
+    fn fork_while_helpers_are_busy() {
+        let mut rt = Runtime::new().expect("runtime");
+        rt.eval_str(
+            "(define total 0)
+             (define sleepers
+               (map (lambda (i) (thread-start! (make-thread (lambda () (process-run \"sleep\" \"0.3\")))))
+                    '(1 2 3)))
+             (thread-sleep! 0.02)",
+        )
+        .expect("start helpers");
+        let stop = Arc::new(AtomicBool::new(false));
+        let hammers: Vec<_> = (0..3)
+            .map(|_| {
+                let stop = stop.clone();
+                let (d, s) = rt.vm.os.lock_handles();
+                std::thread::spawn(move || {
+                    while !stop.load(Ordering::Relaxed) {
+                        d.lock()
+                            .unwrap_or_else(|e| e.into_inner())
+                            .push(String::new());
+                        d.lock().unwrap_or_else(|e| e.into_inner()).clear();
+                        s.lock().unwrap_or_else(|e| e.into_inner()).started += 0;
+                    }
+                })
+            })
+            .collect();
+        std::thread::sleep(std::time::Duration::from_millis(20));
+        let names = rt.vm.os.registry.names();
+        assert!(names.len() >= 2, "{names:?}");
+        match rt.vm.fork_process().expect("fork") {
+            ForkResult::Child => {
+                // Only this thread exists now.
+                rt.vm.os.registry.check_all();
+                let ok = rt
+                    .eval_str(
+                        "(define m (make-mutex))
+                         (define t (thread-start! (make-thread (lambda () (mutex-lock! m) (* 6 7)))))
+                         (list (thread-join! t) (length sleepers))",
+                    )
+                    .map(|v| rt.write(&v))
+                    .unwrap_or_default();
+                std::process::exit(if ok == "(42 3)" { 0 } else { 1 });
+            }
+            ForkResult::Parent { child } => {
+                let status = waitpid(child, None).expect("waitpid");
+                stop.store(true, Ordering::Relaxed);
+                for h in hammers {
+                    h.join().expect("hammer");
+                }
+                assert_eq!(status, WaitStatus::Exited(child, 0));
+                // The parent goes on too, its helpers intact.
+                let v = rt
+                    .eval_str("(map thread-join! sleepers)")
+                    .expect("parent continues");
+                assert_eq!(rt.write(&v), "(0 0 0)");
+            }
+        }
+    }
+}

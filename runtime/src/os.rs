@@ -1,0 +1,635 @@
+//! The runtime's dealings with the operating system that must not stop
+//! the scheduler: helper OS threads, the wake pipe, descriptors the
+//! scheduler polls, and the fork registry.
+//!
+//! **Invariant (helpers):** helper OS threads never touch the heap and
+//! never print. They do one blocking thing (read a line of standard input,
+//! wait for a child process), send the result as plain Rust data through
+//! a crossbeam channel, and write a byte to the wake pipe so that a
+//! scheduler sleeping in `poll` wakes up. Diagnostics go into a queue the
+//! initial thread drains.
+//!
+//! **Invariant (fork registry):** every lock a helper can hold is created
+//! by [`ForkRegistry`] and taken, in registration order, by
+//! [`ForkRegistry::prepare`] just before `fork`; the guards are dropped in
+//! parent and child just after. Crossbeam's unbounded channels are
+//! lock-free, so they need no registration.
+
+use std::collections::{HashMap, VecDeque};
+use std::os::fd::{AsFd, AsRawFd, OwnedFd};
+use std::sync::{Arc, Mutex, MutexGuard};
+
+use crossbeam::channel::{unbounded, Receiver, Sender};
+use nix::errno::Errno;
+use nix::fcntl::{fcntl, FcntlArg, OFlag};
+use nix::poll::{PollFd, PollFlags, PollTimeout};
+
+// ---- the fork registry ------------------------------------------------------------
+
+/// A lock taken by `ForkRegistry::prepare`: some mutex, type erased.
+trait ForkLockable: Send + Sync {
+    fn hold(&self) -> Box<dyn Held + '_>;
+}
+
+/// A held guard (dropping it releases the lock).
+trait Held {}
+impl<T> Held for MutexGuard<'_, T> {}
+
+impl<T: Send> ForkLockable for Mutex<T> {
+    fn hold(&self) -> Box<dyn Held + '_> {
+        Box::new(self.lock().unwrap_or_else(|e| e.into_inner()))
+    }
+}
+
+/// Every lock a helper thread can hold, in the order `prepare` takes them.
+#[derive(Default)]
+pub struct ForkRegistry {
+    locks: Vec<(&'static str, Arc<dyn ForkLockable>)>,
+}
+
+/// The registry's locks, all held (for the duration of a `fork`).
+pub struct ForkGuards<'a> {
+    _guards: Vec<Box<dyn Held + 'a>>,
+}
+
+impl ForkRegistry {
+    /// Create a mutex protecting `value`, registered under `name`.
+    pub fn register<T: Send + 'static>(&mut self, name: &'static str, value: T) -> Arc<Mutex<T>> {
+        let m = Arc::new(Mutex::new(value));
+        self.locks.push((name, m.clone()));
+        m
+    }
+
+    /// Take every registered lock, in registration order.
+    pub fn prepare(&self) -> ForkGuards<'_> {
+        ForkGuards {
+            _guards: self.locks.iter().map(|(_, l)| l.hold()).collect(),
+        }
+    }
+
+    /// The registered locks' names, in order.
+    pub fn names(&self) -> Vec<&'static str> {
+        self.locks.iter().map(|(n, _)| *n).collect()
+    }
+
+    /// Take and release each lock in turn (what a forked child checks).
+    pub fn check_all(&self) {
+        for (_, l) in &self.locks {
+            drop(l.hold());
+        }
+    }
+}
+
+// ---- helper results --------------------------------------------------------------
+
+/// What a helper thread sends back.
+#[derive(Debug)]
+pub enum Completion {
+    /// A line of standard input (with its newline), `None` at end of file.
+    StdinLine(Result<Option<String>, String>),
+    /// A child process ended with this status (or could not run).
+    Process {
+        /// The job number `Os::start_process` returned.
+        job: u64,
+        /// Exit code (128 + signal if killed), or why it did not run.
+        status: Result<i64, String>,
+    },
+}
+
+/// Counters helpers update under a registered lock.
+#[derive(Debug, Default, Clone)]
+pub struct HelperStats {
+    /// Jobs helpers have started.
+    pub started: u64,
+    /// Jobs helpers have finished.
+    pub finished: u64,
+}
+
+/// A descriptor owned by a port, with bytes not yet consumed or written.
+pub struct FdPort {
+    fd: OwnedFd,
+    /// Input: bytes read that do not yet form a whole character.
+    partial: Vec<u8>,
+    /// Output: bytes accepted but not yet written.
+    pending: Vec<u8>,
+}
+
+/// The outcome of a non-blocking read.
+pub enum ReadOutcome {
+    /// Text (possibly empty if only part of a character arrived).
+    Text(String),
+    /// End of file.
+    Eof,
+    /// Nothing available now.
+    WouldBlock,
+}
+
+/// Readiness a waiting thread asks for.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Interest {
+    /// Readable.
+    Read,
+    /// Writable.
+    Write,
+}
+
+/// The runtime's OS side (one per `Vm`).
+pub struct Os {
+    wake_r: OwnedFd,
+    wake_w: Arc<OwnedFd>,
+    done_tx: Sender<Completion>,
+    done_rx: Receiver<Completion>,
+    fds: HashMap<i32, FdPort>,
+    stdin_req: Option<Sender<()>>,
+    /// A stdin line has been requested and not yet delivered.
+    pub stdin_pending: bool,
+    /// Stdin lines delivered and not yet taken by a port (`None`: eof).
+    pub stdin_lines: VecDeque<Result<Option<String>, String>>,
+    /// Process jobs started and not yet delivered.
+    pub jobs_pending: usize,
+    next_job: u64,
+    /// Every lock helpers can hold.
+    pub registry: ForkRegistry,
+    diagnostics: Arc<Mutex<Vec<String>>>,
+    stats: Arc<Mutex<HelperStats>>,
+}
+
+fn set_nonblocking(fd: &OwnedFd) -> Result<(), Errno> {
+    let flags = OFlag::from_bits_truncate(fcntl(fd.as_raw_fd(), FcntlArg::F_GETFL)?);
+    fcntl(fd.as_raw_fd(), FcntlArg::F_SETFL(flags | OFlag::O_NONBLOCK))?;
+    Ok(())
+}
+
+fn wake(w: &OwnedFd) {
+    // A full wake pipe already holds a wake-up: EAGAIN is fine.
+    let _ = nix::unistd::write(w, &[1]);
+}
+
+impl Os {
+    /// The OS side: a non-blocking wake pipe, the completion channel and
+    /// the registered locks.
+    pub fn new() -> Result<Os, String> {
+        let (r, w) = nix::unistd::pipe().map_err(|e| format!("cannot make the wake pipe: {e}"))?;
+        set_nonblocking(&r).map_err(|e| format!("wake pipe: {e}"))?;
+        set_nonblocking(&w).map_err(|e| format!("wake pipe: {e}"))?;
+        let (done_tx, done_rx) = unbounded();
+        let mut registry = ForkRegistry::default();
+        let diagnostics = registry.register("helper diagnostics", Vec::new());
+        let stats = registry.register("helper statistics", HelperStats::default());
+        Ok(Os {
+            wake_r: r,
+            wake_w: Arc::new(w),
+            done_tx,
+            done_rx,
+            fds: HashMap::new(),
+            stdin_req: None,
+            stdin_pending: false,
+            stdin_lines: VecDeque::new(),
+            jobs_pending: 0,
+            next_job: 0,
+            registry,
+            diagnostics,
+            stats,
+        })
+    }
+
+    /// Diagnostics helpers left since the last call.
+    pub fn take_diagnostics(&self) -> Vec<String> {
+        std::mem::take(&mut *self.diagnostics.lock().unwrap_or_else(|e| e.into_inner()))
+    }
+
+    /// The registered locks helpers use (for tests that exercise them).
+    #[cfg(test)]
+    pub(crate) fn lock_handles(&self) -> (Arc<Mutex<Vec<String>>>, Arc<Mutex<HelperStats>>) {
+        (self.diagnostics.clone(), self.stats.clone())
+    }
+
+    /// A copy of the helpers' counters.
+    pub fn helper_stats(&self) -> HelperStats {
+        self.stats.lock().unwrap_or_else(|e| e.into_inner()).clone()
+    }
+
+    /// Is anything outside the VM going to wake a thread?
+    pub fn busy(&self) -> bool {
+        self.stdin_pending || self.jobs_pending > 0
+    }
+
+    /// A handle for helpers: how they report.
+    fn reporter(&self) -> Reporter {
+        Reporter {
+            tx: self.done_tx.clone(),
+            wake: self.wake_w.clone(),
+            diagnostics: self.diagnostics.clone(),
+            stats: self.stats.clone(),
+        }
+    }
+
+    // ---- standard input ------------------------------------------------------------
+
+    /// Ask the stdin helper for a line (starting it the first time).
+    pub fn request_stdin_line(&mut self) -> Result<(), String> {
+        if self.stdin_pending {
+            return Ok(());
+        }
+        if self.stdin_req.is_none() {
+            let (tx, rx) = unbounded::<()>();
+            let rep = self.reporter();
+            std::thread::Builder::new()
+                .name("imp-stdin".into())
+                .spawn(move || stdin_helper(rx, rep))
+                .map_err(|e| format!("cannot start the stdin reader: {e}"))?;
+            self.stdin_req = Some(tx);
+        }
+        if let Some(tx) = &self.stdin_req {
+            tx.send(())
+                .map_err(|_| "the stdin reader has stopped".to_string())?;
+        }
+        self.stdin_pending = true;
+        Ok(())
+    }
+
+    // ---- processes -----------------------------------------------------------------
+
+    /// Start `cmd args` with inherited stdio on a helper that waits for it.
+    pub fn start_process(&mut self, cmd: String, args: Vec<String>) -> u64 {
+        let job = self.next_job;
+        self.next_job += 1;
+        self.jobs_pending += 1;
+        let rep = self.reporter();
+        let spawned = std::thread::Builder::new()
+            .name("imp-process".into())
+            .spawn(move || {
+                rep.count(|s| s.started += 1);
+                let status = match std::process::Command::new(&cmd).args(&args).status() {
+                    Ok(st) => Ok(exit_code(st)),
+                    Err(e) => Err(format!("cannot run `{cmd}`: {e}")),
+                };
+                rep.count(|s| s.finished += 1);
+                rep.send(Completion::Process { job, status });
+            });
+        if let Err(e) = spawned {
+            let _ = self.done_tx.send(Completion::Process {
+                job,
+                status: Err(format!("cannot start a helper thread: {e}")),
+            });
+            wake(&self.wake_w);
+        }
+        job
+    }
+
+    // ---- descriptors ---------------------------------------------------------------
+
+    /// A new pipe; both ends non-blocking and owned here. Returns (read, write).
+    pub fn pipe(&mut self) -> Result<(i32, i32), String> {
+        let (r, w) = nix::unistd::pipe().map_err(|e| format!("cannot make a pipe: {e}"))?;
+        set_nonblocking(&r).map_err(|e| format!("pipe: {e}"))?;
+        set_nonblocking(&w).map_err(|e| format!("pipe: {e}"))?;
+        let (ri, wi) = (r.as_raw_fd(), w.as_raw_fd());
+        for (i, fd) in [(ri, r), (wi, w)] {
+            self.fds.insert(
+                i,
+                FdPort {
+                    fd,
+                    partial: Vec::new(),
+                    pending: Vec::new(),
+                },
+            );
+        }
+        Ok((ri, wi))
+    }
+
+    /// Close descriptor `fd` (after trying once more to write what is pending).
+    pub fn close(&mut self, fd: i32) {
+        if let Some(mut p) = self.fds.remove(&fd) {
+            let _ = write_some(&mut p);
+        }
+    }
+
+    /// Read what is available on `fd` without blocking.
+    pub fn read(&mut self, fd: i32) -> Result<ReadOutcome, String> {
+        let Some(p) = self.fds.get_mut(&fd) else {
+            return Err("port is closed".into());
+        };
+        let mut buf = [0u8; 65536];
+        match nix::unistd::read(p.fd.as_raw_fd(), &mut buf) {
+            Ok(0) => {
+                if p.partial.is_empty() {
+                    Ok(ReadOutcome::Eof)
+                } else {
+                    let text = String::from_utf8_lossy(&p.partial).into_owned();
+                    p.partial.clear();
+                    Ok(ReadOutcome::Text(text))
+                }
+            }
+            Ok(n) => {
+                p.partial.extend_from_slice(&buf[..n]);
+                let valid = match std::str::from_utf8(&p.partial) {
+                    Ok(_) => p.partial.len(),
+                    Err(e) if e.error_len().is_none() => e.valid_up_to(),
+                    Err(_) => {
+                        // Invalid bytes: decode them as replacement characters.
+                        let text = String::from_utf8_lossy(&p.partial).into_owned();
+                        p.partial.clear();
+                        return Ok(ReadOutcome::Text(text));
+                    }
+                };
+                let rest = p.partial.split_off(valid);
+                let text =
+                    String::from_utf8(std::mem::replace(&mut p.partial, rest)).unwrap_or_default();
+                Ok(ReadOutcome::Text(text))
+            }
+            Err(Errno::EAGAIN) | Err(Errno::EINTR) => Ok(ReadOutcome::WouldBlock),
+            Err(e) => Err(format!("read failed: {e}")),
+        }
+    }
+
+    /// Queue `bytes` for `fd` and write what the descriptor takes now.
+    /// Returns the number of bytes still pending.
+    pub fn write(&mut self, fd: i32, bytes: &[u8]) -> Result<usize, String> {
+        let Some(p) = self.fds.get_mut(&fd) else {
+            return Err("port is closed".into());
+        };
+        p.pending.extend_from_slice(bytes);
+        write_some(p)?;
+        Ok(p.pending.len())
+    }
+
+    /// Write pending bytes of `fd`; the number still pending.
+    pub fn drain(&mut self, fd: i32) -> Result<usize, String> {
+        let Some(p) = self.fds.get_mut(&fd) else {
+            return Err("port is closed".into());
+        };
+        write_some(p)?;
+        Ok(p.pending.len())
+    }
+
+    /// Is `fd` one of ours?
+    pub fn owns(&self, fd: i32) -> bool {
+        self.fds.contains_key(&fd)
+    }
+
+    /// Wait (at most `timeout_ms`, -1: no limit) until the wake pipe or one
+    /// of `waits` is ready. Returns the completions received and which of
+    /// `waits` are ready.
+    pub fn poll(
+        &mut self,
+        waits: &[(i32, Interest)],
+        timeout_ms: i32,
+    ) -> Result<(Vec<Completion>, Vec<bool>), String> {
+        let mut ready = vec![false; waits.len()];
+        {
+            let mut pfds = Vec::with_capacity(waits.len() + 1);
+            pfds.push(PollFd::new(self.wake_r.as_fd(), PollFlags::POLLIN));
+            let mut index = Vec::with_capacity(waits.len());
+            for (i, (fd, interest)) in waits.iter().enumerate() {
+                if let Some(p) = self.fds.get(fd) {
+                    let flags = match interest {
+                        Interest::Read => PollFlags::POLLIN,
+                        Interest::Write => PollFlags::POLLOUT,
+                    };
+                    pfds.push(PollFd::new(p.fd.as_fd(), flags));
+                    index.push(i);
+                } else {
+                    // Closed meanwhile: let the waiter run and see it.
+                    ready[i] = true;
+                }
+            }
+            let timeout = if timeout_ms < 0 {
+                PollTimeout::NONE
+            } else {
+                PollTimeout::try_from(timeout_ms.min(60_000)).unwrap_or(PollTimeout::NONE)
+            };
+            if !ready.iter().any(|&r| r) {
+                match nix::poll::poll(&mut pfds, timeout) {
+                    Ok(_) | Err(Errno::EINTR) => {}
+                    Err(e) => return Err(format!("poll failed: {e}")),
+                }
+            }
+            for (k, &i) in index.iter().enumerate() {
+                if pfds[k + 1].revents().is_some_and(|r| !r.is_empty()) {
+                    ready[i] = true;
+                }
+            }
+        }
+        // Empty the wake pipe, then take every completion.
+        let mut sink = [0u8; 256];
+        while let Ok(n) = nix::unistd::read(self.wake_r.as_raw_fd(), &mut sink) {
+            if n == 0 {
+                break;
+            }
+        }
+        let mut done = Vec::new();
+        while let Ok(c) = self.done_rx.try_recv() {
+            match &c {
+                Completion::StdinLine(_) => self.stdin_pending = false,
+                Completion::Process { .. } => {
+                    self.jobs_pending = self.jobs_pending.saturating_sub(1)
+                }
+            }
+            done.push(c);
+        }
+        Ok((done, ready))
+    }
+
+    /// Block until the next completion (used where the scheduler cannot
+    /// switch threads).
+    pub fn wait_completion(&mut self) -> Result<Completion, String> {
+        let c = self
+            .done_rx
+            .recv()
+            .map_err(|_| "helper threads have stopped".to_string())?;
+        match &c {
+            Completion::StdinLine(_) => self.stdin_pending = false,
+            Completion::Process { .. } => self.jobs_pending = self.jobs_pending.saturating_sub(1),
+        }
+        Ok(c)
+    }
+
+    /// Block until `fd` is ready (where the scheduler cannot switch).
+    pub fn wait_fd(&mut self, fd: i32, interest: Interest) -> Result<(), String> {
+        let Some(p) = self.fds.get(&fd) else {
+            return Ok(());
+        };
+        let flags = match interest {
+            Interest::Read => PollFlags::POLLIN,
+            Interest::Write => PollFlags::POLLOUT,
+        };
+        let mut pfds = [PollFd::new(p.fd.as_fd(), flags)];
+        match nix::poll::poll(&mut pfds, PollTimeout::NONE) {
+            Ok(_) | Err(Errno::EINTR) => Ok(()),
+            Err(e) => Err(format!("poll failed: {e}")),
+        }
+    }
+}
+
+fn write_some(p: &mut FdPort) -> Result<(), String> {
+    while !p.pending.is_empty() {
+        match nix::unistd::write(&p.fd, &p.pending) {
+            Ok(n) => {
+                p.pending.drain(..n);
+            }
+            Err(Errno::EAGAIN) => break,
+            Err(Errno::EINTR) => continue,
+            Err(e) => return Err(format!("write failed: {e}")),
+        }
+    }
+    Ok(())
+}
+
+/// An exit status as a shell reports it: the code, or 128 + the signal.
+fn exit_code(st: std::process::ExitStatus) -> i64 {
+    use std::os::unix::process::ExitStatusExt;
+    match (st.code(), st.signal()) {
+        (Some(c), _) => c as i64,
+        (None, Some(s)) => 128 + s as i64,
+        _ => -1,
+    }
+}
+
+/// How a helper reports back.
+struct Reporter {
+    tx: Sender<Completion>,
+    wake: Arc<OwnedFd>,
+    diagnostics: Arc<Mutex<Vec<String>>>,
+    stats: Arc<Mutex<HelperStats>>,
+}
+
+impl Reporter {
+    fn send(&self, c: Completion) {
+        if self.tx.send(c).is_ok() {
+            wake(&self.wake);
+        }
+    }
+
+    fn count(&self, f: impl FnOnce(&mut HelperStats)) {
+        f(&mut self.stats.lock().unwrap_or_else(|e| e.into_inner()));
+    }
+
+    fn diagnose(&self, text: String) {
+        self.diagnostics
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .push(text);
+    }
+}
+
+/// Reads one line of standard input per request. It reads descriptor 0
+/// directly (not through `std::io::stdin`, whose lock it would hold while
+/// blocked, and which a forked child could then never take).
+fn stdin_helper(requests: Receiver<()>, rep: Reporter) {
+    let mut buf: Vec<u8> = Vec::new();
+    let mut eof = false;
+    while requests.recv().is_ok() {
+        rep.count(|s| s.started += 1);
+        let result = loop {
+            if let Some(i) = buf.iter().position(|&b| b == b'\n') {
+                let line: Vec<u8> = buf.drain(..=i).collect();
+                break Ok(Some(String::from_utf8_lossy(&line).into_owned()));
+            }
+            if eof {
+                if buf.is_empty() {
+                    break Ok(None);
+                }
+                let line = std::mem::take(&mut buf);
+                break Ok(Some(String::from_utf8_lossy(&line).into_owned()));
+            }
+            let mut chunk = [0u8; 4096];
+            match nix::unistd::read(0, &mut chunk) {
+                Ok(0) => eof = true,
+                Ok(n) => buf.extend_from_slice(&chunk[..n]),
+                Err(Errno::EINTR) => {}
+                Err(Errno::EAGAIN) => {
+                    // Someone made descriptor 0 non-blocking: wait for input.
+                    let fd = std::io::stdin();
+                    let mut p = [PollFd::new(fd.as_fd(), PollFlags::POLLIN)];
+                    let _ = nix::poll::poll(&mut p, PollTimeout::NONE);
+                }
+                Err(e) => {
+                    rep.diagnose(format!("standard input: {e}"));
+                    break Err(format!("cannot read standard input: {e}"));
+                }
+            }
+        };
+        rep.count(|s| s.finished += 1);
+        rep.send(Completion::StdinLine(result));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn registry_takes_every_lock_in_order_and_releases_them() {
+        let mut reg = ForkRegistry::default();
+        let a = reg.register("a", 1u32);
+        let b = reg.register("b", String::from("x"));
+        assert_eq!(reg.names(), vec!["a", "b"]);
+        {
+            let _g = reg.prepare();
+            assert!(a.try_lock().is_err());
+            assert!(b.try_lock().is_err());
+        }
+        assert!(a.try_lock().is_ok());
+        assert!(b.try_lock().is_ok());
+        reg.check_all();
+    }
+
+    #[test]
+    fn pipes_do_not_block_and_carry_split_characters() {
+        let mut os = Os::new().expect("os");
+        let (r, w) = os.pipe().expect("pipe");
+        assert!(matches!(os.read(r), Ok(ReadOutcome::WouldBlock)));
+        let bytes = "é€x".as_bytes();
+        assert_eq!(os.write(w, &bytes[..1]).expect("write"), 0);
+        match os.read(r).expect("read") {
+            ReadOutcome::Text(t) => assert_eq!(t, ""),
+            _ => panic!("expected text"),
+        }
+        os.write(w, &bytes[1..]).expect("write");
+        match os.read(r).expect("read") {
+            ReadOutcome::Text(t) => assert_eq!(t, "é€x"),
+            _ => panic!("expected text"),
+        }
+        // A full pipe keeps the rest pending instead of blocking.
+        let big = vec![b'a'; 1 << 20];
+        let pending = os.write(w, &big).expect("write");
+        assert!(pending > 0);
+        os.close(w);
+        assert!(matches!(os.read(r), Ok(ReadOutcome::Text(_))));
+    }
+
+    #[test]
+    fn process_status_arrives_through_poll() {
+        let mut os = Os::new().expect("os");
+        let job = os.start_process("sh".into(), vec!["-c".into(), "exit 3".into()]);
+        let mut got = None;
+        for _ in 0..100 {
+            let (done, _) = os.poll(&[], 100).expect("poll");
+            for c in done {
+                if let Completion::Process { job: j, status } = c {
+                    assert_eq!(j, job);
+                    got = Some(status);
+                }
+            }
+            if got.is_some() {
+                break;
+            }
+        }
+        assert_eq!(got, Some(Ok(3)));
+        assert!(!os.busy());
+        let st = os.helper_stats();
+        assert_eq!((st.started, st.finished), (1, 1));
+        let job = os.start_process("/no/such/program".into(), vec![]);
+        match os.wait_completion().expect("completion") {
+            Completion::Process {
+                job: j,
+                status: Err(e),
+            } => {
+                assert_eq!(j, job);
+                assert!(e.contains("/no/such/program"), "{e}");
+            }
+            other => panic!("unexpected {other:?}"),
+        }
+    }
+}
