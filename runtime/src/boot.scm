@@ -72,6 +72,15 @@
   (%rewind '())
   (%end-thread))
 
+;; (load path [environment]): read, compile and run each form in turn.
+(define (load path . env)
+  (let ((state (%load-open path)))
+    (let loop ()
+      (let ((thunk (%load-next state)))
+        (if (eof-object? thunk)
+            (if #f #f)
+            (begin (thunk) (loop)))))))
+
 (define (error-object-kind? e kind) (and (error-object? e) (eq? (%error-object-kind e) kind)))
 (define (read-error? e) (error-object-kind? e 'read-error))
 (define (file-error? e) (error-object-kind? e 'file-error))

@@ -211,3 +211,38 @@ fn exit_from_a_green_thread_reaches_the_host_and_the_runtime_survives() {
     let e = err(&mut rt, "(mutex-lock! (make-mutex) 'not-a-timeout)");
     assert!(e.contains("timeout"), "{e}");
 }
+
+#[test]
+fn load_runs_forms_as_ordinary_calls() {
+    // Threads switch and continuations work inside a loaded file, and
+    // errors name the file and line.
+    let dir = std::env::temp_dir().join(format!("imp-load-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("dir");
+    let lib = dir.join("lib.scm");
+    std::fs::write(
+        &lib,
+        "(define (lib-f x) (* x 10))
+         (define ch (make-channel))
+         (define t (thread-start! (make-thread (lambda () (channel-send! ch 'from-thread)))))
+         (define got (channel-receive ch))
+         (define count 0)
+         (set! count (+ count (call/cc (lambda (k) k 1))))",
+    )
+    .expect("write");
+    let bad = dir.join("bad.scm");
+    std::fs::write(&bad, "(define ok 1)\n(car 'x)\n").expect("write");
+    let mut rt = Runtime::new().expect("runtime");
+    let src = format!(
+        "(load {:?}) (list (lib-f 4) got count)",
+        lib.display().to_string()
+    );
+    assert_eq!(eval(&mut rt, &src), "(40 from-thread 1)");
+    let e = err(&mut rt, &format!("(load {:?})", bad.display().to_string()));
+    assert!(e.contains("car") && e.contains("bad.scm:2"), "{e}");
+    assert_eq!(eval(&mut rt, "ok"), "1");
+    let e = err(&mut rt, "(load \"/nonexistent/file.scm\")");
+    assert!(
+        e.contains("cannot open") && e.contains("/nonexistent/file.scm"),
+        "{e}"
+    );
+}

@@ -78,7 +78,8 @@ pub const DEFS: &[PrimDef] = &[
     def("close-output-port", 1, 1, close_port),
     def("flush-output-port", 0, 1, flush_output_port),
     def("%make-console-port", 1, 1, make_console_port),
-    def("load", 1, 2, load),
+    def("%load-open", 1, 1, load_open),
+    def("%load-next", 1, 1, load_next),
     def("%print-error", 1, 2, print_error),
     def("features", 0, 0, features),
     def("%format", 1, MANY, format),
@@ -623,8 +624,11 @@ fn make_console_port(vm: &mut Vm, base: usize, _: usize) -> VmResult<Value> {
     make_port(vm, k, Value::FALSE)
 }
 
-/// `(load path)`: read, compile and run each form of a file in turn.
-fn load(vm: &mut Vm, base: usize, _: usize) -> VmResult<Value> {
+/// `(%load-open path)`: start loading a file; returns the load state
+/// `#(id offset line column path)` that `%load-next` advances. `load`
+/// itself is Scheme, so the forms it runs are ordinary VM calls (threads
+/// switch, continuations work) rather than a nested run from Rust.
+fn load_open(vm: &mut Vm, base: usize, _: usize) -> VmResult<Value> {
     let p = vm.typed_arg("load", base, 0, obj::STRING, "a file name string")?;
     let path = vm.string_text(p);
     let text = match std::fs::read_to_string(&path) {
@@ -633,26 +637,73 @@ fn load(vm: &mut Vm, base: usize, _: usize) -> VmResult<Value> {
             return Err(vm.error_kind("file-error", format!("cannot open `{path}`: {e}"), &[p]))
         }
     };
-    let mut reader = crate::reader::Reader::new(&text);
-    loop {
-        let form = match reader.read() {
-            Ok(Some(f)) => f,
-            Ok(None) => return Ok(Value::UNSPECIFIED),
-            Err(e) => {
-                return Err(vm.error_kind(
-                    "read-error",
-                    format!("{path}:{}:{}: {}", e.pos.line, e.pos.col, e.message),
-                    &[],
-                ))
-            }
-        };
-        let thunk = crate::compile::compile_toplevel(vm, &form, Some(&path))?;
-        let at = vm.stack.len();
-        vm.stack.push(thunk);
-        let r = vm.call_from_rust(at);
-        vm.stack.truncate(at);
-        r?;
+    let id = vm.next_source_id;
+    vm.next_source_id += 1;
+    vm.sources.insert(id, std::rc::Rc::from(text));
+    let at = vm.stack.len();
+    vm.stack.push(Value::fix(id));
+    vm.stack.push(Value::fix(0));
+    vm.stack.push(Value::fix(1));
+    vm.stack.push(Value::fix(1));
+    vm.stack.push(arg(vm, base, 0));
+    vm.object_from_stack(obj::VECTOR, at)
+}
+
+/// `(%load-next state)`: compile the next form of the file as a thunk, or
+/// return the eof object at the end.
+fn load_next(vm: &mut Vm, base: usize, _: usize) -> VmResult<Value> {
+    let st = vm.typed_arg("load", base, 0, obj::VECTOR, "a load state")?;
+    if vm.heap.len(st) != 5 {
+        return Err(vm.type_error("load", "a load state", st));
     }
+    let field = |i: usize| vm.heap.get(st, i).as_fixnum().unwrap_or(0);
+    let (id, offset, line, col) = (field(0), field(1) as usize, field(2), field(3));
+    let path = vm.string_text(vm.heap.get(st, 4));
+    let text = match vm.sources.get(&id) {
+        Some(t) => t.clone(),
+        None => {
+            // Not in this process's cache (an image, a fork): read again.
+            let t: std::rc::Rc<str> = match std::fs::read_to_string(&path) {
+                Ok(t) => std::rc::Rc::from(t),
+                Err(e) => {
+                    return Err(vm.error_kind(
+                        "file-error",
+                        format!("cannot open `{path}`: {e}"),
+                        &[],
+                    ))
+                }
+            };
+            vm.sources.insert(id, t.clone());
+            t
+        }
+    };
+    let rest = text.get(offset..).unwrap_or("");
+    let mut reader = crate::reader::Reader::new(rest).with_pos(crate::reader::Pos {
+        line: line as u32,
+        col: col as u32,
+    });
+    let form = match reader.read() {
+        Ok(Some(f)) => f,
+        Ok(None) => {
+            vm.sources.remove(&id);
+            return Ok(Value::EOF);
+        }
+        Err(e) => {
+            vm.sources.remove(&id);
+            return Err(vm.error_kind(
+                "read-error",
+                format!("{path}:{}:{}: {}", e.pos.line, e.pos.col, e.message),
+                &[],
+            ));
+        }
+    };
+    let pos = reader.pos();
+    let st = arg(vm, base, 0);
+    vm.heap
+        .set(st, 1, Value::fix((offset + reader.offset()) as i64));
+    vm.heap.set(st, 2, Value::fix(pos.line as i64));
+    vm.heap.set(st, 3, Value::fix(pos.col as i64));
+    crate::compile::compile_toplevel(vm, &form, Some(&path))
 }
 
 fn print_error(vm: &mut Vm, base: usize, _: usize) -> VmResult<Value> {

@@ -180,6 +180,11 @@ pub struct Vm {
     pub threads_live_at_prune: usize,
     /// Helper threads, the wake pipe, polled descriptors, the fork registry.
     pub os: crate::os::Os,
+    /// Text of files being loaded, by load-state id (a cache: a miss reads
+    /// the file again).
+    pub sources: std::collections::HashMap<i64, std::rc::Rc<str>>,
+    /// The next load-state id.
+    pub next_source_id: i64,
 }
 
 struct VmRoots<'a> {
@@ -223,6 +228,8 @@ impl Vm {
             threads_registered: 0,
             threads_live_at_prune: 0,
             os,
+            sources: std::collections::HashMap::new(),
+            next_source_id: 0,
         };
         vm.regs[Reg::SymCount as usize] = Value::fix(0);
         let tab = vm
