@@ -286,7 +286,26 @@
 (define (hash-table-fold table kons knil)
   (fold (lambda (p acc) (kons (car p) (cdr p) acc)) knil (hash-table->alist table)))
 
-;;; Output helpers
+;;; File and output helpers
+
+(define (call-with-input-file path proc)
+  (let ((port (open-input-file path)))
+    (call-with-values (lambda () (proc port))
+      (lambda vals (close-port port) (apply values vals)))))
+(define (call-with-output-file path proc)
+  (let ((port (open-output-file path)))
+    (call-with-values (lambda () (proc port))
+      (lambda vals (close-port port) (apply values vals)))))
+(define (with-input-from-file path thunk)
+  (let ((port (open-input-file path)))
+    (call-with-values
+        (lambda () (parameterize ((current-input-port port)) (thunk)))
+      (lambda vals (close-port port) (apply values vals)))))
+(define (with-output-to-file path thunk)
+  (let ((port (open-output-file path)))
+    (call-with-values
+        (lambda () (parameterize ((current-output-port port)) (thunk)))
+      (lambda vals (close-port port) (apply values vals)))))
 
 (define (call-with-output-string proc)
   (let ((port (open-output-string)))

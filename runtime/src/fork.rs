@@ -31,12 +31,23 @@ impl Vm {
     }
 }
 
+/// End a forked child at once: no atexit handlers, no stdio flushing, no
+/// destructors, any of which may wait for a lock that a thread which did
+/// not cross the fork was holding.
+#[allow(unsafe_code)]
+pub fn exit_child(code: i32) -> ! {
+    // SAFETY: `_exit` takes no pointers and does not return; it is
+    // async-signal-safe, the only kind of exit that is sound in the child of
+    // a multithreaded process.
+    unsafe { nix::libc::_exit(code) }
+}
+
 #[cfg(test)]
 mod tests {
     use std::sync::atomic::{AtomicBool, Ordering};
     use std::sync::Arc;
 
-    use nix::sys::wait::{waitpid, WaitStatus};
+    use nix::sys::wait::{waitpid, WaitPidFlag, WaitStatus};
     use nix::unistd::ForkResult;
 
     use crate::Runtime;
@@ -87,10 +98,23 @@ mod tests {
                     )
                     .map(|v| rt.write(&v))
                     .unwrap_or_default();
-                std::process::exit(if ok == "(42 3)" { 0 } else { 1 });
+                super::exit_child(if ok == "(42 3)" { 0 } else { 1 });
             }
             ForkResult::Parent { child } => {
-                let status = waitpid(child, None).expect("waitpid");
+                // Wait at most 20 s: a deadlocked child fails the test
+                // instead of hanging it.
+                let mut status = WaitStatus::StillAlive;
+                for _ in 0..2000 {
+                    status = waitpid(child, Some(WaitPidFlag::WNOHANG)).expect("waitpid");
+                    if status != WaitStatus::StillAlive {
+                        break;
+                    }
+                    std::thread::sleep(std::time::Duration::from_millis(10));
+                }
+                if status == WaitStatus::StillAlive {
+                    let _ = nix::sys::signal::kill(child, nix::sys::signal::Signal::SIGKILL);
+                    let _ = waitpid(child, None);
+                }
                 stop.store(true, Ordering::Relaxed);
                 for h in hammers {
                     h.join().expect("hammer");

@@ -298,6 +298,38 @@ impl Os {
         Ok((ri, wi))
     }
 
+    /// Open a file as a non-blocking descriptor owned here: for reading,
+    /// or for writing (created, truncated unless `append`).
+    pub fn open_file(&mut self, path: &str, write: bool, append: bool) -> Result<i32, String> {
+        use std::os::unix::fs::OpenOptionsExt;
+        let mut o = std::fs::OpenOptions::new();
+        if write {
+            o.write(true).create(true);
+            if append {
+                o.append(true);
+            } else {
+                o.truncate(true);
+            }
+        } else {
+            o.read(true);
+        }
+        o.custom_flags(OFlag::O_NONBLOCK.bits() | OFlag::O_CLOEXEC.bits());
+        let f = o
+            .open(path)
+            .map_err(|e| format!("cannot open `{path}`: {e}"))?;
+        let fd: OwnedFd = f.into();
+        let i = fd.as_raw_fd();
+        self.fds.insert(
+            i,
+            FdPort {
+                fd,
+                partial: Vec::new(),
+                pending: Vec::new(),
+            },
+        );
+        Ok(i)
+    }
+
     /// Close descriptor `fd` (after trying once more to write what is pending).
     pub fn close(&mut self, fd: i32) {
         if let Some(mut p) = self.fds.remove(&fd) {

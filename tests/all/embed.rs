@@ -246,3 +246,38 @@ fn load_runs_forms_as_ordinary_calls() {
         "{e}"
     );
 }
+
+#[test]
+fn file_ports_and_redirected_output() {
+    let dir = std::env::temp_dir().join(format!("imp-files-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("dir");
+    let f = dir.join("data.txt").display().to_string();
+    let g = dir.join("out.txt").display().to_string();
+    let mut rt = Runtime::new().expect("runtime");
+    let src = format!(
+        "(call-with-output-file {f:?}
+           (lambda (p) (write (list 1 \"two\" 'three) p) (newline p) (display \"second line\" p)))
+         (with-output-to-file {g:?} (lambda () (display \"redirected\") (newline)))
+         (list (call-with-input-file {f:?}
+                 (lambda (p) (list (read p) (read-char p) (read-line p) (read-line p))))
+               (with-input-from-file {g:?} read-line)
+               (with-output-to-string (lambda () (write 'in-a-string)))
+               (file-exists? {f:?})
+               (begin (delete-file {f:?}) (file-exists? {f:?})))"
+    );
+    assert_eq!(
+        eval(&mut rt, &src),
+        "(((1 \"two\" three) #\\newline \"second line\" #<eof>) \"redirected\" \"in-a-string\" #t #f)"
+    );
+    assert_eq!(
+        std::fs::read_to_string(dir.join("out.txt")).expect("read"),
+        "redirected\n"
+    );
+    let e = err(&mut rt, "(open-input-file \"/nonexistent/dir/file\")");
+    assert!(
+        e.contains("cannot open") && e.contains("/nonexistent/dir/file"),
+        "{e}"
+    );
+    let e = err(&mut rt, &format!("(delete-file {f:?})"));
+    assert!(e.contains("delete-file"), "{e}");
+}

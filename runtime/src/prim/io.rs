@@ -84,6 +84,11 @@ pub const DEFS: &[PrimDef] = &[
     def("features", 0, 0, features),
     def("%format", 1, MANY, format),
     def("make-pipe", 0, 0, make_pipe),
+    def("open-input-file", 1, 1, open_input_file),
+    def("open-output-file", 1, 1, open_output_file),
+    def("%open-output-file", 2, 2, open_output_file_append),
+    def("file-exists?", 1, 1, file_exists),
+    def("delete-file", 1, 1, delete_file),
 ];
 
 fn port_kind(vm: &Vm, p: Value) -> i64 {
@@ -107,6 +112,68 @@ fn port_fd(vm: &Vm, p: Value) -> i32 {
     vm.heap.get(p, 3).as_fixnum().unwrap_or(-1) as i32
 }
 
+/// A port of `kind` (`FD_IN` or `FD_OUT`) on descriptor `fd`.
+fn fd_port(vm: &mut Vm, kind: i64, fd: i32) -> VmResult<Value> {
+    let buffer = if kind == kind::FD_IN {
+        vm.string("")?
+    } else {
+        Value::FALSE
+    };
+    let p = make_port(vm, kind, buffer)?;
+    vm.heap.set(p, 3, Value::fix(fd as i64));
+    Ok(p)
+}
+
+fn open_file_port(
+    vm: &mut Vm,
+    who: &str,
+    base: usize,
+    write: bool,
+    append: bool,
+) -> VmResult<Value> {
+    let p = vm.typed_arg(who, base, 0, obj::STRING, "a file name string")?;
+    let path = vm.string_text(p);
+    let fd = vm
+        .os
+        .open_file(&path, write, append)
+        .map_err(|m| vm.error_kind("file-error", format!("{who}: {m}"), &[p]))?;
+    fd_port(vm, if write { kind::FD_OUT } else { kind::FD_IN }, fd)
+}
+
+fn open_input_file(vm: &mut Vm, base: usize, _: usize) -> VmResult<Value> {
+    open_file_port(vm, "open-input-file", base, false, false)
+}
+
+fn open_output_file(vm: &mut Vm, base: usize, _: usize) -> VmResult<Value> {
+    open_file_port(vm, "open-output-file", base, true, false)
+}
+
+/// `(%open-output-file path append?)`.
+fn open_output_file_append(vm: &mut Vm, base: usize, _: usize) -> VmResult<Value> {
+    let append = arg(vm, base, 1).is_true();
+    open_file_port(vm, "open-output-file", base, true, append)
+}
+
+fn file_exists(vm: &mut Vm, base: usize, _: usize) -> VmResult<Value> {
+    let p = vm.typed_arg("file-exists?", base, 0, obj::STRING, "a file name string")?;
+    Ok(Value::bool(
+        std::path::Path::new(&vm.string_text(p)).exists(),
+    ))
+}
+
+fn delete_file(vm: &mut Vm, base: usize, _: usize) -> VmResult<Value> {
+    let p = vm.typed_arg("delete-file", base, 0, obj::STRING, "a file name string")?;
+    let path = vm.string_text(p);
+    std::fs::remove_file(&path).map_err(|e| {
+        vm.error_kind(
+            "file-error",
+            format!("delete-file: cannot delete `{path}`: {e}"),
+            &[p],
+        )
+    })?;
+    Ok(Value::UNSPECIFIED)
+}
+
 /// `(make-pipe)`: an input port and an output port joined by a pipe.
 fn make_pipe(vm: &mut Vm, _: usize, _: usize) -> VmResult<Value> {
     let (r, w) = vm
@@ -114,12 +181,9 @@ fn make_pipe(vm: &mut Vm, _: usize, _: usize) -> VmResult<Value> {
         .pipe()
         .map_err(|m| vm.error_kind("file-error", m, &[]))?;
     let base = vm.stack.len();
-    let empty = vm.string("")?;
-    let pin = make_port(vm, kind::FD_IN, empty)?;
-    vm.heap.set(pin, 3, Value::fix(r as i64));
+    let pin = fd_port(vm, kind::FD_IN, r)?;
     vm.stack.push(pin);
-    let pout = make_port(vm, kind::FD_OUT, Value::FALSE)?;
-    vm.heap.set(pout, 3, Value::fix(w as i64));
+    let pout = fd_port(vm, kind::FD_OUT, w)?;
     vm.stack.push(pout);
     vm.object_from_stack(obj::VALUES, base)
 }
@@ -131,7 +195,7 @@ fn out_port(vm: &mut Vm, who: &str, base: usize, argc: usize, i: usize) -> VmRes
         Some(p) => Err(vm.type_error(who, "an output port", p)),
         None => {
             let param = vm.reg(Reg::OutParam);
-            Ok(vm.heap.get(param, 0))
+            Ok(vm.parameter_value(param))
         }
     }
 }
@@ -142,7 +206,7 @@ fn in_port(vm: &mut Vm, who: &str, base: usize, argc: usize, i: usize) -> VmResu
         Some(p) => Err(vm.type_error(who, "an input port", p)),
         None => {
             let param = vm.reg(Reg::InParam);
-            Ok(vm.heap.get(param, 0))
+            Ok(vm.parameter_value(param))
         }
     }
 }
