@@ -26,7 +26,7 @@ use imp_gc::Value;
 use crate::obj::{self, THREAD};
 use crate::os::{Completion, Interest};
 use crate::prim::{arg, def, Control, PrimDef, PrimFn};
-use crate::vm::{Frame, IoWait, Reg, Vm, VmResult, DISCARD_BIT, THREAD_END_PC};
+use crate::vm::{Frame, IoWait, Reg, Vm, VmResult, DISCARD_BIT, REDO_PC, THREAD_END_PC};
 
 /// Field indices of a `THREAD` object.
 pub mod field {
@@ -425,19 +425,36 @@ impl Vm {
             self.stack.push(resume);
             self.heap.set(t, field::RESUME, Value::UNDEFINED);
         }
-        if let Some(r) = self.tfield(t, field::RECALL).as_fixnum() {
-            // Interrupts wait until the blocked call has been made again.
-            self.heap.set(t, field::RECALL, Value::FALSE);
-            return self.redo_call((r / 2) as usize, r % 2 == 1);
-        }
+        let recall = self.tfield(t, field::RECALL).as_fixnum();
         if !self.tfield(t, field::INTERRUPTS).is_nil() {
-            // Run the interrupts first; their value is dropped on return.
+            // Run the interrupts first; their value is dropped on return,
+            // and a blocked call is made again after them (`REDO_PC`).
             let run = self.global_value(self.sym("%run-interrupts"));
             self.stack.push(run);
-            self.pc |= DISCARD_BIT as usize;
+            if recall.is_some() {
+                self.pc = REDO_PC as usize;
+            } else {
+                self.pc |= DISCARD_BIT as usize;
+            }
             return self.enter_from_scheduler(0);
         }
+        if recall.is_some() {
+            return self.redo_blocked_call();
+        }
         Ok(())
+    }
+
+    /// Make again the running thread's blocked primitive call (its
+    /// procedure and arguments are at the stack top).
+    pub(crate) fn redo_blocked_call(&mut self) -> VmResult<()> {
+        let t = self.reg(Reg::Thread);
+        let Some(r) = self.tfield(t, field::RECALL).as_fixnum() else {
+            return Err(self.error("internal: no blocked call to make again", &[]));
+        };
+        self.heap.set(t, field::RECALL, Value::FALSE);
+        self.pc = (r >> 32) as usize;
+        let argc = ((r & 0xffff_ffff) / 2) as usize;
+        self.redo_call(argc, r % 2 == 1)
     }
 
     // ---- scheduling ------------------------------------------------------------------
@@ -815,11 +832,9 @@ impl Vm {
         self.set_reg(Reg::IoWaiters, list?);
         let t = self.reg(Reg::Thread);
         self.heap.set(t, field::WAITING_ON, entry);
-        self.heap.set(
-            t,
-            field::RECALL,
-            Value::fix((argc * 2 + tail as usize) as i64),
-        );
+        // The return point, the argument count and the tail flag.
+        let recall = ((self.pc as i64) << 32) | (argc * 2 + tail as usize) as i64;
+        self.heap.set(t, field::RECALL, Value::fix(recall));
         self.heap.set(t, field::STATE, Value::fix(state::PARKED));
         self.heap.set(t, field::RESUME, Value::UNDEFINED);
         self.heap.set(t, field::DEADLINE, Value::FALSE);
@@ -1294,13 +1309,16 @@ fn thread_interrupt(vm: &mut Vm, base: usize, _: usize) -> VmResult<Value> {
         vm.heap.set(l, 1, cell);
     }
     if vm.tstate(t) == state::PARKED {
-        // Resume it now; its wait loop parks again after the interrupts.
-        let q = vm.tfield(t, field::WAITING_ON);
-        let marker = vm.sym("%interrupted");
+        // Resume it now; after the interrupts it waits again: a wait loop
+        // parks again, a blocked call is made again.
+        if vm.tfield(t, field::RECALL).is_fixnum() {
+            vm.heap.set(t, field::WAITING_ON, Value::FALSE);
+        } else {
+            let marker = vm.sym("%interrupted");
+            vm.heap.set(t, field::RESUME, marker);
+        }
         let t = arg(vm, base, 0);
-        vm.heap.set(t, field::RESUME, marker);
         vm.heap.set(t, field::DEADLINE, Value::FALSE);
-        vm.heap.set(t, field::WAITING_ON, q);
         vm.make_runnable(t)?;
     }
     Ok(Value::TRUE)

@@ -12,7 +12,7 @@
 use imp_gc::Value;
 
 use super::opcode::{byte, operand_a, operand_a_signed, operand_b};
-use super::{Abort, Exn, Frame, Reg, Vm, VmResult, DISCARD_BIT, ENTRY_PC, THREAD_END_PC};
+use super::{Abort, Exn, Frame, Reg, Vm, VmResult, DISCARD_BIT, ENTRY_PC, REDO_PC, THREAD_END_PC};
 use crate::obj::{self, code, CLOSURE, CONTINUATION, PARAMETER, PRIMITIVE};
 use crate::prim::{Control, PrimFn, PRIMITIVES};
 
@@ -481,6 +481,10 @@ impl Vm {
             ENTRY_PC => Ok(Some(v)),
             THREAD_END_PC => {
                 self.thread_finished(v)?;
+                Ok(None)
+            }
+            REDO_PC => {
+                self.redo_blocked_call()?;
                 Ok(None)
             }
             pc if pc & DISCARD_BIT != 0 => {

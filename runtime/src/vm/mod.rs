@@ -32,6 +32,10 @@ pub const ENTRY_PC: u32 = u32::MAX;
 /// `Frame::pc` of the bottom frame of a green thread: returning to it ends
 /// the thread.
 pub const THREAD_END_PC: u32 = u32::MAX - 1;
+/// `Frame::pc` of a frame under a thread's interrupts that interrupted a
+/// blocked primitive call: returning to it drops the value and makes the
+/// blocked call again (the thread's `RECALL` field says where to go on).
+pub const REDO_PC: u32 = u32::MAX - 2;
 /// Set in `Frame::pc` when the value returned to that frame is dropped (a
 /// call the scheduler inserted, such as running interrupts). Frames whose
 /// pc has this bit set all take the interpreter's slow return path.
