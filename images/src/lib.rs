@@ -1,0 +1,747 @@
+//! imp's image files (`doc/IMAGE-FORMAT.md`): the format, a writer that
+//! replaces files atomically, and a loader that checks an image cheapest
+//! check first and hands back where each section lies in the file, for the
+//! heap to map.
+//!
+//! This crate knows bytes, not objects: the runtime supplies the roots,
+//! the section contents and the fingerprint, and maps the sections itself.
+
+use std::fs::File;
+use std::os::unix::fs::FileExt;
+use std::path::{Path, PathBuf};
+
+use thiserror::Error;
+
+/// `IMPIMAGE`: a complete image (§2).
+pub const MAGIC: [u8; 8] = *b"IMPIMAGE";
+/// What the writer puts first and replaces last (§2).
+pub const MAGIC_UNFINISHED: [u8; 8] = *b"!MPIMAGE";
+/// `IMPTRAIL` (§7).
+pub const TRAILER_MAGIC: [u8; 8] = *b"IMPTRAIL";
+/// Format major version (§2).
+pub const FORMAT_MAJOR: u32 = 1;
+/// Format minor version (§2).
+pub const FORMAT_MINOR: u32 = 0;
+/// Header size (§1).
+pub const HEADER_BYTES: u64 = 4096;
+/// Section alignment (§1).
+pub const ALIGN: u64 = 65536;
+/// Trailer size (§7).
+pub const TRAILER_BYTES: u64 = 32;
+/// Checksum chunk size (§4).
+pub const CHUNK: u64 = 1 << 20;
+/// Images up to this size have their body checked on every load (§8.5).
+pub const VERIFY_BODY_LIMIT: u64 = 64 << 20;
+
+/// Section kinds (§4, §5).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SectionKind {
+    /// Immutable objects, mapped read-only.
+    Pure = 0,
+    /// Everything else, mapped copy-on-write.
+    Static = 1,
+}
+
+/// Why an image could not be written or loaded. Every message names the
+/// file.
+#[derive(Debug, Error)]
+pub enum ImageError {
+    /// An OS error on the file.
+    #[error("{path}: {what}: {source}")]
+    Io {
+        /// The file.
+        path: String,
+        /// What was being done.
+        what: &'static str,
+        /// The OS error.
+        source: std::io::Error,
+    },
+    /// The file is not a usable image; `cause` says why.
+    #[error("{path}: {cause}")]
+    Bad {
+        /// The file.
+        path: String,
+        /// The cause, in words.
+        cause: String,
+    },
+}
+
+/// One section to write.
+pub struct SectionOut<'a> {
+    /// Its kind.
+    pub kind: SectionKind,
+    /// Where it must be mapped in the heap region.
+    pub region_offset: u64,
+    /// Its bytes.
+    pub bytes: &'a [u8],
+}
+
+/// Everything an image holds besides its sections.
+pub struct ImageMeta {
+    /// Layout fingerprint (§3).
+    pub fingerprint: u64,
+    /// Region offset of the static space (§2).
+    pub static_region_offset: u64,
+    /// Named roots: encoded values (§4.1).
+    pub roots: Vec<(String, u64)>,
+    /// Primitive names in id order (§4.2).
+    pub primitives: Vec<String>,
+    /// Writer version, for messages.
+    pub writer: String,
+}
+
+/// A section as found in a loaded image.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Section {
+    /// Its kind.
+    pub kind: SectionKind,
+    /// Offset of its bytes in the file (the image start included).
+    pub file_offset: u64,
+    /// Length in bytes.
+    pub len: u64,
+    /// Where it must be mapped in the heap region.
+    pub region_offset: u64,
+    /// Index of its first checksum chunk.
+    first_chunk: u64,
+}
+
+/// A checked image: the open file and what its header and tables say.
+pub struct Image {
+    /// The file's path, for messages.
+    pub path: String,
+    /// The open file (read-only).
+    pub file: File,
+    /// Where the image starts in the file (non-zero for executables).
+    pub start: u64,
+    /// Its length.
+    pub len: u64,
+    /// Format minor version.
+    pub minor: u32,
+    /// Layout fingerprint.
+    pub fingerprint: u64,
+    /// Region offset of the static space.
+    pub static_region_offset: u64,
+    /// Save time (seconds since the epoch).
+    pub saved_at: u64,
+    /// Writer version.
+    pub writer: String,
+    /// Named roots.
+    pub roots: Vec<(String, u64)>,
+    /// Primitive names in id order.
+    pub primitives: Vec<String>,
+    /// Sections.
+    pub sections: Vec<Section>,
+    checksums: Vec<u32>,
+}
+
+/// Reads the tables (§4).
+struct Cursor<'a> {
+    t: &'a [u8],
+    at: usize,
+}
+
+impl<'a> Cursor<'a> {
+    fn take(&mut self, n: usize) -> Option<&'a [u8]> {
+        let s = self.t.get(self.at..self.at.checked_add(n)?)?;
+        self.at += n;
+        Some(s)
+    }
+
+    fn u32(&mut self) -> Option<u32> {
+        self.take(4).map(|b| get_u32(b, 0))
+    }
+
+    fn u64(&mut self) -> Option<u64> {
+        self.take(8).map(|b| get_u64(b, 0))
+    }
+
+    fn name(&mut self) -> Option<String> {
+        let l = self.take(2)?;
+        let n = u16::from_le_bytes([l[0], l[1]]) as usize;
+        String::from_utf8(self.take(n)?.to_vec()).ok()
+    }
+}
+
+fn crc(bytes: &[u8]) -> u32 {
+    crc32fast::hash(bytes)
+}
+
+fn put_u32(b: &mut [u8], at: usize, v: u32) {
+    b[at..at + 4].copy_from_slice(&v.to_le_bytes());
+}
+
+fn put_u64(b: &mut [u8], at: usize, v: u64) {
+    b[at..at + 8].copy_from_slice(&v.to_le_bytes());
+}
+
+fn get_u32(b: &[u8], at: usize) -> u32 {
+    let mut w = [0u8; 4];
+    w.copy_from_slice(&b[at..at + 4]);
+    u32::from_le_bytes(w)
+}
+
+fn get_u64(b: &[u8], at: usize) -> u64 {
+    let mut w = [0u8; 8];
+    w.copy_from_slice(&b[at..at + 8]);
+    u64::from_le_bytes(w)
+}
+
+fn align_up(n: u64) -> u64 {
+    n.div_ceil(ALIGN) * ALIGN
+}
+
+/// The tables (§4) for `meta` and sections laid out at `offsets`.
+fn encode_tables(
+    meta: &ImageMeta,
+    sections: &[SectionOut],
+    offsets: &[u64],
+    sums: &[u32],
+) -> Vec<u8> {
+    let mut t = Vec::new();
+    for (name, v) in &meta.roots {
+        t.extend_from_slice(&(name.len() as u16).to_le_bytes());
+        t.extend_from_slice(name.as_bytes());
+        t.extend_from_slice(&v.to_le_bytes());
+    }
+    for name in &meta.primitives {
+        t.extend_from_slice(&(name.len() as u16).to_le_bytes());
+        t.extend_from_slice(name.as_bytes());
+    }
+    let mut chunk = 0u64;
+    for (s, &off) in sections.iter().zip(offsets) {
+        t.extend_from_slice(&(s.kind as u32).to_le_bytes());
+        t.extend_from_slice(&0u32.to_le_bytes());
+        t.extend_from_slice(&off.to_le_bytes());
+        t.extend_from_slice(&(s.bytes.len() as u64).to_le_bytes());
+        t.extend_from_slice(&s.region_offset.to_le_bytes());
+        t.extend_from_slice(&chunk.to_le_bytes());
+        chunk += (s.bytes.len() as u64).div_ceil(CHUNK);
+    }
+    for c in sums {
+        t.extend_from_slice(&c.to_le_bytes());
+    }
+    t
+}
+
+fn header_crc(h: &[u8]) -> u32 {
+    let mut copy = h[..124].to_vec();
+    copy[..8].copy_from_slice(&MAGIC);
+    crc(&copy)
+}
+
+/// The bytes of a complete image (header magic unfinished, §2): what
+/// [`write_image`] puts in its temporary file. `prefix` bytes of something
+/// else (an executable) come first in the file.
+pub fn encode_image(
+    meta: &ImageMeta,
+    sections: &[SectionOut],
+    prefix: u64,
+    saved_at: u64,
+) -> (Vec<u8>, Vec<u8>, Vec<u64>, Vec<u8>) {
+    // Checksums of every chunk of every section.
+    let mut sums = Vec::new();
+    for s in sections {
+        for c in s.bytes.chunks(CHUNK as usize) {
+            sums.push(crc(c));
+        }
+    }
+    // Lay out: header, tables, then aligned sections.
+    let tables_len = encode_tables(meta, sections, &vec![0; sections.len()], &sums).len() as u64;
+    let mut at = align_up(HEADER_BYTES + tables_len);
+    let mut offsets = Vec::new();
+    for s in sections {
+        offsets.push(at);
+        at = align_up(at + s.bytes.len() as u64);
+    }
+    let tables = encode_tables(meta, sections, &offsets, &sums);
+    let mut h = vec![0u8; HEADER_BYTES as usize];
+    h[..8].copy_from_slice(&MAGIC_UNFINISHED);
+    put_u32(&mut h, 8, FORMAT_MAJOR);
+    put_u32(&mut h, 12, FORMAT_MINOR);
+    put_u64(&mut h, 16, meta.fingerprint);
+    put_u32(&mut h, 24, 64);
+    put_u32(&mut h, 28, ALIGN as u32);
+    put_u64(&mut h, 32, meta.static_region_offset);
+    put_u64(&mut h, 40, HEADER_BYTES);
+    put_u64(&mut h, 48, tables.len() as u64);
+    put_u32(&mut h, 56, meta.roots.len() as u32);
+    put_u32(&mut h, 60, meta.primitives.len() as u32);
+    put_u32(&mut h, 64, sections.len() as u32);
+    put_u32(&mut h, 68, CHUNK as u32);
+    put_u64(&mut h, 72, sums.len() as u64);
+    put_u64(&mut h, 80, saved_at);
+    let w = meta.writer.as_bytes();
+    let n = w.len().min(31);
+    h[88..88 + n].copy_from_slice(&w[..n]);
+    put_u32(&mut h, 120, crc(&tables));
+    let hc = header_crc(&h);
+    put_u32(&mut h, 124, hc);
+    // Trailer.
+    let image_len = at + TRAILER_BYTES;
+    let mut tr = vec![0u8; TRAILER_BYTES as usize];
+    tr[..8].copy_from_slice(&TRAILER_MAGIC);
+    put_u64(&mut tr, 8, prefix);
+    put_u64(&mut tr, 16, image_len);
+    let tc = crc(&tr[..24]);
+    put_u32(&mut tr, 24, tc);
+    (h, tables, offsets, tr)
+}
+
+/// What a save wrote.
+#[derive(Clone, Debug)]
+pub struct WriteReport {
+    /// The image's size in bytes (without any executable in front).
+    pub image_bytes: u64,
+    /// The whole file's size.
+    pub file_bytes: u64,
+}
+
+/// A temporary file beside `path` that removes itself unless kept.
+pub struct TempFile {
+    /// Its path.
+    pub path: PathBuf,
+    /// The open file.
+    pub file: File,
+    keep: bool,
+}
+
+impl TempFile {
+    /// Create `path.tmp-<pid>-<n>` exclusively, mode 0600, close-on-exec.
+    pub fn beside(path: &Path) -> Result<TempFile, ImageError> {
+        use std::os::unix::fs::OpenOptionsExt;
+        let dir = path
+            .parent()
+            .filter(|d| !d.as_os_str().is_empty())
+            .unwrap_or(Path::new("."));
+        let name = path
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        let mut n = 0u32;
+        loop {
+            let tmp = dir.join(format!(".{name}.tmp-{}-{n}", std::process::id()));
+            match std::fs::OpenOptions::new()
+                .write(true)
+                .read(true)
+                .create_new(true)
+                .mode(0o600)
+                .custom_flags(nix::fcntl::OFlag::O_CLOEXEC.bits())
+                .open(&tmp)
+            {
+                Ok(file) => {
+                    return Ok(TempFile {
+                        path: tmp,
+                        file,
+                        keep: false,
+                    })
+                }
+                Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists && n < 1000 => n += 1,
+                Err(source) => {
+                    return Err(ImageError::Io {
+                        path: path.display().to_string(),
+                        what: "cannot create a temporary file beside it",
+                        source,
+                    })
+                }
+            }
+        }
+    }
+
+    /// Make it `path` (sync, rename, sync the directory).
+    pub fn commit(mut self, path: &Path) -> Result<(), ImageError> {
+        let p = path.display().to_string();
+        let io = |what: &'static str| {
+            let p = p.clone();
+            move |source| ImageError::Io {
+                path: p,
+                what,
+                source,
+            }
+        };
+        self.file.sync_all().map_err(io("cannot sync the image"))?;
+        std::fs::rename(&self.path, path).map_err(io("cannot rename the image into place"))?;
+        self.keep = true;
+        let dir = path
+            .parent()
+            .filter(|d| !d.as_os_str().is_empty())
+            .unwrap_or(Path::new("."));
+        if let Ok(d) = File::open(dir) {
+            d.sync_all().map_err(io("cannot sync the directory"))?;
+        }
+        Ok(())
+    }
+}
+
+impl Drop for TempFile {
+    fn drop(&mut self) {
+        if !self.keep {
+            let _ = std::fs::remove_file(&self.path);
+        }
+    }
+}
+
+/// Write an image to `out` (a fresh temporary file): `prefix` is the
+/// length of an executable already written at its start (0 for none).
+/// The header magic is written last (§2).
+pub fn write_into(
+    out: &mut TempFile,
+    meta: &ImageMeta,
+    sections: &[SectionOut],
+    prefix: u64,
+    dest: &Path,
+) -> Result<WriteReport, ImageError> {
+    let p = dest.display().to_string();
+    let io = |what: &'static str| {
+        let p = p.clone();
+        move |source| ImageError::Io {
+            path: p,
+            what,
+            source,
+        }
+    };
+    let saved_at = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0);
+    let (header, tables, offsets, trailer) = encode_image(meta, sections, prefix, saved_at);
+    let f = &out.file;
+    f.write_all_at(&header, prefix)
+        .map_err(io("cannot write the image"))?;
+    f.write_all_at(&tables, prefix + HEADER_BYTES)
+        .map_err(io("cannot write the image"))?;
+    let mut end = align_up(HEADER_BYTES + tables.len() as u64);
+    for (s, &off) in sections.iter().zip(&offsets) {
+        f.write_all_at(s.bytes, prefix + off)
+            .map_err(io("cannot write the image"))?;
+        end = align_up(off + s.bytes.len() as u64);
+    }
+    f.write_all_at(&trailer, prefix + end)
+        .map_err(io("cannot write the image"))?;
+    f.sync_data().map_err(io("cannot sync the image"))?;
+    // Only now is the image complete.
+    f.write_all_at(&MAGIC, prefix)
+        .map_err(io("cannot write the image"))?;
+    let image_bytes = end + TRAILER_BYTES;
+    Ok(WriteReport {
+        image_bytes,
+        file_bytes: prefix + image_bytes,
+    })
+}
+
+/// Write an image file at `path` atomically: a temporary file beside it,
+/// synced, renamed over `path`, the directory synced. On any error `path`
+/// is untouched and no temporary file remains.
+pub fn write_image(
+    path: &Path,
+    meta: &ImageMeta,
+    sections: &[SectionOut],
+) -> Result<WriteReport, ImageError> {
+    let mut tmp = TempFile::beside(path)?;
+    let r = write_into(&mut tmp, meta, sections, 0, path)?;
+    tmp.commit(path)?;
+    Ok(r)
+}
+
+impl Image {
+    /// Open `path` and run the checks of §8.1–8.4 (and §8.5 for images up
+    /// to [`VERIFY_BODY_LIMIT`]). `fingerprint` and `primitives` describe
+    /// this build.
+    pub fn open(path: &Path, fingerprint: u64, primitives: &[&str]) -> Result<Image, ImageError> {
+        let img = Image::open_unchecked(path)?;
+        img.check_build(fingerprint, primitives)?;
+        if img.len <= VERIFY_BODY_LIMIT {
+            img.verify_body()?;
+        }
+        Ok(img)
+    }
+
+    /// Open and check the file, trailer, header and tables (§8.1–8.4
+    /// without the comparison with this build).
+    pub fn open_unchecked(path: &Path) -> Result<Image, ImageError> {
+        let p = path.display().to_string();
+        let bad = |cause: String| ImageError::Bad {
+            path: p.clone(),
+            cause,
+        };
+        let file = File::open(path).map_err(|source| ImageError::Io {
+            path: p.clone(),
+            what: "cannot open the image",
+            source,
+        })?;
+        let md = file.metadata().map_err(|source| ImageError::Io {
+            path: p.clone(),
+            what: "cannot examine the image",
+            source,
+        })?;
+        if !md.is_file() {
+            return Err(bad("not a regular file".into()));
+        }
+        let size = md.len();
+        if size < HEADER_BYTES + TRAILER_BYTES {
+            return Err(bad(if size == 0 {
+                "not an imp image: the file is empty".into()
+            } else {
+                format!("not an imp image: {size} bytes is too short to hold one")
+            }));
+        }
+        let read = |at: u64, n: usize| -> Result<Vec<u8>, ImageError> {
+            let mut b = vec![0u8; n];
+            file.read_exact_at(&mut b, at)
+                .map_err(|source| ImageError::Io {
+                    path: p.clone(),
+                    what: "cannot read the image",
+                    source,
+                })?;
+            Ok(b)
+        };
+        // §7: the trailer.
+        let tr = read(size - TRAILER_BYTES, TRAILER_BYTES as usize)?;
+        let (start, len) = if tr[..8] == TRAILER_MAGIC {
+            if get_u32(&tr, 24) != crc(&tr[..24]) {
+                return Err(bad(
+                    "damaged image: the trailer's checksum does not match".into()
+                ));
+            }
+            let start = get_u64(&tr, 8);
+            let len = get_u64(&tr, 16);
+            if start.checked_add(len) != Some(size) || len < HEADER_BYTES + TRAILER_BYTES {
+                return Err(bad(
+                    "truncated or damaged image: the trailer does not match the file's size".into(),
+                ));
+            }
+            (start, len)
+        } else {
+            // No trailer: look at the header to say what this is.
+            let h = read(0, 8)?;
+            if h == MAGIC || h == MAGIC_UNFINISHED {
+                return Err(bad("truncated image: its end is missing".into()));
+            }
+            return Err(bad("not an imp image".into()));
+        };
+        // §2: the header.
+        let h = read(start, HEADER_BYTES as usize)?;
+        if h[..8] == MAGIC_UNFINISHED {
+            return Err(bad("incomplete image: its writing did not finish".into()));
+        }
+        if h[..8] != MAGIC {
+            return Err(bad("not an imp image".into()));
+        }
+        let major = get_u32(&h, 8);
+        if major != FORMAT_MAJOR {
+            return Err(bad(format!(
+                "image format version {major} (this imp reads version {FORMAT_MAJOR}): save it again with this imp"
+            )));
+        }
+        if get_u32(&h, 124) != header_crc(&h) {
+            return Err(bad(
+                "damaged image: the header's checksum does not match".into()
+            ));
+        }
+        if get_u32(&h, 24) != 64
+            || get_u32(&h, 28) as u64 != ALIGN
+            || get_u32(&h, 68) as u64 != CHUNK
+        {
+            return Err(bad(
+                "image written for another word size or alignment".into()
+            ));
+        }
+        let tables_off = get_u64(&h, 40);
+        let tables_len = get_u64(&h, 48);
+        let nroots = get_u32(&h, 56) as usize;
+        let nprims = get_u32(&h, 60) as usize;
+        let nsections = get_u32(&h, 64) as usize;
+        let nchunks = get_u64(&h, 72);
+        let tables_end = tables_off.checked_add(tables_len).filter(|&e| e <= len);
+        if tables_off < HEADER_BYTES || tables_end.is_none() || tables_len > (1 << 30) {
+            return Err(bad("damaged image: its tables lie outside it".into()));
+        }
+        let t = read(start + tables_off, tables_len as usize)?;
+        if crc(&t) != get_u32(&h, 120) {
+            return Err(bad(
+                "damaged image: the tables' checksum does not match".into()
+            ));
+        }
+        // §4: parse the tables.
+        let mut c = Cursor { t: &t, at: 0 };
+        let short = || {
+            bad("damaged image: its tables are cut short or hold a name that is not UTF-8".into())
+        };
+        let mut roots = Vec::with_capacity(nroots.min(1 << 16));
+        for _ in 0..nroots {
+            let n = c.name().ok_or_else(short)?;
+            let v = c.u64().ok_or_else(short)?;
+            roots.push((n, v));
+        }
+        let mut primitives = Vec::with_capacity(nprims.min(1 << 16));
+        for _ in 0..nprims {
+            primitives.push(c.name().ok_or_else(short)?);
+        }
+        let mut sections: Vec<Section> = Vec::new();
+        for _ in 0..nsections {
+            let b = c.take(40).ok_or_else(short)?;
+            let kind = match get_u32(b, 0) {
+                0 => SectionKind::Pure,
+                1 => SectionKind::Static,
+                k => return Err(bad(format!("damaged image: unknown section kind {k}"))),
+            };
+            let s = Section {
+                kind,
+                file_offset: get_u64(b, 8),
+                len: get_u64(b, 16),
+                region_offset: get_u64(b, 24),
+                first_chunk: get_u64(b, 32),
+            };
+            let end = s.file_offset.checked_add(s.len);
+            if s.file_offset % ALIGN != 0
+                || s.region_offset % ALIGN != 0
+                || s.file_offset < tables_off + tables_len
+                || end.is_none_or(|e| e > len - TRAILER_BYTES)
+                || s.first_chunk
+                    .checked_add(s.len.div_ceil(CHUNK))
+                    .is_none_or(|e| e > nchunks)
+            {
+                return Err(bad(
+                    "damaged image: a section lies outside it or is misaligned".into(),
+                ));
+            }
+            if sections.iter().any(|o| {
+                let of = o.file_offset - start;
+                s.file_offset < of + o.len && of < s.file_offset + s.len
+            }) {
+                return Err(bad("damaged image: two sections overlap".into()));
+            }
+            sections.push(Section {
+                file_offset: start + s.file_offset,
+                ..s
+            });
+        }
+        let mut checksums = Vec::with_capacity(nchunks.min(1 << 20) as usize);
+        for _ in 0..nchunks {
+            checksums.push(c.u32().ok_or_else(short)?);
+        }
+        let w = &h[88..120];
+        let wl = w.iter().position(|&b| b == 0).unwrap_or(w.len());
+        Ok(Image {
+            path: p.clone(),
+            file,
+            start,
+            len,
+            minor: get_u32(&h, 12),
+            fingerprint: get_u64(&h, 16),
+            static_region_offset: get_u64(&h, 32),
+            saved_at: get_u64(&h, 80),
+            writer: String::from_utf8_lossy(&w[..wl]).into_owned(),
+            roots,
+            primitives,
+            sections,
+            checksums,
+        })
+    }
+
+    fn bad(&self, cause: String) -> ImageError {
+        ImageError::Bad {
+            path: self.path.clone(),
+            cause,
+        }
+    }
+
+    /// §8.3–8.4: the fingerprint and the primitive names against this build.
+    pub fn check_build(&self, fingerprint: u64, primitives: &[&str]) -> Result<(), ImageError> {
+        for (i, name) in self.primitives.iter().enumerate() {
+            match primitives.get(i) {
+                Some(p) if p == name => {}
+                Some(_) | None if !primitives.contains(&name.as_str()) => {
+                    return Err(self.bad(format!(
+                        "the image needs the native procedure `{name}`, which this imp does not have: save it again with this imp"
+                    )))
+                }
+                _ => {
+                    return Err(self.bad(format!(
+                        "the image numbers native procedures differently from this imp (`{name}` is not number {i} here): save it again with this imp"
+                    )))
+                }
+            }
+        }
+        if self.fingerprint != fingerprint {
+            return Err(self.bad(format!(
+                "the image was written by an imp with another object layout (fingerprint {:016x}, this imp {:016x}): save it again with this imp",
+                self.fingerprint, fingerprint
+            )));
+        }
+        Ok(())
+    }
+
+    /// §8.5: every chunk's checksum.
+    pub fn verify_body(&self) -> Result<(), ImageError> {
+        let mut buf = vec![0u8; CHUNK as usize];
+        for s in &self.sections {
+            let mut off = 0;
+            let mut chunk = s.first_chunk as usize;
+            while off < s.len {
+                let n = (s.len - off).min(CHUNK) as usize;
+                self.file
+                    .read_exact_at(&mut buf[..n], s.file_offset + off)
+                    .map_err(|source| ImageError::Io {
+                        path: self.path.clone(),
+                        what: "cannot read the image",
+                        source,
+                    })?;
+                if self.checksums.get(chunk) != Some(&crc(&buf[..n])) {
+                    return Err(self.bad(format!(
+                        "damaged image: the checksum of bytes {}..{} of its {} section does not match",
+                        off,
+                        off + n as u64,
+                        if s.kind == SectionKind::Static { "static" } else { "pure" }
+                    )));
+                }
+                off += n as u64;
+                chunk += 1;
+            }
+        }
+        Ok(())
+    }
+
+    /// The value of root `name`.
+    pub fn root(&self, name: &str) -> Option<u64> {
+        self.roots.iter().find(|(n, _)| n == name).map(|(_, v)| *v)
+    }
+
+    /// The bytes of section `s`, read into memory (for checks).
+    pub fn read_section(&self, s: &Section) -> Result<Vec<u8>, ImageError> {
+        let map =
+            memmap2_read(&self.file, s.file_offset, s.len).map_err(|source| ImageError::Io {
+                path: self.path.clone(),
+                what: "cannot map the image",
+                source,
+            })?;
+        Ok(map)
+    }
+}
+
+/// A section's bytes through a read-only mapping of the file.
+fn memmap2_read(file: &File, offset: u64, len: u64) -> std::io::Result<Vec<u8>> {
+    if len == 0 {
+        return Ok(Vec::new());
+    }
+    // Map from the page boundary below `offset`.
+    let base = offset / ALIGN * ALIGN;
+    let m = map_readonly(file, base, (offset - base + len) as usize)?;
+    Ok(m[(offset - base) as usize..].to_vec())
+}
+
+#[allow(unsafe_code)]
+fn map_readonly(file: &File, offset: u64, len: usize) -> std::io::Result<memmap2::Mmap> {
+    // SAFETY: the mapping is private and read-only; an external truncation
+    // of the file while it is mapped would fault (as for every mapped
+    // loader), which images are documented never to suffer: they are
+    // replaced by rename, never rewritten in place.
+    unsafe {
+        memmap2::MmapOptions::new()
+            .offset(offset)
+            .len(len)
+            .map(file)
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,171 @@
+//! The format round-trips, and every damaged image is an error naming the
+//! file and the cause.
+
+use super::*;
+
+fn meta() -> ImageMeta {
+    ImageMeta {
+        fingerprint: 0x1234_5678_9abc_def0,
+        static_region_offset: 1 << 30,
+        roots: vec![("symtab".into(), 0x41), ("toplevel".into(), 0x6)],
+        primitives: vec!["car".into(), "cdr".into()],
+        writer: "imp test".into(),
+    }
+}
+
+fn dir() -> PathBuf {
+    let d = std::env::temp_dir().join(format!(
+        "imp-images-{}-{:?}",
+        std::process::id(),
+        std::thread::current().id()
+    ));
+    std::fs::create_dir_all(&d).expect("dir");
+    d
+}
+
+fn write_sample(path: &Path, body: &[u8]) -> WriteReport {
+    let s = [SectionOut {
+        kind: SectionKind::Static,
+        region_offset: 1 << 30,
+        bytes: body,
+    }];
+    write_image(path, &meta(), &s).expect("write")
+}
+
+#[test]
+fn round_trip() {
+    let d = dir();
+    let p = d.join("a.image");
+    let body: Vec<u8> = (0..3_000_000u32).map(|i| (i * 7) as u8).collect();
+    let r = write_sample(&p, &body);
+    assert_eq!(std::fs::metadata(&p).expect("md").len(), r.file_bytes);
+    let img = Image::open(&p, 0x1234_5678_9abc_def0, &["car", "cdr"]).expect("open");
+    assert_eq!(img.roots, meta().roots);
+    assert_eq!(img.root("toplevel"), Some(6));
+    assert_eq!(img.sections.len(), 1);
+    assert_eq!(img.sections[0].len, body.len() as u64);
+    assert_eq!(img.sections[0].file_offset % ALIGN, 0);
+    assert_eq!(img.read_section(&img.sections[0]).expect("read"), body);
+    assert_eq!(img.writer, "imp test");
+    // No temporary file is left beside it.
+    let left: Vec<_> = std::fs::read_dir(&d)
+        .expect("ls")
+        .filter_map(|e| e.ok())
+        .map(|e| e.file_name())
+        .collect();
+    assert_eq!(left.len(), 1, "{left:?}");
+}
+
+fn expect_bad(p: &Path, want: &str) {
+    match Image::open(p, 0x1234_5678_9abc_def0, &["car", "cdr"]) {
+        Ok(_) => panic!("{} loaded", p.display()),
+        Err(e) => {
+            let m = e.to_string();
+            assert!(m.contains(&p.display().to_string()), "{m}");
+            assert!(m.contains(want), "wanted {want:?} in {m}");
+        }
+    }
+}
+
+#[test]
+fn damaged_images_are_refused_with_their_cause() {
+    let d = dir();
+    let p = d.join("good.image");
+    let body = vec![5u8; 200_000];
+    write_sample(&p, &body);
+    let good = std::fs::read(&p).expect("read");
+    let case = |name: &str, bytes: &[u8], want: &str| {
+        let q = d.join(name);
+        std::fs::write(&q, bytes).expect("write");
+        expect_bad(&q, want);
+    };
+    case("empty", &[], "empty");
+    case("short", b"hello", "too short");
+    case("text", &vec![b'x'; 10000], "not an imp image");
+    case("truncated", &good[..good.len() - 100], "truncated");
+    case("half", &good[..good.len() / 2], "truncated");
+    let mut unfinished = good.clone();
+    unfinished[..8].copy_from_slice(&MAGIC_UNFINISHED);
+    case("unfinished", &unfinished, "incomplete");
+    let mut version = good.clone();
+    version[8] = 9;
+    case("version", &version, "format version 9");
+    let mut header = good.clone();
+    header[100] ^= 1;
+    case("header-flip", &header, "header's checksum");
+    let mut body_flip = good.clone();
+    let at = ALIGN as usize + 150_000;
+    body_flip[at] ^= 0x10;
+    case("body-flip", &body_flip, "checksum of bytes");
+    let mut table = good.clone();
+    table[HEADER_BYTES as usize + 3] ^= 0x40;
+    case("table-flip", &table, "tables' checksum");
+    let mut trailer = good.clone();
+    let n = trailer.len();
+    trailer[n - 12] ^= 1;
+    case("trailer-flip", &trailer, "trailer");
+    // Another build.
+    match Image::open(&p, 1, &["car", "cdr"]) {
+        Err(e) => assert!(e.to_string().contains("another object layout"), "{e}"),
+        Ok(_) => panic!("loaded with another fingerprint"),
+    }
+    match Image::open(&p, 0x1234_5678_9abc_def0, &["car"]) {
+        Err(e) => assert!(e.to_string().contains("`cdr`"), "{e}"),
+        Ok(_) => panic!("loaded without cdr"),
+    }
+    // Every single bit flip in the header, tables and trailer is caught.
+    let tables_len = u64::from_le_bytes(good[48..56].try_into().expect("8 bytes")) as usize;
+    let tables_end = HEADER_BYTES as usize + tables_len;
+    for at in (0..tables_end).chain(n - 32..n - 4) {
+        for bit in [0u8, 7] {
+            let mut b = good.clone();
+            b[at] ^= 1 << bit;
+            let q = d.join("flip");
+            std::fs::write(&q, &b).expect("write");
+            assert!(
+                Image::open(&q, 0x1234_5678_9abc_def0, &["car", "cdr"]).is_err()
+                    || at >= 128 && at < HEADER_BYTES as usize,
+                "bit {bit} of byte {at}"
+            );
+        }
+    }
+}
+
+#[test]
+fn an_image_after_an_executable_is_found_by_its_trailer() {
+    let d = dir();
+    let p = d.join("exe");
+    let mut tmp = TempFile::beside(&p).expect("tmp");
+    let prefix = vec![0x7fu8; 100_000];
+    std::os::unix::fs::FileExt::write_all_at(&tmp.file, &prefix, 0).expect("prefix");
+    let start = prefix.len().div_ceil(ALIGN as usize) as u64 * ALIGN;
+    let body = vec![9u8; 70_000];
+    let s = [SectionOut {
+        kind: SectionKind::Static,
+        region_offset: 1 << 30,
+        bytes: &body,
+    }];
+    write_into(&mut tmp, &meta(), &s, start, &p).expect("write");
+    tmp.commit(&p).expect("commit");
+    let img = Image::open(&p, 0x1234_5678_9abc_def0, &["car", "cdr"]).expect("open");
+    assert_eq!(img.start, start);
+    assert_eq!(img.read_section(&img.sections[0]).expect("read"), body);
+}
+
+#[test]
+fn a_failed_write_leaves_the_old_file() {
+    let d = dir();
+    let p = d.join("keep.image");
+    std::fs::write(&p, b"old contents").expect("old");
+    {
+        let _tmp = TempFile::beside(&p).expect("tmp");
+        // Dropped without commit: removed.
+    }
+    assert_eq!(std::fs::read(&p).expect("read"), b"old contents");
+    let left = std::fs::read_dir(&d).expect("ls").count();
+    assert_eq!(left, 1);
+    match write_image(Path::new("/nonexistent-dir/x.image"), &meta(), &[]) {
+        Err(e) => assert!(e.to_string().contains("/nonexistent-dir/x.image"), "{e}"),
+        Ok(_) => panic!("wrote into a missing directory"),
+    }
+}
