@@ -215,7 +215,12 @@ impl Evacuation {
             for j in i + 1..i + 1 + n {
                 let v = Value::from_bits(w[j]);
                 if v.is_ref() {
-                    w[j] = self.forward(w, v).bits();
+                    // Write only what changed: static objects mapped from an
+                    // image stay shared with the file until really modified.
+                    let nv = self.forward(w, v);
+                    if nv != v {
+                        w[j] = nv.bits();
+                    }
                 }
             }
         }

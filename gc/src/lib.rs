@@ -14,6 +14,7 @@
 
 mod collect;
 mod heap;
+mod image;
 pub mod object;
 mod space;
 pub mod value;
@@ -21,6 +22,7 @@ mod verify;
 
 pub use collect::{CollectionKind, NoRoots, Roots};
 pub use heap::{GcStats, Global, Handle, Heap, HeapConfig};
+pub use image::Purified;
 pub use object::{Tag, RAW_TAG_MIN};
 pub use space::Space;
 pub use value::{Imm, Value, FIXNUM_MAX, FIXNUM_MIN};
@@ -44,6 +46,9 @@ pub enum HeapError {
         /// The space's size in bytes.
         limit: u64,
     },
+    /// An image section could not be mapped.
+    #[error("{0}")]
+    Image(String),
 }
 
 #[cfg(test)]

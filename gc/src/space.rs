@@ -101,6 +101,52 @@ impl Region {
         })
     }
 
+    /// Map `len` bytes of `fd` from `file_offset` over the region at
+    /// `offset`, private and writable (copy-on-write): the region stays
+    /// readable and writable everywhere, so the word slices stay valid.
+    pub(crate) fn map_file(
+        &mut self,
+        offset: u64,
+        fd: std::os::fd::BorrowedFd<'_>,
+        file_offset: u64,
+        len: u64,
+    ) -> Result<(), HeapError> {
+        let map_len = len.div_ceil(PAGE_BYTES) * PAGE_BYTES;
+        if offset % PAGE_BYTES != 0
+            || file_offset % PAGE_BYTES != 0
+            || offset
+                .checked_add(map_len)
+                .is_none_or(|e| e > self.bytes as u64)
+        {
+            return Err(HeapError::Image(
+                "section misaligned or outside the heap region".into(),
+            ));
+        }
+        let Some(n) = std::num::NonZeroUsize::new(map_len as usize) else {
+            return Ok(());
+        };
+        let file_off = i64::try_from(file_offset)
+            .map_err(|_| HeapError::Image("section offset too large".into()))?;
+        // SAFETY: the target range lies inside our own reservation (checked
+        // above), so MAP_FIXED replaces only pages this region owns; `&mut
+        // self` means no slice over the region is alive across the call.
+        let ptr = unsafe { self.base.cast::<u8>().add(offset as usize) };
+        // SAFETY: as above; the new mapping is readable and writable like
+        // the rest of the region, and private, so writes never reach the file.
+        unsafe {
+            nix::sys::mman::mmap(
+                Some(std::num::NonZeroUsize::new_unchecked(ptr.as_ptr() as usize)),
+                n,
+                ProtFlags::PROT_READ | ProtFlags::PROT_WRITE,
+                MapFlags::MAP_PRIVATE | MapFlags::MAP_FIXED,
+                fd,
+                file_off,
+            )
+        }
+        .map_err(|e| HeapError::Image(format!("cannot map the image: {}", e.desc())))?;
+        Ok(())
+    }
+
     /// The whole region as words.
     #[inline(always)]
     pub(crate) fn words(&self) -> &[u64] {

@@ -358,6 +358,12 @@ impl TempFile {
                 source,
             }
         };
+        // Readable by all, like any file the user makes (it was 0600 while
+        // incomplete).
+        use std::os::unix::fs::PermissionsExt;
+        self.file
+            .set_permissions(std::fs::Permissions::from_mode(0o644))
+            .map_err(io("cannot set the image's permissions"))?;
         self.file.sync_all().map_err(io("cannot sync the image"))?;
         std::fs::rename(&self.path, path).map_err(io("cannot rename the image into place"))?;
         self.keep = true;

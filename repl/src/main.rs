@@ -14,8 +14,14 @@ usage: imp [OPTIONS] [FILE [ARGS...]]
   imp -e EXPR         evaluate EXPR and print its value
   imp -               read a program from standard input
 
+  imp --image IMAGE [ARGS...]
+                      start from a saved image: run its toplevel with ARGS,
+                      or the REPL if it has none
+
 options:
   -e, --eval EXPR     evaluate EXPR, print the result, exit
+  --image-info IMAGE  print an image's header, sections and roots
+  --check-image IMAGE verify an image completely (checksums, every object)
   -h, --help          show this help
   -V, --version       show the version
 ";
@@ -60,6 +66,59 @@ fn run(args: &[String]) -> anyhow::Result<ExitCode> {
                     Ok(ExitCode::SUCCESS)
                 }
                 Err(e) => Ok(report(&mut rt, e)),
+            }
+        }
+        Some("--image") => {
+            let Some(image) = args.get(1) else {
+                anyhow::bail!("--image needs an image file\n{USAGE}");
+            };
+            let (mut rt, top) = match Runtime::from_image(image) {
+                Ok(r) => r,
+                Err(e) => {
+                    eprintln!("imp: {e}");
+                    return Ok(ExitCode::from(EXIT_ERROR));
+                }
+            };
+            rt.set_command_line(&args[1..])?;
+            match top {
+                Some(f) => match rt.call(&f, &[]) {
+                    Ok(_) => {
+                        rt.flush();
+                        Ok(ExitCode::SUCCESS)
+                    }
+                    Err(e) => Ok(report(&mut rt, e)),
+                },
+                None => repl_with(rt),
+            }
+        }
+        Some("--image-info") => {
+            let Some(image) = args.get(1) else {
+                anyhow::bail!("--image-info needs an image file\n{USAGE}");
+            };
+            match imp::image::describe(std::path::Path::new(image)) {
+                Ok(text) => {
+                    print!("{text}");
+                    Ok(ExitCode::SUCCESS)
+                }
+                Err(e) => {
+                    eprintln!("imp: {e}");
+                    Ok(ExitCode::from(EXIT_ERROR))
+                }
+            }
+        }
+        Some("--check-image") => {
+            let Some(image) = args.get(1) else {
+                anyhow::bail!("--check-image needs an image file\n{USAGE}");
+            };
+            match imp::image::check(std::path::Path::new(image)) {
+                Ok(text) => {
+                    print!("{text}");
+                    Ok(ExitCode::SUCCESS)
+                }
+                Err(e) => {
+                    eprintln!("imp: {e}");
+                    Ok(ExitCode::from(EXIT_ERROR))
+                }
             }
         }
         Some(flag) if flag.starts_with('-') && flag != "-" => {
@@ -109,6 +168,11 @@ fn report(rt: &mut Runtime, e: Error) -> ExitCode {
 fn repl() -> anyhow::Result<ExitCode> {
     let mut rt = Runtime::new()?;
     rt.set_command_line(&["imp".to_string()])?;
+    repl_with(rt)
+}
+
+/// The REPL over an existing runtime (a fresh one, or one from an image).
+fn repl_with(mut rt: Runtime) -> anyhow::Result<ExitCode> {
     let interactive = std::io::stdin().is_terminal();
     let stdin = std::io::stdin();
     let mut buf = String::new();

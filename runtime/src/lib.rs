@@ -15,6 +15,7 @@
 
 pub mod compile;
 pub mod fork;
+pub mod image;
 pub mod num;
 pub mod obj;
 pub mod os;
@@ -66,6 +67,10 @@ pub enum Error {
     /// The heap is exhausted or could not be reserved.
     #[error("out of memory: {0}")]
     Heap(String),
+    /// An image could not be saved or loaded (the message names the file
+    /// and the cause).
+    #[error("{0}")]
+    Image(String),
     /// A file could not be read.
     #[error("cannot read {path}: {source}")]
     Io {
@@ -327,6 +332,87 @@ impl Runtime {
         let r = self.vm.call_from_rust(base);
         self.vm.stack.truncate(base);
         r.map_err(|e| self.convert(e))
+    }
+
+    /// Start from the image at `path`: map it (checked first), then run
+    /// its restore hooks. The image's toplevel procedure, if it has one, is
+    /// [`Runtime::toplevel`]; nothing runs it until the host does.
+    ///
+    /// # Errors
+    /// [`Error::Image`] naming the file and why it was refused.
+    pub fn from_image(
+        path: impl AsRef<std::path::Path>,
+    ) -> Result<(Runtime, Option<Value>), Error> {
+        let (vm, top, hooks) =
+            Vm::from_image(path.as_ref(), HeapConfig::default()).map_err(Error::Image)?;
+        let mut rt = Runtime {
+            vm,
+            release: Rc::new(RefCell::new(Vec::new())),
+        };
+        let top = if rt.vm.is_procedure(top) {
+            Some(rt.hold(top))
+        } else {
+            None
+        };
+        let run = rt
+            .vm
+            .intern("%run-restore-hooks")
+            .map_err(|e| rt.convert(e))?;
+        let run = rt.vm.global_value(run);
+        if rt.vm.is_procedure(run) {
+            let base = rt.vm.stack.len();
+            rt.vm.stack.push(run);
+            rt.vm.stack.push(hooks);
+            let r = rt.vm.call_from_rust(base);
+            rt.vm.stack.truncate(base);
+            r.map_err(|e| rt.convert(e))?;
+        }
+        Ok((rt, top))
+    }
+
+    /// Save this runtime's heap as an image at `path`, in this process (the
+    /// heap is only read, so the runtime goes on). `toplevel` is the
+    /// procedure the image runs when it starts.
+    ///
+    /// # Errors
+    /// [`Error::Image`] naming the file and the cause.
+    pub fn save_image(
+        &mut self,
+        path: impl AsRef<std::path::Path>,
+        toplevel: Option<&Value>,
+    ) -> Result<image::SaveReport, Error> {
+        let top = toplevel.map(|v| self.raw(v)).unwrap_or(Raw::FALSE);
+        let hooks = self
+            .vm
+            .intern("%restore-hooks")
+            .map(|s| self.vm.global_value(s))
+            .map_err(|e| self.convert(e))?;
+        let hooks = if hooks == Raw::UNDEFINED {
+            Raw::NIL
+        } else {
+            hooks
+        };
+        self.vm
+            .save_image(path.as_ref(), top, hooks)
+            .map_err(Error::Image)
+    }
+
+    /// Call procedure `f` with `args`.
+    ///
+    /// # Errors
+    /// As [`Runtime::eval_str`].
+    pub fn call(&mut self, f: &Value, args: &[&Value]) -> Result<Value, Error> {
+        let base = self.vm.stack.len();
+        self.vm.stack.push(self.raw(f));
+        for a in args {
+            let v = self.raw(a);
+            self.vm.stack.push(v);
+        }
+        let r = self.vm.call_from_rust(base);
+        self.vm.stack.truncate(base);
+        let _ = std::io::Write::flush(&mut self.vm.out);
+        let v = r.map_err(|e| self.convert(e))?;
+        Ok(self.hold(v))
     }
 
     /// The value printed as `display` would.

@@ -277,6 +277,87 @@ impl Os {
         job
     }
 
+    /// Watch a save child: wait for it (killing it after `timeout`), read
+    /// its result from `result` (the read end of its pipe), then drop
+    /// `keep` (the temporary file, removed unless the child renamed it).
+    /// Completes a job whose status is 0, or the child's error text.
+    pub fn watch_save_child<K: Send + 'static>(
+        &mut self,
+        pid: nix::unistd::Pid,
+        result: OwnedFd,
+        timeout: std::time::Duration,
+        keep: K,
+    ) -> u64 {
+        use nix::sys::wait::{waitpid, WaitPidFlag, WaitStatus};
+        let job = self.next_job;
+        self.next_job += 1;
+        self.jobs_pending += 1;
+        let rep = self.reporter();
+        let spawned = std::thread::Builder::new()
+            .name("imp-save-watch".into())
+            .spawn(move || {
+                rep.count(|s| s.started += 1);
+                let deadline = std::time::Instant::now() + timeout;
+                let mut phase = String::new();
+                let mut buf = [0u8; 4096];
+                let read_more = |phase: &mut String, buf: &mut [u8]| {
+                    while let Ok(n) = nix::unistd::read(result.as_raw_fd(), buf) {
+                        if n == 0 {
+                            break;
+                        }
+                        phase.push_str(&String::from_utf8_lossy(&buf[..n]));
+                    }
+                };
+                let status = loop {
+                    match waitpid(pid, Some(WaitPidFlag::WNOHANG)) {
+                        Ok(WaitStatus::StillAlive) => {}
+                        Ok(WaitStatus::Exited(_, code)) => {
+                            read_more(&mut phase, &mut buf);
+                            let last = phase.lines().last().unwrap_or("").to_string();
+                            break if code == 0 && last == "done" {
+                                Ok(0)
+                            } else if let Some(m) = last.strip_prefix("error: ") {
+                                Err(m.to_string())
+                            } else {
+                                Err(format!("the save process exited with status {code} during {}", phase_name(&phase)))
+                            };
+                        }
+                        Ok(WaitStatus::Signaled(_, sig, _)) => {
+                            read_more(&mut phase, &mut buf);
+                            break Err(format!(
+                                "the save process died of {sig:?} during {} (killed for lack of memory?)",
+                                phase_name(&phase)
+                            ));
+                        }
+                        Ok(_) => {}
+                        Err(e) => break Err(format!("cannot wait for the save process: {e}")),
+                    }
+                    read_more(&mut phase, &mut buf);
+                    if std::time::Instant::now() >= deadline {
+                        let _ = nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGKILL);
+                        let _ = waitpid(pid, None);
+                        break Err(format!(
+                            "the save timed out after {:.1} s during {}; the save process was killed",
+                            timeout.as_secs_f64(),
+                            phase_name(&phase)
+                        ));
+                    }
+                    std::thread::sleep(std::time::Duration::from_millis(2));
+                };
+                drop(keep);
+                rep.count(|s| s.finished += 1);
+                rep.send(Completion::Process { job, status });
+            });
+        if let Err(e) = spawned {
+            let _ = self.done_tx.send(Completion::Process {
+                job,
+                status: Err(format!("cannot start a helper thread: {e}")),
+            });
+            wake(&self.wake_w);
+        }
+        job
+    }
+
     // ---- descriptors ---------------------------------------------------------------
 
     /// A new pipe; both ends non-blocking and owned here. Returns (read, write).
@@ -506,6 +587,14 @@ fn write_some(p: &mut FdPort) -> Result<(), String> {
         }
     }
     Ok(())
+}
+
+/// The last phase a save child reported (one line per phase).
+fn phase_name(log: &str) -> String {
+    match log.lines().filter(|l| !l.is_empty()).last() {
+        Some(p) => format!("the `{p}` phase"),
+        None => "its start".to_string(),
+    }
 }
 
 /// An exit status as a shell reports it: the code, or 128 + the signal.

@@ -186,3 +186,101 @@
 ;; it does.
 (define (process-run cmd . args)
   (%process-wait (%process-start cmd args)))
+
+;; ---- saving the running system ----------------------------------------------
+
+;; Fork handlers, the pthread_atfork discipline for Scheme libraries:
+;; prepare thunks run before the fork in reverse order of registration,
+;; parent and child thunks after it, in order. #f skips a slot.
+(define %fork-handlers '())
+(define (register-fork-handlers! prepare parent child)
+  (for-each (lambda (p)
+              (if (and p (not (procedure? p)))
+                  (error "register-fork-handlers!: expected a procedure or #f" p)))
+            (list prepare parent child))
+  (set! %fork-handlers (append %fork-handlers (list (vector prepare parent child)))))
+(define (%run-fork-handlers which handlers)
+  (for-each (lambda (h) (let ((f (vector-ref h which))) (if f (f)))) handlers))
+
+;; Thunks an image runs when it starts, each under a handler: one that
+;; fails is reported and skipped.
+(define %restore-hooks '())
+(define (add-restore-hook! thunk)
+  (if (not (procedure? thunk)) (error "add-restore-hook!: expected a procedure" thunk))
+  (set! %restore-hooks (append %restore-hooks (list thunk))))
+(define (%run-restore-hooks hooks)
+  (for-each (lambda (h)
+              (call/cc
+               (lambda (skip)
+                 (with-exception-handler
+                  (lambda (e)
+                    (display "imp: a restore hook failed and was skipped:\n" (current-error-port))
+                    (%print-error e)
+                    (skip #f))
+                  h))))
+            hooks))
+
+;; In a save child: every other thread gets a terminate request (it
+;; unwinds); those not done when the shared deadline passes are dropped.
+(define (%terminate-other-threads! timeout)
+  (let* ((me (current-thread))
+         (others (let loop ((l (thread-list)) (acc '()))
+                   (cond ((null? l) acc)
+                         ((eq? (car l) me) (loop (cdr l) acc))
+                         (else (loop (cdr l) (cons (car l) acc))))))
+         (deadline (%deadline timeout)))
+    (for-each (lambda (t)
+                (if (and (not (eq? t (initial-thread)))
+                         (eq? (%thread-begin-terminate! t) 'unwind))
+                    (%thread-interrupt! t %terminate-current!)))
+              others)
+    (for-each (lambda (t) (if (not (eq? t (initial-thread))) (%wait-for-end t deadline))) others)
+    (for-each %thread-kill! others)))
+
+(define (%save-option opts key default)
+  (let loop ((o opts))
+    (cond ((null? o) default)
+          ((eq? (car o) key) (cadr o))
+          (else (loop (cddr o))))))
+
+(define %save-options '(#:toplevel #:fork #:executable #:kill-timeout #:save-timeout #:wait))
+
+;; (save-application path #:toplevel proc #:fork bool #:kill-timeout secs
+;;                   #:save-timeout secs #:wait bool)
+(define (save-application path . opts)
+  (if (not (string? path)) (error "save-application: expected a file name string" path))
+  (let check ((o opts))
+    (cond ((null? o) #t)
+          ((not (memq (car o) %save-options)) (error "save-application: unknown option" (car o)))
+          ((null? (cdr o)) (error "save-application: option without a value" (car o)))
+          (else (check (cddr o)))))
+  (let ((toplevel (%save-option opts #:toplevel #f))
+        (fork? (%save-option opts #:fork #t))
+        (kill-timeout (%save-option opts #:kill-timeout 1))
+        (save-timeout (%save-option opts #:save-timeout 60))
+        (wait? (%save-option opts #:wait #t)))
+    (if (%save-option opts #:executable #f)
+        (error "save-application: #:executable is not supported yet"))
+    (if (and toplevel (not (procedure? toplevel)))
+        (error "save-application: #:toplevel must be a procedure" toplevel))
+    (if fork?
+        (begin
+          (%run-fork-handlers 0 (reverse %fork-handlers))
+          (let ((r (%save-fork path save-timeout)))
+            (if (eq? r 'child)
+                (begin
+                  (%save-child-phase 'child-handlers)
+                  (%run-fork-handlers 2 %fork-handlers)
+                  (%save-child-phase 'terminate-threads)
+                  (%terminate-other-threads! kill-timeout)
+                  (%save-child-finish path toplevel %restore-hooks))
+                (begin
+                  (%run-fork-handlers 1 %fork-handlers)
+                  (let ((finish (lambda ()
+                                  (let ((pause (%save-wait r)))
+                                    (list (cons 'path path) (cons 'fork-pause-us pause))))))
+                    (if wait? (finish) finish))))))
+        (begin
+          (%terminate-other-threads! kill-timeout)
+          (%save-image path toplevel %restore-hooks)
+          (exit 0)))))

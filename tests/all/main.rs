@@ -3,5 +3,6 @@
 
 mod cli;
 mod embed;
+mod images;
 mod scheme_golden;
 mod stress;

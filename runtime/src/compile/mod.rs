@@ -148,11 +148,7 @@ fn build(vm: &mut Vm, d: &Datum, labels: &mut Labels, depth: usize) -> VmResult<
         DatumKind::Num(n) => number_value(vm, n)?,
         DatumKind::Str(s) => vm.string(s)?,
         DatumKind::Sym(s) => vm.intern(s)?,
-        DatumKind::Keyword(k) => {
-            let s = vm.string(k)?;
-            vm.stack.push(s);
-            vm.object_from_stack(obj::KEYWORD, vm.stack.len() - 1)?
-        }
+        DatumKind::Keyword(k) => vm.intern_keyword(k)?,
         DatumKind::Bytevector(b) => vm.bytevector(b)?,
         DatumKind::Opaque(h) => vm.heap.handle(imp_gc::Handle::from_index(*h as usize)),
         DatumKind::List(items, tail) => {

@@ -93,6 +93,7 @@ pub static PRIMITIVES: LazyLock<Vec<PrimDef>> = LazyLock::new(|| {
         hash::DEFS,
         io::DEFS,
         crate::thread::DEFS,
+        crate::image::DEFS,
     ]
     .concat()
 });

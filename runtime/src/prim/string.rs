@@ -72,6 +72,7 @@ pub const DEFS: &[PrimDef] = &[
     def("string-index", 2, 4, string_index),
     def("string-contains", 2, 4, string_contains),
     def("symbol?", 1, 1, symbol_p),
+    def("keyword?", 1, 1, keyword_p),
     def("symbol->string", 1, 1, symbol_to_string),
     def("string->symbol", 1, 1, string_to_symbol),
     def("symbol=?", 1, MANY, symbol_eq),
@@ -555,6 +556,10 @@ fn string_contains(vm: &mut Vm, base: usize, argc: usize) -> VmResult<Value> {
 }
 
 // ---- symbols ---------------------------------------------------------------------------
+
+fn keyword_p(vm: &mut Vm, base: usize, _: usize) -> VmResult<Value> {
+    Ok(Value::bool(vm.is(arg(vm, base, 0), crate::obj::KEYWORD)))
+}
 
 fn symbol_p(vm: &mut Vm, base: usize, _: usize) -> VmResult<Value> {
     Ok(Value::bool(vm.is(arg(vm, base, 0), SYMBOL)))

@@ -83,8 +83,10 @@ pub enum Reg {
     IoWaiters,
     /// Finished process jobs not yet collected: alist `(job . status)`.
     JobResults,
+    /// Interned keywords: alist `(symbol . keyword)`.
+    Keywords,
 }
-const NREGS: usize = 19;
+const NREGS: usize = 20;
 
 /// An error raised inside the VM, before it becomes a Scheme condition.
 #[derive(Debug)]
@@ -189,6 +191,14 @@ pub struct Vm {
     pub sources: std::collections::HashMap<i64, std::rc::Rc<str>>,
     /// The next load-state id.
     pub next_source_id: i64,
+    /// In a save child: the temporary file the parent made.
+    pub save_tmp: Option<imp_images::TempFile>,
+    /// In a save child: where to report phases and the result.
+    pub save_pipe: Option<std::os::fd::OwnedFd>,
+    /// A save child is running (in the parent).
+    pub save_running: bool,
+    /// How long the last save's `fork` took (the parent's pause).
+    pub last_fork_pause: std::time::Duration,
 }
 
 struct VmRoots<'a> {
@@ -234,12 +244,17 @@ impl Vm {
             os,
             sources: std::collections::HashMap::new(),
             next_source_id: 0,
+            save_tmp: None,
+            save_pipe: None,
+            save_running: false,
+            last_fork_pause: std::time::Duration::ZERO,
         };
         vm.regs[Reg::SymCount as usize] = Value::fix(0);
         let tab = vm
             .make_vector(SYMTAB_BUCKETS, Value::NIL)
             .map_err(|_| "out of memory making the symbol table".to_string())?;
         vm.regs[Reg::Symtab as usize] = tab;
+        vm.regs[Reg::Keywords as usize] = Value::NIL;
         vm.init_threads()
             .map_err(|_| "out of memory starting the scheduler".to_string())?;
         Ok(vm)
@@ -737,6 +752,32 @@ impl Vm {
             l = self.heap.get(l, 1);
         }
         self.heap.get(p, 0)
+    }
+
+    /// The keyword `#:name`, the same object every time.
+    pub fn intern_keyword(&mut self, name: &str) -> VmResult<Value> {
+        let sym = self.intern(name)?;
+        let mut l = self.reg(Reg::Keywords);
+        while self.is(l, PAIR) {
+            let e = self.heap.get(l, 0);
+            if self.heap.get(e, 0) == sym {
+                return Ok(self.heap.get(e, 1));
+            }
+            l = self.heap.get(l, 1);
+        }
+        let base = self.stack.len();
+        self.stack.push(sym);
+        let s = self.string(name)?;
+        self.stack.push(s);
+        let k = self.object_from_stack(KEYWORD, base + 1)?;
+        self.stack.push(k);
+        debug_assert_eq!(self.stack.len(), base + 2);
+        let e = self.cons(self.stack[base], self.stack[base + 1])?;
+        let l = self.cons(e, self.reg(Reg::Keywords))?;
+        self.set_reg(Reg::Keywords, l);
+        let k = self.stack[base + 1];
+        self.stack.truncate(base);
+        Ok(k)
     }
 
     /// Bind `name` globally to `v`.

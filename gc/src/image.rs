@@ -1,0 +1,182 @@
+//! The heap's side of images (`doc/IMAGE-FORMAT.md` §5, §6): purify copies
+//! everything reachable from a set of roots into a buffer laid out as the
+//! static space it will be mapped at; loading maps such a buffer from a
+//! file into a fresh heap's static space.
+//!
+//! **Invariant:** purify never writes into the heap it copies from. The
+//! forwarding information lives in a side table, so in a forked child the
+//! inherited pages stay shared with the parent for the whole save.
+
+use std::collections::HashMap;
+use std::os::fd::BorrowedFd;
+
+use crate::heap::Heap;
+use crate::object::{header_tag, header_words, REMEMBERED_BIT};
+use crate::{HeapError, Value};
+
+/// The result of [`Heap::purify`].
+pub struct Purified {
+    /// The static section: objects back to back, starting at the static
+    /// space's region offset.
+    pub words: Vec<u64>,
+    /// The roots, as references into `words`.
+    pub roots: Vec<Value>,
+    /// Number of objects copied.
+    pub objects: usize,
+}
+
+impl Purified {
+    /// The section's bytes (little-endian words).
+    pub fn bytes(&self) -> Vec<u8> {
+        let mut b = Vec::with_capacity(self.words.len() * 8);
+        for w in &self.words {
+            b.extend_from_slice(&w.to_le_bytes());
+        }
+        b
+    }
+}
+
+impl Heap {
+    /// Region offset of the static space (where a purified section goes).
+    pub fn static_offset(&self) -> u64 {
+        self.statics.start
+    }
+
+    /// Copy every object reachable from `roots` into a new static section.
+    /// The heap is only read. Work list: the output buffer itself (Cheney),
+    /// so deep structures need no recursion.
+    ///
+    /// # Errors
+    /// [`HeapError::OutOfMemory`] if the live data exceeds the static space.
+    pub fn purify(&self, roots: &[Value]) -> Result<Purified, HeapError> {
+        let base = self.statics.start;
+        let limit_words = ((self.statics.limit - base) / 8) as usize;
+        let words = self.region.words();
+        let mut out: Vec<u64> = Vec::new();
+        let mut fwd: HashMap<u64, u64> = HashMap::new();
+        let mut copy = |v: Value, out: &mut Vec<u64>| -> Result<Value, HeapError> {
+            if !v.is_ref() {
+                return Ok(v);
+            }
+            let off = v.offset();
+            if let Some(&n) = fwd.get(&off) {
+                return Ok(Value::from_offset(n));
+            }
+            let i = (off / 8) as usize;
+            let n = header_words(words[i]) + 1;
+            if out.len() + n > limit_words {
+                return Err(HeapError::OutOfMemory {
+                    requested: ((out.len() + n) * 8) as u64,
+                    limit: limit_words as u64 * 8,
+                });
+            }
+            let new = base + out.len() as u64 * 8;
+            let at = out.len();
+            out.extend_from_slice(&words[i..i + n]);
+            out[at] &= !REMEMBERED_BIT;
+            fwd.insert(off, new);
+            Ok(Value::from_offset(new))
+        };
+        let mut new_roots = Vec::with_capacity(roots.len());
+        for &r in roots {
+            new_roots.push(copy(r, &mut out)?);
+        }
+        let mut scan = 0;
+        while scan < out.len() {
+            let h = out[scan];
+            let n = header_words(h);
+            if header_tag(h).is_traced() {
+                for j in scan + 1..scan + 1 + n {
+                    let v = Value::from_bits(out[j]);
+                    if v.is_ref() {
+                        out[j] = copy(v, &mut out)?.bits();
+                    }
+                }
+            }
+            scan += n + 1;
+        }
+        let objects = fwd.len();
+        Ok(Purified {
+            words: out,
+            roots: new_roots,
+            objects,
+        })
+    }
+
+    /// Map `len` bytes of `fd` from `file_offset` as this (fresh) heap's
+    /// static space, copy-on-write. `len` is rounded up to the space's page
+    /// size; the file must extend that far (images pad their sections).
+    ///
+    /// # Errors
+    /// [`HeapError::Image`] if the static space is in use or too small, or
+    /// the mapping fails.
+    pub fn map_static(
+        &mut self,
+        fd: BorrowedFd<'_>,
+        file_offset: u64,
+        len: u64,
+    ) -> Result<(), HeapError> {
+        if self.statics.used() != 0 {
+            return Err(HeapError::Image(
+                "the static space is already in use".into(),
+            ));
+        }
+        if len > self.statics.limit - self.statics.start || len % 8 != 0 {
+            return Err(HeapError::Image(format!(
+                "a static section of {len} bytes does not fit this heap's static space"
+            )));
+        }
+        self.region
+            .map_file(self.statics.start, fd, file_offset, len)?;
+        self.statics.top = self.statics.start + len;
+        Ok(())
+    }
+
+    /// Check every object of the static space (an image just mapped): tags
+    /// known to `valid_tag`, sizes inside the space, references to object
+    /// headers inside it. Returns the number of objects.
+    ///
+    /// # Errors
+    /// A description of the first bad object.
+    pub fn verify_static(&self, valid_tag: &dyn Fn(crate::Tag) -> bool) -> Result<usize, String> {
+        let words = self.region.words();
+        let (start, top) = (
+            (self.statics.start / 8) as usize,
+            (self.statics.top / 8) as usize,
+        );
+        let mut starts = std::collections::HashSet::new();
+        let mut at = start;
+        while at < top {
+            let h = words[at];
+            let t = header_tag(h);
+            if !valid_tag(t) {
+                return Err(format!("unknown object tag {} at offset {}", t.0, at * 8));
+            }
+            let n = header_words(h);
+            if at + 1 + n > top {
+                return Err(format!("object at offset {} runs past the section", at * 8));
+            }
+            starts.insert(at);
+            at += 1 + n;
+        }
+        let mut at = start;
+        while at < top {
+            let h = words[at];
+            let n = header_words(h);
+            if header_tag(h).is_traced() {
+                for j in at + 1..at + 1 + n {
+                    let v = Value::from_bits(words[j]);
+                    if v.is_ref() && !starts.contains(&((v.offset() / 8) as usize)) {
+                        return Err(format!(
+                            "object at offset {} refers to offset {}, which is no object of the image",
+                            at * 8,
+                            v.offset()
+                        ));
+                    }
+                }
+            }
+            at += 1 + n;
+        }
+        Ok(starts.len())
+    }
+}

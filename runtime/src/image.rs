@@ -1,0 +1,437 @@
+//! Saving the running system to an image and starting from one
+//! (`doc/IMAGE-FORMAT.md`). The image holds everything reachable from the
+//! symbol table, the console ports, the scheduler's symbols and the
+//! toplevel procedure; threads, stacks and open descriptors are not saved
+//! (a loaded image starts with only its initial thread).
+
+use std::path::Path;
+
+use imp_gc::Value;
+use imp_images::{Image, ImageMeta, SectionKind, SectionOut};
+
+use crate::obj;
+use crate::prim::{arg, def, PrimDef, PRIMITIVES};
+use crate::vm::{Exn, IoWait, Reg, Vm, VmResult};
+
+/// Registers saved as image roots (§4.1), by name.
+const SAVED_REGS: &[(&str, Reg)] = &[
+    ("symbol-table", Reg::Symtab),
+    ("symbol-count", Reg::SymCount),
+    ("output-port", Reg::OutParam),
+    ("input-port", Reg::InParam),
+    ("error-port", Reg::ErrParam),
+    ("keywords", Reg::Keywords),
+];
+
+/// Root name of the procedure an image runs when it starts.
+pub const TOPLEVEL_ROOT: &str = "toplevel";
+/// Root name of the restore hooks (a list of thunks).
+pub const HOOKS_ROOT: &str = "restore-hooks";
+
+/// What a save produced.
+#[derive(Clone, Debug)]
+pub struct SaveReport {
+    /// Image size in bytes.
+    pub image_bytes: u64,
+    /// Objects written.
+    pub objects: usize,
+    /// Time spent copying the heap (purify).
+    pub purify: std::time::Duration,
+    /// Time spent writing and syncing the file.
+    pub write: std::time::Duration,
+}
+
+/// The layout fingerprint (§3): FNV-1a 64 over a canonical description of
+/// the object layout, the heap geometry and the primitive table.
+pub fn fingerprint(static_offset: u64) -> u64 {
+    let mut d = String::from("imp image layout 1; word 64; fixnum xx0 ref 001 imm 011;");
+    for t in (1u8..=23).chain(0x80..=0x85) {
+        let tag = imp_gc::Tag(t);
+        d.push_str(&format!(
+            "tag {t} {} {};",
+            obj::tag_name(tag),
+            if tag.is_traced() { "traced" } else { "raw" }
+        ));
+    }
+    d.push_str(&format!(
+        "code {}; error {}; thread {}; mutex {}; condvar {}; channel {}; port 4; static at {static_offset};",
+        obj::code::SIZE,
+        obj::error::SIZE,
+        crate::thread::field::SIZE,
+        crate::thread::mutex::SIZE,
+        crate::thread::condvar::SIZE,
+        crate::thread::channel::SIZE,
+    ));
+    for p in PRIMITIVES.iter() {
+        d.push_str(p.name);
+        d.push('\n');
+    }
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    for b in d.bytes() {
+        h ^= b as u64;
+        h = h.wrapping_mul(0x100_0000_01b3);
+    }
+    h
+}
+
+/// This build's primitive names, in id order.
+pub fn primitive_names() -> Vec<&'static str> {
+    PRIMITIVES.iter().map(|p| p.name).collect()
+}
+
+impl Vm {
+    /// Write an image of this VM to `path`, with `toplevel` (a procedure or
+    /// `#f`) and `hooks` (a list of thunks) as roots. The heap is only read.
+    ///
+    /// # Errors
+    /// The reason, naming the file.
+    pub fn save_image(
+        &mut self,
+        path: &Path,
+        toplevel: Value,
+        hooks: Value,
+    ) -> Result<SaveReport, String> {
+        let t0 = std::time::Instant::now();
+        let mut names: Vec<String> = SAVED_REGS.iter().map(|(n, _)| n.to_string()).collect();
+        let mut roots: Vec<Value> = SAVED_REGS.iter().map(|(_, r)| self.reg(*r)).collect();
+        names.push(TOPLEVEL_ROOT.into());
+        roots.push(toplevel);
+        names.push(HOOKS_ROOT.into());
+        roots.push(hooks);
+        let purified = self
+            .heap
+            .purify(&roots)
+            .map_err(|e| format!("{}: {e}", path.display()))?;
+        let purify = t0.elapsed();
+        let t1 = std::time::Instant::now();
+        let bytes = purified.bytes();
+        let meta = ImageMeta {
+            fingerprint: fingerprint(self.heap.static_offset()),
+            static_region_offset: self.heap.static_offset(),
+            roots: names
+                .into_iter()
+                .zip(purified.roots.iter().map(|v| v.bits()))
+                .collect(),
+            primitives: primitive_names().iter().map(|s| s.to_string()).collect(),
+            writer: format!("imp {}", env!("CARGO_PKG_VERSION")),
+        };
+        let sections = [SectionOut {
+            kind: SectionKind::Static,
+            region_offset: self.heap.static_offset(),
+            bytes: &bytes,
+        }];
+        let r = match self.save_tmp.as_mut() {
+            // In a save child: the parent made the temporary file.
+            Some(tmp) => {
+                let r = imp_images::write_into(tmp, &meta, &sections, 0, path)
+                    .map_err(|e| e.to_string())?;
+                if let Some(tmp) = self.save_tmp.take() {
+                    tmp.commit(path).map_err(|e| e.to_string())?;
+                }
+                r
+            }
+            None => imp_images::write_image(path, &meta, &sections).map_err(|e| e.to_string())?,
+        };
+        Ok(SaveReport {
+            image_bytes: r.image_bytes,
+            objects: purified.objects,
+            purify,
+            write: t1.elapsed(),
+        })
+    }
+
+    /// A VM whose heap is the image at `path` (checked first). Returns it
+    /// with the toplevel procedure and the restore hooks.
+    ///
+    /// # Errors
+    /// The reason, naming the file.
+    pub fn from_image(
+        path: &Path,
+        config: imp_gc::HeapConfig,
+    ) -> Result<(Vm, Value, Value), String> {
+        let vm = Vm::new(config)?;
+        let img = Image::open(
+            path,
+            fingerprint(vm.heap.static_offset()),
+            &primitive_names(),
+        )
+        .map_err(|e| e.to_string())?;
+        vm.load_image(&img)
+    }
+
+    fn load_image(mut self, img: &Image) -> Result<(Vm, Value, Value), String> {
+        let bad = |m: &str| format!("{}: {m}", img.path);
+        if img.static_region_offset != self.heap.static_offset() {
+            return Err(bad("the image was saved for another heap layout"));
+        }
+        for s in &img.sections {
+            match s.kind {
+                SectionKind::Static if s.region_offset == self.heap.static_offset() => {
+                    use std::os::fd::AsFd;
+                    self.heap
+                        .map_static(img.file.as_fd(), s.file_offset, s.len)
+                        .map_err(|e| bad(&e.to_string()))?;
+                }
+                SectionKind::Static => return Err(bad("a static section belongs elsewhere")),
+                SectionKind::Pure => {
+                    if s.len != 0 {
+                        return Err(bad("pure sections are not supported by this imp"));
+                    }
+                }
+            }
+        }
+        let (lo, hi) = (
+            self.heap.static_offset(),
+            self.heap.static_offset() + img.sections.iter().map(|s| s.len).sum::<u64>(),
+        );
+        let root = |name: &str| -> Result<Value, String> {
+            let v = Value::from_bits(
+                img.root(name)
+                    .ok_or_else(|| bad(&format!("the image lacks its `{name}` root")))?,
+            );
+            if v.is_ref() && !(lo..hi).contains(&v.offset()) {
+                return Err(bad(&format!("the image's `{name}` root points outside it")));
+            }
+            Ok(v)
+        };
+        for (name, reg) in SAVED_REGS {
+            let v = root(name)?;
+            self.set_reg(*reg, v);
+        }
+        if !self.is(self.reg(Reg::Symtab), obj::VECTOR) || !self.reg(Reg::SymCount).is_fixnum() {
+            return Err(bad("the image's symbol table is damaged"));
+        }
+        let toplevel = root(TOPLEVEL_ROOT)?;
+        let hooks = root(HOOKS_ROOT)?;
+        // A fresh scheduler over the loaded symbol table.
+        for r in [
+            Reg::Winders,
+            Reg::Handlers,
+            Reg::Params,
+            Reg::IoWaiters,
+            Reg::JobResults,
+        ] {
+            self.set_reg(r, Value::NIL);
+        }
+        self.set_reg(Reg::LastError, Value::FALSE);
+        self.set_reg(Reg::Scratch, Value::FALSE);
+        self.stack.push(toplevel);
+        self.stack.push(hooks);
+        let r = self.init_threads();
+        let hooks = self.stack.pop().unwrap_or(Value::NIL);
+        let toplevel = self.stack.pop().unwrap_or(Value::FALSE);
+        r.map_err(|_| bad("out of memory starting the scheduler"))?;
+        Ok((self, toplevel, hooks))
+    }
+}
+
+/// `imp --image-info`: what an image's header and tables say.
+pub fn describe(path: &Path) -> Result<String, String> {
+    let img = Image::open_unchecked(path).map_err(|e| e.to_string())?;
+    let mut out = String::new();
+    out.push_str(&format!("image:       {}\n", img.path));
+    out.push_str(&format!(
+        "format:      {}.{}\n",
+        imp_images::FORMAT_MAJOR,
+        img.minor
+    ));
+    out.push_str(&format!("written by:  {}\n", img.writer));
+    out.push_str(&format!(
+        "saved at:    {} (seconds since the epoch)\n",
+        img.saved_at
+    ));
+    out.push_str(&format!("start:       byte {} of the file\n", img.start));
+    out.push_str(&format!("length:      {} bytes\n", img.len));
+    let here = fingerprint(img.static_region_offset);
+    out.push_str(&format!(
+        "fingerprint: {:016x} ({})\n",
+        img.fingerprint,
+        if here == img.fingerprint {
+            "this imp's"
+        } else {
+            "not this imp's"
+        }
+    ));
+    out.push_str("sections:\n");
+    for s in &img.sections {
+        out.push_str(&format!(
+            "  {:?}: {} bytes at file offset {}, mapped at region offset {:#x}\n",
+            s.kind, s.len, s.file_offset, s.region_offset
+        ));
+    }
+    out.push_str("roots:\n");
+    for (n, v) in &img.roots {
+        out.push_str(&format!("  {n}: {v:#x}\n"));
+    }
+    out.push_str(&format!("primitives:  {}\n", img.primitives.len()));
+    Ok(out)
+}
+
+/// `imp --check-image`: every check, the body and the object structure too.
+pub fn check(path: &Path) -> Result<String, String> {
+    let config = imp_gc::HeapConfig::default();
+    let vm = Vm::new(config)?;
+    let img = Image::open_unchecked(path).map_err(|e| e.to_string())?;
+    img.check_build(fingerprint(vm.heap.static_offset()), &primitive_names())
+        .map_err(|e| e.to_string())?;
+    img.verify_body().map_err(|e| e.to_string())?;
+    let (vm, _, _) = vm.load_image(&img)?;
+    let objects = vm
+        .heap
+        .verify_static(&|t| matches!(t.0, 1..=23 | 0x80..=0x85))
+        .map_err(|m| format!("{}: damaged image: {m}", img.path))?;
+    Ok(format!(
+        "{}: ok ({} objects, {} bytes)\n",
+        img.path, objects, img.len
+    ))
+}
+
+// ---- primitives -------------------------------------------------------------------------
+
+/// This module's primitives.
+pub const DEFS: &[PrimDef] = &[
+    def("%save-image", 3, 3, save_image_prim),
+    def("%save-fork", 2, 2, save_fork),
+    def("%save-child-phase", 1, 1, save_child_phase),
+    def("%save-child-finish", 3, 3, save_child_finish),
+    def("%save-wait", 1, 1, save_wait),
+];
+
+fn path_arg(vm: &mut Vm, base: usize) -> VmResult<std::path::PathBuf> {
+    let p = vm.typed_arg(
+        "save-application",
+        base,
+        0,
+        obj::STRING,
+        "a file name string",
+    )?;
+    Ok(std::path::PathBuf::from(vm.string_text(p)))
+}
+
+/// `(%save-image path toplevel hooks)`: save in this process (the heap is
+/// only read); the image's size in bytes.
+fn save_image_prim(vm: &mut Vm, base: usize, _: usize) -> VmResult<Value> {
+    let path = path_arg(vm, base)?;
+    let (top, hooks) = (arg(vm, base, 1), arg(vm, base, 2));
+    let _ = std::io::Write::flush(&mut vm.out);
+    match vm.save_image(&path, top, hooks) {
+        Ok(r) => Ok(Value::fix(r.image_bytes as i64)),
+        Err(m) => Err(vm.error(format!("save-application: {m}"), &[])),
+    }
+}
+
+/// `(%save-fork path save-timeout)`: fork a save child. In the child,
+/// returns `child`; in the parent, a job number to wait on with
+/// `%save-wait`. The temporary file is made here, before forking, so an
+/// unwritable destination is reported at once.
+fn save_fork(vm: &mut Vm, base: usize, _: usize) -> VmResult<Value> {
+    let path = path_arg(vm, base)?;
+    let timeout = arg(vm, base, 1);
+    let secs = if let Some(n) = timeout.as_fixnum() {
+        n as f64
+    } else if vm.is(timeout, obj::FLONUM) {
+        vm.flonum_value(timeout)
+    } else {
+        return Err(vm.type_error("save-application", "a number of seconds", timeout));
+    };
+    if vm.save_running {
+        return Err(vm.error("save-application: a save is already running", &[]));
+    }
+    let tmp = imp_images::TempFile::beside(&path)
+        .map_err(|e| vm.error(format!("save-application: {e}"), &[]))?;
+    let (r, w) = nix::unistd::pipe()
+        .map_err(|e| vm.error(format!("save-application: cannot make a pipe: {e}"), &[]))?;
+    let t0 = std::time::Instant::now();
+    let forked = vm.fork_process();
+    let pause = t0.elapsed();
+    match forked {
+        Ok(nix::unistd::ForkResult::Child) => {
+            drop(r);
+            vm.save_tmp = Some(tmp);
+            vm.save_pipe = Some(w);
+            vm.intern("child")
+        }
+        Ok(nix::unistd::ForkResult::Parent { child }) => {
+            drop(w);
+            let _ = nix::fcntl::fcntl(
+                std::os::fd::AsRawFd::as_raw_fd(&r),
+                nix::fcntl::FcntlArg::F_SETFL(nix::fcntl::OFlag::O_NONBLOCK),
+            );
+            vm.last_fork_pause = pause;
+            vm.save_running = true;
+            let d = std::time::Duration::from_secs_f64(secs.clamp(0.0, 1e9));
+            let job = vm.os.watch_save_child(child, r, d, tmp);
+            Ok(Value::fix(job as i64))
+        }
+        Err(nix::errno::Errno::ENOMEM) => Err(vm.error(
+            "save-application: fork failed for lack of memory (see the vm.overcommit_memory setting, or save with #:fork #f)",
+            &[],
+        )),
+        Err(e) => Err(vm.error(format!("save-application: fork failed: {e}"), &[])),
+    }
+}
+
+/// Report a phase to the parent (save child only).
+fn child_report(vm: &mut Vm, line: &str) {
+    if let Some(w) = &vm.save_pipe {
+        let _ = nix::unistd::write(w, format!("{line}\n").as_bytes());
+    }
+}
+
+/// `(%save-child-phase name)`: tell the parent which phase the child is in.
+fn save_child_phase(vm: &mut Vm, base: usize, _: usize) -> VmResult<Value> {
+    let p = arg(vm, base, 0);
+    let name = if vm.is(p, obj::SYMBOL) {
+        vm.symbol_name(p)
+    } else {
+        "unknown".into()
+    };
+    child_report(vm, &name);
+    Ok(Value::UNSPECIFIED)
+}
+
+/// `(%save-child-finish path toplevel hooks)`: in the save child, purify
+/// and write, report, and leave with `_exit`. Never returns.
+fn save_child_finish(vm: &mut Vm, base: usize, _: usize) -> VmResult<Value> {
+    let path = path_arg(vm, base)?;
+    if vm.save_pipe.is_none() {
+        return Err(vm.error("%save-child-finish: not in a save child", &[]));
+    }
+    let (top, hooks) = (arg(vm, base, 1), arg(vm, base, 2));
+    child_report(vm, "purify and write");
+    match vm.save_image(&path, top, hooks) {
+        Ok(_) => {
+            child_report(vm, "done");
+            crate::fork::exit_child(0)
+        }
+        Err(m) => {
+            child_report(vm, &format!("error: {m}"));
+            crate::fork::exit_child(1)
+        }
+    }
+}
+
+/// `(%save-wait job)`: wait for the save child; a description of the save,
+/// or an error naming the phase where it failed.
+fn save_wait(vm: &mut Vm, base: usize, _: usize) -> VmResult<Value> {
+    let j = arg(vm, base, 0);
+    let Some(job) = j.as_fixnum().filter(|&j| j >= 0) else {
+        return Err(vm.type_error("save-application", "a save job", j));
+    };
+    match vm.take_job_result(job as u64) {
+        Some(v) => {
+            vm.save_running = false;
+            if v.is_fixnum() {
+                Ok(Value::fix(vm.last_fork_pause.as_micros() as i64))
+            } else {
+                let text = vm.string_text(v);
+                Err(vm.error(format!("save-application: {text}"), &[]))
+            }
+        }
+        None => Err(Exn::Block {
+            wait: IoWait::Job(job as u64),
+            argc: 0,
+            tail: false,
+        }),
+    }
+}

@@ -1,0 +1,351 @@
+//! Saving the running system and starting from images, through the `imp`
+//! binary and the Rust API.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use imp::Runtime;
+
+fn imp() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_imp"))
+}
+
+fn dir(name: &str) -> PathBuf {
+    let d = std::env::temp_dir().join(format!("imp-images-{}-{name}", std::process::id()));
+    std::fs::create_dir_all(&d).expect("dir");
+    d
+}
+
+/// Run `imp ARGS` in `cwd`; (status, stdout, stderr).
+fn run(cwd: &Path, args: &[&str]) -> (i32, String, String) {
+    let out = imp().current_dir(cwd).args(args).output().expect("run imp");
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+/// A program with data of every kind, 20 threads that allocate and hold
+/// mutexes, saving from `saver` (initial or thread) with `fork`.
+fn program(image: &str, fork: bool, from_thread: bool) -> String {
+    format!(
+        r#"
+(define data (list 1 2.5 "str" #(a b c) (expt 2 100) #\x 'sym))
+(define table (make-hash-table eq?))
+(define keys (map (lambda (i) (list i)) (iota 100000)))
+(for-each (lambda (k) (hash-table-set! table k (car k))) keys)
+(define strings (make-hash-table string=?))
+(hash-table-set! strings "k" 'v)
+(define-record-type point (make-point x y) point? (x point-x) (y point-y))
+(define p (make-point 3 4))
+(define counter (let ((n 0)) (lambda () (set! n (+ n 1)) n)))
+(counter)
+(define locks (map (lambda (i) (make-mutex i)) (iota 20)))
+(define total 0)
+(define workers
+  (map (lambda (m)
+         (thread-start!
+          (make-thread
+           (lambda ()
+             (mutex-lock! m)
+             (let loop ((acc '()) (n 0))
+               (set! total (+ total 1))
+               (loop (if (> n 50) '() (cons (make-vector 8 n) acc)) (if (> n 50) 0 (+ n 1))))))))
+       locks))
+(thread-sleep! 0.05)
+(define (main)
+  (write (list data
+               (hash-table-ref/default table (list-ref keys 77777) 'missing)
+               (hash-table-count table)
+               (hash-table-ref/default strings "k" #f)
+               (point-y p) (counter)
+               (map mutex-state (list (car locks) (cadr locks)))
+               (length (thread-list))
+               (cdr (command-line))))
+  (newline))
+(define (save) (save-application {image:?} #:toplevel main #:fork {fork}))
+(define result
+  {saver})
+(define before total)
+(thread-sleep! 0.05)
+(write (list 'parent (pair? result) (> total before) (counter) (length (thread-list))
+             (hash-table-ref/default table (list-ref keys 5) #f)))
+(newline)
+"#,
+        fork = if fork { "#t" } else { "#f" },
+        saver = if from_thread {
+            "(thread-join! (thread-start! (make-thread save)))"
+        } else {
+            "(save)"
+        }
+    )
+}
+
+const IMAGE_OUTPUT: &str = "((1 2.5 \"str\" #(a b c) 1267650600228229401496703205376 #\\x sym) 77777 100000 v 4 2 (abandoned abandoned) 1 (\"one\" \"two\"))\n";
+
+#[test]
+fn save_while_threads_run_and_start_from_the_image() {
+    let d = dir("fork");
+    std::fs::write(d.join("prog.scm"), program("saved.img", true, false)).expect("write");
+    let (code, out, err) = run(&d, &["prog.scm"]);
+    assert_eq!(code, 0, "{err}");
+    // The parent went on: its threads kept running, its data unchanged.
+    assert_eq!(out, "(parent #t #t 2 21 5)\n", "{err}");
+    let (code, out, err) = run(&d, &["--image", "saved.img", "one", "two"]);
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(out, IMAGE_OUTPUT);
+    let (code, out, err) = run(&d, &["--check-image", "saved.img"]);
+    assert_eq!(code, 0, "{err}");
+    assert!(out.contains("ok"), "{out}");
+}
+
+#[test]
+fn save_from_another_thread() {
+    let d = dir("thread");
+    std::fs::write(d.join("prog.scm"), program("saved.img", true, true)).expect("write");
+    let (code, out, err) = run(&d, &["prog.scm"]);
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(out, "(parent #t #t 2 21 5)\n", "{err}");
+    let (code, out, err) = run(&d, &["--image", "saved.img", "one", "two"]);
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(out, IMAGE_OUTPUT);
+}
+
+#[test]
+fn save_without_fork_exits() {
+    let d = dir("nofork");
+    std::fs::write(d.join("prog.scm"), program("saved.img", false, false)).expect("write");
+    let (code, out, err) = run(&d, &["prog.scm"]);
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(out, "", "the process ends with the save");
+    let (code, out, err) = run(&d, &["--image", "saved.img", "one", "two"]);
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(out, IMAGE_OUTPUT);
+}
+
+#[test]
+fn an_image_without_toplevel_starts_the_repl_with_every_definition() {
+    let d = dir("repl");
+    std::fs::write(
+        d.join("prog.scm"),
+        "(define x 41) (define (f) (+ x 1)) (save-application \"r.img\")",
+    )
+    .expect("write");
+    let (code, _, err) = run(&d, &["prog.scm"]);
+    assert_eq!(code, 0, "{err}");
+    let out = imp()
+        .current_dir(&d)
+        .args(["--image", "r.img"])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .and_then(|mut c| {
+            use std::io::Write;
+            c.stdin
+                .take()
+                .expect("stdin")
+                .write_all(b"(f)\n(* x 2)\n")?;
+            c.wait_with_output()
+        })
+        .expect("repl");
+    assert_eq!(String::from_utf8_lossy(&out.stdout), "42\n82\n");
+}
+
+#[test]
+fn a_save_that_hangs_is_killed_and_leaves_the_old_image() {
+    let d = dir("hang");
+    // An older image at the path.
+    std::fs::write(
+        d.join("old.scm"),
+        "(define v 'old) (save-application \"x.img\" #:toplevel (lambda () (display v)))",
+    )
+    .expect("write");
+    let (code, _, err) = run(&d, &["old.scm"]);
+    assert_eq!(code, 0, "{err}");
+    let before = std::fs::read(d.join("x.img")).expect("old image");
+    std::fs::write(
+        d.join("hang.scm"),
+        "(register-fork-handlers! #f #f (lambda () (let loop () (loop))))
+         (display (guard (e ((error-object? e) (error-object-message e)))
+                    (save-application \"x.img\" #:save-timeout 0.5)))
+         (newline)",
+    )
+    .expect("write");
+    let (code, out, err) = run(&d, &["hang.scm"]);
+    assert_eq!(code, 0, "{err}");
+    assert!(
+        out.contains("timed out") && out.contains("child-handlers"),
+        "{out}"
+    );
+    assert_eq!(
+        std::fs::read(d.join("x.img")).expect("image"),
+        before,
+        "the old image is intact"
+    );
+    let names: Vec<String> = std::fs::read_dir(&d)
+        .expect("ls")
+        .filter_map(|e| e.ok())
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .collect();
+    assert!(
+        !names.iter().any(|n| n.contains(".tmp-")),
+        "temporary file left: {names:?}"
+    );
+    let (_, out, _) = run(&d, &["--image", "x.img"]);
+    assert_eq!(out, "old");
+}
+
+#[test]
+fn refusals_name_the_file_and_the_cause() {
+    let d = dir("bad");
+    let (code, _, err) = run(&d, &["-e", "(save-application \"/nonexistent-dir/x.img\")"]);
+    assert_eq!(code, 70);
+    assert!(err.contains("/nonexistent-dir/x.img"), "{err}");
+    std::fs::write(
+        d.join("ok.scm"),
+        "(define v 1) (save-application \"ok.img\" #:toplevel (lambda () (display v)))",
+    )
+    .expect("write");
+    assert_eq!(run(&d, &["ok.scm"]).0, 0);
+    let good = std::fs::read(d.join("ok.img")).expect("image");
+    let cases: Vec<(&str, Vec<u8>, &str)> = vec![
+        ("empty.img", vec![], "empty"),
+        (
+            "text.img",
+            b"(display 1)\n".repeat(1000),
+            "not an imp image",
+        ),
+        (
+            "truncated.img",
+            good[..good.len() - 1000].to_vec(),
+            "truncated",
+        ),
+        (
+            "flipped.img",
+            {
+                let mut b = good.clone();
+                b[65536 + 5000] ^= 0x20;
+                b
+            },
+            "damaged",
+        ),
+        (
+            "version.img",
+            {
+                let mut b = good.clone();
+                b[8] = 7;
+                b
+            },
+            "format version 7",
+        ),
+        (
+            "fingerprint.img",
+            {
+                let mut b = good.clone();
+                b[16] ^= 1;
+                // Keep the header checksum right so the fingerprint check is reached.
+                let mut h = b[..124].to_vec();
+                h[..8].copy_from_slice(b"IMPIMAGE");
+                let c = crc32(&h);
+                b[124..128].copy_from_slice(&c.to_le_bytes());
+                b
+            },
+            "another object layout",
+        ),
+    ];
+    for (name, bytes, want) in cases {
+        std::fs::write(d.join(name), &bytes).expect("write");
+        for flag in ["--image", "--check-image"] {
+            let (code, out, err) = run(&d, &[flag, name]);
+            assert_eq!(code, 70, "{flag} {name}: {out}");
+            assert!(
+                err.contains(name) && err.contains(want),
+                "{flag} {name}: wanted {want:?} in {err}"
+            );
+        }
+    }
+    let (code, _, err) = run(&d, &["--image", "missing.img"]);
+    assert_eq!(code, 70);
+    assert!(err.contains("missing.img"), "{err}");
+}
+
+/// CRC-32 (IEEE), for patching a header in the test.
+fn crc32(bytes: &[u8]) -> u32 {
+    let mut c = !0u32;
+    for &b in bytes {
+        c ^= b as u32;
+        for _ in 0..8 {
+            c = if c & 1 != 0 {
+                (c >> 1) ^ 0xedb8_8320
+            } else {
+                c >> 1
+            };
+        }
+    }
+    !c
+}
+
+#[test]
+fn images_saved_from_images_and_through_the_api() {
+    let d = dir("api");
+    let mut rt = Runtime::new().expect("runtime");
+    rt.eval_str("(define greeting \"hello\") (define (main) (string-append greeting \" world\"))")
+        .expect("define");
+    let main = rt.eval_str("main").expect("main");
+    let r = rt.save_image(d.join("a.img"), Some(&main)).expect("save");
+    assert!(r.image_bytes > 0 && r.objects > 100);
+    // The runtime goes on after an in-process save.
+    let g = rt.eval_str("greeting").expect("eval");
+    assert_eq!(rt.write(&g), "\"hello\"");
+    let (mut b, top) = Runtime::from_image(d.join("a.img")).expect("load");
+    let top = top.expect("toplevel");
+    let v = b.call(&top, &[]).expect("call");
+    assert_eq!(b.write(&v), "\"hello world\"");
+    // Change it and save again from the loaded image.
+    b.eval_str("(set! greeting \"goodbye\") (define extra (make-vector 3 'x))")
+        .expect("change");
+    b.save_image(d.join("b.img"), Some(&top))
+        .expect("save again");
+    let (mut c, top) = Runtime::from_image(d.join("b.img")).expect("load again");
+    let v = c.call(&top.expect("toplevel"), &[]).expect("call");
+    assert_eq!(c.write(&v), "\"goodbye world\"");
+    let extra = c.eval_str("extra").expect("extra");
+    assert_eq!(c.write(&extra), "#(x x x)");
+    c.collect_garbage().expect("gc");
+    c.verify_heap().expect("verify");
+    let after = c
+        .eval_str("(list greeting (vector-ref extra 0))")
+        .expect("after gc");
+    assert_eq!(c.write(&after), "(\"goodbye\" x)");
+}
+
+#[test]
+fn fifty_saves_in_a_row_while_threads_run() {
+    let d = dir("fifty");
+    std::fs::write(
+        d.join("prog.scm"),
+        r#"
+(define n 0)
+(define ticker (thread-start! (make-thread (lambda () (let loop () (set! n (+ n 1)) (thread-yield!) (loop))))))
+(define data (map (lambda (i) (cons i (number->string i))) (iota 1000)))
+(let loop ((i 0))
+  (if (< i 50)
+      (begin
+        (set! data (cons i data))
+        (save-application (string-append "s" (number->string i) ".img")
+                          #:toplevel (lambda () (write (list (car data) (length data) (length (thread-list))))))
+        (loop (+ i 1)))))
+(write (> n 0))
+"#,
+    )
+    .expect("write");
+    let (code, out, err) = run(&d, &["prog.scm"]);
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(out, "#t");
+    for i in [0, 1, 25, 49] {
+        let (code, out, err) = run(&d, &["--image", &format!("s{i}.img")]);
+        assert_eq!(code, 0, "{err}");
+        assert_eq!(out, format!("({i} {} 1)", 1001 + i));
+    }
+}
