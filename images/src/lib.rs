@@ -302,6 +302,8 @@ pub struct TempFile {
     pub path: PathBuf,
     /// The open file.
     pub file: File,
+    /// Permissions it gets when committed.
+    pub mode: u32,
     keep: bool,
 }
 
@@ -332,6 +334,7 @@ impl TempFile {
                     return Ok(TempFile {
                         path: tmp,
                         file,
+                        mode: 0o644,
                         keep: false,
                     })
                 }
@@ -362,7 +365,7 @@ impl TempFile {
         // incomplete).
         use std::os::unix::fs::PermissionsExt;
         self.file
-            .set_permissions(std::fs::Permissions::from_mode(0o644))
+            .set_permissions(std::fs::Permissions::from_mode(self.mode))
             .map_err(io("cannot set the image's permissions"))?;
         self.file.sync_all().map_err(io("cannot sync the image"))?;
         std::fs::rename(&self.path, path).map_err(io("cannot rename the image into place"))?;
@@ -432,6 +435,80 @@ pub fn write_into(
         image_bytes,
         file_bytes: prefix + image_bytes,
     })
+}
+
+/// The length of the program in `exe` without any image appended to it
+/// (§7: an executable image's trailer says where its image starts).
+pub fn executable_prefix_len(exe: &Path) -> Result<u64, ImageError> {
+    let p = exe.display().to_string();
+    let f = File::open(exe).map_err(|source| ImageError::Io {
+        path: p.clone(),
+        what: "cannot read the executable",
+        source,
+    })?;
+    let size = f
+        .metadata()
+        .map_err(|source| ImageError::Io {
+            path: p.clone(),
+            what: "cannot read the executable",
+            source,
+        })?
+        .len();
+    Ok(embedded_image_start(&f, size).unwrap_or(size))
+}
+
+/// Where an image appended to the file `f` (of `size` bytes) starts, if
+/// its last bytes are a valid trailer with a non-zero start.
+pub fn embedded_image_start(f: &File, size: u64) -> Option<u64> {
+    if size < TRAILER_BYTES {
+        return None;
+    }
+    let mut tr = [0u8; TRAILER_BYTES as usize];
+    f.read_exact_at(&mut tr, size - TRAILER_BYTES).ok()?;
+    if tr[..8] != TRAILER_MAGIC || get_u32(&tr, 24) != crc(&tr[..24]) {
+        return None;
+    }
+    let start = get_u64(&tr, 8);
+    (start > 0 && start.checked_add(get_u64(&tr, 16)) == Some(size)).then_some(start)
+}
+
+/// Copy the first `len` bytes of `exe` into `out` and return the image's
+/// start offset (`len` rounded up to the section alignment).
+pub fn copy_executable(out: &mut TempFile, exe: &Path, len: u64) -> Result<u64, ImageError> {
+    use std::io::Read;
+    let p = exe.display().to_string();
+    let f = File::open(exe).map_err(|source| ImageError::Io {
+        path: p.clone(),
+        what: "cannot read the executable",
+        source,
+    })?;
+    let mut buf = vec![0u8; 1 << 20];
+    let mut done = 0u64;
+    let mut r = f.take(len);
+    loop {
+        let n = r.read(&mut buf).map_err(|source| ImageError::Io {
+            path: p.clone(),
+            what: "cannot read the executable",
+            source,
+        })?;
+        if n == 0 {
+            break;
+        }
+        out.file
+            .write_all_at(&buf[..n], done)
+            .map_err(|source| ImageError::Io {
+                path: out.path.display().to_string(),
+                what: "cannot write the executable",
+                source,
+            })?;
+        done += n as u64;
+    }
+    use std::os::unix::fs::PermissionsExt;
+    out.mode = 0o755;
+    let _ = out
+        .file
+        .set_permissions(std::fs::Permissions::from_mode(0o700));
+    Ok(align_up(done))
 }
 
 /// Write an image file at `path` atomically: a temporary file beside it,

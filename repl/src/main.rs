@@ -31,6 +31,17 @@ const EXIT_ERROR: u8 = 70;
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().collect();
+    // An executable image: this binary with an image appended runs it,
+    // passing every argument to the program.
+    if let Some(exe) = embedded_image() {
+        return match start_image(&exe, &args) {
+            Ok(code) => code,
+            Err(e) => {
+                eprintln!("imp: {e:#}");
+                ExitCode::from(EXIT_ERROR)
+            }
+        };
+    }
     match run(&args[1..]) {
         Ok(code) => code,
         Err(e) => {
@@ -72,24 +83,7 @@ fn run(args: &[String]) -> anyhow::Result<ExitCode> {
             let Some(image) = args.get(1) else {
                 anyhow::bail!("--image needs an image file\n{USAGE}");
             };
-            let (mut rt, top) = match Runtime::from_image(image) {
-                Ok(r) => r,
-                Err(e) => {
-                    eprintln!("imp: {e}");
-                    return Ok(ExitCode::from(EXIT_ERROR));
-                }
-            };
-            rt.set_command_line(&args[1..])?;
-            match top {
-                Some(f) => match rt.call(&f, &[]) {
-                    Ok(_) => {
-                        rt.flush();
-                        Ok(ExitCode::SUCCESS)
-                    }
-                    Err(e) => Ok(report(&mut rt, e)),
-                },
-                None => repl_with(rt),
-            }
+            start_image(std::path::Path::new(image), &args[1..])
         }
         Some("--image-info") => {
             let Some(image) = args.get(1) else {
@@ -149,6 +143,36 @@ fn run(args: &[String]) -> anyhow::Result<ExitCode> {
             }
         }
         None => repl(),
+    }
+}
+
+/// This executable's path if an image is appended to it.
+fn embedded_image() -> Option<std::path::PathBuf> {
+    let exe = std::env::current_exe().ok()?;
+    let f = std::fs::File::open(&exe).ok()?;
+    let size = f.metadata().ok()?.len();
+    imp_images::embedded_image_start(&f, size).map(|_| exe)
+}
+
+/// Start from the image at `image`; `args` are the program's command line.
+fn start_image(image: &std::path::Path, args: &[String]) -> anyhow::Result<ExitCode> {
+    let (mut rt, top) = match Runtime::from_image(image) {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("imp: {e}");
+            return Ok(ExitCode::from(EXIT_ERROR));
+        }
+    };
+    rt.set_command_line(args)?;
+    match top {
+        Some(f) => match rt.call(&f, &[]) {
+            Ok(_) => {
+                rt.flush();
+                Ok(ExitCode::SUCCESS)
+            }
+            Err(e) => Ok(report(&mut rt, e)),
+        },
+        None => repl_with(rt),
     }
 }
 

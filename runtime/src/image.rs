@@ -54,7 +54,7 @@ pub fn fingerprint(static_offset: u64) -> u64 {
         ));
     }
     d.push_str(&format!(
-        "code {}; error {}; thread {}; mutex {}; condvar {}; channel {}; port 4; static at {static_offset};",
+        "code {}; error {}; thread {}; mutex {}; condvar {}; channel {}; port 5; static at {static_offset};",
         obj::code::SIZE,
         obj::error::SIZE,
         crate::thread::field::SIZE,
@@ -90,6 +90,7 @@ impl Vm {
         path: &Path,
         toplevel: Value,
         hooks: Value,
+        executable: bool,
     ) -> Result<SaveReport, String> {
         let t0 = std::time::Instant::now();
         let mut names: Vec<String> = SAVED_REGS.iter().map(|(n, _)| n.to_string()).collect();
@@ -120,18 +121,27 @@ impl Vm {
             region_offset: self.heap.static_offset(),
             bytes: &bytes,
         }];
-        let r = match self.save_tmp.as_mut() {
-            // In a save child: the parent made the temporary file.
-            Some(tmp) => {
-                let r = imp_images::write_into(tmp, &meta, &sections, 0, path)
-                    .map_err(|e| e.to_string())?;
-                if let Some(tmp) = self.save_tmp.take() {
-                    tmp.commit(path).map_err(|e| e.to_string())?;
-                }
-                r
-            }
-            None => imp_images::write_image(path, &meta, &sections).map_err(|e| e.to_string())?,
+        // In a save child the parent made the temporary file.
+        let mut tmp = match self.save_tmp.take() {
+            Some(t) => t,
+            None => imp_images::TempFile::beside(path).map_err(|e| e.to_string())?,
         };
+        let prefix = if executable {
+            // The running program, without any image appended to it.
+            let exe = std::env::current_exe().map_err(|e| {
+                format!(
+                    "{}: cannot find this program's executable: {e}",
+                    path.display()
+                )
+            })?;
+            let len = imp_images::executable_prefix_len(&exe).map_err(|e| e.to_string())?;
+            imp_images::copy_executable(&mut tmp, &exe, len).map_err(|e| e.to_string())?
+        } else {
+            0
+        };
+        let r = imp_images::write_into(&mut tmp, &meta, &sections, prefix, path)
+            .map_err(|e| e.to_string())?;
+        tmp.commit(path).map_err(|e| e.to_string())?;
         Ok(SaveReport {
             image_bytes: r.image_bytes,
             objects: purified.objects,
@@ -290,11 +300,12 @@ pub fn check(path: &Path) -> Result<String, String> {
 
 /// This module's primitives.
 pub const DEFS: &[PrimDef] = &[
-    def("%save-image", 3, 3, save_image_prim),
+    def("%save-image", 4, 4, save_image_prim),
     def("%save-fork", 2, 2, save_fork),
     def("%save-child-phase", 1, 1, save_child_phase),
-    def("%save-child-finish", 3, 3, save_child_finish),
+    def("%save-child-finish", 4, 4, save_child_finish),
     def("%save-wait", 1, 1, save_wait),
+    def("%save-child-fail", 1, 1, save_child_fail),
 ];
 
 fn path_arg(vm: &mut Vm, base: usize) -> VmResult<std::path::PathBuf> {
@@ -308,13 +319,14 @@ fn path_arg(vm: &mut Vm, base: usize) -> VmResult<std::path::PathBuf> {
     Ok(std::path::PathBuf::from(vm.string_text(p)))
 }
 
-/// `(%save-image path toplevel hooks)`: save in this process (the heap is
+/// `(%save-image path toplevel hooks executable?)`: save in this process (the heap is
 /// only read); the image's size in bytes.
 fn save_image_prim(vm: &mut Vm, base: usize, _: usize) -> VmResult<Value> {
     let path = path_arg(vm, base)?;
     let (top, hooks) = (arg(vm, base, 1), arg(vm, base, 2));
+    let exe = arg(vm, base, 3).is_true();
     let _ = std::io::Write::flush(&mut vm.out);
-    match vm.save_image(&path, top, hooks) {
+    match vm.save_image(&path, top, hooks, exe) {
         Ok(r) => Ok(Value::fix(r.image_bytes as i64)),
         Err(m) => Err(vm.error(format!("save-application: {m}"), &[])),
     }
@@ -349,6 +361,9 @@ fn save_fork(vm: &mut Vm, base: usize, _: usize) -> VmResult<Value> {
             drop(r);
             vm.save_tmp = Some(tmp);
             vm.save_pipe = Some(w);
+            // Fence the parent's descriptors; ports made from now on are
+            // the child's own.
+            vm.os.fenced = true;
             vm.intern("child")
         }
         Ok(nix::unistd::ForkResult::Parent { child }) => {
@@ -390,7 +405,7 @@ fn save_child_phase(vm: &mut Vm, base: usize, _: usize) -> VmResult<Value> {
     Ok(Value::UNSPECIFIED)
 }
 
-/// `(%save-child-finish path toplevel hooks)`: in the save child, purify
+/// `(%save-child-finish path toplevel hooks executable?)`: in the save child, purify
 /// and write, report, and leave with `_exit`. Never returns.
 fn save_child_finish(vm: &mut Vm, base: usize, _: usize) -> VmResult<Value> {
     let path = path_arg(vm, base)?;
@@ -398,8 +413,9 @@ fn save_child_finish(vm: &mut Vm, base: usize, _: usize) -> VmResult<Value> {
         return Err(vm.error("%save-child-finish: not in a save child", &[]));
     }
     let (top, hooks) = (arg(vm, base, 1), arg(vm, base, 2));
+    let exe = arg(vm, base, 3).is_true();
     child_report(vm, "purify and write");
-    match vm.save_image(&path, top, hooks) {
+    match vm.save_image(&path, top, hooks, exe) {
         Ok(_) => {
             child_report(vm, "done");
             crate::fork::exit_child(0)
@@ -434,4 +450,17 @@ fn save_wait(vm: &mut Vm, base: usize, _: usize) -> VmResult<Value> {
             tail: false,
         }),
     }
+}
+
+/// `(%save-child-fail condition)`: in a save child, report the condition
+/// as the save's error and leave. Never returns.
+fn save_child_fail(vm: &mut Vm, base: usize, _: usize) -> VmResult<Value> {
+    if vm.save_pipe.is_none() {
+        return Err(vm.error("%save-child-fail: not in a save child", &[]));
+    }
+    let c = arg(vm, base, 0);
+    let text = crate::report::condition_report(vm, c);
+    let first = text.lines().next().unwrap_or("an error").to_string();
+    child_report(vm, &format!("error: {first}"));
+    crate::fork::exit_child(1)
 }

@@ -393,7 +393,7 @@ impl Runtime {
             hooks
         };
         self.vm
-            .save_image(path.as_ref(), top, hooks)
+            .save_image(path.as_ref(), top, hooks, false)
             .map_err(Error::Image)
     }
 

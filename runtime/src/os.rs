@@ -150,8 +150,26 @@ pub struct Os {
     next_job: u64,
     /// Every lock helpers can hold.
     pub registry: ForkRegistry,
+    /// This process's session: ports record it, and a port from another
+    /// session (a saved image's previous life) is a stale handle.
+    pub session: i64,
+    /// In a save child: I/O on inherited descriptors is refused.
+    pub fenced: bool,
     diagnostics: Arc<Mutex<Vec<String>>>,
     stats: Arc<Mutex<HelperStats>>,
+}
+
+/// A session number unlikely to repeat: the pid and the clock, mixed.
+fn new_session() -> i64 {
+    let t = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_nanos() as u64)
+        .unwrap_or(0);
+    let mut h = t ^ ((std::process::id() as u64) << 40);
+    h ^= h >> 33;
+    h = h.wrapping_mul(0xff51_afd7_ed55_8ccd);
+    h ^= h >> 33;
+    (h >> 4) as i64
 }
 
 fn set_nonblocking(fd: &OwnedFd) -> Result<(), Errno> {
@@ -188,6 +206,8 @@ impl Os {
             jobs_pending: 0,
             next_job: 0,
             registry,
+            session: new_session(),
+            fenced: false,
             diagnostics,
             stats,
         })

@@ -1699,6 +1699,9 @@ fn channel_receivers(vm: &mut Vm, base: usize, _: usize) -> VmResult<Value> {
 /// `(%process-start cmd args)`: run a program (stdio inherited) on a helper
 /// that waits for it; returns the job number.
 fn process_start(vm: &mut Vm, base: usize, _: usize) -> VmResult<Value> {
+    if vm.os.fenced {
+        return Err(vm.error("process-run: not allowed while saving an image", &[]));
+    }
     let cmd = vm.typed_arg("process-run", base, 0, obj::STRING, "a program name string")?;
     let cmd = vm.string_text(cmd);
     let list = arg(vm, base, 1);

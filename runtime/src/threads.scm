@@ -258,9 +258,8 @@
         (fork? (%save-option opts #:fork #t))
         (kill-timeout (%save-option opts #:kill-timeout 1))
         (save-timeout (%save-option opts #:save-timeout 60))
-        (wait? (%save-option opts #:wait #t)))
-    (if (%save-option opts #:executable #f)
-        (error "save-application: #:executable is not supported yet"))
+        (wait? (%save-option opts #:wait #t))
+        (executable? (%save-option opts #:executable #f)))
     (if (and toplevel (not (procedure? toplevel)))
         (error "save-application: #:toplevel must be a procedure" toplevel))
     (if fork?
@@ -268,12 +267,16 @@
           (%run-fork-handlers 0 (reverse %fork-handlers))
           (let ((r (%save-fork path save-timeout)))
             (if (eq? r 'child)
-                (begin
-                  (%save-child-phase 'child-handlers)
-                  (%run-fork-handlers 2 %fork-handlers)
-                  (%save-child-phase 'terminate-threads)
-                  (%terminate-other-threads! kill-timeout)
-                  (%save-child-finish path toplevel %restore-hooks))
+                ;; The child never returns to the program: any error ends
+                ;; it, reported to the parent.
+                (with-exception-handler
+                 %save-child-fail
+                 (lambda ()
+                   (%save-child-phase 'child-handlers)
+                   (%run-fork-handlers 2 %fork-handlers)
+                   (%save-child-phase 'terminate-threads)
+                   (%terminate-other-threads! kill-timeout)
+                   (%save-child-finish path toplevel %restore-hooks executable?)))
                 (begin
                   (%run-fork-handlers 1 %fork-handlers)
                   (let ((finish (lambda ()
@@ -282,5 +285,5 @@
                     (if wait? (finish) finish))))))
         (begin
           (%terminate-other-threads! kill-timeout)
-          (%save-image path toplevel %restore-hooks)
+          (%save-image path toplevel %restore-hooks executable?)
           (exit 0)))))

@@ -349,3 +349,159 @@ fn fifty_saves_in_a_row_while_threads_run() {
         assert_eq!(out, format!("({i} {} 1)", 1001 + i));
     }
 }
+
+#[test]
+fn executable_images_run_alone_from_anywhere() {
+    let d = dir("exe");
+    std::fs::write(
+        d.join("prog.scm"),
+        r#"(define n 41)
+           (define (second)
+             (write (list 'second n (cdr (command-line))))
+             (newline))
+           (define (main)
+             (set! n (+ n 1))
+             (write (list 'first n (cdr (command-line))))
+             (newline)
+             ;; An executable image saves another: the new file holds the
+             ;; program once, not the first image too.
+             (save-application "second" #:toplevel second #:executable #t))
+           (save-application "first" #:toplevel main #:executable #t)"#,
+    )
+    .expect("write");
+    let (code, _, err) = run(&d, &["prog.scm"]);
+    assert_eq!(code, 0, "{err}");
+    let sub = d.join("elsewhere");
+    std::fs::create_dir_all(&sub).expect("sub");
+    let out = Command::new(d.join("first"))
+        .current_dir(&sub)
+        .args(["x", "--image", "-e"])
+        .output()
+        .expect("run first");
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout),
+        "(first 42 (\"x\" \"--image\" \"-e\"))\n"
+    );
+    let out = Command::new(sub.join("second"))
+        .current_dir(&d)
+        .arg("y")
+        .output()
+        .expect("run second");
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout),
+        "(second 42 (\"y\"))\n"
+    );
+    let first = std::fs::metadata(d.join("first")).expect("first").len();
+    let second = std::fs::metadata(sub.join("second")).expect("second").len();
+    assert!(
+        second < first + 200_000,
+        "the second executable holds one program: {first} vs {second}"
+    );
+    use std::os::unix::fs::PermissionsExt;
+    let mode = std::fs::metadata(sub.join("second"))
+        .expect("md")
+        .permissions()
+        .mode();
+    assert_eq!(mode & 0o111, 0o111, "executable bits");
+}
+
+#[test]
+fn save_from_the_repl() {
+    let d = dir("from-repl");
+    let out = imp()
+        .current_dir(&d)
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .and_then(|mut c| {
+            use std::io::Write;
+            c.stdin.take().expect("stdin").write_all(
+                b"(define answer 42)\n(define t (thread-start! (make-thread (lambda () (let loop () (loop))))))\n(car (save-application \"repl.img\"))\nanswer\n",
+            )?;
+            c.wait_with_output()
+        })
+        .expect("repl");
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout),
+        "(path . \"repl.img\")\n42\n",
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let out = imp()
+        .current_dir(&d)
+        .args(["--image", "repl.img"])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .and_then(|mut c| {
+            use std::io::Write;
+            c.stdin
+                .take()
+                .expect("stdin")
+                .write_all(b"(list answer (length (thread-list)))\n")?;
+            c.wait_with_output()
+        })
+        .expect("image repl");
+    assert_eq!(String::from_utf8_lossy(&out.stdout), "(42 1)\n");
+}
+
+#[test]
+fn stale_handles_fences_and_one_save_at_a_time() {
+    let d = dir("stale");
+    std::fs::write(
+        d.join("prog.scm"),
+        r#"(define-values (in out) (make-pipe))
+           (define (main)
+             (display (guard (e ((file-error? e) (error-object-message e))) (write-string "x" out)))
+             (newline))
+           (save-application "s.img" #:toplevel main)
+           (register-fork-handlers! #f #f (lambda () (display "from the child")))
+           (display (guard (e ((error-object? e) (error-object-message e))) (save-application "t.img")))
+           (newline)
+           (register-fork-handlers! #f #f #f)
+           (define later (save-application "u.img" #:wait #f #:toplevel (lambda () (thread-sleep! 1))))
+           (display (procedure? later))
+           (newline)"#,
+    )
+    .expect("write");
+    let (code, out, err) = run(&d, &["prog.scm"]);
+    assert_eq!(code, 0, "{err}");
+    let lines: Vec<&str> = out.lines().collect();
+    assert_eq!(lines.len(), 2, "{out}");
+    assert!(lines[0].contains("not allowed while saving"), "{out}");
+    assert_eq!(lines[1], "#t");
+    assert!(!d.join("t.img").exists());
+    let (code, out, _) = run(&d, &["--image", "s.img"]);
+    assert_eq!(code, 0);
+    assert!(
+        out.contains("stale handle from a previous session"),
+        "{out}"
+    );
+    std::fs::write(
+        d.join("twice.scm"),
+        r#"(register-fork-handlers! #f #f (lambda () (thread-sleep! 0.3)))
+           (define first (save-application "a.img" #:wait #f))
+           (display (guard (e ((error-object? e) (error-object-message e))) (save-application "b.img")))
+           (newline)
+           (display (car (first)))
+           (newline)"#,
+    )
+    .expect("write");
+    let (code, out, err) = run(&d, &["twice.scm"]);
+    assert_eq!(code, 0, "{err}");
+    assert!(out.contains("a save is already running"), "{out}");
+    assert!(out.contains("(path . a.img)"), "{out}");
+}

@@ -98,18 +98,41 @@ fn port_kind(vm: &Vm, p: Value) -> i64 {
 /// A port object of `kind` with `buffer` and position 0.
 fn make_port(vm: &mut Vm, kind: i64, buffer: Value) -> VmResult<Value> {
     vm.stack.push(buffer);
-    let p = vm.alloc(PORT, 4);
+    let p = vm.alloc(PORT, 5);
     let buffer = vm.stack.pop().unwrap_or(Value::FALSE);
     let p = p?;
     vm.heap.set(p, 0, Value::fix(kind));
     vm.heap.set(p, 1, buffer);
     vm.heap.set(p, 2, Value::fix(0));
     vm.heap.set(p, 3, Value::FALSE);
+    vm.heap.set(p, 4, Value::fix(vm.os.session));
     Ok(p)
 }
 
-fn port_fd(vm: &Vm, p: Value) -> i32 {
-    vm.heap.get(p, 3).as_fixnum().unwrap_or(-1) as i32
+/// The descriptor of a pipe or file port, refusing ports made by another
+/// process (an image's previous session, or the parent of a save child).
+fn port_fd(vm: &mut Vm, p: Value) -> VmResult<i32> {
+    if vm.heap.get(p, 4) != Value::fix(vm.os.session) {
+        return Err(vm.error_kind(
+            "file-error",
+            "stale handle from a previous session: this port was opened by another process",
+            &[p],
+        ));
+    }
+    check_fence(vm, p)?;
+    Ok(vm.heap.get(p, 3).as_fixnum().unwrap_or(-1) as i32)
+}
+
+/// In a save child, I/O on anything inherited from the parent is refused.
+fn check_fence(vm: &mut Vm, p: Value) -> VmResult<()> {
+    if vm.os.fenced {
+        return Err(vm.error_kind(
+            "file-error",
+            "I/O on a port inherited from the parent is not allowed while saving an image",
+            &[p],
+        ));
+    }
+    Ok(())
 }
 
 /// A port of `kind` (`FD_IN` or `FD_OUT`) on descriptor `fd`.
@@ -217,6 +240,9 @@ pub fn port_write(vm: &mut Vm, who: &str, slot: usize, text: &str) -> VmResult<(
     if !vm.is(p, PORT) {
         return Err(vm.type_error(who, "an output port", p));
     }
+    if matches!(port_kind(vm, p), kind::STDOUT | kind::STDERR) {
+        check_fence(vm, p)?;
+    }
     match port_kind(vm, p) {
         kind::STDOUT => {
             if vm.out.write_all(text.as_bytes()).is_err() {
@@ -258,7 +284,7 @@ pub fn port_write(vm: &mut Vm, who: &str, slot: usize, text: &str) -> VmResult<(
             Ok(())
         }
         kind::FD_OUT => {
-            let fd = port_fd(vm, p);
+            let fd = port_fd(vm, p)?;
             let pending = vm
                 .os
                 .drain(fd)
@@ -409,6 +435,10 @@ fn fill(vm: &mut Vm, slot: usize, more: bool) -> VmResult<bool> {
     }
     let text = match k {
         kind::STRING_IN => return Ok(false),
+        kind::STDIN if vm.os.fenced => {
+            check_fence(vm, p)?;
+            return Ok(false);
+        }
         kind::STDIN => match vm.os.stdin_lines.pop_front() {
             Some(Ok(Some(line))) => line,
             Some(Ok(None)) => {
@@ -426,7 +456,7 @@ fn fill(vm: &mut Vm, slot: usize, more: bool) -> VmResult<bool> {
             }
         },
         _ => {
-            let fd = port_fd(vm, p);
+            let fd = port_fd(vm, p)?;
             match vm
                 .os
                 .read(fd)
@@ -648,7 +678,7 @@ fn close_port(vm: &mut Vm, base: usize, _: usize) -> VmResult<Value> {
     match port_kind(vm, p) {
         kind::STRING_IN | kind::STRING_OUT => vm.heap.set(p, 0, Value::fix(kind::CLOSED)),
         kind::FD_IN | kind::FD_OUT => {
-            let fd = port_fd(vm, p);
+            let fd = port_fd(vm, p)?;
             if port_kind(vm, p) == kind::FD_OUT && vm.os.owns(fd) {
                 // Everything written reaches the reader before the end of file.
                 let pending = vm
@@ -670,7 +700,7 @@ fn close_port(vm: &mut Vm, base: usize, _: usize) -> VmResult<Value> {
 fn flush_output_port(vm: &mut Vm, base: usize, argc: usize) -> VmResult<Value> {
     let p = out_port(vm, "flush-output-port", base, argc, 0)?;
     if port_kind(vm, p) == kind::FD_OUT {
-        let fd = port_fd(vm, p);
+        let fd = port_fd(vm, p)?;
         let pending = vm
             .os
             .drain(fd)
