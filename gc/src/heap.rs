@@ -200,8 +200,16 @@ impl Heap {
         }
         self.nursery.top = off + bytes;
         // Nursery bytes are counted when the nursery is emptied.
-        self.region.words_mut()[(off / 8) as usize] = make_header(tag, hash_for_offset(off), words);
+        self.region.words_mut()[(off / 8) as usize] =
+            make_header(tag, hash_for_offset(off, self.epoch()), words);
         Some(Value::from_offset(off))
+    }
+
+    /// How many times the nursery has been emptied (minor and major
+    /// collections): with the offset, it makes identity hashes distinct.
+    #[inline(always)]
+    fn epoch(&self) -> u64 {
+        self.stats.minor_collections + (self.stats.major_collections << 32)
     }
 
     /// Would an object of `words` payload words fit in an empty nursery?
@@ -226,9 +234,10 @@ impl Heap {
         let off = self.old.top;
         self.old.top += bytes;
         self.stats.bytes_allocated += bytes;
+        let epoch = self.epoch();
         let w = self.region.words_mut();
         let i = (off / 8) as usize;
-        w[i] = make_header(tag, hash_for_offset(off), words);
+        w[i] = make_header(tag, hash_for_offset(off, epoch), words);
         // Fill with a harmless value so the object is scannable at once.
         w[i + 1..i + 1 + words].fill(Value::FALSE.bits());
         Ok(Value::from_offset(off))

@@ -7,7 +7,6 @@
 //! forwarding information lives in a side table, so in a forked child the
 //! inherited pages stay shared with the parent for the whole save.
 
-use std::collections::HashMap;
 use std::os::fd::BorrowedFd;
 
 use crate::heap::Heap;
@@ -25,14 +24,14 @@ pub struct Purified {
     pub objects: usize,
 }
 
+#[cfg(target_endian = "big")]
+compile_error!("images are little-endian; this heap writes its words as they are in memory");
+
 impl Purified {
-    /// The section's bytes (little-endian words).
-    pub fn bytes(&self) -> Vec<u8> {
-        let mut b = Vec::with_capacity(self.words.len() * 8);
-        for w in &self.words {
-            b.extend_from_slice(&w.to_le_bytes());
-        }
-        b
+    /// The section's bytes: the words as they are in memory, which on the
+    /// little-endian machines imp runs on is the format's byte order.
+    pub fn bytes(&self) -> &[u8] {
+        bytemuck::cast_slice(&self.words)
     }
 }
 
@@ -52,30 +51,46 @@ impl Heap {
         let base = self.statics.start;
         let limit_words = ((self.statics.limit - base) / 8) as usize;
         let words = self.region.words();
-        let mut out: Vec<u64> = Vec::new();
-        let mut fwd: HashMap<u64, u64> = HashMap::new();
+        // Forwarding: one u32 per word of each space that holds objects
+        // (new word index + 1; 0: not copied yet). Zeroed lazily by the OS,
+        // so only the pages of copied objects' headers are touched.
+        let spaces = [self.statics, self.old, self.nursery, self.pure];
+        let mut fwd: Vec<Vec<u32>> = spaces
+            .iter()
+            .map(|s| vec![0u32; (s.used() / 8) as usize])
+            .collect();
+        let capacity: u64 = spaces.iter().map(|s| s.used() / 8).sum();
+        let mut out: Vec<u64> = Vec::with_capacity(capacity as usize);
+        let mut objects = 0usize;
         let mut copy = |v: Value, out: &mut Vec<u64>| -> Result<Value, HeapError> {
             if !v.is_ref() {
                 return Ok(v);
             }
             let off = v.offset();
-            if let Some(&n) = fwd.get(&off) {
-                return Ok(Value::from_offset(n));
+            let Some(k) = spaces.iter().position(|s| s.contains(off)) else {
+                return Err(HeapError::Image(format!(
+                    "purify: reference to offset {off}, outside every space"
+                )));
+            };
+            let slot = ((off - spaces[k].start) / 8) as usize;
+            let f = fwd[k][slot];
+            if f != 0 {
+                return Ok(Value::from_offset(base + (f as u64 - 1) * 8));
             }
             let i = (off / 8) as usize;
             let n = header_words(words[i]) + 1;
-            if out.len() + n > limit_words {
+            if out.len() + n > limit_words || out.len() >= u32::MAX as usize - 1 {
                 return Err(HeapError::OutOfMemory {
                     requested: ((out.len() + n) * 8) as u64,
                     limit: limit_words as u64 * 8,
                 });
             }
-            let new = base + out.len() as u64 * 8;
             let at = out.len();
             out.extend_from_slice(&words[i..i + n]);
             out[at] &= !REMEMBERED_BIT;
-            fwd.insert(off, new);
-            Ok(Value::from_offset(new))
+            fwd[k][slot] = at as u32 + 1;
+            objects += 1;
+            Ok(Value::from_offset(base + at as u64 * 8))
         };
         let mut new_roots = Vec::with_capacity(roots.len());
         for &r in roots {
@@ -95,7 +110,6 @@ impl Heap {
             }
             scan += n + 1;
         }
-        let objects = fwd.len();
         Ok(Purified {
             words: out,
             roots: new_roots,

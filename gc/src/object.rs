@@ -65,11 +65,14 @@ pub(crate) fn header_hash(h: u64) -> u32 {
     ((h >> HASH_SHIFT) & HASH_MASK) as u32
 }
 
-/// The identity hash given to an object first allocated at `offset`: a mix
-/// of the offset, so no counter is needed and hashes spread well.
+/// The identity hash given to an object first allocated at `offset` during
+/// nursery cycle `epoch`: a mix of both. The nursery reuses its offsets
+/// after every collection, so the offset alone would give every cycle's
+/// objects the same few hundred thousand hashes.
 #[inline(always)]
-pub(crate) fn hash_for_offset(offset: u64) -> u32 {
-    ((offset >> 3).wrapping_mul(0x9E37_79B9_7F4A_7C15) >> 41) as u32
+pub(crate) fn hash_for_offset(offset: u64, epoch: u64) -> u32 {
+    let x = (offset >> 3) ^ epoch.wrapping_mul(0xD6E8_FEB8_6659_FD93);
+    (x.wrapping_mul(0x9E37_79B9_7F4A_7C15) >> 41) as u32
 }
 
 #[cfg(test)]

@@ -119,7 +119,7 @@ impl Vm {
         let sections = [SectionOut {
             kind: SectionKind::Static,
             region_offset: self.heap.static_offset(),
-            bytes: &bytes,
+            bytes,
         }];
         // In a save child the parent made the temporary file.
         let mut tmp = match self.save_tmp.take() {
