@@ -109,6 +109,8 @@ pub struct Heap {
     pub(crate) major_trigger: u64,
     /// In stress mode: the allocation right after a collection must succeed.
     pub(crate) stress_armed: bool,
+    /// Full collections are put off (a save child shares the pages).
+    pub(crate) defer_major: bool,
     /// Counters.
     pub(crate) stats: GcStats,
     /// How this heap was configured.
@@ -154,6 +156,7 @@ impl Heap {
             free_globals: Vec::new(),
             major_trigger: config.min_major_bytes,
             stress_armed: false,
+            defer_major: false,
             stats: GcStats::default(),
             config,
         })
@@ -245,7 +248,18 @@ impl Heap {
 
     /// Should the next collection be a full one?
     pub fn wants_major(&self) -> bool {
+        if self.defer_major && self.old.free() > self.old.used() {
+            // A forked save child shares the parent's pages: a full
+            // collection now would copy the whole heap. Wait while there is room.
+            return false;
+        }
         self.old.used() >= self.major_trigger
+    }
+
+    /// Put off full collections (while a save child runs) unless the old
+    /// generation runs short of room.
+    pub fn set_defer_major(&mut self, defer: bool) {
+        self.defer_major = defer;
     }
 
     // ---- field access -------------------------------------------------------

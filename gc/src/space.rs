@@ -95,6 +95,10 @@ impl Region {
             bytes,
             cause: e.desc().to_string(),
         })?;
+        // Transparent huge pages would make a forked save child copy 2 MB
+        // for the parent's first write to any page; ask for small pages.
+        // SAFETY: advice on our own fresh mapping; it changes no contents.
+        let _ = unsafe { madvise(ptr, len.get(), MmapAdvise::MADV_NOHUGEPAGE) };
         Ok(Region {
             base: ptr.cast(),
             bytes: len.get(),

@@ -364,6 +364,12 @@ fn save_fork(vm: &mut Vm, base: usize, _: usize) -> VmResult<Value> {
             // Fence the parent's descriptors; ports made from now on are
             // the child's own.
             vm.os.fenced = true;
+            // Die with the parent; be the first the OOM killer picks.
+            let _ = nix::sys::prctl::set_pdeathsig(nix::sys::signal::Signal::SIGKILL);
+            if nix::unistd::getppid().as_raw() == 1 {
+                crate::fork::exit_child(1);
+            }
+            let _ = std::fs::write("/proc/self/oom_score_adj", "800");
             vm.intern("child")
         }
         Ok(nix::unistd::ForkResult::Parent { child }) => {
@@ -374,6 +380,7 @@ fn save_fork(vm: &mut Vm, base: usize, _: usize) -> VmResult<Value> {
             );
             vm.last_fork_pause = pause;
             vm.save_running = true;
+            vm.heap.set_defer_major(true);
             let d = std::time::Duration::from_secs_f64(secs.clamp(0.0, 1e9));
             let job = vm.os.watch_save_child(child, r, d, tmp);
             Ok(Value::fix(job as i64))
@@ -437,6 +444,7 @@ fn save_wait(vm: &mut Vm, base: usize, _: usize) -> VmResult<Value> {
     match vm.take_job_result(job as u64) {
         Some(v) => {
             vm.save_running = false;
+            vm.heap.set_defer_major(false);
             if v.is_fixnum() {
                 Ok(Value::fix(vm.last_fork_pause.as_micros() as i64))
             } else {
