@@ -11,6 +11,9 @@
 ;;;;
 ;;;; With CORE-PATH "-" it builds and reports but does not save.
 
+(defpackage :images-bench (:use :common-lisp))
+(in-package :images-bench)
+
 (defconstant +units-per-mb+ 1000)
 (defconstant +tag-count+ 16)
 (defconstant +cell-count+ 24)

@@ -146,13 +146,18 @@ impl Heap {
         Ok(())
     }
 
-    /// Check every object of the static space (an image just mapped): tags
-    /// known to `valid_tag`, sizes inside the space, references to object
-    /// headers inside it. Returns the number of objects.
+    /// Check every object of the static space (an image just mapped): each
+    /// accepted by `valid` (tag and payload, the runtime's shapes), sizes inside the space, references to object
+    /// headers inside it, and every reference in `roots` too. Returns the
+    /// number of objects.
     ///
     /// # Errors
     /// A description of the first bad object.
-    pub fn verify_static(&self, valid_tag: &dyn Fn(crate::Tag) -> bool) -> Result<usize, String> {
+    pub fn verify_static(
+        &self,
+        valid: &dyn Fn(crate::Tag, &[u64]) -> Result<(), String>,
+        roots: &[Value],
+    ) -> Result<usize, String> {
         let words = self.region.words();
         let (start, top) = (
             (self.statics.start / 8) as usize,
@@ -163,15 +168,22 @@ impl Heap {
         while at < top {
             let h = words[at];
             let t = header_tag(h);
-            if !valid_tag(t) {
-                return Err(format!("unknown object tag {} at offset {}", t.0, at * 8));
-            }
             let n = header_words(h);
             if at + 1 + n > top {
                 return Err(format!("object at offset {} runs past the section", at * 8));
             }
+            valid(t, &words[at + 1..at + 1 + n])
+                .map_err(|m| format!("object at offset {}: {m}", at * 8))?;
             starts.insert(at);
             at += 1 + n;
+        }
+        for r in roots {
+            if r.is_ref() && !starts.contains(&((r.offset() / 8) as usize)) {
+                return Err(format!(
+                    "a root refers to offset {}, which is no object of the image",
+                    r.offset()
+                ));
+            }
         }
         let mut at = start;
         while at < top {

@@ -166,10 +166,17 @@ impl Vm {
             &primitive_names(),
         )
         .map_err(|e| e.to_string())?;
-        vm.load_image(&img)
+        vm.load_image(&img, false).map(|(vm, t, h, _)| (vm, t, h))
     }
 
-    fn load_image(mut self, img: &Image) -> Result<(Vm, Value, Value), String> {
+    /// Map `img` into this fresh VM and adopt its roots. With `verify`,
+    /// every object is checked (§8.6) before any is used; the object count
+    /// is returned then.
+    fn load_image(
+        mut self,
+        img: &Image,
+        verify: bool,
+    ) -> Result<(Vm, Value, Value, usize), String> {
         let bad = |m: &str| format!("{}: {m}", img.path);
         if img.static_region_offset != self.heap.static_offset() {
             return Err(bad("the image was saved for another heap layout"));
@@ -194,6 +201,18 @@ impl Vm {
             self.heap.static_offset(),
             self.heap.static_offset() + img.sections.iter().map(|s| s.len).sum::<u64>(),
         );
+        let mut objects = 0;
+        if verify {
+            let roots: Vec<Value> = img
+                .roots
+                .iter()
+                .map(|(_, v)| Value::from_bits(*v))
+                .collect();
+            objects = self
+                .heap
+                .verify_static(&valid_object, &roots)
+                .map_err(|m| bad(&format!("damaged image: {m}")))?;
+        }
         let root = |name: &str| -> Result<Value, String> {
             let v = Value::from_bits(
                 img.root(name)
@@ -210,6 +229,11 @@ impl Vm {
         }
         if !self.is(self.reg(Reg::Symtab), obj::VECTOR) || !self.reg(Reg::SymCount).is_fixnum() {
             return Err(bad("the image's symbol table is damaged"));
+        }
+        if verify && !self.symbol_table_sound() {
+            return Err(bad(
+                "damaged image: its symbol table holds something other than named symbols",
+            ));
         }
         let toplevel = root(TOPLEVEL_ROOT)?;
         let hooks = root(HOOKS_ROOT)?;
@@ -231,8 +255,83 @@ impl Vm {
         let hooks = self.stack.pop().unwrap_or(Value::NIL);
         let toplevel = self.stack.pop().unwrap_or(Value::FALSE);
         r.map_err(|_| bad("out of memory starting the scheduler"))?;
-        Ok((self, toplevel, hooks))
+        Ok((self, toplevel, hooks, objects))
     }
+}
+
+impl Vm {
+    /// Is every bucket of the symbol table a list of symbols named by
+    /// strings (what interning relies on)? Bounded: a cycle is refused.
+    fn symbol_table_sound(&self) -> bool {
+        let tab = self.reg(Reg::Symtab);
+        let mut budget = self.heap.len(tab) as u64 + 64 * 1024 * 1024;
+        for b in 0..self.heap.len(tab) {
+            let mut l = self.heap.get(tab, b);
+            while !l.is_nil() {
+                budget = match budget.checked_sub(1) {
+                    Some(x) => x,
+                    None => return false,
+                };
+                if !self.is(l, obj::PAIR) {
+                    return false;
+                }
+                let sym = self.heap.get(l, 0);
+                if !self.is(sym, obj::SYMBOL) || !self.is(self.heap.get(sym, 0), obj::STRING) {
+                    return false;
+                }
+                l = self.heap.get(l, 1);
+            }
+        }
+        true
+    }
+}
+
+/// Is an object of tag `t` with payload `p` shaped as this runtime makes
+/// them? Raw objects' length fields must fit their payload, so nothing that
+/// reads one can run past it; fixed shapes must have their field count.
+fn valid_object(t: imp_gc::Tag, p: &[u64]) -> Result<(), String> {
+    let n = p.len();
+    let fits = |words: u64| words <= n.saturating_sub(1) as u64;
+    let ok = match t {
+        obj::PAIR | obj::SYMBOL | obj::PRIMITIVE => n == 2,
+        obj::BOX => n == 1,
+        obj::CODE => n == obj::code::SIZE,
+        obj::ERROR => n == obj::error::SIZE,
+        obj::THREAD => n == crate::thread::field::SIZE,
+        obj::MUTEX => n == crate::thread::mutex::SIZE,
+        obj::CONDVAR => n == crate::thread::condvar::SIZE,
+        obj::CHANNEL => n == crate::thread::channel::SIZE,
+        obj::PORT => n == 5,
+        obj::CLOSURE | obj::RECORD => n >= 1,
+        obj::VECTOR
+        | obj::RECORD_TYPE
+        | obj::HASH_TABLE
+        | obj::VALUES
+        | obj::MACRO
+        | obj::CONTINUATION
+        | obj::PROMISE
+        | obj::PARAMETER
+        | obj::KEYWORD
+        | obj::ENVIRONMENT => true,
+        obj::STRING => n >= 1 && fits(p[0].div_ceil(2)),
+        obj::BYTEVECTOR => n >= 1 && fits(p[0].div_ceil(8)),
+        obj::FLONUM => n == 1,
+        obj::BIGNUM => n >= 1 && fits((p[0] >> 1).div_ceil(2)),
+        obj::BYTECODE => n >= 1 && fits(p[0]),
+        obj::LINES => n >= 1 && fits(p[0].div_ceil(2)),
+        _ => return Err(format!("unknown object tag {}", t.0)),
+    };
+    if !ok {
+        return Err(format!("a {} with a bad size or length", obj::tag_name(t)));
+    }
+    if t == obj::PRIMITIVE
+        && !imp_gc::Value::from_bits(p[0])
+            .as_fixnum()
+            .is_some_and(|id| id >= 0 && (id as usize) < PRIMITIVES.len())
+    {
+        return Err("a native procedure this imp does not have".into());
+    }
+    Ok(())
 }
 
 /// `imp --image-info`: what an image's header and tables say.
@@ -285,11 +384,7 @@ pub fn check(path: &Path) -> Result<String, String> {
     img.check_build(fingerprint(vm.heap.static_offset()), &primitive_names())
         .map_err(|e| e.to_string())?;
     img.verify_body().map_err(|e| e.to_string())?;
-    let (vm, _, _) = vm.load_image(&img)?;
-    let objects = vm
-        .heap
-        .verify_static(&|t| matches!(t.0, 1..=23 | 0x80..=0x85))
-        .map_err(|m| format!("{}: damaged image: {m}", img.path))?;
+    let (_, _, _, objects) = vm.load_image(&img, true)?;
     Ok(format!(
         "{}: ok ({} objects, {} bytes)\n",
         img.path, objects, img.len
