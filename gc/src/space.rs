@@ -135,11 +135,13 @@ impl Region {
         // above), so MAP_FIXED replaces only pages this region owns; `&mut
         // self` means no slice over the region is alive across the call.
         let ptr = unsafe { self.base.cast::<u8>().add(offset as usize) };
+        let addr = std::num::NonZeroUsize::new(ptr.as_ptr() as usize)
+            .ok_or_else(|| HeapError::Image("null mapping address".into()))?;
         // SAFETY: as above; the new mapping is readable and writable like
         // the rest of the region, and private, so writes never reach the file.
         unsafe {
             nix::sys::mman::mmap(
-                Some(std::num::NonZeroUsize::new_unchecked(ptr.as_ptr() as usize)),
+                Some(addr),
                 n,
                 ProtFlags::PROT_READ | ProtFlags::PROT_WRITE,
                 MapFlags::MAP_PRIVATE | MapFlags::MAP_FIXED,
