@@ -85,26 +85,17 @@ fn run(args: &[String]) -> anyhow::Result<ExitCode> {
             };
             start_image(std::path::Path::new(image), &args[1..])
         }
-        Some("--image-info") => {
+        Some(flag @ ("--image-info" | "--check-image")) => {
             let Some(image) = args.get(1) else {
-                anyhow::bail!("--image-info needs an image file\n{USAGE}");
+                anyhow::bail!("{flag} needs an image file\n{USAGE}");
             };
-            match imp::image::describe(std::path::Path::new(image)) {
-                Ok(text) => {
-                    print!("{text}");
-                    Ok(ExitCode::SUCCESS)
-                }
-                Err(e) => {
-                    eprintln!("imp: {e}");
-                    Ok(ExitCode::from(EXIT_ERROR))
-                }
-            }
-        }
-        Some("--check-image") => {
-            let Some(image) = args.get(1) else {
-                anyhow::bail!("--check-image needs an image file\n{USAGE}");
+            let path = std::path::Path::new(image);
+            let r = if flag == "--image-info" {
+                imp::image::describe(path)
+            } else {
+                imp::image::check(path)
             };
-            match imp::image::check(std::path::Path::new(image)) {
+            match r {
                 Ok(text) => {
                     print!("{text}");
                     Ok(ExitCode::SUCCESS)
