@@ -13,6 +13,10 @@
 ;;   live-bytes B       live-bytes from (gc-stats) after (gc)
 ;;   rss-kb K           VmRSS of this process just before the save
 ;;   fork-pause-us U    how long fork stopped this process (from the result)
+;;   image-bytes B      the image's size (from the result)
+;;   purify-us U        the child's time copying the heap (from the result)
+;;   write-us U         the child's time writing the file, sync included
+;;   sync-us U          of which waiting for the disk
 ;;   save-s S           wall time of the save-application call (child included)
 ;;   after-rss-kb K     VmRSS of this process once the save had returned
 ;;
@@ -139,7 +143,8 @@
              (result (save-application path #:toplevel main
                                        #:save-timeout 1800))
              (save (seconds-since t1)))
-        (report "fork-pause-us" (cdr (assq 'fork-pause-us result)))
+        (for-each (lambda (k) (report k (cdr (assq k result))))
+                  '(fork-pause-us image-bytes purify-us write-us sync-us))
         (report "save-s" save)
         (report "after-rss-kb" (vm-rss-kb))
         (report "check" (probe-sum n))

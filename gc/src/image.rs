@@ -13,12 +13,40 @@ use crate::heap::Heap;
 use crate::object::{header_tag, header_words, REMEMBERED_BIT};
 use crate::{HeapError, Value};
 
-/// The result of [`Heap::purify`].
+/// Where [`Heap::purify_to`] sends the static section it makes.
+pub trait SectionSink {
+    /// The section will be `bytes` long. Called once, before any `write`.
+    ///
+    /// # Errors
+    /// Why the section cannot be taken; purify stops with it.
+    fn begin(&mut self, bytes: u64) -> Result<(), String>;
+    /// The section's next bytes, in order: page-aligned pieces, each a
+    /// whole multiple of [`PIECE_BYTES`] except the last.
+    ///
+    /// # Errors
+    /// Why the bytes cannot be taken; purify stops with it.
+    fn write(&mut self, bytes: &[u8]) -> Result<(), String>;
+}
+
+/// The size of the pieces purify hands its sink: a whole number of the
+/// image format's 1 MiB checksum chunks, small enough to stay in cache.
+pub const PIECE_BYTES: usize = 4 << 20;
+
+/// What [`Heap::purify_to`] made.
+#[derive(Clone, Debug)]
+pub struct PurifyReport {
+    /// The roots, as references into the section.
+    pub roots: Vec<Value>,
+    /// Number of objects copied.
+    pub objects: usize,
+    /// The section's length in bytes.
+    pub bytes: u64,
+}
+
+/// The result of [`Heap::purify`]: the section in memory.
 pub struct Purified {
-    /// The static section: objects back to back, starting at the static
-    /// space's region offset.
-    pub words: Vec<u64>,
-    /// The roots, as references into `words`.
+    words: Vec<u64>,
+    /// The roots, as references into the section.
     pub roots: Vec<Value>,
     /// Number of objects copied.
     pub objects: usize,
@@ -28,10 +56,162 @@ pub struct Purified {
 compile_error!("images are little-endian; this heap writes its words as they are in memory");
 
 impl Purified {
+    /// The section's words.
+    pub fn words(&self) -> &[u64] {
+        &self.words
+    }
+
     /// The section's bytes: the words as they are in memory, which on the
     /// little-endian machines imp runs on is the format's byte order.
     pub fn bytes(&self) -> &[u8] {
         bytemuck::cast_slice(&self.words)
+    }
+}
+
+/// A sink that keeps the section in memory.
+struct MemorySink(Vec<u64>);
+
+impl SectionSink for MemorySink {
+    fn begin(&mut self, bytes: u64) -> Result<(), String> {
+        self.0.reserve_exact((bytes / 8) as usize);
+        Ok(())
+    }
+    fn write(&mut self, bytes: &[u8]) -> Result<(), String> {
+        self.0.extend(
+            bytes
+                .chunks_exact(8)
+                .map(|w| u64::from_le_bytes([w[0], w[1], w[2], w[3], w[4], w[5], w[6], w[7]])),
+        );
+        Ok(())
+    }
+}
+
+/// The live objects of one space, found by marking: a bit per word of
+/// every live object (header and payload), and for each 64-word block the
+/// section word index of its first live word. A live word's new index is
+/// its block's base plus the live words before it in the block.
+struct LiveMap {
+    start: u64,
+    bits: Vec<u64>,
+    base: Vec<u32>,
+}
+
+impl LiveMap {
+    fn new(space: &crate::Space) -> LiveMap {
+        let words = (space.used() / 8) as usize;
+        LiveMap {
+            start: space.start,
+            bits: vec![0; words.div_ceil(64)],
+            base: Vec::new(),
+        }
+    }
+
+    fn is_live(&self, slot: usize) -> bool {
+        self.bits[slot / 64] & (1 << (slot % 64)) != 0
+    }
+
+    /// Mark words `from..to` live.
+    fn set(&mut self, from: usize, to: usize) {
+        let mut i = from;
+        while i < to {
+            let (w, b) = (i / 64, i % 64);
+            let n = (64 - b).min(to - i);
+            let mask = if n == 64 {
+                u64::MAX
+            } else {
+                ((1u64 << n) - 1) << b
+            };
+            self.bits[w] |= mask;
+            i += n;
+        }
+    }
+
+    /// Fill `base`, numbering from `first`; returns the index after this
+    /// space's last live word.
+    fn number(&mut self, first: u64) -> u64 {
+        let mut at = first;
+        self.base = self
+            .bits
+            .iter()
+            .map(|&w| {
+                let b = at as u32;
+                at += u64::from(w.count_ones());
+                b
+            })
+            .collect();
+        at
+    }
+
+    /// The section word index of live word `slot`.
+    fn new_index(&self, slot: usize) -> u64 {
+        let (w, b) = (slot / 64, slot % 64);
+        let below = self.bits[w] & ((1u64 << b) - 1);
+        u64::from(self.base[w]) + u64::from(below.count_ones())
+    }
+
+    /// The first live word at or after `slot`, if any.
+    fn next_live(&self, slot: usize) -> Option<usize> {
+        let mut w = slot / 64;
+        let mut word = *self.bits.get(w)? & (u64::MAX << (slot % 64));
+        loop {
+            if word != 0 {
+                return Some(w * 64 + word.trailing_zeros() as usize);
+            }
+            w += 1;
+            word = *self.bits.get(w)?;
+        }
+    }
+}
+
+/// Page-aligned output pieces of [`PIECE_BYTES`], handed to a sink when full.
+struct PieceWriter<'s> {
+    buf: memmap2::MmapMut,
+    len: usize,
+    sink: &'s mut dyn SectionSink,
+    written: u64,
+}
+
+impl PieceWriter<'_> {
+    const WORDS: usize = PIECE_BYTES / 8;
+
+    fn words(&mut self) -> &mut [u64] {
+        bytemuck::cast_slice_mut(&mut self.buf[..])
+    }
+
+    fn flush(&mut self) -> Result<(), HeapError> {
+        if self.len > 0 {
+            self.sink
+                .write(&self.buf[..self.len * 8])
+                .map_err(HeapError::Image)?;
+            self.written += self.len as u64 * 8;
+            self.len = 0;
+        }
+        Ok(())
+    }
+
+    #[inline]
+    fn push(&mut self, w: u64) -> Result<(), HeapError> {
+        let at = self.len;
+        self.words()[at] = w;
+        self.len += 1;
+        if self.len == Self::WORDS {
+            self.flush()?;
+        }
+        Ok(())
+    }
+
+    fn extend(&mut self, mut ws: &[u64]) -> Result<(), HeapError> {
+        while !ws.is_empty() {
+            let at = self.len;
+            let n = ws.len().min(Self::WORDS - at);
+            self.words()[at..at + n].copy_from_slice(&ws[..n]);
+            self.len += n;
+            ws = &ws[n..];
+            if self.len == Self::WORDS {
+                self.flush()?;
+            }
+        }
+        Ok(())
     }
 }
 
@@ -41,79 +221,165 @@ impl Heap {
         self.statics.start
     }
 
-    /// Copy every object reachable from `roots` into a new static section.
-    /// The heap is only read. Work list: the output buffer itself (Cheney),
-    /// so deep structures need no recursion.
+    /// Copy every object reachable from `roots` into a new static section,
+    /// in memory. See [`Heap::purify_to`].
     ///
     /// # Errors
-    /// [`HeapError::OutOfMemory`] if the live data exceeds the static space.
+    /// As [`Heap::purify_to`].
     pub fn purify(&self, roots: &[Value]) -> Result<Purified, HeapError> {
+        let mut sink = MemorySink(Vec::new());
+        let r = self.purify_to(roots, &mut sink)?;
+        Ok(Purified {
+            words: sink.0,
+            roots: r.roots,
+            objects: r.objects,
+        })
+    }
+
+    /// Copy every object reachable from `roots` into a new static section
+    /// laid out to be mapped at the static space, handing it to `sink` a
+    /// piece at a time. The heap is only read, and the memory purify needs
+    /// besides the heap is small (a bit and a half per heap word, and one
+    /// piece): a save child that wrote a copy of a large heap into fresh
+    /// memory would spend more time having the kernel zero pages than
+    /// copying.
+    ///
+    /// Three passes, as a compacting collector does: mark what is
+    /// reachable (an explicit stack, no recursion), number the live words
+    /// in address order (so an object's new place is computed, never
+    /// stored), then copy the live objects in address order with their
+    /// references renumbered. The section keeps the heap's order.
+    ///
+    /// # Errors
+    /// [`HeapError::OutOfMemory`] if the live data exceeds the static space;
+    /// [`HeapError::Image`] for a reference outside the heap or what the
+    /// sink refused.
+    pub fn purify_to(
+        &self,
+        roots: &[Value],
+        sink: &mut dyn SectionSink,
+    ) -> Result<PurifyReport, HeapError> {
         let base = self.statics.start;
-        let limit_words = ((self.statics.limit - base) / 8) as usize;
+        let limit_words = (self.statics.limit - base) / 8;
         let words = self.region.words();
-        // Forwarding: one u32 per word of each space that holds objects
-        // (new word index + 1; 0: not copied yet). Zeroed lazily by the OS,
-        // so only the pages of copied objects' headers are touched.
         let spaces = [self.statics, self.old, self.nursery, self.pure];
-        let mut fwd: Vec<Vec<u32>> = spaces
-            .iter()
-            .map(|s| vec![0u32; (s.used() / 8) as usize])
-            .collect();
-        let capacity: u64 = spaces.iter().map(|s| s.used() / 8).sum();
-        let mut out: Vec<u64> = Vec::with_capacity(capacity as usize);
+        let mut maps: Vec<LiveMap> = spaces.iter().map(LiveMap::new).collect();
+        let find = |off: u64| -> Result<(usize, usize), HeapError> {
+            match spaces.iter().position(|s| s.contains(off)) {
+                Some(k) => Ok((k, ((off - spaces[k].start) / 8) as usize)),
+                None => Err(HeapError::Image(format!(
+                    "purify: reference to offset {off}, outside every space"
+                ))),
+            }
+        };
+
+        // 1. Mark.
+        let mut stack: Vec<usize> = Vec::new();
         let mut objects = 0usize;
-        let mut copy = |v: Value, out: &mut Vec<u64>| -> Result<Value, HeapError> {
+        let mut live_words = 0u64;
+        let mut mark =
+            |v: Value, maps: &mut [LiveMap], stack: &mut Vec<usize>| -> Result<(), HeapError> {
+                if !v.is_ref() {
+                    return Ok(());
+                }
+                let (k, slot) = find(v.offset())?;
+                if maps[k].is_live(slot) {
+                    return Ok(());
+                }
+                let i = (v.offset() / 8) as usize;
+                let n = header_words(words[i]);
+                if (slot + 1 + n) as u64 > spaces[k].used() / 8 {
+                    return Err(HeapError::Image(format!(
+                        "purify: the object at offset {} runs past its space",
+                        v.offset()
+                    )));
+                }
+                maps[k].set(slot, slot + 1 + n);
+                objects += 1;
+                live_words += 1 + n as u64;
+                if n > 0 && header_tag(words[i]).is_traced() {
+                    stack.push(i);
+                }
+                Ok(())
+            };
+        for &r in roots {
+            mark(r, &mut maps, &mut stack)?;
+        }
+        while let Some(i) = stack.pop() {
+            let n = header_words(words[i]);
+            for &w in &words[i + 1..i + 1 + n] {
+                mark(Value::from_bits(w), &mut maps, &mut stack)?;
+            }
+        }
+        drop(stack);
+        if live_words > limit_words || live_words >= u64::from(u32::MAX) {
+            return Err(HeapError::OutOfMemory {
+                requested: live_words * 8,
+                limit: limit_words * 8,
+            });
+        }
+
+        // 2. Number the live words.
+        let mut next = 0u64;
+        for m in &mut maps {
+            next = m.number(next);
+        }
+        let relocate = |v: Value| -> Result<Value, HeapError> {
             if !v.is_ref() {
                 return Ok(v);
             }
-            let off = v.offset();
-            let Some(k) = spaces.iter().position(|s| s.contains(off)) else {
-                return Err(HeapError::Image(format!(
-                    "purify: reference to offset {off}, outside every space"
-                )));
-            };
-            let slot = ((off - spaces[k].start) / 8) as usize;
-            let f = fwd[k][slot];
-            if f != 0 {
-                return Ok(Value::from_offset(base + (f as u64 - 1) * 8));
-            }
-            let i = (off / 8) as usize;
-            let n = header_words(words[i]) + 1;
-            if out.len() + n > limit_words || out.len() >= u32::MAX as usize - 1 {
-                return Err(HeapError::OutOfMemory {
-                    requested: ((out.len() + n) * 8) as u64,
-                    limit: limit_words as u64 * 8,
-                });
-            }
-            let at = out.len();
-            out.extend_from_slice(&words[i..i + n]);
-            out[at] &= !REMEMBERED_BIT;
-            fwd[k][slot] = at as u32 + 1;
-            objects += 1;
-            Ok(Value::from_offset(base + at as u64 * 8))
+            let (k, slot) = find(v.offset())?;
+            Ok(Value::from_offset(base + maps[k].new_index(slot) * 8))
         };
-        let mut new_roots = Vec::with_capacity(roots.len());
-        for &r in roots {
-            new_roots.push(copy(r, &mut out)?);
-        }
-        let mut scan = 0;
-        while scan < out.len() {
-            let h = out[scan];
-            let n = header_words(h);
-            if header_tag(h).is_traced() {
-                for j in scan + 1..scan + 1 + n {
-                    let v = Value::from_bits(out[j]);
-                    if v.is_ref() {
-                        out[j] = copy(v, &mut out)?.bits();
+        let new_roots = roots
+            .iter()
+            .map(|&r| relocate(r))
+            .collect::<Result<Vec<_>, _>>()?;
+
+        // 3. Copy, in address order.
+        sink.begin(live_words * 8).map_err(HeapError::Image)?;
+        let buf = memmap2::MmapMut::map_anon(PIECE_BYTES).map_err(|e| {
+            HeapError::Image(format!(
+                "purify: cannot get {PIECE_BYTES} bytes of memory: {e}"
+            ))
+        })?;
+        let mut out = PieceWriter {
+            buf,
+            len: 0,
+            sink,
+            written: 0,
+        };
+        for m in &maps {
+            let first = (m.start / 8) as usize;
+            let mut slot = 0;
+            while let Some(at) = m.next_live(slot) {
+                let i = first + at;
+                let h = words[i];
+                let n = header_words(h);
+                out.push(h & !REMEMBERED_BIT)?;
+                let payload = &words[i + 1..i + 1 + n];
+                if header_tag(h).is_traced() {
+                    for &w in payload {
+                        out.push(relocate(Value::from_bits(w))?.bits())?;
                     }
+                } else {
+                    out.extend(payload)?;
                 }
+                slot = at + 1 + n;
             }
-            scan += n + 1;
         }
-        Ok(Purified {
-            words: out,
+        out.flush()?;
+        if out.written != live_words * 8 {
+            return Err(HeapError::Image(format!(
+                "purify: wrote {} bytes of a {}-byte section",
+                out.written,
+                live_words * 8
+            )));
+        }
+        Ok(PurifyReport {
             roots: new_roots,
             objects,
+            bytes: live_words * 8,
         })
     }
 

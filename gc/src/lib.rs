@@ -22,7 +22,7 @@ mod verify;
 
 pub use collect::{CollectionKind, NoRoots, Roots};
 pub use heap::{GcStats, Global, Handle, Heap, HeapConfig};
-pub use image::Purified;
+pub use image::{Purified, PurifyReport, SectionSink, PIECE_BYTES};
 pub use object::{Tag, RAW_TAG_MIN};
 pub use space::Space;
 pub use value::{Imm, Value, FIXNUM_MAX, FIXNUM_MIN};

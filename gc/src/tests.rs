@@ -134,9 +134,155 @@ fn run_ops(ops: Vec<Op>, stress: bool) {
         }
         check_against_model(&heap, &model);
     }
+    check_purified_against_model(&heap, &model);
     heap.collect(CollectionKind::Major, &mut NoRoots)
         .expect("final major");
     check_against_model(&heap, &model);
+    check_purified_against_model(&heap, &model);
+}
+
+/// Purify from the model's roots: the section must describe the model,
+/// every reference in it must point at one of its objects, and the heap
+/// must be unchanged.
+fn check_purified_against_model(heap: &Heap, model: &Model) {
+    let before = heap.region.words()
+        [(heap.nursery.start / 8) as usize..(heap.nursery.top / 8) as usize]
+        .to_vec();
+    let roots: Vec<Value> = model.roots.iter().map(|&(_, g)| heap.global(g)).collect();
+    let p = heap.purify(&roots).expect("purify");
+    assert_eq!(
+        &heap.region.words()[(heap.nursery.start / 8) as usize..(heap.nursery.top / 8) as usize],
+        &before[..],
+        "purify wrote into the heap"
+    );
+    let base = heap.static_offset();
+    let words = p.words();
+    // Object starts, by walking the section.
+    let mut starts = std::collections::HashSet::new();
+    let mut at = 0;
+    while at < words.len() {
+        starts.insert(base + at as u64 * 8);
+        at += 1 + crate::object::header_words(words[at]);
+    }
+    assert_eq!(at, words.len());
+    assert_eq!(starts.len(), p.objects);
+    let word = |off: u64| words[((off - base) / 8) as usize];
+    for (&(id, _), &r) in model.roots.iter().zip(&p.roots) {
+        let mut stack = vec![(id, r)];
+        let mut seen = std::collections::HashSet::new();
+        while let Some((id, v)) = stack.pop() {
+            if !seen.insert(id) {
+                continue;
+            }
+            assert!(starts.contains(&v.offset()), "reference to no object");
+            assert_eq!(crate::object::header_tag(word(v.offset())), NODE);
+            assert_eq!(
+                Value::from_bits(word(v.offset() + 8)).as_fixnum(),
+                Some(id as i64)
+            );
+            let (l, r) = model.edges[id];
+            for (slot, want) in [(1, l), (2, r)] {
+                let child = Value::from_bits(word(v.offset() + 8 * (slot + 1)));
+                match want {
+                    None => assert!(child.is_nil()),
+                    Some(c) => stack.push((c, child)),
+                }
+            }
+        }
+    }
+}
+
+/// A sink that keeps the pieces it gets, checking how they come.
+struct Pieces {
+    announced: Option<u64>,
+    bytes: Vec<u8>,
+    pieces: usize,
+    last_short: bool,
+    fail_at: Option<usize>,
+}
+
+impl crate::SectionSink for Pieces {
+    fn begin(&mut self, bytes: u64) -> Result<(), String> {
+        assert!(self.announced.is_none(), "begin twice");
+        self.announced = Some(bytes);
+        Ok(())
+    }
+    fn write(&mut self, b: &[u8]) -> Result<(), String> {
+        assert!(self.announced.is_some(), "write before begin");
+        assert!(!self.last_short, "a piece after a short one");
+        assert_eq!(b.as_ptr() as usize % 4096, 0, "piece not page-aligned");
+        assert!(!b.is_empty() && b.len() <= crate::PIECE_BYTES);
+        self.last_short = b.len() < crate::PIECE_BYTES;
+        if self.fail_at == Some(self.pieces) {
+            return Err("disk full (test)".into());
+        }
+        self.pieces += 1;
+        self.bytes.extend_from_slice(b);
+        Ok(())
+    }
+}
+
+#[test]
+fn purify_streams_whole_pieces_and_stops_at_a_sink_error() {
+    let mut heap = Heap::new(HeapConfig {
+        static_bytes: 64 << 20,
+        ..HeapConfig::default()
+    })
+    .expect("reserve heap");
+    // A static space too small for the data is refused, not overrun.
+    let mut small = small_heap(false);
+    let g = small.new_global(Value::NIL);
+    for i in 0..40_000 {
+        let v = make_node(&mut small, i);
+        let next = small.global(g);
+        small.set(v, 1, next);
+        small.set_global(g, v);
+    }
+    let chain = small.global(g);
+    assert!(matches!(
+        small.purify(&[chain]),
+        Err(crate::HeapError::OutOfMemory { .. })
+    ));
+    // About 9.6 MB of live nodes in one chain (three pieces), plus garbage.
+    let n = 300_000;
+    let mut chain = Value::NIL;
+    let g = heap.new_global(chain);
+    for i in 0..n {
+        let v = make_node(&mut heap, i);
+        chain = heap.global(g);
+        heap.set(v, 1, chain);
+        heap.set_global(g, v);
+        let _ = alloc(&mut heap, RAW, 5, &mut NoRoots);
+    }
+    chain = heap.global(g);
+    let mem = heap.purify(&[chain]).expect("purify");
+    let mut sink = Pieces {
+        announced: None,
+        bytes: Vec::new(),
+        pieces: 0,
+        last_short: false,
+        fail_at: None,
+    };
+    let r = heap.purify_to(&[chain], &mut sink).expect("purify_to");
+    assert_eq!(sink.announced, Some(r.bytes));
+    assert_eq!(sink.bytes.len() as u64, r.bytes);
+    assert_eq!(r.bytes, n as u64 * 32);
+    assert_eq!(sink.pieces, 3);
+    assert_eq!(&sink.bytes[..], mem.bytes());
+    assert_eq!(r.roots, mem.roots);
+    let mut failing = Pieces {
+        announced: None,
+        bytes: Vec::new(),
+        pieces: 0,
+        last_short: false,
+        fail_at: Some(1),
+    };
+    match heap.purify_to(&[chain], &mut failing) {
+        Err(crate::HeapError::Image(m)) => assert_eq!(m, "disk full (test)"),
+        Err(e) => panic!("unexpected error {e}"),
+        Ok(_) => panic!("a failing sink went unnoticed"),
+    }
+    assert_eq!(failing.pieces, 1);
 }
 
 proptest! {
@@ -294,12 +440,12 @@ fn purify_copies_what_is_reachable_and_leaves_the_heap_alone() {
     let p = h.purify(&[list, crate::Value::fix(7)]).expect("purify");
     assert_eq!(h.region.words()[used], before[..], "heap untouched");
     assert_eq!(p.objects, 2000);
-    assert_eq!(p.words.len(), 1000 * 3 + 1000 * 2);
+    assert_eq!(p.words().len(), 1000 * 3 + 1000 * 2);
     assert_eq!(p.roots[1], crate::Value::fix(7));
     let base = h.static_offset();
-    let end = base + p.words.len() as u64 * 8;
+    let end = base + p.words().len() as u64 * 8;
     // Walk the copy: the list in order, the hash kept.
-    let word = |off: u64| p.words[((off - base) / 8) as usize];
+    let word = |off: u64| p.words()[((off - base) / 8) as usize];
     let mut l = p.roots[0];
     assert_eq!(crate::object::header_hash(word(l.offset())), hash);
     let mut expect = 999;

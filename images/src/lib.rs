@@ -7,6 +7,7 @@
 //! the section contents and the fingerprint, and maps the sections itself.
 
 use std::fs::File;
+use std::os::fd::AsRawFd;
 use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
 
@@ -78,6 +79,7 @@ pub struct SectionOut<'a> {
 }
 
 /// Everything an image holds besides its sections.
+#[derive(Clone, Debug)]
 pub struct ImageMeta {
     /// Layout fingerprint (§3).
     pub fingerprint: u64,
@@ -194,7 +196,7 @@ fn align_up(n: u64) -> u64 {
 /// The tables (§4) for `meta` and sections laid out at `offsets`.
 fn encode_tables(
     meta: &ImageMeta,
-    sections: &[SectionOut],
+    plans: &[SectionPlan],
     offsets: &[u64],
     sums: &[u32],
 ) -> Vec<u8> {
@@ -209,14 +211,14 @@ fn encode_tables(
         t.extend_from_slice(name.as_bytes());
     }
     let mut chunk = 0u64;
-    for (s, &off) in sections.iter().zip(offsets) {
+    for (s, &off) in plans.iter().zip(offsets) {
         t.extend_from_slice(&(s.kind as u32).to_le_bytes());
         t.extend_from_slice(&0u32.to_le_bytes());
         t.extend_from_slice(&off.to_le_bytes());
-        t.extend_from_slice(&(s.bytes.len() as u64).to_le_bytes());
+        t.extend_from_slice(&s.len.to_le_bytes());
         t.extend_from_slice(&s.region_offset.to_le_bytes());
         t.extend_from_slice(&chunk.to_le_bytes());
-        chunk += (s.bytes.len() as u64).div_ceil(CHUNK);
+        chunk += s.len.div_ceil(CHUNK);
     }
     for c in sums {
         t.extend_from_slice(&c.to_le_bytes());
@@ -230,31 +232,14 @@ fn header_crc(h: &[u8]) -> u32 {
     crc(&copy)
 }
 
-/// The bytes of a complete image (header magic unfinished, §2): what
-/// [`write_image`] puts in its temporary file. `prefix` bytes of something
-/// else (an executable) come first in the file.
-pub fn encode_image(
+/// The header (§2, magic unfinished) of an image with these `tables`.
+fn encode_header(
     meta: &ImageMeta,
-    sections: &[SectionOut],
-    prefix: u64,
+    tables: &[u8],
+    nsections: usize,
+    nsums: usize,
     saved_at: u64,
-) -> (Vec<u8>, Vec<u8>, Vec<u64>, Vec<u8>) {
-    // Checksums of every chunk of every section.
-    let mut sums = Vec::new();
-    for s in sections {
-        for c in s.bytes.chunks(CHUNK as usize) {
-            sums.push(crc(c));
-        }
-    }
-    // Lay out: header, tables, then aligned sections.
-    let tables_len = encode_tables(meta, sections, &vec![0; sections.len()], &sums).len() as u64;
-    let mut at = align_up(HEADER_BYTES + tables_len);
-    let mut offsets = Vec::new();
-    for s in sections {
-        offsets.push(at);
-        at = align_up(at + s.bytes.len() as u64);
-    }
-    let tables = encode_tables(meta, sections, &offsets, &sums);
+) -> Vec<u8> {
     let mut h = vec![0u8; HEADER_BYTES as usize];
     h[..8].copy_from_slice(&MAGIC_UNFINISHED);
     put_u32(&mut h, 8, FORMAT_MAJOR);
@@ -267,25 +252,28 @@ pub fn encode_image(
     put_u64(&mut h, 48, tables.len() as u64);
     put_u32(&mut h, 56, meta.roots.len() as u32);
     put_u32(&mut h, 60, meta.primitives.len() as u32);
-    put_u32(&mut h, 64, sections.len() as u32);
+    put_u32(&mut h, 64, nsections as u32);
     put_u32(&mut h, 68, CHUNK as u32);
-    put_u64(&mut h, 72, sums.len() as u64);
+    put_u64(&mut h, 72, nsums as u64);
     put_u64(&mut h, 80, saved_at);
     let w = meta.writer.as_bytes();
     let n = w.len().min(31);
     h[88..88 + n].copy_from_slice(&w[..n]);
-    put_u32(&mut h, 120, crc(&tables));
+    put_u32(&mut h, 120, crc(tables));
     let hc = header_crc(&h);
     put_u32(&mut h, 124, hc);
-    // Trailer.
-    let image_len = at + TRAILER_BYTES;
+    h
+}
+
+/// The trailer (§7) of an image of `image_len` bytes starting at `prefix`.
+fn encode_trailer(prefix: u64, image_len: u64) -> Vec<u8> {
     let mut tr = vec![0u8; TRAILER_BYTES as usize];
     tr[..8].copy_from_slice(&TRAILER_MAGIC);
     put_u64(&mut tr, 8, prefix);
     put_u64(&mut tr, 16, image_len);
     let tc = crc(&tr[..24]);
     put_u32(&mut tr, 24, tc);
-    (h, tables, offsets, tr)
+    tr
 }
 
 /// What a save wrote.
@@ -295,6 +283,9 @@ pub struct WriteReport {
     pub image_bytes: u64,
     /// The whole file's size.
     pub file_bytes: u64,
+    /// Time spent in `fdatasync` (the rest of the write is copying into
+    /// the page cache).
+    pub sync: std::time::Duration,
 }
 
 /// A temporary file beside `path` that removes itself unless kept.
@@ -400,42 +391,250 @@ pub fn write_into(
     prefix: u64,
     dest: &Path,
 ) -> Result<WriteReport, ImageError> {
-    let p = dest.display().to_string();
-    let io = |what: &'static str| {
-        let p = p.clone();
-        move |source| ImageError::Io {
-            path: p,
-            what,
-            source,
-        }
-    };
-    let saved_at = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_secs())
-        .unwrap_or(0);
-    let (header, tables, offsets, trailer) = encode_image(meta, sections, prefix, saved_at);
-    let f = &out.file;
-    f.write_all_at(&header, prefix)
-        .map_err(io("cannot write the image"))?;
-    f.write_all_at(&tables, prefix + HEADER_BYTES)
-        .map_err(io("cannot write the image"))?;
-    let mut end = align_up(HEADER_BYTES + tables.len() as u64);
-    for (s, &off) in sections.iter().zip(&offsets) {
-        f.write_all_at(s.bytes, prefix + off)
-            .map_err(io("cannot write the image"))?;
-        end = align_up(off + s.bytes.len() as u64);
+    let plans: Vec<SectionPlan> = sections
+        .iter()
+        .map(|s| SectionPlan {
+            kind: s.kind,
+            region_offset: s.region_offset,
+            len: s.bytes.len() as u64,
+        })
+        .collect();
+    let mut w = ImageStream::begin(&*out, meta, &plans, prefix, dest);
+    for s in sections {
+        w.write(s.bytes)?;
     }
-    f.write_all_at(&trailer, prefix + end)
-        .map_err(io("cannot write the image"))?;
-    f.sync_data().map_err(io("cannot sync the image"))?;
-    // Only now is the image complete.
-    f.write_all_at(&MAGIC, prefix)
-        .map_err(io("cannot write the image"))?;
-    let image_bytes = end + TRAILER_BYTES;
-    Ok(WriteReport {
-        image_bytes,
-        file_bytes: prefix + image_bytes,
-    })
+    w.finish(meta)
+}
+
+/// What a section will be, before its bytes exist.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct SectionPlan {
+    /// Its kind.
+    pub kind: SectionKind,
+    /// Where it must be mapped in the heap region.
+    pub region_offset: u64,
+    /// Its length in bytes.
+    pub len: u64,
+}
+
+/// An image written as a stream: the sections' lengths are given first,
+/// which fixes the layout (§1); their bytes then go straight to the file
+/// in order, in pieces of any size, checksummed on the way (§5); `finish`
+/// writes the tables, header and trailer, syncs, and writes the magic
+/// (§2). So a saver never needs the whole image in memory.
+pub struct ImageStream<'a> {
+    file: &'a File,
+    dest: String,
+    prefix: u64,
+    plans: Vec<SectionPlan>,
+    offsets: Vec<u64>,
+    /// The image's length up to the trailer.
+    end: u64,
+    /// The section being written, and bytes of it written so far.
+    section: usize,
+    filled: u64,
+    /// Checksum of the chunk being written, and its bytes so far.
+    hasher: crc32fast::Hasher,
+    chunk_fill: u64,
+    sums: Vec<u32>,
+}
+
+impl<'a> ImageStream<'a> {
+    /// Lay out an image of `meta` (whose root values may change before
+    /// `finish`, not their names) and sections of these sizes.
+    pub fn begin(
+        out: &'a TempFile,
+        meta: &ImageMeta,
+        plans: &[SectionPlan],
+        prefix: u64,
+        dest: &Path,
+    ) -> ImageStream<'a> {
+        let nsums: u64 = plans.iter().map(|p| p.len.div_ceil(CHUNK)).sum();
+        let tables_len = encode_tables(meta, plans, &vec![0; plans.len()], &vec![0; nsums as usize])
+            .len() as u64;
+        let mut at = align_up(HEADER_BYTES + tables_len);
+        let mut offsets = Vec::with_capacity(plans.len());
+        for p in plans {
+            offsets.push(at);
+            at = align_up(at + p.len);
+        }
+        let mut w = ImageStream {
+            file: &out.file,
+            dest: dest.display().to_string(),
+            prefix,
+            plans: plans.to_vec(),
+            offsets,
+            end: at,
+            section: 0,
+            filled: 0,
+            hasher: crc32fast::Hasher::new(),
+            chunk_fill: 0,
+            sums: Vec::with_capacity(nsums as usize),
+        };
+        w.skip_full_sections();
+        w
+    }
+
+    fn io(&self, what: &'static str) -> impl FnOnce(std::io::Error) -> ImageError {
+        let path = self.dest.clone();
+        move |source| ImageError::Io { path, what, source }
+    }
+
+    fn skip_full_sections(&mut self) {
+        while self.section < self.plans.len() && self.filled == self.plans[self.section].len {
+            if self.chunk_fill > 0 {
+                let h = std::mem::take(&mut self.hasher);
+                self.sums.push(h.finalize());
+                self.chunk_fill = 0;
+            }
+            self.section += 1;
+            self.filled = 0;
+        }
+    }
+
+    /// Append `bytes` to the sections, in order. Whole 4 KiB blocks at
+    /// aligned places go to the disk directly (see [`write_section`]).
+    pub fn write(&mut self, mut bytes: &[u8]) -> Result<(), ImageError> {
+        while !bytes.is_empty() {
+            let Some(plan) = self.plans.get(self.section).copied() else {
+                return Err(ImageError::Bad {
+                    path: self.dest.clone(),
+                    cause: "internal error: more bytes than the image's sections hold".into(),
+                });
+            };
+            let n = bytes.len().min((plan.len - self.filled) as usize);
+            let (piece, rest) = bytes.split_at(n);
+            let at = self.prefix + self.offsets[self.section] + self.filled;
+            write_section(self.file, piece, at).map_err(self.io("cannot write the image"))?;
+            let mut p = piece;
+            while !p.is_empty() {
+                let k = p.len().min((CHUNK - self.chunk_fill) as usize);
+                self.hasher.update(&p[..k]);
+                self.chunk_fill += k as u64;
+                if self.chunk_fill == CHUNK {
+                    let h = std::mem::take(&mut self.hasher);
+                    self.sums.push(h.finalize());
+                    self.chunk_fill = 0;
+                }
+                p = &p[k..];
+            }
+            self.filled += n as u64;
+            self.skip_full_sections();
+            bytes = rest;
+        }
+        Ok(())
+    }
+
+    /// Complete the image: every section must have all its bytes. `meta`
+    /// is the one given to `begin`, with the final root values.
+    pub fn finish(self, meta: &ImageMeta) -> Result<WriteReport, ImageError> {
+        if self.section < self.plans.len() {
+            return Err(ImageError::Bad {
+                path: self.dest.clone(),
+                cause: "internal error: the image's sections are not all written".into(),
+            });
+        }
+        let tables = encode_tables(meta, &self.plans, &self.offsets, &self.sums);
+        if align_up(HEADER_BYTES + tables.len() as u64)
+            > self.offsets.first().copied().unwrap_or(u64::MAX)
+        {
+            return Err(ImageError::Bad {
+                path: self.dest.clone(),
+                cause: "internal error: the image's tables grew after its layout was fixed".into(),
+            });
+        }
+        let saved_at = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_secs())
+            .unwrap_or(0);
+        let header = encode_header(meta, &tables, self.plans.len(), self.sums.len(), saved_at);
+        let trailer = encode_trailer(self.prefix, self.end + TRAILER_BYTES);
+        let f = self.file;
+        let prefix = self.prefix;
+        f.write_all_at(&header, prefix)
+            .map_err(self.io("cannot write the image"))?;
+        f.write_all_at(&tables, prefix + HEADER_BYTES)
+            .map_err(self.io("cannot write the image"))?;
+        f.write_all_at(&trailer, prefix + self.end)
+            .map_err(self.io("cannot write the image"))?;
+        let t_sync = std::time::Instant::now();
+        f.sync_data().map_err(self.io("cannot sync the image"))?;
+        let sync = t_sync.elapsed();
+        // Only now is the image complete.
+        f.write_all_at(&MAGIC, prefix)
+            .map_err(self.io("cannot write the image"))?;
+        let image_bytes = self.end + TRAILER_BYTES;
+        Ok(WriteReport {
+            image_bytes,
+            file_bytes: prefix + image_bytes,
+            sync,
+        })
+    }
+}
+
+/// Block size for direct writes: a multiple of every logical block size
+/// Linux file systems use, and of the page size.
+const DIRECT_BLOCK: usize = 4096;
+
+/// Write `bytes` at `at` in `f`. A section is most of an image and is
+/// written once and not read back, so its whole blocks go to the disk
+/// directly (`O_DIRECT`), not through the page cache: copying into fresh
+/// page-cache pages costs more than the disk write itself (measured in
+/// `doc/IMAGE-FORMAT.md` §9). Where the file system refuses direct I/O, or
+/// `bytes` or `at` is not block-aligned, the write is buffered. The tail
+/// after the last whole block is always buffered, so the two kinds of
+/// write never share a page.
+fn write_section(f: &File, bytes: &[u8], at: u64) -> std::io::Result<()> {
+    let whole = bytes.len() / DIRECT_BLOCK * DIRECT_BLOCK;
+    let aligned = (bytes.as_ptr() as usize) % DIRECT_BLOCK == 0 && at % DIRECT_BLOCK as u64 == 0;
+    let mut done = 0;
+    if aligned && whole > 0 && set_direct(f, true) {
+        // Large writes in pieces, so a full disk is found early and no one
+        // request pins a gigabyte.
+        const PIECE: usize = 64 << 20;
+        let r = (|| {
+            while done < whole {
+                let end = whole.min(done + PIECE);
+                match f.write_at(&bytes[done..end], at + done as u64) {
+                    Ok(0) => {
+                        return Err(std::io::Error::new(
+                            std::io::ErrorKind::WriteZero,
+                            "the disk took no more bytes",
+                        ))
+                    }
+                    // A short direct write ends on a block boundary; go on
+                    // from there.
+                    Ok(n) if n % DIRECT_BLOCK == 0 => done += n,
+                    Ok(n) => {
+                        done += n;
+                        return Ok(());
+                    }
+                    Err(e) if e.raw_os_error() == Some(nix::libc::EINVAL) => return Ok(()),
+                    Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+                    Err(e) => return Err(e),
+                }
+            }
+            Ok(())
+        })();
+        set_direct(f, false);
+        r?;
+    }
+    f.write_all_at(&bytes[done..], at + done as u64)
+}
+
+/// Turn `O_DIRECT` on or off for `f`; false if the file system refuses.
+fn set_direct(f: &File, on: bool) -> bool {
+    use nix::fcntl::{fcntl, FcntlArg, OFlag};
+    let Ok(bits) = fcntl(f.as_raw_fd(), FcntlArg::F_GETFL) else {
+        return false;
+    };
+    let flags = OFlag::from_bits_truncate(bits);
+    let flags = if on {
+        flags | OFlag::O_DIRECT
+    } else {
+        flags - OFlag::O_DIRECT
+    };
+    fcntl(f.as_raw_fd(), FcntlArg::F_SETFL(flags)).is_ok()
 }
 
 /// The length of the program in `exe` without any image appended to it

@@ -169,3 +169,92 @@ fn a_failed_write_leaves_the_old_file() {
         Ok(_) => panic!("wrote into a missing directory"),
     }
 }
+
+#[test]
+fn a_streamed_image_equals_one_written_whole() {
+    // Two sections, the second streamed in pieces of awkward sizes from a
+    // page-aligned buffer (so whole blocks go the direct way where the
+    // file system allows it, and the rest buffered).
+    let d = dir();
+    let whole = d.join("whole.image");
+    let streamed = d.join("streamed.image");
+    let pure: Vec<u8> = (0..70_001u32).map(|i| (i * 13) as u8).collect();
+    let mut buf = memmap2::MmapMut::map_anon(5 << 20).expect("buffer");
+    for (i, b) in buf.iter_mut().enumerate() {
+        *b = (i * 7 + i / 4096) as u8;
+    }
+    let body = &buf[..(5 << 20) - 123];
+    let sections = [
+        SectionOut {
+            kind: SectionKind::Pure,
+            region_offset: 1 << 29,
+            bytes: &pure,
+        },
+        SectionOut {
+            kind: SectionKind::Static,
+            region_offset: 1 << 30,
+            bytes: body,
+        },
+    ];
+    write_image(&whole, &meta(), &sections).expect("write whole");
+    let plans: Vec<SectionPlan> = sections
+        .iter()
+        .map(|s| SectionPlan {
+            kind: s.kind,
+            region_offset: s.region_offset,
+            len: s.bytes.len() as u64,
+        })
+        .collect();
+    let tmp = TempFile::beside(&streamed).expect("tmp");
+    // The root values are only known at the end.
+    let mut m = meta();
+    for r in &mut m.roots {
+        r.1 = 0;
+    }
+    let mut w = ImageStream::begin(&tmp, &m, &plans, 0, &streamed);
+    let mut rest = &pure[..];
+    for n in [1usize, 4095, 4097, 60_000] {
+        let k = n.min(rest.len());
+        w.write(&rest[..k]).expect("piece");
+        rest = &rest[k..];
+    }
+    w.write(rest).expect("piece");
+    // Aligned whole pieces, then an odd tail.
+    w.write(&body[..4 << 20]).expect("piece");
+    w.write(&body[4 << 20..(4 << 20) + 8192]).expect("piece");
+    w.write(&body[(4 << 20) + 8192..]).expect("piece");
+    assert!(w.write(&[0]).is_err(), "more bytes than the sections hold");
+    w.finish(&meta()).expect("finish");
+    tmp.commit(&streamed).expect("commit");
+    let a = Image::open(&whole, 0x1234_5678_9abc_def0, &["car", "cdr"]).expect("open whole");
+    let b = Image::open(&streamed, 0x1234_5678_9abc_def0, &["car", "cdr"]).expect("open streamed");
+    b.verify_body().expect("checksums");
+    assert_eq!(a.roots, b.roots);
+    assert_eq!(a.sections, b.sections);
+    assert_eq!(b.read_section(&b.sections[0]).expect("read"), pure);
+    assert_eq!(b.read_section(&b.sections[1]).expect("read"), body);
+    // Byte for byte the same but for the time of saving.
+    let (fa, fb) = (
+        std::fs::read(&whole).expect("read"),
+        std::fs::read(&streamed).expect("read"),
+    );
+    assert_eq!(fa.len(), fb.len());
+    let differing = fa.iter().zip(&fb).filter(|(x, y)| x != y).count();
+    assert!(differing <= 12, "{differing} bytes differ");
+}
+
+#[test]
+fn an_unfinished_stream_is_refused() {
+    let d = dir();
+    let p = d.join("short.image");
+    let tmp = TempFile::beside(&p).expect("tmp");
+    let plans = [SectionPlan {
+        kind: SectionKind::Static,
+        region_offset: 1 << 30,
+        len: 100,
+    }];
+    let mut w = ImageStream::begin(&tmp, &meta(), &plans, 0, &p);
+    w.write(&[1; 99]).expect("piece");
+    let e = w.finish(&meta()).err().expect("refused");
+    assert!(e.to_string().contains("not all written"), "{e}");
+}

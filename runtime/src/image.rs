@@ -7,7 +7,7 @@
 use std::path::Path;
 
 use imp_gc::Value;
-use imp_images::{Image, ImageMeta, SectionKind, SectionOut};
+use imp_images::{Image, ImageMeta, SectionKind};
 
 use crate::obj;
 use crate::prim::{arg, def, PrimDef, PRIMITIVES};
@@ -37,8 +37,67 @@ pub struct SaveReport {
     pub objects: usize,
     /// Time spent copying the heap (purify).
     pub purify: std::time::Duration,
-    /// Time spent writing and syncing the file.
+    /// Time spent writing and syncing the file (`sync` included).
     pub write: std::time::Duration,
+    /// Of `write`, the time spent waiting for the data to reach the disk.
+    pub sync: std::time::Duration,
+}
+
+impl SaveReport {
+    /// The report as `name value` pairs (integers; times in microseconds),
+    /// as a save child sends it to its parent and `save-application`
+    /// returns it.
+    pub fn fields(&self) -> [(&'static str, i64); 5] {
+        let us = |d: std::time::Duration| i64::try_from(d.as_micros()).unwrap_or(i64::MAX);
+        [
+            (
+                "image-bytes",
+                i64::try_from(self.image_bytes).unwrap_or(i64::MAX),
+            ),
+            ("objects", i64::try_from(self.objects).unwrap_or(i64::MAX)),
+            ("purify-us", us(self.purify)),
+            ("write-us", us(self.write)),
+            ("sync-us", us(self.sync)),
+        ]
+    }
+}
+
+/// Takes purify's pieces into an image file as they come (§5).
+struct StreamSink<'a> {
+    tmp: &'a imp_images::TempFile,
+    meta: &'a ImageMeta,
+    prefix: u64,
+    path: &'a Path,
+    stream: Option<imp_images::ImageStream<'a>>,
+    /// Time spent handing pieces to the file.
+    write: std::time::Duration,
+}
+
+impl imp_gc::SectionSink for StreamSink<'_> {
+    fn begin(&mut self, bytes: u64) -> Result<(), String> {
+        let plan = imp_images::SectionPlan {
+            kind: SectionKind::Static,
+            region_offset: self.meta.static_region_offset,
+            len: bytes,
+        };
+        self.stream = Some(imp_images::ImageStream::begin(
+            self.tmp,
+            self.meta,
+            &[plan],
+            self.prefix,
+            self.path,
+        ));
+        Ok(())
+    }
+    fn write(&mut self, bytes: &[u8]) -> Result<(), String> {
+        let t = std::time::Instant::now();
+        let r = match &mut self.stream {
+            Some(s) => s.write(bytes).map_err(|e| e.to_string()),
+            None => Err("internal error: a piece before the section began".into()),
+        };
+        self.write += t.elapsed();
+        r
+    }
 }
 
 /// The layout fingerprint (§3): FNV-1a 64 over a canonical description of
@@ -99,28 +158,13 @@ impl Vm {
         roots.push(toplevel);
         names.push(HOOKS_ROOT.into());
         roots.push(hooks);
-        let purified = self
-            .heap
-            .purify(&roots)
-            .map_err(|e| format!("{}: {e}", path.display()))?;
-        let purify = t0.elapsed();
-        let t1 = std::time::Instant::now();
-        let bytes = purified.bytes();
-        let meta = ImageMeta {
+        let mut meta = ImageMeta {
             fingerprint: fingerprint(self.heap.static_offset()),
             static_region_offset: self.heap.static_offset(),
-            roots: names
-                .into_iter()
-                .zip(purified.roots.iter().map(|v| v.bits()))
-                .collect(),
+            roots: names.into_iter().map(|n| (n, 0)).collect(),
             primitives: primitive_names().iter().map(|s| s.to_string()).collect(),
             writer: format!("imp {}", env!("CARGO_PKG_VERSION")),
         };
-        let sections = [SectionOut {
-            kind: SectionKind::Static,
-            region_offset: self.heap.static_offset(),
-            bytes,
-        }];
         // In a save child the parent made the temporary file.
         let mut tmp = match self.save_tmp.take() {
             Some(t) => t,
@@ -139,14 +183,40 @@ impl Vm {
         } else {
             0
         };
-        let r = imp_images::write_into(&mut tmp, &meta, &sections, prefix, path)
-            .map_err(|e| e.to_string())?;
+        // The heap goes to the file as purify makes it, never whole in memory.
+        let meta_at_begin = meta.clone();
+        let mut sink = StreamSink {
+            tmp: &tmp,
+            meta: &meta_at_begin,
+            prefix,
+            path,
+            stream: None,
+            write: std::time::Duration::ZERO,
+        };
+        let purified = self
+            .heap
+            .purify_to(&roots, &mut sink)
+            .map_err(|e| format!("{}: {e}", path.display()))?;
+        let (stream, streaming) = (sink.stream.take(), sink.write);
+        let Some(stream) = stream else {
+            return Err(format!(
+                "{}: internal error: nothing was written",
+                path.display()
+            ));
+        };
+        for (r, v) in meta.roots.iter_mut().zip(&purified.roots) {
+            r.1 = v.bits();
+        }
+        let t1 = std::time::Instant::now();
+        let r = stream.finish(&meta).map_err(|e| e.to_string())?;
         tmp.commit(path).map_err(|e| e.to_string())?;
+        let write = streaming + t1.elapsed();
         Ok(SaveReport {
             image_bytes: r.image_bytes,
             objects: purified.objects,
-            purify,
-            write: t1.elapsed(),
+            purify: t0.elapsed().saturating_sub(write),
+            write,
+            sync: r.sync,
         })
     }
 
@@ -518,7 +588,12 @@ fn save_child_finish(vm: &mut Vm, base: usize, _: usize) -> VmResult<Value> {
     let exe = arg(vm, base, 3).is_true();
     child_report(vm, "purify and write");
     match vm.save_image(&path, top, hooks, exe) {
-        Ok(_) => {
+        Ok(r) => {
+            let mut line = String::from("report");
+            for (k, v) in r.fields() {
+                line.push_str(&format!(" {k} {v}"));
+            }
+            child_report(vm, &line);
             child_report(vm, "done");
             crate::fork::exit_child(0)
         }
@@ -540,8 +615,15 @@ fn save_wait(vm: &mut Vm, base: usize, _: usize) -> VmResult<Value> {
         Some(v) => {
             vm.save_running = false;
             vm.heap.set_defer_major(false);
-            if v.is_fixnum() {
-                Ok(Value::fix(vm.last_fork_pause.as_micros() as i64))
+            if !vm.is(v, obj::STRING) {
+                // The child's report, with the parent's pause in front.
+                let pause = i64::try_from(vm.last_fork_pause.as_micros()).unwrap_or(i64::MAX);
+                vm.stack.push(v);
+                let e = vm
+                    .intern("fork-pause-us")
+                    .and_then(|k| vm.cons(k, Value::fix(pause)));
+                let v = vm.stack.pop().unwrap_or(Value::NIL);
+                vm.cons(e?, v)
             } else {
                 let text = vm.string_text(v);
                 Err(vm.error(format!("save-application: {text}"), &[]))

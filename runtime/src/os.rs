@@ -93,6 +93,9 @@ pub enum Completion {
         job: u64,
         /// Exit code (128 + signal if killed), or why it did not run.
         status: Result<i64, String>,
+        /// What the job reported besides its status, as `name value`
+        /// pairs (a save child's figures); empty for a plain process.
+        report: Vec<(String, i64)>,
     },
 }
 
@@ -272,25 +275,43 @@ impl Os {
 
     /// Start `cmd args` with inherited stdio on a helper that waits for it.
     pub fn start_process(&mut self, cmd: String, args: Vec<String>) -> u64 {
+        self.start_job("imp-process", move || {
+            let status = match std::process::Command::new(&cmd).args(&args).status() {
+                Ok(st) => Ok(exit_code(st)),
+                Err(e) => Err(format!("cannot run `{cmd}`: {e}")),
+            };
+            (status, Vec::new())
+        })
+    }
+
+    /// Run `work` on a helper thread named `name` as a new job; what it
+    /// returns completes the job. If no thread can be started, the job
+    /// completes at once with that error.
+    fn start_job<F>(&mut self, name: &str, work: F) -> u64
+    where
+        F: FnOnce() -> (Result<i64, String>, Vec<(String, i64)>) + Send + 'static,
+    {
         let job = self.next_job;
         self.next_job += 1;
         self.jobs_pending += 1;
         let rep = self.reporter();
         let spawned = std::thread::Builder::new()
-            .name("imp-process".into())
+            .name(name.into())
             .spawn(move || {
                 rep.count(|s| s.started += 1);
-                let status = match std::process::Command::new(&cmd).args(&args).status() {
-                    Ok(st) => Ok(exit_code(st)),
-                    Err(e) => Err(format!("cannot run `{cmd}`: {e}")),
-                };
+                let (status, report) = work();
                 rep.count(|s| s.finished += 1);
-                rep.send(Completion::Process { job, status });
+                rep.send(Completion::Process {
+                    job,
+                    status,
+                    report,
+                });
             });
         if let Err(e) = spawned {
             let _ = self.done_tx.send(Completion::Process {
                 job,
                 status: Err(format!("cannot start a helper thread: {e}")),
+                report: Vec::new(),
             });
             wake(&self.wake_w);
         }
@@ -300,7 +321,8 @@ impl Os {
     /// Watch a save child: wait for it (killing it after `timeout`), read
     /// its result from `result` (the read end of its pipe), then drop
     /// `keep` (the temporary file, removed unless the child renamed it).
-    /// Completes a job whose status is 0, or the child's error text.
+    /// Completes a job whose status is 0 and whose report is the child's
+    /// `report` line, or with the child's error text.
     pub fn watch_save_child<K: Send + 'static>(
         &mut self,
         pid: nix::unistd::Pid,
@@ -308,74 +330,11 @@ impl Os {
         timeout: std::time::Duration,
         keep: K,
     ) -> u64 {
-        use nix::sys::wait::{waitpid, WaitPidFlag, WaitStatus};
-        let job = self.next_job;
-        self.next_job += 1;
-        self.jobs_pending += 1;
-        let rep = self.reporter();
-        let spawned = std::thread::Builder::new()
-            .name("imp-save-watch".into())
-            .spawn(move || {
-                rep.count(|s| s.started += 1);
-                let deadline = std::time::Instant::now() + timeout;
-                let mut phase = String::new();
-                let mut buf = [0u8; 4096];
-                let read_more = |phase: &mut String, buf: &mut [u8]| {
-                    while let Ok(n) = nix::unistd::read(result.as_raw_fd(), buf) {
-                        if n == 0 {
-                            break;
-                        }
-                        phase.push_str(&String::from_utf8_lossy(&buf[..n]));
-                    }
-                };
-                let status = loop {
-                    match waitpid(pid, Some(WaitPidFlag::WNOHANG)) {
-                        Ok(WaitStatus::StillAlive) => {}
-                        Ok(WaitStatus::Exited(_, code)) => {
-                            read_more(&mut phase, &mut buf);
-                            let last = phase.lines().last().unwrap_or("").to_string();
-                            break if code == 0 && last == "done" {
-                                Ok(0)
-                            } else if let Some(m) = last.strip_prefix("error: ") {
-                                Err(m.to_string())
-                            } else {
-                                Err(format!("the save process exited with status {code} during {}", phase_name(&phase)))
-                            };
-                        }
-                        Ok(WaitStatus::Signaled(_, sig, _)) => {
-                            read_more(&mut phase, &mut buf);
-                            break Err(format!(
-                                "the save process died of {sig:?} during {} (killed for lack of memory?)",
-                                phase_name(&phase)
-                            ));
-                        }
-                        Ok(_) => {}
-                        Err(e) => break Err(format!("cannot wait for the save process: {e}")),
-                    }
-                    read_more(&mut phase, &mut buf);
-                    if std::time::Instant::now() >= deadline {
-                        let _ = nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGKILL);
-                        let _ = waitpid(pid, None);
-                        break Err(format!(
-                            "the save timed out after {:.1} s during {}; the save process was killed",
-                            timeout.as_secs_f64(),
-                            phase_name(&phase)
-                        ));
-                    }
-                    std::thread::sleep(std::time::Duration::from_millis(2));
-                };
-                drop(keep);
-                rep.count(|s| s.finished += 1);
-                rep.send(Completion::Process { job, status });
-            });
-        if let Err(e) = spawned {
-            let _ = self.done_tx.send(Completion::Process {
-                job,
-                status: Err(format!("cannot start a helper thread: {e}")),
-            });
-            wake(&self.wake_w);
-        }
-        job
+        self.start_job("imp-save-watch", move || {
+            let r = supervise_save_child(pid, &result, timeout);
+            drop(keep);
+            r
+        })
     }
 
     // ---- descriptors ---------------------------------------------------------------
@@ -609,9 +568,86 @@ fn write_some(p: &mut FdPort) -> Result<(), String> {
     Ok(())
 }
 
+/// Wait for a save child (see `Os::watch_save_child`), killing it once
+/// `timeout` has passed, and read what it reported on `result`.
+fn supervise_save_child(
+    pid: nix::unistd::Pid,
+    result: &OwnedFd,
+    timeout: std::time::Duration,
+) -> (Result<i64, String>, Vec<(String, i64)>) {
+    use nix::sys::wait::{waitpid, WaitPidFlag, WaitStatus};
+    let deadline = std::time::Instant::now() + timeout;
+    let mut log = String::new();
+    let mut buf = [0u8; 4096];
+    let mut read_more = |log: &mut String| {
+        while let Ok(n) = nix::unistd::read(result.as_raw_fd(), &mut buf) {
+            if n == 0 {
+                break;
+            }
+            log.push_str(&String::from_utf8_lossy(&buf[..n]));
+        }
+    };
+    let status = loop {
+        match waitpid(pid, Some(WaitPidFlag::WNOHANG)) {
+            Ok(WaitStatus::StillAlive) => {}
+            Ok(WaitStatus::Exited(_, code)) => {
+                read_more(&mut log);
+                let last = log.lines().last().unwrap_or("");
+                break if code == 0 && last == "done" {
+                    Ok(0)
+                } else if let Some(m) = last.strip_prefix("error: ") {
+                    Err(m.to_string())
+                } else {
+                    Err(format!(
+                        "the save process exited with status {code} during {}",
+                        phase_name(&log)
+                    ))
+                };
+            }
+            Ok(WaitStatus::Signaled(_, sig, _)) => {
+                read_more(&mut log);
+                break Err(format!(
+                    "the save process died of {sig:?} during {} (killed for lack of memory?)",
+                    phase_name(&log)
+                ));
+            }
+            Ok(_) => {}
+            Err(e) => break Err(format!("cannot wait for the save process: {e}")),
+        }
+        read_more(&mut log);
+        if std::time::Instant::now() >= deadline {
+            let _ = nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGKILL);
+            let _ = waitpid(pid, None);
+            break Err(format!(
+                "the save timed out after {:.1} s during {}; the save process was killed",
+                timeout.as_secs_f64(),
+                phase_name(&log)
+            ));
+        }
+        std::thread::sleep(std::time::Duration::from_millis(1));
+    };
+    (status, parse_save_report(&log))
+}
+
+/// The `name value` pairs of a save child's `report` line.
+fn parse_save_report(log: &str) -> Vec<(String, i64)> {
+    let Some(line) = log.lines().find_map(|l| l.strip_prefix("report ")) else {
+        return Vec::new();
+    };
+    let words: Vec<&str> = line.split_whitespace().collect();
+    words
+        .chunks_exact(2)
+        .filter_map(|kv| Some((kv[0].to_string(), kv[1].parse().ok()?)))
+        .collect()
+}
+
 /// The last phase a save child reported (one line per phase).
 fn phase_name(log: &str) -> String {
-    match log.lines().filter(|l| !l.is_empty()).last() {
+    match log
+        .lines()
+        .filter(|l| !l.is_empty() && !l.starts_with("report "))
+        .last()
+    {
         Some(p) => format!("the `{p}` phase"),
         None => "its start".to_string(),
     }
@@ -748,7 +784,7 @@ mod tests {
         for _ in 0..100 {
             let (done, _) = os.poll(&[], 100).expect("poll");
             for c in done {
-                if let Completion::Process { job: j, status } = c {
+                if let Completion::Process { job: j, status, .. } = c {
                     assert_eq!(j, job);
                     got = Some(status);
                 }
@@ -766,6 +802,7 @@ mod tests {
             Completion::Process {
                 job: j,
                 status: Err(e),
+                ..
             } => {
                 assert_eq!(j, job);
                 assert!(e.contains("/no/such/program"), "{e}");

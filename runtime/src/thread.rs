@@ -903,9 +903,14 @@ impl Vm {
                 self.os.stdin_lines.push_back(r);
                 self.wake_io(|k| k == Self::wait_key(IoWait::Stdin))
             }
-            Completion::Process { job, status } => {
+            Completion::Process {
+                job,
+                status,
+                report,
+            } => {
                 let v = match status {
-                    Ok(code) => Value::fix(code),
+                    Ok(code) if report.is_empty() => Value::fix(code),
+                    Ok(_) => self.number_alist(&report)?,
                     Err(msg) => self.string(&msg)?,
                 };
                 let e = self.cons(Value::fix(job as i64), v)?;

@@ -280,8 +280,7 @@
                 (begin
                   (%run-fork-handlers 1 %fork-handlers)
                   (let ((finish (lambda ()
-                                  (let ((pause (%save-wait r)))
-                                    (list (cons 'path path) (cons 'fork-pause-us pause))))))
+                                  (cons (cons 'path path) (%save-wait r)))))
                     (if wait? (finish) finish))))))
         (begin
           (%terminate-other-threads! kill-timeout)

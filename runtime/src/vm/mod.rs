@@ -462,6 +462,20 @@ impl Vm {
         Ok(self.stack.pop().unwrap_or(Value::NIL))
     }
 
+    /// An association list `((name . n) ...)` of symbols and integers.
+    pub fn number_alist(&mut self, pairs: &[(String, i64)]) -> VmResult<Value> {
+        let base = self.stack.len();
+        for (k, n) in pairs {
+            let k = self.intern(k)?;
+            let e = self.cons(
+                k,
+                Value::fix((*n).clamp(imp_gc::FIXNUM_MIN, imp_gc::FIXNUM_MAX)),
+            )?;
+            self.stack.push(e);
+        }
+        self.list_from_stack(base)
+    }
+
     // ---- vectors ----------------------------------------------------------------
 
     /// A vector of `n` copies of `fill`.
