@@ -200,6 +200,8 @@ run_imp() {
     R[imp_rss,$size]=$(( $(field rss-kb "$out") * 1024 ))
     R[imp_pause,$size]=$(field fork-pause-us "$out")
     R[imp_save,$size]=$(field save-s "$out")
+    R[imp_purify,$size]=$(field purify-us "$out")
+    R[imp_write,$size]=$(field write-us "$out")
     R[imp_check,$size]=$(field check "$out")
     R[imp_total,$size]=$T_WALL
     if [[ -f $img ]]; then
@@ -448,11 +450,18 @@ main_table() {
 }
 
 data_table() {
-    printf 'size\timp live MiB\timp setup s\timp process s\tsbcl live MiB\tsbcl setup s\tredis keys\n'
+    printf 'size\timp live MiB\timp setup s\timp purify s\timp write s\timp save ms/MiB\timp process s\tsbcl live MiB\tsbcl setup s\tredis keys\n'
     for s in "${DONE_SIZES[@]}"; do
-        printf '%s MB\t%s\t%s\t%s\t%s\t%s\t%s\n' "$s" \
+        local per_mib=""
+        if [[ -n ${R[imp_save,$s]:-} && -n ${R[imp_img,$s]:-} ]]; then
+            per_mib=$(awk -v t="${R[imp_save,$s]}" -v b="${R[imp_img,$s]}" 'BEGIN { printf "%.2f", t * 1000 / (b / 1048576) }')
+        fi
+        printf '%s MB\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$s" \
             "$(cell_mib "${R[imp_live,$s]:-}" "${R[imp_fail,$s]:-}")" \
             "$(cell "${R[imp_setup,$s]:-}" '%.2f' "${R[imp_fail,$s]:-}")" \
+            "$(cell "$(awk -v u="${R[imp_purify,$s]:-}" 'BEGIN { if (u != "") printf "%.3f", u / 1e6 }')" '%s' "${R[imp_fail,$s]:-}")" \
+            "$(cell "$(awk -v u="${R[imp_write,$s]:-}" 'BEGIN { if (u != "") printf "%.3f", u / 1e6 }')" '%s' "${R[imp_fail,$s]:-}")" \
+            "$(cell "$per_mib" '%s' "${R[imp_fail,$s]:-}")" \
             "$(cell "${R[imp_total,$s]:-}" '%.2f' "${R[imp_fail,$s]:-}")" \
             "$(cell_mib "${R[sbcl_live,$s]:-}" "${R[sbcl_fail,$s]:-}")" \
             "$(cell "${R[sbcl_setup,$s]:-}" '%.2f' "${R[sbcl_fail,$s]:-}")" \
@@ -518,8 +527,10 @@ report() {
     echo "save-application call until the child finished writing; sbcl, from just before"
     echo "save-lisp-and-die to the end of the process. start ms: median wall time of a"
     echo "whole process that starts from the image or core and prints 1. setup s: building"
-    echo "the data and one full collection; imp process s: the whole imp run (setup, save"
-    echo "and exit). MiB = 2^20 bytes. FAIL: see the notes; -: no figure."
+    echo "the data and one full collection; imp purify s, write s: the save child's"
+    echo "copying of the heap and writing of the file (from the result); save ms/MiB: save s"
+    echo "per MiB of image; imp process s: the whole imp run (setup, save and exit)."
+    echo "MiB = 2^20 bytes. FAIL: see the notes; -: no figure."
     if [[ ${#NOTES[@]} -gt 0 ]]; then
         echo
         echo "Notes:"

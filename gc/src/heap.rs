@@ -347,6 +347,24 @@ impl Heap {
         self.region.words_mut()[(v.offset() / 8) as usize + 1 + i] = bits;
     }
 
+    /// Turn the raw object `v` into a traced object of tag `tag` whose
+    /// payload words are all `fill` (an immediate), keeping its size,
+    /// identity hash and place: its identity survives a change of
+    /// representation (a string that must widen forwards to its new body).
+    /// Panics (a bug in the caller) unless `tag` is traced and `fill` is
+    /// not a reference.
+    pub fn become_traced(&mut self, v: Value, tag: Tag, fill: Value) {
+        assert!(
+            tag.is_traced() && !fill.is_ref(),
+            "become_traced: bad tag or fill"
+        );
+        let i = (v.offset() / 8) as usize;
+        let w = self.region.words_mut();
+        let n = crate::object::header_words(w[i]);
+        w[i] = (w[i] & !0xff) | u64::from(tag.0);
+        w[i + 1..i + 1 + n].fill(fill.bits());
+    }
+
     #[cold]
     fn remember(&mut self, off: u64) {
         let w = self.region.words_mut();

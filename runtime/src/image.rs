@@ -103,8 +103,10 @@ impl imp_gc::SectionSink for StreamSink<'_> {
 /// The layout fingerprint (§3): FNV-1a 64 over a canonical description of
 /// the object layout, the heap geometry and the primitive table.
 pub fn fingerprint(static_offset: u64) -> u64 {
-    let mut d = String::from("imp image layout 1; word 64; fixnum xx0 ref 001 imm 011;");
-    for t in (1u8..=23).chain(0x80..=0x85) {
+    let mut d = String::from(
+        "imp image layout 1; word 64; fixnum xx0 ref 001 imm 011; string len63+wide1 narrow8 wide32;",
+    );
+    for t in (1u8..=24).chain(0x80..=0x85) {
         let tag = imp_gc::Tag(t);
         d.push_str(&format!(
             "tag {t} {} {};",
@@ -383,7 +385,18 @@ fn valid_object(t: imp_gc::Tag, p: &[u64]) -> Result<(), String> {
         | obj::PARAMETER
         | obj::KEYWORD
         | obj::ENVIRONMENT => true,
-        obj::STRING => n >= 1 && fits(p[0].div_ceil(2)),
+        obj::STRING => {
+            let len = p.first().map_or(0, |w| w & !obj::STRING_WIDE);
+            let wide = p.first().is_some_and(|w| w & obj::STRING_WIDE != 0);
+            n >= 1
+                && n as u64
+                    == 1 + if wide {
+                        len.div_ceil(2)
+                    } else {
+                        len.div_ceil(8)
+                    }
+        }
+        obj::WIDENED => n >= 2 && imp_gc::Value::from_bits(p[0]).is_ref(),
         obj::BYTEVECTOR => n >= 1 && fits(p[0].div_ceil(8)),
         obj::FLONUM => n == 1,
         obj::BIGNUM => n >= 1 && fits((p[0] >> 1).div_ceil(2)),

@@ -23,7 +23,10 @@
 //! | `PARAMETER`    | value, converter                                           |
 //! | `KEYWORD`      | name (string)                                              |
 //! | `THREAD`, `MUTEX`, `CONDVAR`, `CHANNEL` | see `crate::thread`               |
-//! | `STRING`       | raw: length in chars, then UTF-32 code points, two a word  |
+//! | `WIDENED`      | the wide string that is now this string's body, then `#f`s |
+//! | `STRING`       | raw: length in chars (bit 63: wide), then the characters:  |
+//! |                | narrow, Latin-1 bytes, eight a word; wide, UTF-32 code     |
+//! |                | points, two a word; padding zero                           |
 //! | `BYTEVECTOR`   | raw: length in bytes, then the bytes                       |
 //! | `FLONUM`       | raw: the f64 bits                                          |
 //! | `BIGNUM`       | raw: sign (0/1), then u32 digits little-endian, two a word |
@@ -80,6 +83,13 @@ pub const CONDVAR: Tag = Tag(22);
 pub const CHANNEL: Tag = Tag(23);
 /// A string.
 pub const STRING: Tag = Tag(0x80);
+/// A string that had to widen: a narrow string (whose characters all fit
+/// in a byte) that was given a character that does not keeps its identity
+/// by turning into this, which refers to a new wide string holding its
+/// characters. Everything that accepts a `STRING` accepts a `WIDENED`.
+pub const WIDENED: Tag = Tag(24);
+/// Bit of a string's length word that marks the wide layout.
+pub const STRING_WIDE: u64 = 1 << 63;
 /// A bytevector.
 pub const BYTEVECTOR: Tag = Tag(0x81);
 /// A boxed flonum.
@@ -161,7 +171,7 @@ pub fn tag_name(t: Tag) -> &'static str {
         MUTEX => "mutex",
         CONDVAR => "condition variable",
         CHANNEL => "channel",
-        STRING => "string",
+        STRING | WIDENED => "string",
         BYTEVECTOR => "bytevector",
         FLONUM => "real number",
         BIGNUM => "integer",

@@ -211,7 +211,7 @@ impl Printer<'_> {
                     }
                 }
             }
-            obj::STRING => {
+            obj::STRING | obj::WIDENED => {
                 if readable {
                     write_string_literal(&mut self.out, vm.string_chars(v).into_iter());
                 } else {

@@ -318,6 +318,8 @@ fn images_saved_from_images_and_through_the_api() {
     let mut rt = Runtime::new().expect("runtime");
     rt.eval_str("(define greeting \"hello\") (define (main) (string-append greeting \" world\"))")
         .expect("define");
+    rt.eval_str("(define narrow (string-copy \"abc\")) (define widened (string-copy \"xyz\")) (string-set! widened 1 #\\λ)")
+        .expect("strings");
     let main = rt.eval_str("main").expect("main");
     let r = rt.save_image(d.join("a.img"), Some(&main)).expect("save");
     assert!(r.image_bytes > 0 && r.objects > 100);
@@ -331,6 +333,15 @@ fn images_saved_from_images_and_through_the_api() {
     // Change it and save again from the loaded image.
     b.eval_str("(set! greeting \"goodbye\") (define extra (make-vector 3 'x))")
         .expect("change");
+    // Strings from the image: one widened there, one widened now (in the
+    // mapped static space), both surviving a collection and another save.
+    b.eval_str("(string-set! narrow 0 #\\μ) (gc)")
+        .expect("widen in image");
+    let s = b
+        .eval_str("(list narrow widened (string-length widened))")
+        .expect("strings");
+    assert_eq!(b.write(&s), "(\"μbc\" \"xλz\" 3)");
+    b.verify_heap().expect("verify");
     b.save_image(d.join("b.img"), Some(&top))
         .expect("save again");
     let (mut c, top) = Runtime::from_image(d.join("b.img")).expect("load again");
@@ -344,6 +355,10 @@ fn images_saved_from_images_and_through_the_api() {
         .eval_str("(list greeting (vector-ref extra 0))")
         .expect("after gc");
     assert_eq!(c.write(&after), "(\"goodbye\" x)");
+    let s = c
+        .eval_str("(list narrow widened (equal? narrow \"μbc\"))")
+        .expect("strings");
+    assert_eq!(c.write(&s), "(\"μbc\" \"xλz\" #t)");
 }
 
 #[test]

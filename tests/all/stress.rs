@@ -31,6 +31,35 @@ fn representative_program_runs_under_gc_stress() {
 }
 
 #[test]
+fn strings_widen_in_place_under_gc_stress() {
+    let mut rt = Runtime::with_options(Options {
+        gc_stress: true,
+        ..Default::default()
+    })
+    .expect("runtime");
+    // Old strings (collected into the old generation) widened while young
+    // objects are everywhere: the widened string must keep its new body
+    // alive through minor and major collections.
+    let src = r#"
+      (define strs (map (lambda (i) (make-string 5 (integer->char (+ 97 i)))) '(0 1 2 3)))
+      (gc)
+      (for-each (lambda (s) (string-set! s 2 #\λ)) strs)
+      (define junk (map (lambda (i) (make-vector 10 i)) (iota 200)))
+      (string-fill! (car strs) #\Ω 0 1)
+      (gc)
+      (define t (make-hash-table equal?))
+      (for-each (lambda (s) (hash-table-set! t s (string-length s))) strs)
+      (list strs (hash-table-ref/default t "bbλbb" #f) (apply string-append strs))
+    "#;
+    let v = rt.eval_str(src).expect("runs under stress");
+    assert_eq!(
+        rt.write(&v),
+        "((\"Ωaλaa\" \"bbλbb\" \"ccλcc\" \"ddλdd\") 5 \"Ωaλaabbλbbccλccddλdd\")"
+    );
+    rt.verify_heap().expect("verifies");
+}
+
+#[test]
 fn threads_run_under_gc_stress() {
     let mut rt = Runtime::with_options(Options {
         gc_stress: true,

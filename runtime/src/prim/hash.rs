@@ -18,7 +18,7 @@
 use imp_gc::Value;
 
 use super::{arg, def, equal, eqv, opt_arg, PrimDef};
-use crate::obj::{BIGNUM, BYTEVECTOR, FLONUM, HASH_TABLE, PAIR, STRING, VECTOR};
+use crate::obj::{BIGNUM, BYTEVECTOR, FLONUM, HASH_TABLE, PAIR, STRING, VECTOR, WIDENED};
 use crate::vm::{Vm, VmResult};
 
 /// This module's primitives.
@@ -93,28 +93,39 @@ fn combine(a: u64, b: u64) -> u64 {
 pub fn string_hash(vm: &Vm, s: Value) -> u64 {
     const PRIME: u64 = 0x100_0000_01b3;
     let n = vm.string_len(s);
-    let words = &vm.heap.payload(s)[1..];
+    let b = vm.string_body(s);
+    let words = &vm.heap.payload(b)[1..];
     let mut h: u64 = 0xcbf2_9ce4_8422_2325;
-    for &w in &words[..n / 2] {
-        h = (h ^ (w & 0xffff_ffff)).wrapping_mul(PRIME);
-        h = (h ^ (w >> 32)).wrapping_mul(PRIME);
-    }
-    if n % 2 == 1 {
-        h = (h ^ (words[n / 2] & 0xffff_ffff)).wrapping_mul(PRIME);
+    if vm.string_is_wide(s) {
+        for i in 0..n {
+            h = (h ^ ((words[i / 2] >> ((i % 2) * 32)) & 0xffff_ffff)).wrapping_mul(PRIME);
+        }
+    } else {
+        for i in 0..n {
+            h = (h ^ ((words[i / 8] >> ((i % 8) * 8)) & 0xff)).wrapping_mul(PRIME);
+        }
     }
     h
 }
 
-/// Do two heap strings hold the same characters? (compared in place)
+/// Do two heap strings hold the same characters? (compared in place:
+/// word by word when both have the same width, whose padding is zero)
 #[inline]
 pub fn string_same(vm: &Vm, a: Value, b: Value) -> bool {
     let n = vm.string_len(a);
     if n != vm.string_len(b) {
         return false;
     }
-    let (pa, pb) = (&vm.heap.payload(a)[1..], &vm.heap.payload(b)[1..]);
-    pa[..n / 2] == pb[..n / 2]
-        && (n.is_multiple_of(2) || (pa[n / 2] ^ pb[n / 2]) & 0xffff_ffff == 0)
+    let wide = vm.string_is_wide(a);
+    if wide != vm.string_is_wide(b) {
+        return (0..n).all(|i| vm.string_ref(a, i) == vm.string_ref(b, i));
+    }
+    let words = if wide { n.div_ceil(2) } else { n.div_ceil(8) };
+    let (pa, pb) = (
+        &vm.heap.payload(vm.string_body(a))[1..],
+        &vm.heap.payload(vm.string_body(b))[1..],
+    );
+    pa[..words] == pb[..words]
 }
 
 /// Hash of raw words (bignum digits).
@@ -162,7 +173,7 @@ fn equal_hash_bounded(vm: &Vm, v: Value, budget: &mut u32) -> u64 {
     }
     *budget -= 1;
     match vm.heap.tag(v) {
-        STRING => string_hash(vm, v),
+        STRING | WIDENED => string_hash(vm, v),
         BYTEVECTOR => {
             let n = vm.bytevector_len(v);
             (0..n).fold(n as u64, |h, i| combine(h, vm.bytevector_ref(v, i) as u64))
@@ -209,10 +220,10 @@ fn same_key(vm: &Vm, kind: i64, a: Value, b: Value) -> bool {
     if kind == EQ || !a.is_ref() || !b.is_ref() {
         return false;
     }
-    let (ta, tb) = (vm.heap.tag(a), vm.heap.tag(b));
-    if ta == STRING && tb == STRING {
+    if vm.is(a, STRING) && vm.is(b, STRING) {
         return kind >= EQUAL && string_same(vm, a, b);
     }
+    let (ta, tb) = (vm.heap.tag(a), vm.heap.tag(b));
     match kind {
         EQV => eqv(vm, a, b),
         EQUAL => ta == tb && equal(vm, a, b),

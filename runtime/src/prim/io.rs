@@ -264,9 +264,17 @@ pub fn port_write(vm: &mut Vm, who: &str, slot: usize, text: &str) -> VmResult<(
             let buf = vm.heap.get(p, 1);
             let len = vm.heap.get(p, 2).as_fixnum_unchecked() as usize;
             let cap = vm.string_len(buf);
-            if len + n > cap {
-                let new_cap = (len + n).max(cap * 2).max(32);
-                let nb = vm.make_string(new_cap, ' ')?;
+            // A wide character into a narrow buffer: a wide copy (the
+            // buffer is the port's own, so its identity does not matter).
+            let widen = !vm.string_is_wide(buf) && !text.chars().all(crate::vm::narrow_char);
+            if len + n > cap || widen {
+                let new_cap = if len + n > cap {
+                    (len + n).max(cap * 2).max(32)
+                } else {
+                    cap
+                };
+                let wide = widen || vm.string_is_wide(buf);
+                let nb = vm.blank_string(new_cap, wide)?;
                 let p = vm.stack[slot];
                 let buf = vm.heap.get(p, 1);
                 for i in 0..len {

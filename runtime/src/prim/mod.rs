@@ -143,6 +143,12 @@ pub fn equal(vm: &Vm, a: Value, b: Value) -> bool {
         if budget == 0 || !a.is_ref() || !b.is_ref() {
             return false;
         }
+        if vm.is(a, crate::obj::STRING) && vm.is(b, crate::obj::STRING) {
+            if !crate::prim::hash::string_same(vm, a, b) {
+                return false;
+            }
+            continue;
+        }
         let t = vm.heap.tag(a);
         if t != vm.heap.tag(b) {
             return false;
@@ -157,7 +163,7 @@ pub fn equal(vm: &Vm, a: Value, b: Value) -> bool {
                     work.push((vm.heap.get(a, i), vm.heap.get(b, i)));
                 }
             }
-            crate::obj::STRING | crate::obj::BYTEVECTOR => {
+            crate::obj::BYTEVECTOR => {
                 if vm.heap.payload(a) != vm.heap.payload(b) {
                     return false;
                 }

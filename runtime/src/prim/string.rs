@@ -86,14 +86,9 @@ fn str_arg(vm: &mut Vm, who: &str, base: usize, i: usize) -> VmResult<Value> {
     vm.typed_arg(who, base, i, STRING, "a string")
 }
 
-/// A fresh string of `n` copies of `c` whose padding half-word is zero.
+/// A fresh string of `n` copies of `c`.
 pub fn new_string(vm: &mut Vm, n: usize, c: char) -> VmResult<Value> {
-    let s = vm.make_string(n, c)?;
-    if n % 2 == 1 {
-        let w = vm.heap.raw(s, 1 + n / 2);
-        vm.heap.set_raw(s, 1 + n / 2, w & 0xffff_ffff);
-    }
-    Ok(s)
+    vm.make_string(n, c)
 }
 
 /// Argument `i` as an index below `len` into a string, checked.
@@ -165,6 +160,7 @@ fn compare_strings(vm: &Vm, a: Value, b: Value, ci: bool) -> Ordering {
 }
 
 /// Copy `n` chars of `from` at `fstart` into `to` at `at`, overlap-safe.
+/// `to` must be able to hold them (wide, or they are all narrow).
 fn copy_chars(vm: &mut Vm, to: Value, at: usize, from: Value, fstart: usize, n: usize) {
     if at <= fstart {
         for k in 0..n {
@@ -181,7 +177,8 @@ fn copy_chars(vm: &mut Vm, to: Value, at: usize, from: Value, fstart: usize, n: 
 
 /// A fresh heap string of the chars `start..end` of argument `i`.
 fn copy_of_arg(vm: &mut Vm, base: usize, i: usize, start: usize, end: usize) -> VmResult<Value> {
-    let out = new_string(vm, end - start, ' ')?;
+    let wide = !vm.string_range_narrow(arg(vm, base, i), start, end);
+    let out = vm.blank_string(end - start, wide)?;
     let s = arg(vm, base, i);
     copy_chars(vm, out, 0, s, start, end - start);
     Ok(out)
@@ -368,6 +365,10 @@ fn string_set(vm: &mut Vm, base: usize, _: usize) -> VmResult<Value> {
     let len = vm.string_len(s);
     let k = string_index_arg(vm, "string-set!", base, 1, len)?;
     let c = vm.char_arg("string-set!", base, 2)?;
+    if !crate::vm::narrow_char(c) {
+        vm.widen_string(base)?;
+    }
+    let s = arg(vm, base, 0);
     vm.string_set(s, k, c);
     Ok(Value::UNSPECIFIED)
 }
@@ -388,11 +389,14 @@ fn string_copy(vm: &mut Vm, base: usize, argc: usize) -> VmResult<Value> {
 
 fn string_append(vm: &mut Vm, base: usize, argc: usize) -> VmResult<Value> {
     let mut total = 0;
+    let mut wide = false;
     for i in 0..argc {
         let s = str_arg(vm, "string-append", base, i)?;
-        total += vm.string_len(s);
+        let n = vm.string_len(s);
+        total += n;
+        wide = wide || !vm.string_range_narrow(s, 0, n);
     }
-    let out = new_string(vm, total, ' ')?;
+    let out = vm.blank_string(total, wide)?;
     let mut at = 0;
     for i in 0..argc {
         let s = arg(vm, base, i);
@@ -420,6 +424,10 @@ fn string_copy_to(vm: &mut Vm, base: usize, argc: usize) -> VmResult<Value> {
             &[atv],
         ));
     }
+    if !vm.string_range_narrow(from, start, end) {
+        vm.widen_string(base)?;
+    }
+    let (to, from) = (arg(vm, base, 0), arg(vm, base, 2));
     copy_chars(vm, to, at, from, start, end - start);
     Ok(Value::UNSPECIFIED)
 }
@@ -429,6 +437,10 @@ fn string_fill(vm: &mut Vm, base: usize, argc: usize) -> VmResult<Value> {
     let c = vm.char_arg("string-fill!", base, 1)?;
     let len = vm.string_len(s);
     let (start, end) = vm.range_args("string-fill!", base, argc, 2, len)?;
+    if !crate::vm::narrow_char(c) && start < end {
+        vm.widen_string(base)?;
+    }
+    let s = arg(vm, base, 0);
     for i in start..end {
         vm.string_set(s, i, c);
     }
@@ -569,7 +581,8 @@ fn symbol_to_string(vm: &mut Vm, base: usize, _: usize) -> VmResult<Value> {
     let sym = vm.typed_arg("symbol->string", base, 0, SYMBOL, "a symbol")?;
     let name = vm.heap.get(sym, 0);
     let n = vm.string_len(name);
-    let out = new_string(vm, n, ' ')?;
+    let wide = !vm.string_range_narrow(name, 0, n);
+    let out = vm.blank_string(n, wide)?;
     let name = vm.heap.get(arg(vm, base, 0), 0);
     copy_chars(vm, out, 0, name, 0, n);
     Ok(out)
@@ -654,6 +667,52 @@ mod tests {
         assert!(err("(char<? #\\a 1)").contains("char<?"));
         assert!(err("(char-upcase 1)").contains("char-upcase"));
         assert!(err("(digit-value 1)").contains("digit-value"));
+    }
+
+    #[test]
+    fn narrow_strings_widen_in_place() {
+        check(&[
+            // A narrow string given a wide character keeps its identity.
+            (
+                "(define s (make-string 3 #\\a)) (define alias s) (string-set! s 1 #\\λ) \
+                 (list s (eq? s alias) (string-length s) (string->list s) (string? s))",
+                "(\"aλa\" #t 3 (#\\a #\\λ #\\a) #t)",
+            ),
+            // Equal, hashed and compared the same as a string born wide.
+            (
+                "(define h (make-hash-table string=?)) (hash-table-set! h \"aλa\" 1) \
+                 (define e (make-hash-table equal?)) (hash-table-set! e (list s) 2) \
+                 (list (equal? s \"aλa\") (string=? s (string #\\a #\\λ #\\a)) \
+                       (hash-table-ref/default h s #f) (hash-table-ref/default e (list \"aλa\") #f) \
+                       (= (string-hash s) (string-hash \"aλa\")))",
+                "(#t #t 1 2 #t)",
+            ),
+            // Back to narrow characters: still equal to a narrow string.
+            (
+                "(string-set! s 1 #\\b) (list s (equal? s \"aba\") (string=? \"aba\" s) \
+                 (= (string-hash s) (string-hash \"aba\")) (string<? s \"abb\"))",
+                "(\"aba\" #t #t #t #t)",
+            ),
+            // Every way of storing a wide character.
+            (
+                "(define f (make-string 4 #\\-)) (string-fill! f #\\Ω 1 3) \
+                 (define c (string-copy \"xxxx\")) (string-copy! c 1 \"αβ\") \
+                 (list f c (string-append \"ab\" \"γ\") (substring c 1 3) (substring c 0 1) \
+                       (symbol->string 'λx) (string-upcase \"straße\"))",
+                "(\"-ΩΩ-\" \"xαβx\" \"abγ\" \"αβ\" \"x\" \"λx\" \"STRASSE\")",
+            ),
+            // Latin-1 stays narrow and round-trips its top characters.
+            (
+                "(list (string #\\xff #\\x0 #\\é) (map char->integer (string->list (string #\\xff #\\x80))))",
+                "(\"ÿ\\x0;é\" (255 128))",
+            ),
+            // String ports take wide text into a narrow buffer.
+            (
+                "(let ((p (open-output-string))) (write-string \"ab\" p) (write-string \"λμ\" p) \
+                 (write-char #\\c p) (get-output-string p))",
+                "\"abλμc\"",
+            ),
+        ]);
     }
 
     #[test]

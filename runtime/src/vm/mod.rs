@@ -328,7 +328,10 @@ impl Vm {
     /// Is `v` a heap object with tag `t`?
     #[inline(always)]
     pub fn is(&self, v: Value, t: Tag) -> bool {
-        v.is_ref() && self.heap.tag(v) == t
+        v.is_ref() && {
+            let x = self.heap.tag(v);
+            x == t || (x == WIDENED && t == STRING)
+        }
     }
 
     /// Is `v` a procedure?
@@ -507,68 +510,176 @@ impl Vm {
     }
 
     // ---- strings ------------------------------------------------------------------
+    //
+    // A string is narrow (a byte a character) while all its characters are
+    // below U+0100 and wide (four bytes a character) otherwise; see `obj`.
+    // Storing a wide character into a narrow string widens it first
+    // (`widen_string`, which allocates), so `string_set` itself never
+    // allocates: callers widen, then store.
+
+    /// A fresh string of `n` characters, wide or narrow, all zero.
+    fn alloc_string(&mut self, n: usize, wide: bool) -> VmResult<Value> {
+        let words = if wide { n.div_ceil(2) } else { n.div_ceil(8) };
+        let s = self.alloc(STRING, 1 + words)?;
+        let p = self.heap.payload_mut(s);
+        p[0] = n as u64 | if wide { STRING_WIDE } else { 0 };
+        p[1..].fill(0);
+        Ok(s)
+    }
 
     /// A string of `n` copies of `c`.
     pub fn make_string(&mut self, n: usize, c: char) -> VmResult<Value> {
-        let s = self.alloc(STRING, 1 + n.div_ceil(2))?;
-        self.heap.set_raw(s, 0, n as u64);
-        let pair = (c as u64) | ((c as u64) << 32);
-        self.heap.payload_mut(s)[1..].fill(pair);
+        let s = self.alloc_string(n, !narrow_char(c))?;
+        for i in 0..n {
+            self.string_set(s, i, c);
+        }
         Ok(s)
     }
 
     /// A heap string holding `text`.
     pub fn string(&mut self, text: &str) -> VmResult<Value> {
         let n = text.chars().count();
-        let s = self.alloc(STRING, 1 + n.div_ceil(2))?;
-        let p = self.heap.payload_mut(s);
-        p[0] = n as u64;
-        if n % 2 == 1 {
-            p[n.div_ceil(2)] = 0;
-        }
+        let s = self.alloc_string(n, !text.chars().all(narrow_char))?;
         for (i, c) in text.chars().enumerate() {
-            let w = &mut p[1 + i / 2];
-            let shift = (i % 2) * 32;
-            *w = (*w & !(0xffff_ffffu64 << shift)) | ((c as u64) << shift);
+            self.string_set(s, i, c);
         }
         Ok(s)
     }
 
     /// A heap string of `chars`.
     pub fn string_from_chars(&mut self, chars: &[char]) -> VmResult<Value> {
-        let n = chars.len();
-        let s = self.alloc(STRING, 1 + n.div_ceil(2))?;
-        let p = self.heap.payload_mut(s);
-        p[0] = n as u64;
-        for (i, pair) in chars.chunks(2).enumerate() {
-            let lo = pair[0] as u64;
-            let hi = pair.get(1).map_or(0, |c| *c as u64);
-            p[1 + i] = lo | (hi << 32);
+        let s = self.alloc_string(chars.len(), !chars.iter().all(|&c| narrow_char(c)))?;
+        for (i, &c) in chars.iter().enumerate() {
+            self.string_set(s, i, c);
         }
         Ok(s)
+    }
+
+    /// A fresh string of `n` spaces, wide if `wide`: the destination of a
+    /// copy of characters of which some may be wide.
+    pub fn blank_string(&mut self, n: usize, wide: bool) -> VmResult<Value> {
+        let s = self.alloc_string(n, wide)?;
+        if !wide {
+            self.heap.payload_mut(s)[1..].fill(u64::from_ne_bytes([b' '; 8]));
+            self.clear_string_padding(s, n);
+        } else {
+            for i in 0..n {
+                self.string_set(s, i, ' ');
+            }
+        }
+        Ok(s)
+    }
+
+    fn clear_string_padding(&mut self, s: Value, n: usize) {
+        if n % 8 != 0 {
+            let last = n / 8 + 1;
+            let w = self.heap.raw(s, last);
+            self.heap
+                .set_raw(s, last, w & ((1u64 << ((n % 8) * 8)) - 1));
+        }
+    }
+
+    /// The object holding a string's characters: the string itself, or the
+    /// wide string a widened one refers to.
+    #[inline]
+    pub fn string_body(&self, s: Value) -> Value {
+        if self.heap.tag(s) == WIDENED {
+            self.heap.get(s, 0)
+        } else {
+            s
+        }
+    }
+
+    /// The length word of a string's body (0 for anything malformed).
+    #[inline]
+    fn string_word(&self, s: Value) -> (Value, u64) {
+        match self.heap.tag(s) {
+            STRING => (s, self.heap.raw(s, 0)),
+            WIDENED => {
+                let b = self.heap.get(s, 0);
+                if b.is_ref() && self.heap.tag(b) == STRING {
+                    (b, self.heap.raw(b, 0))
+                } else {
+                    (b, 0)
+                }
+            }
+            _ => (s, 0),
+        }
     }
 
     /// Length of a string in characters.
     #[inline]
     pub fn string_len(&self, s: Value) -> usize {
-        self.heap.raw(s, 0) as usize
+        (self.string_word(s).1 & !STRING_WIDE) as usize
+    }
+
+    /// Is the string `s` stored wide?
+    pub fn string_is_wide(&self, s: Value) -> bool {
+        self.string_word(s).1 & STRING_WIDE != 0
+    }
+
+    /// Do characters `start..end` of `s` all fit a narrow string?
+    pub fn string_range_narrow(&self, s: Value, start: usize, end: usize) -> bool {
+        !self.string_is_wide(s) || (start..end).all(|i| narrow_char(self.string_ref(s, i)))
     }
 
     /// Character `i` of a string (`i` must be in range).
     #[inline]
     pub fn string_ref(&self, s: Value, i: usize) -> char {
-        let w = self.heap.raw(s, 1 + i / 2);
-        let c = (w >> ((i % 2) * 32)) as u32;
-        char::from_u32(c).unwrap_or('\u{fffd}')
+        let (b, len) = self.string_word(s);
+        if len & STRING_WIDE != 0 {
+            let w = self.heap.raw(b, 1 + i / 2);
+            char::from_u32((w >> ((i % 2) * 32)) as u32).unwrap_or('\u{fffd}')
+        } else {
+            let w = self.heap.raw(b, 1 + i / 8);
+            char::from((w >> ((i % 8) * 8)) as u8)
+        }
     }
 
-    /// Set character `i` of a string (`i` must be in range).
+    /// Set character `i` of a string (`i` must be in range). A string that
+    /// cannot hold `c` must have been widened (`widen_string`) first; if
+    /// not, a bug, the character stored is `?`.
     #[inline]
     pub fn string_set(&mut self, s: Value, i: usize, c: char) {
-        let shift = (i % 2) * 32;
-        let w = self.heap.raw(s, 1 + i / 2);
-        let w = (w & !(0xffff_ffffu64 << shift)) | ((c as u64) << shift);
-        self.heap.set_raw(s, 1 + i / 2, w);
+        let (b, len) = self.string_word(s);
+        if len & STRING_WIDE != 0 {
+            let shift = (i % 2) * 32;
+            let w = self.heap.raw(b, 1 + i / 2);
+            let w = (w & !(0xffff_ffffu64 << shift)) | ((c as u64) << shift);
+            self.heap.set_raw(b, 1 + i / 2, w);
+        } else {
+            debug_assert!(narrow_char(c), "a wide character stored in a narrow string");
+            let byte = if narrow_char(c) {
+                c as u64
+            } else {
+                u64::from(b'?')
+            };
+            let shift = (i % 8) * 8;
+            let w = self.heap.raw(b, 1 + i / 8);
+            let w = (w & !(0xffu64 << shift)) | (byte << shift);
+            self.heap.set_raw(b, 1 + i / 8, w);
+        }
+    }
+
+    /// Make the string at `stack[slot]` able to hold any character: a
+    /// narrow string becomes `WIDENED`, referring to a new wide string with
+    /// its characters, and keeps its identity. Allocates; values other than
+    /// `stack[slot]` held across the call must be rooted.
+    pub fn widen_string(&mut self, slot: usize) -> VmResult<()> {
+        let s = self.stack[slot];
+        if self.string_is_wide(s) {
+            return Ok(());
+        }
+        let n = self.string_len(s);
+        let w = self.alloc_string(n, true)?;
+        let s = self.stack[slot];
+        for i in 0..n {
+            let c = self.string_ref(s, i);
+            self.string_set(w, i, c);
+        }
+        self.heap.become_traced(s, WIDENED, Value::FALSE);
+        self.heap.set(s, 0, w);
+        Ok(())
     }
 
     /// The characters of a string.
@@ -870,4 +981,10 @@ fn article(noun: &str) -> &'static str {
         Some(b'a' | b'e' | b'i' | b'o' | b'u') => "n",
         _ => "",
     }
+}
+
+/// Does `c` fit a narrow string (Latin-1)?
+#[inline]
+pub fn narrow_char(c: char) -> bool {
+    (c as u32) < 0x100
 }
