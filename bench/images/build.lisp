@@ -4,7 +4,7 @@
 ;;;;        --load build.lisp --end-toplevel-options SIZE-MB CORE-PATH
 ;;;;
 ;;;; Builds the same data as build.scm (same kinds, same counts per unit,
-;;;; SIZE-MB * 1000 units), collects, prints what it measured as
+;;;; SIZE-MB * 1240 units), collects, prints what it measured as
 ;;;; "name value" lines, then calls save-lisp-and-die. The last line before
 ;;;; the call, "save-start-epoch SECONDS", is the wall clock just before it:
 ;;;; run.sh subtracts it from the time the process ended to get the save time.
@@ -14,7 +14,7 @@
 (defpackage :images-bench (:use :common-lisp))
 (in-package :images-bench)
 
-(defconstant +units-per-mb+ 1000)
+(defconstant +units-per-mb+ 1240)
 (defconstant +tag-count+ 16)
 (defconstant +cell-count+ 24)
 (defparameter *name-padding*

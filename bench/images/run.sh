@@ -3,7 +3,7 @@
 # (save-application, fork mode), next to Redis's BGSAVE fork and SBCL's
 # save-lisp-and-die, and what starting from the saved image costs.
 #
-#   bench/images/run.sh [-s SIZES] [-n RUNS] [-p PROCS] [peers...]
+#   bench/images/run.sh [-s SIZES] [-n RUNS] [-p PROCS] [-f FORKS] [peers...]
 #
 # Peers: redis sbcl (default: both). See the "images" section of
 # bench/README.md for what each figure is.
@@ -30,11 +30,13 @@ COMMAND_LINE=${COMMAND_LINE# }
 
 usage() {
     cat <<EOF
-usage: bench/images/run.sh [-s SIZES] [-n RUNS] [-p PROCS] [peers...]
+usage: bench/images/run.sh [-s SIZES] [-n RUNS] [-p PROCS] [-f FORKS] [peers...]
 
   -s SIZES  comma-separated live-heap sizes in MB (default: 100,1000)
   -n RUNS   start-up runs per image; the median is reported (default: 5)
   -p PROCS  processes started from one image for the memory probe (default: 10)
+  -f FORKS  saves (imp) and BGSAVEs (redis) per size; the median pause is
+            reported (default: 5)
   peers     any of: redis sbcl (default: both)
 
 IMP_BIN=path names the imp binary (default: target/release/imp).
@@ -53,11 +55,13 @@ say() {
 SIZES=100,1000
 RUNS=5
 PROCS=10
-while getopts ":s:n:p:h" opt; do
+FORKS=5
+while getopts ":s:n:p:f:h" opt; do
     case $opt in
         s) SIZES=$OPTARG ;;
         n) RUNS=$OPTARG ;;
         p) PROCS=$OPTARG ;;
+        f) FORKS=$OPTARG ;;
         h) usage; exit 0 ;;
         :) usage >&2; die "-$OPTARG needs a value" ;;
         *) usage >&2; die "unknown option -$OPTARG" ;;
@@ -68,6 +72,7 @@ shift $((OPTIND - 1))
 [[ $SIZES =~ ^[1-9][0-9]*(,[1-9][0-9]*)*$ ]] || die "-s wants sizes like 100,1000, not '$SIZES'"
 [[ $RUNS =~ ^[1-9][0-9]*$ ]] || die "-n wants a positive integer, not '$RUNS'"
 [[ $PROCS =~ ^[1-9][0-9]*$ ]] || die "-p wants a positive integer, not '$PROCS'"
+[[ $FORKS =~ ^[1-9][0-9]*$ ]] || die "-f wants a positive integer, not '$FORKS'"
 IFS=, read -r -a SIZE_LIST <<<"$SIZES"
 
 PEERS=("$@")
@@ -188,7 +193,7 @@ declare -A R=()   # results, keyed "what,size"
 run_imp() {
     local size=$1 img=$TMP/imp-$1.img out=$TMP/imp-$1.out err=$TMP/imp-$1.err
     say "imp $size MB: building and saving"
-    timed "$out" "$err" 3600 "$IMP" "$HERE/build.scm" "$size" "$img"
+    timed "$out" "$err" 3600 "$IMP" "$HERE/build.scm" "$size" "$img" "$FORKS"
     if [[ $T_STATUS != 0 ]] || [[ -z $(field save-s "$out") ]]; then
         R[imp_fail,$size]=1
         NOTES+=("imp at $size MB: build.scm ended with status $T_STATUS after ${T_WALL} s: $(first_error "$err")")
@@ -199,6 +204,7 @@ run_imp() {
     R[imp_live,$size]=$(field live-bytes "$out")
     R[imp_rss,$size]=$(( $(field rss-kb "$out") * 1024 ))
     R[imp_pause,$size]=$(field fork-pause-us "$out")
+    R[imp_pauses,$size]=$(awk '$1 == "fork-pauses-us" { $1 = ""; sub(/^ /, ""); print; exit }' "$out")
     R[imp_save,$size]=$(field save-s "$out")
     R[imp_purify,$size]=$(field purify-us "$out")
     R[imp_write,$size]=$(field write-us "$out")
@@ -347,23 +353,32 @@ run_redis() {
     done
     R[redis_keys,$size]=$(rinfo keyspace db0 | sed 's/keys=\([0-9]*\).*/\1/')
     R[redis_rss,$size]=$(redis_rss)
-    # BGSAVE is done when a fork has happened since and no save is running.
-    forks=$(rinfo stats total_forks)
-    rcli bgsave >/dev/null
-    for ((i = 0; i < 6000; i++)); do
-        if [[ $(rinfo stats total_forks) -gt $forks &&
-            $(rinfo persistence rdb_bgsave_in_progress) == 0 ]]; then
+    # FORKS BGSAVEs, one after another; each is done when a fork has
+    # happened since and no save is running. The median pause is reported.
+    local pauses=() k
+    for ((k = 0; k < FORKS; k++)); do
+        forks=$(rinfo stats total_forks)
+        rcli bgsave >/dev/null
+        for ((i = 0; i < 6000; i++)); do
+            if [[ $(rinfo stats total_forks) -gt $forks &&
+                $(rinfo persistence rdb_bgsave_in_progress) == 0 ]]; then
+                break
+            fi
+            sleep 0.1
+        done
+        if [[ $(rinfo stats total_forks) -le $forks ||
+            $(rinfo persistence rdb_bgsave_in_progress) != 0 ||
+            $(rinfo persistence rdb_last_bgsave_status) != ok ]]; then
+            NOTES+=("redis at $size MB: BGSAVE did not finish well: $(tail -n 1 "$dir/redis.log")")
+            pauses=()
             break
         fi
-        sleep 0.1
+        pauses+=("$(rinfo stats latest_fork_usec)")
     done
-    if [[ $(rinfo stats total_forks) -le $forks ||
-        $(rinfo persistence rdb_bgsave_in_progress) != 0 ||
-        $(rinfo persistence rdb_last_bgsave_status) != ok ]]; then
-        NOTES+=("redis at $size MB: BGSAVE did not finish well: $(tail -n 1 "$dir/redis.log")")
-    else
-        R[redis_fork,$size]=$(rinfo stats latest_fork_usec)
-        say "redis $size MB: latest_fork_usec ${R[redis_fork,$size]}, rss $(mib "${R[redis_rss,$size]}") MiB"
+    if [[ ${#pauses[@]} -gt 0 ]]; then
+        R[redis_pauses,$size]="${pauses[*]}"
+        R[redis_fork,$size]=$(printf '%s\n' "${pauses[@]}" | sort -n | awk '{ v[NR] = $1 } END { print v[int(NR / 2) + 1] }')
+        say "redis $size MB: latest_fork_usec ${R[redis_pauses,$size]} (median ${R[redis_fork,$size]}), rss $(mib "${R[redis_rss,$size]}") MiB"
     fi
     stop_redis
     rm -rf "$dir"
@@ -504,7 +519,7 @@ report() {
     echo "machine:  $(uname -m), ${cpu:-unknown CPU}, $(nproc) CPUs, $(awk '/^MemTotal:/ { printf "%.1f GiB", $2 / 1048576 }' /proc/meminfo) RAM"
     echo "commit:   $commit"
     echo "command:  $COMMAND_LINE"
-    echo "runs:     $RUNS start-up runs per image (median); sizes $SIZES MB; whole run ${ELAPSED} s"
+    echo "runs:     $RUNS start-up runs per image (median); $FORKS forks per size (median); sizes $SIZES MB; whole run ${ELAPSED} s"
     echo "versions:"
     version_lines
     echo
@@ -518,11 +533,16 @@ report() {
         echo "$PROCS imp processes from one image: no figure (see the notes)"
     fi
     echo
+    echo "Each pause, in order (us):"
+    for s in "${DONE_SIZES[@]}"; do
+        echo "  $s MB: imp ${R[imp_pauses,$s]:--}; redis ${R[redis_pauses,$s]:--}"
+    done
+    echo
     echo "The data behind each size:"
     data_table | align
     echo
     echo "pause: how long fork stopped the saving process (imp: fork-pause-us from"
-    echo "save-application; redis: latest_fork_usec after BGSAVE), with that process's"
+    echo "save-application; redis: latest_fork_usec after BGSAVE; the median of $FORKS), with that process's"
     echo "resident size; Redis is filled to about imp's resident size. save s: imp, the"
     echo "save-application call until the child finished writing; sbcl, from just before"
     echo "save-lisp-and-die to the end of the process. start ms: median wall time of a"
