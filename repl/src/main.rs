@@ -1,7 +1,9 @@
 //! The `imp` binary: runs programs, evaluates expressions, and the REPL.
 #![forbid(unsafe_code)]
 
-use std::io::{BufRead, IsTerminal, Write};
+use std::io::{BufRead, IsTerminal};
+
+mod terminal;
 use std::process::ExitCode;
 
 use imp::{Error, Runtime};
@@ -179,7 +181,7 @@ fn report(rt: &mut Runtime, e: Error) -> ExitCode {
     }
 }
 
-/// A plain read-eval-print loop (the line editor comes with the REPL issue).
+/// The REPL over a fresh runtime.
 fn repl() -> anyhow::Result<ExitCode> {
     let mut rt = Runtime::new()?;
     rt.set_command_line(&["imp".to_string()])?;
@@ -187,54 +189,33 @@ fn repl() -> anyhow::Result<ExitCode> {
 }
 
 /// The REPL over an existing runtime (a fresh one, or one from an image).
+/// On a terminal: the line editor, prompts, Ctrl-C stops an evaluation.
+/// Otherwise (a pipe or a file): no prompts or escape codes, one result per
+/// line, and the exit status says whether an entry failed.
 fn repl_with(mut rt: Runtime) -> anyhow::Result<ExitCode> {
-    let interactive = std::io::stdin().is_terminal();
-    let stdin = std::io::stdin();
-    let mut buf = String::new();
-    let mut status = ExitCode::SUCCESS;
-    loop {
-        if interactive {
-            print!("{}", if buf.is_empty() { "imp> " } else { "...> " });
-            std::io::stdout().flush().ok();
-        }
-        let mut line = String::new();
-        match stdin.lock().read_line(&mut line) {
-            Ok(0) => break,
-            Ok(_) => {}
-            Err(e) => anyhow::bail!("cannot read standard input: {e}"),
-        }
-        buf.push_str(&line);
-        match rt.eval_named(&buf, "<repl>") {
-            Ok(v) => {
-                rt.flush();
-                if !v.is_unspecified(&rt) {
-                    for line in rt.write_values(&v) {
-                        println!("{line}");
-                    }
-                }
-                buf.clear();
-            }
-            Err(Error::Read {
-                incomplete: true, ..
-            }) => continue,
-            Err(Error::Exit(code)) => {
-                rt.flush();
-                return Ok(ExitCode::from(code as u8));
-            }
-            Err(e) => {
-                rt.flush();
-                eprintln!("{e}");
-                status = ExitCode::from(EXIT_ERROR);
-                buf.clear();
-            }
-        }
-    }
+    let interactive = std::io::stdin().is_terminal() && std::io::stdout().is_terminal();
     if interactive {
-        println!();
+        let (term, printer) = terminal::Terminal::new(terminal::history_path())
+            .map_err(|e| anyhow::anyhow!("cannot start the line editor: {e}"))?;
+        rt.set_line_source(Box::new(term))?;
+        rt.set_output(Box::new(terminal::ConsoleOut::new(printer)));
+        rt.catch_sigint()?;
+        println!(
+            "imp {} (R7RS Scheme). ,help lists the commands; Ctrl-D leaves.",
+            env!("CARGO_PKG_VERSION")
+        );
     }
-    Ok(if interactive {
-        ExitCode::SUCCESS
-    } else {
-        status
-    })
+    match rt.run_repl() {
+        Ok(all_well) => {
+            if interactive {
+                println!();
+                Ok(ExitCode::SUCCESS)
+            } else if all_well {
+                Ok(ExitCode::SUCCESS)
+            } else {
+                Ok(ExitCode::from(EXIT_ERROR))
+            }
+        }
+        Err(e) => Ok(report(&mut rt, e)),
+    }
 }

@@ -542,6 +542,9 @@ fn save_fork(vm: &mut Vm, base: usize, _: usize) -> VmResult<Value> {
             // Fence the parent's descriptors; ports made from now on are
             // the child's own.
             vm.os.fenced = true;
+            // Out of the terminal's foreground group: a Ctrl-C meant for
+            // the program (or its REPL) does not reach the save.
+            let _ = nix::unistd::setpgid(nix::unistd::Pid::from_raw(0), nix::unistd::Pid::from_raw(0));
             // Die with the parent; be the first the OOM killer picks.
             let _ = nix::sys::prctl::set_pdeathsig(nix::sys::signal::Signal::SIGKILL);
             if nix::unistd::getppid().as_raw() == 1 {

@@ -40,6 +40,7 @@ pub use crate::report::Report;
 /// The Scheme source of the part of the standard library written in Scheme.
 const BOOT: &str = include_str!("boot.scm");
 const THREADS: &str = include_str!("threads.scm");
+const REPL: &str = include_str!("repl.scm");
 
 /// Why an evaluation failed.
 #[derive(Debug, thiserror::Error)]
@@ -71,6 +72,10 @@ pub enum Error {
     /// and the cause).
     #[error("{0}")]
     Image(String),
+    /// The operating system refused something the runtime needs (a
+    /// signal handler, a helper thread).
+    #[error("{0}")]
+    System(String),
     /// A file could not be read.
     #[error("cannot read {path}: {source}")]
     Io {
@@ -196,6 +201,7 @@ impl Runtime {
         prim::install(&mut self.vm).map_err(|e| self.convert(e))?;
         self.eval_source(BOOT, Some("boot.scm"))?;
         self.eval_source(THREADS, Some("threads.scm"))?;
+        self.eval_source(REPL, Some("repl.scm"))?;
         for (reg, name) in [
             (Reg::OutParam, "current-output-port"),
             (Reg::ErrParam, "current-error-port"),
@@ -453,6 +459,42 @@ impl Runtime {
     pub fn set_output(&mut self, sink: Box<dyn std::io::Write>) {
         let _ = self.vm.out.flush();
         self.vm.out = sink;
+    }
+
+    /// Read standard input through `source` (a line editor) instead of
+    /// the descriptor: what `read-line` and the REPL read on standard input
+    /// comes from it, on its own OS thread. Only before standard input is
+    /// first read.
+    ///
+    /// # Errors
+    /// [`Error::Eval`] if standard input is already being read.
+    pub fn set_line_source(&mut self, source: Box<dyn os::LineSource>) -> Result<(), Error> {
+        self.vm
+            .os
+            .set_line_source(source)
+            .map_err(|m| Error::System(m))
+    }
+
+    /// Let Ctrl-C (SIGINT) interrupt the REPL's listener instead of ending
+    /// the process (the REPL enables this; programs keep the default).
+    ///
+    /// # Errors
+    /// [`Error::Eval`] if the signal handler cannot be installed.
+    pub fn catch_sigint(&mut self) -> Result<(), Error> {
+        self.vm.os.catch_sigint().map_err(|m| Error::System(m))
+    }
+
+    /// Run the REPL's listener on this runtime until the end of standard
+    /// input or `,quit`: read, evaluate, print, with other threads running
+    /// meanwhile. `Ok(true)` if no entry failed.
+    ///
+    /// # Errors
+    /// [`Error::Exit`] for `(exit)` or `,quit`; anything else the listener
+    /// itself could not survive.
+    pub fn run_repl(&mut self) -> Result<bool, Error> {
+        let v = self.eval_named("(%repl)", "<repl>")?;
+        self.flush();
+        Ok(self.raw(&v) != Raw::FALSE)
     }
 
     /// Flush buffered output.

@@ -143,7 +143,19 @@ pub struct Os {
     done_tx: Sender<Completion>,
     done_rx: Receiver<Completion>,
     fds: HashMap<i32, FdPort>,
-    stdin_req: Option<Sender<()>>,
+    stdin_req: Option<Sender<LineRequest>>,
+    /// What reads standard input's lines (a line editor); `None`: the
+    /// descriptor itself. Moved to the helper when it starts.
+    line_source: Option<Box<dyn LineSource>>,
+    /// The prompt and completions for the next line requested.
+    pub next_request: LineRequest,
+    /// The symbol count when completions were last sent.
+    pub completions_for: usize,
+    /// Set by the SIGINT handler (when interrupts are enabled).
+    pub sigint: Arc<std::sync::atomic::AtomicBool>,
+    /// SIGINT is caught (so the scheduler never sleeps without polling
+    /// the wake pipe).
+    pub catching_sigint: bool,
     /// A stdin line has been requested and not yet delivered.
     pub stdin_pending: bool,
     /// Stdin lines delivered and not yet taken by a port (`None`: eof).
@@ -204,6 +216,11 @@ impl Os {
             done_rx,
             fds: HashMap::new(),
             stdin_req: None,
+            line_source: None,
+            next_request: LineRequest::default(),
+            completions_for: usize::MAX,
+            sigint: Arc::new(std::sync::atomic::AtomicBool::new(false)),
+            catching_sigint: false,
             stdin_pending: false,
             stdin_lines: VecDeque::new(),
             jobs_pending: 0,
@@ -249,25 +266,55 @@ impl Os {
 
     // ---- standard input ------------------------------------------------------------
 
-    /// Ask the stdin helper for a line (starting it the first time).
+    /// Ask the stdin helper for a line (starting it the first time), with
+    /// `next_request`'s prompt and completions.
     pub fn request_stdin_line(&mut self) -> Result<(), String> {
         if self.stdin_pending {
             return Ok(());
         }
         if self.stdin_req.is_none() {
-            let (tx, rx) = unbounded::<()>();
+            let (tx, rx) = unbounded::<LineRequest>();
             let rep = self.reporter();
+            let source = self.line_source.take();
             std::thread::Builder::new()
                 .name("imp-stdin".into())
-                .spawn(move || stdin_helper(rx, rep))
+                .spawn(move || stdin_helper(rx, rep, source))
                 .map_err(|e| format!("cannot start the stdin reader: {e}"))?;
             self.stdin_req = Some(tx);
         }
+        let req = std::mem::take(&mut self.next_request);
         if let Some(tx) = &self.stdin_req {
-            tx.send(())
+            tx.send(req)
                 .map_err(|_| "the stdin reader has stopped".to_string())?;
         }
         self.stdin_pending = true;
+        Ok(())
+    }
+
+    /// Read standard input through `source` (a line editor) from now on.
+    /// Only before the first line is read.
+    pub fn set_line_source(&mut self, source: Box<dyn LineSource>) -> Result<(), String> {
+        if self.stdin_req.is_some() {
+            return Err("standard input is already being read".into());
+        }
+        self.line_source = Some(source);
+        Ok(())
+    }
+
+    /// Turn SIGINT into a flag (`sigint`) and a wake-up, instead of the end
+    /// of the process: the scheduler interrupts the thread the program
+    /// named (`%sigint-target`).
+    pub fn catch_sigint(&mut self) -> Result<(), String> {
+        use signal_hook::consts::SIGINT;
+        signal_hook::flag::register(SIGINT, self.sigint.clone())
+            .map_err(|e| format!("cannot catch SIGINT: {e}"))?;
+        let w = self
+            .wake_w
+            .try_clone()
+            .map_err(|e| format!("cannot catch SIGINT: {e}"))?;
+        signal_hook::low_level::pipe::register(SIGINT, w)
+            .map_err(|e| format!("cannot catch SIGINT: {e}"))?;
+        self.catching_sigint = true;
         Ok(())
     }
 
@@ -693,11 +740,43 @@ impl Reporter {
 /// Reads one line of standard input per request. It reads descriptor 0
 /// directly (not through `std::io::stdin`, whose lock it would hold while
 /// blocked, and which a forked child could then never take).
-fn stdin_helper(requests: Receiver<()>, rep: Reporter) {
+/// What a reader of standard input is asked for.
+#[derive(Clone, Debug, Default)]
+pub struct LineRequest {
+    /// The prompt to show (a line editor shows it; a plain descriptor
+    /// does not).
+    pub prompt: String,
+    /// Words to complete from, if they changed (the names bound in the
+    /// environment); `None`: as before.
+    pub completions: Option<Arc<Vec<String>>>,
+}
+
+/// Something that reads standard input a line (or a complete entry) at a
+/// time on the stdin helper thread, such as a line editor. It never touches
+/// the heap: it gets requests and returns text.
+pub trait LineSource: Send {
+    /// The next entry, with its newline; `None` at end of input.
+    ///
+    /// # Errors
+    /// Why no input could be read.
+    fn read_line(&mut self, req: LineRequest) -> Result<Option<String>, String>;
+}
+
+fn stdin_helper(
+    requests: Receiver<LineRequest>,
+    rep: Reporter,
+    mut source: Option<Box<dyn LineSource>>,
+) {
     let mut buf: Vec<u8> = Vec::new();
     let mut eof = false;
-    while requests.recv().is_ok() {
+    while let Ok(req) = requests.recv() {
         rep.count(|s| s.started += 1);
+        if let Some(src) = source.as_mut() {
+            let result = src.read_line(req);
+            rep.count(|s| s.finished += 1);
+            rep.send(Completion::StdinLine(result));
+            continue;
+        }
         let result = loop {
             if let Some(i) = buf.iter().position(|&b| b == b'\n') {
                 let line: Vec<u8> = buf.drain(..=i).collect();

@@ -159,6 +159,8 @@ pub const QUANTUM: i32 = 2000;
 /// Symbols the scheduler uses, interned once into `Reg::SchedSyms`.
 const SYMS: &[&str] = &[
     "%run-interrupts",
+    "%sigint-target",
+    "%user-interrupt-thunk",
     "timeout",
     "%deadlock",
     "%interrupted",
@@ -519,9 +521,10 @@ impl Vm {
                 }
             }
             let next = self.timer_peek_live().map(|(d, _)| d);
-            if self.io_waiting() {
+            if self.io_waiting() || self.os.catching_sigint {
                 let ms = next.map_or(-1, |d| ((d - now).max(0) + 999) / 1000);
                 self.poll_io(ms.min(i32::MAX as i64) as i32)?;
+                self.deliver_sigint()?;
                 continue;
             }
             if let Some(deadline) = next {
@@ -551,6 +554,14 @@ impl Vm {
         self.fuel = QUANTUM;
         if !self.switchable() {
             return Ok(());
+        }
+        if self.deliver_sigint()? {
+            // The running thread was interrupted: switch out and back in,
+            // which runs its interrupts.
+            self.save_current()?;
+            let t = self.reg(Reg::Thread);
+            self.make_runnable(t)?;
+            return self.switch_next();
         }
         let now_has_timers = self.timer_peek().is_some();
         if now_has_timers {
@@ -965,6 +976,10 @@ impl Vm {
     /// Poll the OS for at most `timeout_ms` (-1: until something happens)
     /// and wake whoever it concerns.
     fn poll_io(&mut self, timeout_ms: i32) -> VmResult<()> {
+        if timeout_ms != 0 {
+            // About to wait: what the program wrote is shown first.
+            let _ = self.out.flush();
+        }
         let mut waits = Vec::new();
         let mut l = self.reg(Reg::IoWaiters);
         while !l.is_nil() {
@@ -1105,6 +1120,7 @@ pub const DEFS: &[PrimDef] = &[
     def("thread-specific-set!", 2, 2, thread_specific_set),
     def("%thread-start!", 1, 1, thread_start),
     def("%thread-state", 1, 1, thread_state),
+    def("%thread-waiting-for", 1, 1, thread_waiting_for),
     def("%thread-end-kind", 1, 1, thread_end_kind),
     def("%thread-result", 1, 1, thread_result),
     def("%thread-joiners", 1, 1, thread_joiners),
@@ -1223,6 +1239,41 @@ fn thread_state(vm: &mut Vm, base: usize, _: usize) -> VmResult<Value> {
     Ok(vm.sym(name))
 }
 
+/// `(%thread-waiting-for t)`: what a blocked thread waits for, in words,
+/// or `#f` if it does not wait.
+fn thread_waiting_for(vm: &mut Vm, base: usize, _: usize) -> VmResult<Value> {
+    let t = thread_arg(vm, "%thread-waiting-for", base, 0)?;
+    if vm.tstate(t) != state::PARKED {
+        return Ok(Value::FALSE);
+    }
+    let w = vm.tfield(t, field::WAITING_ON);
+    let deadline = vm.tfield(t, field::DEADLINE).as_fixnum();
+    let mut what =
+        if w.is_ref() && vm.is(w, obj::VECTOR) && vm.heap.len(w) == 3 && vm.heap.get(w, 2) == t {
+            match (vm.heap.get(w, 0).as_fixnum(), vm.heap.get(w, 1).as_fixnum()) {
+                (Some(0), Some(fd)) => format!("input on descriptor {fd}"),
+                (Some(1), Some(fd)) => format!("room to write on descriptor {fd}"),
+                (Some(2), _) => "a line of standard input".to_string(),
+                (Some(3), _) => "a process or save to end".to_string(),
+                _ => "input or output".to_string(),
+            }
+        } else if vm.is_pair(w) {
+            "a mutex, condition variable, channel or thread".to_string()
+        } else if deadline.is_some() {
+            "time to pass".to_string()
+        } else {
+            "something (parked)".to_string()
+        };
+    if let (Some(d), true) = (deadline, vm.is_pair(w) || w.is_ref()) {
+        let left = (d - vm.now_us()).max(0) as f64 / 1e6;
+        what.push_str(&format!(" (at most {left:.1} s more)"));
+    } else if let Some(d) = deadline {
+        let left = (d - vm.now_us()).max(0) as f64 / 1e6;
+        what = format!("{left:.1} s to pass");
+    }
+    vm.string(&what)
+}
+
 fn thread_end_kind(vm: &mut Vm, base: usize, _: usize) -> VmResult<Value> {
     let t = thread_arg(vm, "thread-join!", base, 0)?;
     let f = vm.tflags(t);
@@ -1299,34 +1350,63 @@ fn thread_kill(vm: &mut Vm, base: usize, _: usize) -> VmResult<Value> {
 /// and wake it if it waits. Returns `#f` if `t` has ended.
 fn thread_interrupt(vm: &mut Vm, base: usize, _: usize) -> VmResult<Value> {
     let t = thread_arg(vm, "thread-interrupt!", base, 0)?;
-    if vm.tstate(t) == state::TERMINATED {
-        return Ok(Value::FALSE);
-    }
-    let cell = vm.cons(arg(vm, base, 1), Value::NIL)?;
-    let t = arg(vm, base, 0);
-    let mut l = vm.tfield(t, field::INTERRUPTS);
-    if l.is_nil() {
-        vm.heap.set(t, field::INTERRUPTS, cell);
-    } else {
-        while !vm.heap.get(l, 1).is_nil() {
-            l = vm.heap.get(l, 1);
+    vm.queue_interrupt(t, arg(vm, base, 1))
+}
+
+impl Vm {
+    /// Queue `thunk` for thread `t` and wake `t` if it waits. `#f` if `t`
+    /// has ended.
+    fn queue_interrupt(&mut self, t: Value, thunk: Value) -> VmResult<Value> {
+        if self.tstate(t) == state::TERMINATED {
+            return Ok(Value::FALSE);
         }
-        vm.heap.set(l, 1, cell);
-    }
-    if vm.tstate(t) == state::PARKED {
-        // Resume it now; after the interrupts it waits again: a wait loop
-        // parks again, a blocked call is made again.
-        if vm.tfield(t, field::RECALL).is_fixnum() {
-            vm.heap.set(t, field::WAITING_ON, Value::FALSE);
+        self.stack.push(t);
+        let cell = self.cons(thunk, Value::NIL);
+        let t = self.stack.pop().unwrap_or(Value::FALSE);
+        let cell = cell?;
+        let mut l = self.tfield(t, field::INTERRUPTS);
+        if l.is_nil() {
+            self.heap.set(t, field::INTERRUPTS, cell);
         } else {
-            let marker = vm.sym("%interrupted");
-            vm.heap.set(t, field::RESUME, marker);
+            while !self.heap.get(l, 1).is_nil() {
+                l = self.heap.get(l, 1);
+            }
+            self.heap.set(l, 1, cell);
         }
-        let t = arg(vm, base, 0);
-        vm.heap.set(t, field::DEADLINE, Value::FALSE);
-        vm.make_runnable(t)?;
+        if self.tstate(t) == state::PARKED {
+            // Resume it now; after the interrupts it waits again: a wait
+            // loop parks again, a blocked call is made again.
+            if self.tfield(t, field::RECALL).is_fixnum() {
+                self.heap.set(t, field::WAITING_ON, Value::FALSE);
+            } else {
+                let marker = self.sym("%interrupted");
+                self.heap.set(t, field::RESUME, marker);
+            }
+            self.heap.set(t, field::DEADLINE, Value::FALSE);
+            self.make_runnable(t)?;
+        }
+        Ok(Value::TRUE)
     }
-    Ok(Value::TRUE)
+
+    /// If SIGINT arrived (`Os::catch_sigint`), queue `%user-interrupt-thunk`
+    /// for the thread `%sigint-target` names. True if that is the running
+    /// thread, which must then let the scheduler run its interrupts.
+    fn deliver_sigint(&mut self) -> VmResult<bool> {
+        if !self
+            .os
+            .sigint
+            .swap(false, std::sync::atomic::Ordering::SeqCst)
+        {
+            return Ok(false);
+        }
+        let target = self.global_value(self.sym("%sigint-target"));
+        let thunk = self.global_value(self.sym("%user-interrupt-thunk"));
+        if !self.is(target, THREAD) || !self.is_procedure(thunk) {
+            return Ok(false);
+        }
+        let queued = self.queue_interrupt(target, thunk)? == Value::TRUE;
+        Ok(queued && target == self.reg(Reg::Thread))
+    }
 }
 
 /// `(%take-interrupts!)`: the running thread's pending interrupt thunks,

@@ -4,5 +4,6 @@
 mod cli;
 mod embed;
 mod images;
+mod repl;
 mod scheme_golden;
 mod stress;

@@ -17,6 +17,7 @@ pub mod hash;
 pub mod io;
 pub mod list;
 pub mod number;
+pub mod repl;
 pub mod string;
 
 use std::sync::LazyLock;
@@ -92,6 +93,7 @@ pub static PRIMITIVES: LazyLock<Vec<PrimDef>> = LazyLock::new(|| {
         string::DEFS,
         hash::DEFS,
         io::DEFS,
+        repl::DEFS,
         crate::thread::DEFS,
         crate::image::DEFS,
     ]

@@ -1,0 +1,250 @@
+//! What the REPL's listener (`repl.scm`) needs from the runtime: reading
+//! entries from the console, compiling them a form at a time, reports of
+//! conditions, and the facts behind its commands.
+
+use std::sync::Arc;
+
+use imp_gc::Value;
+
+use super::{arg, def, PrimDef};
+use crate::obj;
+use crate::printer::{print, Mode};
+use crate::vm::{Exn, IoWait, Reg, Vm, VmResult};
+
+/// The listener's primitives.
+pub const DEFS: &[PrimDef] = &[
+    def("%console-read", 1, 1, console_read),
+    def("%source-open", 2, 2, source_open),
+    def("%source-close", 1, 1, source_close),
+    def("%condition-report", 1, 2, condition_report),
+    def("%apropos", 1, 1, apropos),
+    def("%describe", 1, 1, describe),
+    def("%cpu-time-us", 0, 0, cpu_time_us),
+];
+
+/// `(%console-read prompt)`: the next entry from standard input (a line,
+/// or with a line editor a whole balanced entry), shown with `prompt`; the
+/// eof object at the end. Other threads run while it waits.
+fn console_read(vm: &mut Vm, base: usize, _: usize) -> VmResult<Value> {
+    let p = vm.typed_arg("%console-read", base, 0, obj::STRING, "a prompt string")?;
+    match vm.os.stdin_lines.pop_front() {
+        Some(Ok(Some(text))) => vm.string(&text),
+        Some(Ok(None)) => {
+            vm.os.stdin_lines.push_front(Ok(None));
+            Ok(Value::EOF)
+        }
+        Some(Err(m)) => Err(vm.error_kind("file-error", m, &[])),
+        None => {
+            let _ = std::io::Write::flush(&mut vm.out);
+            let prompt = vm.string_text(p);
+            // The names to complete from, when new ones were interned.
+            let count = vm.reg(Reg::SymCount).as_fixnum().unwrap_or(0) as usize;
+            let completions = (count != vm.os.completions_for).then(|| {
+                vm.os.completions_for = count;
+                Arc::new(bound_names(vm))
+            });
+            vm.os.next_request = crate::os::LineRequest {
+                prompt,
+                completions,
+            };
+            vm.os
+                .request_stdin_line()
+                .map_err(|m| vm.error_kind("file-error", m, &[]))?;
+            Err(Exn::Block {
+                wait: IoWait::Stdin,
+                argc: 0,
+                tail: false,
+            })
+        }
+    }
+}
+
+/// The names of every symbol with a global value, sorted.
+fn bound_names(vm: &Vm) -> Vec<String> {
+    let mut names: Vec<String> = vm
+        .all_symbols()
+        .into_iter()
+        .filter(|&s| vm.global_value(s) != Value::UNDEFINED)
+        .map(|s| vm.symbol_name(s))
+        .filter(|n| !n.starts_with('%'))
+        .collect();
+    names.sort();
+    names
+}
+
+/// `(%source-open text name)`: a load state (see `%load-next`) over
+/// `text`, whose forms are located in `name`; the symbol `incomplete` if
+/// the text ends inside a datum, so the listener asks for more.
+fn source_open(vm: &mut Vm, base: usize, _: usize) -> VmResult<Value> {
+    let t = vm.typed_arg("%source-open", base, 0, obj::STRING, "a string")?;
+    vm.typed_arg("%source-open", base, 1, obj::STRING, "a string")?;
+    let text = vm.string_text(t);
+    let mut reader = crate::reader::Reader::new(&text);
+    loop {
+        match reader.read() {
+            Ok(Some(_)) => {}
+            Ok(None) => break,
+            Err(e) if e.incomplete => return vm.intern("incomplete"),
+            // Read errors other than an unfinished datum are reported when
+            // the listener reaches them, after the forms before them ran.
+            Err(_) => break,
+        }
+    }
+    let id = vm.next_source_id;
+    vm.next_source_id += 1;
+    vm.sources.insert(id, std::rc::Rc::from(text));
+    let at = vm.stack.len();
+    vm.stack.push(Value::fix(id));
+    vm.stack.push(Value::fix(0));
+    vm.stack.push(Value::fix(1));
+    vm.stack.push(Value::fix(1));
+    vm.stack.push(arg(vm, base, 1));
+    vm.object_from_stack(obj::VECTOR, at)
+}
+
+/// `(%source-close state)`: forget a source the listener did not read to
+/// its end.
+fn source_close(vm: &mut Vm, base: usize, _: usize) -> VmResult<Value> {
+    let st = arg(vm, base, 0);
+    if vm.is(st, obj::VECTOR) && vm.heap.len(st) == 5 {
+        if let Some(id) = vm.heap.get(st, 0).as_fixnum() {
+            vm.sources.remove(&id);
+        }
+    }
+    Ok(Value::UNSPECIFIED)
+}
+
+/// `(%condition-report c [part])`: the report of a condition as printed
+/// for an uncaught error (`part` #f or absent), or only its backtrace
+/// (`part` the symbol `backtrace`).
+fn condition_report(vm: &mut Vm, base: usize, argc: usize) -> VmResult<Value> {
+    let c = arg(vm, base, 0);
+    let mut parts = crate::report::condition_parts(vm, c);
+    // The listener's own frames (and the library frames it called the
+    // entry through) are not the user's.
+    if let Some(i) = parts
+        .backtrace
+        .iter()
+        .position(|l| l.contains("(repl.scm:"))
+    {
+        let mut cut = i;
+        while cut > 0 && parts.backtrace[cut - 1].contains("(boot.scm:") {
+            cut -= 1;
+        }
+        parts.backtrace.truncate(cut);
+    }
+    let backtrace_only = argc > 1 && vm.is(arg(vm, base, 1), obj::SYMBOL);
+    let text = if backtrace_only {
+        if parts.backtrace.is_empty() {
+            "no backtrace".to_string()
+        } else {
+            parts
+                .backtrace
+                .iter()
+                .enumerate()
+                .map(|(i, l)| format!("  {i}: {l}"))
+                .collect::<Vec<_>>()
+                .join("\n")
+        }
+    } else {
+        parts.to_string()
+    };
+    vm.string(&text)
+}
+
+/// `(%apropos text)`: the bound symbols whose names contain `text`, sorted.
+fn apropos(vm: &mut Vm, base: usize, _: usize) -> VmResult<Value> {
+    let t = vm.typed_arg(",apropos", base, 0, obj::STRING, "a string")?;
+    let needle = vm.string_text(t);
+    let names: Vec<String> = bound_names(vm)
+        .into_iter()
+        .filter(|n| n.contains(&needle))
+        .collect();
+    let at = vm.stack.len();
+    for n in &names {
+        let s = vm.intern(n)?;
+        vm.stack.push(s);
+    }
+    vm.list_from_stack(at)
+}
+
+/// `(%describe v)`: a few lines about `v`: its type, how it prints, and
+/// what else is worth knowing about that type.
+fn describe(vm: &mut Vm, base: usize, _: usize) -> VmResult<Value> {
+    let v = arg(vm, base, 0);
+    let shown = print(vm, v, Mode::Write);
+    let shown = if shown.chars().count() > 200 {
+        format!("{}…", shown.chars().take(200).collect::<String>())
+    } else {
+        shown
+    };
+    let mut lines = vec![shown];
+    let kind = if v.is_fixnum() {
+        "a fixnum (exact integer)".to_string()
+    } else if v.as_char().is_some() {
+        let c = v.as_char().unwrap_or('\0');
+        format!("a character, U+{:04X}", c as u32)
+    } else if !v.is_ref() {
+        "an immediate object".to_string()
+    } else {
+        let t = vm.heap.tag(v);
+        let mut k = format!("a {}", obj::tag_name(t));
+        if vm.is(v, obj::STRING) {
+            k.push_str(&format!(
+                " of {} characters, stored {}",
+                vm.string_len(v),
+                if vm.string_is_wide(v) {
+                    "wide (4 bytes a character)"
+                } else {
+                    "narrow (a byte a character)"
+                }
+            ));
+        } else if t == obj::VECTOR {
+            k.push_str(&format!(" of {} elements", vm.heap.len(v)));
+        } else if t == obj::SYMBOL {
+            let bound = vm.global_value(v) != Value::UNDEFINED;
+            k.push_str(if bound {
+                ", bound globally"
+            } else {
+                ", not bound"
+            });
+        } else if t == obj::HASH_TABLE {
+            let n = vm.heap.get(v, 1).as_fixnum().unwrap_or(0);
+            k.push_str(&format!(" with {n} entries"));
+        } else if t == obj::RECORD {
+            let rt = vm.heap.get(v, 0);
+            lines.push(format!(
+                "record type: {}",
+                print(vm, vm.heap.get(rt, 0), Mode::Write)
+            ));
+            let names = vm.heap.get(rt, 1);
+            for i in 1..vm.heap.len(v) {
+                let name = if vm.is(names, obj::VECTOR) && i - 1 < vm.heap.len(names) {
+                    print(vm, vm.heap.get(names, i - 1), Mode::Display)
+                } else {
+                    format!("field {i}")
+                };
+                lines.push(format!(
+                    "  {name}: {}",
+                    print(vm, vm.heap.get(v, i), Mode::Write)
+                ));
+            }
+        }
+        k.push_str(&format!(", {} bytes", (vm.heap.len(v) + 1) * 8));
+        k
+    };
+    lines.insert(1, format!("is {kind}"));
+    vm.string(&lines.join("\n"))
+}
+
+/// `(%cpu-time-us)`: CPU time this process has used (user and system).
+fn cpu_time_us(_: &mut Vm, _: usize, _: usize) -> VmResult<Value> {
+    use nix::sys::resource::{getrusage, UsageWho};
+    let us = getrusage(UsageWho::RUSAGE_SELF)
+        .map(|u| {
+            let (a, b) = (u.user_time(), u.system_time());
+            (a.tv_sec() + b.tv_sec()) * 1_000_000 + a.tv_usec() + b.tv_usec()
+        })
+        .unwrap_or(0);
+    Ok(Value::fix(us))
+}

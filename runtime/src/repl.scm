@@ -1,0 +1,240 @@
+;; The REPL's listener: a green thread (the initial one) that reads entries
+;; from the console, evaluates them and prints the results, while other
+;; threads go on running. The console is standard input: a line editor on
+;; its own OS thread when it is a terminal (the `imp` binary), the plain
+;; descriptor otherwise (no prompts are shown then).
+
+(define *1 #f)
+(define *2 #f)
+(define *3 #f)
+(define %repl-last-error #f)
+(define %repl-failed #f)     ; an error happened (exit status when piped)
+
+;; SIGINT (Ctrl-C while an evaluation runs) interrupts this thread with
+;; this thunk; the condition it raises takes the listener back to its
+;; prompt.
+(define %sigint-target #f)
+(define %user-interrupt (list 'user-interrupt))
+(define (%user-interrupt-thunk) (raise %user-interrupt))
+
+(define (%repl-shift! v)
+  (set! *3 *2)
+  (set! *2 *1)
+  (set! *1 v))
+
+(define (%repl-print-values vals)
+  (for-each (lambda (v)
+              (if (not (eq? v (if #f #f)))
+                  (begin (write v) (newline))))
+            vals)
+  (if (and (pair? vals) (not (eq? (car vals) (if #f #f))))
+      (%repl-shift! (car vals))))
+
+(define (%repl-report c)
+  (flush-output-port)
+  (if (eq? c %user-interrupt)
+      (begin (display "interrupted" (current-error-port))
+             (newline (current-error-port)))
+      (begin
+        (set! %repl-last-error c)
+        (set! %repl-failed #t)
+        (display (%condition-report c) (current-error-port))
+        (newline (current-error-port)))))
+
+;; Run thunk; on any condition, report it and return #f (else #t).
+(define (%repl-guard thunk)
+  (call-with-current-continuation
+   (lambda (k)
+     (with-exception-handler
+      (lambda (c) (k (begin (%repl-report c) #f)))
+      (lambda () (thunk) #t)))))
+
+;; Evaluate every form of `text' in turn, printing each one's values.
+(define (%repl-eval-text state)
+  (let loop ()
+    (let ((thunk #f))
+      (if (%repl-guard (lambda () (set! thunk (%load-next state))))
+          (if (not (eof-object? thunk))
+              (if (%repl-guard
+                   (lambda ()
+                     (call-with-values thunk
+                       (lambda vals (%repl-print-values vals)))))
+                  (loop)))))
+    (%source-close state)))
+
+;; ---- commands ---------------------------------------------------------------
+
+(define %repl-commands
+  '(("help" "" "this list")
+    ("time" " EXPR" "evaluate EXPR; wall and CPU time, allocation, collections")
+    ("describe" " EXPR" "what the value of EXPR is")
+    ("apropos" " TEXT" "bound names that contain TEXT")
+    ("threads" "" "every thread: name, state, what it waits for")
+    ("bt" "" "the backtrace of the last error")
+    ("load" " FILE" "load FILE")
+    ("save" " FILE" "save the running system as an image (save-application)")
+    ("gc" "" "collect garbage and show the heap's figures")
+    ("quit" " [CODE]" "leave (also Ctrl-D)")))
+
+(define (%repl-help)
+  (display "Commands (a comma, then the command):\n")
+  (for-each (lambda (c)
+              (let ((head (string-append "," (car c) (cadr c))))
+                (display "  ")
+                (display head)
+                (display (make-string (max 1 (- 16 (string-length head))) #\space))
+                (display (caddr c))
+                (newline)))
+            %repl-commands)
+  (display "Results are kept in *1, *2 and *3. Ctrl-C stops an evaluation.\n"))
+
+;; The data in `text' (a command's argument), read with the reader.
+(define (%repl-args text)
+  (let ((p (open-input-string text)))
+    (let loop ((acc '()))
+      (let ((d (read p)))
+        (if (eof-object? d) (reverse acc) (loop (cons d acc)))))))
+
+(define (%repl-eval-arg text)
+  (let ((args (%repl-args text)))
+    (if (null? args)
+        (error "this command needs an expression")
+        (eval (car args) (interaction-environment)))))
+
+(define (%repl-string-arg text)
+  (let ((args (%repl-args text)))
+    (cond ((null? args) (error "this command needs an argument"))
+          ((string? (car args)) (car args))
+          ((symbol? (car args)) (symbol->string (car args)))
+          (else (error "expected a file name or text" (car args))))))
+
+(define (%repl-gc-line)
+  (let ((s (gc-stats)))
+    (define (f k) (cdr (assq k s)))
+    (display (string-append
+              "; " (number->string (f 'minor-collections)) " minor and "
+              (number->string (f 'major-collections)) " major collections, "
+              (number->string (quotient (f 'live-bytes) 1024)) " KiB live, "
+              (number->string (quotient (f 'bytes-allocated) 1024)) " KiB allocated in all\n"))))
+
+(define (%repl-seconds us)
+  (let ((ms (quotient us 1000)))
+    (string-append (number->string (quotient ms 1000)) "."
+                   (let ((r (number->string (remainder ms 1000))))
+                     (string-append (make-string (- 3 (string-length r)) #\0) r)))))
+
+(define (%repl-time text)
+  (let* ((s0 (gc-stats))
+         (w0 (current-jiffy))
+         (c0 (%cpu-time-us))
+         (vals (call-with-values (lambda () (%repl-eval-arg text)) list))
+         (w1 (current-jiffy))
+         (c1 (%cpu-time-us))
+         (s1 (gc-stats)))
+    (define (d k) (- (cdr (assq k s1)) (cdr (assq k s0))))
+    (display (string-append
+              "; " (%repl-seconds (quotient (* (- w1 w0) 1000000) (jiffies-per-second))) " s wall, "
+              (%repl-seconds (- c1 c0)) " s CPU, "
+              (number->string (d 'bytes-allocated)) " bytes allocated, "
+              (number->string (+ (d 'minor-collections) (d 'major-collections))) " collections\n"))
+    (%repl-print-values vals)))
+
+(define (%repl-threads)
+  (for-each (lambda (t)
+              (display "  ")
+              (write (thread-name t))
+              (display "  ")
+              (display (%thread-state t))
+              (let ((w (%thread-waiting-for t)))
+                (if w (begin (display ", waiting for ") (display w))))
+              (if (eq? t (current-thread)) (display "  (this listener)"))
+              (newline))
+            (thread-list)))
+
+(define (%repl-command line)
+  (let* ((n (string-length line))
+         (end (let loop ((i 1))
+                (if (or (= i n) (char-whitespace? (string-ref line i))) i (loop (+ i 1)))))
+         (name (substring line 1 end))
+         (rest (substring line end n)))
+    (cond ((string=? name "help") (%repl-help))
+          ((string=? name "quit")
+           (let ((args (%repl-args rest)))
+             (exit (if (pair? args) (car args) 0))))
+          ((string=? name "gc") (gc) (%repl-gc-line))
+          ((string=? name "time") (%repl-time rest))
+          ((string=? name "describe")
+           (display (%describe (%repl-eval-arg rest)))
+           (newline))
+          ((string=? name "apropos")
+           (for-each (lambda (s) (display "  ") (display s) (newline))
+                     (%apropos (%repl-string-arg rest))))
+          ((string=? name "threads") (%repl-threads))
+          ((string=? name "bt")
+           (if %repl-last-error
+               (begin (display (%condition-report %repl-last-error 'backtrace))
+                      (newline))
+               (display "no error yet\n")))
+          ((string=? name "load") (load (%repl-string-arg rest)))
+          ((string=? name "save")
+           (let ((r (save-application (%repl-string-arg rest))))
+             (display "; saved ")
+             (display (cdr (assq 'path r)))
+             (display ": ")
+             (display (cdr (assq 'image-bytes r)))
+             (display " bytes\n")))
+          (else (error (string-append "unknown command ," name "; ,help lists them"))))))
+
+;; ---- the loop ---------------------------------------------------------------
+
+(define (%repl-blank? s)
+  (let loop ((i 0))
+    (or (= i (string-length s))
+        (and (char-whitespace? (string-ref s i)) (loop (+ i 1))))))
+
+(define (%repl-trim-left s)
+  (let loop ((i 0))
+    (if (and (< i (string-length s)) (char-whitespace? (string-ref s i)))
+        (loop (+ i 1))
+        (substring s i (string-length s)))))
+
+;; The next entry from the console; the symbol `interrupted' if Ctrl-C
+;; came while waiting for it.
+(define (%repl-read prompt)
+  (call-with-current-continuation
+   (lambda (k)
+     (with-exception-handler
+      (lambda (c) (if (eq? c %user-interrupt) (k 'interrupted) (raise-continuable c)))
+      (lambda () (%console-read prompt))))))
+
+;; (%repl): run the listener until the end of input or `,quit'. Returns
+;; #t if every entry went well.
+(define (%repl)
+  (set! %sigint-target (current-thread))
+  (let loop ((pending ""))
+    (let ((text (%repl-read (if (string=? pending "") "imp> " "...> "))))
+      (cond ((eq? text 'interrupted) (loop ""))
+            ((eof-object? text)
+             (if (not (%repl-blank? pending))
+                 (%repl-report (%repl-error-object "end of input inside an entry" pending)))
+             (not %repl-failed))
+            ((and (> (string-length text) 0) (char=? (string-ref text 0) (integer->char 0)))
+             ;; Ctrl-C in the middle of an entry: drop it.
+             (loop ""))
+            (else
+             (let ((entry (string-append pending text)))
+               (cond ((%repl-blank? entry) (loop ""))
+                     ((char=? (string-ref (%repl-trim-left entry) 0) #\,)
+                      (%repl-guard (lambda () (%repl-command (%repl-trim-left entry))))
+                      (loop ""))
+                     (else
+                      (let ((state (%source-open entry "<repl>")))
+                        (if (eq? state 'incomplete)
+                            (loop entry)
+                            (begin (%repl-eval-text state)
+                                   (loop ""))))))))))))
+
+(define (%repl-error-object message text)
+  (call-with-current-continuation
+   (lambda (k)
+     (with-exception-handler k (lambda () (error message text))))))
