@@ -118,10 +118,14 @@
               (number->string (quotient (f 'bytes-allocated) 1024)) " KiB allocated in all\n"))))
 
 (define (%repl-seconds us)
-  (let ((ms (quotient us 1000)))
-    (string-append (number->string (quotient ms 1000)) "."
-                   (let ((r (number->string (remainder ms 1000))))
-                     (string-append (make-string (- 3 (string-length r)) #\0) r)))))
+  ;; "1.234 s" or "12.345 ms"
+  (define (fixed3 n)       ; n thousandths
+    (let ((r (number->string (remainder n 1000))))
+      (string-append (number->string (quotient n 1000)) "."
+                     (make-string (- 3 (string-length r)) #\0) r)))
+  (if (>= us 1000000)
+      (string-append (fixed3 (quotient us 1000)) " s")
+      (string-append (fixed3 us) " ms")))
 
 (define (%repl-time text)
   (let* ((s0 (gc-stats))
@@ -133,8 +137,8 @@
          (s1 (gc-stats)))
     (define (d k) (- (cdr (assq k s1)) (cdr (assq k s0))))
     (display (string-append
-              "; " (%repl-seconds (quotient (* (- w1 w0) 1000000) (jiffies-per-second))) " s wall, "
-              (%repl-seconds (- c1 c0)) " s CPU, "
+              "; " (%repl-seconds (quotient (* (- w1 w0) 1000000) (jiffies-per-second))) " wall, "
+              (%repl-seconds (- c1 c0)) " CPU, "
               (number->string (d 'bytes-allocated)) " bytes allocated, "
               (number->string (+ (d 'minor-collections) (d 'major-collections))) " collections\n"))
     (%repl-print-values vals)))

@@ -332,12 +332,18 @@ fn errors_backtraces_and_commands() {
     s.send(",time (length (make-list 1000 0))\r");
     let out = s.prompt();
     assert!(
-        out.contains("s wall") && out.contains("bytes allocated") && out.contains("1000"),
+        out.contains(" wall, ") && out.contains(" CPU, ") && out.contains("bytes allocated") && out.contains("1000"),
         "{out}"
     );
     s.send(",gc\r");
     let out = s.prompt();
     assert!(out.contains("KiB live"), "{out}");
+    let image = history_file("from-repl.img");
+    let _ = std::fs::remove_file(&image);
+    s.send(&format!(",save {}\r", image.display()));
+    let out = s.prompt();
+    assert!(out.contains("; saved "), "{out}");
+    assert!(std::fs::metadata(&image).is_ok_and(|m| m.len() > 0), "{out}");
     s.send(",nonsense\r");
     let out = s.prompt();
     assert!(out.contains("unknown command ,nonsense"), "{out}");
