@@ -208,10 +208,21 @@ fn multi_line_entries_get_a_continuation_prompt() {
     s.send("(square 12) \"two\\nlines\"\r");
     let out = s.prompt();
     assert!(out.contains("144\n\"two\\nlines\"\n"), "{out}");
+    // Strings and block comments that span lines wait for their end too.
+    s.send("(string-length \"ab\r");
+    s.prompt_is("...> ");
+    s.send("cd\") #| a comment\r");
+    s.prompt_is("...> ");
+    s.send("still |#\r");
+    let out = s.prompt();
+    assert!(out.contains("\n5\n"), "{out}");
     // Several values, one a line; *1 holds the last result.
     s.send("(values 1 'b) *1\r");
     let out = s.prompt();
     assert!(out.contains("1\nb\n1\n"), "{out}");
+    s.send("(list *1 *2 *3)\r");
+    let out = s.prompt();
+    assert!(out.contains("(1 1 5)"), "{out}");
     assert_eq!(s.quit(), 0);
 }
 
