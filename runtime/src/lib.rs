@@ -472,7 +472,7 @@ impl Runtime {
         self.vm
             .os
             .set_line_source(source)
-            .map_err(|m| Error::System(m))
+            .map_err(Error::System)
     }
 
     /// Let Ctrl-C (SIGINT) interrupt the REPL's listener instead of ending
@@ -481,7 +481,7 @@ impl Runtime {
     /// # Errors
     /// [`Error::Eval`] if the signal handler cannot be installed.
     pub fn catch_sigint(&mut self) -> Result<(), Error> {
-        self.vm.os.catch_sigint().map_err(|m| Error::System(m))
+        self.vm.os.catch_sigint().map_err(Error::System)
     }
 
     /// Run the REPL's listener on this runtime until the end of standard
