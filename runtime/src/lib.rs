@@ -129,7 +129,7 @@ impl Value {
         match rt.vm.num(v)? {
             num::Num::Fix(n) => Some(n),
             num::Num::Big(b) => num_traits::ToPrimitive::to_i64(&b),
-            num::Num::Flo(_) => None,
+            num::Num::Flo(_) | num::Num::Rat(..) => None,
         }
     }
 

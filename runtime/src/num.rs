@@ -1,17 +1,17 @@
 //! The numeric tower: fixnums, bignums and flonums, and the generic
 //! arithmetic the VM falls back to when the fixnum fast path does not apply.
 //!
-//! Exact integers overflow from fixnums into bignums and shrink back; any
-//! operation with an inexact operand gives a flonum. (Exact rationals are
-//! not yet represented: an exact division that does not come out even gives
-//! a flonum. See doc/LANGUAGE.md.)
+//! Exact integers overflow from fixnums into bignums and shrink back; an
+//! exact division that does not come out even gives an exact rational (a
+//! `RATIO` object: numerator and denominator in lowest terms); any
+//! operation with an inexact operand gives a flonum.
 
 use imp_gc::Value;
 use num_bigint::{BigInt, Sign};
 use num_integer::Integer;
 use num_traits::{Signed, ToPrimitive, Zero};
 
-use crate::obj::{BIGNUM, FLONUM};
+use crate::obj::{BIGNUM, FLONUM, RATIO};
 use crate::vm::{Vm, VmResult};
 
 /// A number taken apart for arithmetic.
@@ -23,6 +23,68 @@ pub enum Num {
     Big(BigInt),
     /// A flonum.
     Flo(f64),
+    /// An exact non-integer rational: numerator, denominator (lowest
+    /// terms, denominator > 1). Made through [`ratio`].
+    Rat(BigInt, BigInt),
+}
+
+/// The exact rational `n/d` in lowest terms: an integer when it is one.
+/// `d` must not be zero.
+pub fn ratio(n: BigInt, d: BigInt) -> Num {
+    let g = n.gcd(&d);
+    let (mut n, mut d) = if g.is_zero() { (n, d) } else { (n / &g, d / &g) };
+    if d.is_negative() {
+        n = -n;
+        d = -d;
+    }
+    if d == BigInt::from(1) {
+        norm(Num::Big(n))
+    } else {
+        Num::Rat(n, d)
+    }
+}
+
+/// The exact value of a finite float.
+pub fn float_to_exact(x: f64) -> Option<Num> {
+    if !x.is_finite() {
+        return None;
+    }
+    if x.fract() == 0.0 {
+        return Some(norm(Num::Big(float_to_big(x))));
+    }
+    let bits = x.to_bits();
+    let sign = if bits >> 63 == 1 { -1 } else { 1 };
+    let exp = ((bits >> 52) & 0x7ff) as i64;
+    let frac = bits & ((1u64 << 52) - 1);
+    let (mant, e) = if exp == 0 {
+        (frac, -1074)
+    } else {
+        (frac | (1u64 << 52), exp - 1075)
+    };
+    let n = BigInt::from(mant) * sign;
+    Some(if e >= 0 {
+        norm(Num::Big(n << e as usize))
+    } else {
+        ratio(n, BigInt::from(1) << (-e) as usize)
+    })
+}
+
+/// A rational as an f64, correctly scaled even when both parts exceed the
+/// float range.
+fn ratio_to_f64(n: &BigInt, d: &BigInt) -> f64 {
+    if let (Some(a), Some(b)) = (n.to_f64(), d.to_f64()) {
+        if a.is_finite() && b.is_finite() && a.abs() < 9.0e15 && b < 9.0e15 {
+            return a / b;
+        }
+    }
+    // Shift so the quotient has 64 significant bits, then scale back.
+    let shift = d.bits() as i64 - n.bits() as i64 + 64;
+    let q = if shift >= 0 {
+        (n << shift as usize) / d
+    } else {
+        n / (d << (-shift) as usize)
+    };
+    q.to_f64().unwrap_or(f64::NAN) * 2f64.powi(-(shift as i32))
 }
 
 /// Binary operations the VM's arithmetic opcodes fall back to.
@@ -71,15 +133,25 @@ impl Num {
             Num::Fix(n) => *n as f64,
             Num::Big(b) => b.to_f64().unwrap_or(f64::NAN),
             Num::Flo(x) => *x,
+            Num::Rat(n, d) => ratio_to_f64(n, d),
         }
     }
 
-    /// As a BigInt (exact only).
+    /// As a BigInt (exact integers only).
     fn to_big(&self) -> Option<BigInt> {
         match self {
             Num::Fix(n) => Some(BigInt::from(*n)),
             Num::Big(b) => Some(b.clone()),
+            Num::Flo(_) | Num::Rat(..) => None,
+        }
+    }
+
+    /// As numerator and denominator (exact numbers only).
+    pub fn to_ratio(&self) -> Option<(BigInt, BigInt)> {
+        match self {
+            Num::Rat(n, d) => Some((n.clone(), d.clone())),
             Num::Flo(_) => None,
+            n => Some((n.to_big()?, BigInt::from(1))),
         }
     }
 
@@ -101,13 +173,21 @@ impl Vm {
         match self.heap.tag(v) {
             FLONUM => Some(Num::Flo(self.flonum_value(v))),
             BIGNUM => Some(Num::Big(self.bignum_value(v))),
+            RATIO => {
+                let int = |x: Value| match x.as_fixnum() {
+                    Some(i) => BigInt::from(i),
+                    None if self.is(x, BIGNUM) => self.bignum_value(x),
+                    None => BigInt::zero(),
+                };
+                Some(Num::Rat(int(self.heap.get(v, 0)), int(self.heap.get(v, 1))))
+            }
             _ => None,
         }
     }
 
     /// Is `v` a number?
     pub fn is_number(&self, v: Value) -> bool {
-        v.is_fixnum() || self.is(v, FLONUM) || self.is(v, BIGNUM)
+        v.is_fixnum() || self.is(v, FLONUM) || self.is(v, BIGNUM) || self.is(v, RATIO)
     }
 
     /// The integer of a bignum object.
@@ -131,6 +211,22 @@ impl Vm {
                 None => self.make_num(Num::Big(BigInt::from(i))),
             },
             Num::Flo(x) => self.flonum(x),
+            Num::Rat(n, d) => {
+                let n = self.make_num(Num::Big(n))?;
+                self.stack.push(n);
+                let d = self.make_num(Num::Big(d));
+                let n = self.stack.pop().unwrap_or(Value::fix(0));
+                let d = d?;
+                self.stack.push(n);
+                self.stack.push(d);
+                let r = self.alloc(RATIO, 2);
+                let d = self.stack.pop().unwrap_or(Value::fix(1));
+                let n = self.stack.pop().unwrap_or(Value::fix(0));
+                let r = r?;
+                self.heap.set(r, 0, n);
+                self.heap.set(r, 1, d);
+                Ok(r)
+            }
             Num::Big(b) => {
                 if let Some(v) = b.to_i64().and_then(Value::fixnum) {
                     return Ok(v);
@@ -197,9 +293,13 @@ pub fn compare(a: &Num, b: &Num) -> Option<std::cmp::Ordering> {
         (Num::Fix(x), Num::Fix(y)) => Some(x.cmp(y)),
         (Num::Flo(x), Num::Flo(y)) => x.partial_cmp(y),
         (Num::Flo(x), e) | (e, Num::Flo(x)) => {
-            let flipped = matches!(a, Num::Fix(_) | Num::Big(_));
+            let flipped = !matches!(a, Num::Flo(_));
             let o = cmp_float_exact(*x, e)?;
             Some(if flipped { o.reverse() } else { o })
+        }
+        (Num::Rat(..), _) | (_, Num::Rat(..)) => {
+            let ((an, ad), (bn, bd)) = (a.to_ratio()?, b.to_ratio()?);
+            Some((an * bd).cmp(&(bn * ad)))
         }
         _ => {
             let (x, y) = (a.to_big()?, b.to_big()?);
@@ -219,6 +319,11 @@ fn cmp_float_exact(x: f64, e: &Num) -> Option<std::cmp::Ordering> {
         } else {
             std::cmp::Ordering::Less
         });
+    }
+    if let Num::Rat(..) = e {
+        // Exactly: the float's own exact value against the rational.
+        let fx = float_to_exact(x)?;
+        return compare(&fx, e);
     }
     let ex = e.to_big()?;
     let fl = x.floor();
@@ -266,6 +371,23 @@ pub fn arith(vm: &mut Vm, op: ArithOp, a: Num, b: Num) -> VmResult<Num> {
             _ => x / y,
         }));
     }
+    if matches!(a, Num::Rat(..)) || matches!(b, Num::Rat(..)) {
+        let ((an, ad), (bn, bd)) = (
+            a.to_ratio().unwrap_or_default(),
+            b.to_ratio().unwrap_or_default(),
+        );
+        return Ok(match op {
+            ArithOp::Add => ratio(&an * &bd + &bn * &ad, ad * bd),
+            ArithOp::Sub => ratio(&an * &bd - &bn * &ad, ad * bd),
+            ArithOp::Mul => ratio(an * bn, ad * bd),
+            _ => {
+                if bn.is_zero() {
+                    return Err(vm.error("/: division by zero", &[]));
+                }
+                ratio(an * bd, ad * bn)
+            }
+        });
+    }
     let (x, y) = (
         a.to_big().unwrap_or_default(),
         b.to_big().unwrap_or_default(),
@@ -282,7 +404,7 @@ pub fn arith(vm: &mut Vm, op: ArithOp, a: Num, b: Num) -> VmResult<Num> {
             if r.is_zero() {
                 Num::Big(q)
             } else {
-                Num::Flo(a.to_f64() / b.to_f64())
+                ratio(x, y)
             }
         }
     })
@@ -367,6 +489,7 @@ pub fn number_to_string(n: &Num, radix: u32) -> String {
         Num::Fix(i) => BigInt::from(*i).to_str_radix(radix),
         Num::Big(b) => b.to_str_radix(radix),
         Num::Flo(x) => format_flonum(*x),
+        Num::Rat(n, d) => format!("{}/{}", n.to_str_radix(radix), d.to_str_radix(radix)),
     }
 }
 
@@ -374,6 +497,7 @@ pub fn number_to_string(n: &Num, radix: u32) -> String {
 pub fn is_integer(n: &Num) -> bool {
     match n {
         Num::Flo(x) => x.is_finite() && x.fract() == 0.0,
+        Num::Rat(..) => false,
         _ => true,
     }
 }
@@ -387,6 +511,7 @@ pub fn neg(n: Num) -> Num {
         },
         Num::Big(b) => norm(Num::Big(-b)),
         Num::Flo(x) => Num::Flo(-x),
+        Num::Rat(n, d) => Num::Rat(-n, d),
     }
 }
 
@@ -394,7 +519,7 @@ pub fn neg(n: Num) -> Num {
 pub fn signum(n: &Num) -> i32 {
     match n {
         Num::Fix(i) => i.signum() as i32,
-        Num::Big(b) => {
+        Num::Big(b) | Num::Rat(b, _) => {
             if b.is_negative() {
                 -1
             } else if b.is_zero() {

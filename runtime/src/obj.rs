@@ -23,6 +23,7 @@
 //! | `PARAMETER`    | value, converter                                           |
 //! | `KEYWORD`      | name (string)                                              |
 //! | `THREAD`, `MUTEX`, `CONDVAR`, `CHANNEL` | see `crate::thread`               |
+//! | `RATIO`        | numerator, denominator (exact integers, lowest terms, d > 1) |
 //! | `WIDENED`      | the wide string that is now this string's body, then `#f`s |
 //! | `STRING`       | raw: length in chars (bit 63: wide), then the characters:  |
 //! |                | narrow, Latin-1 bytes, eight a word; wide, UTF-32 code     |
@@ -88,6 +89,9 @@ pub const STRING: Tag = Tag(0x80);
 /// by turning into this, which refers to a new wide string holding its
 /// characters. Everything that accepts a `STRING` accepts a `WIDENED`.
 pub const WIDENED: Tag = Tag(24);
+/// An exact non-integer rational: numerator and denominator, exact
+/// integers in lowest terms, the denominator above 1.
+pub const RATIO: Tag = Tag(25);
 /// Bit of a string's length word that marks the wide layout.
 pub const STRING_WIDE: u64 = 1 << 63;
 /// A bytevector.
@@ -172,6 +176,7 @@ pub fn tag_name(t: Tag) -> &'static str {
         CONDVAR => "condition variable",
         CHANNEL => "channel",
         STRING | WIDENED => "string",
+        RATIO => "rational number",
         BYTEVECTOR => "bytevector",
         FLONUM => "real number",
         BIGNUM => "integer",

@@ -226,7 +226,7 @@ impl Printer<'_> {
                     self.out.push_str(&name);
                 }
             }
-            obj::FLONUM | obj::BIGNUM => {
+            obj::FLONUM | obj::BIGNUM | obj::RATIO => {
                 if let Some(n) = vm.num(v) {
                     self.out.push_str(&crate::num::number_to_string(&n, 10));
                 }

@@ -71,6 +71,10 @@ pub fn value_to_datum(vm: &mut Vm, v: Value, depth: usize) -> VmResult<Datum> {
             obj::STRING | obj::WIDENED => DatumKind::Str(vm.string_text(v)),
             obj::FLONUM => DatumKind::Num(Number::Flonum(vm.flonum_value(v))),
             obj::BIGNUM => DatumKind::Num(Number::Big(vm.bignum_value(v))),
+            obj::RATIO => match vm.num(v) {
+                Some(crate::num::Num::Rat(n, d)) => DatumKind::Num(Number::Ratio(n, d)),
+                _ => DatumKind::Num(Number::Fixnum(0)),
+            },
             obj::PAIR => {
                 let mut items = Vec::new();
                 let mut l = v;
@@ -253,11 +257,7 @@ pub fn number_value(vm: &mut Vm, n: &Number) -> VmResult<Value> {
         Number::Fixnum(i) => vm.make_num(Num::Fix(*i)),
         Number::Big(b) => vm.make_num(Num::Big(b.clone())),
         Number::Flonum(x) => vm.flonum(*x),
-        Number::Ratio(a, b) => {
-            use num_traits::ToPrimitive;
-            let x = a.to_f64().unwrap_or(f64::NAN) / b.to_f64().unwrap_or(f64::NAN);
-            vm.flonum(x)
-        }
+        Number::Ratio(a, b) => vm.make_num(crate::num::ratio(a.clone(), b.clone())),
     }
 }
 

@@ -151,6 +151,10 @@ pub fn eqv_hash(vm: &Vm, v: Value) -> u64 {
         match vm.heap.tag(v) {
             FLONUM => vm.heap.raw(v, 0),
             BIGNUM => words_hash(vm.heap.payload(v)),
+            crate::obj::RATIO => combine(
+                eqv_hash(vm, vm.heap.get(v, 0)),
+                eqv_hash(vm, vm.heap.get(v, 1)),
+            ),
             _ => vm.heap.identity_hash(v) as u64,
         }
     } else {

@@ -90,6 +90,7 @@ pub const DEFS: &[PrimDef] = &[
     def("string->number", 1, 2, string_to_number),
     def("numerator", 1, 1, numerator),
     def("denominator", 1, 1, denominator),
+    def("rationalize", 2, 2, rationalize),
 ];
 
 /// Largest exact power we compute, in bits: past this `expt` is almost
@@ -229,11 +230,13 @@ fn div(vm: &mut Vm, base: usize, argc: usize) -> VmResult<Value> {
     fold(vm, "/", ArithOp::Div, first, base, 1, argc)
 }
 
-/// `a / b`: exact when both are exact and the division is even; otherwise
-/// the correctly rounded flonum (there are no exact rationals yet).
+/// `a / b`: exact (an integer or an exact rational) when both are exact.
 fn divide(vm: &mut Vm, a: Num, b: Num) -> VmResult<Num> {
     if !a.is_exact() || !b.is_exact() {
         return Ok(Num::Flo(to_f64(&a) / to_f64(&b)));
+    }
+    if matches!(a, Num::Rat(..)) || matches!(b, Num::Rat(..)) {
+        return crate::num::arith(vm, ArithOp::Div, a, b);
     }
     if let (Num::Fix(x), Num::Fix(y)) = (&a, &b) {
         if *y == 0 {
@@ -249,7 +252,7 @@ fn divide(vm: &mut Vm, a: Num, b: Num) -> VmResult<Num> {
     }
     match x.div_rem(&y) {
         (q, r) if r.is_zero() => Ok(Num::Big(q)),
-        _ => Ok(Num::Flo(ratio_to_f64(&x, &y))),
+        _ => Ok(crate::num::ratio(x, y)),
     }
 }
 
@@ -258,7 +261,7 @@ fn big_of(n: Num) -> BigInt {
     match n {
         Num::Fix(i) => BigInt::from(i),
         Num::Big(b) => b,
-        Num::Flo(_) => BigInt::zero(),
+        Num::Flo(_) | Num::Rat(..) => BigInt::zero(),
     }
 }
 
@@ -368,17 +371,18 @@ fn lcm(vm: &mut Vm, base: usize, argc: usize) -> VmResult<Value> {
 fn expt(vm: &mut Vm, base: usize, _: usize) -> VmResult<Value> {
     let b = num_arg(vm, "expt", base, 0)?;
     let e = num_arg(vm, "expt", base, 1)?;
-    if b.is_exact() && e.is_exact() {
+    if b.is_exact() && is_integer(&e) && e.is_exact() {
         let negative = signum(&e) < 0;
         let k = big_of(e).abs();
-        let p = exact_pow(vm, big_of(b), &k)?;
+        let (bn, bd) = b.to_ratio().unwrap_or_default();
+        let (pn, pd) = (exact_pow(vm, bn, &k)?, exact_pow(vm, bd, &k)?);
         if !negative {
-            return vm.make_num(Num::Big(p));
+            return vm.make_num(crate::num::ratio(pn, pd));
         }
-        if p.is_zero() {
+        if pn.is_zero() {
             return Err(vm.error("expt: division by zero", &[]));
         }
-        return vm.flonum(ratio_to_f64(&BigInt::one(), &p));
+        return vm.make_num(crate::num::ratio(pd, pn));
     }
     let (x, y) = (to_f64(&b), to_f64(&e));
     if x < 0.0 && y.is_finite() && y.fract() != 0.0 {
@@ -418,6 +422,13 @@ fn sqrt(vm: &mut Vm, base: usize, _: usize) -> VmResult<Value> {
     }
     match n {
         Num::Flo(x) => vm.flonum(x.sqrt()),
+        Num::Rat(p, q) => {
+            let (sp, sq) = (p.sqrt(), q.sqrt());
+            if &sp * &sp == p && &sq * &sq == q {
+                return vm.make_num(crate::num::ratio(sp, sq));
+            }
+            vm.flonum(to_f64(&Num::Rat(p, q)).sqrt())
+        }
         // Below 2^52 the f64 is exact and its sqrt correctly rounded, so a
         // perfect square gives an integral result.
         Num::Fix(i) if i < 1 << 52 => {
@@ -521,16 +532,13 @@ fn to_exact(vm: &mut Vm, base: usize, _: usize, who: &str) -> VmResult<Value> {
         Num::Flo(x) => x,
         _ => return Ok(arg(vm, base, 0)),
     };
-    if is_integer(&Num::Flo(x)) {
-        return vm.make_num(Num::Big(float_to_big(x)));
+    match crate::num::float_to_exact(x) {
+        Some(n) => vm.make_num(n),
+        None => {
+            let (v, x) = (arg(vm, base, 0), format_flonum(x));
+            Err(vm.error(format!("{who}: no exact representation of {x}"), &[v]))
+        }
     }
-    let why = if x.is_finite() {
-        " (rationals are not supported)"
-    } else {
-        ""
-    };
-    let (v, x) = (arg(vm, base, 0), format_flonum(x));
-    Err(vm.error(format!("{who}: no exact representation of {x}{why}"), &[v]))
 }
 
 fn to_inexact(vm: &mut Vm, base: usize, _: usize, who: &str) -> VmResult<Value> {
@@ -540,12 +548,89 @@ fn to_inexact(vm: &mut Vm, base: usize, _: usize, who: &str) -> VmResult<Value> 
     }
 }
 
-/// Exact integers are already integral; flonums are rounded by `f`.
+/// Exact integers are already integral; flonums are rounded by `f`;
+/// exact rationals give the exact integer `who` names.
 fn rounding(vm: &mut Vm, base: usize, _: usize, who: &str, f: fn(f64) -> f64) -> VmResult<Value> {
     match num_arg(vm, who, base, 0)? {
         Num::Flo(x) => vm.flonum(f(x)),
+        Num::Rat(n, d) => {
+            let fl = n.div_floor(&d);
+            let r = match who {
+                "floor" => fl,
+                "ceiling" => fl + 1,
+                "truncate" => &n / &d,
+                _ => {
+                    // Nearest, ties to even.
+                    let twice: BigInt = (&n - &fl * &d) * BigInt::from(2);
+                    match twice.cmp(&d) {
+                        Ordering::Less => fl,
+                        Ordering::Greater => fl + 1,
+                        Ordering::Equal if fl.is_even() => fl,
+                        Ordering::Equal => fl + 1,
+                    }
+                }
+            };
+            vm.make_num(Num::Big(r))
+        }
         _ => Ok(arg(vm, base, 0)),
     }
+}
+
+/// `(rationalize x y)`: the simplest rational within `y` of `x`; inexact
+/// if either is.
+fn rationalize(vm: &mut Vm, base: usize, _: usize) -> VmResult<Value> {
+    let x = num_arg(vm, "rationalize", base, 0)?;
+    let y = num_arg(vm, "rationalize", base, 1)?;
+    let inexact = !x.is_exact() || !y.is_exact();
+    let (fx, fy) = (to_f64(&x), to_f64(&y));
+    if inexact && (fx.is_nan() || fy.is_nan() || fx.is_infinite()) {
+        return vm.flonum(if fy.is_nan() { fy } else if fy.is_infinite() && fx.is_infinite() { f64::NAN } else { fx });
+    }
+    if inexact && fy.is_infinite() {
+        return vm.flonum(0.0);
+    }
+    let exact = |n: &Num| match n {
+        Num::Flo(f) => crate::num::float_to_exact(*f).and_then(|e| e.to_ratio()),
+        n => n.to_ratio(),
+    };
+    let (Some((xn, xd)), Some((yn, yd))) = (exact(&x), exact(&y)) else {
+        return vm.flonum(f64::NAN);
+    };
+    let yn = yn.abs();
+    // lo = x - |y|, hi = x + |y| as fractions.
+    let lo = (&xn * &yd - &yn * &xd, &xd * &yd);
+    let hi = (&xn * &yd + &yn * &xd, &xd * &yd);
+    let (n, d) = simplest_between(lo, hi);
+    let r = crate::num::ratio(n, d);
+    if inexact {
+        vm.flonum(to_f64(&r))
+    } else {
+        vm.make_num(r)
+    }
+}
+
+/// The simplest fraction in the closed interval [lo, hi] (fractions with
+/// positive denominators, lo <= hi).
+fn simplest_between(lo: (BigInt, BigInt), hi: (BigInt, BigInt)) -> (BigInt, BigInt) {
+    let sign = |f: &(BigInt, BigInt)| f.0.signum();
+    if sign(&lo) <= BigInt::zero() && sign(&hi) >= BigInt::zero() {
+        return (BigInt::zero(), BigInt::one());
+    }
+    if sign(&hi) < BigInt::zero() {
+        let (n, d) = simplest_between((-hi.0, hi.1), (-lo.0, lo.1));
+        return (-n, d);
+    }
+    let fl = lo.0.div_floor(&lo.1);
+    if &fl * &lo.1 == lo.0 {
+        return (fl, BigInt::one());
+    }
+    if fl < hi.0.div_floor(&hi.1) {
+        return (fl + 1, BigInt::one());
+    }
+    // fl + 1 / simplest(1 / (hi - fl), 1 / (lo - fl)).
+    let (hn, ld) = (&hi.0 - &fl * &hi.1, &lo.0 - &fl * &lo.1);
+    let (n, d) = simplest_between((hi.1.clone(), hn), (lo.1.clone(), ld));
+    (fl * &n + d, n)
 }
 
 /// A finite flonum as `n / d` in lowest terms (`d` a power of two).
@@ -573,6 +658,7 @@ fn fraction_part(
             vm.flonum(if denominator { d } else { n })
         }
         Some(Num::Fix(_) | Num::Big(_)) => Ok(if denominator { Value::fix(1) } else { v }),
+        Some(Num::Rat(n, d)) => vm.make_num(Num::Big(if denominator { d } else { n })),
         _ => Err(vm.type_error(who, "a rational number", v)),
     }
 }
@@ -593,7 +679,7 @@ obj_preds! {
     number_p |vm, v| vm.is_number(v);
     rational_p |vm, v| vm.num(v).is_some_and(|n| n.is_exact() || to_f64(&n).is_finite());
     integer_p |vm, v| vm.num(v).is_some_and(|n| is_integer(&n));
-    exact_integer_p |vm, v| vm.num(v).is_some_and(|n| n.is_exact());
+    exact_integer_p |vm, v| vm.num(v).is_some_and(|n| matches!(n, Num::Fix(_) | Num::Big(_)));
     exact_rational_p |vm, v| vm.num(v).is_some_and(|n| n.is_exact());
 }
 
@@ -761,9 +847,9 @@ mod tests {
              (apply + '(4611686018427387903 1)) => 4611686018427387904
              (+ 4611686018427387903 1 -1) => 4611686018427387903
              (+ (expt 2 70) (- (expt 2 70)) 5) => 5 | (+ 1 2.5) => 3.5 | (apply + '(1 2.5)) => 3.5
-             (/ 1 3) => 0.3333333333333333 | (apply / '(6 3)) => 2 | (/ 12 2 3) => 2
-             (/ 2) => 0.5 | (/ 0.5) => 2.0 | (/ 1.0 0) => +inf.0 | (/ 0.0 0) => +nan.0
-             (/ (expt 10 30) (expt 10 28)) => 100 | (/ (expt 10 30) (* 3 (expt 10 29))) => 3.3333333333333335
+             (/ 1 3) => 1/3 | (/ 6 4) => 3/2 | (/ -6 4) => -3/2 | (+ 1/3 1/6) => 1/2 | (* 2/3 3/2) => 1 | (- 1/2 1) => -1/2 | (exact->inexact 1/3) => 0.3333333333333333 | (apply / '(6 3)) => 2 | (/ 12 2 3) => 2
+             (/ 2) => 1/2 | (/ 1/2) => 2 | (/ 0.5) => 2.0 | (/ 1.0 0) => +inf.0 | (/ 0.0 0) => +nan.0
+             (/ (expt 10 30) (expt 10 28)) => 100 | (/ (expt 10 30) (* 3 (expt 10 29))) => 10/3 | (exact->inexact (/ (expt 10 30) (* 3 (expt 10 29)))) => 3.3333333333333335 | (exact->inexact (/ (expt 10 400) (* 3 (expt 10 399)))) => 3.3333333333333335
              (square 5) => 25 | (square 1.5) => 2.25 | (square (expt 2 40)) => 1208925819614629174706176
              (abs -5) => 5 | (abs -5.5) => 5.5 | (abs 7) => 7
              (abs (- (expt 2 70))) => 1180591620717411303424 | (abs -4611686018427387904) => 4611686018427387904
@@ -802,7 +888,7 @@ mod tests {
         check(
             "(expt 2 10) => 1024 | (expt 0 0) => 1 | (expt 0 5) => 0 | (expt -2 3) => -8
              (expt 2 100) => 1267650600228229401496703205376 | (expt -1 (expt 10 30)) => 1 | (expt -1 (+ (expt 10 30) 1)) => -1 | (expt 1 (expt 10 30)) => 1
-             (expt 2 -2) => 0.25 | (expt 10 -3) => 0.001 | (expt 2.0 3) => 8.0 | (expt 4 0.5) => 2.0
+             (expt 2 -2) => 1/4 | (expt 10 -3) => 1/1000 | (expt 2/3 3) => 8/27 | (expt 2/3 -2) => 9/4 | (sqrt 4/9) => 2/3 | (sqrt 1/2) => 0.7071067811865476 | (expt 2.0 3) => 8.0 | (expt 4 0.5) => 2.0
              (expt 0.0 0) => 1.0
              (sqrt 16) => 4 | (sqrt 0) => 0 | (sqrt 2) => 1.4142135623730951 | (sqrt 16.0) => 4.0
              (sqrt (expt 10 40)) => 100000000000000000000 | (exact? (sqrt (+ (expt 10 40) 1))) => #f
@@ -828,7 +914,12 @@ mod tests {
              (round 3.5) => 4.0 | (round -2.5) => -2.0 | (round 7) => 7 | (truncate -2.7) => -2.0
              (floor (expt 2 70)) => 1180591620717411303424
              (numerator 5) => 5 | (denominator 5) => 1 | (numerator 6.0) => 6.0 | (denominator 6.0) => 1.0
-             (numerator 0.75) => 3.0 | (denominator 0.75) => 4.0",
+             (numerator 0.75) => 3.0 | (denominator 0.75) => 4.0
+             (numerator 6/4) => 3 | (denominator 6/4) => 2 | (numerator -1/2) => -1 | (exact 2.5) => 5/2 | (exact 0.1) => 3602879701896397/36028797018963968
+             (floor 7/2) => 3 | (ceiling 7/2) => 4 | (round 7/2) => 4 | (round 5/2) => 2 | (round -7/2) => -4 | (truncate -7/2) => -3 | (floor -7/2) => -4
+             (rationalize 1/3 1/100) => 1/3 | (rationalize (exact .3) 1/10) => 1/3 | (rationalize .3 1/10) => 0.3333333333333333 | (rationalize 3 0) => 3 | (rationalize -5/7 0) => -5/7
+             (< 1/3 0.34 1/2) => #t | (> 1/2 0.34 1/3) => #t | (= 1/2 0.5) => #t | (eqv? 1/2 (/ 2 4)) => #t | (eqv? 1/2 0.5) => #f | (max 1/2 1/3) => 1/2 | (max 1/2 0.1) => 0.5
+             (integer? 4/2) => #t | (integer? 1/2) => #f | (exact-integer? 1/2) => #f | (rational? 1/2) => #t | (exact? 1/2) => #t | (abs -1/2) => 1/2 | (number->string 3/4 2) => \"11/100\"",
         );
     }
 
@@ -839,7 +930,7 @@ mod tests {
                (rational? 1.5) => #t | (rational? +inf.0) => #f | (rational? +nan.0) => #f | (rational? "x") => #f
                (integer? 2.0) => #t | (integer? 2.5) => #f | (integer? 'a) => #f
                (exact? 1) => #t | (inexact? 1.0) => #t | (exact-integer? 5) => #t | (exact-integer? 5.0) => #f
-               (exact-rational? 5) => #t | (exact-rational? 0.5) => #f
+               (exact-rational? 5) => #t | (exact-rational? 0.5) => #f | (exact-rational? 1/2) => #t
                (nan? +nan.0) => #t | (nan? 1) => #f | (infinite? -inf.0) => #t | (infinite? 1.0) => #f
                (finite? +inf.0) => #f | (finite? 1) => #t
                (zero? 0) => #t | (apply zero? '(0.0)) => #t | (apply zero? (list +nan.0)) => #f | (apply zero? '(1)) => #f
@@ -856,7 +947,7 @@ mod tests {
                 (number->string 8 8) => "10" | (number->string 1.5) => "1.5"
                 (number->string (expt 2 70) 16) => "400000000000000000"
                 (string->number "#xff") => 255 | (string->number "abc") => #f | (string->number "ff" 16) => 255
-                (string->number "1e3") => 1000.0 | (string->number "-17") => -17 | (string->number "1/2") => 0.5
+                (string->number "1e3") => 1000.0 | (string->number "-17") => -17 | (string->number "1/2") => 1/2
                 (string->number "100000000000000000000") => 100000000000000000000"##,
         );
     }
@@ -872,7 +963,6 @@ mod tests {
                (< 2 1 'x) => <: expected a number | (max 'a) => max: expected a number
                (gcd 1.5) => gcd: expected an integer | (expt 0 -1) => expt: division by zero
                (expt -8.0 0.5) => expt: complex results are not supported
-               (exact 1.5) => exact: no exact representation of 1.5 (rationals are not supported)
                (exact +inf.0) => exact: no exact representation of +inf.0
                (inexact->exact +nan.0) => inexact->exact: no exact representation of +nan.0
                (sqrt -4) => sqrt: complex results are not supported | (log -1) => log: complex results
