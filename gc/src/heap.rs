@@ -347,6 +347,25 @@ impl Heap {
         self.region.words_mut()[(v.offset() / 8) as usize + 1 + i] = bits;
     }
 
+    /// Copy `n` payload bytes of raw object `from` starting at byte
+    /// `from_byte` into raw object `to` at byte `to_byte` (the two may be
+    /// the same object and the ranges may overlap). The caller keeps both
+    /// ranges inside the payloads.
+    pub fn copy_payload_bytes(&mut self, from: Value, from_byte: usize, to: Value, to_byte: usize, n: usize) {
+        let src = from.offset() as usize + 8 + from_byte;
+        let dst = to.offset() as usize + 8 + to_byte;
+        let bytes: &mut [u8] = bytemuck::cast_slice_mut(self.region.words_mut());
+        bytes.copy_within(src..src + n, dst);
+    }
+
+    /// Write `data` into raw object `to`'s payload at byte `to_byte` (the
+    /// caller keeps the range inside the payload).
+    pub fn set_payload_bytes(&mut self, to: Value, to_byte: usize, data: &[u8]) {
+        let dst = to.offset() as usize + 8 + to_byte;
+        let bytes: &mut [u8] = bytemuck::cast_slice_mut(self.region.words_mut());
+        bytes[dst..dst + data.len()].copy_from_slice(data);
+    }
+
     /// Turn the raw object `v` into a traced object of tag `tag` whose
     /// payload words are all `fill` (an immediate), keeping its size,
     /// identity hash and place: its identity survives a change of

@@ -162,17 +162,7 @@ fn compare_strings(vm: &Vm, a: Value, b: Value, ci: bool) -> Ordering {
 /// Copy `n` chars of `from` at `fstart` into `to` at `at`, overlap-safe.
 /// `to` must be able to hold them (wide, or they are all narrow).
 fn copy_chars(vm: &mut Vm, to: Value, at: usize, from: Value, fstart: usize, n: usize) {
-    if at <= fstart {
-        for k in 0..n {
-            let c = vm.string_ref(from, fstart + k);
-            vm.string_set(to, at + k, c);
-        }
-    } else {
-        for k in (0..n).rev() {
-            let c = vm.string_ref(from, fstart + k);
-            vm.string_set(to, at + k, c);
-        }
-    }
+    vm.copy_string_chars(to, at, from, fstart, n);
 }
 
 /// A fresh heap string of the chars `start..end` of argument `i`.

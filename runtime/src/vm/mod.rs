@@ -538,6 +538,12 @@ impl Vm {
 
     /// A heap string holding `text`.
     pub fn string(&mut self, text: &str) -> VmResult<Value> {
+        if text.is_ascii() {
+            // ASCII is its own narrow encoding.
+            let s = self.alloc_string(text.len(), false)?;
+            self.heap.set_payload_bytes(s, 8, text.as_bytes());
+            return Ok(s);
+        }
         let n = text.chars().count();
         let s = self.alloc_string(n, !text.chars().all(narrow_char))?;
         for (i, c) in text.chars().enumerate() {
@@ -658,6 +664,29 @@ impl Vm {
             let w = self.heap.raw(b, 1 + i / 8);
             let w = (w & !(0xffu64 << shift)) | (byte << shift);
             self.heap.set_raw(b, 1 + i / 8, w);
+        }
+    }
+
+    /// Copy `n` characters of string `from` at `fstart` into string `to` at
+    /// `at` (overlap-safe). `to` must be able to hold them (wide, or they
+    /// are all narrow).
+    pub fn copy_string_chars(&mut self, to: Value, at: usize, from: Value, fstart: usize, n: usize) {
+        let (tb, tl) = self.string_word(to);
+        let (fb, fl) = self.string_word(from);
+        if tl & STRING_WIDE == 0 && fl & STRING_WIDE == 0 {
+            self.heap.copy_payload_bytes(fb, 8 + fstart, tb, 8 + at, n);
+            return;
+        }
+        if at <= fstart {
+            for k in 0..n {
+                let c = self.string_ref(from, fstart + k);
+                self.string_set(to, at + k, c);
+            }
+        } else {
+            for k in (0..n).rev() {
+                let c = self.string_ref(from, fstart + k);
+                self.string_set(to, at + k, c);
+            }
         }
     }
 
