@@ -253,6 +253,45 @@
 (define (cdddr x) (cdr (cdr (cdr x))))
 (define (cadddr x) (car (cdr (cdr (cdr x)))))
 (define (cddddr x) (cdr (cdr (cdr (cdr x)))))
+(define (caaaar x) (car (car (car (car x)))))
+(define (caaadr x) (car (car (car (cdr x)))))
+(define (caadar x) (car (car (cdr (car x)))))
+(define (caaddr x) (car (car (cdr (cdr x)))))
+(define (cadaar x) (car (cdr (car (car x)))))
+(define (cadadr x) (car (cdr (car (cdr x)))))
+(define (caddar x) (car (cdr (cdr (car x)))))
+(define (cdaaar x) (cdr (car (car (car x)))))
+(define (cdaadr x) (cdr (car (car (cdr x)))))
+(define (cdadar x) (cdr (car (cdr (car x)))))
+(define (cdaddr x) (cdr (car (cdr (cdr x)))))
+(define (cddaar x) (cdr (cdr (car (car x)))))
+(define (cddadr x) (cdr (cdr (car (cdr x)))))
+(define (cdddar x) (cdr (cdr (cdr (car x)))))
+
+;;; (scheme complex) for the real numbers imp has: a real is its own real
+;;; part and has no imaginary part.
+(define (real-part z) (if (not (number? z)) (error "real-part: expected a number" z)) z)
+(define (imag-part z) (if (not (number? z)) (error "imag-part: expected a number" z)) 0)
+(define (magnitude z) (abs z))
+(define (angle z)
+  (cond ((not (number? z)) (error "angle: expected a number" z))
+        ((negative? z) (if (exact? z) (atan 0 -1) (atan 0.0 -1.0)))
+        ((exact? z) 0)
+        (else 0.0)))
+(define (make-rectangular x y)
+  (if (and (exact? y) (zero? y))
+      x
+      (error "make-rectangular: complex numbers are not supported" x y)))
+(define (make-polar m a)
+  (if (and (exact? a) (zero? a))
+      m
+      (error "make-polar: complex numbers are not supported" m a)))
+
+;;; (scheme eval) and (scheme r5rs) environments: imp has one global
+;;; environment, which every standard library is part of.
+(define (environment . import-sets) (interaction-environment))
+(define (scheme-report-environment version) (interaction-environment))
+(define (null-environment version) (interaction-environment))
 
 ;;; Vectors and strings with procedures
 

@@ -4,6 +4,7 @@
 mod cli;
 mod embed;
 mod images;
+mod r7rs;
 mod repl;
 mod scheme_golden;
 mod stress;

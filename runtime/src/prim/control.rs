@@ -40,6 +40,8 @@ pub const DEFS: &[PrimDef] = &[
     def("gc", 0, 0, gc),
     def("gc-stats", 0, 0, gc_stats),
     def("command-line", 0, 0, command_line),
+    def("get-environment-variable", 1, 1, get_environment_variable),
+    def("get-environment-variables", 0, 0, get_environment_variables),
     def("%make-parameter", 1, 2, make_parameter),
     def("%parameter-converter", 1, 1, parameter_converter),
     def("%make-promise", 2, 2, make_promise),
@@ -188,6 +190,35 @@ fn gc_stats(vm: &mut Vm, _: usize, _: usize) -> VmResult<Value> {
 
 fn command_line(vm: &mut Vm, _: usize, _: usize) -> VmResult<Value> {
     Ok(vm.reg(Reg::CommandLine))
+}
+
+/// `(get-environment-variable name)`: its value, or `#f` when unset (or
+/// not text).
+fn get_environment_variable(vm: &mut Vm, base: usize, _: usize) -> VmResult<Value> {
+    let n = vm.typed_arg("get-environment-variable", base, 0, obj::STRING, "a string")?;
+    let name = vm.string_text(n);
+    if name.is_empty() || name.contains(['=', '\0']) {
+        return Ok(Value::FALSE);
+    }
+    match std::env::var(&name) {
+        Ok(v) => vm.string(&v),
+        Err(_) => Ok(Value::FALSE),
+    }
+}
+
+/// `(get-environment-variables)`: an alist of every variable's name and
+/// value (those that are text).
+fn get_environment_variables(vm: &mut Vm, _: usize, _: usize) -> VmResult<Value> {
+    let base = vm.stack.len();
+    for (k, v) in std::env::vars() {
+        let k = vm.string(&k)?;
+        vm.stack.push(k);
+        let v = vm.string(&v);
+        let k = vm.stack.pop().unwrap_or(Value::FALSE);
+        let e = vm.cons(k, v?)?;
+        vm.stack.push(e);
+    }
+    vm.list_from_stack(base)
 }
 
 fn make_parameter(vm: &mut Vm, base: usize, argc: usize) -> VmResult<Value> {
