@@ -123,9 +123,9 @@ fn run(args: &[String]) -> anyhow::Result<ExitCode> {
                     rest.push('\n');
                 }
                 src.push_str(&rest);
-                rt.eval_named(&src, "<stdin>")
+                rt.eval_named(&src, "<stdin>").map(|_| ())
             } else {
-                rt.eval_file(file)
+                rt.run_program(file)
             };
             match r {
                 Ok(_) => {

@@ -73,13 +73,15 @@
   (%end-thread))
 
 ;; (load path [environment]): read, compile and run each form in turn.
+;; Each step advances a copy of the read state, so a continuation captured
+;; in one form and invoked later goes on with the forms after that one.
 (define (load path . env)
-  (let ((state (%load-open path)))
-    (let loop ()
-      (let ((thunk (%load-next state)))
-        (if (eof-object? thunk)
-            (if #f #f)
-            (begin (thunk) (loop)))))))
+  (let %load-forms ((state (%load-open path)))
+    (let* ((next (vector-copy state))
+           (thunk (%load-next next)))
+      (if (eof-object? thunk)
+          (if #f #f)
+          (begin (thunk) (%load-forms next))))))
 
 (define (error-object-kind? e kind) (and (error-object? e) (eq? (%error-object-kind e) kind)))
 (define (read-error? e) (error-object-kind? e 'read-error))

@@ -302,6 +302,33 @@ impl Runtime {
         self.eval_named(&src, path)
     }
 
+    /// Run the file at `path` as an R7RS program: its forms in order, by
+    /// Scheme's `load`, so that a continuation captured in one top-level
+    /// form and invoked from a later one goes on with the rest of the file.
+    ///
+    /// # Errors
+    /// [`Error::Io`] if it cannot be read, else as [`Runtime::eval_str`].
+    pub fn run_program(&mut self, path: &str) -> Result<(), Error> {
+        if let Err(source) = std::fs::File::open(path) {
+            return Err(Error::Io {
+                path: path.to_string(),
+                source,
+            });
+        }
+        let base = self.vm.stack.len();
+        let r = (|| {
+            let name = self.vm.intern("load")?;
+            let load = self.vm.global_value(name);
+            self.vm.stack.push(load);
+            let p = self.vm.string(path)?;
+            self.vm.stack.push(p);
+            self.vm.call_from_rust(base)
+        })();
+        self.vm.stack.truncate(base);
+        let _ = std::io::Write::flush(&mut self.vm.out);
+        r.map(|_| ()).map_err(|e| self.convert(e))
+    }
+
     fn eval_source(&mut self, src: &str, file: Option<&str>) -> Result<Raw, Error> {
         let mut reader = reader::Reader::new(src);
         let mut last = Raw::UNSPECIFIED;

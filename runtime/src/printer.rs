@@ -397,7 +397,8 @@ pub fn write_string_literal(out: &mut String, chars: impl Iterator<Item = char>)
 
 /// Write a symbol, with `|...|` when it would not read back as itself.
 pub fn write_symbol(out: &mut String, name: &str) {
-    let plain = !crate::reader::symbol_needs_bars(name);
+    // R7RS: symbols with non-ASCII characters are written between bars.
+    let plain = name.is_ascii() && !crate::reader::symbol_needs_bars(name);
     if plain {
         out.push_str(name);
         return;

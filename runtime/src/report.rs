@@ -63,6 +63,15 @@ pub fn condition_parts(vm: &Vm, c: Value) -> Report {
         }
         b = vm.cdr(b);
     }
+    // The outermost frames of the runtime's own `load` (which runs a
+    // program's forms) say nothing about the program.
+    while backtrace
+        .last()
+        .is_some_and(|l| l.starts_with("%load-forms (boot.scm:"))
+    {
+        backtrace.pop();
+    }
+    let location = location.filter(|l| !(backtrace.is_empty() && l.starts_with("boot.scm:")));
     Report {
         kind,
         message,

@@ -11,6 +11,7 @@
 (define (note x) (set! trail (cons x trail)))
 (define k2 #f)
 (show (+ 1 (call/cc (lambda (k) (set! k2 k) 1))))
+;; Invoking k2 goes on with the rest of the program, this form included.
 (if (< (length trail) 2) (begin (note 'again) (k2 10)))
 (show (call/cc (lambda (k) (dynamic-wind (lambda () (note 'before)) (lambda () (k 'escaped)) (lambda () (note 'after))))))
 (show (reverse trail))

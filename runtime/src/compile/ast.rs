@@ -22,10 +22,11 @@ pub struct Var {
 }
 
 impl Var {
-    /// Does it live in a box? (captured and mutated variables do, so that
-    /// every closure sees one shared cell)
+    /// Does it live in a box? Every assigned variable does: closures must
+    /// share one cell, and a continuation re-entered after an assignment
+    /// must see the new value, not the one its copy of the stack holds.
     pub fn boxed(&self) -> bool {
-        self.captured && self.mutated
+        self.mutated
     }
 }
 

@@ -37,7 +37,7 @@ fn lambda(formals: Datum, body: Vec<Datum>) -> Datum {
 }
 
 fn is_sym(d: &Datum, name: &str) -> bool {
-    d.as_sym() == Some(name)
+    super::alias::is(d, name)
 }
 
 /// `cond`.
@@ -47,12 +47,12 @@ pub fn cond(x: &mut Expander, items: &[Datum], pos: Pos) -> VmResult<Datum> {
         let Some(c) = list_items(clause).filter(|c| !c.is_empty()) else {
             return Err(x.err(clause.pos, "bad `cond` clause: expected (test body...)"));
         };
-        if is_sym(&c[0], "else") {
+        if x.is_keyword(&c[0], "else") {
             if c.len() < 2 {
                 return Err(x.err(clause.pos, "bad `cond`: empty `else` clause"));
             }
             result = begin(&c[1..]);
-        } else if c.len() == 3 && is_sym(&c[1], "=>") {
+        } else if c.len() == 3 && x.is_keyword(&c[1], "=>") {
             result = list_at(
                 vec![
                     sym("#%let"),
@@ -93,12 +93,12 @@ pub fn case(x: &mut Expander, items: &[Datum], pos: Pos) -> VmResult<Datum> {
                 "bad `case` clause: expected ((datum...) body...)",
             ));
         };
-        let body = if c.len() == 3 && is_sym(&c[1], "=>") {
+        let body = if c.len() == 3 && x.is_keyword(&c[1], "=>") {
             list(vec![c[2].clone(), key.clone()])
         } else {
             begin(&c[1..])
         };
-        if is_sym(&c[0], "else") {
+        if x.is_keyword(&c[0], "else") {
             result = body;
         } else {
             let Some(data) = list_items(&c[0]) else {
@@ -173,23 +173,41 @@ pub fn quasi(x: &mut Expander, d: &Datum, depth: u32) -> VmResult<Datum> {
     match &d.kind {
         DatumKind::List(items, tail) if !items.is_empty() => {
             if tail.is_none() && items.len() == 2 {
-                if is_sym(&items[0], "unquote") {
-                    return if depth == 1 {
-                        Ok(items[1].clone())
-                    } else {
-                        let inner = quasi(x, &items[1], depth - 1)?;
-                        Ok(list(vec![global("list"), quote(sym("unquote")), inner]))
-                    };
-                }
-                if is_sym(&items[0], "quasiquote") {
-                    let inner = quasi(x, &items[1], depth + 1)?;
-                    return Ok(list(vec![global("list"), quote(sym("quasiquote")), inner]));
+                let head = ["unquote", "unquote-splicing", "quasiquote"]
+                    .into_iter()
+                    .find(|h| is_sym(&items[0], h));
+                match head {
+                    Some("unquote") if depth == 1 => return Ok(items[1].clone()),
+                    // Not inside a list: nothing to splice into; kept as data.
+                    Some("unquote-splicing") if depth == 1 => {}
+                    Some(h) => {
+                        // An inner level: rebuild (h . args) with args one
+                        // level out (or in), splicing where it says so.
+                        let d2 = if h == "quasiquote" { depth + 1 } else { depth - 1 };
+                        let rest = Datum::new(DatumKind::List(items[1..].to_vec(), None), d.pos);
+                        let inner = quasi(x, &rest, d2)?;
+                        return Ok(list(vec![global("cons"), quote(sym(h)), inner]));
+                    }
+                    None => {}
                 }
             }
+            // `(a . ,b)` reads as (a unquote b): the tail is unquoted.
+            let n = items.len();
+            let (items, unquoted_tail) = if tail.is_none()
+                && n >= 3
+                && items[..n - 1].iter().any(|i| is_sym(i, "unquote"))
+                && is_sym(&items[n - 2], "unquote")
+            {
+                let t = list(vec![items[n - 2].clone(), items[n - 1].clone()]);
+                (&items[..n - 2], Some(t))
+            } else {
+                (&items[..], None)
+            };
             // Build from the tail backwards: (append spliced rest) / (cons x rest).
-            let mut acc = match tail {
-                Some(t) => quasi(x, t, depth)?,
-                None => quote(list(vec![])),
+            let mut acc = match (tail, unquoted_tail) {
+                (_, Some(t)) => quasi(x, &t, depth)?,
+                (Some(t), None) => quasi(x, t, depth)?,
+                (None, None) => quote(list(vec![])),
             };
             for item in items.iter().rev() {
                 if let Some([h, e]) = list_items(item) {
@@ -276,28 +294,56 @@ pub fn guard(x: &mut Expander, items: &[Datum], pos: Pos) -> VmResult<Datum> {
     let has_else = clauses
         .last()
         .and_then(list_items)
-        .is_some_and(|c| c.first().is_some_and(|h| is_sym(h, "else")));
-    if !has_else {
-        clauses.push(list(vec![
-            sym("else"),
-            list(vec![global("raise-continuable"), var.clone()]),
-        ]));
-    }
-    let mut cond = vec![sym("#%cond")];
-    cond.extend(clauses);
+        .is_some_and(|c| c.first().is_some_and(|h| x.is_keyword(h, "else")));
     let k = sym("#%guard-k");
     // ((call/cc (lambda (k)
     //    (with-exception-handler
-    //      (lambda (var) (k (lambda () (cond clauses...))))
+    //      HANDLER
     //      (lambda () (call-with-values (lambda () body...)
     //                   (lambda args (k (lambda () (apply values args))))))))))
-    let handler = lambda(
-        list(vec![var]),
-        vec![list(vec![
-            k.clone(),
-            lambda(list(vec![]), vec![list(cond)]),
-        ])],
-    );
+    // With an `else` clause, HANDLER is
+    //   (lambda (var) (k (lambda () (cond clauses...))))
+    // Without one, no clause matching re-raises in the dynamic environment
+    // of the original raise, so HANDLER first captures that:
+    //   (lambda (c) ((call/cc (lambda (h)
+    //     (k (lambda () (let ((var c))
+    //       (cond clauses... (#t (h (lambda () (raise-continuable c))))))))))))
+    let handler = if has_else {
+        let mut cond = vec![sym("#%cond")];
+        cond.extend(clauses);
+        lambda(
+            list(vec![var]),
+            vec![list(vec![k.clone(), lambda(list(vec![]), vec![list(cond)])])],
+        )
+    } else {
+        let c = sym("#%guard-c");
+        let h = sym("#%guard-h");
+        clauses.push(list(vec![
+            boolean(true),
+            list(vec![
+                h.clone(),
+                lambda(
+                    list(vec![]),
+                    vec![list(vec![global("raise-continuable"), c.clone()])],
+                ),
+            ]),
+        ]));
+        let mut cond = vec![sym("#%cond")];
+        cond.extend(clauses);
+        let body = list(vec![
+            sym("#%let"),
+            list(vec![list(vec![var, c.clone()])]),
+            list(cond),
+        ]);
+        let escape = list(vec![k.clone(), lambda(list(vec![]), vec![body])]);
+        lambda(
+            list(vec![c]),
+            vec![list(vec![list(vec![
+                global("call/cc"),
+                lambda(list(vec![h]), vec![escape]),
+            ])])],
+        )
+    };
     let body_thunk = lambda(list(vec![]), items[2..].to_vec());
     let thunk = lambda(
         list(vec![]),
@@ -702,10 +748,13 @@ pub const FEATURES: &[&str] = &[
 
 fn feature_match(req: &Datum) -> bool {
     match &req.kind {
-        DatumKind::Sym(s) => s == "else" || FEATURES.contains(&s.as_str()),
+        DatumKind::Sym(s) => {
+            let s = super::alias::base(s);
+            s == "else" || FEATURES.contains(&s)
+        }
         DatumKind::List(items, None) if !items.is_empty() => {
             let rest = &items[1..];
-            match items[0].as_sym() {
+            match items[0].as_sym().map(super::alias::base) {
                 Some("and") => rest.iter().all(feature_match),
                 Some("or") => rest.iter().any(feature_match),
                 Some("not") => rest.len() == 1 && !feature_match(&rest[0]),
@@ -714,7 +763,8 @@ fn feature_match(req: &Datum) -> bool {
                         && matches!(
                             list_items(&rest[0])
                                 .and_then(|l| l.first())
-                                .and_then(|s| s.as_sym()),
+                                .and_then(|s| s.as_sym())
+                                .map(super::alias::base),
                             Some("scheme") | Some("srfi") | Some("imp")
                         )
                 }

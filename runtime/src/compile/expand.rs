@@ -6,8 +6,10 @@
 //! a symbol starting with `#`, so these always mean the core form or the
 //! global binding, whatever the user has bound locally.
 
+use std::collections::HashMap;
 use std::rc::Rc;
 
+use super::alias;
 use super::ast::{Ast, Lambda, LambdaId, Node, Var, VarId};
 use super::syntax_rules::SyntaxRules;
 use crate::obj;
@@ -37,6 +39,9 @@ pub struct Expander<'a> {
     lambda_stack: Vec<LambdaId>,
     pub(crate) file: Option<String>,
     depth: usize,
+    /// For each alias mark made while expanding this form: how many scopes
+    /// were visible where the macro that made it was defined.
+    pub(crate) marks: HashMap<u64, usize>,
 }
 
 // ---- datum construction helpers -------------------------------------------------
@@ -75,6 +80,7 @@ impl<'a> Expander<'a> {
             lambda_stack: Vec::new(),
             file,
             depth: 0,
+            marks: HashMap::new(),
         }
     }
 
@@ -106,21 +112,61 @@ impl<'a> Expander<'a> {
 
     // ---- scopes ----------------------------------------------------------------
 
+    /// What `name` means lexically; `None` if it is free (a global, a
+    /// special form or a global macro: see `alias::base`). An alias no
+    /// scope binds means what its parent meant where its macro was defined.
     fn lookup(&self, name: &str) -> Option<Binding> {
-        for s in self.scopes.iter().rev() {
-            for (n, b) in s.names.iter().rev() {
-                if n == name {
-                    return Some(b.clone());
+        self.lookup_within(name, self.scopes.len())
+    }
+
+    /// `lookup` seeing only the outermost `limit` scopes.
+    fn lookup_within(&self, name: &str, limit: usize) -> Option<Binding> {
+        let mut limit = limit.min(self.scopes.len());
+        let mut cur = name;
+        loop {
+            for s in self.scopes[..limit].iter().rev() {
+                for (n, b) in s.names.iter().rev() {
+                    if n == cur {
+                        return Some(b.clone());
+                    }
                 }
             }
+            let (mark, parent) = alias::split(cur)?;
+            limit = limit.min(self.marks.get(&mark).copied().unwrap_or(0));
+            cur = parent;
         }
-        None
+    }
+
+    /// Whether `d` is the auxiliary keyword `name` (`else`, `=>`): an
+    /// identifier spelled so that no local binding shadows.
+    pub(crate) fn is_keyword(&self, d: &Datum, name: &str) -> bool {
+        alias::is(d, name) && d.as_sym().is_some_and(|s| self.lookup(s).is_none())
+    }
+
+    /// Whether the identifier `input` (at the use site) and `literal` (seen
+    /// from a macro defined where `env` scopes were visible) mean the same:
+    /// R7RS's rule for matching a `syntax-rules` literal.
+    pub(crate) fn same_binding(&self, input: &str, literal: &str, env: usize) -> bool {
+        if alias::base(input) != alias::base(literal) {
+            return false;
+        }
+        match (self.lookup(input), self.lookup_within(literal, env)) {
+            (None, None) => true,
+            (Some(Binding::Var(a)), Some(Binding::Var(b))) => a == b,
+            (Some(Binding::Macro(a)), Some(Binding::Macro(b))) => Rc::ptr_eq(&a, &b),
+            _ => false,
+        }
+    }
+
+    /// How many scopes are visible here (a local macro's environment).
+    pub(crate) fn scope_depth(&self) -> usize {
+        self.scopes.len()
     }
 
     fn new_var(&mut self, name: &str) -> VarId {
         let lambda = *self.lambda_stack.last().unwrap_or(&0);
         self.ast.vars.push(Var {
-            name: name.to_string(),
+            name: alias::base(name).to_string(),
             lambda,
             mutated: false,
             captured: false,
@@ -172,6 +218,7 @@ impl<'a> Expander<'a> {
             Some(Binding::Macro(m)) => return Ok(Head::Rules(m)),
             None => {}
         }
+        let name = alias::base(name);
         if SPECIAL_FORMS.contains(&name) {
             return Ok(Head::Special(name.to_string()));
         }
@@ -209,6 +256,7 @@ impl<'a> Expander<'a> {
             }
             Head::Special(s) if s == "define" => {
                 let (name, value) = self.parse_define(d)?;
+                let name = alias::base(&name).to_string();
                 let v = self.expand_named(&value, Some(&name))?;
                 Ok(Node::Define(name, Box::new(v)))
             }
@@ -221,6 +269,11 @@ impl<'a> Expander<'a> {
             Head::Special(s) if s == "define-values" => {
                 let r = self.rewrite_define_values_toplevel(d)?;
                 self.expand_toplevel(&r)
+            }
+            Head::Special(s) if s == "cond-expand" => {
+                let items = list_items(d).unwrap_or(&[]);
+                let r = super::derived::cond_expand(self, items, d.pos)?;
+                self.nested(|x| x.expand_toplevel(&r))
             }
             Head::Rules(_) | Head::GlobalMacro(_) => {
                 let e = self.expand_macro_once(d)?;
@@ -294,10 +347,12 @@ impl<'a> Expander<'a> {
     fn expand_var(&mut self, name: &str, pos: Pos) -> VmResult<Node> {
         match self.lookup(name) {
             Some(Binding::Var(v)) => Ok(Node::Local(self.reference(v))),
-            Some(Binding::Macro(_)) => {
-                Err(self.err(pos, format!("syntax keyword `{name}` used as a variable")))
-            }
+            Some(Binding::Macro(_)) => Err(self.err(
+                pos,
+                format!("syntax keyword `{}` used as a variable", alias::base(name)),
+            )),
             None => {
+                let name = alias::base(name);
                 // The VM's global reference checks only for unbound
                 // variables; a global macro is refused here.
                 let s = self.vm.intern(name)?;
@@ -316,6 +371,7 @@ impl<'a> Expander<'a> {
         // Inline a primitive when the name still means the built-in one.
         if let Some(name) = items[0].as_sym() {
             if self.lookup(name).is_none() {
+                let name = alias::base(name);
                 // (+ a b c ...) and (* a b c ...) fold left into binary operations.
                 if matches!(name, "+" | "*") && items.len() > 3 {
                     if let Some(op) = self.inline_op(name, 2)? {
@@ -426,6 +482,11 @@ impl<'a> Expander<'a> {
                     let r = self.rewrite_define_values_internal(&f)?;
                     queue.extend(r.into_iter().rev());
                 }
+                Head::Special(s) if s == "cond-expand" => {
+                    let inner = list_items(&f).unwrap_or(&[]);
+                    let r = super::derived::cond_expand(self, inner, f.pos)?;
+                    queue.push(r);
+                }
                 Head::Special(s) if s == "define-syntax" => {
                     let (name, rules) = self.parse_define_syntax(&f)?;
                     self.bind(&name, Binding::Macro(rules));
@@ -526,7 +587,7 @@ impl<'a> Expander<'a> {
                 if argc != 1 {
                     return Err(self.err(pos, "bad `quote`: expected one datum"));
                 }
-                Ok(Node::Const(items[1].clone()))
+                Ok(Node::Const(alias::strip(&items[1])))
             }
             "global" => match items.get(1).and_then(|x| x.as_sym()) {
                 Some(n) => Ok(Node::Global(n.to_string(), pos)),
@@ -568,10 +629,11 @@ impl<'a> Expander<'a> {
                         self.ast.vars[var].mutated = true;
                         Ok(Node::SetLocal(var, Box::new(v)))
                     }
-                    Some(Binding::Macro(_)) => {
-                        Err(self.err(pos, format!("cannot `set!` syntax keyword `{target}`")))
-                    }
-                    None => Ok(Node::SetGlobal(target, Box::new(v), pos)),
+                    Some(Binding::Macro(_)) => Err(self.err(
+                        pos,
+                        format!("cannot `set!` syntax keyword `{}`", alias::base(&target)),
+                    )),
+                    None => Ok(Node::SetGlobal(alias::base(&target).to_string(), Box::new(v), pos)),
                 }
             }
             "begin" => {
@@ -730,13 +792,17 @@ impl<'a> Expander<'a> {
                         return Err(self.err(b.pos, format!("bad `{s}` binding")));
                     };
                     let n = n.to_string();
-                    let rules = match SyntaxRules::parse(self, spec) {
+                    let mut rules = match SyntaxRules::parse(self, spec) {
                         Ok(r) => r,
                         Err(e) => {
                             self.scopes.pop();
                             return Err(e);
                         }
                     };
+                    if s == "let-syntax" {
+                        // Its transformers do not see the keywords it binds.
+                        rules.env -= 1;
+                    }
                     self.bind(&n, Binding::Macro(Rc::new(rules)));
                 }
                 let r = self.body_of(&items[2..], pos);
@@ -752,7 +818,7 @@ impl<'a> Expander<'a> {
                 let irritants: Vec<String> = items
                     .iter()
                     .skip(2)
-                    .map(crate::reader::write_datum)
+                    .map(|d| crate::reader::write_datum(&alias::strip(d)))
                     .collect();
                 Err(self.err(pos, format!("{msg} {}", irritants.join(" "))))
             }
@@ -970,7 +1036,7 @@ impl<'a> Expander<'a> {
             params: Vec::new(),
             rest: None,
             body: Node::Unspecified,
-            name: name.map(str::to_string),
+            name: name.map(|n| alias::base(n).to_string()),
             free: Vec::new(),
             pos,
         });
@@ -1029,7 +1095,7 @@ impl<'a> Expander<'a> {
     fn toplevel_define_syntax(&mut self, d: &Datum) -> VmResult<Node> {
         let (name, _) = self.parse_define_syntax(d)?;
         let spec = list_items(d).unwrap_or(&[])[2].clone();
-        super::define_global_macro(self, &name, 0, &spec)?;
+        super::define_global_macro(self, alias::base(&name), 0, &spec)?;
         Ok(Node::Unspecified)
     }
 
@@ -1043,7 +1109,7 @@ impl<'a> Expander<'a> {
             d.pos,
         ))?;
         // Compile the transformer now and store it as a procedure macro.
-        super::define_procedure_macro(self, &name, &value)?;
+        super::define_procedure_macro(self, alias::base(&name), &value)?;
         Ok(Node::Unspecified)
     }
 

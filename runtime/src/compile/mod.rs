@@ -5,6 +5,7 @@
 //! level are heap objects bound to their keyword's symbol (DESIGN invariant
 //! 1); local macros live only while their body is expanded.
 
+pub mod alias;
 pub mod ast;
 pub mod codegen;
 pub mod derived;
@@ -129,18 +130,23 @@ pub fn value_to_datum(vm: &mut Vm, v: Value, depth: usize) -> VmResult<Datum> {
 
 /// Turn a datum into heap data (for `quote` and `read`), resolving datum labels.
 pub fn datum_to_value(vm: &mut Vm, d: &Datum) -> VmResult<Value> {
+    let mark = vm.heap.root_mark();
     let mut labels = Vec::new();
-    let v = build(vm, d, &mut labels, 0)?;
-    if labels.iter().any(|(_, _, placeholder)| *placeholder) {
-        vm.stack.push(v);
-        patch_labels(vm, &labels);
-        return Ok(vm.stack.pop().unwrap_or(Value::NIL));
-    }
-    Ok(v)
+    let r = build(vm, d, &mut labels, 0);
+    let r = match r {
+        Ok(v) if labels.iter().any(|(_, _, placeholder)| *placeholder) => {
+            vm.stack.push(v);
+            patch_labels(vm, &labels);
+            Ok(vm.stack.pop().unwrap_or(Value::NIL))
+        }
+        r => r,
+    };
+    vm.heap.truncate_roots(mark);
+    r
 }
 
-/// (label, stack index of its value or placeholder, was a placeholder used)
-type Labels = Vec<(u64, usize, bool)>;
+/// (label, root holding its placeholder box, was a placeholder used)
+type Labels = Vec<(u64, imp_gc::Handle, bool)>;
 
 fn build(vm: &mut Vm, d: &Datum, labels: &mut Labels, depth: usize) -> VmResult<Value> {
     if depth > MAX_DATA_DEPTH {
@@ -151,7 +157,7 @@ fn build(vm: &mut Vm, d: &Datum, labels: &mut Labels, depth: usize) -> VmResult<
         DatumKind::Char(c) => Value::char(*c),
         DatumKind::Num(n) => number_value(vm, n)?,
         DatumKind::Str(s) => vm.string(s)?,
-        DatumKind::Sym(s) => vm.intern(s)?,
+        DatumKind::Sym(s) => vm.intern(self::alias::base(s))?,
         DatumKind::Keyword(k) => vm.intern_keyword(k)?,
         DatumKind::Bytevector(b) => vm.bytevector(b)?,
         DatumKind::Opaque(h) => vm.heap.handle(imp_gc::Handle::from_index(*h as usize)),
@@ -188,18 +194,17 @@ fn build(vm: &mut Vm, d: &Datum, labels: &mut Labels, depth: usize) -> VmResult<
         DatumKind::Label(n, inner) => {
             // A placeholder object stands for the label until it is built.
             let ph = vm.make_box(Value::UNDEFINED)?;
-            vm.stack.push(ph);
-            let slot = vm.stack.len() - 1;
+            let slot = vm.heap.push_root(ph);
             labels.push((*n, slot, false));
             let v = build(vm, inner, labels, depth + 1)?;
-            // Keep the placeholder reachable for patching: store (ph . v).
-            let ph = vm.stack[slot];
+            // The placeholder's box records what it stands for.
+            let ph = vm.heap.handle(slot);
             vm.heap.set(ph, 0, v);
             v
         }
         DatumKind::LabelRef(n) => match labels.iter_mut().rev().find(|(l, _, _)| l == n) {
             Some(entry) => {
-                let ph = vm.stack[entry.1];
+                let ph = vm.heap.handle(entry.1);
                 let built = vm.heap.get(ph, 0);
                 if built == Value::UNDEFINED {
                     entry.2 = true;
@@ -218,7 +223,7 @@ fn patch_labels(vm: &mut Vm, labels: &Labels) {
     let phs: Vec<(Value, Value)> = labels
         .iter()
         .map(|(_, slot, _)| {
-            let ph = vm.stack[*slot];
+            let ph = vm.heap.handle(*slot);
             (ph, vm.heap.get(ph, 0))
         })
         .collect();
@@ -304,7 +309,8 @@ pub(crate) fn expand_global_macro(x: &mut Expander, name: &str, form: &Datum) ->
     let payload = x.vm.heap.get(m, 1);
     if kind == 0 {
         let spec = value_to_datum(x.vm, payload, 0)?;
-        let rules = syntax_rules::SyntaxRules::parse(x, &spec)?;
+        let mut rules = syntax_rules::SyntaxRules::parse(x, &spec)?;
+        rules.env = 0;
         return rules.expand(x, form);
     }
     // A procedure macro gets the form's arguments as data.

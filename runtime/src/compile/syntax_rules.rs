@@ -2,11 +2,14 @@
 //!
 //! Supports literals, `_`, nested ellipses, ellipsis followed by more
 //! patterns, improper and vector patterns, a custom ellipsis identifier and
-//! `(... ...)` escapes. Not yet hygienic: identifiers a template introduces
-//! are inserted as plain symbols (doc/LANGUAGE.md).
+//! `(... ...)` escapes. Hygienic by renaming: each expansion renames the
+//! identifiers its template introduces with a fresh mark (`alias`), and the
+//! expander resolves a renamed identifier in the macro's definition scope.
 
+use std::cell::Cell;
 use std::collections::HashMap;
 
+use super::alias;
 use super::expand::{list_items, Expander};
 use crate::reader::{Datum, DatumKind};
 use crate::vm::VmResult;
@@ -17,6 +20,11 @@ pub struct SyntaxRules {
     ellipsis: String,
     literals: Vec<String>,
     rules: Vec<(Datum, Datum)>,
+    /// How many of the expander's scopes were visible where the macro was
+    /// defined (0 for a global macro).
+    pub(crate) env: usize,
+    /// Inside a `(... template)` escape: the ellipsis is an identifier.
+    escaped: Cell<bool>,
 }
 
 #[derive(Clone, Debug)]
@@ -37,7 +45,7 @@ impl SyntaxRules {
         if items
             .first()
             .and_then(|h| h.as_sym())
-            .map(|s| s.trim_start_matches("#%"))
+            .map(|s| alias::base(s).trim_start_matches("#%"))
             != Some("syntax-rules")
         {
             return Err(x.err(
@@ -75,6 +83,8 @@ impl SyntaxRules {
             ellipsis,
             literals,
             rules,
+            env: x.scope_depth(),
+            escaped: Cell::new(false),
         })
     }
 
@@ -94,8 +104,10 @@ impl SyntaxRules {
                 _ => continue,
             };
             let mut b = Bindings::new();
-            if self.matches(&pat_rest, &form_rest, &mut b) {
-                return match self.instantiate(tmpl, &b) {
+            if self.matches(x, &pat_rest, &form_rest, &mut b) {
+                let mark = alias::fresh_mark();
+                x.marks.insert(mark, self.env);
+                return match self.instantiate(tmpl, &b, mark) {
                     Some(mut d) => {
                         set_pos(&mut d, form.pos);
                         Ok(d)
@@ -115,16 +127,19 @@ impl SyntaxRules {
     }
 
     fn is_ellipsis(&self, d: &Datum) -> bool {
-        d.as_sym() == Some(self.ellipsis.as_str())
+        !self.escaped.get()
+            && d.as_sym().map(alias::base) == Some(alias::base(&self.ellipsis))
+            && !self.literals.contains(&self.ellipsis)
     }
 
-    fn matches(&self, p: &Datum, f: &Datum, b: &mut Bindings) -> bool {
+    fn matches(&self, x: &Expander, p: &Datum, f: &Datum, b: &mut Bindings) -> bool {
         match &p.kind {
             DatumKind::Sym(s) => {
-                if s == "_" {
+                if self.literals.contains(s) {
+                    f.as_sym()
+                        .is_some_and(|i| x.same_binding(i, s, self.env))
+                } else if alias::base(s) == "_" {
                     true
-                } else if self.literals.contains(s) {
-                    f.as_sym() == Some(s)
                 } else {
                     b.insert(s.clone(), Match::One(f.clone()));
                     true
@@ -135,10 +150,10 @@ impl SyntaxRules {
                     DatumKind::List(i, t) => (i, t.as_deref()),
                     _ => (&[], Some(f)),
                 };
-                self.match_seq(pitems, ptail.as_deref(), fitems, ftail, b)
+                self.match_seq(x, pitems, ptail.as_deref(), fitems, ftail, b)
             }
             DatumKind::Vector(pitems) => match &f.kind {
-                DatumKind::Vector(fitems) => self.match_seq(pitems, None, fitems, None, b),
+                DatumKind::Vector(fitems) => self.match_seq(x, pitems, None, fitems, None, b),
                 _ => false,
             },
             _ => datum_eq(p, f),
@@ -147,6 +162,7 @@ impl SyntaxRules {
 
     fn match_seq(
         &self,
+        x: &Expander,
         pitems: &[Datum],
         ptail: Option<&Datum>,
         fitems: &[Datum],
@@ -163,7 +179,7 @@ impl SyntaxRules {
                     return false;
                 }
                 for (p, f) in before.iter().zip(fitems) {
-                    if !self.matches(p, f, b) {
+                    if !self.matches(x, p, f, b) {
                         return false;
                     }
                 }
@@ -171,7 +187,7 @@ impl SyntaxRules {
                 let mut seqs: Vec<Bindings> = Vec::new();
                 for f in &fitems[before.len()..before.len() + n] {
                     let mut inner = Bindings::new();
-                    if !self.matches(rep, f, &mut inner) {
+                    if !self.matches(x, rep, f, &mut inner) {
                         return false;
                     }
                     seqs.push(inner);
@@ -184,18 +200,19 @@ impl SyntaxRules {
                     b.insert(v, Match::Seq(items));
                 }
                 for (p, f) in after.iter().zip(&fitems[before.len() + n..]) {
-                    if !self.matches(p, f, b) {
+                    if !self.matches(x, p, f, b) {
                         return false;
                     }
                 }
                 match (ptail, ftail) {
                     (None, None) => true,
                     (Some(pt), None) => self.matches(
+                        x,
                         pt,
                         &Datum::new(DatumKind::List(vec![], None), Default::default()),
                         b,
                     ),
-                    (Some(pt), Some(ft)) => self.matches(pt, ft, b),
+                    (Some(pt), Some(ft)) => self.matches(x, pt, ft, b),
                     (None, Some(_)) => false,
                 }
             }
@@ -207,7 +224,7 @@ impl SyntaxRules {
                     return false;
                 }
                 for (p, f) in pitems.iter().zip(fitems) {
-                    if !self.matches(p, f, b) {
+                    if !self.matches(x, p, f, b) {
                         return false;
                     }
                 }
@@ -228,41 +245,45 @@ impl SyntaxRules {
                                 Default::default(),
                             )
                         };
-                        self.matches(pt, &rest, b)
+                        self.matches(x, pt, &rest, b)
                     }
                 }
             }
         }
     }
 
-    fn instantiate(&self, t: &Datum, b: &Bindings) -> Option<Datum> {
+    fn instantiate(&self, t: &Datum, b: &Bindings, mark: u64) -> Option<Datum> {
         match &t.kind {
             DatumKind::Sym(s) => Some(match b.get(s) {
                 Some(Match::One(d)) => d.clone(),
                 Some(Match::Seq(_)) => return None,
-                None => t.clone(),
+                None if s.starts_with("#%") => t.clone(),
+                None => Datum::new(DatumKind::Sym(alias::make(mark, s)), t.pos),
             }),
             DatumKind::List(items, tail) => {
-                // (... ...) escapes: the rest is literal.
+                // (... template): ellipses in the template are identifiers.
                 if items.len() == 2 && self.is_ellipsis(&items[0]) && tail.is_none() {
-                    return Some(items[1].clone());
+                    self.escaped.set(true);
+                    let r = self.instantiate(&items[1], b, mark);
+                    self.escaped.set(false);
+                    return r;
                 }
-                let out = self.instantiate_seq(items, b)?;
+                let out = self.instantiate_seq(items, b, mark)?;
                 let tail = match tail {
-                    Some(tl) => Some(Box::new(self.instantiate(tl, b)?)),
+                    Some(tl) => Some(Box::new(self.instantiate(tl, b, mark)?)),
                     None => None,
                 };
                 Some(normalize_list(out, tail, t.pos))
             }
             DatumKind::Vector(items) => Some(Datum::new(
-                DatumKind::Vector(self.instantiate_seq(items, b)?),
+                DatumKind::Vector(self.instantiate_seq(items, b, mark)?),
                 t.pos,
             )),
             _ => Some(t.clone()),
         }
     }
 
-    fn instantiate_seq(&self, items: &[Datum], b: &Bindings) -> Option<Vec<Datum>> {
+    fn instantiate_seq(&self, items: &[Datum], b: &Bindings, mark: u64) -> Option<Vec<Datum>> {
         let mut out = Vec::new();
         let mut i = 0;
         while i < items.len() {
@@ -272,16 +293,22 @@ impl SyntaxRules {
                 depth += 1;
             }
             if depth == 0 {
-                out.push(self.instantiate(item, b)?);
+                out.push(self.instantiate(item, b, mark)?);
             } else {
-                out.extend(self.expand_ellipsis(item, b, depth)?);
+                out.extend(self.expand_ellipsis(item, b, depth, mark)?);
             }
             i += 1 + depth;
         }
         Some(out)
     }
 
-    fn expand_ellipsis(&self, t: &Datum, b: &Bindings, depth: usize) -> Option<Vec<Datum>> {
+    fn expand_ellipsis(
+        &self,
+        t: &Datum,
+        b: &Bindings,
+        depth: usize,
+        mark: u64,
+    ) -> Option<Vec<Datum>> {
         let vars: Vec<String> = template_vars(t)
             .into_iter()
             .filter(|v| matches!(b.get(v), Some(Match::Seq(_))))
@@ -311,9 +338,9 @@ impl SyntaxRules {
                 }
             }
             if depth > 1 {
-                out.extend(self.expand_ellipsis(t, &inner, depth - 1)?);
+                out.extend(self.expand_ellipsis(t, &inner, depth - 1, mark)?);
             } else {
-                out.push(self.instantiate(t, &inner)?);
+                out.push(self.instantiate(t, &inner, mark)?);
             }
         }
         Some(out)
@@ -347,7 +374,9 @@ fn pattern_vars(p: &Datum, sr: &SyntaxRules) -> Vec<String> {
     let mut work = vec![p];
     while let Some(d) = work.pop() {
         match &d.kind {
-            DatumKind::Sym(s) if s != "_" && *s != sr.ellipsis && !sr.literals.contains(s) => {
+            DatumKind::Sym(s)
+                if (alias::base(s) != "_" && *s != sr.ellipsis) && !sr.literals.contains(s) =>
+            {
                 out.push(s.clone())
             }
             DatumKind::List(items, tail) => {

@@ -34,12 +34,27 @@ pub mod kind {
     pub const STRING_IN: i64 = 3;
     /// Standard input.
     pub const STDIN: i64 = 4;
-    /// A closed port.
+    /// A closed input port.
     pub const CLOSED: i64 = 5;
     /// The read end of a pipe.
     pub const FD_IN: i64 = 6;
     /// The write end of a pipe.
     pub const FD_OUT: i64 = 7;
+    /// A closed output port.
+    pub const CLOSED_OUT: i64 = 8;
+}
+
+/// Whether a port of `kind` is (or was, before it was closed) for input.
+fn is_input_kind(k: i64) -> bool {
+    matches!(k, kind::STRING_IN | kind::STDIN | kind::FD_IN | kind::CLOSED)
+}
+
+/// Whether a port of `kind` is (or was) for output.
+fn is_output_kind(k: i64) -> bool {
+    matches!(
+        k,
+        kind::STDOUT | kind::STDERR | kind::STRING_OUT | kind::FD_OUT | kind::CLOSED_OUT
+    )
 }
 
 /// Bytes an output descriptor may hold unwritten before writers wait.
@@ -537,10 +552,24 @@ fn read_line(vm: &mut Vm, base: usize, argc: usize) -> VmResult<Value> {
         loop {
             let (pos, len) = unread(vm, slot);
             let buf = vm.heap.get(vm.stack[slot], 1);
-            let newline = (pos + scanned..len).find(|&i| vm.string_ref(buf, i) == '\n');
-            if let Some(i) = newline {
+            // A line ends with LF, CR LF or CR.
+            let end = (pos + scanned..len).find(|&i| matches!(vm.string_ref(buf, i), '\n' | '\r'));
+            if let Some(i) = end {
+                let mut skip = 1;
+                if vm.string_ref(buf, i) == '\r' {
+                    if i + 1 == len {
+                        // Is the next character an LF? Read on to know.
+                        scanned = i - pos;
+                        if fill(vm, slot, true)? {
+                            continue;
+                        }
+                    } else if vm.string_ref(buf, i + 1) == '\n' {
+                        skip = 2;
+                    }
+                }
+                let buf = vm.heap.get(vm.stack[slot], 1);
                 let line: String = (pos..i).map(|j| vm.string_ref(buf, j)).collect();
-                consume(vm, slot, i + 1 - pos);
+                consume(vm, slot, i + skip - pos);
                 return vm.string(&line);
             }
             scanned = len - pos;
@@ -653,38 +682,31 @@ fn binary_port_p(_: &mut Vm, _: usize, _: usize) -> VmResult<Value> {
 
 fn input_port_p(vm: &mut Vm, base: usize, _: usize) -> VmResult<Value> {
     let p = arg(vm, base, 0);
-    Ok(Value::bool(
-        vm.is(p, PORT)
-            && matches!(
-                port_kind(vm, p),
-                kind::STRING_IN | kind::STDIN | kind::FD_IN
-            ),
-    ))
+    Ok(Value::bool(vm.is(p, PORT) && is_input_kind(port_kind(vm, p))))
 }
 
 fn output_port_p(vm: &mut Vm, base: usize, _: usize) -> VmResult<Value> {
     let p = arg(vm, base, 0);
-    Ok(Value::bool(
-        vm.is(p, PORT)
-            && matches!(
-                port_kind(vm, p),
-                kind::STDOUT | kind::STDERR | kind::STRING_OUT | kind::FD_OUT
-            ),
-    ))
+    Ok(Value::bool(vm.is(p, PORT) && is_output_kind(port_kind(vm, p))))
 }
 
-fn input_port_open(vm: &mut Vm, base: usize, n: usize) -> VmResult<Value> {
-    input_port_p(vm, base, n)
+fn input_port_open(vm: &mut Vm, base: usize, _: usize) -> VmResult<Value> {
+    let p = vm.typed_arg("input-port-open?", base, 0, PORT, "a port")?;
+    let k = port_kind(vm, p);
+    Ok(Value::bool(k != kind::CLOSED && is_input_kind(k)))
 }
 
-fn output_port_open(vm: &mut Vm, base: usize, n: usize) -> VmResult<Value> {
-    output_port_p(vm, base, n)
+fn output_port_open(vm: &mut Vm, base: usize, _: usize) -> VmResult<Value> {
+    let p = vm.typed_arg("output-port-open?", base, 0, PORT, "a port")?;
+    let k = port_kind(vm, p);
+    Ok(Value::bool(k != kind::CLOSED_OUT && is_output_kind(k)))
 }
 
 fn close_port(vm: &mut Vm, base: usize, _: usize) -> VmResult<Value> {
     let p = vm.typed_arg("close-port", base, 0, PORT, "a port")?;
     match port_kind(vm, p) {
-        kind::STRING_IN | kind::STRING_OUT => vm.heap.set(p, 0, Value::fix(kind::CLOSED)),
+        kind::STRING_IN => vm.heap.set(p, 0, Value::fix(kind::CLOSED)),
+        kind::STRING_OUT => vm.heap.set(p, 0, Value::fix(kind::CLOSED_OUT)),
         kind::FD_IN | kind::FD_OUT => {
             let fd = port_fd(vm, p)?;
             if port_kind(vm, p) == kind::FD_OUT && vm.os.owns(fd) {
@@ -697,8 +719,13 @@ fn close_port(vm: &mut Vm, base: usize, _: usize) -> VmResult<Value> {
                     return Err(block(IoWait::Fd(fd, Interest::Write)));
                 }
             }
+            let closed = if port_kind(vm, p) == kind::FD_IN {
+                kind::CLOSED
+            } else {
+                kind::CLOSED_OUT
+            };
             vm.os.close(fd);
-            vm.heap.set(p, 0, Value::fix(kind::CLOSED));
+            vm.heap.set(p, 0, Value::fix(closed));
         }
         _ => {}
     }
@@ -727,7 +754,7 @@ fn make_console_port(vm: &mut Vm, base: usize, _: usize) -> VmResult<Value> {
 }
 
 /// `(%load-open path)`: start loading a file; returns the load state
-/// `#(id offset line column path)` that `%load-next` advances. `load`
+/// `#(id offset line column path fold-case)` that `%load-next` advances. `load`
 /// itself is Scheme, so the forms it runs are ordinary VM calls (threads
 /// switch, continuations work) rather than a nested run from Rust.
 fn load_open(vm: &mut Vm, base: usize, _: usize) -> VmResult<Value> {
@@ -748,6 +775,7 @@ fn load_open(vm: &mut Vm, base: usize, _: usize) -> VmResult<Value> {
     vm.stack.push(Value::fix(1));
     vm.stack.push(Value::fix(1));
     vm.stack.push(arg(vm, base, 0));
+    vm.stack.push(Value::FALSE);
     vm.object_from_stack(obj::VECTOR, at)
 }
 
@@ -755,9 +783,10 @@ fn load_open(vm: &mut Vm, base: usize, _: usize) -> VmResult<Value> {
 /// return the eof object at the end.
 fn load_next(vm: &mut Vm, base: usize, _: usize) -> VmResult<Value> {
     let st = vm.typed_arg("load", base, 0, obj::VECTOR, "a load state")?;
-    if vm.heap.len(st) != 5 {
+    if vm.heap.len(st) != 6 {
         return Err(vm.type_error("load", "a load state", st));
     }
+    let fold_case = vm.heap.get(st, 5).is_true();
     let field = |i: usize| vm.heap.get(st, i).as_fixnum().unwrap_or(0);
     let (id, offset, line, col) = (field(0), field(1) as usize, field(2), field(3));
     let path = vm.string_text(vm.heap.get(st, 4));
@@ -783,7 +812,8 @@ fn load_next(vm: &mut Vm, base: usize, _: usize) -> VmResult<Value> {
     let mut reader = crate::reader::Reader::new(rest).with_pos(crate::reader::Pos {
         line: line as u32,
         col: col as u32,
-    });
+    })
+    .with_fold_case(fold_case);
     let form = match reader.read() {
         Ok(Some(f)) => f,
         Ok(None) => {
@@ -805,6 +835,7 @@ fn load_next(vm: &mut Vm, base: usize, _: usize) -> VmResult<Value> {
         .set(st, 1, Value::fix((offset + reader.offset()) as i64));
     vm.heap.set(st, 2, Value::fix(pos.line as i64));
     vm.heap.set(st, 3, Value::fix(pos.col as i64));
+    vm.heap.set(st, 5, Value::bool(reader.folds_case()));
     crate::compile::compile_toplevel(vm, &form, Some(&path))
 }
 

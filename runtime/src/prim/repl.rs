@@ -99,6 +99,7 @@ fn source_open(vm: &mut Vm, base: usize, _: usize) -> VmResult<Value> {
     vm.stack.push(Value::fix(1));
     vm.stack.push(Value::fix(1));
     vm.stack.push(arg(vm, base, 1));
+    vm.stack.push(Value::FALSE);
     vm.object_from_stack(obj::VECTOR, at)
 }
 

@@ -142,15 +142,20 @@ fn digit_of(c: char) -> Option<u32> {
         .map(|&z| n - z)
 }
 
+/// Full case folding of a text (`ß` → `ss`, `ς` → `σ`), as `string-foldcase`
+/// and the `-ci` string comparisons use it.
+fn fold_text(t: &str) -> String {
+    t.to_uppercase().to_lowercase().replace('ς', "σ")
+}
+
 /// Compare two heap strings, optionally case-folding.
 fn compare_strings(vm: &Vm, a: Value, b: Value, ci: bool) -> Ordering {
+    if ci {
+        return fold_text(&vm.string_text(a)).cmp(&fold_text(&vm.string_text(b)));
+    }
     let (la, lb) = (vm.string_len(a), vm.string_len(b));
     for i in 0..la.min(lb) {
-        let (mut x, mut y) = (vm.string_ref(a, i), vm.string_ref(b, i));
-        if ci {
-            x = foldcase(x);
-            y = foldcase(y);
-        }
+        let (x, y) = (vm.string_ref(a, i), vm.string_ref(b, i));
         match x.cmp(&y) {
             Ordering::Equal => {}
             o => return o,
@@ -506,9 +511,7 @@ fn string_downcase(vm: &mut Vm, base: usize, _: usize) -> VmResult<Value> {
 }
 
 fn string_foldcase(vm: &mut Vm, base: usize, _: usize) -> VmResult<Value> {
-    map_text(vm, base, "string-foldcase", |t| {
-        t.to_uppercase().to_lowercase()
-    })
+    map_text(vm, base, "string-foldcase", fold_text)
 }
 
 fn string_join(vm: &mut Vm, base: usize, argc: usize) -> VmResult<Value> {

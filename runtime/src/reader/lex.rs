@@ -116,6 +116,14 @@ impl<'a> Lexer<'a> {
         }
     }
 
+    pub(crate) fn fold_case(&self) -> bool {
+        self.fold_case
+    }
+
+    pub(crate) fn set_fold_case(&mut self, on: bool) {
+        self.fold_case = on;
+    }
+
     pub(crate) fn set_pos(&mut self, pos: Pos) {
         self.line = pos.line;
         self.col = pos.col;

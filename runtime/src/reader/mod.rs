@@ -139,6 +139,17 @@ impl<'a> Reader<'a> {
         self
     }
 
+    /// Start with `#!fold-case` in effect (or not).
+    pub fn with_fold_case(mut self, on: bool) -> Self {
+        self.lex.set_fold_case(on);
+        self
+    }
+
+    /// Whether `#!fold-case` is in effect at [`offset`](Reader::offset).
+    pub fn folds_case(&self) -> bool {
+        self.lex.fold_case()
+    }
+
     /// Byte offset in the source just after what has been consumed: after
     /// `Ok(Some(d))`, just after `d`; after `Ok(None)`, the end of the
     /// source; after an error, just after the offending token.

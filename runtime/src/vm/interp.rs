@@ -634,9 +634,8 @@ impl Vm {
         let v = if argc == 1 {
             self.stack[f_idx + 1]
         } else {
-            let vals = self.object_from_stack(obj::VALUES, f_idx + 1)?;
-            self.stack.truncate(f_idx);
-            vals
+            // Leaves the continuation itself at f_idx.
+            self.object_from_stack(obj::VALUES, f_idx + 1)?
         };
         self.stack.push(v);
         let k = self.stack[f_idx];

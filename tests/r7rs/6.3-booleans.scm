@@ -1,0 +1,86 @@
+;; R7RS 6.3 Booleans: #t/#f and #true/#false, not, boolean?, boolean=?,
+;; and which values count as false.
+(load "check.scm")
+
+(check #t => #t)
+(check #f => #f)
+(check '#f => #f)
+(check '#t => #t)
+(check #true => #t)
+(check #false => #f)
+(check '#true => #t)
+(check (eq? #true #t) => #t)
+(check (eq? #false #f) => #t)
+(check (list #t #f #true #false) => '(#t #f #t #f))
+
+;; Only #f counts as false.
+(check (if #f 'true 'false) => 'false)
+(check (if #t 'true 'false) => 'true)
+(check (if '() 'true 'false) => 'true)
+(check (if 0 'true 'false) => 'true)
+(check (if "" 'true 'false) => 'true)
+(check (if 'nil 'true 'false) => 'true)
+(check (if (vector) 'true 'false) => 'true)
+(check (if #\0 'true 'false) => 'true)
+(check (cond (#f 'a) ('() 'b) (else 'c)) => 'b)
+(check (and '() 0 "") => "")
+(check (or #f '()) => '())
+(check (let ((ran #f)) (when 0 (set! ran #t)) ran) => #t)
+(check (let ((ran #f)) (unless '() (set! ran #t)) ran) => #f)
+(check (do ((i 0 (+ i 1))) ('() i)) => 0)
+;; #f, the empty list and the symbol nil are distinct.
+(check (eq? #f '()) => #f)
+(check (eqv? #f '()) => #f)
+(check (equal? #f '()) => #f)
+(check (eq? #f 'nil) => #f)
+(check (null? #f) => #f)
+(check (symbol? #f) => #f)
+
+;;; not
+
+(check (not #t) => #f)
+(check (not 3) => #f)
+(check (not (list 3)) => #f)
+(check (not #f) => #t)
+(check (not '()) => #f)
+(check (not (list)) => #f)
+(check (not 'nil) => #f)
+(check (not 0) => #f)
+(check (not "") => #f)
+(check (not (not #f)) => #f)
+(check (not (not 'x)) => #t)
+(check (not #false) => #t)
+(check-error (not))
+(check-error (not #f #f))
+
+;;; boolean?
+
+(check (boolean? #f) => #t)
+(check (boolean? 0) => #f)
+(check (boolean? '()) => #f)
+(check (boolean? #t) => #t)
+(check (boolean? #true) => #t)
+(check (boolean? #false) => #t)
+(check (boolean? 'nil) => #f)
+(check (boolean? "#t") => #f)
+(check (boolean? 't) => #f)
+(check (boolean? (= 1 1)) => #t)
+(check (boolean? (not 5)) => #t)
+(check (boolean? boolean?) => #f)
+(check-error (boolean?))
+
+;;; boolean=?
+
+(check (boolean=? #t #t) => #t)
+(check (boolean=? #f #f) => #t)
+(check (boolean=? #t #f) => #f)
+(check (boolean=? #f #t) => #f)
+(check (boolean=? #t #t #t) => #t)
+(check (boolean=? #f #f #f #f) => #t)
+(check (boolean=? #t #t #f) => #f)
+(check (boolean=? #f #f #t) => #f)
+(check (boolean=? #t #f #t) => #f)
+(check (boolean=? #true #t) => #t)
+(check (boolean=? #false #f) => #t)
+
+(report)
