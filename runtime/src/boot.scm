@@ -289,11 +289,6 @@
       m
       (error "make-polar: complex numbers are not supported" m a)))
 
-;;; (scheme eval) and (scheme r5rs) environments: imp has one global
-;;; environment, which every standard library is part of.
-(define (environment . import-sets) (interaction-environment))
-(define (scheme-report-environment version) (interaction-environment))
-(define (null-environment version) (interaction-environment))
 
 ;;; Vectors and strings with procedures
 

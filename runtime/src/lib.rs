@@ -202,6 +202,7 @@ impl Runtime {
         self.eval_source(BOOT, Some("boot.scm"))?;
         self.eval_source(THREADS, Some("threads.scm"))?;
         self.eval_source(REPL, Some("repl.scm"))?;
+        compile::library::record_builtins(&mut self.vm).map_err(|e| self.convert(e))?;
         for (reg, name) in [
             (Reg::OutParam, "current-output-port"),
             (Reg::ErrParam, "current-error-port"),
@@ -597,6 +598,7 @@ impl Runtime {
             .into_iter()
             .filter(|s| self.vm.global_value(*s) != Raw::UNDEFINED)
             .map(|s| self.vm.symbol_name(s))
+            .filter(|n| !compile::library::is_mangled(n))
             .collect()
     }
 }

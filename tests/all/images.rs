@@ -594,3 +594,44 @@ fn structural_check_survives_resealed_damage() {
     }
     assert!(refused > 20, "only {refused} of 200 damaged images refused");
 }
+
+#[test]
+fn libraries_and_imports_survive_an_image() {
+    let d = dir("libraries");
+    std::fs::create_dir_all(d.join("t")).expect("dir");
+    std::fs::write(
+        d.join("t/lib.sld"),
+        "(define-library (t lib) (export hello twice!) (import (scheme base))
+           (begin (define (secret x) (* x 100))
+                  (define (hello x) (list 'hello (secret x)))
+                  (define-syntax twice! (syntax-rules () ((_ v) (set! v (secret v)))))))",
+    )
+    .expect("write");
+    std::fs::write(
+        d.join("prog.scm"),
+        "(import (scheme base) (t lib)) (define secret 'mine) (save-application \"l.img\")",
+    )
+    .expect("write");
+    let (code, _, err) = run(&d, &["prog.scm"]);
+    assert_eq!(code, 0, "{err}");
+    // The library's file is gone: the image must not need it.
+    std::fs::remove_file(d.join("t/lib.sld")).expect("rm");
+    let out = imp()
+        .current_dir(&d)
+        .args(["--image", "l.img"])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .and_then(|mut c| {
+            use std::io::Write;
+            c.stdin.take().expect("stdin").write_all(
+                b"(hello 1)\nsecret\n(import (prefix (t lib) t:))\n(t:hello 2)\n(define v 3)\n(twice! v)\nv\n",
+            )?;
+            c.wait_with_output()
+        })
+        .expect("repl");
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout),
+        "(hello 100)\nmine\n(hello 200)\n300\n"
+    );
+}

@@ -717,16 +717,21 @@ pub fn record_type(x: &mut Expander, d: &Datum) -> VmResult<Datum> {
 
 /// `cond-expand` with the features imp has.
 pub fn cond_expand(x: &mut Expander, items: &[Datum], pos: Pos) -> VmResult<Datum> {
+    let _ = pos;
+    Ok(begin(&cond_expand_clause(x, items)?))
+}
+
+/// The body of the first `cond-expand` clause whose requirement holds.
+pub fn cond_expand_clause(x: &mut Expander, items: &[Datum]) -> VmResult<Vec<Datum>> {
     for clause in &items[1..] {
         let Some(c) = list_items(clause).filter(|c| !c.is_empty()) else {
             return Err(x.err(clause.pos, "bad `cond-expand` clause"));
         };
-        if feature_match(&c[0]) {
-            return Ok(begin(&c[1..]));
+        if feature_match(x, &c[0])? {
+            return Ok(c[1..].to_vec());
         }
     }
-    let _ = pos;
-    Ok(list(vec![sym("#%void")]))
+    Ok(Vec::new())
 }
 
 /// Features `cond-expand` and `(features)` report.
@@ -746,8 +751,8 @@ pub const FEATURES: &[&str] = &[
     "srfi-69",
 ];
 
-fn feature_match(req: &Datum) -> bool {
-    match &req.kind {
+fn feature_match(x: &mut Expander, req: &Datum) -> VmResult<bool> {
+    Ok(match &req.kind {
         DatumKind::Sym(s) => {
             let s = super::alias::base(s);
             s == "else" || FEATURES.contains(&s)
@@ -755,22 +760,29 @@ fn feature_match(req: &Datum) -> bool {
         DatumKind::List(items, None) if !items.is_empty() => {
             let rest = &items[1..];
             match items[0].as_sym().map(super::alias::base) {
-                Some("and") => rest.iter().all(feature_match),
-                Some("or") => rest.iter().any(feature_match),
-                Some("not") => rest.len() == 1 && !feature_match(&rest[0]),
+                Some("and") => {
+                    for r in rest {
+                        if !feature_match(x, r)? {
+                            return Ok(false);
+                        }
+                    }
+                    true
+                }
+                Some("or") => {
+                    for r in rest {
+                        if feature_match(x, r)? {
+                            return Ok(true);
+                        }
+                    }
+                    false
+                }
+                Some("not") => rest.len() == 1 && !feature_match(x, &rest[0])?,
                 Some("library") => {
-                    rest.len() == 1
-                        && matches!(
-                            list_items(&rest[0])
-                                .and_then(|l| l.first())
-                                .and_then(|s| s.as_sym())
-                                .map(super::alias::base),
-                            Some("scheme") | Some("srfi") | Some("imp")
-                        )
+                    rest.len() == 1 && super::library::library_available(x, &rest[0])?
                 }
                 _ => false,
             }
         }
         _ => false,
-    }
+    })
 }

@@ -10,6 +10,7 @@ use std::collections::HashMap;
 use std::rc::Rc;
 
 use super::alias;
+use super::library::{self, Env};
 use super::ast::{Ast, Lambda, LambdaId, Node, Var, VarId};
 use super::syntax_rules::SyntaxRules;
 use crate::obj;
@@ -42,6 +43,11 @@ pub struct Expander<'a> {
     /// For each alias mark made while expanding this form: how many scopes
     /// were visible where the macro that made it was defined.
     pub(crate) marks: HashMap<u64, usize>,
+    /// For alias marks made by a global macro: the environment it was
+    /// defined in (its library's or the top level's).
+    pub(crate) mark_envs: HashMap<u64, Rc<Env>>,
+    /// Where free identifiers resolve (`None`: the top level).
+    env: Option<Rc<Env>>,
 }
 
 // ---- datum construction helpers -------------------------------------------------
@@ -81,7 +87,53 @@ impl<'a> Expander<'a> {
             file,
             depth: 0,
             marks: HashMap::new(),
+            mark_envs: HashMap::new(),
+            env: None,
         }
+    }
+
+    /// Expand in `env` (a library's body, an `environment`) instead of the
+    /// top level.
+    pub fn with_env(mut self, env: Option<Rc<Env>>) -> Self {
+        self.env = env;
+        self
+    }
+
+    /// The environment free identifiers resolve in here.
+    fn current_env(&mut self) -> VmResult<Rc<Env>> {
+        match &self.env {
+            Some(e) => Ok(e.clone()),
+            None => library::top_env(self),
+        }
+    }
+
+    /// The library whose body is being expanded, if any.
+    pub(crate) fn own_library(&self) -> Option<String> {
+        self.env.as_ref().and_then(|e| e.own.clone())
+    }
+
+    /// The global a free identifier names: an alias made by a global macro
+    /// resolves where that macro was defined, anything else here.
+    pub(crate) fn global_name(&mut self, name: &str) -> VmResult<String> {
+        let mut cur = name;
+        let mut env = None;
+        while let Some((mark, parent)) = alias::split(cur) {
+            if let Some(e) = self.mark_envs.get(&mark) {
+                env = Some(e.clone());
+            }
+            cur = parent;
+        }
+        let env = match env {
+            Some(e) => e,
+            None => self.current_env()?,
+        };
+        Ok(library::resolve_in(self.vm, &env, cur))
+    }
+
+    /// The global a top-level definition of `name` binds here.
+    fn define_target(&mut self, name: &str, pos: Pos) -> VmResult<String> {
+        let env = self.current_env()?;
+        library::define_target(self, &env, alias::base(name), pos)
     }
 
     /// Expand a top-level form into lambda 0, a thunk.
@@ -218,14 +270,14 @@ impl<'a> Expander<'a> {
             Some(Binding::Macro(m)) => return Ok(Head::Rules(m)),
             None => {}
         }
-        let name = alias::base(name);
-        if SPECIAL_FORMS.contains(&name) {
-            return Ok(Head::Special(name.to_string()));
+        let name = self.global_name(name)?;
+        if SPECIAL_FORMS.contains(&name.as_str()) {
+            return Ok(Head::Special(name));
         }
-        let s = self.vm.intern(name)?;
+        let s = self.vm.intern(&name)?;
         let g = self.vm.global_value(s);
         if self.vm.is(g, obj::MACRO) {
-            return Ok(Head::GlobalMacro(name.to_string()));
+            return Ok(Head::GlobalMacro(name));
         }
         Ok(Head::Other)
     }
@@ -257,8 +309,9 @@ impl<'a> Expander<'a> {
             Head::Special(s) if s == "define" => {
                 let (name, value) = self.parse_define(d)?;
                 let name = alias::base(&name).to_string();
+                let target = self.define_target(&name, d.pos)?;
                 let v = self.expand_named(&value, Some(&name))?;
-                Ok(Node::Define(name, Box::new(v)))
+                Ok(Node::Define(target, Box::new(v)))
             }
             Head::Special(s) if s == "define-syntax" => self.toplevel_define_syntax(d),
             Head::Special(s) if s == "define-macro" => self.toplevel_define_macro(d),
@@ -274,6 +327,39 @@ impl<'a> Expander<'a> {
                 let items = list_items(d).unwrap_or(&[]);
                 let r = super::derived::cond_expand(self, items, d.pos)?;
                 self.nested(|x| x.expand_toplevel(&r))
+            }
+            Head::Special(s) if s == "define-library" => {
+                let (env, body, key) = library::define_library(self, d)?;
+                let saved = std::mem::replace(&mut self.env, Some(env));
+                let mut out = Vec::new();
+                let mut r = Ok(());
+                for f in &body {
+                    match self.expand_toplevel(f) {
+                        Ok(n) => out.push(n),
+                        Err(e) => {
+                            r = Err(e);
+                            break;
+                        }
+                    }
+                }
+                self.env = saved;
+                r?;
+                library::finish_library(self, &key)?;
+                Ok(Node::Seq(out))
+            }
+            Head::Special(s) if s == "import" => {
+                if self.env.is_some() {
+                    return Err(self.err(d.pos, "`import` is only allowed at the top level"));
+                }
+                let items = list_items(d).unwrap_or(&[]);
+                library::import_toplevel(self, &items[1..])?;
+                Ok(Node::Unspecified)
+            }
+            Head::Special(s) if s == "include" || s == "include-ci" => {
+                let items = list_items(d).unwrap_or(&[]);
+                let mut forms = vec![sym("#%begin")];
+                forms.extend(library::include_forms(self, &items[1..], s == "include-ci")?);
+                self.nested(|x| x.expand_toplevel(&list(forms)))
             }
             Head::Rules(_) | Head::GlobalMacro(_) => {
                 let e = self.expand_macro_once(d)?;
@@ -352,17 +438,18 @@ impl<'a> Expander<'a> {
                 format!("syntax keyword `{}` used as a variable", alias::base(name)),
             )),
             None => {
-                let name = alias::base(name);
+                let name = self.global_name(name)?;
                 // The VM's global reference checks only for unbound
                 // variables; a global macro is refused here.
-                let s = self.vm.intern(name)?;
+                let s = self.vm.intern(&name)?;
                 let g = self.vm.global_value(s);
-                if self.vm.is(g, obj::MACRO) || SPECIAL_FORMS.contains(&name) {
+                if self.vm.is(g, obj::MACRO) || SPECIAL_FORMS.contains(&name.as_str()) {
+                    let shown = library::display_name(&name);
                     return Err(
-                        self.err(pos, format!("syntax keyword `{name}` used as a variable"))
+                        self.err(pos, format!("syntax keyword `{shown}` used as a variable"))
                     );
                 }
-                Ok(Node::Global(name.to_string(), pos))
+                Ok(Node::Global(name, pos))
             }
         }
     }
@@ -371,7 +458,8 @@ impl<'a> Expander<'a> {
         // Inline a primitive when the name still means the built-in one.
         if let Some(name) = items[0].as_sym() {
             if self.lookup(name).is_none() {
-                let name = alias::base(name);
+                let name = self.global_name(name)?;
+                let name = name.as_str();
                 // (+ a b c ...) and (* a b c ...) fold left into binary operations.
                 if matches!(name, "+" | "*") && items.len() > 3 {
                     if let Some(op) = self.inline_op(name, 2)? {
@@ -486,6 +574,11 @@ impl<'a> Expander<'a> {
                     let inner = list_items(&f).unwrap_or(&[]);
                     let r = super::derived::cond_expand(self, inner, f.pos)?;
                     queue.push(r);
+                }
+                Head::Special(s) if s == "include" || s == "include-ci" => {
+                    let inner = list_items(&f).unwrap_or(&[]);
+                    let forms = library::include_forms(self, &inner[1..], s == "include-ci")?;
+                    queue.extend(forms.into_iter().rev());
                 }
                 Head::Special(s) if s == "define-syntax" => {
                     let (name, rules) = self.parse_define_syntax(&f)?;
@@ -633,7 +726,10 @@ impl<'a> Expander<'a> {
                         pos,
                         format!("cannot `set!` syntax keyword `{}`", alias::base(&target)),
                     )),
-                    None => Ok(Node::SetGlobal(alias::base(&target).to_string(), Box::new(v), pos)),
+                    None => {
+                        let g = self.global_name(&target)?;
+                        Ok(Node::SetGlobal(g, Box::new(v), pos))
+                    }
                 }
             }
             "begin" => {
@@ -906,6 +1002,14 @@ impl<'a> Expander<'a> {
                 let f = super::derived::cond_expand(self, items, pos)?;
                 self.expand(&f)
             }
+            "include" | "include-ci" => {
+                let mut forms = vec![sym("#%begin")];
+                forms.extend(library::include_forms(self, &items[1..], s == "include-ci")?);
+                self.expand(&list(forms))
+            }
+            "define-library" | "import" => {
+                Err(self.err(pos, format!("`{s}` is only allowed at the top level")))
+            }
             _ => Err(self.err(pos, format!("unknown special form `{s}`"))),
         }
     }
@@ -1095,7 +1199,8 @@ impl<'a> Expander<'a> {
     fn toplevel_define_syntax(&mut self, d: &Datum) -> VmResult<Node> {
         let (name, _) = self.parse_define_syntax(d)?;
         let spec = list_items(d).unwrap_or(&[])[2].clone();
-        super::define_global_macro(self, alias::base(&name), 0, &spec)?;
+        let target = self.define_target(&name, d.pos)?;
+        super::define_global_macro(self, &target, 0, &spec)?;
         Ok(Node::Unspecified)
     }
 
@@ -1109,7 +1214,8 @@ impl<'a> Expander<'a> {
             d.pos,
         ))?;
         // Compile the transformer now and store it as a procedure macro.
-        super::define_procedure_macro(self, alias::base(&name), &value)?;
+        let target = self.define_target(&name, d.pos)?;
+        super::define_procedure_macro(self, &target, &value)?;
         Ok(Node::Unspecified)
     }
 
@@ -1175,6 +1281,10 @@ const SPECIAL_FORMS: &[&str] = &[
     "receive",
     "assert",
     "cond-expand",
+    "define-library",
+    "import",
+    "include",
+    "include-ci",
 ];
 
 /// Is `name` a special form keyword?

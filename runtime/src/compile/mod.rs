@@ -7,6 +7,7 @@
 
 pub mod alias;
 pub mod ast;
+pub mod library;
 pub mod codegen;
 pub mod derived;
 pub mod expand;
@@ -25,13 +26,20 @@ const MAX_DATA_DEPTH: usize = 10_000;
 /// Compile one top-level form into a thunk.
 pub fn compile_toplevel(vm: &mut Vm, d: &Datum, file: Option<&str>) -> VmResult<Value> {
     let mark = vm.heap.root_mark();
-    let r = compile_inner(vm, d, file);
+    let r = compile_inner(vm, d, file, None);
     vm.heap.truncate_roots(mark);
     r
 }
 
-fn compile_inner(vm: &mut Vm, d: &Datum, file: Option<&str>) -> VmResult<Value> {
-    let ast = Expander::new(vm, file.map(str::to_string)).toplevel(d)?;
+fn compile_inner(
+    vm: &mut Vm,
+    d: &Datum,
+    file: Option<&str>,
+    env: Option<std::rc::Rc<library::Env>>,
+) -> VmResult<Value> {
+    let ast = Expander::new(vm, file.map(str::to_string))
+        .with_env(env)
+        .toplevel(d)?;
     let code = codegen::generate(vm, &ast, file)?;
     vm.stack.push(code);
     let clo = vm.alloc(obj::CLOSURE, 1);
@@ -41,11 +49,19 @@ fn compile_inner(vm: &mut Vm, d: &Datum, file: Option<&str>) -> VmResult<Value> 
     Ok(clo)
 }
 
-/// Compile the heap value at `stack[idx]` (for `eval`) into a thunk.
-pub fn compile_value(vm: &mut Vm, idx: usize) -> VmResult<Value> {
+/// Compile the heap value at `stack[idx]` (for `eval`) into a thunk, in
+/// the environment object `env` (the interaction environment without one).
+pub fn compile_value(vm: &mut Vm, idx: usize, env: Option<Value>) -> VmResult<Value> {
     let mark = vm.heap.root_mark();
-    let v = vm.stack[idx];
-    let r = value_to_datum(vm, v, 0).and_then(|d| compile_inner(vm, &d, None));
+    let r = (|| {
+        let env = match env {
+            Some(e) => library::env_of_object(&mut Expander::new(vm, None), e)?,
+            None => None,
+        };
+        let v = vm.stack[idx];
+        let d = value_to_datum(vm, v, 0)?;
+        compile_inner(vm, &d, None, env)
+    })();
     vm.heap.truncate_roots(mark);
     r
 }
@@ -277,6 +293,11 @@ pub(crate) fn define_global_macro(
     x.vm.stack.push(Value::fix(kind));
     let s = datum_to_value(x.vm, spec)?;
     x.vm.stack.push(s);
+    let env = match x.own_library() {
+        Some(key) => x.vm.string(&key)?,
+        None => Value::FALSE,
+    };
+    x.vm.stack.push(env);
     let m = x.vm.object_from_stack(MACRO, base)?;
     x.vm.define_global(name, m)
 }
@@ -308,9 +329,19 @@ pub(crate) fn expand_global_macro(x: &mut Expander, name: &str, form: &Datum) ->
     let kind = x.vm.heap.get(m, 0).as_fixnum_unchecked();
     let payload = x.vm.heap.get(m, 1);
     if kind == 0 {
+        // Its template's free identifiers mean what they meant where it
+        // was defined: in its library, or at the top level.
+        let key = (x.vm.heap.len(m) > 2)
+            .then(|| x.vm.heap.get(m, 2))
+            .filter(|k| x.vm.is(*k, obj::STRING))
+            .map(|k| x.vm.string_text(k));
         let spec = value_to_datum(x.vm, payload, 0)?;
         let mut rules = syntax_rules::SyntaxRules::parse(x, &spec)?;
         rules.env = 0;
+        rules.lib_env = match key {
+            Some(k) => library::lib_env(x, &k)?,
+            None => Some(library::top_env(x)?),
+        };
         return rules.expand(x, form);
     }
     // A procedure macro gets the form's arguments as data.

@@ -25,6 +25,9 @@ pub struct SyntaxRules {
     pub(crate) env: usize,
     /// Inside a `(... template)` escape: the ellipsis is an identifier.
     escaped: Cell<bool>,
+    /// A global macro's environment (its library's, or the top level's):
+    /// where the free identifiers of its expansions are resolved.
+    pub(crate) lib_env: Option<std::rc::Rc<super::library::Env>>,
 }
 
 #[derive(Clone, Debug)]
@@ -85,6 +88,7 @@ impl SyntaxRules {
             rules,
             env: x.scope_depth(),
             escaped: Cell::new(false),
+            lib_env: None,
         })
     }
 
@@ -107,6 +111,9 @@ impl SyntaxRules {
             if self.matches(x, &pat_rest, &form_rest, &mut b) {
                 let mark = alias::fresh_mark();
                 x.marks.insert(mark, self.env);
+                if let Some(e) = &self.lib_env {
+                    x.mark_envs.insert(mark, e.clone());
+                }
                 return match self.instantiate(tmpl, &b, mark) {
                     Some(mut d) => {
                         set_pos(&mut d, form.pos);

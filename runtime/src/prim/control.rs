@@ -53,6 +53,9 @@ pub const DEFS: &[PrimDef] = &[
     def("jiffies-per-second", 0, 0, jiffies_per_second),
     def("current-second", 0, 0, current_second),
     def("interaction-environment", 0, 0, interaction_environment),
+    def("environment", 0, MANY, environment),
+    def("scheme-report-environment", 1, 1, scheme_report_environment),
+    def("null-environment", 1, 1, null_environment),
     def("%macro?", 1, 1, macro_p),
     def("void", 0, MANY, void),
 ];
@@ -286,6 +289,71 @@ fn interaction_environment(vm: &mut Vm, _: usize, _: usize) -> VmResult<Value> {
     let e = vm.alloc(obj::ENVIRONMENT, 1)?;
     vm.heap.set(e, 0, Value::FALSE);
     Ok(e)
+}
+
+/// `(environment import-set ...)`: an environment holding what the import
+/// sets give (loading the user libraries they name), for `eval`.
+fn environment(vm: &mut Vm, base: usize, argc: usize) -> VmResult<Value> {
+    let mark = vm.heap.root_mark();
+    let r = (|| {
+        let mut sets = Vec::new();
+        for i in 0..argc {
+            let v = arg(vm, base, i);
+            sets.push(crate::compile::value_to_datum(vm, v, 0)?);
+        }
+        let mut x = crate::compile::expand::Expander::new(vm, None);
+        for s in &sets {
+            crate::compile::library::parse_import_set(&mut x, s)?;
+        }
+        Ok(())
+    })();
+    vm.heap.truncate_roots(mark);
+    r?;
+    let at = vm.stack.len();
+    for i in 0..argc {
+        vm.stack.push(arg(vm, base, i));
+    }
+    let l = vm.list_from_stack(at)?;
+    environment_object(vm, l)
+}
+
+fn environment_object(vm: &mut Vm, spec: Value) -> VmResult<Value> {
+    vm.stack.push(spec);
+    let e = vm.alloc(obj::ENVIRONMENT, 1);
+    let spec = vm.stack.pop().unwrap_or(Value::FALSE);
+    let e = e?;
+    vm.heap.set(e, 0, spec);
+    Ok(e)
+}
+
+fn report_version(vm: &mut Vm, who: &str, base: usize) -> VmResult<()> {
+    let v = arg(vm, base, 0);
+    if v != Value::fix(5) {
+        return Err(vm.error(
+            format!("{who}: imp provides version 5 of the report's environments"),
+            &[v],
+        ));
+    }
+    Ok(())
+}
+
+/// `(scheme-report-environment 5)`: the bindings of `(scheme r5rs)`.
+fn scheme_report_environment(vm: &mut Vm, base: usize, _: usize) -> VmResult<Value> {
+    report_version(vm, "scheme-report-environment", base)?;
+    let at = vm.stack.len();
+    let scheme = vm.intern("scheme")?;
+    vm.stack.push(scheme);
+    let r5rs = vm.intern("r5rs")?;
+    vm.stack.push(r5rs);
+    let name = vm.list_from_stack(at)?;
+    let l = vm.cons(name, Value::NIL)?;
+    environment_object(vm, l)
+}
+
+/// `(null-environment 5)`: the built-in syntactic keywords only.
+fn null_environment(vm: &mut Vm, base: usize, _: usize) -> VmResult<Value> {
+    report_version(vm, "null-environment", base)?;
+    environment_object(vm, Value::fix(0))
 }
 
 fn macro_p(vm: &mut Vm, base: usize, _: usize) -> VmResult<Value> {

@@ -66,7 +66,7 @@ fn bound_names(vm: &Vm) -> Vec<String> {
         .into_iter()
         .filter(|&s| vm.global_value(s) != Value::UNDEFINED)
         .map(|s| vm.symbol_name(s))
-        .filter(|n| !n.starts_with('%'))
+        .filter(|n| !n.starts_with('%') && !crate::compile::library::is_mangled(n))
         .collect();
     names.sort();
     names

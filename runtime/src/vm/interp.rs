@@ -568,7 +568,16 @@ impl Vm {
                 Err(self.error("internal: scheduler primitive dispatched as control", &[]))
             }
             Control::Eval => {
-                let thunk = crate::compile::compile_value(self, f_idx + 1)?;
+                let env = if argc == 2 {
+                    let e = self.stack[f_idx + 2];
+                    if !self.is(e, obj::ENVIRONMENT) {
+                        return Err(self.type_error("eval", "an environment", e));
+                    }
+                    Some(e)
+                } else {
+                    None
+                };
+                let thunk = crate::compile::compile_value(self, f_idx + 1, env)?;
                 self.stack.truncate(f_idx);
                 self.stack.push(thunk);
                 Ok(Some(0))
@@ -906,6 +915,7 @@ impl Vm {
                     if self.heap.get(sym, 1) == Value::UNDEFINED {
                         sync!();
                         let name = self.symbol_name(sym);
+                        let name = crate::compile::library::display_name(&name);
                         return Err(self.error(format!("set!: unbound variable `{name}`"), &[sym]));
                     }
                     let v = pop!();
@@ -1264,6 +1274,7 @@ impl Vm {
 
     fn unbound_error(&mut self, sym: Value, v: Value) -> Exn {
         let name = self.symbol_name(sym);
+        let name = crate::compile::library::display_name(&name);
         if v == Value::UNDEFINED {
             self.error(format!("unbound variable `{name}`"), &[])
         } else {

@@ -186,6 +186,10 @@ pub struct Vm {
     pub threads_live_at_prune: usize,
     /// Helper threads, the wake pipe, polled descriptors, the fork registry.
     pub os: crate::os::Os,
+    /// Libraries and imports, parsed from the heap's `%libraries`,
+    /// `%top-imports` and `%builtin-names` (a cache: empty after an image
+    /// loads, rebuilt on first use).
+    pub libs: crate::compile::library::Cache,
     /// Text of files being loaded, by load-state id (a cache: a miss reads
     /// the file again).
     pub sources: std::collections::HashMap<i64, std::rc::Rc<str>>,
@@ -242,6 +246,7 @@ impl Vm {
             threads_registered: 0,
             threads_live_at_prune: 0,
             os,
+            libs: Default::default(),
             sources: std::collections::HashMap::new(),
             next_source_id: 0,
             save_tmp: None,
@@ -806,6 +811,22 @@ impl Vm {
     }
 
     // ---- symbols --------------------------------------------------------------------------
+
+    /// The symbol named `name` if it was interned (never allocates).
+    pub fn symbol_lookup(&self, name: &str) -> Option<Value> {
+        let h = str_hash(name.chars());
+        let tab = self.reg(Reg::Symtab);
+        let nb = self.heap.len(tab);
+        let mut l = self.heap.get(tab, (h % nb as u64) as usize);
+        while !l.is_nil() {
+            let sym = self.car(l);
+            if self.string_eq_str(self.heap.get(sym, 0), name) {
+                return Some(sym);
+            }
+            l = self.cdr(l);
+        }
+        None
+    }
 
     /// The interned symbol named `name`.
     pub fn intern(&mut self, name: &str) -> VmResult<Value> {

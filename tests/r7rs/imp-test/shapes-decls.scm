@@ -1,0 +1,2 @@
+(export shape-version)
+(begin (define shape-version 2))
