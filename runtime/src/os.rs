@@ -482,6 +482,23 @@ impl Os {
         }
     }
 
+    /// Read the bytes available on `fd` without blocking: `None` if there
+    /// are none yet, an empty vector at end of file.
+    pub fn read_bytes(&mut self, fd: i32) -> Result<Option<Vec<u8>>, String> {
+        let Some(p) = self.fds.get_mut(&fd) else {
+            return Err("port is closed".into());
+        };
+        let mut buf = vec![0u8; 65536];
+        match nix::unistd::read(p.fd.as_raw_fd(), &mut buf) {
+            Ok(n) => {
+                buf.truncate(n);
+                Ok(Some(buf))
+            }
+            Err(Errno::EAGAIN) | Err(Errno::EINTR) => Ok(None),
+            Err(e) => Err(format!("read failed: {e}")),
+        }
+    }
+
     /// Queue `bytes` for `fd` and write what the descriptor takes now.
     /// Returns the number of bytes still pending.
     pub fn write(&mut self, fd: i32, bytes: &[u8]) -> Result<usize, String> {

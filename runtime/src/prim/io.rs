@@ -42,23 +42,56 @@ pub mod kind {
     pub const FD_OUT: i64 = 7;
     /// A closed output port.
     pub const CLOSED_OUT: i64 = 8;
+    /// A bytevector input port.
+    pub const BYTES_IN: i64 = 9;
+    /// A bytevector output port.
+    pub const BYTES_OUT: i64 = 10;
+    /// A binary file input port.
+    pub const FD_BIN_IN: i64 = 11;
+    /// A binary file output port.
+    pub const FD_BIN_OUT: i64 = 12;
+    /// A closed binary input port.
+    pub const CLOSED_BIN_IN: i64 = 13;
+    /// A closed binary output port.
+    pub const CLOSED_BIN_OUT: i64 = 14;
+}
+
+/// Whether a port of `kind` is (or was) a binary port.
+fn is_binary_kind(k: i64) -> bool {
+    (kind::BYTES_IN..=kind::CLOSED_BIN_OUT).contains(&k)
 }
 
 /// Whether a port of `kind` is (or was, before it was closed) for input.
 fn is_input_kind(k: i64) -> bool {
-    matches!(k, kind::STRING_IN | kind::STDIN | kind::FD_IN | kind::CLOSED)
+    matches!(
+        k,
+        kind::STRING_IN
+            | kind::STDIN
+            | kind::FD_IN
+            | kind::CLOSED
+            | kind::BYTES_IN
+            | kind::FD_BIN_IN
+            | kind::CLOSED_BIN_IN
+    )
 }
 
 /// Whether a port of `kind` is (or was) for output.
 fn is_output_kind(k: i64) -> bool {
     matches!(
         k,
-        kind::STDOUT | kind::STDERR | kind::STRING_OUT | kind::FD_OUT | kind::CLOSED_OUT
+        kind::STDOUT
+            | kind::STDERR
+            | kind::STRING_OUT
+            | kind::FD_OUT
+            | kind::CLOSED_OUT
+            | kind::BYTES_OUT
+            | kind::FD_BIN_OUT
+            | kind::CLOSED_BIN_OUT
     )
 }
 
 /// Bytes an output descriptor may hold unwritten before writers wait.
-const OUT_LIMIT: usize = 65536;
+pub(super) const OUT_LIMIT: usize = 65536;
 
 /// This module's primitives.
 pub const DEFS: &[PrimDef] = &[
@@ -84,7 +117,7 @@ pub const DEFS: &[PrimDef] = &[
     def("port?", 1, 1, port_p),
     def("input-port?", 1, 1, input_port_p),
     def("output-port?", 1, 1, output_port_p),
-    def("textual-port?", 1, 1, port_p),
+    def("textual-port?", 1, 1, textual_port_p),
     def("binary-port?", 1, 1, binary_port_p),
     def("input-port-open?", 1, 1, input_port_open),
     def("output-port-open?", 1, 1, output_port_open),
@@ -106,12 +139,12 @@ pub const DEFS: &[PrimDef] = &[
     def("delete-file", 1, 1, delete_file),
 ];
 
-fn port_kind(vm: &Vm, p: Value) -> i64 {
+pub(super) fn port_kind(vm: &Vm, p: Value) -> i64 {
     vm.heap.get(p, 0).as_fixnum_unchecked()
 }
 
 /// A port object of `kind` with `buffer` and position 0.
-fn make_port(vm: &mut Vm, kind: i64, buffer: Value) -> VmResult<Value> {
+pub(super) fn make_port(vm: &mut Vm, kind: i64, buffer: Value) -> VmResult<Value> {
     vm.stack.push(buffer);
     let p = vm.alloc(PORT, 5);
     let buffer = vm.stack.pop().unwrap_or(Value::FALSE);
@@ -126,7 +159,7 @@ fn make_port(vm: &mut Vm, kind: i64, buffer: Value) -> VmResult<Value> {
 
 /// The descriptor of a pipe or file port, refusing ports made by another
 /// process (an image's previous session, or the parent of a save child).
-fn port_fd(vm: &mut Vm, p: Value) -> VmResult<i32> {
+pub(super) fn port_fd(vm: &mut Vm, p: Value) -> VmResult<i32> {
     if vm.heap.get(p, 4) != Value::fix(vm.os.session) {
         return Err(vm.error_kind(
             "file-error",
@@ -415,7 +448,7 @@ fn get_output_string(vm: &mut Vm, base: usize, _: usize) -> VmResult<Value> {
 }
 
 /// Wait for the OS: the call is made again when `wait` is ready.
-fn block(wait: IoWait) -> Exn {
+pub(super) fn block(wait: IoWait) -> Exn {
     Exn::Block {
         wait,
         argc: 0,
@@ -676,8 +709,14 @@ fn port_p(vm: &mut Vm, base: usize, _: usize) -> VmResult<Value> {
     Ok(Value::bool(vm.is(arg(vm, base, 0), PORT)))
 }
 
-fn binary_port_p(_: &mut Vm, _: usize, _: usize) -> VmResult<Value> {
-    Ok(Value::FALSE)
+fn binary_port_p(vm: &mut Vm, base: usize, _: usize) -> VmResult<Value> {
+    let p = arg(vm, base, 0);
+    Ok(Value::bool(vm.is(p, PORT) && is_binary_kind(port_kind(vm, p))))
+}
+
+fn textual_port_p(vm: &mut Vm, base: usize, _: usize) -> VmResult<Value> {
+    let p = arg(vm, base, 0);
+    Ok(Value::bool(vm.is(p, PORT) && !is_binary_kind(port_kind(vm, p))))
 }
 
 fn input_port_p(vm: &mut Vm, base: usize, _: usize) -> VmResult<Value> {
@@ -693,13 +732,17 @@ fn output_port_p(vm: &mut Vm, base: usize, _: usize) -> VmResult<Value> {
 fn input_port_open(vm: &mut Vm, base: usize, _: usize) -> VmResult<Value> {
     let p = vm.typed_arg("input-port-open?", base, 0, PORT, "a port")?;
     let k = port_kind(vm, p);
-    Ok(Value::bool(k != kind::CLOSED && is_input_kind(k)))
+    Ok(Value::bool(
+        k != kind::CLOSED && k != kind::CLOSED_BIN_IN && is_input_kind(k),
+    ))
 }
 
 fn output_port_open(vm: &mut Vm, base: usize, _: usize) -> VmResult<Value> {
     let p = vm.typed_arg("output-port-open?", base, 0, PORT, "a port")?;
     let k = port_kind(vm, p);
-    Ok(Value::bool(k != kind::CLOSED_OUT && is_output_kind(k)))
+    Ok(Value::bool(
+        k != kind::CLOSED_OUT && k != kind::CLOSED_BIN_OUT && is_output_kind(k),
+    ))
 }
 
 fn close_port(vm: &mut Vm, base: usize, _: usize) -> VmResult<Value> {
@@ -707,9 +750,12 @@ fn close_port(vm: &mut Vm, base: usize, _: usize) -> VmResult<Value> {
     match port_kind(vm, p) {
         kind::STRING_IN => vm.heap.set(p, 0, Value::fix(kind::CLOSED)),
         kind::STRING_OUT => vm.heap.set(p, 0, Value::fix(kind::CLOSED_OUT)),
-        kind::FD_IN | kind::FD_OUT => {
+        kind::BYTES_IN => vm.heap.set(p, 0, Value::fix(kind::CLOSED_BIN_IN)),
+        kind::BYTES_OUT => vm.heap.set(p, 0, Value::fix(kind::CLOSED_BIN_OUT)),
+        kind::FD_IN | kind::FD_OUT | kind::FD_BIN_IN | kind::FD_BIN_OUT => {
             let fd = port_fd(vm, p)?;
-            if port_kind(vm, p) == kind::FD_OUT && vm.os.owns(fd) {
+            let k = port_kind(vm, p);
+            if matches!(k, kind::FD_OUT | kind::FD_BIN_OUT) && vm.os.owns(fd) {
                 // Everything written reaches the reader before the end of file.
                 let pending = vm
                     .os
@@ -719,10 +765,11 @@ fn close_port(vm: &mut Vm, base: usize, _: usize) -> VmResult<Value> {
                     return Err(block(IoWait::Fd(fd, Interest::Write)));
                 }
             }
-            let closed = if port_kind(vm, p) == kind::FD_IN {
-                kind::CLOSED
-            } else {
-                kind::CLOSED_OUT
+            let closed = match k {
+                kind::FD_IN => kind::CLOSED,
+                kind::FD_OUT => kind::CLOSED_OUT,
+                kind::FD_BIN_IN => kind::CLOSED_BIN_IN,
+                _ => kind::CLOSED_BIN_OUT,
             };
             vm.os.close(fd);
             vm.heap.set(p, 0, Value::fix(closed));
@@ -734,7 +781,7 @@ fn close_port(vm: &mut Vm, base: usize, _: usize) -> VmResult<Value> {
 
 fn flush_output_port(vm: &mut Vm, base: usize, argc: usize) -> VmResult<Value> {
     let p = out_port(vm, "flush-output-port", base, argc, 0)?;
-    if port_kind(vm, p) == kind::FD_OUT {
+    if matches!(port_kind(vm, p), kind::FD_OUT | kind::FD_BIN_OUT) {
         let fd = port_fd(vm, p)?;
         let pending = vm
             .os

@@ -11,6 +11,7 @@
 //! stack is a root, so arguments stay valid across allocation; Rust locals
 //! holding values do not.
 
+pub mod binary;
 pub mod control;
 pub mod data;
 pub mod hash;
@@ -93,6 +94,7 @@ pub static PRIMITIVES: LazyLock<Vec<PrimDef>> = LazyLock::new(|| {
         string::DEFS,
         hash::DEFS,
         io::DEFS,
+        binary::DEFS,
         repl::DEFS,
         crate::thread::DEFS,
         crate::image::DEFS,
