@@ -45,6 +45,15 @@ pub const DEFS: &[PrimDef] = &[
     def("eq-hash", 1, 2, eq_hash_prim),
     def("string-hash", 1, 2, string_hash_prim),
     def("equal-hash", 1, 2, hash),
+    def("string-ci-hash", 1, 2, string_ci_hash_prim),
+    def("hash-by-identity", 1, 2, hash_by_identity),
+    def(
+        "hash-table-equivalence-function",
+        1,
+        1,
+        hash_table_equivalence_function,
+    ),
+    def("hash-table-hash-function", 1, 1, hash_table_hash_function),
 ];
 
 /// Kind of a table keyed by `eq?`.
@@ -523,6 +532,35 @@ fn hash_table_copy(vm: &mut Vm, base: usize, _: usize) -> VmResult<Value> {
     vm.object_from_stack(HASH_TABLE, start)
 }
 
+/// The global value of `name` (a procedure this module describes a table by).
+fn global_named(vm: &mut Vm, name: &str) -> VmResult<Value> {
+    let sym = vm.intern(name)?;
+    Ok(vm.global_value(sym))
+}
+
+fn hash_table_equivalence_function(vm: &mut Vm, base: usize, _: usize) -> VmResult<Value> {
+    let t = table_arg(vm, "hash-table-equivalence-function", base)?;
+    let name = match kind_of(vm, t) {
+        EQ => "eq?",
+        EQV => "eqv?",
+        STRING_EQ => "string=?",
+        _ => "equal?",
+    };
+    global_named(vm, name)
+}
+
+/// A hash function consistent with the table's equivalence (`hash`, which
+/// hashes by content, is also an `eqv?` hash: `eqv?` objects are `equal?`).
+fn hash_table_hash_function(vm: &mut Vm, base: usize, _: usize) -> VmResult<Value> {
+    let t = table_arg(vm, "hash-table-hash-function", base)?;
+    let name = match kind_of(vm, t) {
+        EQ => "hash-by-identity",
+        STRING_EQ => "string-hash",
+        _ => "hash",
+    };
+    global_named(vm, name)
+}
+
 // ---- hash functions ----------------------------------------------------------------
 
 /// A hash as a non-negative fixnum, reduced modulo the optional bound in argument 1.
@@ -551,6 +589,19 @@ fn string_hash_prim(vm: &mut Vm, base: usize, argc: usize) -> VmResult<Value> {
     let s = vm.typed_arg("string-hash", base, 0, STRING, "a string")?;
     let h = string_hash(vm, s);
     hash_result(vm, "string-hash", base, argc, h)
+}
+
+fn string_ci_hash_prim(vm: &mut Vm, base: usize, argc: usize) -> VmResult<Value> {
+    let s = vm.typed_arg("string-ci-hash", base, 0, STRING, "a string")?;
+    // Fold the way `string-ci=?` compares, so equal strings hash alike.
+    let folded = super::string::fold_text(&vm.string_text(s));
+    let h = crate::vm::str_hash(folded.chars());
+    hash_result(vm, "string-ci-hash", base, argc, h)
+}
+
+fn hash_by_identity(vm: &mut Vm, base: usize, argc: usize) -> VmResult<Value> {
+    let h = eq_hash(vm, arg(vm, base, 0));
+    hash_result(vm, "hash-by-identity", base, argc, h)
 }
 
 #[cfg(test)]
@@ -608,6 +659,32 @@ mod tests {
             ("(let ((l (list 1 2 3))) (set-cdr! (cddr l) l) (exact? (hash l)))", "#t"),
             ("(let ((v (vector 1 2))) (vector-set! v 0 v) (exact? (equal-hash v)))", "#t"),
         ]);
+    }
+
+    #[test]
+    fn srfi69_extras() {
+        check(&[
+            ("(define a (alist->hash-table '((x . 1) (y . 2) (x . 3)))) (list (hash-table-ref a 'x) (hash-table-count a))", "(1 2)"),
+            ("(hash-table-ref/default (alist->hash-table '((\"k\" . 1)) string=?) (string #\\k) #f)", "1"),
+            ("(hash-table-ref/default (alist->hash-table (list (cons (list 1) 'l)) eq?) (list 1) 'none)", "none"),
+            ("(define b (alist->hash-table '((y . 20) (z . 30)))) (list (eq? (hash-table-merge! a b) a) (hash-table-count a) (hash-table-ref a 'y) (hash-table-count b))", "(#t 3 20 2)"),
+            ("(map (lambda (f) (eq? (hash-table-equivalence-function (make-hash-table f)) f)) (list eq? eqv? equal? string=?))", "(#t #t #t #t)"),
+            ("(eq? (hash-table-equivalence-function (make-hash-table)) equal?)", "#t"),
+            ("(map (lambda (f) (hash-table-hash-function (make-hash-table f))) (list eq? eqv? equal? string=?))",
+             "(#<procedure hash-by-identity> #<procedure hash> #<procedure hash> #<procedure string-hash>)"),
+            ("(list (= (string-ci-hash \"aBc\") (string-ci-hash \"AbC\")) (= (string-ci-hash \"Straße\") (string-ci-hash \"STRASSE\")) (< (string-ci-hash \"x\" 5) 5))", "(#t #t #t)"),
+            ("(let ((x (list 1))) (list (= (hash-by-identity x) (begin (gc) (hash-by-identity x))) (< (hash-by-identity 'a 3) 3)))", "(#t #t)"),
+        ]);
+        assert!(err("(alist->hash-table '((a . 1) b))")
+            .contains("alist->hash-table: expected an association list"));
+        assert!(err("(hash-table-merge! (make-hash-table) 'x)")
+            .contains("hash-table-merge!: expected a hash table"));
+        assert!(
+            err("(hash-table-equivalence-function 5)").contains("hash-table-equivalence-function")
+        );
+        assert!(err("(hash-table-hash-function '())").contains("hash-table-hash-function"));
+        assert!(err("(string-ci-hash 'a)").contains("string-ci-hash"));
+        assert!(err("(hash-by-identity 'a 0)").contains("hash-by-identity"));
     }
 
     #[test]

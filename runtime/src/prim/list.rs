@@ -2,8 +2,11 @@
 
 use imp_gc::Value;
 
-use super::{arg, def, equal, eqv, PrimDef, MANY};
-use crate::obj::PAIR;
+use std::cmp::Ordering;
+
+use super::{arg, def, equal, eqv, PrimDef, MANY, PRIMITIVES};
+use crate::num::{compare, Num};
+use crate::obj::{FLONUM, PAIR, PRIMITIVE, STRING, VECTOR};
 use crate::vm::{Vm, VmResult};
 
 /// This module's primitives.
@@ -33,6 +36,7 @@ pub const DEFS: &[PrimDef] = &[
     def("cons*", 1, MANY, cons_star),
     def("last-pair", 1, 1, last_pair),
     def("reverse!", 1, 1, reverse_in_place),
+    def("%sort-fast!", 2, 4, sort_fast),
 ];
 
 /// `reverse!`: reverse a list by relinking its pairs.
@@ -278,4 +282,240 @@ fn last_pair(vm: &mut Vm, base: usize, _: usize) -> VmResult<Value> {
         l = vm.cdr(l);
     }
     Ok(l)
+}
+
+// ---- sorting ------------------------------------------------------------------------
+
+/// What a `less?` the native sort knows compares, and in which direction.
+#[derive(Clone, Copy)]
+enum Keys {
+    /// Real numbers, none a NaN (for `<` and `>`).
+    Reals,
+    /// Fixnums only (for `<=` and `>=`, under which distinguishable equal
+    /// numbers such as 1 and 1.0 would not keep their order).
+    Fixnums,
+    Chars,
+    Strings,
+}
+
+/// The keys and direction (`true`: descending) of a `less?` that is one of
+/// the primitives `< <= > >= char<? char<=? char>? char>=? string<? string>?`.
+/// The native sort is stable, and `<=`-style orders sort only keys whose
+/// equal values are indistinguishable, so the result is always the one the
+/// merge sort calling `less?` would give.
+fn native_order(vm: &Vm, less: Value) -> Option<(Keys, bool)> {
+    if !vm.is(less, PRIMITIVE) {
+        return None;
+    }
+    let id = vm.heap.get(less, 0).as_fixnum()?;
+    let name = PRIMITIVES.get(usize::try_from(id).ok()?)?.name;
+    Some(match name {
+        "<" => (Keys::Reals, false),
+        ">" => (Keys::Reals, true),
+        "<=" => (Keys::Fixnums, false),
+        ">=" => (Keys::Fixnums, true),
+        "char<?" | "char<=?" => (Keys::Chars, false),
+        "char>?" | "char>=?" => (Keys::Chars, true),
+        "string<?" => (Keys::Strings, false),
+        "string>?" => (Keys::Strings, true),
+        _ => return None,
+    })
+}
+
+/// Sort `items` natively (stably) if every one is a key of `keys`; `false`
+/// (leaving them as they were) otherwise. Allocates nothing on the heap.
+fn sort_natively(vm: &Vm, items: &mut [Value], keys: Keys, descending: bool) -> bool {
+    fn order(o: Ordering, descending: bool) -> Ordering {
+        if descending {
+            o.reverse()
+        } else {
+            o
+        }
+    }
+    let fixnums = || {
+        items
+            .iter()
+            .map(|v| v.as_fixnum())
+            .collect::<Option<Vec<i64>>>()
+    };
+    match keys {
+        Keys::Reals if items.iter().all(|&v| vm.is(v, FLONUM)) => {
+            let mut keyed: Vec<(f64, Value)> =
+                items.iter().map(|&v| (vm.flonum_value(v), v)).collect();
+            if keyed.iter().any(|(x, _)| x.is_nan()) {
+                return false;
+            }
+            keyed.sort_by(|(a, _), (b, _)| {
+                order(a.partial_cmp(b).unwrap_or(Ordering::Equal), descending)
+            });
+            for (slot, (_, v)) in items.iter_mut().zip(keyed) {
+                *slot = v;
+            }
+        }
+        Keys::Reals if !items.iter().all(|v| v.as_fixnum().is_some()) => {
+            let mut keyed = Vec::with_capacity(items.len());
+            for &v in items.iter() {
+                match vm.num(v) {
+                    Some(Num::Flo(x)) if x.is_nan() => return false,
+                    Some(n) => keyed.push((n, v)),
+                    None => return false,
+                }
+            }
+            // Without NaNs, numbers are totally ordered.
+            keyed.sort_by(|(a, _), (b, _)| {
+                order(compare(a, b).unwrap_or(Ordering::Equal), descending)
+            });
+            for (slot, (_, v)) in items.iter_mut().zip(keyed) {
+                *slot = v;
+            }
+        }
+        Keys::Reals | Keys::Fixnums => {
+            let Some(mut ns) = fixnums() else {
+                return false;
+            };
+            // Equal fixnums are the same object: an unstable sort is stable.
+            ns.sort_unstable_by(|a, b| order(a.cmp(b), descending));
+            for (slot, n) in items.iter_mut().zip(ns) {
+                *slot = Value::fix(n);
+            }
+        }
+        Keys::Chars => {
+            let Some(mut cs) = items
+                .iter()
+                .map(|v| v.as_char())
+                .collect::<Option<Vec<char>>>()
+            else {
+                return false;
+            };
+            cs.sort_unstable_by(|a, b| order(a.cmp(b), descending));
+            for (slot, c) in items.iter_mut().zip(cs) {
+                *slot = Value::char(c);
+            }
+        }
+        Keys::Strings => {
+            if !items.iter().all(|&v| vm.is(v, STRING)) {
+                return false;
+            }
+            items.sort_by(|&a, &b| {
+                order(super::string::compare_strings(vm, a, b, false), descending)
+            });
+        }
+    }
+    true
+}
+
+/// `(%sort-fast! less? seq [start end])`: when `less?` is a primitive order
+/// [`native_order`] knows and every element is one of its keys, sort
+/// natively and in place (a list's cars, a vector's `start..end`) and return
+/// `#t`. Otherwise return `#f`, leaving `seq` alone: `boot.scm`'s merge
+/// sort, which calls `less?`, does the work. Allocates nothing on the heap,
+/// so the elements read stay valid.
+fn sort_fast(vm: &mut Vm, base: usize, argc: usize) -> VmResult<Value> {
+    let Some((keys, descending)) = native_order(vm, arg(vm, base, 0)) else {
+        return Ok(Value::FALSE);
+    };
+    let seq = arg(vm, base, 1);
+    if vm.is(seq, VECTOR) {
+        let len = vm.heap.len(seq);
+        let (start, end) = vm.range_args("%sort-fast!", base, argc, 2, len)?;
+        let mut items: Vec<Value> = (start..end).map(|i| vm.heap.get(seq, i)).collect();
+        if !sort_natively(vm, &mut items, keys, descending) {
+            return Ok(Value::FALSE);
+        }
+        for (i, v) in (start..end).zip(items) {
+            vm.heap.set(seq, i, v);
+        }
+        return Ok(Value::TRUE);
+    }
+    let Some(mut items) = vm.list_to_vec(seq) else {
+        return Ok(Value::FALSE);
+    };
+    if !sort_natively(vm, &mut items, keys, descending) {
+        return Ok(Value::FALSE);
+    }
+    let mut p = seq;
+    for v in items {
+        vm.heap.set(p, 0, v);
+        p = vm.cdr(p);
+    }
+    Ok(Value::TRUE)
+}
+
+#[cfg(test)]
+mod tests {
+    #[allow(unused_imports)]
+    use crate::prim::testing::{check, err, eval};
+
+    #[test]
+    fn srfi1_extras() {
+        check(&[
+            ("(list (fourth '(1 2 3 4 5)) (fifth '(1 2 3 4 5)) (tenth '(1 2 3 4 5 6 7 8 9 10)))", "(4 5 10)"),
+            ("(list (take-while even? '(2 4 5 6)) (drop-while even? '(2 4 5 6)) (take-while even? '()) (drop-while even? '(2)))", "((2 4) (5 6) () ())"),
+            ("(list (concatenate '((a) () (b c))) (concatenate '()) (concatenate '(() (x))))", "((a b c) () (x))"),
+            ("(let ((last (list 3))) (eq? last (cddr (concatenate (list '(1) '(2) last)))))", "#t"),
+            ("(fold-right cons* '() '(a b c) '(1 2 3 4))", "(a 1 b 2 c 3)"),
+            ("(fold-right list 'z '(a b c) '(1 2))", "(a 1 (b 2 z))"),
+            ("(list (append-map list '(1 2 3) '(a b)) (append-map (lambda (x) (list x x)) '(1 2)))", "((1 a 2 b) (1 1 2 2))"),
+            ("(filter-map (lambda (a b) (and (< a b) (* a b))) '(1 5 2 9) '(3 4 6))", "(3 12)"),
+            ("(list (any < '(3 1) '(2 2)) (any < '(3 1) '(2)) (any + '(1) '()))", "(#t #f #f)"),
+            ("(list (every < '(1 2) '(2 3 0)) (every - '(1 2) '(5 7)) (every < '() '(1)) (every < '(1 3) '(2 3)))", "(#t -5 #t #f)"),
+            ("(list (count < '(1 2 4 8) '(2 4 6 8 10)) (count < '() '(1)))", "(3 0)"),
+            ("(list (list-index < '(3 1 4) '(2 7 1)) (list-index = '(1 2) '(2 1 0)))", "(1 #f)"),
+        ]);
+        assert!(err("(concatenate '((1) . 2))").contains("concatenate"));
+    }
+
+    #[test]
+    fn sorting() {
+        check(&[
+            ("(list (sort '(3 1 2) <) (sort #(3 1 2) >) (sort '() <) (sort #() <))", "((1 2 3) #(3 2 1) () #())"),
+            ("(list (list-sort < '(3 1 2)) (vector-sort < #(3 1 2)) (vector-sort < #(5 4 3 2 1) 1 4))", "((1 2 3) #(1 2 3) #(2 3 4))"),
+            // Primitive orders sort natively; the result is the merge sort's.
+            ("(define (slow f) (lambda (a b) (f a b)))
+              (define mixed '(3 1.5 2 1/2 -7 100000000000000000000 1 1.0 -0.0 0))
+              (list (equal? (sort mixed <) (sort mixed (slow <))) (equal? (sort mixed >) (sort mixed (slow >))))", "(#t #t)"),
+            ("(sort '(1 1.0 0 1 1.0) <)", "(0 1 1.0 1 1.0)"),
+            ("(list (sort '(#\\b #\\a #\\c) char>?) (sort '(\"b\" \"aλ\" \"a\") string<?) (sort (vector 3 1 2) <=))", "((#\\c #\\b #\\a) (\"a\" \"aλ\" \"b\") #(1 2 3))"),
+            // Stable: equal keys keep their order.
+            ("(list-sort (lambda (a b) (< (car a) (car b))) '((1 . a) (0 . b) (1 . c) (0 . d) (1 . e)))", "((0 . b) (0 . d) (1 . a) (1 . c) (1 . e))"),
+            ("(vector-sort (lambda (a b) (string<? (car a) (car b))) #((\"b\" . 1) (\"a\" . 2) (\"b\" . 3) (\"a\" . 4)))", "#((\"a\" . 2) (\"a\" . 4) (\"b\" . 1) (\"b\" . 3))"),
+            // New sequences, or in place.
+            ("(let* ((l (list 3 1 2)) (v (vector 3 1 2)) (a (list-sort < l)) (b (vector-sort < v)) (c (sort l >))) (list l v a b c))", "((3 1 2) #(3 1 2) (1 2 3) #(1 2 3) (3 2 1))"),
+            ("(let ((l (list 3 1 2)) (m (list 3 1 2)) (v (vector 5 4 3 2 1))) (list (eq? (sort! l <) l) l (sort! m (lambda (a b) (> a b))) (begin (vector-sort! < v 1 4) v) (sort! (vector 2 1) <)))", "(#t (1 2 3) (3 2 1) #(5 2 3 4 1) #(1 2))"),
+        ]);
+        assert!(err("(list-sort 5 '(1 2))").contains("list-sort: expected a procedure"));
+        assert!(err("(sort '(1 2) 'less)").contains("sort: expected a procedure"));
+        assert!(err("(vector-sort! #t (vector 1))").contains("vector-sort!: expected a procedure"));
+        assert!(err("(list-sort < '(1 . 2))").contains("list-sort: expected a list"));
+        assert!(err("(vector-sort < '(1 2))").contains("vector-sort: expected a vector"));
+        assert!(err("(vector-sort < #(1 2) 1 3)").contains("vector-sort: range out of bounds"));
+        assert!(err("(sort 5 <)").contains("sort: expected a list or a vector"));
+        assert!(err("(sort! \"ab\" <)").contains("sort!: expected a list or a vector"));
+        assert!(err("(sort '(1 a) <)").contains("<"));
+    }
+
+    /// A million elements through both sorts: nothing overflows, the merge
+    /// sort is stable and the native one agrees with it.
+    #[test]
+    fn sorting_a_million_elements() {
+        let src = "(define n 1000000)
+                   (define keys (let loop ((i 0) (x 12345) (acc '()))
+                                  (if (= i n) acc
+                                      (loop (+ i 1) (modulo (+ (* x 1103515245) 12345) 2147483648) (cons (modulo x 1000) acc)))))
+                   (define tagged (let loop ((l keys) (i 0) (acc '()))
+                                    (if (null? l) (reverse! acc) (loop (cdr l) (+ i 1) (cons (cons (car l) i) acc)))))
+                   (define by-key (list-sort (lambda (a b) (< (car a) (car b))) tagged))
+                   (define (stable? l)
+                     (or (null? (cdr l))
+                         (let ((a (car l)) (b (cadr l)))
+                           (and (or (< (car a) (car b)) (and (= (car a) (car b)) (< (cdr a) (cdr b))))
+                                (stable? (cdr l))))))
+                   (define native (list-sort < keys))
+                   (define v (list->vector keys))
+                   (sort! v >)
+                   (list (length by-key) (stable? by-key) (equal? native (map car by-key))
+                         (equal? (reverse (vector->list v)) native)
+                         (equal? (list-sort (lambda (a b) (< a b)) (iota n)) (iota n)))";
+        assert_eq!(eval(src), "(1000000 #t #t #t #t)");
+    }
 }

@@ -144,12 +144,12 @@ fn digit_of(c: char) -> Option<u32> {
 
 /// Full case folding of a text (`ß` → `ss`, `ς` → `σ`), as `string-foldcase`
 /// and the `-ci` string comparisons use it.
-fn fold_text(t: &str) -> String {
+pub(crate) fn fold_text(t: &str) -> String {
     t.to_uppercase().to_lowercase().replace('ς', "σ")
 }
 
 /// Compare two heap strings, optionally case-folding.
-fn compare_strings(vm: &Vm, a: Value, b: Value, ci: bool) -> Ordering {
+pub(crate) fn compare_strings(vm: &Vm, a: Value, b: Value, ci: bool) -> Ordering {
     if ci {
         return fold_text(&vm.string_text(a)).cmp(&fold_text(&vm.string_text(b)));
     }
