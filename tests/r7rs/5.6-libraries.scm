@@ -81,8 +81,18 @@
        => 10)
 (check-error (eval 'helper (environment '(imp-test points))))
 
-;;; include at the top level and in a body
+;;; include and include-ci at the top level and in a body
 
 (check (let () (include "imp-test/points-body.scm") (point-x (make-point 8 9))) => 8)
+;; include-ci reads the file as if it began with #!fold-case.
+(check (let () (include-ci "imp-test/folded-body.scm") (shout 'hi)) => '(loud hi))
+(check-error (eval '(let () (include "imp-test/folded-body.scm") (SHOUT 'hi))
+                   (interaction-environment)))
+
+;;; At the top level, the program's own definition wins over an import
+
+(define (point-sum p) 'program-point-sum)
+(check (point-sum p) => 'program-point-sum)
+(check (point-x p) => 3)
 
 (report)

@@ -203,6 +203,13 @@ fn is_builtin(vm: &Vm, name: &str) -> bool {
     }
 }
 
+/// Whether `name` is a plain global the user defined (bound, not built in).
+fn user_defined(vm: &Vm, name: &str) -> bool {
+    vm.symbol_lookup(name)
+        .is_some_and(|s| vm.global_value(s) != Value::UNDEFINED)
+        && !is_builtin(vm, name)
+}
+
 impl ImportSet {
     /// The global an import set gives `name`, if it gives it one.
     fn resolve(&self, vm: &Vm, name: &str) -> Option<String> {
@@ -257,6 +264,11 @@ pub fn resolve_in(vm: &Vm, env: &Env, name: &str) -> String {
     }
     for s in &env.imports {
         if let Some(g) = s.resolve(vm, name) {
+            // At the top level, a name the user defined there wins over
+            // an import (a REPL redefinition takes effect).
+            if env.own.is_none() && !env.closed && g != name && user_defined(vm, name) {
+                return name.to_string();
+            }
             return g;
         }
     }
