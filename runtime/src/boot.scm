@@ -72,6 +72,12 @@
   (%rewind '())
   (%end-thread))
 
+;; (exit [status]): run every outstanding dynamic-wind after-thunk of the
+;; running thread, then end the process (emergency-exit does not unwind).
+(define (exit . status)
+  (%rewind '())
+  (apply %exit status))
+
 ;; (load path [environment]): read, compile and run each form in turn.
 ;; Each step advances a copy of the read state, so a continuation captured
 ;; in one form and invoked later goes on with the forms after that one.

@@ -478,8 +478,12 @@ pub fn format_flonum(x: f64) -> String {
         };
     }
     let s = format!("{x:?}");
-    // Rust writes `1e300` and `1.5e-7`; both read back in Scheme.
-    s
+    // Rust writes `1e300` and `1.5e-7`; R7RS wants a decimal point in an
+    // inexact number whenever one fits: `1.0e300`.
+    match s.split_once('e') {
+        Some((m, e)) if !m.contains('.') => format!("{m}.0e{e}"),
+        _ => s,
+    }
 }
 
 /// `number->string`.

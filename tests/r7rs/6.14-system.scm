@@ -1,6 +1,7 @@
 ;; R7RS 6.14 System interface: load, file-exists?, delete-file,
 ;; command-line, environment variables, time, features.
-;; exit and emergency-exit end the process, so they are not tested here.
+;; exit and emergency-exit end the process, so they come last: the file
+;; ends by calling exit inside dynamic-wind, and its after thunk reports.
 ;; The temporary file tmp-6.14-system.txt is deleted at the end.
 (load "check.scm")
 
@@ -129,4 +130,31 @@
 (check (guard (e (#t (file-error? e))) (open-input-file missing-file)) => #t)
 (check (guard (e (#t (read-error? e))) (read (open-input-string "(1 2"))) => #t)
 
-(report)
+;;; exit and emergency-exit
+;;
+;; These end the program, so the file ends here instead of with (report).
+;; (exit 7) must run the outstanding dynamic-wind after thunk below, which
+;; makes one more check and then reports and ends the program with
+;; emergency-exit, whose own after thunk must not run. If the program ends
+;; with status 7 and no "checks:" line, exit skipped the after thunk.
+
+(check (procedure? exit) => #t)
+(check (procedure? emergency-exit) => #t)
+(define exit-after-thunk-ran #f)
+(display "before exit: ") (display check-count)
+(display " checks, ") (display check-failures) (display " failures") (newline)
+(dynamic-wind
+  (lambda () #f)
+  (lambda () (exit 7))
+  (lambda ()
+    (set! exit-after-thunk-ran #t)
+    (check exit-after-thunk-ran => #t)
+    (dynamic-wind
+      (lambda () #f)
+      (lambda ()
+        (display "checks: ") (display check-count)
+        (display ", failures: ") (display check-failures) (newline)
+        (emergency-exit (= check-failures 0)))   ; #t is success, #f failure
+      (lambda ()
+        (display "FAIL: emergency-exit ran a dynamic-wind after thunk") (newline)
+        (emergency-exit 1)))))

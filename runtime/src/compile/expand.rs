@@ -343,7 +343,10 @@ impl<'a> Expander<'a> {
                     }
                 }
                 self.env = saved;
-                r?;
+                if let Err(e) = r {
+                    library::forget_library(self, &key)?;
+                    return Err(e);
+                }
                 library::finish_library(self, &key)?;
                 Ok(Node::Seq(out))
             }

@@ -782,6 +782,28 @@ pub fn finish_library(x: &mut Expander, key: &str) -> VmResult<()> {
     let Some(lib) = x.vm.libs.libs.get(key).cloned() else {
         return Ok(());
     };
+    let prefix = mangle(key, "");
+    let mut missing: Vec<&String> = lib
+        .exports
+        .iter()
+        .filter(|(_, g)| {
+            g.strip_prefix(prefix.as_str())
+                .is_some_and(|own| !lib.own.borrow().contains(own))
+        })
+        .map(|(ext, _)| ext)
+        .collect();
+    if !missing.is_empty() {
+        missing.sort();
+        let names: Vec<String> = missing.iter().map(|s| s.to_string()).collect();
+        forget_library(x, key)?;
+        return Err(x.err(
+            crate::reader::Pos::default(),
+            format!(
+                "library {key} exports {}, which it neither defines nor imports",
+                names.join(", ")
+            ),
+        ));
+    }
     let reg = global_named(x.vm, "%libraries")?;
     let mut l = reg;
     while x.vm.is_pair(l) {
@@ -839,6 +861,15 @@ fn save_library(x: &mut Expander, key: &str, lib: &Lib, imports: &[Datum]) -> Vm
     x.vm.stack.truncate(base);
     x.vm.stack.push(pair);
     // Replace an older entry of the same key.
+    let rest = entries_except(x, key)?;
+    let n = x.vm.stack.len();
+    let all = x.vm.cons(x.vm.stack[n - 1], rest)?;
+    x.vm.stack.truncate(base);
+    x.vm.define_global("%libraries", all)
+}
+
+/// `%libraries` without the entry of `key`.
+fn entries_except(x: &mut Expander, key: &str) -> VmResult<Value> {
     let mut old = global_named(x.vm, "%libraries")?;
     let eb = x.vm.stack.len();
     while x.vm.is_pair(old) {
@@ -849,11 +880,14 @@ fn save_library(x: &mut Expander, key: &str, lib: &Lib, imports: &[Datum]) -> Vm
         }
         old = x.vm.cdr(old);
     }
-    let rest = x.vm.list_from_stack(eb)?;
-    let n = x.vm.stack.len();
-    let all = x.vm.cons(x.vm.stack[n - 1], rest)?;
-    x.vm.stack.truncate(base);
-    x.vm.define_global("%libraries", all)
+    x.vm.list_from_stack(eb)
+}
+
+/// Forget library `key` (its definition failed).
+pub fn forget_library(x: &mut Expander, key: &str) -> VmResult<()> {
+    x.vm.libs.libs.remove(key);
+    let rest = entries_except(x, key)?;
+    x.vm.define_global("%libraries", rest)
 }
 
 /// `(import set ...)` at the top level.

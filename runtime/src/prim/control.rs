@@ -35,7 +35,7 @@ pub const DEFS: &[PrimDef] = &[
     def("error-object-irritants", 1, 1, error_object_irritants),
     def("%error-object-kind", 1, 1, error_object_kind),
     def("%error-object-location", 1, 1, error_object_location),
-    def("exit", 0, 1, exit),
+    def("%exit", 0, 1, exit),
     def("emergency-exit", 0, 1, exit),
     def("gc", 0, 0, gc),
     def("gc-stats", 0, 0, gc_stats),

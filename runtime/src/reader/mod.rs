@@ -503,20 +503,8 @@ fn write_number(out: &mut String, n: &Number) {
         Number::Fixnum(v) => out.push_str(&v.to_string()),
         Number::Big(v) => out.push_str(&v.to_string()),
         Number::Ratio(n, d) => out.push_str(&format!("{n}/{d}")),
-        Number::Flonum(x) if x.is_nan() => out.push_str("+nan.0"),
-        Number::Flonum(x) if x.is_infinite() => {
-            out.push_str(if *x > 0.0 { "+inf.0" } else { "-inf.0" })
-        }
-        Number::Flonum(x) => {
-            // `{:?}` is the shortest text that round-trips, always with a
-            // `.` or an exponent (`1.0`, `1e21`, `1.5e-7`), all of which
-            // read back as inexact decimals.
-            let text = format!("{x:?}");
-            out.push_str(&text);
-            if !text.contains(['.', 'e', 'E']) {
-                out.push_str(".0");
-            }
-        }
+        // The shortest text that reads back equal, with a decimal point.
+        Number::Flonum(x) => out.push_str(&crate::num::format_flonum(*x)),
     }
 }
 

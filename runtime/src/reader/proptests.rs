@@ -62,7 +62,8 @@ fn writes_atoms() {
     assert_eq!(w(flo(1.0)), "1.0");
     assert_eq!(w(flo(-0.0)), "-0.0");
     assert_eq!(w(flo(0.1)), "0.1");
-    assert_eq!(w(flo(1e21)), "1e21");
+    assert_eq!(w(flo(1e21)), "1.0e21");
+    assert_eq!(w(flo(1e-7)), "1.0e-7");
     assert_eq!(w(flo(1.5e-7)), "1.5e-7");
     assert_eq!(w(flo(f64::INFINITY)), "+inf.0");
     assert_eq!(w(flo(f64::NEG_INFINITY)), "-inf.0");
