@@ -746,9 +746,20 @@ pub const FEATURES: &[&str] = &[
     "linux",
     "x86_64",
     "srfi-0",
+    "srfi-1",
     "srfi-6",
+    "srfi-8",
+    "srfi-9",
+    "srfi-11",
     "srfi-18",
+    "srfi-23",
+    "srfi-28",
+    "srfi-30",
+    "srfi-39",
+    "srfi-62",
     "srfi-69",
+    "srfi-87",
+    "srfi-98",
 ];
 
 fn feature_match(x: &mut Expander, req: &Datum) -> VmResult<bool> {
