@@ -56,11 +56,7 @@ pub fn strip(d: &Datum) -> Datum {
     let mut work = vec![&mut d];
     while let Some(x) = work.pop() {
         match &mut x.kind {
-            DatumKind::Sym(s) => {
-                if split(s).is_some() {
-                    *s = base(s).to_string();
-                }
-            }
+            DatumKind::Sym(s) if split(s).is_some() => *s = base(s).to_string(),
             DatumKind::List(items, tail) => {
                 if let Some(t) = tail {
                     work.push(t);

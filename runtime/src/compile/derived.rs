@@ -175,7 +175,7 @@ pub fn quasi(x: &mut Expander, d: &Datum, depth: u32) -> VmResult<Datum> {
             if tail.is_none() && items.len() == 2 {
                 let head = ["unquote", "unquote-splicing", "quasiquote"]
                     .into_iter()
-                    .find(|h| is_sym(&items[0], h));
+                    .find(|h| x.is_keyword(&items[0], h));
                 match head {
                     Some("unquote") if depth == 1 => return Ok(items[1].clone()),
                     // Not inside a list: nothing to splice into; kept as data.
@@ -195,8 +195,7 @@ pub fn quasi(x: &mut Expander, d: &Datum, depth: u32) -> VmResult<Datum> {
             let n = items.len();
             let (items, unquoted_tail) = if tail.is_none()
                 && n >= 3
-                && items[..n - 1].iter().any(|i| is_sym(i, "unquote"))
-                && is_sym(&items[n - 2], "unquote")
+                && x.is_keyword(&items[n - 2], "unquote")
             {
                 let t = list(vec![items[n - 2].clone(), items[n - 1].clone()]);
                 (&items[..n - 2], Some(t))
@@ -211,7 +210,7 @@ pub fn quasi(x: &mut Expander, d: &Datum, depth: u32) -> VmResult<Datum> {
             };
             for item in items.iter().rev() {
                 if let Some([h, e]) = list_items(item) {
-                    if is_sym(h, "unquote-splicing") && depth == 1 {
+                    if x.is_keyword(h, "unquote-splicing") && depth == 1 {
                         acc = list(vec![global("append"), e.clone(), acc]);
                         continue;
                     }

@@ -330,7 +330,7 @@ impl<'a> Expander<'a> {
             }
             Head::Special(s) if s == "define-library" => {
                 let (env, body, key) = library::define_library(self, d)?;
-                let saved = std::mem::replace(&mut self.env, Some(env));
+                let saved = self.env.replace(env);
                 let mut out = Vec::new();
                 let mut r = Ok(());
                 for f in &body {
