@@ -149,7 +149,7 @@ impl Heap {
         let from = self.old;
         self.old_spare = Space::new(from.start, from.limit - from.start);
         self.old = ev.to;
-        self.major_trigger = (self.old.used() * 2).max(self.config.min_major_bytes);
+        self.major_trigger = next_major_trigger(self.old.used(), self.config.min_major_bytes);
         if self.config.stress {
             let (a, b) = ((from.start / 8) as usize, (from.top / 8) as usize);
             self.region.words_mut()[a..b].fill(0);
@@ -256,5 +256,27 @@ impl Evacuation {
         w[d] &= !REMEMBERED_BIT;
         w[i] = (dst << 8) | FORWARD_TAG as u64;
         Value::from_offset(dst)
+    }
+}
+
+/// Old-generation size at which the next full collection starts, given
+/// what survived this one: three times the survivors for small heaps (a
+/// full collection copies every survivor, so fewer of them pay), tending
+/// to twice for large ones (a 1 GB heap must not grow to 3 GB).
+fn next_major_trigger(live: u64, min: u64) -> u64 {
+    const EXTRA_CAP: u64 = 128 << 20;
+    (live * 2 + live.min(EXTRA_CAP)).max(min)
+}
+
+#[cfg(test)]
+mod trigger_tests {
+    use super::next_major_trigger;
+
+    #[test]
+    fn small_heaps_triple_large_heaps_double() {
+        let mb = 1u64 << 20;
+        assert_eq!(next_major_trigger(0, 24 * mb), 24 * mb);
+        assert_eq!(next_major_trigger(40 * mb, 24 * mb), 120 * mb);
+        assert_eq!(next_major_trigger(1024 * mb, 24 * mb), 2048 * mb + 128 * mb);
     }
 }
