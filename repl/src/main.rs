@@ -67,7 +67,7 @@ fn run(args: &[String]) -> anyhow::Result<ExitCode> {
             let Some(expr) = args.get(1) else {
                 anyhow::bail!("-e needs an expression\n{USAGE}");
             };
-            let mut rt = Runtime::new()?;
+            let mut rt = fresh_runtime()?;
             rt.set_command_line(&["imp".to_string()])?;
             match rt.eval_named(expr, "<command line>") {
                 Ok(v) => {
@@ -112,7 +112,7 @@ fn run(args: &[String]) -> anyhow::Result<ExitCode> {
             anyhow::bail!("unknown option `{flag}`\n{USAGE}");
         }
         Some(file) => {
-            let mut rt = Runtime::new()?;
+            let mut rt = fresh_runtime()?;
             rt.set_command_line(args)?;
             let r = if file == "-" {
                 let mut src = String::new();
@@ -170,6 +170,18 @@ fn start_image(image: &std::path::Path, args: &[String]) -> anyhow::Result<ExitC
 }
 
 /// Print an error the way a user reads it; the exit status it implies.
+/// The image of a fresh runtime, written by build.rs.
+static BOOT_IMAGE: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/boot.img"));
+
+/// A fresh runtime: mapped from the embedded boot image (about a
+/// millisecond), or booted from source if that image is refused.
+fn fresh_runtime() -> Result<Runtime, Error> {
+    match Runtime::from_image_bytes(BOOT_IMAGE) {
+        Ok((rt, _)) => Ok(rt),
+        Err(_) => Runtime::new(),
+    }
+}
+
 fn report(rt: &mut Runtime, e: Error) -> ExitCode {
     rt.flush();
     match e {
@@ -183,7 +195,7 @@ fn report(rt: &mut Runtime, e: Error) -> ExitCode {
 
 /// The REPL over a fresh runtime.
 fn repl() -> anyhow::Result<ExitCode> {
-    let mut rt = Runtime::new()?;
+    let mut rt = fresh_runtime()?;
     rt.set_command_line(&["imp".to_string()])?;
     repl_with(rt)
 }

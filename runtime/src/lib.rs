@@ -404,6 +404,30 @@ impl Runtime {
         Ok((rt, top))
     }
 
+    /// Start from an image held in memory (an image a build script wrote
+    /// and the host embedded with `include_bytes!`, see
+    /// [`write_boot_image`]). The bytes go to an anonymous memory file that
+    /// is then mapped as an image file would be, so they are checked the
+    /// same way: a stale or damaged image is refused, never half-loaded.
+    ///
+    /// # Errors
+    /// [`Error::Image`] with the cause.
+    pub fn from_image_bytes(bytes: &[u8]) -> Result<(Runtime, Option<Value>), Error> {
+        use std::io::Write as _;
+        let fd = nix::sys::memfd::memfd_create(
+            c"imp-image",
+            nix::sys::memfd::MemFdCreateFlag::MFD_CLOEXEC,
+        )
+        .map_err(|e| Error::Image(format!("cannot make a memory file for the image: {e}")))?;
+        let mut f = std::fs::File::from(fd);
+        f.write_all(bytes)
+            .map_err(|e| Error::Image(format!("cannot copy the image to a memory file: {e}")))?;
+        use std::os::fd::AsRawFd as _;
+        let path = format!("/proc/self/fd/{}", f.as_raw_fd());
+        // The mapping outlives the descriptor, which `f` closes.
+        Runtime::from_image(path)
+    }
+
     /// Save this runtime's heap as an image at `path`, in this process (the
     /// heap is only read, so the runtime goes on). `toplevel` is the
     /// procedure the image runs when it starts.
@@ -601,4 +625,28 @@ impl Runtime {
             .filter(|n| !compile::library::is_mangled(n))
             .collect()
     }
+}
+
+/// Write an image of a fresh runtime (the whole standard library, nothing
+/// else) to `path`, after `setup` has run on it: what a host's build script
+/// calls to embed a ready engine in its binary.
+///
+/// ```no_run
+/// // build.rs
+/// let out = std::path::PathBuf::from(std::env::var("OUT_DIR").unwrap()).join("boot.img");
+/// imp::write_boot_image(&out, |rt| rt.eval_str("(define greeting \"hi\")").map(|_| ())).unwrap();
+/// // main.rs: static BOOT: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/boot.img"));
+/// //          let (rt, _) = imp::Runtime::from_image_bytes(BOOT)?;
+/// ```
+///
+/// # Errors
+/// Whatever `setup` returns, or [`Error::Image`] if the image cannot be
+/// written.
+pub fn write_boot_image(
+    path: impl AsRef<std::path::Path>,
+    setup: impl FnOnce(&mut Runtime) -> Result<(), Error>,
+) -> Result<(), Error> {
+    let mut rt = Runtime::new()?;
+    setup(&mut rt)?;
+    rt.save_image(path, None).map(|_| ())
 }

@@ -281,3 +281,56 @@ fn file_ports_and_redirected_output() {
     let e = err(&mut rt, &format!("(delete-file {f:?})"));
     assert!(e.contains("delete-file"), "{e}");
 }
+
+/// The image build.rs wrote and the `imp` binary starts from.
+static BOOT_IMAGE: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/boot.img"));
+
+#[test]
+fn the_embedded_boot_image_starts_a_whole_runtime() {
+    let (mut rt, top) = Runtime::from_image_bytes(BOOT_IMAGE).expect("boot image");
+    assert!(top.is_none());
+    // The standard library, macros, records, libraries and threads work.
+    assert_eq!(eval(&mut rt, "(list-sort < (map (lambda (x) (* x x)) '(3 1 2)))"), "(1 4 9)");
+    assert_eq!(
+        eval(&mut rt, "(let-values (((q r) (floor/ 7 2))) (list q r))"),
+        "(3 1)"
+    );
+    eval(&mut rt, "(define-record-type point (make-point x y) point? (x px) (y py))");
+    assert_eq!(eval(&mut rt, "(px (make-point 5 6))"), "5");
+    eval(
+        &mut rt,
+        "(define-library (emb lib) (export f) (import (scheme base)) (begin (define (f) 'from-lib)))",
+    );
+    eval(&mut rt, "(import (prefix (emb lib) e:))");
+    assert_eq!(eval(&mut rt, "(e:f)"), "from-lib");
+    assert_eq!(
+        eval(&mut rt, "(thread-join! (thread-start! (make-thread (lambda () (+ 20 22)))))"),
+        "42"
+    );
+    // The process's environment is read now, not at build time.
+    std::env::set_var("IMP_EMBED_TEST_VAR", "now");
+    assert_eq!(
+        eval(&mut rt, "(get-environment-variable \"IMP_EMBED_TEST_VAR\")"),
+        "\"now\""
+    );
+    // Two engines from the same bytes are independent.
+    let (mut other, _) = Runtime::from_image_bytes(BOOT_IMAGE).expect("second");
+    eval(&mut rt, "(define only-here 1)");
+    assert!(err(&mut other, "only-here").contains("unbound variable"));
+}
+
+#[test]
+fn image_bytes_that_are_not_an_image_are_refused() {
+    for bytes in [&b""[..], &b"not an image at all"[..], &BOOT_IMAGE[..BOOT_IMAGE.len() / 2]] {
+        match Runtime::from_image_bytes(bytes) {
+            Err(Error::Image(m)) => assert!(!m.is_empty()),
+            Err(e) => panic!("wrong error kind: {e}"),
+            Ok(_) => panic!("{} bytes accepted as an image", bytes.len()),
+        }
+    }
+    // A damaged byte in the body is caught too (a flipped bit in the middle).
+    let mut bad = BOOT_IMAGE.to_vec();
+    let mid = bad.len() / 2;
+    bad[mid] ^= 0x40;
+    assert!(Runtime::from_image_bytes(&bad).is_err());
+}
