@@ -14,6 +14,7 @@
 #![warn(missing_docs)]
 
 pub mod compile;
+pub mod convert;
 pub mod fork;
 pub mod image;
 pub mod num;
@@ -35,6 +36,7 @@ use imp_gc::{CollectionKind, Global, HeapConfig, Value as Raw};
 use crate::printer::Mode;
 use crate::vm::{Abort, Exn, Reg, Vm};
 
+pub use crate::convert::{FromValue, IntoArgs, IntoValue};
 pub use crate::report::Report;
 
 /// The Scheme source of the part of the standard library written in Scheme.
@@ -76,6 +78,10 @@ pub enum Error {
     /// signal handler, a helper thread).
     #[error("{0}")]
     System(String),
+    /// A value did not convert to the Rust type asked for (the message
+    /// says what was expected and what was found).
+    #[error("{0}")]
+    Type(String),
     /// A file could not be read.
     #[error("cannot read {path}: {source}")]
     Io {

@@ -2,6 +2,7 @@
 #![forbid(unsafe_code)]
 
 mod cli;
+mod convert;
 mod embed;
 mod images;
 mod r7rs;

@@ -1,0 +1,490 @@
+//! Typed values across the API: [`IntoValue`] turns Rust values into
+//! Scheme values, [`FromValue`] the reverse, and [`IntoArgs`] makes an
+//! argument list of a tuple, so that
+//!
+//! ```
+//! let mut rt = imp::Runtime::new().unwrap();
+//! rt.eval_str("(define (scale xs k) (map (lambda (x) (* x k)) xs))").unwrap();
+//! let v: Vec<i64> = rt.call_global("scale", (vec![1, 2, 3], 10)).unwrap();
+//! assert_eq!(v, [10, 20, 30]);
+//! ```
+//!
+//! | Rust | Scheme |
+//! |---|---|
+//! | `i8`…`i64`, `u8`…`u64`, `isize`, `usize` | exact integer (bignums included) |
+//! | `f32`, `f64` | flonum (any real number converts to `f64`) |
+//! | `bool` | `#t`, `#f` |
+//! | `char` | character |
+//! | `String`, `&str` | string (a symbol converts to `String` too) |
+//! | `Vec<T>` | list (a vector converts to `Vec<T>` too) |
+//! | `HashMap<K, V>` | `equal?` hash table (an association list converts too) |
+//! | `Option<T>` | `#f` for `None` |
+//! | `(A, B, …)` | list of that length |
+//! | `()` | the unspecified value (anything converts to `()`) |
+//! | [`Value`] | itself |
+//!
+//! A conversion that does not fit is [`Error::Type`], naming what was
+//! expected and what was found.
+
+use std::collections::HashMap;
+use std::hash::Hash;
+
+use imp_gc::Value as Raw;
+
+use crate::num::Num;
+use crate::obj;
+use crate::printer::{print, Mode};
+use crate::{Error, Runtime, Value};
+
+/// A Rust value that can become a Scheme value.
+pub trait IntoValue {
+    /// Make the Scheme value (it may allocate in `rt`'s heap).
+    ///
+    /// # Errors
+    /// [`Error::Heap`] if the heap is exhausted.
+    fn into_value(self, rt: &mut Runtime) -> Result<Value, Error>;
+}
+
+/// A Rust value that can be made from a Scheme value.
+pub trait FromValue: Sized {
+    /// Convert `v`.
+    ///
+    /// # Errors
+    /// [`Error::Type`] if `v` is not of a kind that converts.
+    fn from_value(v: &Value, rt: &mut Runtime) -> Result<Self, Error>;
+}
+
+/// Arguments for a call: a tuple of [`IntoValue`]s (or `()`), a
+/// `Vec<T>`, or a slice of [`Value`]s.
+pub trait IntoArgs {
+    /// The arguments as Scheme values.
+    ///
+    /// # Errors
+    /// [`Error::Heap`] if the heap is exhausted.
+    fn into_args(self, rt: &mut Runtime) -> Result<Vec<Value>, Error>;
+}
+
+/// The error for a value that does not convert to `expected`.
+pub(crate) fn type_error(rt: &Runtime, expected: &str, v: Raw) -> Error {
+    let mut shown = print(&rt.vm, v, Mode::Write);
+    if shown.chars().count() > 60 {
+        shown = shown.chars().take(57).collect::<String>() + "...";
+    }
+    Error::Type(format!("expected {expected}, got {shown}"))
+}
+
+impl Runtime {
+    fn hold_result(&mut self, r: crate::vm::VmResult<Raw>) -> Result<Value, Error> {
+        match r {
+            Ok(v) => Ok(self.hold(v)),
+            Err(e) => Err(self.convert(e)),
+        }
+    }
+
+    /// A list of `items`.
+    fn list_of(&mut self, items: &[Value]) -> Result<Value, Error> {
+        let base = self.vm.stack.len();
+        for i in items {
+            let v = self.raw(i);
+            self.vm.stack.push(v);
+        }
+        let r = self.vm.list_from_stack(base);
+        self.vm.stack.truncate(base);
+        self.hold_result(r)
+    }
+
+    /// The elements of a list or vector, held.
+    fn elements(&mut self, v: &Value, expected: &str) -> Result<Vec<Value>, Error> {
+        let raw = self.raw(v);
+        let items = if self.vm.is(raw, obj::VECTOR) {
+            (0..self.vm.heap.len(raw))
+                .map(|i| self.vm.heap.get(raw, i))
+                .collect()
+        } else {
+            match self.vm.list_to_vec(raw) {
+                Some(items) => items,
+                None => return Err(type_error(self, expected, raw)),
+            }
+        };
+        Ok(items.into_iter().map(|x| self.hold(x)).collect())
+    }
+}
+
+// ---- numbers ------------------------------------------------------------------------
+
+macro_rules! integer_conversions {
+    ($($t:ty),*) => {$(
+        impl IntoValue for $t {
+            fn into_value(self, rt: &mut Runtime) -> Result<Value, Error> {
+                let n = match i64::try_from(self) {
+                    Ok(i) => Num::Fix(i),
+                    Err(_) => Num::Big(num_bigint::BigInt::from(self)),
+                };
+                let r = rt.vm.make_num(n);
+                rt.hold_result(r)
+            }
+        }
+
+        impl FromValue for $t {
+            fn from_value(v: &Value, rt: &mut Runtime) -> Result<Self, Error> {
+                let raw = rt.raw(v);
+                let n = match rt.vm.num(raw) {
+                    Some(Num::Fix(i)) => <$t>::try_from(i).ok(),
+                    Some(Num::Big(b)) => <$t>::try_from(&b).ok(),
+                    _ => None,
+                };
+                n.ok_or_else(|| {
+                    type_error(rt, concat!("an exact integer that fits ", stringify!($t)), raw)
+                })
+            }
+        }
+    )*};
+}
+
+integer_conversions!(i8, i16, i32, i64, isize, u8, u16, u32, u64, usize);
+
+impl IntoValue for f64 {
+    fn into_value(self, rt: &mut Runtime) -> Result<Value, Error> {
+        let r = rt.vm.flonum(self);
+        rt.hold_result(r)
+    }
+}
+
+impl IntoValue for f32 {
+    fn into_value(self, rt: &mut Runtime) -> Result<Value, Error> {
+        f64::from(self).into_value(rt)
+    }
+}
+
+impl FromValue for f64 {
+    fn from_value(v: &Value, rt: &mut Runtime) -> Result<Self, Error> {
+        let raw = rt.raw(v);
+        match rt.vm.num(raw) {
+            Some(n) => Ok(n.to_f64()),
+            None => Err(type_error(rt, "a real number", raw)),
+        }
+    }
+}
+
+impl FromValue for f32 {
+    fn from_value(v: &Value, rt: &mut Runtime) -> Result<Self, Error> {
+        f64::from_value(v, rt).map(|x| x as f32)
+    }
+}
+
+// ---- booleans, characters, strings -------------------------------------------------------
+
+impl IntoValue for bool {
+    fn into_value(self, rt: &mut Runtime) -> Result<Value, Error> {
+        Ok(rt.hold(Raw::bool(self)))
+    }
+}
+
+impl FromValue for bool {
+    fn from_value(v: &Value, rt: &mut Runtime) -> Result<Self, Error> {
+        match rt.raw(v) {
+            Raw::TRUE => Ok(true),
+            Raw::FALSE => Ok(false),
+            raw => Err(type_error(rt, "a boolean", raw)),
+        }
+    }
+}
+
+impl IntoValue for char {
+    fn into_value(self, rt: &mut Runtime) -> Result<Value, Error> {
+        Ok(rt.hold(Raw::char(self)))
+    }
+}
+
+impl FromValue for char {
+    fn from_value(v: &Value, rt: &mut Runtime) -> Result<Self, Error> {
+        let raw = rt.raw(v);
+        raw.as_char().ok_or_else(|| type_error(rt, "a character", raw))
+    }
+}
+
+impl IntoValue for &str {
+    fn into_value(self, rt: &mut Runtime) -> Result<Value, Error> {
+        let r = rt.vm.string(self);
+        rt.hold_result(r)
+    }
+}
+
+impl IntoValue for String {
+    fn into_value(self, rt: &mut Runtime) -> Result<Value, Error> {
+        self.as_str().into_value(rt)
+    }
+}
+
+impl IntoValue for &String {
+    fn into_value(self, rt: &mut Runtime) -> Result<Value, Error> {
+        self.as_str().into_value(rt)
+    }
+}
+
+impl FromValue for String {
+    fn from_value(v: &Value, rt: &mut Runtime) -> Result<Self, Error> {
+        let raw = rt.raw(v);
+        if rt.vm.is(raw, obj::STRING) {
+            Ok(rt.vm.string_text(raw))
+        } else if rt.vm.is(raw, obj::SYMBOL) {
+            Ok(rt.vm.symbol_name(raw))
+        } else {
+            Err(type_error(rt, "a string", raw))
+        }
+    }
+}
+
+// ---- the unit, values, options ------------------------------------------------------------
+
+impl IntoValue for () {
+    fn into_value(self, rt: &mut Runtime) -> Result<Value, Error> {
+        Ok(rt.hold(Raw::UNSPECIFIED))
+    }
+}
+
+impl FromValue for () {
+    fn from_value(_: &Value, _: &mut Runtime) -> Result<Self, Error> {
+        Ok(())
+    }
+}
+
+impl IntoValue for Value {
+    fn into_value(self, _: &mut Runtime) -> Result<Value, Error> {
+        Ok(self)
+    }
+}
+
+impl IntoValue for &Value {
+    fn into_value(self, rt: &mut Runtime) -> Result<Value, Error> {
+        let raw = rt.raw(self);
+        Ok(rt.hold(raw))
+    }
+}
+
+impl FromValue for Value {
+    fn from_value(v: &Value, rt: &mut Runtime) -> Result<Self, Error> {
+        let raw = rt.raw(v);
+        Ok(rt.hold(raw))
+    }
+}
+
+impl<T: IntoValue> IntoValue for Option<T> {
+    fn into_value(self, rt: &mut Runtime) -> Result<Value, Error> {
+        match self {
+            Some(x) => x.into_value(rt),
+            None => Ok(rt.hold(Raw::FALSE)),
+        }
+    }
+}
+
+impl<T: FromValue> FromValue for Option<T> {
+    fn from_value(v: &Value, rt: &mut Runtime) -> Result<Self, Error> {
+        if rt.raw(v) == Raw::FALSE {
+            Ok(None)
+        } else {
+            T::from_value(v, rt).map(Some)
+        }
+    }
+}
+
+// ---- sequences and tables ------------------------------------------------------------------
+
+impl<T: IntoValue> IntoValue for Vec<T> {
+    fn into_value(self, rt: &mut Runtime) -> Result<Value, Error> {
+        let mut items = Vec::with_capacity(self.len());
+        for x in self {
+            items.push(x.into_value(rt)?);
+        }
+        rt.list_of(&items)
+    }
+}
+
+impl<T: FromValue> FromValue for Vec<T> {
+    fn from_value(v: &Value, rt: &mut Runtime) -> Result<Self, Error> {
+        let items = rt.elements(v, "a list or a vector")?;
+        items.iter().map(|x| T::from_value(x, rt)).collect()
+    }
+}
+
+impl<K: IntoValue, V: IntoValue, S> IntoValue for HashMap<K, V, S> {
+    fn into_value(self, rt: &mut Runtime) -> Result<Value, Error> {
+        let equal = rt.global::<Value>("equal?")?;
+        let table: Value = rt.call_global("make-hash-table", (equal,))?;
+        for (k, v) in self {
+            let k = k.into_value(rt)?;
+            let v = v.into_value(rt)?;
+            rt.call_global::<()>("hash-table-set!", (&table, k, v))?;
+        }
+        Ok(table)
+    }
+}
+
+impl<K: FromValue + Eq + Hash, V: FromValue> FromValue for HashMap<K, V> {
+    fn from_value(v: &Value, rt: &mut Runtime) -> Result<Self, Error> {
+        let raw = rt.raw(v);
+        let alist: Value = if rt.vm.is(raw, obj::HASH_TABLE) {
+            rt.call_global("hash-table->alist", (v,))?
+        } else {
+            rt.hold(raw)
+        };
+        let mut out = HashMap::new();
+        for pair in rt.elements(&alist, "a hash table or an association list")? {
+            let p = rt.raw(&pair);
+            if !rt.vm.is_pair(p) {
+                return Err(type_error(rt, "an association list entry (key . value)", p));
+            }
+            let (k, x) = (rt.vm.car(p), rt.vm.cdr(p));
+            let (k, x) = (rt.hold(k), rt.hold(x));
+            out.insert(K::from_value(&k, rt)?, V::from_value(&x, rt)?);
+        }
+        Ok(out)
+    }
+}
+
+// ---- tuples ---------------------------------------------------------------------------------
+
+macro_rules! tuple_conversions {
+    ($n:expr; $($t:ident $i:tt),+) => {
+        impl<$($t: IntoValue),+> IntoValue for ($($t,)+) {
+            fn into_value(self, rt: &mut Runtime) -> Result<Value, Error> {
+                let items = vec![$(self.$i.into_value(rt)?),+];
+                rt.list_of(&items)
+            }
+        }
+
+        impl<$($t: FromValue),+> FromValue for ($($t,)+) {
+            fn from_value(v: &Value, rt: &mut Runtime) -> Result<Self, Error> {
+                let items = rt.elements(v, concat!("a list of ", stringify!($n), " elements"))?;
+                if items.len() != $n {
+                    let raw = rt.raw(v);
+                    return Err(type_error(rt, concat!("a list of ", stringify!($n), " elements"), raw));
+                }
+                Ok(($($t::from_value(&items[$i], rt)?,)+))
+            }
+        }
+
+        impl<$($t: IntoValue),+> IntoArgs for ($($t,)+) {
+            fn into_args(self, rt: &mut Runtime) -> Result<Vec<Value>, Error> {
+                Ok(vec![$(self.$i.into_value(rt)?),+])
+            }
+        }
+    };
+}
+
+tuple_conversions!(1; A 0);
+tuple_conversions!(2; A 0, B 1);
+tuple_conversions!(3; A 0, B 1, C 2);
+tuple_conversions!(4; A 0, B 1, C 2, D 3);
+tuple_conversions!(5; A 0, B 1, C 2, D 3, E 4);
+tuple_conversions!(6; A 0, B 1, C 2, D 3, E 4, F 5);
+
+impl IntoArgs for () {
+    fn into_args(self, _: &mut Runtime) -> Result<Vec<Value>, Error> {
+        Ok(Vec::new())
+    }
+}
+
+impl<T: IntoValue> IntoArgs for Vec<T> {
+    fn into_args(self, rt: &mut Runtime) -> Result<Vec<Value>, Error> {
+        self.into_iter().map(|x| x.into_value(rt)).collect()
+    }
+}
+
+impl IntoArgs for &[Value] {
+    fn into_args(self, rt: &mut Runtime) -> Result<Vec<Value>, Error> {
+        self.iter().map(|x| x.into_value(rt)).collect()
+    }
+}
+
+impl Runtime {
+    /// The value of the global variable `name`, converted.
+    ///
+    /// ```
+    /// let mut rt = imp::Runtime::new().unwrap();
+    /// rt.eval_str("(define limit 40)").unwrap();
+    /// assert_eq!(rt.global::<i64>("limit").unwrap(), 40);
+    /// ```
+    ///
+    /// # Errors
+    /// [`Error::Raised`] if `name` is unbound, [`Error::Type`] if its value
+    /// does not convert.
+    pub fn global<T: FromValue>(&mut self, name: &str) -> Result<T, Error> {
+        let s = match self.vm.intern(name) {
+            Ok(s) => s,
+            Err(e) => return Err(self.convert(e)),
+        };
+        let raw = self.vm.global_value(s);
+        if raw == Raw::UNDEFINED {
+            return Err(Error::Raised(crate::Report {
+                kind: "error".into(),
+                message: format!("unbound variable `{name}`"),
+                irritants: Vec::new(),
+                location: None,
+                backtrace: Vec::new(),
+            }));
+        }
+        let v = self.hold(raw);
+        T::from_value(&v, self)
+    }
+
+    /// Bind the global variable `name` to `value` (defining it if need be).
+    ///
+    /// ```
+    /// let mut rt = imp::Runtime::new().unwrap();
+    /// rt.set_global("names", vec!["ada", "grace"]).unwrap();
+    /// assert_eq!(rt.eval_str("(length names)").unwrap().as_i64(&rt), Some(2));
+    /// ```
+    ///
+    /// # Errors
+    /// [`Error::Heap`] if the heap is exhausted.
+    pub fn set_global<T: IntoValue>(&mut self, name: &str, value: T) -> Result<(), Error> {
+        let v = value.into_value(self)?;
+        let raw = self.raw(&v);
+        let r = self.vm.define_global(name, raw);
+        r.map_err(|e| self.convert(e))
+    }
+
+    /// The symbol named `name`.
+    ///
+    /// # Errors
+    /// [`Error::Heap`] if the heap is exhausted.
+    pub fn symbol(&mut self, name: &str) -> Result<Value, Error> {
+        let r = self.vm.intern(name);
+        self.hold_result(r)
+    }
+
+    /// Call the procedure `f` with `args`, converting the result.
+    ///
+    /// ```
+    /// let mut rt = imp::Runtime::new().unwrap();
+    /// let add = rt.eval_str("(lambda (a b) (+ a b))").unwrap();
+    /// let n: i64 = rt.call_value(&add, (2, 3)).unwrap();
+    /// assert_eq!(n, 5);
+    /// ```
+    ///
+    /// # Errors
+    /// As [`Runtime::eval_str`], or [`Error::Type`] if the result does not
+    /// convert.
+    pub fn call_value<R: FromValue>(&mut self, f: &Value, args: impl IntoArgs) -> Result<R, Error> {
+        let args = args.into_args(self)?;
+        let refs: Vec<&Value> = args.iter().collect();
+        let v = self.call(f, &refs)?;
+        R::from_value(&v, self)
+    }
+
+    /// Call the procedure bound to the global `name` with `args`.
+    ///
+    /// ```
+    /// let mut rt = imp::Runtime::new().unwrap();
+    /// let s: String = rt.call_global("string-upcase", ("shout",)).unwrap();
+    /// assert_eq!(s, "SHOUT");
+    /// ```
+    ///
+    /// # Errors
+    /// As [`Runtime::call_value`]; [`Error::Raised`] if `name` is unbound.
+    pub fn call_global<R: FromValue>(&mut self, name: &str, args: impl IntoArgs) -> Result<R, Error> {
+        let f: Value = self.global(name)?;
+        self.call_value(&f, args)
+    }
+}
