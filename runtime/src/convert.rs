@@ -34,15 +34,15 @@ use imp_gc::Value as Raw;
 use crate::num::Num;
 use crate::obj;
 use crate::printer::{print, Mode};
-use crate::{Error, Runtime, Value};
+use crate::{Error, Runtime, Scope, Value};
 
 /// A Rust value that can become a Scheme value.
 pub trait IntoValue {
-    /// Make the Scheme value (it may allocate in `rt`'s heap).
+    /// Make the Scheme value (it may allocate in `cx`'s heap).
     ///
     /// # Errors
     /// [`Error::Heap`] if the heap is exhausted.
-    fn into_value(self, rt: &mut Runtime) -> Result<Value, Error>;
+    fn into_value(self, cx: &mut Scope<'_>) -> Result<Value, Error>;
 }
 
 /// A Rust value that can be made from a Scheme value.
@@ -51,7 +51,7 @@ pub trait FromValue: Sized {
     ///
     /// # Errors
     /// [`Error::Type`] if `v` is not of a kind that converts.
-    fn from_value(v: &Value, rt: &mut Runtime) -> Result<Self, Error>;
+    fn from_value(v: &Value, cx: &mut Scope<'_>) -> Result<Self, Error>;
 }
 
 /// Arguments for a call: a tuple of [`IntoValue`]s (or `()`), a
@@ -61,19 +61,19 @@ pub trait IntoArgs {
     ///
     /// # Errors
     /// [`Error::Heap`] if the heap is exhausted.
-    fn into_args(self, rt: &mut Runtime) -> Result<Vec<Value>, Error>;
+    fn into_args(self, cx: &mut Scope<'_>) -> Result<Vec<Value>, Error>;
 }
 
 /// The error for a value that does not convert to `expected`.
-pub(crate) fn type_error(rt: &Runtime, expected: &str, v: Raw) -> Error {
-    let mut shown = print(&rt.vm, v, Mode::Write);
+pub(crate) fn type_error(cx: &Scope<'_>, expected: &str, v: Raw) -> Error {
+    let mut shown = print(cx.vm, v, Mode::Write);
     if shown.chars().count() > 60 {
         shown = shown.chars().take(57).collect::<String>() + "...";
     }
     Error::Type(format!("expected {expected}, got {shown}"))
 }
 
-impl Runtime {
+impl Scope<'_> {
     fn hold_result(&mut self, r: crate::vm::VmResult<Raw>) -> Result<Value, Error> {
         match r {
             Ok(v) => Ok(self.hold(v)),
@@ -115,26 +115,26 @@ impl Runtime {
 macro_rules! integer_conversions {
     ($($t:ty),*) => {$(
         impl IntoValue for $t {
-            fn into_value(self, rt: &mut Runtime) -> Result<Value, Error> {
+            fn into_value(self, cx: &mut Scope<'_>) -> Result<Value, Error> {
                 let n = match i64::try_from(self) {
                     Ok(i) => Num::Fix(i),
                     Err(_) => Num::Big(num_bigint::BigInt::from(self)),
                 };
-                let r = rt.vm.make_num(n);
-                rt.hold_result(r)
+                let r = cx.vm.make_num(n);
+                cx.hold_result(r)
             }
         }
 
         impl FromValue for $t {
-            fn from_value(v: &Value, rt: &mut Runtime) -> Result<Self, Error> {
-                let raw = rt.raw(v);
-                let n = match rt.vm.num(raw) {
+            fn from_value(v: &Value, cx: &mut Scope<'_>) -> Result<Self, Error> {
+                let raw = cx.raw(v);
+                let n = match cx.vm.num(raw) {
                     Some(Num::Fix(i)) => <$t>::try_from(i).ok(),
                     Some(Num::Big(b)) => <$t>::try_from(&b).ok(),
                     _ => None,
                 };
                 n.ok_or_else(|| {
-                    type_error(rt, concat!("an exact integer that fits ", stringify!($t)), raw)
+                    type_error(cx, concat!("an exact integer that fits ", stringify!($t)), raw)
                 })
             }
         }
@@ -144,93 +144,93 @@ macro_rules! integer_conversions {
 integer_conversions!(i8, i16, i32, i64, isize, u8, u16, u32, u64, usize);
 
 impl IntoValue for f64 {
-    fn into_value(self, rt: &mut Runtime) -> Result<Value, Error> {
-        let r = rt.vm.flonum(self);
-        rt.hold_result(r)
+    fn into_value(self, cx: &mut Scope<'_>) -> Result<Value, Error> {
+        let r = cx.vm.flonum(self);
+        cx.hold_result(r)
     }
 }
 
 impl IntoValue for f32 {
-    fn into_value(self, rt: &mut Runtime) -> Result<Value, Error> {
-        f64::from(self).into_value(rt)
+    fn into_value(self, cx: &mut Scope<'_>) -> Result<Value, Error> {
+        f64::from(self).into_value(cx)
     }
 }
 
 impl FromValue for f64 {
-    fn from_value(v: &Value, rt: &mut Runtime) -> Result<Self, Error> {
-        let raw = rt.raw(v);
-        match rt.vm.num(raw) {
+    fn from_value(v: &Value, cx: &mut Scope<'_>) -> Result<Self, Error> {
+        let raw = cx.raw(v);
+        match cx.vm.num(raw) {
             Some(n) => Ok(n.to_f64()),
-            None => Err(type_error(rt, "a real number", raw)),
+            None => Err(type_error(cx, "a real number", raw)),
         }
     }
 }
 
 impl FromValue for f32 {
-    fn from_value(v: &Value, rt: &mut Runtime) -> Result<Self, Error> {
-        f64::from_value(v, rt).map(|x| x as f32)
+    fn from_value(v: &Value, cx: &mut Scope<'_>) -> Result<Self, Error> {
+        f64::from_value(v, cx).map(|x| x as f32)
     }
 }
 
 // ---- booleans, characters, strings -------------------------------------------------------
 
 impl IntoValue for bool {
-    fn into_value(self, rt: &mut Runtime) -> Result<Value, Error> {
-        Ok(rt.hold(Raw::bool(self)))
+    fn into_value(self, cx: &mut Scope<'_>) -> Result<Value, Error> {
+        Ok(cx.hold(Raw::bool(self)))
     }
 }
 
 impl FromValue for bool {
-    fn from_value(v: &Value, rt: &mut Runtime) -> Result<Self, Error> {
-        match rt.raw(v) {
+    fn from_value(v: &Value, cx: &mut Scope<'_>) -> Result<Self, Error> {
+        match cx.raw(v) {
             Raw::TRUE => Ok(true),
             Raw::FALSE => Ok(false),
-            raw => Err(type_error(rt, "a boolean", raw)),
+            raw => Err(type_error(cx, "a boolean", raw)),
         }
     }
 }
 
 impl IntoValue for char {
-    fn into_value(self, rt: &mut Runtime) -> Result<Value, Error> {
-        Ok(rt.hold(Raw::char(self)))
+    fn into_value(self, cx: &mut Scope<'_>) -> Result<Value, Error> {
+        Ok(cx.hold(Raw::char(self)))
     }
 }
 
 impl FromValue for char {
-    fn from_value(v: &Value, rt: &mut Runtime) -> Result<Self, Error> {
-        let raw = rt.raw(v);
-        raw.as_char().ok_or_else(|| type_error(rt, "a character", raw))
+    fn from_value(v: &Value, cx: &mut Scope<'_>) -> Result<Self, Error> {
+        let raw = cx.raw(v);
+        raw.as_char().ok_or_else(|| type_error(cx, "a character", raw))
     }
 }
 
 impl IntoValue for &str {
-    fn into_value(self, rt: &mut Runtime) -> Result<Value, Error> {
-        let r = rt.vm.string(self);
-        rt.hold_result(r)
+    fn into_value(self, cx: &mut Scope<'_>) -> Result<Value, Error> {
+        let r = cx.vm.string(self);
+        cx.hold_result(r)
     }
 }
 
 impl IntoValue for String {
-    fn into_value(self, rt: &mut Runtime) -> Result<Value, Error> {
-        self.as_str().into_value(rt)
+    fn into_value(self, cx: &mut Scope<'_>) -> Result<Value, Error> {
+        self.as_str().into_value(cx)
     }
 }
 
 impl IntoValue for &String {
-    fn into_value(self, rt: &mut Runtime) -> Result<Value, Error> {
-        self.as_str().into_value(rt)
+    fn into_value(self, cx: &mut Scope<'_>) -> Result<Value, Error> {
+        self.as_str().into_value(cx)
     }
 }
 
 impl FromValue for String {
-    fn from_value(v: &Value, rt: &mut Runtime) -> Result<Self, Error> {
-        let raw = rt.raw(v);
-        if rt.vm.is(raw, obj::STRING) {
-            Ok(rt.vm.string_text(raw))
-        } else if rt.vm.is(raw, obj::SYMBOL) {
-            Ok(rt.vm.symbol_name(raw))
+    fn from_value(v: &Value, cx: &mut Scope<'_>) -> Result<Self, Error> {
+        let raw = cx.raw(v);
+        if cx.vm.is(raw, obj::STRING) {
+            Ok(cx.vm.string_text(raw))
+        } else if cx.vm.is(raw, obj::SYMBOL) {
+            Ok(cx.vm.symbol_name(raw))
         } else {
-            Err(type_error(rt, "a string", raw))
+            Err(type_error(cx, "a string", raw))
         }
     }
 }
@@ -238,52 +238,52 @@ impl FromValue for String {
 // ---- the unit, values, options ------------------------------------------------------------
 
 impl IntoValue for () {
-    fn into_value(self, rt: &mut Runtime) -> Result<Value, Error> {
-        Ok(rt.hold(Raw::UNSPECIFIED))
+    fn into_value(self, cx: &mut Scope<'_>) -> Result<Value, Error> {
+        Ok(cx.hold(Raw::UNSPECIFIED))
     }
 }
 
 impl FromValue for () {
-    fn from_value(_: &Value, _: &mut Runtime) -> Result<Self, Error> {
+    fn from_value(_: &Value, _: &mut Scope<'_>) -> Result<Self, Error> {
         Ok(())
     }
 }
 
 impl IntoValue for Value {
-    fn into_value(self, _: &mut Runtime) -> Result<Value, Error> {
+    fn into_value(self, _: &mut Scope<'_>) -> Result<Value, Error> {
         Ok(self)
     }
 }
 
 impl IntoValue for &Value {
-    fn into_value(self, rt: &mut Runtime) -> Result<Value, Error> {
-        let raw = rt.raw(self);
-        Ok(rt.hold(raw))
+    fn into_value(self, cx: &mut Scope<'_>) -> Result<Value, Error> {
+        let raw = cx.raw(self);
+        Ok(cx.hold(raw))
     }
 }
 
 impl FromValue for Value {
-    fn from_value(v: &Value, rt: &mut Runtime) -> Result<Self, Error> {
-        let raw = rt.raw(v);
-        Ok(rt.hold(raw))
+    fn from_value(v: &Value, cx: &mut Scope<'_>) -> Result<Self, Error> {
+        let raw = cx.raw(v);
+        Ok(cx.hold(raw))
     }
 }
 
 impl<T: IntoValue> IntoValue for Option<T> {
-    fn into_value(self, rt: &mut Runtime) -> Result<Value, Error> {
+    fn into_value(self, cx: &mut Scope<'_>) -> Result<Value, Error> {
         match self {
-            Some(x) => x.into_value(rt),
-            None => Ok(rt.hold(Raw::FALSE)),
+            Some(x) => x.into_value(cx),
+            None => Ok(cx.hold(Raw::FALSE)),
         }
     }
 }
 
 impl<T: FromValue> FromValue for Option<T> {
-    fn from_value(v: &Value, rt: &mut Runtime) -> Result<Self, Error> {
-        if rt.raw(v) == Raw::FALSE {
+    fn from_value(v: &Value, cx: &mut Scope<'_>) -> Result<Self, Error> {
+        if cx.raw(v) == Raw::FALSE {
             Ok(None)
         } else {
-            T::from_value(v, rt).map(Some)
+            T::from_value(v, cx).map(Some)
         }
     }
 }
@@ -291,52 +291,52 @@ impl<T: FromValue> FromValue for Option<T> {
 // ---- sequences and tables ------------------------------------------------------------------
 
 impl<T: IntoValue> IntoValue for Vec<T> {
-    fn into_value(self, rt: &mut Runtime) -> Result<Value, Error> {
+    fn into_value(self, cx: &mut Scope<'_>) -> Result<Value, Error> {
         let mut items = Vec::with_capacity(self.len());
         for x in self {
-            items.push(x.into_value(rt)?);
+            items.push(x.into_value(cx)?);
         }
-        rt.list_of(&items)
+        cx.list_of(&items)
     }
 }
 
 impl<T: FromValue> FromValue for Vec<T> {
-    fn from_value(v: &Value, rt: &mut Runtime) -> Result<Self, Error> {
-        let items = rt.elements(v, "a list or a vector")?;
-        items.iter().map(|x| T::from_value(x, rt)).collect()
+    fn from_value(v: &Value, cx: &mut Scope<'_>) -> Result<Self, Error> {
+        let items = cx.elements(v, "a list or a vector")?;
+        items.iter().map(|x| T::from_value(x, cx)).collect()
     }
 }
 
 impl<K: IntoValue, V: IntoValue, S> IntoValue for HashMap<K, V, S> {
-    fn into_value(self, rt: &mut Runtime) -> Result<Value, Error> {
-        let equal = rt.global::<Value>("equal?")?;
-        let table: Value = rt.call_global("make-hash-table", (equal,))?;
+    fn into_value(self, cx: &mut Scope<'_>) -> Result<Value, Error> {
+        let equal = cx.global::<Value>("equal?")?;
+        let table: Value = cx.call_global("make-hash-table", (equal,))?;
         for (k, v) in self {
-            let k = k.into_value(rt)?;
-            let v = v.into_value(rt)?;
-            rt.call_global::<()>("hash-table-set!", (&table, k, v))?;
+            let k = k.into_value(cx)?;
+            let v = v.into_value(cx)?;
+            cx.call_global::<()>("hash-table-set!", (&table, k, v))?;
         }
         Ok(table)
     }
 }
 
 impl<K: FromValue + Eq + Hash, V: FromValue> FromValue for HashMap<K, V> {
-    fn from_value(v: &Value, rt: &mut Runtime) -> Result<Self, Error> {
-        let raw = rt.raw(v);
-        let alist: Value = if rt.vm.is(raw, obj::HASH_TABLE) {
-            rt.call_global("hash-table->alist", (v,))?
+    fn from_value(v: &Value, cx: &mut Scope<'_>) -> Result<Self, Error> {
+        let raw = cx.raw(v);
+        let alist: Value = if cx.vm.is(raw, obj::HASH_TABLE) {
+            cx.call_global("hash-table->alist", (v,))?
         } else {
-            rt.hold(raw)
+            cx.hold(raw)
         };
         let mut out = HashMap::new();
-        for pair in rt.elements(&alist, "a hash table or an association list")? {
-            let p = rt.raw(&pair);
-            if !rt.vm.is_pair(p) {
-                return Err(type_error(rt, "an association list entry (key . value)", p));
+        for pair in cx.elements(&alist, "a hash table or an association list")? {
+            let p = cx.raw(&pair);
+            if !cx.vm.is_pair(p) {
+                return Err(type_error(cx, "an association list entry (key . value)", p));
             }
-            let (k, x) = (rt.vm.car(p), rt.vm.cdr(p));
-            let (k, x) = (rt.hold(k), rt.hold(x));
-            out.insert(K::from_value(&k, rt)?, V::from_value(&x, rt)?);
+            let (k, x) = (cx.vm.car(p), cx.vm.cdr(p));
+            let (k, x) = (cx.hold(k), cx.hold(x));
+            out.insert(K::from_value(&k, cx)?, V::from_value(&x, cx)?);
         }
         Ok(out)
     }
@@ -347,26 +347,26 @@ impl<K: FromValue + Eq + Hash, V: FromValue> FromValue for HashMap<K, V> {
 macro_rules! tuple_conversions {
     ($n:expr; $($t:ident $i:tt),+) => {
         impl<$($t: IntoValue),+> IntoValue for ($($t,)+) {
-            fn into_value(self, rt: &mut Runtime) -> Result<Value, Error> {
-                let items = vec![$(self.$i.into_value(rt)?),+];
-                rt.list_of(&items)
+            fn into_value(self, cx: &mut Scope<'_>) -> Result<Value, Error> {
+                let items = vec![$(self.$i.into_value(cx)?),+];
+                cx.list_of(&items)
             }
         }
 
         impl<$($t: FromValue),+> FromValue for ($($t,)+) {
-            fn from_value(v: &Value, rt: &mut Runtime) -> Result<Self, Error> {
-                let items = rt.elements(v, concat!("a list of ", stringify!($n), " elements"))?;
+            fn from_value(v: &Value, cx: &mut Scope<'_>) -> Result<Self, Error> {
+                let items = cx.elements(v, concat!("a list of ", stringify!($n), " elements"))?;
                 if items.len() != $n {
-                    let raw = rt.raw(v);
-                    return Err(type_error(rt, concat!("a list of ", stringify!($n), " elements"), raw));
+                    let raw = cx.raw(v);
+                    return Err(type_error(cx, concat!("a list of ", stringify!($n), " elements"), raw));
                 }
-                Ok(($($t::from_value(&items[$i], rt)?,)+))
+                Ok(($($t::from_value(&items[$i], cx)?,)+))
             }
         }
 
         impl<$($t: IntoValue),+> IntoArgs for ($($t,)+) {
-            fn into_args(self, rt: &mut Runtime) -> Result<Vec<Value>, Error> {
-                Ok(vec![$(self.$i.into_value(rt)?),+])
+            fn into_args(self, cx: &mut Scope<'_>) -> Result<Vec<Value>, Error> {
+                Ok(vec![$(self.$i.into_value(cx)?),+])
             }
         }
     };
@@ -380,24 +380,24 @@ tuple_conversions!(5; A 0, B 1, C 2, D 3, E 4);
 tuple_conversions!(6; A 0, B 1, C 2, D 3, E 4, F 5);
 
 impl IntoArgs for () {
-    fn into_args(self, _: &mut Runtime) -> Result<Vec<Value>, Error> {
+    fn into_args(self, _: &mut Scope<'_>) -> Result<Vec<Value>, Error> {
         Ok(Vec::new())
     }
 }
 
 impl<T: IntoValue> IntoArgs for Vec<T> {
-    fn into_args(self, rt: &mut Runtime) -> Result<Vec<Value>, Error> {
-        self.into_iter().map(|x| x.into_value(rt)).collect()
+    fn into_args(self, cx: &mut Scope<'_>) -> Result<Vec<Value>, Error> {
+        self.into_iter().map(|x| x.into_value(cx)).collect()
     }
 }
 
 impl IntoArgs for &[Value] {
-    fn into_args(self, rt: &mut Runtime) -> Result<Vec<Value>, Error> {
-        self.iter().map(|x| x.into_value(rt)).collect()
+    fn into_args(self, cx: &mut Scope<'_>) -> Result<Vec<Value>, Error> {
+        self.iter().map(|x| x.into_value(cx)).collect()
     }
 }
 
-impl Runtime {
+impl Scope<'_> {
     /// The value of the global variable `name`, converted.
     ///
     /// ```
@@ -486,5 +486,90 @@ impl Runtime {
     pub fn call_global<R: FromValue>(&mut self, name: &str, args: impl IntoArgs) -> Result<R, Error> {
         let f: Value = self.global(name)?;
         self.call_value(&f, args)
+    }
+}
+
+impl Runtime {
+    /// The value of the global variable `name`, converted.
+    ///
+    /// ```
+    /// let mut rt = imp::Runtime::new().unwrap();
+    /// rt.eval_str("(define limit 40)").unwrap();
+    /// assert_eq!(rt.global::<i64>("limit").unwrap(), 40);
+    /// ```
+    ///
+    /// # Errors
+    /// [`Error::Raised`] if `name` is unbound, [`Error::Type`] if its value
+    /// does not convert.
+    pub fn global<T: FromValue>(&mut self, name: &str) -> Result<T, Error> {
+        self.scope().global(name)
+    }
+
+    /// Bind the global variable `name` to `value` (defining it if need be).
+    ///
+    /// ```
+    /// let mut rt = imp::Runtime::new().unwrap();
+    /// rt.set_global("names", vec!["ada", "grace"]).unwrap();
+    /// assert_eq!(rt.eval_str("(length names)").unwrap().as_i64(&rt), Some(2));
+    /// ```
+    ///
+    /// # Errors
+    /// [`Error::Heap`] if the heap is exhausted.
+    pub fn set_global<T: IntoValue>(&mut self, name: &str, value: T) -> Result<(), Error> {
+        self.scope().set_global(name, value)
+    }
+
+    /// Call the procedure `f` with `args`, converting the result.
+    ///
+    /// ```
+    /// let mut rt = imp::Runtime::new().unwrap();
+    /// let add = rt.eval_str("(lambda (a b) (+ a b))").unwrap();
+    /// let n: i64 = rt.call_value(&add, (2, 3)).unwrap();
+    /// assert_eq!(n, 5);
+    /// ```
+    ///
+    /// # Errors
+    /// As [`Runtime::eval_str`], or [`Error::Type`] if the result does not
+    /// convert.
+    pub fn call_value<R: FromValue>(&mut self, f: &Value, args: impl IntoArgs) -> Result<R, Error> {
+        self.scope().call_value(f, args)
+    }
+
+    /// Call the procedure bound to the global `name` with `args`.
+    ///
+    /// ```
+    /// let mut rt = imp::Runtime::new().unwrap();
+    /// let s: String = rt.call_global("string-upcase", ("shout",)).unwrap();
+    /// assert_eq!(s, "SHOUT");
+    /// ```
+    ///
+    /// # Errors
+    /// As [`Runtime::call_value`]; [`Error::Raised`] if `name` is unbound.
+    pub fn call_global<R: FromValue>(&mut self, name: &str, args: impl IntoArgs) -> Result<R, Error> {
+        self.scope().call_global(name, args)
+    }
+
+    /// The symbol named `name`.
+    ///
+    /// # Errors
+    /// [`Error::Heap`] if the heap is exhausted.
+    pub fn symbol(&mut self, name: &str) -> Result<Value, Error> {
+        self.scope().symbol(name)
+    }
+
+    /// Convert `v` to a Rust value.
+    ///
+    /// # Errors
+    /// [`Error::Type`] if it does not convert.
+    pub fn get<T: FromValue>(&mut self, v: &Value) -> Result<T, Error> {
+        T::from_value(v, &mut self.scope())
+    }
+
+    /// Make a Scheme value of `x`.
+    ///
+    /// # Errors
+    /// [`Error::Heap`] if the heap is exhausted.
+    pub fn put<T: IntoValue>(&mut self, x: T) -> Result<Value, Error> {
+        x.into_value(&mut self.scope())
     }
 }

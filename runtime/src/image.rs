@@ -411,7 +411,7 @@ fn valid_object(t: imp_gc::Tag, p: &[u64]) -> Result<(), String> {
     if t == obj::PRIMITIVE
         && !imp_gc::Value::from_bits(p[0])
             .as_fixnum()
-            .is_some_and(|id| id >= 0 && (id as usize) < PRIMITIVES.len())
+            .is_some_and(|id| id == -1 || (id >= 0 && (id as usize) < PRIMITIVES.len()))
     {
         return Err("a native procedure this imp does not have".into());
     }

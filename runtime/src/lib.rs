@@ -17,6 +17,7 @@ pub mod compile;
 pub mod convert;
 pub mod fork;
 pub mod image;
+pub mod native;
 pub mod num;
 pub mod obj;
 pub mod os;
@@ -37,6 +38,7 @@ use crate::printer::Mode;
 use crate::vm::{Abort, Exn, Reg, Vm};
 
 pub use crate::convert::{FromValue, IntoArgs, IntoValue};
+pub use crate::native::FromArgs;
 pub use crate::report::Report;
 
 /// The Scheme source of the part of the standard library written in Scheme.
@@ -78,6 +80,12 @@ pub enum Error {
     /// signal handler, a helper thread).
     #[error("{0}")]
     System(String),
+    /// Control is leaving the native function that got this error for a
+    /// continuation captured outside it (an escape to an enclosing `guard`
+    /// or `call/cc`). A native function should return it unchanged (`?`
+    /// does); the runtime then resumes the continuation.
+    #[error("an escape to a continuation outside this native call")]
+    Escape,
     /// A value did not convert to the Rust type asked for (the message
     /// says what was expected and what was found).
     #[error("{0}")]
@@ -165,10 +173,61 @@ impl Value {
     }
 }
 
+/// A runtime seen from Rust code that runs inside it: a native function
+/// gets one, and the typed conversions ([`IntoValue`], [`FromValue`]) work
+/// in one. [`Runtime::scope`] makes one over a whole runtime.
+pub struct Scope<'a> {
+    vm: &'a mut Vm,
+}
+
+impl Scope<'_> {
+    fn raw(&self, v: &Value) -> Raw {
+        raw_in(self.vm, v)
+    }
+
+    fn hold(&mut self, v: Raw) -> Value {
+        hold_in(self.vm, v)
+    }
+
+    fn convert(&mut self, e: Exn) -> Error {
+        convert_in(self.vm, e)
+    }
+
+    /// Call procedure `f` with `args`.
+    ///
+    /// # Errors
+    /// As [`Runtime::eval_str`].
+    pub fn call(&mut self, f: &Value, args: &[&Value]) -> Result<Value, Error> {
+        let base = self.vm.stack.len();
+        let fv = self.raw(f);
+        self.vm.stack.push(fv);
+        for a in args {
+            let v = self.raw(a);
+            self.vm.stack.push(v);
+        }
+        let r = self.vm.call_from_rust(base);
+        self.vm.stack.truncate(base);
+        if self.vm.entries.is_empty() {
+            let _ = std::io::Write::flush(&mut self.vm.out);
+        }
+        let v = r.map_err(|e| self.convert(e))?;
+        Ok(self.hold(v))
+    }
+
+    /// The value printed as `write` would.
+    pub fn write(&self, v: &Value) -> String {
+        printer::print(self.vm, self.raw(v), Mode::Write)
+    }
+
+    /// The value printed as `display` would.
+    pub fn display(&self, v: &Value) -> String {
+        printer::print(self.vm, self.raw(v), Mode::Display)
+    }
+}
+
 /// An imp runtime: a heap, a VM and a global environment.
 pub struct Runtime {
     vm: Vm,
-    release: Rc<RefCell<Vec<Global>>>,
 }
 
 impl Runtime {
@@ -195,10 +254,7 @@ impl Runtime {
         if let Some(n) = opts.max_frames {
             vm.max_frames = n;
         }
-        let mut rt = Runtime {
-            vm,
-            release: Rc::new(RefCell::new(Vec::new())),
-        };
+        let mut rt = Runtime { vm };
         rt.boot()?;
         Ok(rt)
     }
@@ -222,59 +278,26 @@ impl Runtime {
     }
 
     fn raw(&self, v: &Value) -> Raw {
-        self.vm.heap.global(v.slot)
+        raw_in(&self.vm, v)
     }
 
     fn hold(&mut self, v: Raw) -> Value {
-        self.drain_released();
-        Value {
-            slot: self.vm.heap.new_global(v),
-            release: self.release.clone(),
-        }
+        hold_in(&mut self.vm, v)
     }
 
     fn drain_released(&mut self) {
-        let released: Vec<Global> = self.release.borrow_mut().drain(..).collect();
-        for g in released {
-            self.vm.heap.release_global(g);
-        }
+        drain_released_in(&mut self.vm);
+    }
+
+    /// A scope over this runtime: what a native function gets, and what
+    /// the typed conversions work in.
+    pub fn scope(&mut self) -> Scope<'_> {
+        Scope { vm: &mut self.vm }
     }
 
     /// Turn a VM error into an API error, resetting the VM's dynamic state.
     fn convert(&mut self, e: Exn) -> Error {
-        if self.vm.entries.is_empty() {
-            self.vm.set_reg(Reg::Winders, Raw::NIL);
-            self.vm.set_reg(Reg::Handlers, Raw::NIL);
-        }
-        match e {
-            Exn::Abort(Abort::Uncaught) => {
-                let c = self.vm.reg(Reg::LastError);
-                Error::Raised(report::condition_parts(&self.vm, c))
-            }
-            Exn::Abort(Abort::Exit(code)) => Error::Exit(code),
-            Exn::Abort(Abort::OutOfMemory(m)) => Error::Heap(m),
-            Exn::Block { .. } => Error::Heap("internal: a wait escaped the scheduler".into()),
-            Exn::Error {
-                kind,
-                message,
-                irritant_mark,
-            } => {
-                let irritants = (irritant_mark..self.vm.heap.root_mark())
-                    .map(|i| {
-                        let v = self.vm.heap.handle(imp_gc::Handle::from_index(i));
-                        printer::print(&self.vm, v, Mode::Write)
-                    })
-                    .collect();
-                self.vm.heap.truncate_roots(irritant_mark);
-                Error::Raised(Report {
-                    kind: kind.to_string(),
-                    message,
-                    irritants,
-                    location: None,
-                    backtrace: Vec::new(),
-                })
-            }
-        }
+        convert_in(&mut self.vm, e)
     }
 
     /// Evaluate every form in `src`; the value of the last one.
@@ -385,10 +408,7 @@ impl Runtime {
     ) -> Result<(Runtime, Option<Value>), Error> {
         let (vm, top, hooks) =
             Vm::from_image(path.as_ref(), HeapConfig::default()).map_err(Error::Image)?;
-        let mut rt = Runtime {
-            vm,
-            release: Rc::new(RefCell::new(Vec::new())),
-        };
+        let mut rt = Runtime { vm };
         let top = if rt.vm.is_procedure(top) {
             Some(rt.hold(top))
         } else {
@@ -466,17 +486,7 @@ impl Runtime {
     /// # Errors
     /// As [`Runtime::eval_str`].
     pub fn call(&mut self, f: &Value, args: &[&Value]) -> Result<Value, Error> {
-        let base = self.vm.stack.len();
-        self.vm.stack.push(self.raw(f));
-        for a in args {
-            let v = self.raw(a);
-            self.vm.stack.push(v);
-        }
-        let r = self.vm.call_from_rust(base);
-        self.vm.stack.truncate(base);
-        let _ = std::io::Write::flush(&mut self.vm.out);
-        let v = r.map_err(|e| self.convert(e))?;
-        Ok(self.hold(v))
+        self.scope().call(f, args)
     }
 
     /// The value printed as `display` would.
@@ -610,10 +620,7 @@ impl Runtime {
         vm.heap = heap;
         vm.regs = self.vm.regs;
         vm.max_frames = self.vm.max_frames;
-        Ok(Runtime {
-            vm,
-            release: Rc::new(RefCell::new(Vec::new())),
-        })
+        Ok(Runtime { vm })
     }
 
     /// Address of the heap's region (to show a copy lives elsewhere).
@@ -656,3 +663,61 @@ pub fn write_boot_image(
     setup(&mut rt)?;
     rt.save_image(path, None).map(|_| ())
 }
+
+pub(crate) fn raw_in(vm: &Vm, v: &Value) -> Raw {
+    vm.heap.global(v.slot)
+}
+
+pub(crate) fn hold_in(vm: &mut Vm, v: Raw) -> Value {
+    drain_released_in(vm);
+    Value {
+        slot: vm.heap.new_global(v),
+        release: vm.handles.clone(),
+    }
+}
+
+fn drain_released_in(vm: &mut Vm) {
+    let released: Vec<Global> = vm.handles.borrow_mut().drain(..).collect();
+    for g in released {
+        vm.heap.release_global(g);
+    }
+}
+
+/// Turn a VM error into an API error, resetting the VM's dynamic state.
+fn convert_in(vm: &mut Vm, e: Exn) -> Error {
+    if vm.entries.is_empty() {
+        vm.set_reg(Reg::Winders, Raw::NIL);
+        vm.set_reg(Reg::Handlers, Raw::NIL);
+    }
+    match e {
+        Exn::Abort(Abort::Uncaught) => {
+            let c = vm.reg(Reg::LastError);
+            Error::Raised(report::condition_parts(vm, c))
+        }
+        Exn::Abort(Abort::Exit(code)) => Error::Exit(code),
+        Exn::Abort(Abort::OutOfMemory(m)) => Error::Heap(m),
+        Exn::Abort(Abort::Escape) => Error::Escape,
+        Exn::Block { .. } => Error::Heap("internal: a wait escaped the scheduler".into()),
+        Exn::Error {
+            kind,
+            message,
+            irritant_mark,
+        } => {
+            let irritants = (irritant_mark..vm.heap.root_mark())
+                .map(|i| {
+                    let v = vm.heap.handle(imp_gc::Handle::from_index(i));
+                    printer::print(vm, v, Mode::Write)
+                })
+                .collect();
+            vm.heap.truncate_roots(irritant_mark);
+            Error::Raised(Report {
+                kind: kind.to_string(),
+                message,
+                irritants,
+                location: None,
+                backtrace: Vec::new(),
+            })
+        }
+    }
+}
+

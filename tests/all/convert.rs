@@ -90,20 +90,17 @@ fn vectors_lists_tuples_and_maps() {
     m.insert("one".to_string(), 1i64);
     m.insert("two".to_string(), 2);
     rt.set_global("table", m.clone()).expect("set");
-    let n: i64 = rt.eval_str("(hash-table-ref table \"two\")").and_then(|v| {
-        use imp::FromValue;
-        i64::from_value(&v, &mut rt)
-    }).expect("lookup");
+    let n: i64 = rt
+        .eval_str("(hash-table-ref table \"two\")")
+        .and_then(|v| rt.get(&v))
+        .expect("lookup");
     assert_eq!(n, 2);
     let back: HashMap<String, i64> = rt.global("table").expect("table");
     assert_eq!(back, m);
     // An association list converts to a map too.
     let al: HashMap<String, i64> = rt
         .eval_str("'((\"x\" . 10) (\"y\" . 20))")
-        .and_then(|v| {
-            use imp::FromValue;
-            HashMap::from_value(&v, &mut rt)
-        })
+        .and_then(|v| rt.get(&v))
         .expect("alist");
     assert_eq!(al.get("y"), Some(&20));
 }
@@ -130,4 +127,152 @@ fn globals_and_calls_report_unbound_names_and_scheme_errors() {
     assert_eq!(n, 4);
     let unit: () = rt.call_global("newline", ()).expect("unit");
     assert_eq!(unit, ());
+}
+
+#[test]
+fn native_functions_take_typed_arguments_and_report_misuse_as_scheme_errors() {
+    let mut rt = rt();
+    rt.register("add", |_, (a, b): (i64, i64)| Ok(a + b)).expect("register");
+    rt.register("join", |_, parts: Vec<String>| Ok(parts.join("-"))).expect("register");
+    rt.register("nothing", |_, ()| Ok(())).expect("register");
+    assert_eq!(rt.eval_str("(add 2 40)").expect("add").as_i64(&rt), Some(42));
+    assert_eq!(rt.eval_str("(map add '(1 2) '(10 20))").map(|v| rt.write(&v)).expect("map"), "(11 22)");
+    assert_eq!(
+        rt.eval_str("(join \"a\" \"b\" \"c\")").map(|v| rt.display(&v)).expect("join"),
+        "a-b-c"
+    );
+    assert!(rt.eval_str("(nothing)").expect("unit").is_unspecified(&rt));
+    assert_eq!(rt.eval_str("(procedure? add)").map(|v| rt.write(&v)).expect("p"), "#t");
+    let msg = |rt: &mut Runtime, src: &str| -> String {
+        let v = rt
+            .eval_str(&format!("(guard (e (#t (error-object-message e))) {src})"))
+            .expect("guarded");
+        rt.display(&v)
+    };
+    assert_eq!(msg(&mut rt, "(add 1)"), "add: expected 2 arguments, got 1");
+    assert_eq!(
+        msg(&mut rt, "(add 1 \"two\")"),
+        "add: argument 2: expected an exact integer that fits i64, got \"two\""
+    );
+    assert_eq!(msg(&mut rt, "(join \"a\" 5)"), "join: argument 2: expected a string, got 5");
+    // Uncaught, the error reaches the host as an ordinary Scheme error.
+    match rt.eval_str("(add 'x 1)") {
+        Err(Error::Raised(r)) => assert!(r.message.starts_with("add: argument 1"), "{}", r.message),
+        other => panic!("expected a raised error, got {other:?}"),
+    }
+}
+
+#[test]
+fn a_native_function_that_fails_or_panics_leaves_the_runtime_usable() {
+    let mut rt = rt();
+    rt.register("checked-div", |_, (a, b): (i64, i64)| {
+        if b == 0 {
+            Err(Error::Type("checked-div: division by zero".into()))
+        } else {
+            Ok(a / b)
+        }
+    })
+    .expect("register");
+    rt.register("boom", |_, (n,): (i64,)| -> Result<i64, Error> {
+        if n > 0 {
+            panic!("boom with {n}");
+        }
+        Ok(n)
+    })
+    .expect("register");
+    let v = rt
+        .eval_str("(guard (e (#t (error-object-message e))) (checked-div 1 0))")
+        .expect("guarded");
+    assert_eq!(rt.display(&v), "checked-div: division by zero");
+    // A panic is caught and raised as a Scheme error (the default hook
+    // still prints it on stderr).
+    match rt.eval_str("(list 1 (boom 3))") {
+        Err(Error::Raised(r)) => {
+            assert!(r.message.contains("native function `boom` panicked: boom with 3"), "{}", r.message)
+        }
+        other => panic!("expected a raised error, got {other:?}"),
+    }
+    let v = rt
+        .eval_str("(guard (e (#t 'caught)) (boom 1))")
+        .expect("guarded panic");
+    assert_eq!(rt.write(&v), "caught");
+    // Still usable, frames and stack intact.
+    assert_eq!(rt.eval_str("(let loop ((i 0) (s 0)) (if (= i 100) s (loop (+ i 1) (+ s (checked-div i 1)))))").expect("loop").as_i64(&rt), Some(4950));
+}
+
+#[test]
+fn native_functions_call_back_into_scheme() {
+    let mut rt = rt();
+    rt.eval_str("(define (square x) (* x x))").expect("define");
+    rt.register("sum-of-squares", |cx, xs: Vec<i64>| {
+        let mut total = 0i64;
+        for x in xs {
+            total += cx.call_global::<i64>("square", (x,))?;
+        }
+        Ok(total)
+    })
+    .expect("register");
+    assert_eq!(rt.eval_str("(sum-of-squares 1 2 3)").expect("call").as_i64(&rt), Some(14));
+    // Host -> Scheme -> host -> Scheme.
+    rt.eval_str("(define (outer n) (+ 1 (sum-of-squares n n)))").expect("define");
+    let n: i64 = rt.call_global("outer", (3,)).expect("round trip");
+    assert_eq!(n, 19);
+    // A Scheme error raised inside the callback goes on up, catchable.
+    rt.eval_str("(define (square x) (car x))").expect("redefine");
+    let v = rt
+        .eval_str("(guard (e (#t (error-object-message e))) (sum-of-squares 1))")
+        .expect("guarded");
+    assert!(rt.display(&v).contains("car"), "{}", rt.display(&v));
+    // Escaping from Scheme code the native function called works too.
+    rt.eval_str("(define (square x) (raise 'escaped))").expect("redefine");
+    let v = rt.eval_str("(guard (e ((symbol? e) e)) (sum-of-squares 2))").expect("guarded");
+    assert!(rt.display(&v).contains("escaped"), "{}", rt.display(&v));
+    assert_eq!(rt.eval_str("(+ 1 2)").expect("after").as_i64(&rt), Some(3));
+    // A continuation captured outside the native call, invoked inside it,
+    // unwinds the native call (running dynamic-wind after-thunks) and
+    // resumes; so does one two native calls deep.
+    rt.register("call-with", |cx, (f, x): (Value, Value)| cx.call_value::<Value>(&f, (x,)))
+        .expect("register");
+    let v = rt
+        .eval_str(
+            "(let ((log '()))
+               (let ((r (call/cc (lambda (k)
+                          (dynamic-wind
+                            (lambda () (set! log (cons 'in log)))
+                            (lambda () (+ 100 (call-with k 5)))
+                            (lambda () (set! log (cons 'out log))))))))
+                 (list r (reverse log))))",
+        )
+        .expect("escape");
+    assert_eq!(rt.write(&v), "(5 (in out))");
+    let v = rt
+        .eval_str("(call/cc (lambda (k) (call-with (lambda (x) (+ 1 (call-with k x))) 7)))")
+        .expect("two deep");
+    assert_eq!(rt.write(&v), "7");
+}
+
+#[test]
+fn natives_belong_to_their_runtime_and_are_found_by_name_after_an_image() {
+    let mut a = rt();
+    let mut b = rt();
+    a.register("who", |_, ()| Ok("a")).expect("a");
+    b.register("who", |_, ()| Ok("b")).expect("b");
+    assert_eq!(a.global::<Value>("who").and_then(|f| a.call_value::<String>(&f, ())).expect("a"), "a");
+    assert_eq!(b.call_global::<String>("who", ()).expect("b"), "b");
+
+    let dir = std::env::temp_dir().join(format!("imp-natives-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("dir");
+    let path = dir.join("n.img");
+    a.eval_str("(define (greet) (string-append \"from \" (who)))").expect("define");
+    a.save_image(&path, None).expect("save");
+    // Loaded without registering `who`: calling it names the function.
+    let (mut c, _) = Runtime::from_image(&path).expect("load");
+    match c.eval_str("(greet)") {
+        Err(Error::Raised(r)) => assert!(r.message.contains("`who` is not registered"), "{}", r.message),
+        other => panic!("expected an error, got {other:?}"),
+    }
+    // Registered after loading: the image's procedures call it.
+    c.register("who", |_, ()| Ok("c")).expect("c");
+    assert_eq!(c.call_global::<String>("greet", ()).expect("greet"), "from c");
+    let _ = std::fs::remove_dir_all(&dir);
 }

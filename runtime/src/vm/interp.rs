@@ -351,6 +351,16 @@ impl Vm {
                     return Ok(Called::Entered);
                 }
                 PRIMITIVE => {
+                    if crate::native::is_native(self, f) {
+                        return match crate::native::call_native(self, f, f_idx, argc) {
+                            Ok(v) => Ok(Called::Done(v)),
+                            Err(Exn::Abort(Abort::Escape)) if self.escape_is_here() => {
+                                self.resume_escape()?;
+                                Ok(Called::Entered)
+                            }
+                            Err(e) => Err(e),
+                        };
+                    }
                     let id = self.heap.get(f, 0).as_fixnum_unchecked() as usize;
                     let def = &PRIMITIVES[id];
                     if argc < def.min as usize || (def.max != u16::MAX && argc > def.max as usize) {
@@ -429,6 +439,9 @@ impl Vm {
     /// A printable name of a procedure.
     pub fn procedure_name(&self, f: Value) -> String {
         if self.is(f, PRIMITIVE) {
+            if crate::native::is_native(self, f) {
+                return crate::native::native_name(self, f);
+            }
             return PRIMITIVES[self.heap.get(f, 0).as_fixnum_unchecked() as usize]
                 .name
                 .to_string();
@@ -626,6 +639,36 @@ impl Vm {
         self.object_from_stack(CONTINUATION, base)
     }
 
+    /// Was the continuation of the pending escape captured in the innermost
+    /// entry (so this VM loop resumes it)?
+    fn escape_is_here(&self) -> bool {
+        let Some((k, _)) = &self.pending_escape else {
+            return false;
+        };
+        let k = crate::raw_in(self, k);
+        let entry = self.entries.last().copied().unwrap_or(Entry {
+            frames: 0,
+            stack: 0,
+        });
+        self.heap.get(k, 4).as_fixnum_unchecked() as usize == entry.frames
+            && self.heap.get(k, 5).as_fixnum_unchecked() as usize == entry.stack
+    }
+
+    /// Invoke the pending escape's continuation with its values.
+    fn resume_escape(&mut self) -> VmResult<()> {
+        let Some((k, vals)) = self.pending_escape.take() else {
+            return Ok(());
+        };
+        let f_idx = self.stack.len();
+        let k = crate::raw_in(self, &k);
+        self.stack.push(k);
+        let vals = crate::raw_in(self, &vals);
+        let items = self.list_to_vec(vals).unwrap_or_default();
+        let argc = items.len();
+        self.stack.extend(items);
+        self.reinstate(k, f_idx, argc)
+    }
+
     /// Invoke continuation `k` with the `argc` values above `f_idx`.
     fn reinstate(&mut self, k: Value, f_idx: usize, argc: usize) -> VmResult<()> {
         let entry = self.entries.last().copied().unwrap_or(Entry {
@@ -635,6 +678,21 @@ impl Vm {
         let ef = self.heap.get(k, 4).as_fixnum_unchecked() as usize;
         let es = self.heap.get(k, 5).as_fixnum_unchecked() as usize;
         if ef != entry.frames || es != entry.stack {
+            let n = self.entries.len();
+            let outer = n > 0
+                && self.entries[..n - 1]
+                    .iter()
+                    .any(|e| e.frames == ef && e.stack == es);
+            if outer && self.run_depth > 0 {
+                // Captured outside the native call now running: unwind it,
+                // and resume `k` from the VM loop that captured it.
+                let vals = self.list_from_stack(f_idx + 1)?;
+                let vals = crate::hold_in(self, vals);
+                let k = self.stack[f_idx];
+                let k = crate::hold_in(self, k);
+                self.pending_escape = Some((k, vals));
+                return Err(Exn::Abort(Abort::Escape));
+            }
             return Err(self.error(
                 "continuation invoked outside the native call that captured it",
                 &[],

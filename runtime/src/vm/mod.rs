@@ -139,6 +139,10 @@ pub enum Abort {
     Exit(i32),
     /// The heap is exhausted.
     OutOfMemory(String),
+    /// A continuation captured outside the native function now running was
+    /// invoked: the native call unwinds, and the VM around it resumes the
+    /// continuation (`Vm::pending_escape`).
+    Escape,
 }
 
 /// The result of VM operations that may raise.
@@ -186,6 +190,15 @@ pub struct Vm {
     pub threads_live_at_prune: usize,
     /// Helper threads, the wake pipe, polled descriptors, the fork registry.
     pub os: crate::os::Os,
+    /// Handle slots the host's `imp::Value`s released (freed at the next
+    /// hold or collection).
+    pub handles: std::rc::Rc<std::cell::RefCell<Vec<imp_gc::Global>>>,
+    /// Functions the host registered (`Runtime::register`), called from
+    /// `PRIMITIVE` objects whose id is negative, found by name.
+    pub natives: crate::native::Natives,
+    /// The continuation and the list of values of an escape out of a
+    /// native function (`Abort::Escape`) on its way out.
+    pub pending_escape: Option<(crate::Value, crate::Value)>,
     /// Libraries and imports, parsed from the heap's `%libraries`,
     /// `%top-imports` and `%builtin-names` (a cache: empty after an image
     /// loads, rebuilt on first use).
@@ -246,6 +259,9 @@ impl Vm {
             threads_registered: 0,
             threads_live_at_prune: 0,
             os,
+            handles: Default::default(),
+            natives: Default::default(),
+            pending_escape: None,
             libs: Default::default(),
             sources: std::collections::HashMap::new(),
             next_source_id: 0,

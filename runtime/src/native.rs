@@ -1,0 +1,239 @@
+//! Native functions: Rust closures a host registers and Scheme calls.
+//!
+//! ```
+//! let mut rt = imp::Runtime::new().unwrap();
+//! rt.register("hypot", |_, (a, b): (f64, f64)| Ok(a.hypot(b))).unwrap();
+//! assert_eq!(rt.eval_str("(hypot 3 4)").unwrap().as_f64(&rt), Some(5.0));
+//! // Arity and type errors are Scheme errors, catchable like any other.
+//! let e = rt.eval_str("(guard (e (#t (error-object-message e))) (hypot 1))").unwrap();
+//! assert_eq!(rt.display(&e), "hypot: expected 2 arguments, got 1");
+//! ```
+//!
+//! A native function is a `PRIMITIVE` object whose id is -1 and whose name
+//! is its symbol; the VM finds the closure by that name in the runtime's
+//! [`Natives`]. So an image holding one stays valid: the runtime that
+//! loads it calls whatever it registered under the name (and says so by
+//! name if it registered nothing). The closure gets a [`Scope`] over the
+//! runtime, so it can convert values, call back into Scheme and allocate.
+//! An `Err` it returns, and a panic inside it, become Scheme errors raised
+//! at the call; the runtime stays usable.
+
+use std::collections::HashMap;
+use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::rc::Rc;
+
+use imp_gc::Value as Raw;
+
+use crate::convert::{FromValue, IntoValue};
+use crate::obj;
+use crate::vm::{Exn, Vm, VmResult};
+use crate::{hold_in, raw_in, Error, Scope, Value};
+
+/// A registered function, type-erased.
+pub type NativeFn = Rc<dyn Fn(&mut Scope<'_>, &[Value]) -> Result<Value, Error>>;
+
+/// The functions a runtime's host registered, by name.
+#[derive(Default)]
+pub struct Natives {
+    by_name: HashMap<String, NativeFn>,
+}
+
+impl Natives {
+    /// Whether `name` is registered.
+    pub fn contains(&self, name: &str) -> bool {
+        self.by_name.contains_key(name)
+    }
+
+    /// The registered names, sorted.
+    pub fn names(&self) -> Vec<String> {
+        let mut v: Vec<String> = self.by_name.keys().cloned().collect();
+        v.sort();
+        v
+    }
+}
+
+/// An argument list a native function takes: a tuple of [`FromValue`]s
+/// (exactly that many arguments), `()` (none), or `Vec<T>` (any number).
+pub trait FromArgs: Sized {
+    /// Convert the arguments of a call to the function `who`.
+    ///
+    /// # Errors
+    /// [`Error::Type`] naming `who` for a wrong count or a wrong type.
+    fn from_args(who: &str, args: &[Value], cx: &mut Scope<'_>) -> Result<Self, Error>;
+}
+
+fn count_error(who: &str, want: usize, got: usize) -> Error {
+    Error::Type(format!(
+        "{who}: expected {want} argument{}, got {got}",
+        if want == 1 { "" } else { "s" }
+    ))
+}
+
+fn arg_error(who: &str, i: usize, e: Error) -> Error {
+    match e {
+        Error::Type(m) => Error::Type(format!("{who}: argument {}: {m}", i + 1)),
+        e => e,
+    }
+}
+
+impl FromArgs for () {
+    fn from_args(who: &str, args: &[Value], _: &mut Scope<'_>) -> Result<Self, Error> {
+        if args.is_empty() {
+            Ok(())
+        } else {
+            Err(count_error(who, 0, args.len()))
+        }
+    }
+}
+
+impl<T: FromValue> FromArgs for Vec<T> {
+    fn from_args(who: &str, args: &[Value], cx: &mut Scope<'_>) -> Result<Self, Error> {
+        args.iter()
+            .enumerate()
+            .map(|(i, a)| T::from_value(a, cx).map_err(|e| arg_error(who, i, e)))
+            .collect()
+    }
+}
+
+macro_rules! tuple_args {
+    ($n:expr; $($t:ident $i:tt),+) => {
+        impl<$($t: FromValue),+> FromArgs for ($($t,)+) {
+            fn from_args(who: &str, args: &[Value], cx: &mut Scope<'_>) -> Result<Self, Error> {
+                if args.len() != $n {
+                    return Err(count_error(who, $n, args.len()));
+                }
+                Ok(($($t::from_value(&args[$i], cx).map_err(|e| arg_error(who, $i, e))?,)+))
+            }
+        }
+    };
+}
+
+tuple_args!(1; A 0);
+tuple_args!(2; A 0, B 1);
+tuple_args!(3; A 0, B 1, C 2);
+tuple_args!(4; A 0, B 1, C 2, D 3);
+tuple_args!(5; A 0, B 1, C 2, D 3, E 4);
+tuple_args!(6; A 0, B 1, C 2, D 3, E 4, F 5);
+
+impl crate::Runtime {
+    /// Bind the global `name` to a procedure that calls `f`. Its arguments
+    /// convert to `A` ([`FromArgs`]: a tuple, `()` or `Vec<T>`), its result
+    /// from `R`. Registering a name again replaces the function (procedures
+    /// already made for the name call the new one).
+    ///
+    /// ```
+    /// let mut rt = imp::Runtime::new().unwrap();
+    /// rt.register("greet", |_, (who,): (String,)| Ok(format!("hello, {who}"))).unwrap();
+    /// let s: String = rt.call_global("greet", ("ada",)).unwrap();
+    /// assert_eq!(s, "hello, ada");
+    /// ```
+    ///
+    /// # Errors
+    /// [`Error::Heap`] if the heap is exhausted.
+    pub fn register<A, R, F>(&mut self, name: &str, f: F) -> Result<(), Error>
+    where
+        A: FromArgs,
+        R: IntoValue,
+        F: Fn(&mut Scope<'_>, A) -> Result<R, Error> + 'static,
+    {
+        let who = name.to_string();
+        let erased: NativeFn = Rc::new(move |cx, args| {
+            let a = A::from_args(&who, args, cx)?;
+            f(cx, a)?.into_value(cx)
+        });
+        self.vm.natives.by_name.insert(name.to_string(), erased);
+        let r = make_native(&mut self.vm, name);
+        r.map_err(|e| self.convert(e))
+    }
+}
+
+/// Make the procedure object for native `name` and bind the global.
+fn make_native(vm: &mut Vm, name: &str) -> VmResult<()> {
+    let sym = vm.intern(name)?;
+    vm.stack.push(sym);
+    let p = vm.alloc(obj::PRIMITIVE, 2);
+    let sym = vm.stack.pop().unwrap_or(Raw::FALSE);
+    let p = p?;
+    vm.heap.set(p, 0, Raw::fix(-1));
+    vm.heap.set(p, 1, sym);
+    vm.define_global(name, p)
+}
+
+/// Is `f` (a `PRIMITIVE`) a native function?
+pub fn is_native(vm: &Vm, f: Raw) -> bool {
+    vm.heap.get(f, 0).as_fixnum_unchecked() < 0
+}
+
+/// The name of native `f`.
+pub fn native_name(vm: &Vm, f: Raw) -> String {
+    let s = vm.heap.get(f, 1);
+    if vm.is(s, obj::SYMBOL) {
+        vm.symbol_name(s)
+    } else {
+        "#<native>".to_string()
+    }
+}
+
+/// Call native `f` with the `argc` arguments above `f_idx` on the stack;
+/// the stack is cut back to `f_idx`.
+pub(crate) fn call_native(vm: &mut Vm, f: Raw, f_idx: usize, argc: usize) -> VmResult<Raw> {
+    let name = native_name(vm, f);
+    let Some(func) = vm.natives.by_name.get(&name).cloned() else {
+        vm.stack.truncate(f_idx);
+        return Err(vm.error(
+            format!("native function `{name}` is not registered in this runtime"),
+            &[],
+        ));
+    };
+    let args: Vec<Value> = (0..argc)
+        .map(|i| {
+            let v = vm.stack[f_idx + 1 + i];
+            hold_in(vm, v)
+        })
+        .collect();
+    vm.stack.truncate(f_idx);
+    let depth = vm.stack.len();
+    let frames = vm.frames.len();
+    let r = catch_unwind(AssertUnwindSafe(|| {
+        let mut cx = Scope { vm: &mut *vm };
+        func(&mut cx, &args)
+    }));
+    // Whatever the closure did, the caller's stack is as it left it.
+    vm.stack.truncate(depth);
+    vm.frames.truncate(frames);
+    if matches!(r, Ok(Ok(_))) {
+        // An escape the function chose not to pass on is over.
+        vm.pending_escape = None;
+    }
+    match r {
+        Ok(Ok(v)) => Ok(raw_in(vm, &v)),
+        Ok(Err(Error::Raised(report))) => {
+            // A Scheme error inside the native function goes on up as itself.
+            let kind = match report.kind.as_str() {
+                "read-error" => "read-error",
+                "file-error" => "file-error",
+                "syntax-error" => "syntax-error",
+                _ => "error",
+            };
+            let mut msg = report.message;
+            for i in &report.irritants {
+                msg.push(' ');
+                msg.push_str(i);
+            }
+            Err(vm.error_kind(kind, msg, &[]))
+        }
+        Ok(Err(Error::Exit(code))) => Err(Exn::Abort(crate::vm::Abort::Exit(code))),
+        Ok(Err(Error::Escape)) if vm.pending_escape.is_some() => {
+            Err(Exn::Abort(crate::vm::Abort::Escape))
+        }
+        Ok(Err(e)) => Err(vm.error(e.to_string(), &[])),
+        Err(panic) => {
+            let what = panic
+                .downcast_ref::<&str>()
+                .map(|s| s.to_string())
+                .or_else(|| panic.downcast_ref::<String>().cloned())
+                .unwrap_or_else(|| "no message".to_string());
+            Err(vm.error(format!("native function `{name}` panicked: {what}"), &[]))
+        }
+    }
+}
