@@ -147,8 +147,24 @@ impl crate::Runtime {
     }
 }
 
-/// Make the procedure object for native `name` and bind the global.
+/// Make the procedure object for native `name`, bind the global, and add
+/// the name to `%native-names` (what an image of this heap needs).
 fn make_native(vm: &mut Vm, name: &str) -> VmResult<()> {
+    let list_sym = vm.intern("%native-names")?;
+    let names = vm.global_value(list_sym);
+    let names = if vm.list_to_vec(names).is_some() { names } else { Raw::NIL };
+    let listed = vm
+        .list_to_vec(names)
+        .unwrap_or_default()
+        .iter()
+        .any(|s| vm.is(*s, obj::SYMBOL) && vm.symbol_name(*s) == name);
+    if !listed {
+        vm.stack.push(names);
+        let sym = vm.intern(name)?;
+        let names = vm.stack.pop().unwrap_or(Raw::NIL);
+        let l = vm.cons(sym, names)?;
+        vm.define_global("%native-names", l)?;
+    }
     let sym = vm.intern(name)?;
     vm.stack.push(sym);
     let p = vm.alloc(obj::PRIMITIVE, 2);
@@ -234,6 +250,76 @@ pub(crate) fn call_native(vm: &mut Vm, f: Raw, f_idx: usize, argc: usize) -> VmR
                 .or_else(|| panic.downcast_ref::<String>().cloned())
                 .unwrap_or_else(|| "no message".to_string());
             Err(vm.error(format!("native function `{name}` panicked: {what}"), &[]))
+        }
+    }
+}
+
+/// The native functions an image's heap needs that `vm`'s host has not
+/// registered, sorted.
+pub(crate) fn missing_natives(vm: &Vm) -> Vec<String> {
+    let Some(sym) = vm.symbol_lookup("%native-names") else {
+        return Vec::new();
+    };
+    let names = vm.global_value(sym);
+    let mut missing: Vec<String> = vm
+        .list_to_vec(names)
+        .unwrap_or_default()
+        .into_iter()
+        .filter(|s| vm.is(*s, obj::SYMBOL))
+        .map(|s| vm.symbol_name(s))
+        .filter(|n| !vm.natives.contains(n))
+        .collect();
+    missing.sort();
+    missing
+}
+
+impl crate::Runtime {
+    /// Start from the image at `path`, let `setup` register the host's
+    /// native functions, then check that every native function the image
+    /// uses is registered.
+    ///
+    /// # Errors
+    /// [`Error::Image`] if the image is refused or names native functions
+    /// `setup` did not register (all of them, in the message); whatever
+    /// `setup` returns.
+    pub fn from_image_with(
+        path: impl AsRef<std::path::Path>,
+        setup: impl FnOnce(&mut crate::Runtime) -> Result<(), Error>,
+    ) -> Result<(crate::Runtime, Option<Value>), Error> {
+        let (mut rt, top) = crate::Runtime::from_image(path)?;
+        setup(&mut rt)?;
+        rt.check_natives()?;
+        Ok((rt, top))
+    }
+
+    /// [`Runtime::from_image_with`] for an image held in memory.
+    ///
+    /// # Errors
+    /// As [`Runtime::from_image_with`].
+    pub fn from_image_bytes_with(
+        bytes: &[u8],
+        setup: impl FnOnce(&mut crate::Runtime) -> Result<(), Error>,
+    ) -> Result<(crate::Runtime, Option<Value>), Error> {
+        let (mut rt, top) = crate::Runtime::from_image_bytes(bytes)?;
+        setup(&mut rt)?;
+        rt.check_natives()?;
+        Ok((rt, top))
+    }
+
+    /// An error naming every native function the heap uses that this
+    /// runtime's host has not registered.
+    ///
+    /// # Errors
+    /// [`Error::Image`] listing them.
+    pub fn check_natives(&self) -> Result<(), Error> {
+        let missing = missing_natives(&self.vm);
+        if missing.is_empty() {
+            Ok(())
+        } else {
+            Err(Error::Image(format!(
+                "the image uses native functions this program has not registered: {}",
+                missing.join(", ")
+            )))
         }
     }
 }

@@ -143,6 +143,13 @@ fn native_functions_take_typed_arguments_and_report_misuse_as_scheme_errors() {
     );
     assert!(rt.eval_str("(nothing)").expect("unit").is_unspecified(&rt));
     assert_eq!(rt.eval_str("(procedure? add)").map(|v| rt.write(&v)).expect("p"), "#t");
+    // Libraries importing a standard library see the host's functions.
+    rt.eval_str(
+        "(define-library (uses host) (export add3) (import (scheme base))
+           (begin (define (add3 x) (add x 3))))",
+    )
+    .expect("library");
+    assert_eq!(rt.eval_str("(import (uses host)) (add3 4)").expect("lib").as_i64(&rt), Some(7));
     let msg = |rt: &mut Runtime, src: &str| -> String {
         let v = rt
             .eval_str(&format!("(guard (e (#t (error-object-message e))) {src})"))
@@ -274,5 +281,22 @@ fn natives_belong_to_their_runtime_and_are_found_by_name_after_an_image() {
     // Registered after loading: the image's procedures call it.
     c.register("who", |_, ()| Ok("c")).expect("c");
     assert_eq!(c.call_global::<String>("greet", ()).expect("greet"), "from c");
+    // from_image_with checks every native the image uses, naming the
+    // missing ones.
+    a.register("also", |_, ()| Ok(1)).expect("also");
+    a.save_image(&path, None).expect("save again");
+    match Runtime::from_image_with(&path, |rt| rt.register("who", |_, ()| Ok("d"))) {
+        Err(Error::Image(m)) => {
+            assert!(m.contains("also") && !m.contains("who"), "{m}")
+        }
+        Err(e) => panic!("wrong error: {e}"),
+        Ok(_) => panic!("an image with an unregistered native loaded"),
+    }
+    let (mut d, _) = Runtime::from_image_with(&path, |rt| {
+        rt.register("who", |_, ()| Ok("d"))?;
+        rt.register("also", |_, ()| Ok(2))
+    })
+    .expect("all registered");
+    assert_eq!(d.call_global::<String>("greet", ()).expect("greet"), "from d");
     let _ = std::fs::remove_dir_all(&dir);
 }
