@@ -225,6 +225,20 @@ impl Scope<'_> {
     }
 }
 
+/// Interrupts a runtime's Scheme code from anywhere: another OS thread, a
+/// timer, a signal handler's thread. The code running in the runtime gets
+/// a catchable `limit` error ("interrupted by the host") at its next
+/// safepoint (within 2,000 procedure calls); the runtime stays usable.
+#[derive(Clone, Debug)]
+pub struct InterruptHandle(std::sync::Arc<std::sync::atomic::AtomicBool>);
+
+impl InterruptHandle {
+    /// Ask the runtime to stop what it is running.
+    pub fn interrupt(&self) {
+        self.0.store(true, std::sync::atomic::Ordering::Relaxed);
+    }
+}
+
 /// An imp runtime: a heap, a VM and a global environment.
 pub struct Runtime {
     vm: Vm,
@@ -287,6 +301,52 @@ impl Runtime {
 
     fn drain_released(&mut self) {
         drain_released_in(&mut self.vm);
+    }
+
+    /// Limit Scheme code to `calls` more procedure calls (every loop
+    /// iteration is a call); past that, a catchable `limit` error ("fuel
+    /// exhausted") is raised, and again every 1,000 calls while the budget
+    /// stays used up. `None` removes the limit. Costs nothing per call: the
+    /// budget is counted at the scheduler's safepoints.
+    ///
+    /// ```
+    /// let mut rt = imp::Runtime::new().unwrap();
+    /// rt.set_fuel(Some(10_000));
+    /// let e = rt.eval_str("(let loop () (loop))").unwrap_err();
+    /// assert!(e.to_string().contains("fuel exhausted"));
+    /// rt.set_fuel(None);
+    /// assert_eq!(rt.eval_str("(+ 1 2)").unwrap().as_i64(&rt), Some(3));
+    /// ```
+    pub fn set_fuel(&mut self, calls: Option<u64>) {
+        self.vm.limits.budget = calls;
+        self.vm.fuel_grant = self.vm.fuel;
+        self.vm.refuel();
+    }
+
+    /// The procedure calls left of the budget [`Runtime::set_fuel`] set
+    /// (counted at safepoints, so up to 2,000 calls stale).
+    pub fn fuel(&self) -> Option<u64> {
+        self.vm.limits.budget
+    }
+
+    /// A handle that interrupts this runtime from any thread.
+    pub fn interrupt_handle(&self) -> InterruptHandle {
+        InterruptHandle(self.vm.limits.interrupt.clone())
+    }
+
+    /// Limit the heap to `bytes` (the standard library itself takes a few
+    /// hundred kilobytes); an allocation that would pass it, even after a
+    /// full collection, raises a catchable `limit` error. `None` removes
+    /// the limit.
+    pub fn set_heap_limit(&mut self, bytes: Option<u64>) {
+        self.vm.limits.heap_bytes = bytes;
+        self.vm.limits.heap_tripped = false;
+    }
+
+    /// Limit the control stack to `frames` nested non-tail calls; deeper,
+    /// a catchable error. The default is 10,000,000.
+    pub fn set_max_frames(&mut self, frames: usize) {
+        self.vm.max_frames = frames;
     }
 
     /// A scope over this runtime: what a native function gets, and what

@@ -327,7 +327,7 @@ impl Vm {
         let timers = self.make_vector(8, Value::FALSE)?;
         self.heap.set(timers, 0, Value::fix(0));
         self.set_reg(Reg::Timers, timers);
-        self.fuel = QUANTUM;
+        self.refuel();
         Ok(())
     }
 
@@ -389,7 +389,7 @@ impl Vm {
     /// resume value, and start any pending interrupts.
     fn restore(&mut self, t: Value) -> VmResult<()> {
         self.set_reg(Reg::Thread, t);
-        self.fuel = QUANTUM;
+        self.refuel();
         self.set_reg(Reg::Winders, self.tfield(t, field::WINDERS));
         self.set_reg(Reg::Handlers, self.tfield(t, field::HANDLERS));
         self.set_reg(Reg::Params, self.tfield(t, field::PARAMS));
@@ -551,7 +551,17 @@ impl Vm {
     /// A call instruction ran out of fuel: let the scheduler run (timers,
     /// other threads). The running thread's state is synced into `self`.
     pub fn safepoint(&mut self) -> VmResult<()> {
-        self.fuel = QUANTUM;
+        self.refuel();
+        if self
+            .limits
+            .interrupt
+            .swap(false, std::sync::atomic::Ordering::Relaxed)
+        {
+            return Err(self.error_kind("limit", "interrupted by the host", &[]));
+        }
+        if self.limits.budget == Some(0) {
+            return Err(self.error_kind("limit", "fuel exhausted (call budget used up)", &[]));
+        }
         if !self.switchable() {
             return Ok(());
         }

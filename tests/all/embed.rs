@@ -334,3 +334,82 @@ fn image_bytes_that_are_not_an_image_are_refused() {
     bad[mid] ^= 0x40;
     assert!(Runtime::from_image_bytes(&bad).is_err());
 }
+
+#[test]
+fn a_call_budget_stops_a_runaway_loop_and_the_engine_goes_on() {
+    let mut rt = Runtime::new().expect("runtime");
+    rt.set_fuel(Some(50_000));
+    let e = err(&mut rt, "(let loop () (loop))");
+    assert!(e.contains("fuel exhausted"), "{e}");
+    // Catchable in Scheme: the handler gets a little room to run.
+    rt.set_fuel(Some(50_000));
+    assert_eq!(
+        eval(&mut rt, "(guard (e ((error-object? e) (error-object-message e))) (let loop () (loop)))"),
+        "\"fuel exhausted (call budget used up)\""
+    );
+    // Code within the budget is unaffected, and the budget goes down.
+    rt.set_fuel(Some(1_000_000));
+    assert_eq!(eval(&mut rt, "(let loop ((i 0)) (if (< i 100000) (loop (+ i 1)) i))"), "100000");
+    let left = rt.fuel().expect("budget");
+    assert!(left < 1_000_000 - 90_000 && left > 1_000_000 - 110_000, "{left}");
+    rt.set_fuel(None);
+    assert_eq!(eval(&mut rt, "(let loop ((i 0)) (if (< i 2000000) (loop (+ i 1)) i))"), "2000000");
+}
+
+#[test]
+fn an_interrupt_from_another_thread_stops_the_running_code() {
+    let mut rt = Runtime::new().expect("runtime");
+    let h = rt.interrupt_handle();
+    let t = std::thread::spawn(move || {
+        std::thread::sleep(std::time::Duration::from_millis(50));
+        h.interrupt();
+    });
+    let started = std::time::Instant::now();
+    let e = err(&mut rt, "(let loop ((i 0)) (loop (+ i 1)))");
+    t.join().expect("thread");
+    assert!(e.contains("interrupted by the host"), "{e}");
+    assert!(started.elapsed() < std::time::Duration::from_secs(5));
+    assert_eq!(eval(&mut rt, "(+ 1 2)"), "3");
+    // The handle is Send + Sync.
+    fn send_sync<T: Send + Sync>(_: &T) {}
+    send_sync(&rt.interrupt_handle());
+}
+
+#[test]
+fn a_heap_limit_raises_a_catchable_error_and_the_engine_goes_on() {
+    let mut rt = Runtime::new().expect("runtime");
+    rt.collect_garbage().expect("gc");
+    let base = rt.gc_stats().live_bytes;
+    rt.set_heap_limit(Some(base + 16 * 1024 * 1024));
+    // One big object over the limit.
+    let e = err(&mut rt, "(define big (make-vector 10000000 0))");
+    assert!(e.contains("heap limit exceeded"), "{e}");
+    // Growing data over the limit, caught in Scheme.
+    assert_eq!(
+        eval(
+            &mut rt,
+            "(guard (e ((error-object? e) 'too-big))
+               (let loop ((l '()) (i 0)) (loop (cons i l) (+ i 1))))"
+        ),
+        "too-big"
+    );
+    // Garbage is not counted against the limit: lots of short-lived data fits.
+    assert_eq!(
+        eval(&mut rt, "(let loop ((i 0) (n 0)) (if (= i 200) n (loop (+ i 1) (+ n (length (make-list 10000 i))))))"),
+        "2000000"
+    );
+    rt.set_heap_limit(None);
+    assert_eq!(eval(&mut rt, "(vector-length (make-vector 3000000 0))"), "3000000");
+}
+
+#[test]
+fn a_stack_depth_limit_raises_a_catchable_error() {
+    let mut rt = Runtime::new().expect("runtime");
+    rt.set_max_frames(1000);
+    eval(&mut rt, "(define (deep n) (if (= n 0) 0 (+ 1 (deep (- n 1)))))");
+    assert_eq!(eval(&mut rt, "(deep 500)"), "500");
+    let e = err(&mut rt, "(deep 5000)");
+    assert!(e.contains("deep") || e.contains("stack") || e.contains("frames"), "{e}");
+    assert_eq!(eval(&mut rt, "(guard (e (#t 'caught)) (deep 5000))"), "caught");
+    assert_eq!(eval(&mut rt, "(deep 900)"), "900");
+}

@@ -148,6 +148,21 @@ pub enum Abort {
 /// The result of VM operations that may raise.
 pub type VmResult<T> = Result<T, Exn>;
 
+/// Limits a host puts on what Scheme code may use.
+#[derive(Default)]
+pub struct Limits {
+    /// Procedure calls (every loop iteration is one) left before a
+    /// `limit` error; `None`: no budget.
+    pub budget: Option<u64>,
+    /// Set by an `InterruptHandle` from any thread; seen at the next
+    /// safepoint.
+    pub interrupt: std::sync::Arc<std::sync::atomic::AtomicBool>,
+    /// Heap bytes in use above which allocation raises a `limit` error.
+    pub heap_bytes: Option<u64>,
+    /// The heap limit was hit and nothing has been freed since.
+    pub heap_tripped: bool,
+}
+
 /// The VM.
 pub struct Vm {
     /// The heap.
@@ -182,6 +197,11 @@ pub struct Vm {
     pub out: Box<dyn std::io::Write>,
     /// Calls left before the next safepoint.
     pub fuel: i32,
+    /// What `fuel` was last set to (to account for what was used).
+    pub fuel_grant: i32,
+    /// Limits the host set (`Runtime::set_fuel`, `interrupt_handle`,
+    /// `set_heap_limit`).
+    pub limits: Limits,
     /// The next thread's serial number.
     pub next_thread_id: u64,
     /// Entries in `Reg::Threads` (live or not).
@@ -255,6 +275,8 @@ impl Vm {
             started: std::time::Instant::now(),
             out: Box::new(std::io::BufWriter::new(std::io::stdout())),
             fuel: crate::thread::QUANTUM,
+            fuel_grant: crate::thread::QUANTUM,
+            limits: Limits::default(),
             next_thread_id: 0,
             threads_registered: 0,
             threads_live_at_prune: 0,
@@ -311,15 +333,66 @@ impl Vm {
             if self.heap.wants_major() {
                 self.collect(CollectionKind::Major)?;
             }
+            self.check_heap_limit((words as u64 + 1) * 8)?;
             return self
                 .heap
                 .alloc_old(tag, words)
                 .map_err(|e| Exn::Abort(Abort::OutOfMemory(e.to_string())));
         }
         self.collect(CollectionKind::Auto)?;
+        self.check_heap_limit(0)?;
         self.heap
             .try_alloc(tag, words)
             .ok_or_else(|| Exn::Abort(Abort::OutOfMemory("nursery exhausted".into())))
+    }
+
+    /// With a heap limit: is the heap (plus `more` bytes) over it, even
+    /// after a full collection? Then a `limit` error, once: it is not
+    /// raised again until a collection finds the heap back under the limit
+    /// (so the handler and the condition object can be allocated).
+    fn check_heap_limit(&mut self, more: u64) -> VmResult<()> {
+        let Some(limit) = self.limits.heap_bytes else {
+            return Ok(());
+        };
+        if self.heap.used_bytes() + more <= limit {
+            self.limits.heap_tripped = false;
+            return Ok(());
+        }
+        if self.limits.heap_tripped {
+            return Ok(());
+        }
+        self.collect(CollectionKind::Major)?;
+        let used = self.heap.used_bytes() + more;
+        if used <= limit {
+            return Ok(());
+        }
+        self.limits.heap_tripped = true;
+        Err(self.error_kind(
+            "limit",
+            format!("heap limit exceeded: {used} bytes needed, the limit is {limit}"),
+            &[],
+        ))
+    }
+
+    /// Account for the calls made since the fuel was last set, and set it
+    /// again: a quantum, or what is left of the budget if that is less.
+    pub fn refuel(&mut self) {
+        let used = (self.fuel_grant - self.fuel).max(0) as u64;
+        let grant = match &mut self.limits.budget {
+            Some(b) => {
+                *b = b.saturating_sub(used);
+                if *b == 0 {
+                    // Exhausted: a little room for handlers to run; the
+                    // next safepoint raises again.
+                    crate::thread::QUANTUM / 2
+                } else {
+                    (*b).min(crate::thread::QUANTUM as u64) as i32
+                }
+            }
+            None => crate::thread::QUANTUM,
+        };
+        self.fuel = grant;
+        self.fuel_grant = grant;
     }
 
     /// Run a collection with the VM's roots.
