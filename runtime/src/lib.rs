@@ -349,6 +349,35 @@ impl Runtime {
         self.vm.max_frames = frames;
     }
 
+    /// Let the runtime's other green threads run until none is ready to
+    /// (threads waiting for a timer, a channel or I/O stay waiting).
+    /// Between calls into the runtime its threads are suspended; this is
+    /// how a host drives them.
+    ///
+    /// # Errors
+    /// As [`Runtime::eval_str`].
+    pub fn run_until_idle(&mut self) -> Result<(), Error> {
+        self.call_global::<()>("%run-until-idle", ())
+    }
+
+    /// Let the runtime's other green threads run for `slice` (the host's
+    /// thread waits that long; timers and I/O they wait for are served).
+    ///
+    /// # Errors
+    /// As [`Runtime::eval_str`].
+    pub fn run_for(&mut self, slice: std::time::Duration) -> Result<(), Error> {
+        self.call_global::<()>("thread-sleep!", (slice.as_secs_f64(),))
+    }
+
+    /// Run the runtime's green threads until `thread` finishes; its result.
+    ///
+    /// # Errors
+    /// As [`Runtime::eval_str`]; [`Error::Raised`] with an
+    /// `uncaught-exception` if the thread ended by an uncaught raise.
+    pub fn join<R: FromValue>(&mut self, thread: &Value) -> Result<R, Error> {
+        self.call_global("thread-join!", (thread,))
+    }
+
     /// A scope over this runtime: what a native function gets, and what
     /// the typed conversions work in.
     pub fn scope(&mut self) -> Scope<'_> {

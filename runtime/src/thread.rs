@@ -242,7 +242,7 @@ impl Vm {
         }
     }
 
-    fn queue_is_empty(&self, q: Value) -> bool {
+    pub(crate) fn queue_is_empty(&self, q: Value) -> bool {
         self.heap.get(q, 0).is_nil()
     }
 
@@ -1140,6 +1140,7 @@ pub const DEFS: &[PrimDef] = &[
     def("%thread-interrupt!", 2, 2, thread_interrupt),
     def("%take-interrupts!", 0, 0, take_interrupts),
     def("%thread-list", 0, 0, thread_list),
+    def("%others-runnable?", 0, 0, others_runnable),
     def("%unpark!", 2, 2, unpark_prim),
     def("%enqueue-waiter!", 1, 1, enqueue_waiter),
     def("%cancel-wait!", 0, 0, cancel_wait),
@@ -1447,6 +1448,12 @@ impl Vm {
         self.set_reg(Reg::Threads, live);
         Ok(())
     }
+}
+
+/// `(%others-runnable?)`: is another thread ready to run now?
+fn others_runnable(vm: &mut Vm, _: usize, _: usize) -> VmResult<Value> {
+    let q = vm.reg(Reg::RunQueue);
+    Ok(Value::bool(!vm.queue_is_empty(q)))
 }
 
 fn thread_list(vm: &mut Vm, _: usize, _: usize) -> VmResult<Value> {

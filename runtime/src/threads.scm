@@ -120,6 +120,13 @@
 
 (define (thread-list) (%thread-list))
 
+;; Let every other thread run until none is ready (those waiting for a
+;; timer, a channel or I/O stay waiting): what a host calls to drive them.
+(define (%run-until-idle)
+  (let loop ()
+    (if (%others-runnable?)
+        (begin (thread-yield!) (loop)))))
+
 ;; ---- mutexes and condition variables -----------------------------------------
 
 (define (make-mutex . name) (%make-mutex (if (pair? name) (car name) #f)))

@@ -1,6 +1,6 @@
 //! The Rust API, used as an embedding host would.
 
-use imp::{Error, Runtime};
+use imp::{Error, Runtime, Value};
 
 fn eval(rt: &mut Runtime, src: &str) -> String {
     match rt.eval_str(src) {
@@ -412,4 +412,54 @@ fn a_stack_depth_limit_raises_a_catchable_error() {
     assert!(e.contains("deep") || e.contains("stack") || e.contains("frames"), "{e}");
     assert_eq!(eval(&mut rt, "(guard (e (#t 'caught)) (deep 5000))"), "caught");
     assert_eq!(eval(&mut rt, "(deep 900)"), "900");
+}
+
+#[test]
+fn the_host_drives_green_threads_and_talks_to_them_through_channels() {
+    let mut rt = Runtime::new().expect("runtime");
+    eval(
+        &mut rt,
+        "(define log '())
+         (define (note x) (set! log (cons x log)))
+         (define workers
+           (map (lambda (i) (thread-start! (make-thread (lambda () (note i) (thread-yield!) (note (* 10 i)) i))))
+                '(1 2 3)))
+         (define sleeper (thread-start! (make-thread (lambda () (thread-sleep! 0.05) (note 'woke)))))",
+    );
+    // Between calls the threads are suspended; run_until_idle runs the
+    // ready ones to the end, but does not wait for the sleeper.
+    rt.run_until_idle().expect("idle");
+    assert_eq!(eval(&mut rt, "(list-sort < (filter number? log))"), "(1 2 3 10 20 30)");
+    assert_eq!(eval(&mut rt, "(memq 'woke log)"), "#f");
+    rt.run_for(std::time::Duration::from_millis(200)).expect("slice");
+    assert_eq!(eval(&mut rt, "(and (memq 'woke log) #t)"), "#t");
+    let w: Value = rt.eval_str("(cadr workers)").expect("thread");
+    assert_eq!(rt.join::<i64>(&w).expect("join"), 2);
+
+    // A Scheme thread that doubles what the host sends it.
+    eval(
+        &mut rt,
+        "(define in (make-channel 10))
+         (define out (make-channel 10))
+         (define doubler
+           (thread-start! (make-thread (lambda ()
+             (let loop ()
+               (let ((x (channel-receive in)))
+                 (if (eof-object? x)
+                     'done
+                     (begin (channel-send! out (* 2 x)) (loop)))))))))",
+    );
+    let inch: Value = rt.global("in").expect("in");
+    let outch: Value = rt.global("out").expect("out");
+    for i in 1..=5 {
+        rt.call_global::<()>("channel-send!", (&inch, i)).expect("send");
+    }
+    let mut got = Vec::new();
+    for _ in 1..=5 {
+        got.push(rt.call_global::<i64>("channel-receive", (&outch,)).expect("receive"));
+    }
+    assert_eq!(got, [2, 4, 6, 8, 10]);
+    rt.call_global::<()>("channel-close!", (&inch,)).expect("close");
+    let d: Value = rt.global("doubler").expect("doubler");
+    assert_eq!(rt.join::<String>(&d).expect("join"), "done");
 }
