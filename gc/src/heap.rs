@@ -210,8 +210,9 @@ impl Heap {
 
     /// How many times the nursery has been emptied (minor and major
     /// collections): with the offset, it makes identity hashes distinct.
+    /// While it stays the same, no object has moved.
     #[inline(always)]
-    fn epoch(&self) -> u64 {
+    pub fn epoch(&self) -> u64 {
         self.stats.minor_collections + (self.stats.major_collections << 32)
     }
 

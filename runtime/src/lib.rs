@@ -207,7 +207,8 @@ impl Scope<'_> {
         }
         let r = self.vm.call_from_rust(base);
         self.vm.stack.truncate(base);
-        if self.vm.entries.is_empty() {
+        if self.vm.entries.is_empty() && self.vm.out_pending {
+            self.vm.out_pending = false;
             let _ = std::io::Write::flush(&mut self.vm.out);
         }
         let v = r.map_err(|e| self.convert(e))?;
@@ -766,9 +767,10 @@ pub(crate) fn hold_in(vm: &mut Vm, v: Raw) -> Value {
 }
 
 fn drain_released_in(vm: &mut Vm) {
-    let released: Vec<Global> = vm.handles.borrow_mut().drain(..).collect();
-    for g in released {
-        vm.heap.release_global(g);
+    let Vm { handles, heap, .. } = vm;
+    let mut released = handles.borrow_mut();
+    for g in released.drain(..) {
+        heap.release_global(g);
     }
 }
 

@@ -18,6 +18,7 @@
 //! An `Err` it returns, and a panic inside it, become Scheme errors raised
 //! at the call; the runtime stays usable.
 
+use std::cell::Cell;
 use std::collections::HashMap;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::rc::Rc;
@@ -32,10 +33,22 @@ use crate::{hold_in, raw_in, Error, Scope, Value};
 /// A registered function, type-erased.
 pub type NativeFn = Rc<dyn Fn(&mut Scope<'_>, &[Value]) -> Result<Value, Error>>;
 
-/// The functions a runtime's host registered, by name.
+/// The functions a runtime's host registered, by name; and by the
+/// identity hash of their name's symbol (stable across collections and
+/// images), so a call finds its function without building the name.
 #[derive(Default)]
 pub struct Natives {
     by_name: HashMap<String, NativeFn>,
+    by_hash: HashMap<u32, Vec<Entry>>,
+}
+
+/// A registered function as calls find it.
+struct Entry {
+    name: String,
+    func: NativeFn,
+    /// The symbol last matched and the heap epoch then: while nothing has
+    /// moved, the same symbol is the same name.
+    seen: Cell<(Raw, u64)>,
 }
 
 impl Natives {
@@ -141,9 +154,19 @@ impl crate::Runtime {
             let a = A::from_args(&who, args, cx)?;
             f(cx, a)?.into_value(cx)
         });
-        self.vm.natives.by_name.insert(name.to_string(), erased);
+        self.vm.natives.by_name.insert(name.to_string(), erased.clone());
         let r = make_native(&mut self.vm, name);
-        r.map_err(|e| self.convert(e))
+        r.map_err(|e| self.convert(e))?;
+        let sym = self.vm.intern(name).map_err(|e| self.convert(e))?;
+        let h = self.vm.heap.identity_hash(sym);
+        let bucket = self.vm.natives.by_hash.entry(h).or_default();
+        bucket.retain(|e| e.name != name);
+        bucket.push(Entry {
+            name: name.to_string(),
+            func: erased,
+            seen: Cell::new((Raw::FALSE, u64::MAX)),
+        });
+        Ok(())
     }
 }
 
@@ -190,11 +213,28 @@ pub fn native_name(vm: &Vm, f: Raw) -> String {
     }
 }
 
+/// The function registered under native `f`'s name.
+fn find(vm: &Vm, f: Raw) -> Option<NativeFn> {
+    let sym = vm.heap.get(f, 1);
+    if !vm.is(sym, obj::SYMBOL) {
+        return None;
+    }
+    let bucket = vm.natives.by_hash.get(&vm.heap.identity_hash(sym))?;
+    let epoch = vm.heap.epoch();
+    if let Some(e) = bucket.iter().find(|e| e.seen.get() == (sym, epoch)) {
+        return Some(e.func.clone());
+    }
+    let text = vm.heap.get(sym, 0);
+    let e = bucket.iter().find(|e| vm.string_eq_str(text, &e.name))?;
+    e.seen.set((sym, epoch));
+    Some(e.func.clone())
+}
+
 /// Call native `f` with the `argc` arguments above `f_idx` on the stack;
 /// the stack is cut back to `f_idx`.
 pub(crate) fn call_native(vm: &mut Vm, f: Raw, f_idx: usize, argc: usize) -> VmResult<Raw> {
-    let name = native_name(vm, f);
-    let Some(func) = vm.natives.by_name.get(&name).cloned() else {
+    let Some(func) = find(vm, f) else {
+        let name = native_name(vm, f);
         vm.stack.truncate(f_idx);
         return Err(vm.error(
             format!("native function `{name}` is not registered in this runtime"),
@@ -207,7 +247,8 @@ pub(crate) fn call_native(vm: &mut Vm, f: Raw, f_idx: usize, argc: usize) -> VmR
             hold_in(vm, v)
         })
         .collect();
-    vm.stack.truncate(f_idx);
+    // The procedure stays on the stack (rooted) for the error messages.
+    vm.stack.truncate(f_idx + 1);
     let depth = vm.stack.len();
     let frames = vm.frames.len();
     let r = catch_unwind(AssertUnwindSafe(|| {
@@ -217,6 +258,8 @@ pub(crate) fn call_native(vm: &mut Vm, f: Raw, f_idx: usize, argc: usize) -> VmR
     // Whatever the closure did, the caller's stack is as it left it.
     vm.stack.truncate(depth);
     vm.frames.truncate(frames);
+    let f = vm.stack[f_idx];
+    vm.stack.truncate(f_idx);
     if matches!(r, Ok(Ok(_))) {
         // An escape the function chose not to pass on is over.
         vm.pending_escape = None;
@@ -249,6 +292,7 @@ pub(crate) fn call_native(vm: &mut Vm, f: Raw, f_idx: usize, argc: usize) -> VmR
                 .map(|s| s.to_string())
                 .or_else(|| panic.downcast_ref::<String>().cloned())
                 .unwrap_or_else(|| "no message".to_string());
+            let name = native_name(vm, f);
             Err(vm.error(format!("native function `{name}` panicked: {what}"), &[]))
         }
     }

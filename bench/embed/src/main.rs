@@ -77,6 +77,15 @@ fn main() {
     rt.register("host-inc", |_, (x,): (i64,)| Ok(x + 1)).expect("register");
     rt.eval_str("(define (f x) (host-inc x))").expect("define");
     let f: imp::Value = rt.global("f").expect("f");
+    if std::env::var("IMP_BENCH_ONLY").as_deref() == Ok("roundtrip") {
+        // For profiling the imp round trip alone.
+        let d = per_call(50, 100_000, |i| {
+            let r: i64 = rt.call_value(&f, (i as i64,)).expect("call");
+            std::hint::black_box(r);
+        });
+        println!("imp round trip {}", ns(d));
+        return;
+    }
     let imp_rt = per_call(9, 100_000, |i| {
         let r: i64 = rt.call_value(&f, (i as i64,)).expect("call");
         debug_assert_eq!(r, i as i64 + 1);

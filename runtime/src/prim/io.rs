@@ -293,6 +293,7 @@ pub fn port_write(vm: &mut Vm, who: &str, slot: usize, text: &str) -> VmResult<(
     }
     match port_kind(vm, p) {
         kind::STDOUT => {
+            vm.out_pending = true;
             if vm.out.write_all(text.as_bytes()).is_err() {
                 return Err(vm.error_kind(
                     "file-error",

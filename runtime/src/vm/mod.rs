@@ -195,6 +195,9 @@ pub struct Vm {
     pub started: std::time::Instant,
     /// Where `display` and friends write when no port is given.
     pub out: Box<dyn std::io::Write>,
+    /// Something was written to `out` since it was last flushed by a call
+    /// from the host (so an idle flush can be skipped).
+    pub out_pending: bool,
     /// Calls left before the next safepoint.
     pub fuel: i32,
     /// What `fuel` was last set to (to account for what was used).
@@ -274,6 +277,7 @@ impl Vm {
             last_backtrace: Vec::new(),
             started: std::time::Instant::now(),
             out: Box::new(std::io::BufWriter::new(std::io::stdout())),
+            out_pending: false,
             fuel: crate::thread::QUANTUM,
             fuel_grant: crate::thread::QUANTUM,
             limits: Limits::default(),
