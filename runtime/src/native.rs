@@ -367,3 +367,45 @@ impl crate::Runtime {
         }
     }
 }
+
+impl crate::Runtime {
+    /// Lend `state` to the native functions that `f`'s calls into the
+    /// runtime reach: inside them, `cx.state::<T>()` is `state`. When `f`
+    /// returns, `state` holds what they made of it. (The value moves into
+    /// the runtime for the duration, so `T` needs a `Default` to leave in
+    /// its place; lends nest.)
+    ///
+    /// ```
+    /// #[derive(Default)]
+    /// struct Tally { calls: u32 }
+    /// let mut rt = imp::Runtime::new().unwrap();
+    /// rt.register("count!", |cx, ()| {
+    ///     if let Some(t) = cx.state::<Tally>() { t.calls += 1; }
+    ///     Ok(())
+    /// }).unwrap();
+    /// let mut tally = Tally::default();
+    /// rt.lend(&mut tally, |rt| rt.eval_str("(count!) (count!)").map(|_| ())).unwrap();
+    /// assert_eq!(tally.calls, 2);
+    /// ```
+    pub fn lend<T: Default + 'static, R>(
+        &mut self,
+        state: &mut T,
+        f: impl FnOnce(&mut crate::Runtime) -> R,
+    ) -> R {
+        let taken: Box<dyn std::any::Any> = Box::new(std::mem::take(state));
+        let outer = self.vm.lent.replace(taken);
+        let r = f(self);
+        let back = std::mem::replace(&mut self.vm.lent, outer);
+        if let Some(Ok(t)) = back.map(|b| b.downcast::<T>()) {
+            *state = *t;
+        }
+        r
+    }
+}
+
+impl Scope<'_> {
+    /// The host state lent to this call (`Runtime::lend`), if it is a `T`.
+    pub fn state<T: 'static>(&mut self) -> Option<&mut T> {
+        self.vm.lent.as_mut()?.downcast_mut::<T>()
+    }
+}

@@ -300,3 +300,36 @@ fn natives_belong_to_their_runtime_and_are_found_by_name_after_an_image() {
     assert_eq!(d.call_global::<String>("greet", ()).expect("greet"), "from d");
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[test]
+fn host_state_is_lent_to_one_call_and_comes_back() {
+    #[derive(Default, Debug, PartialEq)]
+    struct Log {
+        lines: Vec<String>,
+    }
+    let mut rt = rt();
+    rt.register("log!", |cx, (line,): (String,)| {
+        match cx.state::<Log>() {
+            Some(log) => {
+                log.lines.push(line);
+                Ok(true)
+            }
+            None => Ok(false),
+        }
+    })
+    .expect("register");
+    let mut log = Log::default();
+    let r = rt.lend(&mut log, |rt| {
+        rt.eval_str("(for-each log! '(\"a\" \"b\")) (log! \"c\")")
+            .map(|v| rt.write(&v))
+    });
+    assert_eq!(r.expect("eval"), "#t");
+    assert_eq!(log.lines, ["a", "b", "c"]);
+    // Nothing lent outside `lend`.
+    assert_eq!(rt.eval_str("(log! \"d\")").map(|v| rt.write(&v)).expect("eval"), "#f");
+    // A lend of another type is not this one.
+    let mut n = 0u32;
+    let seen = rt.lend(&mut n, |rt| rt.eval_str("(log! \"e\")").map(|v| rt.write(&v)));
+    assert_eq!(seen.expect("eval"), "#f");
+    assert_eq!(log.lines.len(), 3);
+}

@@ -222,6 +222,8 @@ pub struct Vm {
     /// The continuation and the list of values of an escape out of a
     /// native function (`Abort::Escape`) on its way out.
     pub pending_escape: Option<(crate::Value, crate::Value)>,
+    /// Host state lent to the call in progress (`Runtime::lend`).
+    pub lent: Option<Box<dyn std::any::Any>>,
     /// Libraries and imports, parsed from the heap's `%libraries`,
     /// `%top-imports` and `%builtin-names` (a cache: empty after an image
     /// loads, rebuilt on first use).
@@ -288,6 +290,7 @@ impl Vm {
             handles: Default::default(),
             natives: Default::default(),
             pending_escape: None,
+            lent: None,
             libs: Default::default(),
             sources: std::collections::HashMap::new(),
             next_source_id: 0,
