@@ -115,6 +115,7 @@ impl Heap {
         self.remembered = remembered;
         self.remembered.clear();
         self.scan_to_space(&mut ev, scan_from);
+        self.sweep_tracked(&ev);
         self.old = ev.to;
         self.reset_nursery();
         self.stats.minor_collections += 1;
@@ -146,6 +147,7 @@ impl Heap {
             at = self.scan_object(&mut ev, at);
         }
         self.scan_to_space(&mut ev, scan_from);
+        self.sweep_tracked(&ev);
         let from = self.old;
         self.old_spare = Space::new(from.start, from.limit - from.start);
         self.old = ev.to;
@@ -160,6 +162,31 @@ impl Heap {
         self.stats.major_collections += 1;
         self.stats.live_bytes = self.old.used();
         Ok(())
+    }
+
+    /// After the survivors are copied: a tracked object in from-space was
+    /// copied (follow it) or is dead (report its token). Must run before
+    /// from-space is reused.
+    fn sweep_tracked(&mut self, ev: &Evacuation) {
+        if self.tracked.is_empty() {
+            return;
+        }
+        let w = self.region.words_mut();
+        let mut dead = Vec::new();
+        self.tracked.retain_mut(|(v, token)| {
+            if !ev.is_from(v.offset()) {
+                return true;
+            }
+            let h = w[(v.offset() / 8) as usize];
+            if header_tag(h).0 == FORWARD_TAG {
+                *v = Value::from_offset(h >> 8);
+                true
+            } else {
+                dead.push(*token);
+                false
+            }
+        });
+        self.dead.extend(dead);
     }
 
     fn reset_nursery(&mut self) {
@@ -278,5 +305,35 @@ mod trigger_tests {
         assert_eq!(next_major_trigger(0, 24 * mb), 24 * mb);
         assert_eq!(next_major_trigger(40 * mb, 24 * mb), 120 * mb);
         assert_eq!(next_major_trigger(1024 * mb, 24 * mb), 2048 * mb + 128 * mb);
+    }
+}
+
+#[cfg(test)]
+mod tracked_tests {
+    use crate::{CollectionKind, Heap, HeapConfig, NoRoots, Tag, Value};
+
+    #[test]
+    fn tracked_objects_report_their_death_and_survivors_are_followed() {
+        let mut h = Heap::new(HeapConfig::default()).expect("heap");
+        let keep = h.try_alloc(Tag(1), 2).expect("alloc");
+        h.set_init(keep, 0, Value::fix(1));
+        h.set_init(keep, 1, Value::fix(2));
+        let lose = h.try_alloc(Tag(1), 2).expect("alloc");
+        h.set_init(lose, 0, Value::fix(3));
+        h.set_init(lose, 1, Value::fix(4));
+        h.track(keep, 10);
+        h.track(lose, 20);
+        let g = h.new_global(keep);
+        h.collect(CollectionKind::Minor, &mut NoRoots).expect("minor");
+        assert_eq!(h.take_dead(), vec![20]);
+        // The survivor moved to the old generation and is still tracked.
+        let moved = h.global(g);
+        assert_eq!(h.get(moved, 1), Value::fix(2));
+        h.collect(CollectionKind::Major, &mut NoRoots).expect("major");
+        assert!(h.take_dead().is_empty());
+        h.release_global(g);
+        h.collect(CollectionKind::Major, &mut NoRoots).expect("major");
+        assert_eq!(h.take_dead(), vec![10]);
+        assert!(h.take_dead().is_empty());
     }
 }

@@ -99,6 +99,11 @@ pub struct Heap {
     pub(crate) nursery: Space,
     /// Offsets of non-nursery objects that may hold nursery references.
     pub(crate) remembered: Vec<u64>,
+    /// Objects whose death the owner wants to hear of, with its token for
+    /// each (not roots: they do not keep the objects alive).
+    pub(crate) tracked: Vec<(Value, u64)>,
+    /// Tokens of tracked objects found dead, until `take_dead`.
+    pub(crate) dead: Vec<u64>,
     /// Scoped handle slots (LIFO).
     pub(crate) roots: Vec<Value>,
     /// Owned root slots; free ones hold `Value::UNDEFINED` and are listed in `free_globals`.
@@ -151,6 +156,8 @@ impl Heap {
             old_spare,
             nursery,
             remembered: Vec::new(),
+            tracked: Vec::new(),
+            dead: Vec::new(),
             roots: Vec::new(),
             globals: Vec::new(),
             free_globals: Vec::new(),
@@ -206,6 +213,19 @@ impl Heap {
         self.region.words_mut()[(off / 8) as usize] =
             make_header(tag, hash_for_offset(off, self.epoch()), words);
         Some(Value::from_offset(off))
+    }
+
+    /// Report `v`'s death: after the collection that finds it unreachable,
+    /// [`Heap::take_dead`] returns `token`. (A finalization hook for
+    /// objects that stand for something outside the heap.)
+    pub fn track(&mut self, v: Value, token: u64) {
+        self.tracked.push((v, token));
+    }
+
+    /// The tokens of tracked objects the collections since the last call
+    /// found dead.
+    pub fn take_dead(&mut self) -> Vec<u64> {
+        std::mem::take(&mut self.dead)
     }
 
     /// How many times the nursery has been emptied (minor and major

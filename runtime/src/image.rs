@@ -106,7 +106,7 @@ pub fn fingerprint(static_offset: u64) -> u64 {
     let mut d = String::from(
         "imp image layout 1; word 64; fixnum xx0 ref 001 imm 011; string len63+wide1 narrow8 wide32;",
     );
-    for t in (1u8..=25).chain(0x80..=0x85) {
+    for t in (1u8..=26).chain(0x80..=0x85) {
         let tag = imp_gc::Tag(t);
         d.push_str(&format!(
             "tag {t} {} {};",
@@ -398,6 +398,7 @@ fn valid_object(t: imp_gc::Tag, p: &[u64]) -> Result<(), String> {
         }
         obj::WIDENED => n >= 2 && imp_gc::Value::from_bits(p[0]).is_ref(),
         obj::RATIO => n == 2,
+        obj::HOST => n == 3,
         obj::BYTEVECTOR => n >= 1 && fits(p[0].div_ceil(8)),
         obj::FLONUM => n == 1,
         obj::BIGNUM => n >= 1 && fits((p[0] >> 1).div_ceil(2)),

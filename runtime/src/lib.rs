@@ -16,6 +16,7 @@
 pub mod compile;
 pub mod convert;
 pub mod fork;
+pub mod host;
 pub mod image;
 pub mod native;
 pub mod num;

@@ -25,6 +25,8 @@
 //! | `THREAD`, `MUTEX`, `CONDVAR`, `CHANNEL` | see `crate::thread`               |
 //! | `RATIO`        | numerator, denominator (exact integers, lowest terms, d > 1) |
 //! | `WIDENED`      | the wide string that is now this string's body, then `#f`s |
+//! | `HOST`         | token, session (fixnums), type name (symbol): a Rust value |
+//! |                | the host made (`crate::host`)                              |
 //! | `STRING`       | raw: length in chars (bit 63: wide), then the characters:  |
 //! |                | narrow, Latin-1 bytes, eight a word; wide, UTF-32 code     |
 //! |                | points, two a word; padding zero                           |
@@ -92,6 +94,9 @@ pub const WIDENED: Tag = Tag(24);
 /// An exact non-integer rational: numerator and denominator, exact
 /// integers in lowest terms, the denominator above 1.
 pub const RATIO: Tag = Tag(25);
+/// A host object: a Rust value held by the runtime, found by its token in
+/// `Vm::hosts` while the session that made it lasts.
+pub const HOST: Tag = Tag(26);
 /// Bit of a string's length word that marks the wide layout.
 pub const STRING_WIDE: u64 = 1 << 63;
 /// A bytevector.
@@ -177,6 +182,7 @@ pub fn tag_name(t: Tag) -> &'static str {
         CHANNEL => "channel",
         STRING | WIDENED => "string",
         RATIO => "rational number",
+        HOST => "host object",
         BYTEVECTOR => "bytevector",
         FLONUM => "real number",
         BIGNUM => "integer",

@@ -248,6 +248,15 @@ impl Printer<'_> {
             obj::CLOSURE | obj::PRIMITIVE => {
                 let _ = write!(self.out, "#<procedure {}>", vm.procedure_name(v));
             }
+            obj::HOST => {
+                let ty = vm.heap.get(v, 2);
+                let ty = if vm.is(ty, obj::SYMBOL) {
+                    vm.symbol_name(ty)
+                } else {
+                    "?".to_string()
+                };
+                let _ = write!(self.out, "#<host {ty}>");
+            }
             obj::RECORD => {
                 let rtd = vm.heap.get(v, 0);
                 let name = vm.heap.get(rtd, 0);

@@ -333,3 +333,82 @@ fn host_state_is_lent_to_one_call_and_comes_back() {
     assert_eq!(seen.expect("eval"), "#f");
     assert_eq!(log.lines.len(), 3);
 }
+
+#[test]
+fn host_objects_carry_rust_values_and_are_dropped_by_the_collector() {
+    use std::cell::Cell;
+    use std::rc::Rc;
+
+    struct Counter {
+        n: i64,
+        drops: Rc<Cell<u32>>,
+    }
+    impl Drop for Counter {
+        fn drop(&mut self) {
+            self.drops.set(self.drops.get() + 1);
+        }
+    }
+    struct Other;
+
+    let drops = Rc::new(Cell::new(0));
+    let mut rt = rt();
+    let d = drops.clone();
+    rt.register("make-counter", move |cx, (start,): (i64,)| {
+        cx.host_object(Counter { n: start, drops: d.clone() })
+    })
+    .expect("register");
+    rt.register("counter-next!", |cx, (c,): (Value,)| {
+        let c = cx.host_mut::<Counter>(&c)?;
+        c.n += 1;
+        Ok(c.n)
+    })
+    .expect("register");
+    rt.register("make-other", |cx, ()| cx.host_object(Other)).expect("register");
+
+    rt.eval_str("(define c (make-counter 10))").expect("make");
+    assert_eq!(rt.eval_str("(counter-next! c) (counter-next! c)").expect("next").as_i64(&rt), Some(12));
+    assert_eq!(rt.eval_str("c").map(|v| rt.write(&v)).expect("print"), "#<host Counter>");
+    // The wrong kind of object is a Scheme error naming what was expected.
+    let v = rt
+        .eval_str("(guard (e (#t (error-object-message e))) (counter-next! (make-other)))")
+        .expect("guarded");
+    assert!(rt.display(&v).contains("Counter"), "{}", rt.display(&v));
+    let v = rt
+        .eval_str("(guard (e (#t (error-object-message e))) (counter-next! 5))")
+        .expect("guarded");
+    assert!(rt.display(&v).contains("host object"), "{}", rt.display(&v));
+
+    // Unreachable host objects are dropped by the collector; reachable
+    // ones survive collections (and keep their state).
+    rt.eval_str("(let loop ((i 0)) (if (< i 1000) (begin (make-counter i) (loop (+ i 1)))))")
+        .expect("garbage");
+    rt.collect_garbage().expect("gc");
+    rt.collect_garbage().expect("gc");
+    assert_eq!(drops.get(), 1000);
+    assert_eq!(rt.eval_str("(counter-next! c)").expect("next").as_i64(&rt), Some(13));
+    rt.eval_str("(set! c #f)").expect("drop");
+    rt.collect_garbage().expect("gc");
+    assert_eq!(drops.get(), 1001);
+
+    // From Rust too; and a host object in an image is stale in the next process.
+    let h = rt.host_object(Counter { n: 0, drops: drops.clone() }).expect("host");
+    rt.set_global("kept", &h).expect("set");
+    let dir = std::env::temp_dir().join(format!("imp-host-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("dir");
+    let path = dir.join("h.img");
+    rt.save_image(&path, None).expect("save");
+    let (mut other, _) = Runtime::from_image(&path).expect("load");
+    other
+        .register("counter-next!", |cx, (c,): (Value,)| {
+            let c = cx.host_mut::<Counter>(&c)?;
+            c.n += 1;
+            Ok(c.n)
+        })
+        .expect("register");
+    let v = other
+        .eval_str("(guard (e (#t (error-object-message e))) (counter-next! kept))")
+        .expect("guarded");
+    assert!(other.display(&v).contains("earlier process"), "{}", other.display(&v));
+    let _ = std::fs::remove_dir_all(&dir);
+    assert_eq!(rt.eval_str("(counter-next! kept)").expect("still here").as_i64(&rt), Some(1));
+}

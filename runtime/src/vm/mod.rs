@@ -222,6 +222,8 @@ pub struct Vm {
     /// The continuation and the list of values of an escape out of a
     /// native function (`Abort::Escape`) on its way out.
     pub pending_escape: Option<(crate::Value, crate::Value)>,
+    /// The Rust values of host objects (`crate::host`).
+    pub hosts: crate::host::Hosts,
     /// Host state lent to the call in progress (`Runtime::lend`).
     pub lent: Option<Box<dyn std::any::Any>>,
     /// Libraries and imports, parsed from the heap's `%libraries`,
@@ -291,6 +293,7 @@ impl Vm {
             natives: Default::default(),
             pending_escape: None,
             lent: None,
+            hosts: Default::default(),
             libs: Default::default(),
             sources: std::collections::HashMap::new(),
             next_source_id: 0,
@@ -411,6 +414,7 @@ impl Vm {
         self.heap
             .collect(kind, &mut roots)
             .map_err(|e| Exn::Abort(Abort::OutOfMemory(e.to_string())))?;
+        crate::host::drop_dead(self);
         if self.verify {
             let mut roots = VmRoots {
                 stack: &mut self.stack,
