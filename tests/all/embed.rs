@@ -463,3 +463,14 @@ fn the_host_drives_green_threads_and_talks_to_them_through_channels() {
     let d: Value = rt.global("doubler").expect("doubler");
     assert_eq!(rt.join::<String>(&d).expect("join"), "done");
 }
+
+#[test]
+fn an_engine_booted_from_the_embedded_image_calls_back_into_the_host() {
+    let (mut rt, _) = Runtime::from_image_bytes_with(BOOT_IMAGE, |rt| {
+        rt.register("host-scale", |_, (x, k): (f64, f64)| Ok(x * k))
+    })
+    .expect("boot image with natives");
+    eval(&mut rt, "(define (scaled xs) (map (lambda (x) (host-scale x 2.5)) xs))");
+    let v: Vec<f64> = rt.call_global("scaled", (vec![1.0, 2.0],)).expect("call");
+    assert_eq!(v, [2.5, 5.0]);
+}
