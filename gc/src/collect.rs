@@ -324,15 +324,18 @@ mod tracked_tests {
         h.track(keep, 10);
         h.track(lose, 20);
         let g = h.new_global(keep);
-        h.collect(CollectionKind::Minor, &mut NoRoots).expect("minor");
+        h.collect(CollectionKind::Minor, &mut NoRoots)
+            .expect("minor");
         assert_eq!(h.take_dead(), vec![20]);
         // The survivor moved to the old generation and is still tracked.
         let moved = h.global(g);
         assert_eq!(h.get(moved, 1), Value::fix(2));
-        h.collect(CollectionKind::Major, &mut NoRoots).expect("major");
+        h.collect(CollectionKind::Major, &mut NoRoots)
+            .expect("major");
         assert!(h.take_dead().is_empty());
         h.release_global(g);
-        h.collect(CollectionKind::Major, &mut NoRoots).expect("major");
+        h.collect(CollectionKind::Major, &mut NoRoots)
+            .expect("major");
         assert_eq!(h.take_dead(), vec![10]);
         assert!(h.take_dead().is_empty());
     }

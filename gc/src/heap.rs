@@ -372,7 +372,14 @@ impl Heap {
     /// `from_byte` into raw object `to` at byte `to_byte` (the two may be
     /// the same object and the ranges may overlap). The caller keeps both
     /// ranges inside the payloads.
-    pub fn copy_payload_bytes(&mut self, from: Value, from_byte: usize, to: Value, to_byte: usize, n: usize) {
+    pub fn copy_payload_bytes(
+        &mut self,
+        from: Value,
+        from_byte: usize,
+        to: Value,
+        to_byte: usize,
+        n: usize,
+    ) {
         let src = from.offset() as usize + 8 + from_byte;
         let dst = to.offset() as usize + 8 + to_byte;
         let bytes: &mut [u8] = bytemuck::cast_slice_mut(self.region.words_mut());

@@ -1023,10 +1023,9 @@ fn memmap2_read(file: &File, offset: u64, len: u64) -> std::io::Result<Vec<u8>> 
 
 #[allow(unsafe_code)]
 fn map_readonly(file: &File, offset: u64, len: usize) -> std::io::Result<memmap2::Mmap> {
-    // SAFETY: the mapping is private and read-only; an external truncation
-    // of the file while it is mapped would fault (as for every mapped
-    // loader), which images are documented never to suffer: they are
-    // replaced by rename, never rewritten in place.
+    // SAFETY: private and read-only; only a truncation of the file while it
+    // is mapped could fault, and images are replaced by rename, never
+    // rewritten in place.
     unsafe {
         memmap2::MmapOptions::new()
             .offset(offset)

@@ -8,7 +8,8 @@ fn main() -> Result<(), Error> {
     let mut rt = Runtime::new()?;
 
     // Evaluate source; the value of the last form comes back.
-    let v = rt.eval_str("(define (greet name) (string-append \"hello, \" name)) (greet \"world\")")?;
+    let v =
+        rt.eval_str("(define (greet name) (string-append \"hello, \" name)) (greet \"world\")")?;
     println!("{}", rt.display(&v));
 
     // Call a Scheme procedure by name with typed arguments and result.

@@ -199,7 +199,8 @@ impl IntoValue for char {
 impl FromValue for char {
     fn from_value(v: &Value, cx: &mut Scope<'_>) -> Result<Self, Error> {
         let raw = cx.raw(v);
-        raw.as_char().ok_or_else(|| type_error(cx, "a character", raw))
+        raw.as_char()
+            .ok_or_else(|| type_error(cx, "a character", raw))
     }
 }
 
@@ -483,7 +484,11 @@ impl Scope<'_> {
     ///
     /// # Errors
     /// As [`Runtime::call_value`]; [`Error::Raised`] if `name` is unbound.
-    pub fn call_global<R: FromValue>(&mut self, name: &str, args: impl IntoArgs) -> Result<R, Error> {
+    pub fn call_global<R: FromValue>(
+        &mut self,
+        name: &str,
+        args: impl IntoArgs,
+    ) -> Result<R, Error> {
         let f: Value = self.global(name)?;
         self.call_value(&f, args)
     }
@@ -545,7 +550,11 @@ impl Runtime {
     ///
     /// # Errors
     /// As [`Runtime::call_value`]; [`Error::Raised`] if `name` is unbound.
-    pub fn call_global<R: FromValue>(&mut self, name: &str, args: impl IntoArgs) -> Result<R, Error> {
+    pub fn call_global<R: FromValue>(
+        &mut self,
+        name: &str,
+        args: impl IntoArgs,
+    ) -> Result<R, Error> {
         self.scope().call_global(name, args)
     }
 

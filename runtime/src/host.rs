@@ -98,7 +98,11 @@ impl Scope<'_> {
         let o = self.raw(v);
         let want = std::any::type_name::<T>();
         if !self.vm.is(o, obj::HOST) {
-            return Err(type_error(self, &format!("a host object holding {want}"), o));
+            return Err(type_error(
+                self,
+                &format!("a host object holding {want}"),
+                o,
+            ));
         }
         if self.vm.heap.get(o, 1) != Raw::fix(self.vm.os.session) {
             return Err(Error::Type(
@@ -106,12 +110,30 @@ impl Scope<'_> {
             ));
         }
         let token = self.vm.heap.get(o, 0).as_fixnum_unchecked() as u64;
-        if !self.vm.hosts.values.get(&token).is_some_and(|b| b.is::<T>()) {
-            return Err(type_error(self, &format!("a host object holding {want}"), o));
+        if !self
+            .vm
+            .hosts
+            .values
+            .get(&token)
+            .is_some_and(|b| b.is::<T>())
+        {
+            return Err(type_error(
+                self,
+                &format!("a host object holding {want}"),
+                o,
+            ));
         }
-        match self.vm.hosts.values.get_mut(&token).and_then(|b| b.downcast_mut::<T>()) {
+        match self
+            .vm
+            .hosts
+            .values
+            .get_mut(&token)
+            .and_then(|b| b.downcast_mut::<T>())
+        {
             Some(x) => Ok(x),
-            None => Err(Error::Type(format!("expected a host object holding {want}"))),
+            None => Err(Error::Type(format!(
+                "expected a host object holding {want}"
+            ))),
         }
     }
 }

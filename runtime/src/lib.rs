@@ -654,10 +654,7 @@ impl Runtime {
     /// # Errors
     /// [`Error::Eval`] if standard input is already being read.
     pub fn set_line_source(&mut self, source: Box<dyn os::LineSource>) -> Result<(), Error> {
-        self.vm
-            .os
-            .set_line_source(source)
-            .map_err(Error::System)
+        self.vm.os.set_line_source(source).map_err(Error::System)
     }
 
     /// Let Ctrl-C (SIGINT) interrupt the REPL's listener instead of ending
@@ -838,4 +835,3 @@ fn convert_in(vm: &mut Vm, e: Exn) -> Error {
         }
     }
 }
-

@@ -154,7 +154,10 @@ impl crate::Runtime {
             let a = A::from_args(&who, args, cx)?;
             f(cx, a)?.into_value(cx)
         });
-        self.vm.natives.by_name.insert(name.to_string(), erased.clone());
+        self.vm
+            .natives
+            .by_name
+            .insert(name.to_string(), erased.clone());
         let r = make_native(&mut self.vm, name);
         r.map_err(|e| self.convert(e))?;
         let sym = self.vm.intern(name).map_err(|e| self.convert(e))?;
@@ -175,7 +178,11 @@ impl crate::Runtime {
 fn make_native(vm: &mut Vm, name: &str) -> VmResult<()> {
     let list_sym = vm.intern("%native-names")?;
     let names = vm.global_value(list_sym);
-    let names = if vm.list_to_vec(names).is_some() { names } else { Raw::NIL };
+    let names = if vm.list_to_vec(names).is_some() {
+        names
+    } else {
+        Raw::NIL
+    };
     let listed = vm
         .list_to_vec(names)
         .unwrap_or_default()

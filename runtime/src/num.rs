@@ -32,7 +32,11 @@ pub enum Num {
 /// `d` must not be zero.
 pub fn ratio(n: BigInt, d: BigInt) -> Num {
     let g = n.gcd(&d);
-    let (mut n, mut d) = if g.is_zero() { (n, d) } else { (n / &g, d / &g) };
+    let (mut n, mut d) = if g.is_zero() {
+        (n, d)
+    } else {
+        (n / &g, d / &g)
+    };
     if d.is_negative() {
         n = -n;
         d = -d;

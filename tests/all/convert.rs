@@ -28,7 +28,10 @@ fn numbers_cross_both_ways_bignums_included() {
         other => panic!("expected a type error, got {other:?}"),
     }
     // Any real converts to f64; a rational too.
-    let q: f64 = rt.eval_str("1/4").and_then(|v| f64_of(&mut rt, v)).expect("ratio");
+    let q: f64 = rt
+        .eval_str("1/4")
+        .and_then(|v| f64_of(&mut rt, v))
+        .expect("ratio");
     assert_eq!(q, 0.25);
 }
 
@@ -39,7 +42,9 @@ fn f64_of(rt: &mut Runtime, v: Value) -> Result<f64, Error> {
 #[test]
 fn strings_chars_booleans_and_options() {
     let mut rt = rt();
-    let s: String = rt.call_global("string-append", ("λx", String::from(" ok"))).expect("append");
+    let s: String = rt
+        .call_global("string-append", ("λx", String::from(" ok")))
+        .expect("append");
     assert_eq!(s, "λx ok");
     let c: char = rt.call_global("string-ref", ("ab", 1)).expect("ref");
     assert_eq!(c, 'b');
@@ -56,7 +61,9 @@ fn strings_chars_booleans_and_options() {
     let z = rt.symbol("z").expect("symbol");
     let found: Option<i64> = rt.call_global("lookup", (z,)).expect("none");
     assert_eq!(found, None);
-    let none: Option<String> = rt.call_global("memq", ("x", Vec::<i64>::new())).expect("none");
+    let none: Option<String> = rt
+        .call_global("memq", ("x", Vec::<i64>::new()))
+        .expect("none");
     assert_eq!(none, None);
     let none_in: bool = rt.call_global("not", (None::<i64>,)).expect("not");
     assert!(none_in);
@@ -69,7 +76,9 @@ fn strings_chars_booleans_and_options() {
 #[test]
 fn vectors_lists_tuples_and_maps() {
     let mut rt = rt();
-    let v: Vec<i64> = rt.call_global("reverse", (vec![1, 2, 3],)).expect("reverse");
+    let v: Vec<i64> = rt
+        .call_global("reverse", (vec![1, 2, 3],))
+        .expect("reverse");
     assert_eq!(v, [3, 2, 1]);
     // A Scheme vector converts to Vec too.
     let w: Vec<String> = rt
@@ -83,7 +92,9 @@ fn vectors_lists_tuples_and_maps() {
         Err(Error::Type(m)) => assert!(m.contains("2 elements"), "{m}"),
         other => panic!("expected a type error, got {other:?}"),
     }
-    let nested: Vec<Vec<i64>> = rt.call_global("list", (vec![1], vec![2, 3])).expect("nested");
+    let nested: Vec<Vec<i64>> = rt
+        .call_global("list", (vec![1], vec![2, 3]))
+        .expect("nested");
     assert_eq!(nested, vec![vec![1], vec![2, 3]]);
 
     let mut m = HashMap::new();
@@ -110,7 +121,10 @@ fn globals_and_calls_report_unbound_names_and_scheme_errors() {
     let mut rt = rt();
     rt.set_global("limit", 10).expect("set");
     assert_eq!(rt.global::<i64>("limit").expect("get"), 10);
-    assert_eq!(rt.eval_str("(+ limit 1)").expect("eval").as_i64(&rt), Some(11));
+    assert_eq!(
+        rt.eval_str("(+ limit 1)").expect("eval").as_i64(&rt),
+        Some(11)
+    );
     match rt.global::<i64>("no-such-global") {
         Err(Error::Raised(r)) => assert!(r.message.contains("no-such-global")),
         other => panic!("expected unbound, got {other:?}"),
@@ -132,24 +146,46 @@ fn globals_and_calls_report_unbound_names_and_scheme_errors() {
 #[test]
 fn native_functions_take_typed_arguments_and_report_misuse_as_scheme_errors() {
     let mut rt = rt();
-    rt.register("add", |_, (a, b): (i64, i64)| Ok(a + b)).expect("register");
-    rt.register("join", |_, parts: Vec<String>| Ok(parts.join("-"))).expect("register");
+    rt.register("add", |_, (a, b): (i64, i64)| Ok(a + b))
+        .expect("register");
+    rt.register("join", |_, parts: Vec<String>| Ok(parts.join("-")))
+        .expect("register");
     rt.register("nothing", |_, ()| Ok(())).expect("register");
-    assert_eq!(rt.eval_str("(add 2 40)").expect("add").as_i64(&rt), Some(42));
-    assert_eq!(rt.eval_str("(map add '(1 2) '(10 20))").map(|v| rt.write(&v)).expect("map"), "(11 22)");
     assert_eq!(
-        rt.eval_str("(join \"a\" \"b\" \"c\")").map(|v| rt.display(&v)).expect("join"),
+        rt.eval_str("(add 2 40)").expect("add").as_i64(&rt),
+        Some(42)
+    );
+    assert_eq!(
+        rt.eval_str("(map add '(1 2) '(10 20))")
+            .map(|v| rt.write(&v))
+            .expect("map"),
+        "(11 22)"
+    );
+    assert_eq!(
+        rt.eval_str("(join \"a\" \"b\" \"c\")")
+            .map(|v| rt.display(&v))
+            .expect("join"),
         "a-b-c"
     );
     assert!(rt.eval_str("(nothing)").expect("unit").is_unspecified(&rt));
-    assert_eq!(rt.eval_str("(procedure? add)").map(|v| rt.write(&v)).expect("p"), "#t");
+    assert_eq!(
+        rt.eval_str("(procedure? add)")
+            .map(|v| rt.write(&v))
+            .expect("p"),
+        "#t"
+    );
     // Libraries importing a standard library see the host's functions.
     rt.eval_str(
         "(define-library (uses host) (export add3) (import (scheme base))
            (begin (define (add3 x) (add x 3))))",
     )
     .expect("library");
-    assert_eq!(rt.eval_str("(import (uses host)) (add3 4)").expect("lib").as_i64(&rt), Some(7));
+    assert_eq!(
+        rt.eval_str("(import (uses host)) (add3 4)")
+            .expect("lib")
+            .as_i64(&rt),
+        Some(7)
+    );
     let msg = |rt: &mut Runtime, src: &str| -> String {
         let v = rt
             .eval_str(&format!("(guard (e (#t (error-object-message e))) {src})"))
@@ -161,7 +197,10 @@ fn native_functions_take_typed_arguments_and_report_misuse_as_scheme_errors() {
         msg(&mut rt, "(add 1 \"two\")"),
         "add: argument 2: expected an exact integer that fits i64, got \"two\""
     );
-    assert_eq!(msg(&mut rt, "(join \"a\" 5)"), "join: argument 2: expected a string, got 5");
+    assert_eq!(
+        msg(&mut rt, "(join \"a\" 5)"),
+        "join: argument 2: expected a string, got 5"
+    );
     // Uncaught, the error reaches the host as an ordinary Scheme error.
     match rt.eval_str("(add 'x 1)") {
         Err(Error::Raised(r)) => assert!(r.message.starts_with("add: argument 1"), "{}", r.message),
@@ -195,7 +234,12 @@ fn a_native_function_that_fails_or_panics_leaves_the_runtime_usable() {
     // still prints it on stderr).
     match rt.eval_str("(list 1 (boom 3))") {
         Err(Error::Raised(r)) => {
-            assert!(r.message.contains("native function `boom` panicked: boom with 3"), "{}", r.message)
+            assert!(
+                r.message
+                    .contains("native function `boom` panicked: boom with 3"),
+                "{}",
+                r.message
+            )
         }
         other => panic!("expected a raised error, got {other:?}"),
     }
@@ -204,7 +248,14 @@ fn a_native_function_that_fails_or_panics_leaves_the_runtime_usable() {
         .expect("guarded panic");
     assert_eq!(rt.write(&v), "caught");
     // Still usable, frames and stack intact.
-    assert_eq!(rt.eval_str("(let loop ((i 0) (s 0)) (if (= i 100) s (loop (+ i 1) (+ s (checked-div i 1)))))").expect("loop").as_i64(&rt), Some(4950));
+    assert_eq!(
+        rt.eval_str(
+            "(let loop ((i 0) (s 0)) (if (= i 100) s (loop (+ i 1) (+ s (checked-div i 1)))))"
+        )
+        .expect("loop")
+        .as_i64(&rt),
+        Some(4950)
+    );
 }
 
 #[test]
@@ -219,27 +270,39 @@ fn native_functions_call_back_into_scheme() {
         Ok(total)
     })
     .expect("register");
-    assert_eq!(rt.eval_str("(sum-of-squares 1 2 3)").expect("call").as_i64(&rt), Some(14));
+    assert_eq!(
+        rt.eval_str("(sum-of-squares 1 2 3)")
+            .expect("call")
+            .as_i64(&rt),
+        Some(14)
+    );
     // Host -> Scheme -> host -> Scheme.
-    rt.eval_str("(define (outer n) (+ 1 (sum-of-squares n n)))").expect("define");
+    rt.eval_str("(define (outer n) (+ 1 (sum-of-squares n n)))")
+        .expect("define");
     let n: i64 = rt.call_global("outer", (3,)).expect("round trip");
     assert_eq!(n, 19);
     // A Scheme error raised inside the callback goes on up, catchable.
-    rt.eval_str("(define (square x) (car x))").expect("redefine");
+    rt.eval_str("(define (square x) (car x))")
+        .expect("redefine");
     let v = rt
         .eval_str("(guard (e (#t (error-object-message e))) (sum-of-squares 1))")
         .expect("guarded");
     assert!(rt.display(&v).contains("car"), "{}", rt.display(&v));
     // Escaping from Scheme code the native function called works too.
-    rt.eval_str("(define (square x) (raise 'escaped))").expect("redefine");
-    let v = rt.eval_str("(guard (e ((symbol? e) e)) (sum-of-squares 2))").expect("guarded");
+    rt.eval_str("(define (square x) (raise 'escaped))")
+        .expect("redefine");
+    let v = rt
+        .eval_str("(guard (e ((symbol? e) e)) (sum-of-squares 2))")
+        .expect("guarded");
     assert!(rt.display(&v).contains("escaped"), "{}", rt.display(&v));
     assert_eq!(rt.eval_str("(+ 1 2)").expect("after").as_i64(&rt), Some(3));
     // A continuation captured outside the native call, invoked inside it,
     // unwinds the native call (running dynamic-wind after-thunks) and
     // resumes; so does one two native calls deep.
-    rt.register("call-with", |cx, (f, x): (Value, Value)| cx.call_value::<Value>(&f, (x,)))
-        .expect("register");
+    rt.register("call-with", |cx, (f, x): (Value, Value)| {
+        cx.call_value::<Value>(&f, (x,))
+    })
+    .expect("register");
     let v = rt
         .eval_str(
             "(let ((log '()))
@@ -264,23 +327,36 @@ fn natives_belong_to_their_runtime_and_are_found_by_name_after_an_image() {
     let mut b = rt();
     a.register("who", |_, ()| Ok("a")).expect("a");
     b.register("who", |_, ()| Ok("b")).expect("b");
-    assert_eq!(a.global::<Value>("who").and_then(|f| a.call_value::<String>(&f, ())).expect("a"), "a");
+    assert_eq!(
+        a.global::<Value>("who")
+            .and_then(|f| a.call_value::<String>(&f, ()))
+            .expect("a"),
+        "a"
+    );
     assert_eq!(b.call_global::<String>("who", ()).expect("b"), "b");
 
     let dir = std::env::temp_dir().join(format!("imp-natives-{}", std::process::id()));
     std::fs::create_dir_all(&dir).expect("dir");
     let path = dir.join("n.img");
-    a.eval_str("(define (greet) (string-append \"from \" (who)))").expect("define");
+    a.eval_str("(define (greet) (string-append \"from \" (who)))")
+        .expect("define");
     a.save_image(&path, None).expect("save");
     // Loaded without registering `who`: calling it names the function.
     let (mut c, _) = Runtime::from_image(&path).expect("load");
     match c.eval_str("(greet)") {
-        Err(Error::Raised(r)) => assert!(r.message.contains("`who` is not registered"), "{}", r.message),
+        Err(Error::Raised(r)) => assert!(
+            r.message.contains("`who` is not registered"),
+            "{}",
+            r.message
+        ),
         other => panic!("expected an error, got {other:?}"),
     }
     // Registered after loading: the image's procedures call it.
     c.register("who", |_, ()| Ok("c")).expect("c");
-    assert_eq!(c.call_global::<String>("greet", ()).expect("greet"), "from c");
+    assert_eq!(
+        c.call_global::<String>("greet", ()).expect("greet"),
+        "from c"
+    );
     // from_image_with checks every native the image uses, naming the
     // missing ones.
     a.register("also", |_, ()| Ok(1)).expect("also");
@@ -297,7 +373,10 @@ fn natives_belong_to_their_runtime_and_are_found_by_name_after_an_image() {
         rt.register("also", |_, ()| Ok(2))
     })
     .expect("all registered");
-    assert_eq!(d.call_global::<String>("greet", ()).expect("greet"), "from d");
+    assert_eq!(
+        d.call_global::<String>("greet", ()).expect("greet"),
+        "from d"
+    );
     let _ = std::fs::remove_dir_all(&dir);
 }
 
@@ -308,14 +387,12 @@ fn host_state_is_lent_to_one_call_and_comes_back() {
         lines: Vec<String>,
     }
     let mut rt = rt();
-    rt.register("log!", |cx, (line,): (String,)| {
-        match cx.state::<Log>() {
-            Some(log) => {
-                log.lines.push(line);
-                Ok(true)
-            }
-            None => Ok(false),
+    rt.register("log!", |cx, (line,): (String,)| match cx.state::<Log>() {
+        Some(log) => {
+            log.lines.push(line);
+            Ok(true)
         }
+        None => Ok(false),
     })
     .expect("register");
     let mut log = Log::default();
@@ -326,10 +403,17 @@ fn host_state_is_lent_to_one_call_and_comes_back() {
     assert_eq!(r.expect("eval"), "#t");
     assert_eq!(log.lines, ["a", "b", "c"]);
     // Nothing lent outside `lend`.
-    assert_eq!(rt.eval_str("(log! \"d\")").map(|v| rt.write(&v)).expect("eval"), "#f");
+    assert_eq!(
+        rt.eval_str("(log! \"d\")")
+            .map(|v| rt.write(&v))
+            .expect("eval"),
+        "#f"
+    );
     // A lend of another type is not this one.
     let mut n = 0u32;
-    let seen = rt.lend(&mut n, |rt| rt.eval_str("(log! \"e\")").map(|v| rt.write(&v)));
+    let seen = rt.lend(&mut n, |rt| {
+        rt.eval_str("(log! \"e\")").map(|v| rt.write(&v))
+    });
     assert_eq!(seen.expect("eval"), "#f");
     assert_eq!(log.lines.len(), 3);
 }
@@ -354,7 +438,10 @@ fn host_objects_carry_rust_values_and_are_dropped_by_the_collector() {
     let mut rt = rt();
     let d = drops.clone();
     rt.register("make-counter", move |cx, (start,): (i64,)| {
-        cx.host_object(Counter { n: start, drops: d.clone() })
+        cx.host_object(Counter {
+            n: start,
+            drops: d.clone(),
+        })
     })
     .expect("register");
     rt.register("counter-next!", |cx, (c,): (Value,)| {
@@ -363,11 +450,20 @@ fn host_objects_carry_rust_values_and_are_dropped_by_the_collector() {
         Ok(c.n)
     })
     .expect("register");
-    rt.register("make-other", |cx, ()| cx.host_object(Other)).expect("register");
+    rt.register("make-other", |cx, ()| cx.host_object(Other))
+        .expect("register");
 
     rt.eval_str("(define c (make-counter 10))").expect("make");
-    assert_eq!(rt.eval_str("(counter-next! c) (counter-next! c)").expect("next").as_i64(&rt), Some(12));
-    assert_eq!(rt.eval_str("c").map(|v| rt.write(&v)).expect("print"), "#<host Counter>");
+    assert_eq!(
+        rt.eval_str("(counter-next! c) (counter-next! c)")
+            .expect("next")
+            .as_i64(&rt),
+        Some(12)
+    );
+    assert_eq!(
+        rt.eval_str("c").map(|v| rt.write(&v)).expect("print"),
+        "#<host Counter>"
+    );
     // The wrong kind of object is a Scheme error naming what was expected.
     let v = rt
         .eval_str("(guard (e (#t (error-object-message e))) (counter-next! (make-other)))")
@@ -385,13 +481,21 @@ fn host_objects_carry_rust_values_and_are_dropped_by_the_collector() {
     rt.collect_garbage().expect("gc");
     rt.collect_garbage().expect("gc");
     assert_eq!(drops.get(), 1000);
-    assert_eq!(rt.eval_str("(counter-next! c)").expect("next").as_i64(&rt), Some(13));
+    assert_eq!(
+        rt.eval_str("(counter-next! c)").expect("next").as_i64(&rt),
+        Some(13)
+    );
     rt.eval_str("(set! c #f)").expect("drop");
     rt.collect_garbage().expect("gc");
     assert_eq!(drops.get(), 1001);
 
     // From Rust too; and a host object in an image is stale in the next process.
-    let h = rt.host_object(Counter { n: 0, drops: drops.clone() }).expect("host");
+    let h = rt
+        .host_object(Counter {
+            n: 0,
+            drops: drops.clone(),
+        })
+        .expect("host");
     rt.set_global("kept", &h).expect("set");
     let dir = std::env::temp_dir().join(format!("imp-host-{}", std::process::id()));
     std::fs::create_dir_all(&dir).expect("dir");
@@ -408,7 +512,16 @@ fn host_objects_carry_rust_values_and_are_dropped_by_the_collector() {
     let v = other
         .eval_str("(guard (e (#t (error-object-message e))) (counter-next! kept))")
         .expect("guarded");
-    assert!(other.display(&v).contains("earlier process"), "{}", other.display(&v));
+    assert!(
+        other.display(&v).contains("earlier process"),
+        "{}",
+        other.display(&v)
+    );
     let _ = std::fs::remove_dir_all(&dir);
-    assert_eq!(rt.eval_str("(counter-next! kept)").expect("still here").as_i64(&rt), Some(1));
+    assert_eq!(
+        rt.eval_str("(counter-next! kept)")
+            .expect("still here")
+            .as_i64(&rt),
+        Some(1)
+    );
 }

@@ -290,12 +290,18 @@ fn the_embedded_boot_image_starts_a_whole_runtime() {
     let (mut rt, top) = Runtime::from_image_bytes(BOOT_IMAGE).expect("boot image");
     assert!(top.is_none());
     // The standard library, macros, records, libraries and threads work.
-    assert_eq!(eval(&mut rt, "(list-sort < (map (lambda (x) (* x x)) '(3 1 2)))"), "(1 4 9)");
+    assert_eq!(
+        eval(&mut rt, "(list-sort < (map (lambda (x) (* x x)) '(3 1 2)))"),
+        "(1 4 9)"
+    );
     assert_eq!(
         eval(&mut rt, "(let-values (((q r) (floor/ 7 2))) (list q r))"),
         "(3 1)"
     );
-    eval(&mut rt, "(define-record-type point (make-point x y) point? (x px) (y py))");
+    eval(
+        &mut rt,
+        "(define-record-type point (make-point x y) point? (x px) (y py))",
+    );
     assert_eq!(eval(&mut rt, "(px (make-point 5 6))"), "5");
     eval(
         &mut rt,
@@ -304,7 +310,10 @@ fn the_embedded_boot_image_starts_a_whole_runtime() {
     eval(&mut rt, "(import (prefix (emb lib) e:))");
     assert_eq!(eval(&mut rt, "(e:f)"), "from-lib");
     assert_eq!(
-        eval(&mut rt, "(thread-join! (thread-start! (make-thread (lambda () (+ 20 22)))))"),
+        eval(
+            &mut rt,
+            "(thread-join! (thread-start! (make-thread (lambda () (+ 20 22)))))"
+        ),
         "42"
     );
     // The process's environment is read now, not at build time.
@@ -321,7 +330,11 @@ fn the_embedded_boot_image_starts_a_whole_runtime() {
 
 #[test]
 fn image_bytes_that_are_not_an_image_are_refused() {
-    for bytes in [&b""[..], &b"not an image at all"[..], &BOOT_IMAGE[..BOOT_IMAGE.len() / 2]] {
+    for bytes in [
+        &b""[..],
+        &b"not an image at all"[..],
+        &BOOT_IMAGE[..BOOT_IMAGE.len() / 2],
+    ] {
         match Runtime::from_image_bytes(bytes) {
             Err(Error::Image(m)) => assert!(!m.is_empty()),
             Err(e) => panic!("wrong error kind: {e}"),
@@ -344,16 +357,34 @@ fn a_call_budget_stops_a_runaway_loop_and_the_engine_goes_on() {
     // Catchable in Scheme: the handler gets a little room to run.
     rt.set_fuel(Some(50_000));
     assert_eq!(
-        eval(&mut rt, "(guard (e ((error-object? e) (error-object-message e))) (let loop () (loop)))"),
+        eval(
+            &mut rt,
+            "(guard (e ((error-object? e) (error-object-message e))) (let loop () (loop)))"
+        ),
         "\"fuel exhausted (call budget used up)\""
     );
     // Code within the budget is unaffected, and the budget goes down.
     rt.set_fuel(Some(1_000_000));
-    assert_eq!(eval(&mut rt, "(let loop ((i 0)) (if (< i 100000) (loop (+ i 1)) i))"), "100000");
+    assert_eq!(
+        eval(
+            &mut rt,
+            "(let loop ((i 0)) (if (< i 100000) (loop (+ i 1)) i))"
+        ),
+        "100000"
+    );
     let left = rt.fuel().expect("budget");
-    assert!(left < 1_000_000 - 90_000 && left > 1_000_000 - 110_000, "{left}");
+    assert!(
+        left < 1_000_000 - 90_000 && left > 1_000_000 - 110_000,
+        "{left}"
+    );
     rt.set_fuel(None);
-    assert_eq!(eval(&mut rt, "(let loop ((i 0)) (if (< i 2000000) (loop (+ i 1)) i))"), "2000000");
+    assert_eq!(
+        eval(
+            &mut rt,
+            "(let loop ((i 0)) (if (< i 2000000) (loop (+ i 1)) i))"
+        ),
+        "2000000"
+    );
 }
 
 #[test]
@@ -399,18 +430,30 @@ fn a_heap_limit_raises_a_catchable_error_and_the_engine_goes_on() {
         "2000000"
     );
     rt.set_heap_limit(None);
-    assert_eq!(eval(&mut rt, "(vector-length (make-vector 3000000 0))"), "3000000");
+    assert_eq!(
+        eval(&mut rt, "(vector-length (make-vector 3000000 0))"),
+        "3000000"
+    );
 }
 
 #[test]
 fn a_stack_depth_limit_raises_a_catchable_error() {
     let mut rt = Runtime::new().expect("runtime");
     rt.set_max_frames(1000);
-    eval(&mut rt, "(define (deep n) (if (= n 0) 0 (+ 1 (deep (- n 1)))))");
+    eval(
+        &mut rt,
+        "(define (deep n) (if (= n 0) 0 (+ 1 (deep (- n 1)))))",
+    );
     assert_eq!(eval(&mut rt, "(deep 500)"), "500");
     let e = err(&mut rt, "(deep 5000)");
-    assert!(e.contains("deep") || e.contains("stack") || e.contains("frames"), "{e}");
-    assert_eq!(eval(&mut rt, "(guard (e (#t 'caught)) (deep 5000))"), "caught");
+    assert!(
+        e.contains("deep") || e.contains("stack") || e.contains("frames"),
+        "{e}"
+    );
+    assert_eq!(
+        eval(&mut rt, "(guard (e (#t 'caught)) (deep 5000))"),
+        "caught"
+    );
     assert_eq!(eval(&mut rt, "(deep 900)"), "900");
 }
 
@@ -429,9 +472,13 @@ fn the_host_drives_green_threads_and_talks_to_them_through_channels() {
     // Between calls the threads are suspended; run_until_idle runs the
     // ready ones to the end, but does not wait for the sleeper.
     rt.run_until_idle().expect("idle");
-    assert_eq!(eval(&mut rt, "(list-sort < (filter number? log))"), "(1 2 3 10 20 30)");
+    assert_eq!(
+        eval(&mut rt, "(list-sort < (filter number? log))"),
+        "(1 2 3 10 20 30)"
+    );
     assert_eq!(eval(&mut rt, "(memq 'woke log)"), "#f");
-    rt.run_for(std::time::Duration::from_millis(200)).expect("slice");
+    rt.run_for(std::time::Duration::from_millis(200))
+        .expect("slice");
     assert_eq!(eval(&mut rt, "(and (memq 'woke log) #t)"), "#t");
     let w: Value = rt.eval_str("(cadr workers)").expect("thread");
     assert_eq!(rt.join::<i64>(&w).expect("join"), 2);
@@ -452,14 +499,19 @@ fn the_host_drives_green_threads_and_talks_to_them_through_channels() {
     let inch: Value = rt.global("in").expect("in");
     let outch: Value = rt.global("out").expect("out");
     for i in 1..=5 {
-        rt.call_global::<()>("channel-send!", (&inch, i)).expect("send");
+        rt.call_global::<()>("channel-send!", (&inch, i))
+            .expect("send");
     }
     let mut got = Vec::new();
     for _ in 1..=5 {
-        got.push(rt.call_global::<i64>("channel-receive", (&outch,)).expect("receive"));
+        got.push(
+            rt.call_global::<i64>("channel-receive", (&outch,))
+                .expect("receive"),
+        );
     }
     assert_eq!(got, [2, 4, 6, 8, 10]);
-    rt.call_global::<()>("channel-close!", (&inch,)).expect("close");
+    rt.call_global::<()>("channel-close!", (&inch,))
+        .expect("close");
     let d: Value = rt.global("doubler").expect("doubler");
     assert_eq!(rt.join::<String>(&d).expect("join"), "done");
 }
@@ -470,7 +522,10 @@ fn an_engine_booted_from_the_embedded_image_calls_back_into_the_host() {
         rt.register("host-scale", |_, (x, k): (f64, f64)| Ok(x * k))
     })
     .expect("boot image with natives");
-    eval(&mut rt, "(define (scaled xs) (map (lambda (x) (host-scale x 2.5)) xs))");
+    eval(
+        &mut rt,
+        "(define (scaled xs) (map (lambda (x) (host-scale x 2.5)) xs))",
+    );
     let v: Vec<f64> = rt.call_global("scaled", (vec![1.0, 2.0],)).expect("call");
     assert_eq!(v, [2.5, 5.0]);
 }

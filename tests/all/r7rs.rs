@@ -24,9 +24,14 @@ fn every_section_passes_every_check() {
             .expect("run imp");
         let stdout = String::from_utf8_lossy(&out.stdout);
         let stderr = String::from_utf8_lossy(&out.stderr);
-        let reported = stdout.lines().any(|l| l.starts_with("checks: ") && l.ends_with(", failures: 0"));
+        let reported = stdout
+            .lines()
+            .any(|l| l.starts_with("checks: ") && l.ends_with(", failures: 0"));
         if !out.status.success() || !reported {
-            failed.push(format!("{f}: status {:?}\n{stdout}{stderr}", out.status.code()));
+            failed.push(format!(
+                "{f}: status {:?}\n{stdout}{stderr}",
+                out.status.code()
+            ));
         }
     }
     assert!(failed.is_empty(), "{}", failed.join("\n"));

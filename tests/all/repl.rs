@@ -343,7 +343,10 @@ fn errors_backtraces_and_commands() {
     s.send(",time (length (make-list 1000 0))\r");
     let out = s.prompt();
     assert!(
-        out.contains(" wall, ") && out.contains(" CPU, ") && out.contains("bytes allocated") && out.contains("1000"),
+        out.contains(" wall, ")
+            && out.contains(" CPU, ")
+            && out.contains("bytes allocated")
+            && out.contains("1000"),
         "{out}"
     );
     s.send(",gc\r");
@@ -354,7 +357,10 @@ fn errors_backtraces_and_commands() {
     s.send(&format!(",save {}\r", image.display()));
     let out = s.prompt();
     assert!(out.contains("; saved "), "{out}");
-    assert!(std::fs::metadata(&image).is_ok_and(|m| m.len() > 0), "{out}");
+    assert!(
+        std::fs::metadata(&image).is_ok_and(|m| m.len() > 0),
+        "{out}"
+    );
     s.send(",nonsense\r");
     let out = s.prompt();
     assert!(out.contains("unknown command ,nonsense"), "{out}");

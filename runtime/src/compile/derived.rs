@@ -183,7 +183,11 @@ pub fn quasi(x: &mut Expander, d: &Datum, depth: u32) -> VmResult<Datum> {
                     Some(h) => {
                         // An inner level: rebuild (h . args) with args one
                         // level out (or in), splicing where it says so.
-                        let d2 = if h == "quasiquote" { depth + 1 } else { depth - 1 };
+                        let d2 = if h == "quasiquote" {
+                            depth + 1
+                        } else {
+                            depth - 1
+                        };
                         let rest = Datum::new(DatumKind::List(items[1..].to_vec(), None), d.pos);
                         let inner = quasi(x, &rest, d2)?;
                         return Ok(list(vec![global("cons"), quote(sym(h)), inner]));
@@ -193,15 +197,13 @@ pub fn quasi(x: &mut Expander, d: &Datum, depth: u32) -> VmResult<Datum> {
             }
             // `(a . ,b)` reads as (a unquote b): the tail is unquoted.
             let n = items.len();
-            let (items, unquoted_tail) = if tail.is_none()
-                && n >= 3
-                && x.is_keyword(&items[n - 2], "unquote")
-            {
-                let t = list(vec![items[n - 2].clone(), items[n - 1].clone()]);
-                (&items[..n - 2], Some(t))
-            } else {
-                (&items[..], None)
-            };
+            let (items, unquoted_tail) =
+                if tail.is_none() && n >= 3 && x.is_keyword(&items[n - 2], "unquote") {
+                    let t = list(vec![items[n - 2].clone(), items[n - 1].clone()]);
+                    (&items[..n - 2], Some(t))
+                } else {
+                    (&items[..], None)
+                };
             // Build from the tail backwards: (append spliced rest) / (cons x rest).
             let mut acc = match (tail, unquoted_tail) {
                 (_, Some(t)) => quasi(x, &t, depth)?,
@@ -312,7 +314,10 @@ pub fn guard(x: &mut Expander, items: &[Datum], pos: Pos) -> VmResult<Datum> {
         cond.extend(clauses);
         lambda(
             list(vec![var]),
-            vec![list(vec![k.clone(), lambda(list(vec![]), vec![list(cond)])])],
+            vec![list(vec![
+                k.clone(),
+                lambda(list(vec![]), vec![list(cond)]),
+            ])],
         )
     } else {
         let c = sym("#%guard-c");

@@ -10,8 +10,8 @@ use std::collections::HashMap;
 use std::rc::Rc;
 
 use super::alias;
-use super::library::{self, Env};
 use super::ast::{Ast, Lambda, LambdaId, Node, Var, VarId};
+use super::library::{self, Env};
 use super::syntax_rules::SyntaxRules;
 use crate::obj;
 use crate::reader::{Datum, DatumKind, Pos};
@@ -361,7 +361,11 @@ impl<'a> Expander<'a> {
             Head::Special(s) if s == "include" || s == "include-ci" => {
                 let items = list_items(d).unwrap_or(&[]);
                 let mut forms = vec![sym("#%begin")];
-                forms.extend(library::include_forms(self, &items[1..], s == "include-ci")?);
+                forms.extend(library::include_forms(
+                    self,
+                    &items[1..],
+                    s == "include-ci",
+                )?);
                 self.nested(|x| x.expand_toplevel(&list(forms)))
             }
             Head::Rules(_) | Head::GlobalMacro(_) => {
@@ -1007,7 +1011,11 @@ impl<'a> Expander<'a> {
             }
             "include" | "include-ci" => {
                 let mut forms = vec![sym("#%begin")];
-                forms.extend(library::include_forms(self, &items[1..], s == "include-ci")?);
+                forms.extend(library::include_forms(
+                    self,
+                    &items[1..],
+                    s == "include-ci",
+                )?);
                 self.expand(&list(forms))
             }
             "define-library" | "import" => {

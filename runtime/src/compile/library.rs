@@ -286,7 +286,12 @@ pub fn resolve_in(vm: &Vm, env: &Env, name: &str) -> String {
 }
 
 /// The global a top-level definition of `name` in `env` binds.
-pub fn define_target(x: &mut Expander, env: &Env, name: &str, pos: crate::reader::Pos) -> VmResult<String> {
+pub fn define_target(
+    x: &mut Expander,
+    env: &Env,
+    name: &str,
+    pos: crate::reader::Pos,
+) -> VmResult<String> {
     if env.closed {
         return Err(x.err(
             pos,
@@ -405,7 +410,10 @@ pub fn parse_import_set(x: &mut Expander, d: &Datum) -> VmResult<ImportSet> {
             let Some(key) = key_of(d) else {
                 return Err(x.err(
                     d.pos,
-                    format!("bad import set {}", crate::reader::write_datum(&alias::strip(d))),
+                    format!(
+                        "bad import set {}",
+                        crate::reader::write_datum(&alias::strip(d))
+                    ),
                 ));
             };
             if is_standard(&key) {
@@ -487,7 +495,11 @@ fn search_dirs(x: &Expander) -> Vec<std::path::PathBuf> {
     }
     dirs.push(std::path::PathBuf::from("."));
     if let Ok(p) = std::env::var("IMP_LIBRARY_PATH") {
-        dirs.extend(p.split(':').filter(|s| !s.is_empty()).map(std::path::PathBuf::from));
+        dirs.extend(
+            p.split(':')
+                .filter(|s| !s.is_empty())
+                .map(std::path::PathBuf::from),
+        );
     }
     dirs
 }
@@ -495,7 +507,11 @@ fn search_dirs(x: &Expander) -> Vec<std::path::PathBuf> {
 /// The file that holds library `d`, if one is on the search path.
 fn find_library_file(x: &Expander, d: &Datum) -> Option<std::path::PathBuf> {
     let key = key_of(d)?;
-    let rel: Vec<&str> = key.trim_start_matches('(').trim_end_matches(')').split(' ').collect();
+    let rel: Vec<&str> = key
+        .trim_start_matches('(')
+        .trim_end_matches(')')
+        .split(' ')
+        .collect();
     let rel = rel.join("/");
     for dir in search_dirs(x) {
         for ext in ["sld", "scm"] {
@@ -525,7 +541,10 @@ fn ensure_library(x: &mut Expander, key: &str, d: &Datum) -> VmResult<()> {
         return Err(x.err(d.pos, format!("library {key} imports itself")));
     }
     let Some(path) = find_library_file(x, d) else {
-        let dirs: Vec<String> = search_dirs(x).iter().map(|p| p.display().to_string()).collect();
+        let dirs: Vec<String> = search_dirs(x)
+            .iter()
+            .map(|p| p.display().to_string())
+            .collect();
         return Err(x.err(
             d.pos,
             format!(
@@ -635,7 +654,10 @@ fn prescan(forms: &[Datum], out: &mut HashSet<String>) {
         let name_of = |d: &Datum| -> Option<String> {
             match &d.kind {
                 DatumKind::Sym(s) => Some(alias::base(s).to_string()),
-                DatumKind::List(i, _) => i.first().and_then(|h| h.as_sym()).map(|s| alias::base(s).to_string()),
+                DatumKind::List(i, _) => i
+                    .first()
+                    .and_then(|h| h.as_sym())
+                    .map(|s| alias::base(s).to_string()),
                 _ => None,
             }
         };
@@ -738,7 +760,10 @@ fn collect_decls(x: &mut Expander, decls: &[Datum], out: &mut LibraryDecls) -> V
 pub fn define_library(x: &mut Expander, d: &Datum) -> VmResult<(Rc<Env>, Vec<Datum>, String)> {
     let items = list_items(d).unwrap_or(&[]);
     let Some(key) = items.get(1).and_then(key_of) else {
-        return Err(x.err(d.pos, "bad `define-library`: expected (define-library (name ...) declaration ...)"));
+        return Err(x.err(
+            d.pos,
+            "bad `define-library`: expected (define-library (name ...) declaration ...)",
+        ));
     };
     if is_standard(&key) {
         return Err(x.err(d.pos, format!("cannot redefine the standard library {key}")));
@@ -902,7 +927,8 @@ pub fn import_toplevel(x: &mut Expander, sets: &[Datum]) -> VmResult<()> {
     }
     let base = x.vm.stack.len();
     let old = global_named(x.vm, "%top-imports")?;
-    x.vm.stack.push(if x.vm.is_pair(old) { old } else { Value::NIL });
+    x.vm.stack
+        .push(if x.vm.is_pair(old) { old } else { Value::NIL });
     for s in sets {
         let v = super::datum_to_value(x.vm, &alias::strip(s))?;
         let n = x.vm.stack.len();

@@ -7,10 +7,10 @@
 
 pub mod alias;
 pub mod ast;
-pub mod library;
 pub mod codegen;
 pub mod derived;
 pub mod expand;
+pub mod library;
 pub mod syntax_rules;
 
 use imp_gc::Value;

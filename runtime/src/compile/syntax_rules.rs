@@ -143,8 +143,7 @@ impl SyntaxRules {
         match &p.kind {
             DatumKind::Sym(s) => {
                 if self.literals.contains(s) {
-                    f.as_sym()
-                        .is_some_and(|i| x.same_binding(i, s, self.env))
+                    f.as_sym().is_some_and(|i| x.same_binding(i, s, self.env))
                 } else if alias::base(s) == "_" {
                     true
                 } else {

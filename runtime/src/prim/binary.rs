@@ -11,7 +11,7 @@
 
 use imp_gc::Value;
 
-use super::io::{self, block, kind, make_port, port_fd, port_kind};
+use super::io::{self, block, consume, kind, make_port, port_fd, port_kind};
 use super::{arg, def, opt_arg, PrimDef};
 use crate::obj::{self, PORT};
 use crate::os::Interest;
@@ -34,7 +34,13 @@ pub const DEFS: &[PrimDef] = &[
 ];
 
 fn open_input_bytevector(vm: &mut Vm, base: usize, _: usize) -> VmResult<Value> {
-    let b = vm.typed_arg("open-input-bytevector", base, 0, obj::BYTEVECTOR, "a bytevector")?;
+    let b = vm.typed_arg(
+        "open-input-bytevector",
+        base,
+        0,
+        obj::BYTEVECTOR,
+        "a bytevector",
+    )?;
     let bytes = vm.bytevector_bytes(b);
     let copy = vm.bytevector(&bytes)?;
     make_port(vm, kind::BYTES_IN, copy)
@@ -46,7 +52,13 @@ fn open_output_bytevector(vm: &mut Vm, _: usize, _: usize) -> VmResult<Value> {
 }
 
 fn get_output_bytevector(vm: &mut Vm, base: usize, _: usize) -> VmResult<Value> {
-    let p = vm.typed_arg("get-output-bytevector", base, 0, PORT, "a bytevector output port")?;
+    let p = vm.typed_arg(
+        "get-output-bytevector",
+        base,
+        0,
+        PORT,
+        "a bytevector output port",
+    )?;
     if !matches!(port_kind(vm, p), kind::BYTES_OUT | kind::CLOSED_BIN_OUT) {
         return Err(vm.type_error("get-output-bytevector", "a bytevector output port", p));
     }
@@ -119,12 +131,6 @@ fn unread(vm: &Vm, slot: usize) -> (usize, usize) {
     let buf = vm.heap.get(p, 1);
     let pos = vm.heap.get(p, 2).as_fixnum_unchecked() as usize;
     (pos, vm.bytevector_len(buf))
-}
-
-fn consume(vm: &mut Vm, slot: usize, n: usize) {
-    let p = vm.stack[slot];
-    let pos = vm.heap.get(p, 2).as_fixnum_unchecked() as usize;
-    vm.heap.set(p, 2, Value::fix((pos + n) as i64));
 }
 
 /// Read more bytes into the port at `stack[slot]` (appending to what is
@@ -216,47 +222,30 @@ fn take_bytes(vm: &mut Vm, slot: usize, k: usize) -> VmResult<Option<Vec<u8>>> {
 
 fn read_bytevector(vm: &mut Vm, base: usize, argc: usize) -> VmResult<Value> {
     let k = vm.index_arg("read-bytevector", base, 0)?;
-    with_bin_in(vm, "read-bytevector", base + 1, argc - 1, 0, |vm, slot| {
-        match take_bytes(vm, slot, k)? {
+    with_bin_in(
+        vm,
+        "read-bytevector",
+        base + 1,
+        argc - 1,
+        0,
+        |vm, slot| match take_bytes(vm, slot, k)? {
             Some(b) => vm.bytevector(&b),
             None => Ok(Value::EOF),
-        }
-    })
-}
-
-/// `(start, end)` of optional range arguments `i` and `i + 1` over a
-/// sequence of `len` elements.
-fn range_args(
-    vm: &mut Vm,
-    who: &str,
-    base: usize,
-    argc: usize,
-    i: usize,
-    len: usize,
-) -> VmResult<(usize, usize)> {
-    let start = match opt_arg(vm, base, argc, i) {
-        Some(_) => vm.index_arg(who, base, i)?,
-        None => 0,
-    };
-    let end = match opt_arg(vm, base, argc, i + 1) {
-        Some(_) => vm.index_arg(who, base, i + 1)?,
-        None => len,
-    };
-    if start > end || end > len {
-        return Err(vm.error(
-            format!("{who}: range {start}..{end} is not within 0..{len}"),
-            &[],
-        ));
-    }
-    Ok((start, end))
+        },
+    )
 }
 
 fn read_bytevector_into(vm: &mut Vm, base: usize, argc: usize) -> VmResult<Value> {
     let b = vm.typed_arg("read-bytevector!", base, 0, obj::BYTEVECTOR, "a bytevector")?;
     let len = vm.bytevector_len(b);
-    let (start, end) = range_args(vm, "read-bytevector!", base, argc, 2, len)?;
-    with_bin_in(vm, "read-bytevector!", base, argc.min(2), 1, |vm, slot| {
-        match take_bytes(vm, slot, end - start)? {
+    let (start, end) = vm.range_args("read-bytevector!", base, argc, 2, len)?;
+    with_bin_in(
+        vm,
+        "read-bytevector!",
+        base,
+        argc.min(2),
+        1,
+        |vm, slot| match take_bytes(vm, slot, end - start)? {
             Some(bytes) => {
                 let b = arg(vm, base, 0);
                 for (i, x) in bytes.iter().enumerate() {
@@ -265,13 +254,20 @@ fn read_bytevector_into(vm: &mut Vm, base: usize, argc: usize) -> VmResult<Value
                 Ok(Value::fix(bytes.len() as i64))
             }
             None => Ok(Value::EOF),
-        }
-    })
+        },
+    )
 }
 
 /// Write `bytes` to the binary output port argument `i` (or the current
 /// output port).
-fn put_bytes(vm: &mut Vm, who: &str, base: usize, argc: usize, i: usize, bytes: &[u8]) -> VmResult<()> {
+fn put_bytes(
+    vm: &mut Vm,
+    who: &str,
+    base: usize,
+    argc: usize,
+    i: usize,
+    bytes: &[u8],
+) -> VmResult<()> {
     let p = match opt_arg(vm, base, argc, i) {
         Some(p) => p,
         None => {
@@ -329,11 +325,9 @@ fn put_bytes(vm: &mut Vm, who: &str, base: usize, argc: usize, i: usize, bytes: 
                 .map_err(|m| vm.error_kind("file-error", format!("{who}: {m}"), &[]))?;
             Ok(())
         }
-        kind::CLOSED_BIN_OUT => Err(vm.type_error(
-            who,
-            "an open binary output port (this one is closed)",
-            p,
-        )),
+        kind::CLOSED_BIN_OUT => {
+            Err(vm.type_error(who, "an open binary output port (this one is closed)", p))
+        }
         _ => Err(vm.type_error(who, "a binary output port", p)),
     }
 }
@@ -351,7 +345,7 @@ fn write_u8(vm: &mut Vm, base: usize, argc: usize) -> VmResult<Value> {
 fn write_bytevector(vm: &mut Vm, base: usize, argc: usize) -> VmResult<Value> {
     let b = vm.typed_arg("write-bytevector", base, 0, obj::BYTEVECTOR, "a bytevector")?;
     let len = vm.bytevector_len(b);
-    let (start, end) = range_args(vm, "write-bytevector", base, argc, 2, len)?;
+    let (start, end) = vm.range_args("write-bytevector", base, argc, 2, len)?;
     let b = arg(vm, base, 0);
     let bytes: Vec<u8> = (start..end).map(|i| vm.bytevector_ref(b, i)).collect();
     put_bytes(vm, "write-bytevector", base, argc.min(2), 1, &bytes)?;

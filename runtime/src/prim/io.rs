@@ -470,8 +470,9 @@ fn unread(vm: &Vm, slot: usize) -> (usize, usize) {
     (pos, len)
 }
 
-/// Consume `n` characters of the port at `stack[slot]`.
-fn consume(vm: &mut Vm, slot: usize, n: usize) {
+/// Consume `n` characters (or bytes, for a binary port) of the port at
+/// `stack[slot]`.
+pub(super) fn consume(vm: &mut Vm, slot: usize, n: usize) {
     let p = vm.stack[slot];
     let pos = vm.heap.get(p, 2).as_fixnum_unchecked() as usize;
     vm.heap.set(p, 2, Value::fix((pos + n) as i64));
@@ -712,22 +713,30 @@ fn port_p(vm: &mut Vm, base: usize, _: usize) -> VmResult<Value> {
 
 fn binary_port_p(vm: &mut Vm, base: usize, _: usize) -> VmResult<Value> {
     let p = arg(vm, base, 0);
-    Ok(Value::bool(vm.is(p, PORT) && is_binary_kind(port_kind(vm, p))))
+    Ok(Value::bool(
+        vm.is(p, PORT) && is_binary_kind(port_kind(vm, p)),
+    ))
 }
 
 fn textual_port_p(vm: &mut Vm, base: usize, _: usize) -> VmResult<Value> {
     let p = arg(vm, base, 0);
-    Ok(Value::bool(vm.is(p, PORT) && !is_binary_kind(port_kind(vm, p))))
+    Ok(Value::bool(
+        vm.is(p, PORT) && !is_binary_kind(port_kind(vm, p)),
+    ))
 }
 
 fn input_port_p(vm: &mut Vm, base: usize, _: usize) -> VmResult<Value> {
     let p = arg(vm, base, 0);
-    Ok(Value::bool(vm.is(p, PORT) && is_input_kind(port_kind(vm, p))))
+    Ok(Value::bool(
+        vm.is(p, PORT) && is_input_kind(port_kind(vm, p)),
+    ))
 }
 
 fn output_port_p(vm: &mut Vm, base: usize, _: usize) -> VmResult<Value> {
     let p = arg(vm, base, 0);
-    Ok(Value::bool(vm.is(p, PORT) && is_output_kind(port_kind(vm, p))))
+    Ok(Value::bool(
+        vm.is(p, PORT) && is_output_kind(port_kind(vm, p)),
+    ))
 }
 
 fn input_port_open(vm: &mut Vm, base: usize, _: usize) -> VmResult<Value> {
@@ -857,11 +866,12 @@ fn load_next(vm: &mut Vm, base: usize, _: usize) -> VmResult<Value> {
         }
     };
     let rest = text.get(offset..).unwrap_or("");
-    let mut reader = crate::reader::Reader::new(rest).with_pos(crate::reader::Pos {
-        line: line as u32,
-        col: col as u32,
-    })
-    .with_fold_case(fold_case);
+    let mut reader = crate::reader::Reader::new(rest)
+        .with_pos(crate::reader::Pos {
+            line: line as u32,
+            col: col as u32,
+        })
+        .with_fold_case(fold_case);
     let form = match reader.read() {
         Ok(Some(f)) => f,
         Ok(None) => {

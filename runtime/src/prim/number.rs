@@ -584,7 +584,13 @@ fn rationalize(vm: &mut Vm, base: usize, _: usize) -> VmResult<Value> {
     let inexact = !x.is_exact() || !y.is_exact();
     let (fx, fy) = (to_f64(&x), to_f64(&y));
     if inexact && (fx.is_nan() || fy.is_nan() || fx.is_infinite()) {
-        return vm.flonum(if fy.is_nan() { fy } else if fy.is_infinite() && fx.is_infinite() { f64::NAN } else { fx });
+        return vm.flonum(if fy.is_nan() {
+            fy
+        } else if fy.is_infinite() && fx.is_infinite() {
+            f64::NAN
+        } else {
+            fx
+        });
     }
     if inexact && fy.is_infinite() {
         return vm.flonum(0.0);

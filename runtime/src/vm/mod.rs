@@ -775,7 +775,14 @@ impl Vm {
     /// Copy `n` characters of string `from` at `fstart` into string `to` at
     /// `at` (overlap-safe). `to` must be able to hold them (wide, or they
     /// are all narrow).
-    pub fn copy_string_chars(&mut self, to: Value, at: usize, from: Value, fstart: usize, n: usize) {
+    pub fn copy_string_chars(
+        &mut self,
+        to: Value,
+        at: usize,
+        from: Value,
+        fstart: usize,
+        n: usize,
+    ) {
         let (tb, tl) = self.string_word(to);
         let (fb, fl) = self.string_word(from);
         if tl & STRING_WIDE == 0 && fl & STRING_WIDE == 0 {
