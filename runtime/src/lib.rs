@@ -139,6 +139,14 @@ impl std::fmt::Debug for Value {
 
 impl Value {
     /// The integer, if this is an exact integer that fits an `i64`.
+    ///
+    /// ```
+    /// let mut rt = imp::Runtime::new().unwrap();
+    /// let v = rt.eval_str("(* 6 7)").unwrap();
+    /// assert_eq!(v.as_i64(&rt), Some(42));
+    /// assert_eq!(rt.eval_str("\"42\"").unwrap().as_i64(&rt), None);
+    /// ```
+    ///
     pub fn as_i64(&self, rt: &Runtime) -> Option<i64> {
         let v = rt.raw(self);
         match rt.vm.num(v)? {
@@ -249,6 +257,11 @@ pub struct Runtime {
 impl Runtime {
     /// A runtime with the standard library loaded.
     ///
+    /// ```
+    /// let mut rt = imp::Runtime::new().unwrap();
+    /// assert_eq!(rt.eval_str("(+ 1 2)").unwrap().as_i64(&rt), Some(3));
+    /// ```
+    ///
     /// # Errors
     /// [`Error::Heap`] if the heap's address space cannot be reserved.
     pub fn new() -> Result<Runtime, Error> {
@@ -332,6 +345,17 @@ impl Runtime {
     }
 
     /// A handle that interrupts this runtime from any thread.
+    ///
+    /// ```
+    /// let mut rt = imp::Runtime::new().unwrap();
+    /// let h = rt.interrupt_handle();
+    /// std::thread::spawn(move || {
+    ///     std::thread::sleep(std::time::Duration::from_millis(20));
+    ///     h.interrupt();
+    /// });
+    /// let e = rt.eval_str("(let loop () (loop))").unwrap_err();
+    /// assert!(e.to_string().contains("interrupted"));
+    /// ```
     pub fn interrupt_handle(&self) -> InterruptHandle {
         InterruptHandle(self.vm.limits.interrupt.clone())
     }
@@ -340,6 +364,14 @@ impl Runtime {
     /// hundred kilobytes); an allocation that would pass it, even after a
     /// full collection, raises a catchable `limit` error. `None` removes
     /// the limit.
+    ///
+    /// ```
+    /// let mut rt = imp::Runtime::new().unwrap();
+    /// rt.set_heap_limit(Some(32 << 20));
+    /// let e = rt.eval_str("(make-vector 10000000 0)").unwrap_err();
+    /// assert!(e.to_string().contains("heap limit"));
+    /// assert_eq!(rt.eval_str("(vector-length (make-vector 10 0))").unwrap().as_i64(&rt), Some(10));
+    /// ```
     pub fn set_heap_limit(&mut self, bytes: Option<u64>) {
         self.vm.limits.heap_bytes = bytes;
         self.vm.limits.heap_tripped = false;
@@ -347,6 +379,14 @@ impl Runtime {
 
     /// Limit the control stack to `frames` nested non-tail calls; deeper,
     /// a catchable error. The default is 10,000,000.
+    ///
+    /// ```
+    /// let mut rt = imp::Runtime::new().unwrap();
+    /// rt.set_max_frames(1_000);
+    /// rt.eval_str("(define (depth n) (if (= n 0) 0 (+ 1 (depth (- n 1)))))").unwrap();
+    /// assert!(rt.eval_str("(depth 100000)").is_err());
+    /// assert_eq!(rt.eval_str("(depth 500)").unwrap().as_i64(&rt), Some(500));
+    /// ```
     pub fn set_max_frames(&mut self, frames: usize) {
         self.vm.max_frames = frames;
     }
@@ -355,6 +395,13 @@ impl Runtime {
     /// (threads waiting for a timer, a channel or I/O stay waiting).
     /// Between calls into the runtime its threads are suspended; this is
     /// how a host drives them.
+    ///
+    /// ```
+    /// let mut rt = imp::Runtime::new().unwrap();
+    /// rt.eval_str("(define done #f) (thread-start! (make-thread (lambda () (set! done #t))))").unwrap();
+    /// rt.run_until_idle().unwrap();
+    /// assert_eq!(rt.global::<bool>("done").unwrap(), true);
+    /// ```
     ///
     /// # Errors
     /// As [`Runtime::eval_str`].
@@ -392,6 +439,15 @@ impl Runtime {
     }
 
     /// Evaluate every form in `src`; the value of the last one.
+    ///
+    /// ```
+    /// let mut rt = imp::Runtime::new().unwrap();
+    /// let v = rt.eval_str("(define x 20) (* x 2)").unwrap();
+    /// assert_eq!(rt.write(&v), "40");
+    /// // Errors leave the runtime usable.
+    /// assert!(rt.eval_str("(car 1)").is_err());
+    /// assert_eq!(rt.eval_str("x").unwrap().as_i64(&rt), Some(20));
+    /// ```
     ///
     /// # Errors
     /// [`Error::Read`] for malformed source, [`Error::Raised`] for an
@@ -491,6 +547,16 @@ impl Runtime {
     /// Start from the image at `path`: map it (checked first), then run
     /// its restore hooks. The image's toplevel procedure, if it has one, is
     /// [`Runtime::toplevel`]; nothing runs it until the host does.
+    ///
+    /// ```
+    /// let path = std::env::temp_dir().join(format!("doc-{}.img", std::process::id()));
+    /// let mut rt = imp::Runtime::new().unwrap();
+    /// rt.eval_str("(define greeting \"hi\")").unwrap();
+    /// rt.save_image(&path, None).unwrap();
+    /// let (mut again, _) = imp::Runtime::from_image(&path).unwrap();
+    /// assert_eq!(again.global::<String>("greeting").unwrap(), "hi");
+    /// # std::fs::remove_file(&path).unwrap();
+    /// ```
     ///
     /// # Errors
     /// [`Error::Image`] naming the file and why it was refused.
