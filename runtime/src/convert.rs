@@ -74,7 +74,7 @@ pub(crate) fn type_error(cx: &Scope<'_>, expected: &str, v: Raw) -> Error {
 }
 
 impl Scope<'_> {
-    fn hold_result(&mut self, r: crate::vm::VmResult<Raw>) -> Result<Value, Error> {
+    pub(crate) fn hold_result(&mut self, r: crate::vm::VmResult<Raw>) -> Result<Value, Error> {
         match r {
             Ok(v) => Ok(self.hold(v)),
             Err(e) => Err(self.convert(e)),
@@ -82,7 +82,7 @@ impl Scope<'_> {
     }
 
     /// A list of `items`.
-    fn list_of(&mut self, items: &[Value]) -> Result<Value, Error> {
+    pub(crate) fn list_of(&mut self, items: &[Value]) -> Result<Value, Error> {
         let base = self.vm.stack.len();
         for i in items {
             let v = self.raw(i);

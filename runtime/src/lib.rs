@@ -26,6 +26,9 @@ pub mod prim;
 pub mod printer;
 pub mod reader;
 pub mod report;
+#[cfg(feature = "serde")]
+#[path = "serde_bridge.rs"]
+pub mod serde;
 pub mod thread;
 pub mod vm;
 
@@ -200,6 +203,21 @@ impl Scope<'_> {
 
     fn convert(&mut self, e: Exn) -> Error {
         convert_in(self.vm, e)
+    }
+
+    #[cfg(feature = "serde")]
+    fn hold_raw(&mut self, v: Raw) -> Result<Value, Error> {
+        Ok(self.hold(v))
+    }
+
+    #[cfg(feature = "serde")]
+    fn cons(&mut self, a: &Value, d: &Value) -> Result<Value, Error> {
+        let (a, d) = (self.raw(a), self.raw(d));
+        let r = self.vm.cons(a, d);
+        match r {
+            Ok(p) => Ok(self.hold(p)),
+            Err(e) => Err(self.convert(e)),
+        }
     }
 
     /// Call procedure `f` with `args`.

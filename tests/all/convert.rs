@@ -525,3 +525,72 @@ fn host_objects_carry_rust_values_and_are_dropped_by_the_collector() {
         Some(1)
     );
 }
+
+#[test]
+fn serde_types_cross_both_ways() {
+    use serde::{Deserialize, Serialize};
+
+    #[derive(Serialize, Deserialize, PartialEq, Debug)]
+    enum Shape {
+        Dot,
+        Circle(f64),
+        Rect { w: i64, h: i64 },
+        Pair(i64, String),
+    }
+    #[derive(Serialize, Deserialize, PartialEq, Debug)]
+    struct Scene {
+        name: String,
+        shapes: Vec<Shape>,
+        owner: Option<String>,
+        counts: HashMap<String, u32>,
+        big: u64,
+        flag: bool,
+        initial: char,
+    }
+    let mut counts = HashMap::new();
+    counts.insert("circles".to_string(), 1u32);
+    let scene = Scene {
+        name: "demo".into(),
+        shapes: vec![
+            Shape::Dot,
+            Shape::Circle(1.5),
+            Shape::Rect { w: 2, h: 3 },
+            Shape::Pair(7, "seven".into()),
+        ],
+        owner: None,
+        counts,
+        big: u64::MAX,
+        flag: true,
+        initial: 'λ',
+    };
+    let mut rt = rt();
+    let v = imp::serde::to_value(&mut rt.scope(), &scene).expect("to");
+    assert_eq!(
+        rt.write(&v),
+        "((name . \"demo\") (shapes . #(Dot (Circle . 1.5) (Rect (w . 2) (h . 3)) (Pair . #(7 \"seven\")))) \
+         (owner) (counts (\"circles\" . 1)) (big . 18446744073709551615) (flag . #t) (initial . #\\λ))"
+    );
+    // Scheme code reads it as ordinary data...
+    rt.set_global("scene", &v).expect("set");
+    assert_eq!(
+        rt.eval_str("(cdr (assq 'h (cdr (vector-ref (cdr (assq 'shapes scene)) 2))))")
+            .expect("read")
+            .as_i64(&rt),
+        Some(3)
+    );
+    // ...and what it builds comes back.
+    let changed = rt
+        .eval_str("(cons '(name . \"edited\") (cdr scene))")
+        .expect("edit");
+    let back: Scene = imp::serde::from_value(&mut rt.scope(), &changed).expect("from");
+    assert_eq!(back.name, "edited");
+    assert_eq!(back.shapes, scene.shapes);
+    assert_eq!(back.big, u64::MAX);
+    assert_eq!(back.owner, None);
+    // A wrong shape is a Type error naming it.
+    let bad = rt.eval_str("'((name . 5))").expect("bad");
+    match imp::serde::from_value::<Scene>(&mut rt.scope(), &bad) {
+        Err(Error::Type(m)) => assert!(m.contains("5") || m.contains("string"), "{m}"),
+        other => panic!("expected a type error, got {other:?}"),
+    }
+}
