@@ -560,6 +560,13 @@ impl Runtime {
 
     /// The symbol named `name`.
     ///
+    /// ```
+    /// let mut rt = imp::Runtime::new().unwrap();
+    /// let s = rt.symbol("apple").unwrap();
+    /// let found: bool = rt.call_global("symbol?", (s,)).unwrap();
+    /// assert!(found);
+    /// ```
+    ///
     /// # Errors
     /// [`Error::Heap`] if the heap is exhausted.
     pub fn symbol(&mut self, name: &str) -> Result<Value, Error> {
@@ -568,6 +575,12 @@ impl Runtime {
 
     /// Convert `v` to a Rust value.
     ///
+    /// ```
+    /// let mut rt = imp::Runtime::new().unwrap();
+    /// let v = rt.eval_str("'(1 2 3)").unwrap();
+    /// assert_eq!(rt.get::<Vec<u8>>(&v).unwrap(), [1, 2, 3]);
+    /// ```
+    ///
     /// # Errors
     /// [`Error::Type`] if it does not convert.
     pub fn get<T: FromValue>(&mut self, v: &Value) -> Result<T, Error> {
@@ -575,6 +588,12 @@ impl Runtime {
     }
 
     /// Make a Scheme value of `x`.
+    ///
+    /// ```
+    /// let mut rt = imp::Runtime::new().unwrap();
+    /// let v = rt.put(("a", 1, true)).unwrap();
+    /// assert_eq!(rt.write(&v), "(\"a\" 1 #t)");
+    /// ```
     ///
     /// # Errors
     /// [`Error::Heap`] if the heap is exhausted.

@@ -288,6 +288,13 @@ impl Runtime {
 
     /// A runtime configured by `opts`.
     ///
+    /// ```
+    /// let opts = imp::Options { max_frames: Some(100), ..Default::default() };
+    /// let mut rt = imp::Runtime::with_options(opts).unwrap();
+    /// rt.eval_str("(define (f n) (if (= n 0) 0 (+ 1 (f (- n 1)))))").unwrap();
+    /// assert!(rt.eval_str("(f 1000)").is_err());
+    /// ```
+    ///
     /// # Errors
     /// [`Error::Heap`] if the heap's address space cannot be reserved.
     pub fn with_options(opts: Options) -> Result<Runtime, Error> {
@@ -430,6 +437,13 @@ impl Runtime {
     /// Let the runtime's other green threads run for `slice` (the host's
     /// thread waits that long; timers and I/O they wait for are served).
     ///
+    /// ```
+    /// let mut rt = imp::Runtime::new().unwrap();
+    /// rt.eval_str("(define n 0) (thread-start! (make-thread (lambda () (thread-sleep! 0.01) (set! n 1))))").unwrap();
+    /// rt.run_for(std::time::Duration::from_millis(100)).unwrap();
+    /// assert_eq!(rt.global::<i64>("n").unwrap(), 1);
+    /// ```
+    ///
     /// # Errors
     /// As [`Runtime::eval_str`].
     pub fn run_for(&mut self, slice: std::time::Duration) -> Result<(), Error> {
@@ -437,6 +451,12 @@ impl Runtime {
     }
 
     /// Run the runtime's green threads until `thread` finishes; its result.
+    ///
+    /// ```
+    /// let mut rt = imp::Runtime::new().unwrap();
+    /// let t = rt.eval_str("(thread-start! (make-thread (lambda () (* 6 7))))").unwrap();
+    /// assert_eq!(rt.join::<i64>(&t).unwrap(), 42);
+    /// ```
     ///
     /// # Errors
     /// As [`Runtime::eval_str`]; [`Error::Raised`] with an
@@ -477,6 +497,13 @@ impl Runtime {
     }
 
     /// Evaluate every form in `src`, naming `file` in locations.
+    ///
+    /// ```
+    /// let mut rt = imp::Runtime::new().unwrap();
+    /// let e = rt.eval_named("(define x 1)\n(car x)", "config.scm").unwrap_err();
+    /// let imp::Error::Raised(report) = e else { panic!() };
+    /// assert_eq!(report.location.as_deref(), Some("config.scm:2"));
+    /// ```
     ///
     /// # Errors
     /// As [`Runtime::eval_str`].
@@ -610,6 +637,15 @@ impl Runtime {
     /// [`write_boot_image`]). The bytes go to an anonymous memory file that
     /// is then mapped as an image file would be, so they are checked the
     /// same way: a stale or damaged image is refused, never half-loaded.
+    ///
+    /// ```
+    /// let path = std::env::temp_dir().join(format!("doc-bytes-{}.img", std::process::id()));
+    /// imp::write_boot_image(&path, |rt| rt.eval_str("(define answer 42)").map(|_| ())).unwrap();
+    /// let bytes = std::fs::read(&path).unwrap();
+    /// # std::fs::remove_file(&path).unwrap();
+    /// let (mut rt, _) = imp::Runtime::from_image_bytes(&bytes).unwrap();
+    /// assert_eq!(rt.global::<i64>("answer").unwrap(), 42);
+    /// ```
     ///
     /// # Errors
     /// [`Error::Image`] with the cause.
