@@ -823,6 +823,15 @@ fn load_open(vm: &mut Vm, base: usize, _: usize) -> VmResult<Value> {
             return Err(vm.error_kind("file-error", format!("cannot open `{path}`: {e}"), &[p]))
         }
     };
+    new_load_state(vm, text, arg(vm, base, 0))
+}
+
+/// Fields of a load state.
+pub(super) const LOAD_STATE_LEN: usize = 6;
+
+/// A load state over `text` (kept in `vm.sources`), named `name` (a
+/// string) in locations: `#(id offset line column name fold-case)`.
+pub(super) fn new_load_state(vm: &mut Vm, text: String, name: Value) -> VmResult<Value> {
     let id = vm.next_source_id;
     vm.next_source_id += 1;
     vm.sources.insert(id, std::rc::Rc::from(text));
@@ -831,7 +840,7 @@ fn load_open(vm: &mut Vm, base: usize, _: usize) -> VmResult<Value> {
     vm.stack.push(Value::fix(0));
     vm.stack.push(Value::fix(1));
     vm.stack.push(Value::fix(1));
-    vm.stack.push(arg(vm, base, 0));
+    vm.stack.push(name);
     vm.stack.push(Value::FALSE);
     vm.object_from_stack(obj::VECTOR, at)
 }
@@ -840,7 +849,7 @@ fn load_open(vm: &mut Vm, base: usize, _: usize) -> VmResult<Value> {
 /// return the eof object at the end.
 fn load_next(vm: &mut Vm, base: usize, _: usize) -> VmResult<Value> {
     let st = vm.typed_arg("load", base, 0, obj::VECTOR, "a load state")?;
-    if vm.heap.len(st) != 6 {
+    if vm.heap.len(st) != LOAD_STATE_LEN {
         return Err(vm.type_error("load", "a load state", st));
     }
     let fold_case = vm.heap.get(st, 5).is_true();

@@ -90,24 +90,14 @@ fn source_open(vm: &mut Vm, base: usize, _: usize) -> VmResult<Value> {
             Err(_) => break,
         }
     }
-    let id = vm.next_source_id;
-    vm.next_source_id += 1;
-    vm.sources.insert(id, std::rc::Rc::from(text));
-    let at = vm.stack.len();
-    vm.stack.push(Value::fix(id));
-    vm.stack.push(Value::fix(0));
-    vm.stack.push(Value::fix(1));
-    vm.stack.push(Value::fix(1));
-    vm.stack.push(arg(vm, base, 1));
-    vm.stack.push(Value::FALSE);
-    vm.object_from_stack(obj::VECTOR, at)
+    super::io::new_load_state(vm, text, arg(vm, base, 1))
 }
 
 /// `(%source-close state)`: forget a source the listener did not read to
 /// its end.
 fn source_close(vm: &mut Vm, base: usize, _: usize) -> VmResult<Value> {
     let st = arg(vm, base, 0);
-    if vm.is(st, obj::VECTOR) && vm.heap.len(st) == 5 {
+    if vm.is(st, obj::VECTOR) && vm.heap.len(st) == super::io::LOAD_STATE_LEN {
         if let Some(id) = vm.heap.get(st, 0).as_fixnum() {
             vm.sources.remove(&id);
         }

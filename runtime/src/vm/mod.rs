@@ -937,17 +937,10 @@ impl Vm {
 
     /// The interned symbol named `name`.
     pub fn intern(&mut self, name: &str) -> VmResult<Value> {
-        let h = str_hash(name.chars());
-        let tab = self.reg(Reg::Symtab);
-        let nb = self.heap.len(tab);
-        let mut l = self.heap.get(tab, (h % nb as u64) as usize);
-        while !l.is_nil() {
-            let sym = self.car(l);
-            if self.string_eq_str(self.heap.get(sym, 0), name) {
-                return Ok(sym);
-            }
-            l = self.cdr(l);
+        if let Some(sym) = self.symbol_lookup(name) {
+            return Ok(sym);
         }
+        let h = str_hash(name.chars());
         let s = self.string(name)?;
         self.stack.push(s);
         let sym = self.alloc(SYMBOL, 2);
