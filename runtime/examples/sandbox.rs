@@ -1,5 +1,6 @@
-//! Run untrusted code with a call budget, a heap limit and an interrupt
-//! from another thread; the engine stays usable after each.
+//! Run untrusted code: no access to files, programs or the environment,
+//! a call budget, a heap limit and an interrupt from another thread; the
+//! engine stays usable after each refusal.
 //!
 //! cargo run --release -p imp --example sandbox
 
@@ -8,7 +9,12 @@ use std::time::Duration;
 use imp::{Error, Runtime};
 
 fn main() -> Result<(), Error> {
-    let mut rt = Runtime::new()?;
+    // Nothing granted: the script can compute and nothing else.
+    let mut rt = Runtime::builder().build()?;
+    match rt.eval_str("(call-with-output-file \"owned.txt\" (lambda (p) (write 'x p)))") {
+        Err(e) => println!("refused: {e}"),
+        Ok(_) => println!("wrote a file?"),
+    }
 
     rt.set_fuel(Some(1_000_000));
     match rt.eval_str("(let loop () (loop))") {

@@ -499,10 +499,20 @@ fn path_arg(vm: &mut Vm, base: usize) -> VmResult<std::path::PathBuf> {
     Ok(std::path::PathBuf::from(vm.string_text(p)))
 }
 
+/// Refuse to start a save unless the host granted writing files (or is
+/// itself saving: `Vm::save_permit`).
+fn require_save_grant(vm: &mut Vm) -> VmResult<()> {
+    if std::mem::take(&mut vm.save_permit) {
+        return Ok(());
+    }
+    vm.require("save-application", crate::vm::Grant::WriteFiles)
+}
+
 /// `(%save-image path toplevel hooks executable?)`: save in this process (the heap is
 /// only read); the image's size in bytes.
 fn save_image_prim(vm: &mut Vm, base: usize, _: usize) -> VmResult<Value> {
     let path = path_arg(vm, base)?;
+    require_save_grant(vm)?;
     let (top, hooks) = (arg(vm, base, 1), arg(vm, base, 2));
     let exe = arg(vm, base, 3).is_true();
     let _ = std::io::Write::flush(&mut vm.out);
@@ -518,6 +528,7 @@ fn save_image_prim(vm: &mut Vm, base: usize, _: usize) -> VmResult<Value> {
 /// unwritable destination is reported at once.
 fn save_fork(vm: &mut Vm, base: usize, _: usize) -> VmResult<Value> {
     let path = path_arg(vm, base)?;
+    require_save_grant(vm)?;
     let timeout = arg(vm, base, 1);
     let secs = if let Some(n) = timeout.as_fixnum() {
         n as f64

@@ -44,6 +44,7 @@ use crate::vm::{Abort, Exn, Reg, Vm};
 pub use crate::convert::{FromValue, IntoArgs, IntoValue};
 pub use crate::native::FromArgs;
 pub use crate::report::Report;
+pub use crate::vm::Grants;
 
 /// The Scheme source of the part of the standard library written in Scheme.
 const BOOT: &str = include_str!("boot.scm");
@@ -119,6 +120,162 @@ pub struct Options {
     pub gc_stress: bool,
     /// Deepest control stack before a catchable error (default 10,000,000 frames).
     pub max_frames: Option<usize>,
+}
+
+/// Configures a runtime before it starts: what its scripts may do outside
+/// it ([`Grants`]: nothing unless granted here) and the limits they run
+/// under. [`Runtime::new`] is `Runtime::builder().allow_all().build()`.
+///
+/// ```
+/// let mut rt = imp::Runtime::builder().fuel(1_000_000).build().unwrap();
+/// // Computation is allowed; the file system is not.
+/// assert_eq!(rt.eval_str("(apply + (iota 10))").unwrap().as_i64(&rt), Some(45));
+/// let e = rt.eval_str("(open-input-file \"/etc/hostname\")").unwrap_err();
+/// assert!(e.to_string().contains("reading files is not granted"));
+/// // A script can catch the refusal like any file error.
+/// let v = rt.eval_str("(guard (e ((file-error? e) 'refused)) (load \"x.scm\"))").unwrap();
+/// assert_eq!(rt.write(&v), "refused");
+/// ```
+#[derive(Clone, Debug)]
+pub struct Builder {
+    grants: Grants,
+    options: Options,
+    fuel: Option<u64>,
+    heap_limit: Option<u64>,
+}
+
+impl Builder {
+    /// Replace the grants with `grants`.
+    pub fn grants(mut self, grants: Grants) -> Builder {
+        self.grants = grants;
+        self
+    }
+
+    /// Everything granted, as the `imp` command does.
+    pub fn allow_all(self) -> Builder {
+        self.grants(Grants::ALL)
+    }
+
+    /// Let scripts open files for reading, test for them, `load` and
+    /// `include` them, and import libraries from files.
+    pub fn allow_read_files(mut self) -> Builder {
+        self.grants.read_files = true;
+        self
+    }
+
+    /// Let scripts open files for writing, delete files and save images.
+    pub fn allow_write_files(mut self) -> Builder {
+        self.grants.write_files = true;
+        self
+    }
+
+    /// Let scripts run other programs (`process-run`).
+    pub fn allow_processes(mut self) -> Builder {
+        self.grants.processes = true;
+        self
+    }
+
+    /// Let scripts read environment variables.
+    pub fn allow_environment(mut self) -> Builder {
+        self.grants.environment = true;
+        self
+    }
+
+    /// Start with a budget of `calls` procedure calls ([`Runtime::set_fuel`]).
+    pub fn fuel(mut self, calls: u64) -> Builder {
+        self.fuel = Some(calls);
+        self
+    }
+
+    /// Cap the heap at `bytes` ([`Runtime::set_heap_limit`]).
+    pub fn heap_limit(mut self, bytes: u64) -> Builder {
+        self.heap_limit = Some(bytes);
+        self
+    }
+
+    /// Cap the control stack at `frames` ([`Runtime::set_max_frames`]).
+    pub fn max_frames(mut self, frames: usize) -> Builder {
+        self.options.max_frames = Some(frames);
+        self
+    }
+
+    /// Collect at every allocation and verify the heap after each
+    /// collection (slow; for testing a host's use of handles).
+    pub fn gc_stress(mut self, on: bool) -> Builder {
+        self.options.gc_stress = on;
+        self
+    }
+
+    /// Boot a runtime from source with the standard library.
+    ///
+    /// # Errors
+    /// [`Error::Heap`] if the heap's address space cannot be reserved.
+    pub fn build(self) -> Result<Runtime, Error> {
+        let mut rt = Runtime::with_options(self.options.clone())?;
+        self.apply(&mut rt);
+        Ok(rt)
+    }
+
+    /// Start from the image at `path` under these grants and limits (they
+    /// hold from before the image's restore hooks run); `setup` registers
+    /// the host's native functions, then the image is refused, naming
+    /// them, if it uses any that were not registered. See
+    /// [`Runtime::from_image_with`].
+    ///
+    /// # Errors
+    /// [`Error::Image`] naming the file and why it was refused.
+    pub fn build_from_image(
+        self,
+        path: impl AsRef<std::path::Path>,
+        setup: impl FnOnce(&mut Runtime) -> Result<(), Error>,
+    ) -> Result<(Runtime, Option<Value>), Error> {
+        let (mut rt, top) = Runtime::open_image(path.as_ref(), |rt| self.apply(rt))?;
+        setup(&mut rt)?;
+        rt.check_natives()?;
+        Ok((rt, top))
+    }
+
+    /// [`Builder::build_from_image`] for an image held in memory
+    /// ([`Runtime::from_image_bytes`]).
+    ///
+    /// ```
+    /// let path = std::env::temp_dir().join(format!("doc-builder-{}.img", std::process::id()));
+    /// imp::write_boot_image(&path, |rt| rt.eval_str("(define (twice x) (* 2 x))").map(|_| ())).unwrap();
+    /// let bytes = std::fs::read(&path).unwrap();
+    /// # std::fs::remove_file(&path).unwrap();
+    /// let (mut rt, _) = imp::Runtime::builder()
+    ///     .heap_limit(64 << 20)
+    ///     .build_from_image_bytes(&bytes, |_| Ok(()))
+    ///     .unwrap();
+    /// assert_eq!(rt.call_global::<i64>("twice", (21,)).unwrap(), 42);
+    /// assert!(rt.eval_str("(delete-file \"x\")").is_err());
+    /// ```
+    ///
+    /// # Errors
+    /// [`Error::Image`] with the cause.
+    pub fn build_from_image_bytes(
+        self,
+        bytes: &[u8],
+        setup: impl FnOnce(&mut Runtime) -> Result<(), Error>,
+    ) -> Result<(Runtime, Option<Value>), Error> {
+        let file = Runtime::image_memfd(bytes)?;
+        self.build_from_image(memfd_path(&file), setup)
+    }
+
+    fn apply(&self, rt: &mut Runtime) {
+        rt.vm.grants = self.grants;
+        rt.set_fuel(self.fuel);
+        rt.set_heap_limit(self.heap_limit);
+        if let Some(n) = self.options.max_frames {
+            rt.set_max_frames(n);
+        }
+    }
+}
+
+/// The path through which this process opens `file`.
+fn memfd_path(file: &std::fs::File) -> String {
+    use std::os::fd::AsRawFd as _;
+    format!("/proc/self/fd/{}", file.as_raw_fd())
 }
 
 /// A Scheme value held by the host. Keeps its object alive and follows it
@@ -273,7 +430,10 @@ pub struct Runtime {
 }
 
 impl Runtime {
-    /// A runtime with the standard library loaded.
+    /// A runtime with the standard library loaded and everything granted
+    /// ([`Grants::ALL`]: files, programs, environment variables), as the
+    /// `imp` command runs programs. For scripts that should only compute,
+    /// start from [`Runtime::builder`], which grants nothing.
     ///
     /// ```
     /// let mut rt = imp::Runtime::new().unwrap();
@@ -284,6 +444,21 @@ impl Runtime {
     /// [`Error::Heap`] if the heap's address space cannot be reserved.
     pub fn new() -> Result<Runtime, Error> {
         Runtime::with_options(Options::default())
+    }
+
+    /// A [`Builder`] with nothing granted and no limits set.
+    pub fn builder() -> Builder {
+        Builder {
+            grants: Grants::NONE,
+            options: Options::default(),
+            fuel: None,
+            heap_limit: None,
+        }
+    }
+
+    /// What this runtime's scripts may do outside it.
+    pub fn grants(&self) -> Grants {
+        self.vm.grants
     }
 
     /// A runtime configured by `opts`.
@@ -465,6 +640,88 @@ impl Runtime {
         self.call_global("thread-join!", (thread,))
     }
 
+    /// A new Scheme channel holding up to `capacity` values unreceived
+    /// (0: each send waits for its receiver), to pass values between the
+    /// host and the runtime's green threads.
+    ///
+    /// ```
+    /// let mut rt = imp::Runtime::new().unwrap();
+    /// let jobs = rt.make_channel(16).unwrap();
+    /// let done = rt.make_channel(16).unwrap();
+    /// let worker = rt.eval_str(
+    ///     "(lambda (in out)
+    ///        (thread-start! (make-thread (lambda ()
+    ///          (let loop ((n (channel-receive in)))
+    ///            (if (eof-object? n) (channel-close! out)
+    ///                (begin (channel-send! out (* n n)) (loop (channel-receive in)))))))))",
+    /// ).unwrap();
+    /// rt.call_value::<imp::Value>(&worker, (&jobs, &done)).unwrap();
+    /// for n in 1..=3 { rt.send(&jobs, n).unwrap(); }
+    /// rt.close_channel(&jobs).unwrap();
+    /// let mut got = Vec::new();
+    /// while let Some(sq) = rt.receive::<i64>(&done).unwrap() { got.push(sq); }
+    /// assert_eq!(got, [1, 4, 9]);
+    /// ```
+    ///
+    /// # Errors
+    /// As [`Runtime::eval_str`].
+    pub fn make_channel(&mut self, capacity: usize) -> Result<Value, Error> {
+        self.call_global("make-channel", (capacity,))
+    }
+
+    /// Send `value` on `channel`, running the green threads until a
+    /// receiver takes it or the channel's buffer has room.
+    ///
+    /// # Errors
+    /// [`Error::Raised`] if `channel` is not a channel or is closed, or
+    /// (a deadlock) if no thread could ever receive.
+    pub fn send(&mut self, channel: &Value, value: impl IntoValue) -> Result<(), Error> {
+        let v = value.into_value(&mut self.scope())?;
+        self.call_global("channel-send!", (channel, &v))
+    }
+
+    /// The next value on `channel`, converted, running the green threads
+    /// until one comes; `None` once the channel is closed and empty.
+    ///
+    /// # Errors
+    /// As [`Runtime::send`]; [`Error::Type`] if the value does not convert.
+    pub fn receive<T: FromValue>(&mut self, channel: &Value) -> Result<Option<T>, Error> {
+        let v: Value = self.call_global("channel-receive", (channel,))?;
+        self.unless_eof(v)
+    }
+
+    /// A value from `channel` if one is ready now (the green threads get
+    /// one turn first); `None` if none is, or if the channel is closed.
+    ///
+    /// # Errors
+    /// As [`Runtime::receive`].
+    pub fn try_receive<T: FromValue>(&mut self, channel: &Value) -> Result<Option<T>, Error> {
+        let v: Value = self.call_global("%channel-poll", (channel,))?;
+        let r = self.raw(&v);
+        if self.vm.is_pair(r) {
+            let first = self.hold(self.vm.car(r));
+            T::from_value(&first, &mut self.scope()).map(Some)
+        } else {
+            Ok(None)
+        }
+    }
+
+    /// Close `channel`: receivers get what is buffered, then the end.
+    ///
+    /// # Errors
+    /// [`Error::Raised`] if `channel` is not a channel.
+    pub fn close_channel(&mut self, channel: &Value) -> Result<(), Error> {
+        self.call_global("channel-close!", (channel,))
+    }
+
+    fn unless_eof<T: FromValue>(&mut self, v: Value) -> Result<Option<T>, Error> {
+        if self.raw(&v) == Raw::EOF {
+            Ok(None)
+        } else {
+            T::from_value(&v, &mut self.scope()).map(Some)
+        }
+    }
+
     /// A scope over this runtime: what a native function gets, and what
     /// the typed conversions work in.
     pub fn scope(&mut self) -> Scope<'_> {
@@ -530,20 +787,21 @@ impl Runtime {
     ///
     /// # Errors
     /// [`Error::Io`] if it cannot be read, else as [`Runtime::eval_str`].
+    /// The host reads the file, so this works whatever the runtime's
+    /// [`Grants`]; the program's own `load`s and file ports obey them.
     pub fn run_program(&mut self, path: &str) -> Result<(), Error> {
-        if let Err(source) = std::fs::File::open(path) {
-            return Err(Error::Io {
-                path: path.to_string(),
-                source,
-            });
-        }
+        let text = std::fs::read_to_string(path).map_err(|source| Error::Io {
+            path: path.to_string(),
+            source,
+        })?;
         let base = self.vm.stack.len();
         let r = (|| {
-            let name = self.vm.intern("load")?;
-            let load = self.vm.global_value(name);
-            self.vm.stack.push(load);
+            let name = self.vm.intern("%load-run")?;
+            let run = self.vm.global_value(name);
+            self.vm.stack.push(run);
             let p = self.vm.string(path)?;
-            self.vm.stack.push(p);
+            let state = prim::io::new_load_state(&mut self.vm, text, p)?;
+            self.vm.stack.push(state);
             self.vm.call_from_rust(base)
         })();
         self.vm.stack.truncate(base);
@@ -590,7 +848,8 @@ impl Runtime {
     }
 
     /// Start from the image at `path`: map it (checked first), then run
-    /// its restore hooks. The image's toplevel procedure, if it has one, is
+    /// its restore hooks. Everything is granted, as by [`Runtime::new`];
+    /// [`Builder::build_from_image`] starts one under other grants. The image's toplevel procedure, if it has one, is
     /// [`Runtime::toplevel`]; nothing runs it until the host does.
     ///
     /// ```
@@ -608,9 +867,18 @@ impl Runtime {
     pub fn from_image(
         path: impl AsRef<std::path::Path>,
     ) -> Result<(Runtime, Option<Value>), Error> {
-        let (vm, top, hooks) =
-            Vm::from_image(path.as_ref(), HeapConfig::default()).map_err(Error::Image)?;
+        Runtime::open_image(path.as_ref(), |_| {})
+    }
+
+    /// Map the image at `path`, let `configure` set the host's policy, then
+    /// run the image's restore hooks.
+    fn open_image(
+        path: &std::path::Path,
+        configure: impl FnOnce(&mut Runtime),
+    ) -> Result<(Runtime, Option<Value>), Error> {
+        let (vm, top, hooks) = Vm::from_image(path, HeapConfig::default()).map_err(Error::Image)?;
         let mut rt = Runtime { vm };
+        configure(&mut rt);
         let top = if rt.vm.is_procedure(top) {
             Some(rt.hold(top))
         } else {
@@ -650,6 +918,13 @@ impl Runtime {
     /// # Errors
     /// [`Error::Image`] with the cause.
     pub fn from_image_bytes(bytes: &[u8]) -> Result<(Runtime, Option<Value>), Error> {
+        let file = Runtime::image_memfd(bytes)?;
+        // The mapping outlives the descriptor, which `file` closes.
+        Runtime::from_image(memfd_path(&file))
+    }
+
+    /// An anonymous memory file holding `bytes`.
+    fn image_memfd(bytes: &[u8]) -> Result<std::fs::File, Error> {
         use std::io::Write as _;
         let fd = nix::sys::memfd::memfd_create(
             c"imp-image",
@@ -659,10 +934,7 @@ impl Runtime {
         let mut f = std::fs::File::from(fd);
         f.write_all(bytes)
             .map_err(|e| Error::Image(format!("cannot copy the image to a memory file: {e}")))?;
-        use std::os::fd::AsRawFd as _;
-        let path = format!("/proc/self/fd/{}", f.as_raw_fd());
-        // The mapping outlives the descriptor, which `f` closes.
-        Runtime::from_image(path)
+        Ok(f)
     }
 
     /// Save this runtime as an image at `path` the way Scheme's
@@ -681,6 +953,8 @@ impl Runtime {
         toplevel: Option<&Value>,
     ) -> Result<Value, Error> {
         let path = path.as_ref().display().to_string();
+        // The host may save whatever the scripts may do.
+        self.vm.save_permit = true;
         let save = self.eval_str(
             "(lambda (path top) (if top (save-application path #:toplevel top) (save-application path)))",
         )?;
@@ -688,7 +962,9 @@ impl Runtime {
             Some(t) => IntoValue::into_value(t, &mut self.scope())?,
             None => self.put(false)?,
         };
-        self.call_value(&save, (path, top))
+        let r = self.call_value(&save, (path, top));
+        self.vm.save_permit = false;
+        r
     }
 
     /// Save this runtime's heap as an image at `path`, in this process (the

@@ -1804,6 +1804,7 @@ fn process_start(vm: &mut Vm, base: usize, _: usize) -> VmResult<Value> {
     if vm.os.fenced {
         return Err(vm.error("process-run: not allowed while saving an image", &[]));
     }
+    vm.require("process-run", crate::vm::Grant::Processes)?;
     let cmd = vm.typed_arg("process-run", base, 0, obj::STRING, "a program name string")?;
     let cmd = vm.string_text(cmd);
     let list = arg(vm, base, 1);

@@ -186,6 +186,15 @@
                    (error "channel-receive: timed out" ch)))
               (else (loop)))))))
 
+;; For the host: (v) if a value is ready now, () if none is, the eof object
+;; once the channel is closed and empty.
+(define (%channel-poll ch)
+  (let* ((none (list 'none))
+         (r (channel-receive ch 0 none)))
+    (cond ((eq? r none) '())
+          ((eof-object? r) r)
+          (else (list r)))))
+
 ;; ---- processes ---------------------------------------------------------------
 
 ;; Run a program with the same standard input and output; its exit status

@@ -548,3 +548,59 @@ fn a_running_engine_is_saved_by_fork_from_rust() {
     assert_eq!(eval(&mut again, "state"), "(saved 42)");
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[test]
+fn host_sends_to_and_receives_from_scheme_channels() {
+    let mut rt = Runtime::new().expect("runtime");
+    let jobs = rt.make_channel(0).expect("channel");
+    let results = rt.make_channel(4).expect("channel");
+    // Nothing there yet: try_receive does not wait.
+    assert_eq!(rt.try_receive::<i64>(&results).expect("poll"), None);
+    let start = rt
+        .eval_str(
+            "(lambda (in out)
+               (thread-start! (make-thread (lambda ()
+                 (let loop ()
+                   (let ((x (channel-receive in)))
+                     (if (eof-object? x)
+                         (channel-close! out)
+                         (begin (channel-send! out (string-append \"got \" x)) (loop)))))))))",
+        )
+        .expect("worker");
+    let _: Value = rt.call_value(&start, (&jobs, &results)).expect("start");
+    // A rendezvous send returns once the worker has taken the value.
+    rt.send(&jobs, "a").expect("send");
+    rt.send(&jobs, "b").expect("send");
+    assert_eq!(
+        rt.receive::<String>(&results).expect("receive").as_deref(),
+        Some("got a")
+    );
+    rt.run_until_idle().expect("idle");
+    assert_eq!(
+        rt.try_receive::<String>(&results).expect("poll").as_deref(),
+        Some("got b")
+    );
+    rt.close_channel(&jobs).expect("close");
+    // The worker sees the end and closes its output: the host sees None.
+    assert_eq!(rt.receive::<String>(&results).expect("end"), None);
+    assert_eq!(rt.try_receive::<String>(&results).expect("end"), None);
+    // Sending on a closed channel, or a wrong type, is an error; the engine goes on.
+    assert!(rt.send(&jobs, 1).is_err());
+    let e = rt.receive::<i64>(&start).expect_err("not a channel");
+    assert!(e.to_string().contains("channel"), "{e}");
+    let ch = rt.make_channel(1).expect("channel");
+    rt.send(&ch, "text").expect("buffered");
+    assert!(matches!(rt.receive::<i64>(&ch), Err(Error::Type(_))));
+    assert_eq!(rt.eval_str("(+ 1 2)").expect("usable").as_i64(&rt), Some(3));
+}
+
+#[test]
+fn a_receive_no_thread_can_answer_is_an_error_not_a_hang() {
+    let mut rt = Runtime::new().expect("runtime");
+    let ch = rt.make_channel(0).expect("channel");
+    let e = rt.receive::<i64>(&ch).expect_err("deadlock");
+    assert!(e.to_string().contains("deadlock"), "{e}");
+    let e = rt.send(&ch, 1).expect_err("deadlock");
+    assert!(e.to_string().contains("deadlock"), "{e}");
+    assert_eq!(rt.eval_str("(+ 1 2)").expect("usable").as_i64(&rt), Some(3));
+}

@@ -506,6 +506,9 @@ fn search_dirs(x: &Expander) -> Vec<std::path::PathBuf> {
 
 /// The file that holds library `d`, if one is on the search path.
 fn find_library_file(x: &Expander, d: &Datum) -> Option<std::path::PathBuf> {
+    if !x.vm.grants.read_files {
+        return None;
+    }
     let key = key_of(d)?;
     let rel: Vec<&str> = key
         .trim_start_matches('(')
@@ -539,6 +542,15 @@ fn ensure_library(x: &mut Expander, key: &str, d: &Datum) -> VmResult<()> {
     }
     if x.vm.libs.loading.iter().any(|k| k == key) {
         return Err(x.err(d.pos, format!("library {key} imports itself")));
+    }
+    if !x.vm.grants.read_files {
+        return Err(x.vm.error_kind(
+            "file-error",
+            format!(
+                "import: library {key} is not defined in this engine, and reading library files is not granted to it"
+            ),
+            &[],
+        ));
     }
     let Some(path) = find_library_file(x, d) else {
         let dirs: Vec<String> = search_dirs(x)
@@ -615,6 +627,7 @@ pub fn include_forms(x: &mut Expander, items: &[Datum], fold_case: bool) -> VmRe
             Some(d) if !std::path::Path::new(name).is_absolute() => d.join(name),
             _ => std::path::PathBuf::from(name),
         };
+        x.vm.require("include", crate::vm::Grant::ReadFiles)?;
         let path_s = path.display().to_string();
         let text = match std::fs::read_to_string(&path) {
             Ok(t) => t,

@@ -69,12 +69,7 @@ fn get_output_bytevector(vm: &mut Vm, base: usize, _: usize) -> VmResult<Value> 
 }
 
 fn open_binary_file(vm: &mut Vm, who: &str, base: usize, write: bool) -> VmResult<Value> {
-    let p = vm.typed_arg(who, base, 0, obj::STRING, "a file name string")?;
-    let path = vm.string_text(p);
-    let fd = vm
-        .os
-        .open_file(&path, write, false)
-        .map_err(|m| vm.error_kind("file-error", format!("{who}: {m}"), &[p]))?;
+    let fd = super::io::open_file_arg(vm, who, base, write, false)?;
     let (k, buffer) = if write {
         (kind::FD_BIN_OUT, Value::FALSE)
     } else {

@@ -5,7 +5,7 @@ use imp_gc::{CollectionKind, Value};
 
 use super::{arg, def, opt_arg, Control, PrimDef, PrimFn, MANY};
 use crate::obj::{self, error};
-use crate::vm::{Abort, Exn, Reg, Vm, VmResult};
+use crate::vm::{Abort, Exn, Grant, Reg, Vm, VmResult};
 
 const fn ctl(name: &'static str, min: u16, max: u16, c: Control) -> PrimDef {
     PrimDef {
@@ -199,6 +199,7 @@ fn command_line(vm: &mut Vm, _: usize, _: usize) -> VmResult<Value> {
 /// not text).
 fn get_environment_variable(vm: &mut Vm, base: usize, _: usize) -> VmResult<Value> {
     let n = vm.typed_arg("get-environment-variable", base, 0, obj::STRING, "a string")?;
+    vm.require("get-environment-variable", Grant::Environment)?;
     let name = vm.string_text(n);
     if name.is_empty() || name.contains(['=', '\0']) {
         return Ok(Value::FALSE);
@@ -212,6 +213,7 @@ fn get_environment_variable(vm: &mut Vm, base: usize, _: usize) -> VmResult<Valu
 /// `(get-environment-variables)`: an alist of every variable's name and
 /// value (those that are text).
 fn get_environment_variables(vm: &mut Vm, _: usize, _: usize) -> VmResult<Value> {
+    vm.require("get-environment-variables", Grant::Environment)?;
     let base = vm.stack.len();
     for (k, v) in std::env::vars() {
         let k = vm.string(&k)?;

@@ -20,7 +20,7 @@ use super::{arg, def, opt_arg, PrimDef, MANY};
 use crate::obj::{self, PORT};
 use crate::os::{Interest, ReadOutcome};
 use crate::printer::{print, Mode};
-use crate::vm::{Exn, IoWait, Reg, Vm, VmResult};
+use crate::vm::{Exn, Grant, IoWait, Reg, Vm, VmResult};
 
 /// Port kinds.
 pub mod kind {
@@ -195,6 +195,30 @@ fn fd_port(vm: &mut Vm, kind: i64, fd: i32) -> VmResult<Value> {
     Ok(p)
 }
 
+/// Open the file argument 0 names (if the host granted it) as a
+/// descriptor: for reading, or for writing (truncated unless `append`).
+pub(super) fn open_file_arg(
+    vm: &mut Vm,
+    who: &str,
+    base: usize,
+    write: bool,
+    append: bool,
+) -> VmResult<i32> {
+    let p = vm.typed_arg(who, base, 0, obj::STRING, "a file name string")?;
+    vm.require(
+        who,
+        if write {
+            Grant::WriteFiles
+        } else {
+            Grant::ReadFiles
+        },
+    )?;
+    let path = vm.string_text(p);
+    vm.os
+        .open_file(&path, write, append)
+        .map_err(|m| vm.error_kind("file-error", format!("{who}: {m}"), &[p]))
+}
+
 fn open_file_port(
     vm: &mut Vm,
     who: &str,
@@ -202,12 +226,7 @@ fn open_file_port(
     write: bool,
     append: bool,
 ) -> VmResult<Value> {
-    let p = vm.typed_arg(who, base, 0, obj::STRING, "a file name string")?;
-    let path = vm.string_text(p);
-    let fd = vm
-        .os
-        .open_file(&path, write, append)
-        .map_err(|m| vm.error_kind("file-error", format!("{who}: {m}"), &[p]))?;
+    let fd = open_file_arg(vm, who, base, write, append)?;
     fd_port(vm, if write { kind::FD_OUT } else { kind::FD_IN }, fd)
 }
 
@@ -227,6 +246,7 @@ fn open_output_file_append(vm: &mut Vm, base: usize, _: usize) -> VmResult<Value
 
 fn file_exists(vm: &mut Vm, base: usize, _: usize) -> VmResult<Value> {
     let p = vm.typed_arg("file-exists?", base, 0, obj::STRING, "a file name string")?;
+    vm.require("file-exists?", Grant::ReadFiles)?;
     Ok(Value::bool(
         std::path::Path::new(&vm.string_text(p)).exists(),
     ))
@@ -234,6 +254,7 @@ fn file_exists(vm: &mut Vm, base: usize, _: usize) -> VmResult<Value> {
 
 fn delete_file(vm: &mut Vm, base: usize, _: usize) -> VmResult<Value> {
     let p = vm.typed_arg("delete-file", base, 0, obj::STRING, "a file name string")?;
+    vm.require("delete-file", Grant::WriteFiles)?;
     let path = vm.string_text(p);
     std::fs::remove_file(&path).map_err(|e| {
         vm.error_kind(
@@ -816,6 +837,7 @@ fn make_console_port(vm: &mut Vm, base: usize, _: usize) -> VmResult<Value> {
 /// switch, continuations work) rather than a nested run from Rust.
 fn load_open(vm: &mut Vm, base: usize, _: usize) -> VmResult<Value> {
     let p = vm.typed_arg("load", base, 0, obj::STRING, "a file name string")?;
+    vm.require("load", Grant::ReadFiles)?;
     let path = vm.string_text(p);
     let text = match std::fs::read_to_string(&path) {
         Ok(t) => t,
@@ -831,7 +853,7 @@ pub(super) const LOAD_STATE_LEN: usize = 6;
 
 /// A load state over `text` (kept in `vm.sources`), named `name` (a
 /// string) in locations: `#(id offset line column name fold-case)`.
-pub(super) fn new_load_state(vm: &mut Vm, text: String, name: Value) -> VmResult<Value> {
+pub(crate) fn new_load_state(vm: &mut Vm, text: String, name: Value) -> VmResult<Value> {
     let id = vm.next_source_id;
     vm.next_source_id += 1;
     vm.sources.insert(id, std::rc::Rc::from(text));
@@ -860,6 +882,7 @@ fn load_next(vm: &mut Vm, base: usize, _: usize) -> VmResult<Value> {
         Some(t) => t.clone(),
         None => {
             // Not in this process's cache (an image, a fork): read again.
+            vm.require("load", Grant::ReadFiles)?;
             let t: std::rc::Rc<str> = match std::fs::read_to_string(&path) {
                 Ok(t) => std::rc::Rc::from(t),
                 Err(e) => {

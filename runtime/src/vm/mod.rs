@@ -148,6 +148,57 @@ pub enum Abort {
 /// The result of VM operations that may raise.
 pub type VmResult<T> = Result<T, Exn>;
 
+/// What Scheme code in a runtime may do outside it: the host's policy,
+/// held by the VM and never saved in an image. A script reaches nothing
+/// else of the system (imp has no network primitives; the network, like
+/// anything else, is reachable only through functions the host registers).
+/// The console ports stay open to every script; a host redirects output
+/// with `Runtime::set_output`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Grants {
+    /// Open files for reading, `file-exists?`, `load`, `include`, and
+    /// library files found on disk by `import`.
+    pub read_files: bool,
+    /// Open files for writing, `delete-file`, and saving images from
+    /// Scheme (`save-application`, `save-image`).
+    pub write_files: bool,
+    /// Run other programs (`process-run`).
+    pub processes: bool,
+    /// Read environment variables (`get-environment-variable(s)`).
+    pub environment: bool,
+}
+
+impl Grants {
+    /// Everything granted: what the `imp` command gives its programs.
+    pub const ALL: Grants = Grants {
+        read_files: true,
+        write_files: true,
+        processes: true,
+        environment: true,
+    };
+    /// Nothing granted: the script computes and calls what the host
+    /// registered, and nothing else.
+    pub const NONE: Grants = Grants {
+        read_files: false,
+        write_files: false,
+        processes: false,
+        environment: false,
+    };
+}
+
+/// One of the things [`Grants`] allows.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Grant {
+    /// [`Grants::read_files`].
+    ReadFiles,
+    /// [`Grants::write_files`].
+    WriteFiles,
+    /// [`Grants::processes`].
+    Processes,
+    /// [`Grants::environment`].
+    Environment,
+}
+
 /// Limits a host puts on what Scheme code may use.
 #[derive(Default)]
 pub struct Limits {
@@ -205,6 +256,11 @@ pub struct Vm {
     /// Limits the host set (`Runtime::set_fuel`, `interrupt_handle`,
     /// `set_heap_limit`).
     pub limits: Limits,
+    /// What scripts may do outside the runtime (`Runtime::builder`).
+    pub grants: Grants,
+    /// The next Scheme save may write its file whatever the grants say
+    /// (set by the host's `Runtime::save_forked`, used up by the save).
+    pub save_permit: bool,
     /// The next thread's serial number.
     pub next_thread_id: u64,
     /// Entries in `Reg::Threads` (live or not).
@@ -285,6 +341,8 @@ impl Vm {
             fuel: crate::thread::QUANTUM,
             fuel_grant: crate::thread::QUANTUM,
             limits: Limits::default(),
+            grants: Grants::ALL,
+            save_permit: false,
             next_thread_id: 0,
             threads_registered: 0,
             threads_live_at_prune: 0,
@@ -470,6 +528,27 @@ impl Vm {
     /// An error with irritants, to raise as a Scheme condition.
     pub fn error(&mut self, message: impl Into<String>, irritants: &[Value]) -> Exn {
         self.error_kind("error", message, irritants)
+    }
+
+    /// Raise an error naming `who` unless the host granted `what`: a
+    /// `file-error` for the file grants, an `error` for the others.
+    pub fn require(&mut self, who: &str, what: Grant) -> VmResult<()> {
+        let g = self.grants;
+        let (granted, kind, doing) = match what {
+            Grant::ReadFiles => (g.read_files, "file-error", "reading files"),
+            Grant::WriteFiles => (g.write_files, "file-error", "writing files"),
+            Grant::Processes => (g.processes, "error", "running programs"),
+            Grant::Environment => (g.environment, "error", "reading environment variables"),
+        };
+        if granted {
+            Ok(())
+        } else {
+            Err(self.error_kind(
+                kind,
+                format!("{who}: {doing} is not granted to this engine"),
+                &[],
+            ))
+        }
     }
 
     /// An error of a given kind (`read-error`, `file-error`, …).
