@@ -33,7 +33,7 @@ use imp_gc::Value as Raw;
 
 use crate::num::Num;
 use crate::obj;
-use crate::printer::{print, Mode};
+use crate::printer::{Mode, print};
 use crate::{Error, Runtime, Scope, Value};
 
 /// A Rust value that can become a Scheme value.

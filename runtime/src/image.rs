@@ -10,7 +10,7 @@ use imp_gc::Value;
 use imp_images::{Image, ImageMeta, SectionKind};
 
 use crate::obj;
-use crate::prim::{arg, def, PrimDef, PRIMITIVES};
+use crate::prim::{PRIMITIVES, PrimDef, arg, def};
 use crate::vm::{Exn, IoWait, Reg, Vm, VmResult};
 
 /// Registers saved as image roots (§4.1), by name.

@@ -824,7 +824,7 @@ impl Runtime {
                         column: e.pos.col,
                         message: e.message,
                         incomplete: e.incomplete,
-                    })
+                    });
                 }
             };
             let r = self.eval_datum(&d, file);

@@ -20,7 +20,7 @@
 
 use std::cell::Cell;
 use std::collections::HashMap;
-use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::rc::Rc;
 
 use imp_gc::Value as Raw;
@@ -28,7 +28,7 @@ use imp_gc::Value as Raw;
 use crate::convert::{FromValue, IntoValue};
 use crate::obj;
 use crate::vm::{Exn, Vm, VmResult};
-use crate::{hold_in, raw_in, Error, Scope, Value};
+use crate::{Error, Scope, Value, hold_in, raw_in};
 
 /// A registered function, type-erased.
 pub type NativeFn = Rc<dyn Fn(&mut Scope<'_>, &[Value]) -> Result<Value, Error>>;

@@ -19,9 +19,9 @@ use std::collections::{HashMap, VecDeque};
 use std::os::fd::{AsFd, AsRawFd, OwnedFd};
 use std::sync::{Arc, Mutex, MutexGuard};
 
-use crossbeam::channel::{unbounded, Receiver, Sender};
+use crossbeam::channel::{Receiver, Sender, unbounded};
 use nix::errno::Errno;
-use nix::fcntl::{fcntl, FcntlArg, OFlag};
+use nix::fcntl::{FcntlArg, OFlag, fcntl};
 use nix::poll::{PollFd, PollFlags, PollTimeout};
 
 // ---- the fork registry ------------------------------------------------------------
@@ -639,7 +639,7 @@ fn supervise_save_child(
     result: &OwnedFd,
     timeout: std::time::Duration,
 ) -> (Result<i64, String>, Vec<(String, i64)>) {
-    use nix::sys::wait::{waitpid, WaitPidFlag, WaitStatus};
+    use nix::sys::wait::{WaitPidFlag, WaitStatus, waitpid};
     let deadline = std::time::Instant::now() + timeout;
     let mut log = String::new();
     let mut buf = [0u8; 4096];

@@ -4,7 +4,7 @@
 use imp_gc::Value;
 
 use crate::obj::{self, error};
-use crate::printer::{print, Mode};
+use crate::printer::{Mode, print};
 use crate::vm::Vm;
 
 /// The parts of a condition, as text.

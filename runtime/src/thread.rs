@@ -25,8 +25,8 @@ use imp_gc::Value;
 
 use crate::obj::{self, THREAD};
 use crate::os::{Completion, Interest};
-use crate::prim::{arg, def, Control, PrimDef, PrimFn};
-use crate::vm::{Frame, IoWait, Reg, Vm, VmResult, DISCARD_BIT, REDO_PC, THREAD_END_PC};
+use crate::prim::{Control, PrimDef, PrimFn, arg, def};
+use crate::vm::{DISCARD_BIT, Frame, IoWait, REDO_PC, Reg, THREAD_END_PC, Vm, VmResult};
 
 /// Field indices of a `THREAD` object.
 pub mod field {
@@ -1016,7 +1016,7 @@ impl Vm {
         let ready: Vec<(i64, i64)> = waits
             .iter()
             .zip(&ready)
-            .filter(|(_, &r)| r)
+            .filter(|&(_, &r)| r)
             .map(|(&(fd, i), _)| Self::wait_key(IoWait::Fd(fd, i)))
             .collect();
         if !ready.is_empty() || !self.reg(Reg::IoWaiters).is_nil() {

@@ -10,7 +10,7 @@ use imp_gc::Value;
 
 use super::ast::{Ast, LambdaId, Node, VarId};
 use crate::obj::{self, code};
-use crate::vm::opcode::{encode, operand_a, Op};
+use crate::vm::opcode::{Op, encode, operand_a};
 use crate::vm::{Vm, VmResult};
 
 #[derive(Clone, Copy, PartialEq, Eq)]

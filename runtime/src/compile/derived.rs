@@ -1,6 +1,6 @@
 //! Derived forms, rewritten into simpler datums (R7RS 7.3).
 
-use super::expand::{list, list_items, sym, Expander};
+use super::expand::{Expander, list, list_items, sym};
 use crate::reader::{Datum, DatumKind, Pos};
 use crate::vm::VmResult;
 
@@ -583,7 +583,7 @@ pub fn record_type(x: &mut Expander, d: &Datum) -> VmResult<Datum> {
                     return Err(x.err(
                         spec.pos,
                         "bad field spec: expected (field accessor [modifier])",
-                    ))
+                    ));
                 }
             },
         }

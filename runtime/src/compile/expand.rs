@@ -1049,7 +1049,7 @@ impl<'a> Expander<'a> {
                 _ => {
                     return Err(
                         self.err(b.pos, format!("bad `{what}` binding: expected (name expr)"))
-                    )
+                    );
                 }
             }
         }
@@ -1128,7 +1128,7 @@ impl<'a> Expander<'a> {
                         None => {
                             return Err(
                                 self.err(i.pos, "bad `lambda`: parameters must be identifiers")
-                            )
+                            );
                         }
                     }
                 }
@@ -1138,7 +1138,7 @@ impl<'a> Expander<'a> {
                         Some(r) => Some(r.to_string()),
                         None => {
                             return Err(self
-                                .err(t.pos, "bad `lambda`: rest parameter must be an identifier"))
+                                .err(t.pos, "bad `lambda`: rest parameter must be an identifier"));
                         }
                     },
                 };

@@ -33,7 +33,7 @@ use std::rc::Rc;
 use imp_gc::Value;
 
 use super::alias;
-use super::expand::{is_special_form, list_items, Expander};
+use super::expand::{Expander, is_special_form, list_items};
 use crate::obj;
 use crate::reader::{Datum, DatumKind, Number};
 use crate::vm::{Vm, VmResult};
@@ -574,7 +574,7 @@ fn ensure_library(x: &mut Expander, key: &str, d: &Datum) -> VmResult<()> {
                 "file-error",
                 format!("cannot read library file `{path_s}`: {e}"),
                 &[],
-            ))
+            ));
         }
     };
     x.vm.libs.loading.push(key.to_string());
@@ -599,7 +599,7 @@ fn run_file_forms(vm: &mut Vm, text: &str, path: &str) -> VmResult<()> {
                     "read-error",
                     format!("{path}:{}:{}: {}", e.pos.line, e.pos.col, e.message),
                     &[],
-                ))
+                ));
             }
         };
         let thunk = super::compile_toplevel(vm, &form, Some(path))?;
@@ -636,7 +636,7 @@ pub fn include_forms(x: &mut Expander, items: &[Datum], fold_case: bool) -> VmRe
                     "file-error",
                     format!("include: cannot read `{path_s}`: {e}"),
                     &[],
-                ))
+                ));
             }
         };
         let mut reader = crate::reader::Reader::new(&text).with_fold_case(fold_case);
@@ -649,7 +649,7 @@ pub fn include_forms(x: &mut Expander, items: &[Datum], fold_case: bool) -> VmRe
                         "read-error",
                         format!("{path_s}:{}:{}: {}", e.pos.line, e.pos.col, e.message),
                         &[],
-                    ))
+                    ));
                 }
             }
         }

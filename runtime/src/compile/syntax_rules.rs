@@ -10,7 +10,7 @@ use std::cell::Cell;
 use std::collections::HashMap;
 
 use super::alias;
-use super::expand::{list_items, Expander};
+use super::expand::{Expander, list_items};
 use crate::reader::{Datum, DatumKind};
 use crate::vm::VmResult;
 
@@ -78,7 +78,7 @@ impl SyntaxRules {
                     return Err(x.err(
                         r.pos,
                         "bad `syntax-rules` rule: expected (pattern template)",
-                    ))
+                    ));
                 }
             }
         }

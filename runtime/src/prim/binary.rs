@@ -12,7 +12,7 @@
 use imp_gc::Value;
 
 use super::io::{self, block, consume, kind, make_port, port_fd, port_kind};
-use super::{arg, def, opt_arg, PrimDef};
+use super::{PrimDef, arg, def, opt_arg};
 use crate::obj::{self, PORT};
 use crate::os::Interest;
 use crate::vm::{IoWait, Reg, Vm, VmResult};
@@ -159,18 +159,20 @@ fn fill(vm: &mut Vm, slot: usize, wait: bool) -> VmResult<bool> {
 }
 
 fn next_u8(vm: &mut Vm, who: &str, base: usize, argc: usize, take: bool) -> VmResult<Value> {
-    with_bin_in(vm, who, base, argc, 0, |vm, slot| loop {
-        let (pos, len) = unread(vm, slot);
-        if pos < len {
-            let buf = vm.heap.get(vm.stack[slot], 1);
-            let b = vm.bytevector_ref(buf, pos);
-            if take {
-                consume(vm, slot, 1);
+    with_bin_in(vm, who, base, argc, 0, |vm, slot| {
+        loop {
+            let (pos, len) = unread(vm, slot);
+            if pos < len {
+                let buf = vm.heap.get(vm.stack[slot], 1);
+                let b = vm.bytevector_ref(buf, pos);
+                if take {
+                    consume(vm, slot, 1);
+                }
+                return Ok(Value::fix(b as i64));
             }
-            return Ok(Value::fix(b as i64));
-        }
-        if !fill(vm, slot, true)? {
-            return Ok(Value::EOF);
+            if !fill(vm, slot, true)? {
+                return Ok(Value::EOF);
+            }
         }
     })
 }

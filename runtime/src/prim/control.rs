@@ -3,7 +3,7 @@
 
 use imp_gc::{CollectionKind, Value};
 
-use super::{arg, def, opt_arg, Control, PrimDef, PrimFn, MANY};
+use super::{Control, MANY, PrimDef, PrimFn, arg, def, opt_arg};
 use crate::obj::{self, error};
 use crate::vm::{Abort, Exn, Grant, Reg, Vm, VmResult};
 

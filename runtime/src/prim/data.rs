@@ -14,7 +14,7 @@ use std::sync::atomic::{AtomicI64, Ordering};
 use imp_gc::Value;
 
 use super::list::list_arg;
-use super::{arg, def, equal, eqv, opt_arg, PrimDef, MANY};
+use super::{MANY, PrimDef, arg, def, equal, eqv, opt_arg};
 use crate::obj::{BYTEVECTOR, RECORD, RECORD_TYPE, SYMBOL, VECTOR};
 use crate::vm::{Exn, Vm, VmResult};
 
@@ -507,14 +507,32 @@ mod tests {
     #[test]
     fn equivalence_and_booleans() {
         check(&[
-            ("(list (eq? 'a 'a) (eq? '() '()) (eq? (list 1) (list 1)) (eq? 100 100))", "(#t #t #f #t)"),
-            ("(list (eqv? 1.5 1.5) (eqv? 100000000000000000000 100000000000000000000) (eqv? \"a\" \"a\") (eqv? #\\a #\\a))", "(#t #t #f #t)"),
-            ("(list (equal? '(1 #(2 \"x\")) (list 1 (vector 2 \"x\"))) (equal? \"ab\" \"ab\") (equal? '(1) '(2)))", "(#t #t #f)"),
+            (
+                "(list (eq? 'a 'a) (eq? '() '()) (eq? (list 1) (list 1)) (eq? 100 100))",
+                "(#t #t #f #t)",
+            ),
+            (
+                "(list (eqv? 1.5 1.5) (eqv? 100000000000000000000 100000000000000000000) (eqv? \"a\" \"a\") (eqv? #\\a #\\a))",
+                "(#t #t #f #t)",
+            ),
+            (
+                "(list (equal? '(1 #(2 \"x\")) (list 1 (vector 2 \"x\"))) (equal? \"ab\" \"ab\") (equal? '(1) '(2)))",
+                "(#t #t #f)",
+            ),
             ("(equal? (bytevector 1 2 3) (make-bytevector 3 1))", "#f"),
-            ("(list (equal? (bytevector 7 7 7) (make-bytevector 3 7)) (equal? (bytevector-copy #u8(1 2 3 4) 1) #u8(2 3 4)))", "(#t #t)"),
+            (
+                "(list (equal? (bytevector 7 7 7) (make-bytevector 3 7)) (equal? (bytevector-copy #u8(1 2 3 4) 1) #u8(2 3 4)))",
+                "(#t #t)",
+            ),
             ("(list (not #f) (not 0) (not '()))", "(#t #f #f)"),
-            ("(list (boolean? #f) (boolean? #t) (boolean? '()) (boolean? 0))", "(#t #t #f #f)"),
-            ("(list (boolean=? #t #t) (boolean=? #f #f #f) (boolean=? #t #f))", "(#t #t #f)"),
+            (
+                "(list (boolean? #f) (boolean? #t) (boolean? '()) (boolean? 0))",
+                "(#t #t #f #f)",
+            ),
+            (
+                "(list (boolean=? #t #t) (boolean=? #f #f #f) (boolean=? #t #f))",
+                "(#t #t #f)",
+            ),
         ]);
         assert!(err("(boolean=? #t 1)").contains("boolean=?"));
     }
@@ -522,22 +540,67 @@ mod tests {
     #[test]
     fn vectors() {
         check(&[
-            ("(list (vector? #(1)) (vector? '(1)) (vector? \"a\"))", "(#t #f #f)"),
-            ("(list (make-vector 2 'x) (make-vector 0) (vector-length (make-vector 3)))", "(#(x x) #() 3)"),
-            ("(list (vector) (vector 1 \"a\" #\\b))", "(#() #(1 \"a\" #\\b))"),
-            ("(list (vector-length #()) (vector-length #(1 2 3)))", "(0 3)"),
+            (
+                "(list (vector? #(1)) (vector? '(1)) (vector? \"a\"))",
+                "(#t #f #f)",
+            ),
+            (
+                "(list (make-vector 2 'x) (make-vector 0) (vector-length (make-vector 3)))",
+                "(#(x x) #() 3)",
+            ),
+            (
+                "(list (vector) (vector 1 \"a\" #\\b))",
+                "(#() #(1 \"a\" #\\b))",
+            ),
+            (
+                "(list (vector-length #()) (vector-length #(1 2 3)))",
+                "(0 3)",
+            ),
             ("(vector-ref #(a b c) 2)", "c"),
-            ("(let ((v (vector 1 2 3))) (vector-set! v 0 'x) v)", "#(x 2 3)"),
-            ("(list (vector->list #(1 2 3)) (vector->list #(1 2 3) 1) (vector->list #(1 2 3) 1 2))", "((1 2 3) (2 3) (2))"),
-            ("(list (list->vector '()) (list->vector '(1 (2) \"3\")))", "(#() #(1 (2) \"3\"))"),
-            ("(let ((v (vector 1 2 3 4))) (vector-fill! v 0) v)", "#(0 0 0 0)"),
-            ("(let ((v (vector 1 2 3 4))) (vector-fill! v 'z 1 3) v)", "#(1 z z 4)"),
-            ("(list (vector-copy #(1 2 3)) (vector-copy #(1 2 3) 1) (vector-copy #(1 2 3) 0 1))", "(#(1 2 3) #(2 3) #(1))"),
-            ("(let* ((v (vector 1 2)) (c (vector-copy v))) (vector-set! c 0 9) (list v c))", "(#(1 2) #(9 2))"),
-            ("(let ((v (vector 1 2 3 4 5))) (vector-copy! v 0 #(a b)) v)", "#(a b 3 4 5)"),
-            ("(let ((v (vector 1 2 3 4 5))) (vector-copy! v 1 v 0 3) v)", "#(1 1 2 3 5)"),
-            ("(let ((v (vector 1 2 3 4 5))) (vector-copy! v 0 v 2) v)", "#(3 4 5 4 5)"),
-            ("(list (vector-append) (vector-append #(1) #() #(2 3)))", "(#() #(1 2 3))"),
+            (
+                "(let ((v (vector 1 2 3))) (vector-set! v 0 'x) v)",
+                "#(x 2 3)",
+            ),
+            (
+                "(list (vector->list #(1 2 3)) (vector->list #(1 2 3) 1) (vector->list #(1 2 3) 1 2))",
+                "((1 2 3) (2 3) (2))",
+            ),
+            (
+                "(list (list->vector '()) (list->vector '(1 (2) \"3\")))",
+                "(#() #(1 (2) \"3\"))",
+            ),
+            (
+                "(let ((v (vector 1 2 3 4))) (vector-fill! v 0) v)",
+                "#(0 0 0 0)",
+            ),
+            (
+                "(let ((v (vector 1 2 3 4))) (vector-fill! v 'z 1 3) v)",
+                "#(1 z z 4)",
+            ),
+            (
+                "(list (vector-copy #(1 2 3)) (vector-copy #(1 2 3) 1) (vector-copy #(1 2 3) 0 1))",
+                "(#(1 2 3) #(2 3) #(1))",
+            ),
+            (
+                "(let* ((v (vector 1 2)) (c (vector-copy v))) (vector-set! c 0 9) (list v c))",
+                "(#(1 2) #(9 2))",
+            ),
+            (
+                "(let ((v (vector 1 2 3 4 5))) (vector-copy! v 0 #(a b)) v)",
+                "#(a b 3 4 5)",
+            ),
+            (
+                "(let ((v (vector 1 2 3 4 5))) (vector-copy! v 1 v 0 3) v)",
+                "#(1 1 2 3 5)",
+            ),
+            (
+                "(let ((v (vector 1 2 3 4 5))) (vector-copy! v 0 v 2) v)",
+                "#(3 4 5 4 5)",
+            ),
+            (
+                "(list (vector-append) (vector-append #(1) #() #(2 3)))",
+                "(#() #(1 2 3))",
+            ),
         ]);
     }
 
@@ -567,16 +630,43 @@ mod tests {
     fn bytevectors() {
         check(&[
             ("(list (bytevector? #u8(1)) (bytevector? #(1)))", "(#t #f)"),
-            ("(list (make-bytevector 3 255) (make-bytevector 0) (make-bytevector 2))", "(#u8(255 255 255) #u8() #u8(0 0))"),
-            ("(list (bytevector) (bytevector 1 2 3))", "(#u8() #u8(1 2 3))"),
+            (
+                "(list (make-bytevector 3 255) (make-bytevector 0) (make-bytevector 2))",
+                "(#u8(255 255 255) #u8() #u8(0 0))",
+            ),
+            (
+                "(list (bytevector) (bytevector 1 2 3))",
+                "(#u8() #u8(1 2 3))",
+            ),
             ("(bytevector-u8-ref #u8(5 6 7) 1)", "6"),
-            ("(let ((b (make-bytevector 3 0))) (bytevector-u8-set! b 2 200) b)", "#u8(0 0 200)"),
-            ("(list (bytevector-length #u8()) (bytevector-length (make-bytevector 11 1)))", "(0 11)"),
-            ("(list (bytevector-copy #u8(1 2 3)) (bytevector-copy #u8(1 2 3) 1) (bytevector-copy #u8(1 2 3) 1 2))", "(#u8(1 2 3) #u8(2 3) #u8(2))"),
-            ("(let ((b (bytevector 1 2 3 4 5))) (bytevector-copy! b 1 #u8(9 9)) b)", "#u8(1 9 9 4 5)"),
-            ("(let ((b (bytevector 1 2 3 4 5))) (bytevector-copy! b 2 b 0 3) b)", "#u8(1 2 1 2 3)"),
-            ("(let ((b (bytevector 1 2 3 4 5))) (bytevector-copy! b 0 b 3) b)", "#u8(4 5 3 4 5)"),
-            ("(list (bytevector-append) (bytevector-append #u8(1) #u8() #u8(2 3)))", "(#u8() #u8(1 2 3))"),
+            (
+                "(let ((b (make-bytevector 3 0))) (bytevector-u8-set! b 2 200) b)",
+                "#u8(0 0 200)",
+            ),
+            (
+                "(list (bytevector-length #u8()) (bytevector-length (make-bytevector 11 1)))",
+                "(0 11)",
+            ),
+            (
+                "(list (bytevector-copy #u8(1 2 3)) (bytevector-copy #u8(1 2 3) 1) (bytevector-copy #u8(1 2 3) 1 2))",
+                "(#u8(1 2 3) #u8(2 3) #u8(2))",
+            ),
+            (
+                "(let ((b (bytevector 1 2 3 4 5))) (bytevector-copy! b 1 #u8(9 9)) b)",
+                "#u8(1 9 9 4 5)",
+            ),
+            (
+                "(let ((b (bytevector 1 2 3 4 5))) (bytevector-copy! b 2 b 0 3) b)",
+                "#u8(1 2 1 2 3)",
+            ),
+            (
+                "(let ((b (bytevector 1 2 3 4 5))) (bytevector-copy! b 0 b 3) b)",
+                "#u8(4 5 3 4 5)",
+            ),
+            (
+                "(list (bytevector-append) (bytevector-append #u8(1) #u8() #u8(2 3)))",
+                "(#u8() #u8(1 2 3))",
+            ),
         ]);
     }
 
@@ -604,13 +694,25 @@ mod tests {
         let mut rt = crate::Runtime::new().unwrap();
         rt.eval_str(defs).unwrap();
         for (src, want) in [
-            ("(define p (make-point 1 2)) (list (point-x p) (point-y p))", "(1 2)"),
+            (
+                "(define p (make-point 1 2)) (list (point-x p) (point-y p))",
+                "(1 2)",
+            ),
             ("(set-point-x! p 10) (gc) (point-x p)", "10"),
-            ("(list (point? p) (point? (make-thing 1)) (point? 5) (thing? (make-thing 1)))", "(#t #f #f #t)"),
-            ("(list (record? p) (record? (make-thing 1)) (record? (vector 1)))", "(#t #t #f)"),
+            (
+                "(list (point? p) (point? (make-thing 1)) (point? 5) (thing? (make-thing 1)))",
+                "(#t #f #f #t)",
+            ),
+            (
+                "(list (record? p) (record? (make-thing 1)) (record? (vector 1)))",
+                "(#t #t #f)",
+            ),
             ("p", "#<point x: 10 y: 2>"),
             ("<point>", "#<record-type point>"),
-            ("(let ((t (%make-record-type 'pair3 '(a b c)))) (%record-ref t (%make-record t 1 2 3) 2 'c))", "3"),
+            (
+                "(let ((t (%make-record-type 'pair3 '(a b c)))) (%record-ref t (%make-record t 1 2 3) 2 'c))",
+                "3",
+            ),
         ] {
             let v = rt.eval_str(src).unwrap_or_else(|e| panic!("{src}: {e}"));
             assert_eq!(rt.write(&v), want, "{src}");

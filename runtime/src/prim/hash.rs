@@ -17,7 +17,7 @@
 
 use imp_gc::Value;
 
-use super::{arg, def, equal, eqv, opt_arg, PrimDef};
+use super::{PrimDef, arg, def, equal, eqv, opt_arg};
 use crate::obj::{BIGNUM, BYTEVECTOR, FLONUM, HASH_TABLE, PAIR, STRING, VECTOR, WIDENED};
 use crate::vm::{Vm, VmResult};
 
@@ -613,21 +613,60 @@ mod tests {
     fn basic_operations() {
         check(&[
             ("(define t (make-hash-table)) (hash-table? t)", "#t"),
-            ("(list (hash-table? (vector)) (hash-table-count t) (hash-table-size t))", "(#f 0 0)"),
-            ("(hash-table-set! t \"a\" 1) (hash-table-set! t '(b) 2) (hash-table-set! t 3 'three) (hash-table-count t)", "3"),
-            ("(list (hash-table-ref/default t (string #\\a) 0) (hash-table-ref/default t (list 'b) 0) (hash-table-ref/default t 3 0))", "(1 2 three)"),
+            (
+                "(list (hash-table? (vector)) (hash-table-count t) (hash-table-size t))",
+                "(#f 0 0)",
+            ),
+            (
+                "(hash-table-set! t \"a\" 1) (hash-table-set! t '(b) 2) (hash-table-set! t 3 'three) (hash-table-count t)",
+                "3",
+            ),
+            (
+                "(list (hash-table-ref/default t (string #\\a) 0) (hash-table-ref/default t (list 'b) 0) (hash-table-ref/default t 3 0))",
+                "(1 2 three)",
+            ),
             ("(hash-table-ref/default t \"zz\" 'none)", "none"),
-            ("(hash-table-set! t \"a\" 10) (list (hash-table-count t) (hash-table-ref/default t \"a\" 0))", "(3 10)"),
-            ("(list (hash-table-contains? t \"a\") (hash-table-exists? t '(b)) (hash-table-contains? t 'nope))", "(#t #t #f)"),
-            ("(hash-table-delete! t \"a\") (hash-table-delete! t \"missing\") (list (hash-table-count t) (hash-table-contains? t \"a\"))", "(2 #f)"),
+            (
+                "(hash-table-set! t \"a\" 10) (list (hash-table-count t) (hash-table-ref/default t \"a\" 0))",
+                "(3 10)",
+            ),
+            (
+                "(list (hash-table-contains? t \"a\") (hash-table-exists? t '(b)) (hash-table-contains? t 'nope))",
+                "(#t #t #f)",
+            ),
+            (
+                "(hash-table-delete! t \"a\") (hash-table-delete! t \"missing\") (list (hash-table-count t) (hash-table-contains? t \"a\"))",
+                "(2 #f)",
+            ),
             ("(length (hash-table-keys t))", "2"),
-            ("(list (and (member '(b) (hash-table-keys t)) #t) (and (member 'three (hash-table-values t)) #t))", "(#t #t)"),
-            ("(list (assoc 3 (hash-table->alist t)) (length (hash-table->alist t)))", "((3 . three) 2)"),
-            ("(define c (hash-table-copy t)) (hash-table-set! c 'new 1) (list (hash-table-count t) (hash-table-count c) (hash-table-ref/default c 3 #f))", "(2 3 three)"),
-            ("(hash-table-clear! t) (list (hash-table-count t) (hash-table-keys t) (hash-table-count c))", "(0 () 3)"),
-            ("(hash-table-set! t 'again 1) (hash-table->alist t)", "((again . 1))"),
-            ("(list (hash-table-ref t 'again) (hash-table-ref t 'x (lambda () 'failed)))", "(1 failed)"),
-            ("(hash-table-update!/default t 'n (lambda (x) (+ x 1)) 41) (hash-table-ref t 'n)", "42"),
+            (
+                "(list (and (member '(b) (hash-table-keys t)) #t) (and (member 'three (hash-table-values t)) #t))",
+                "(#t #t)",
+            ),
+            (
+                "(list (assoc 3 (hash-table->alist t)) (length (hash-table->alist t)))",
+                "((3 . three) 2)",
+            ),
+            (
+                "(define c (hash-table-copy t)) (hash-table-set! c 'new 1) (list (hash-table-count t) (hash-table-count c) (hash-table-ref/default c 3 #f))",
+                "(2 3 three)",
+            ),
+            (
+                "(hash-table-clear! t) (list (hash-table-count t) (hash-table-keys t) (hash-table-count c))",
+                "(0 () 3)",
+            ),
+            (
+                "(hash-table-set! t 'again 1) (hash-table->alist t)",
+                "((again . 1))",
+            ),
+            (
+                "(list (hash-table-ref t 'again) (hash-table-ref t 'x (lambda () 'failed)))",
+                "(1 failed)",
+            ),
+            (
+                "(hash-table-update!/default t 'n (lambda (x) (+ x 1)) 41) (hash-table-ref t 'n)",
+                "42",
+            ),
             ("(hash-table-copy (make-hash-table) #t)", "#<hash-table 0>"),
         ]);
     }
@@ -635,50 +674,127 @@ mod tests {
     #[test]
     fn equivalences() {
         check(&[
-            ("(define q (make-hash-table eq?)) (define k (string #\\k)) (hash-table-set! q k 1) (hash-table-set! q 'sym 2) (hash-table-set! q 7 3)",
-             "#<unspecified>"),
-            ("(list (hash-table-ref/default q k #f) (hash-table-ref/default q \"k\" #f) (hash-table-ref/default q 'sym #f) (hash-table-ref/default q 7 #f))", "(1 #f 2 3)"),
-            ("(define v (make-hash-table eqv?)) (hash-table-set! v 1.5 'a) (hash-table-set! v 100000000000000000000 'b) (hash-table-set! v \"s\" 'c)", "#<unspecified>"),
-            ("(list (hash-table-ref/default v (/ 3. 2) #f) (hash-table-ref/default v (* 10000000000 10000000000) #f) (hash-table-ref/default v \"s\" #f))", "(a b #f)"),
-            ("(define s (make-hash-table string=?)) (hash-table-set! s \"abc\" 1) (hash-table-set! s \"abcd\" 2) (hash-table-set! s \"\" 3)", "#<unspecified>"),
-            ("(list (hash-table-ref/default s (string-append \"ab\" \"c\") #f) (hash-table-ref/default s \"abcd\" #f) (hash-table-ref/default s (make-string 0) #f) (hash-table-ref/default s \"x\" #f))", "(1 2 3 #f)"),
-            ("(define e (make-hash-table equal? equal-hash)) (hash-table-set! e (vector 1 \"x\" '(2)) 'v) (hash-table-set! e #u8(1 2) 'b) (hash-table-set! e 2.5 'f)", "#<unspecified>"),
-            ("(list (hash-table-ref/default e (vector 1 \"x\" (list 2)) #f) (hash-table-ref/default e (bytevector 1 2) #f) (hash-table-ref/default e 2.5 #f) (hash-table-ref/default e (vector 1) #f))", "(v b f #f)"),
-            ("(list (hash-table-count (make-eq-hash-table)) (hash-table-count (make-eqv-hash-table)) (hash-table-count (make-equal-hash-table)) (hash-table-count (make-string-hash-table)))", "(0 0 0 0)"),
-            ("(define m (make-string-hash-table)) (hash-table-set! m (make-string 3 #\\a) 1) (hash-table-ref/default m \"aaa\" #f)", "1"),
+            (
+                "(define q (make-hash-table eq?)) (define k (string #\\k)) (hash-table-set! q k 1) (hash-table-set! q 'sym 2) (hash-table-set! q 7 3)",
+                "#<unspecified>",
+            ),
+            (
+                "(list (hash-table-ref/default q k #f) (hash-table-ref/default q \"k\" #f) (hash-table-ref/default q 'sym #f) (hash-table-ref/default q 7 #f))",
+                "(1 #f 2 3)",
+            ),
+            (
+                "(define v (make-hash-table eqv?)) (hash-table-set! v 1.5 'a) (hash-table-set! v 100000000000000000000 'b) (hash-table-set! v \"s\" 'c)",
+                "#<unspecified>",
+            ),
+            (
+                "(list (hash-table-ref/default v (/ 3. 2) #f) (hash-table-ref/default v (* 10000000000 10000000000) #f) (hash-table-ref/default v \"s\" #f))",
+                "(a b #f)",
+            ),
+            (
+                "(define s (make-hash-table string=?)) (hash-table-set! s \"abc\" 1) (hash-table-set! s \"abcd\" 2) (hash-table-set! s \"\" 3)",
+                "#<unspecified>",
+            ),
+            (
+                "(list (hash-table-ref/default s (string-append \"ab\" \"c\") #f) (hash-table-ref/default s \"abcd\" #f) (hash-table-ref/default s (make-string 0) #f) (hash-table-ref/default s \"x\" #f))",
+                "(1 2 3 #f)",
+            ),
+            (
+                "(define e (make-hash-table equal? equal-hash)) (hash-table-set! e (vector 1 \"x\" '(2)) 'v) (hash-table-set! e #u8(1 2) 'b) (hash-table-set! e 2.5 'f)",
+                "#<unspecified>",
+            ),
+            (
+                "(list (hash-table-ref/default e (vector 1 \"x\" (list 2)) #f) (hash-table-ref/default e (bytevector 1 2) #f) (hash-table-ref/default e 2.5 #f) (hash-table-ref/default e (vector 1) #f))",
+                "(v b f #f)",
+            ),
+            (
+                "(list (hash-table-count (make-eq-hash-table)) (hash-table-count (make-eqv-hash-table)) (hash-table-count (make-equal-hash-table)) (hash-table-count (make-string-hash-table)))",
+                "(0 0 0 0)",
+            ),
+            (
+                "(define m (make-string-hash-table)) (hash-table-set! m (make-string 3 #\\a) 1) (hash-table-ref/default m \"aaa\" #f)",
+                "1",
+            ),
         ]);
     }
 
     #[test]
     fn hash_functions() {
         check(&[
-            ("(list (= (hash '(1 \"a\" #(2))) (hash (list 1 (string #\\a) (vector 2)))) (= (equal-hash \"abc\") (hash \"abc\")))", "(#t #t)"),
-            ("(list (= (string-hash \"abc\") (string-hash (string #\\a #\\b #\\c))) (exact? (string-hash \"x\")) (>= (eq-hash 'a) 0))", "(#t #t #t)"),
-            ("(let ((x (list 1))) (= (eq-hash x) (begin (gc) (eq-hash x))))", "#t"),
-            ("(list (< (hash \"abc\" 10) 10) (< (string-hash \"abc\" 3) 3) (< (eq-hash 'q 5) 5) (>= (hash 12345 7) 0))", "(#t #t #t #t)"),
-            ("(let ((l (list 1 2 3))) (set-cdr! (cddr l) l) (exact? (hash l)))", "#t"),
-            ("(let ((v (vector 1 2))) (vector-set! v 0 v) (exact? (equal-hash v)))", "#t"),
+            (
+                "(list (= (hash '(1 \"a\" #(2))) (hash (list 1 (string #\\a) (vector 2)))) (= (equal-hash \"abc\") (hash \"abc\")))",
+                "(#t #t)",
+            ),
+            (
+                "(list (= (string-hash \"abc\") (string-hash (string #\\a #\\b #\\c))) (exact? (string-hash \"x\")) (>= (eq-hash 'a) 0))",
+                "(#t #t #t)",
+            ),
+            (
+                "(let ((x (list 1))) (= (eq-hash x) (begin (gc) (eq-hash x))))",
+                "#t",
+            ),
+            (
+                "(list (< (hash \"abc\" 10) 10) (< (string-hash \"abc\" 3) 3) (< (eq-hash 'q 5) 5) (>= (hash 12345 7) 0))",
+                "(#t #t #t #t)",
+            ),
+            (
+                "(let ((l (list 1 2 3))) (set-cdr! (cddr l) l) (exact? (hash l)))",
+                "#t",
+            ),
+            (
+                "(let ((v (vector 1 2))) (vector-set! v 0 v) (exact? (equal-hash v)))",
+                "#t",
+            ),
         ]);
     }
 
     #[test]
     fn srfi69_extras() {
         check(&[
-            ("(define a (alist->hash-table '((x . 1) (y . 2) (x . 3)))) (list (hash-table-ref a 'x) (hash-table-count a))", "(1 2)"),
-            ("(hash-table-ref/default (alist->hash-table '((\"k\" . 1)) string=?) (string #\\k) #f)", "1"),
-            ("(hash-table-ref/default (alist->hash-table (list (cons (list 1) 'l)) eq?) (list 1) 'none)", "none"),
-            ("(define b (alist->hash-table '((y . 20) (z . 30)))) (list (eq? (hash-table-merge! a b) a) (hash-table-count a) (hash-table-ref a 'y) (hash-table-count b))", "(#t 3 20 2)"),
-            ("(map (lambda (f) (eq? (hash-table-equivalence-function (make-hash-table f)) f)) (list eq? eqv? equal? string=?))", "(#t #t #t #t)"),
-            ("(eq? (hash-table-equivalence-function (make-hash-table)) equal?)", "#t"),
-            ("(map (lambda (f) (hash-table-hash-function (make-hash-table f))) (list eq? eqv? equal? string=?))",
-             "(#<procedure hash-by-identity> #<procedure hash> #<procedure hash> #<procedure string-hash>)"),
-            ("(list (= (string-ci-hash \"aBc\") (string-ci-hash \"AbC\")) (= (string-ci-hash \"Straße\") (string-ci-hash \"STRASSE\")) (< (string-ci-hash \"x\" 5) 5))", "(#t #t #t)"),
-            ("(let ((x (list 1))) (list (= (hash-by-identity x) (begin (gc) (hash-by-identity x))) (< (hash-by-identity 'a 3) 3)))", "(#t #t)"),
+            (
+                "(define a (alist->hash-table '((x . 1) (y . 2) (x . 3)))) (list (hash-table-ref a 'x) (hash-table-count a))",
+                "(1 2)",
+            ),
+            (
+                "(hash-table-ref/default (alist->hash-table '((\"k\" . 1)) string=?) (string #\\k) #f)",
+                "1",
+            ),
+            (
+                "(hash-table-ref/default (alist->hash-table (list (cons (list 1) 'l)) eq?) (list 1) 'none)",
+                "none",
+            ),
+            (
+                "(define b (alist->hash-table '((y . 20) (z . 30)))) (list (eq? (hash-table-merge! a b) a) (hash-table-count a) (hash-table-ref a 'y) (hash-table-count b))",
+                "(#t 3 20 2)",
+            ),
+            (
+                "(map (lambda (f) (eq? (hash-table-equivalence-function (make-hash-table f)) f)) (list eq? eqv? equal? string=?))",
+                "(#t #t #t #t)",
+            ),
+            (
+                "(eq? (hash-table-equivalence-function (make-hash-table)) equal?)",
+                "#t",
+            ),
+            (
+                "(map (lambda (f) (hash-table-hash-function (make-hash-table f))) (list eq? eqv? equal? string=?))",
+                "(#<procedure hash-by-identity> #<procedure hash> #<procedure hash> #<procedure string-hash>)",
+            ),
+            (
+                "(list (= (string-ci-hash \"aBc\") (string-ci-hash \"AbC\")) (= (string-ci-hash \"Straße\") (string-ci-hash \"STRASSE\")) (< (string-ci-hash \"x\" 5) 5))",
+                "(#t #t #t)",
+            ),
+            (
+                "(let ((x (list 1))) (list (= (hash-by-identity x) (begin (gc) (hash-by-identity x))) (< (hash-by-identity 'a 3) 3)))",
+                "(#t #t)",
+            ),
         ]);
-        assert!(err("(alist->hash-table '((a . 1) b))")
-            .contains("alist->hash-table: expected an association list"));
-        assert!(err("(hash-table-merge! (make-hash-table) 'x)")
-            .contains("hash-table-merge!: expected a hash table"));
+        assert!(
+            err("(alist->hash-table '((a . 1) b))")
+                .contains("alist->hash-table: expected an association list")
+        );
+        assert!(
+            err("(hash-table-merge! (make-hash-table) 'x)")
+                .contains("hash-table-merge!: expected a hash table")
+        );
         assert!(
             err("(hash-table-equivalence-function 5)").contains("hash-table-equivalence-function")
         );
@@ -689,8 +805,10 @@ mod tests {
 
     #[test]
     fn errors() {
-        assert!(err("(make-hash-table (lambda (a b) #t))")
-            .contains("make-hash-table: unsupported equivalence procedure"));
+        assert!(
+            err("(make-hash-table (lambda (a b) #t))")
+                .contains("make-hash-table: unsupported equivalence procedure")
+        );
         assert!(err("(make-hash-table string-ci=?)").contains("unsupported equivalence"));
         assert!(err("(hash-table-set! (vector) 1 2)").contains("hash-table-set!"));
         assert!(err("(hash-table-ref/default '() 1 2)").contains("hash-table-ref/default"));

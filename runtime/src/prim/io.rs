@@ -16,10 +16,10 @@ use std::io::Write;
 
 use imp_gc::Value;
 
-use super::{arg, def, opt_arg, PrimDef, MANY};
+use super::{MANY, PrimDef, arg, def, opt_arg};
 use crate::obj::{self, PORT};
 use crate::os::{Interest, ReadOutcome};
-use crate::printer::{print, Mode};
+use crate::printer::{Mode, print};
 use crate::vm::{Exn, Grant, IoWait, Reg, Vm, VmResult};
 
 /// Port kinds.
@@ -543,7 +543,7 @@ fn fill(vm: &mut Vm, slot: usize, more: bool) -> VmResult<bool> {
             {
                 ReadOutcome::Text(t) if !t.is_empty() => t,
                 ReadOutcome::Text(_) | ReadOutcome::WouldBlock => {
-                    return Err(block(IoWait::Fd(fd, Interest::Read)))
+                    return Err(block(IoWait::Fd(fd, Interest::Read)));
                 }
                 ReadOutcome::Eof => return Ok(false),
             }
@@ -842,7 +842,7 @@ fn load_open(vm: &mut Vm, base: usize, _: usize) -> VmResult<Value> {
     let text = match std::fs::read_to_string(&path) {
         Ok(t) => t,
         Err(e) => {
-            return Err(vm.error_kind("file-error", format!("cannot open `{path}`: {e}"), &[p]))
+            return Err(vm.error_kind("file-error", format!("cannot open `{path}`: {e}"), &[p]));
         }
     };
     new_load_state(vm, text, arg(vm, base, 0))
@@ -890,7 +890,7 @@ fn load_next(vm: &mut Vm, base: usize, _: usize) -> VmResult<Value> {
                         "file-error",
                         format!("cannot open `{path}`: {e}"),
                         &[],
-                    ))
+                    ));
                 }
             };
             vm.sources.insert(id, t.clone());

@@ -4,8 +4,8 @@ use imp_gc::Value;
 
 use std::cmp::Ordering;
 
-use super::{arg, def, equal, eqv, PrimDef, MANY, PRIMITIVES};
-use crate::num::{compare, Num};
+use super::{MANY, PRIMITIVES, PrimDef, arg, def, equal, eqv};
+use crate::num::{Num, compare};
 use crate::obj::{FLONUM, PAIR, PRIMITIVE, STRING, VECTOR};
 use crate::vm::{Vm, VmResult};
 
@@ -326,11 +326,7 @@ fn native_order(vm: &Vm, less: Value) -> Option<(Keys, bool)> {
 /// (leaving them as they were) otherwise. Allocates nothing on the heap.
 fn sort_natively(vm: &Vm, items: &mut [Value], keys: Keys, descending: bool) -> bool {
     fn order(o: Ordering, descending: bool) -> Ordering {
-        if descending {
-            o.reverse()
-        } else {
-            o
-        }
+        if descending { o.reverse() } else { o }
     }
     let fixnums = || {
         items
@@ -449,18 +445,51 @@ mod tests {
     #[test]
     fn srfi1_extras() {
         check(&[
-            ("(list (fourth '(1 2 3 4 5)) (fifth '(1 2 3 4 5)) (tenth '(1 2 3 4 5 6 7 8 9 10)))", "(4 5 10)"),
-            ("(list (take-while even? '(2 4 5 6)) (drop-while even? '(2 4 5 6)) (take-while even? '()) (drop-while even? '(2)))", "((2 4) (5 6) () ())"),
-            ("(list (concatenate '((a) () (b c))) (concatenate '()) (concatenate '(() (x))))", "((a b c) () (x))"),
-            ("(let ((last (list 3))) (eq? last (cddr (concatenate (list '(1) '(2) last)))))", "#t"),
-            ("(fold-right cons* '() '(a b c) '(1 2 3 4))", "(a 1 b 2 c 3)"),
+            (
+                "(list (fourth '(1 2 3 4 5)) (fifth '(1 2 3 4 5)) (tenth '(1 2 3 4 5 6 7 8 9 10)))",
+                "(4 5 10)",
+            ),
+            (
+                "(list (take-while even? '(2 4 5 6)) (drop-while even? '(2 4 5 6)) (take-while even? '()) (drop-while even? '(2)))",
+                "((2 4) (5 6) () ())",
+            ),
+            (
+                "(list (concatenate '((a) () (b c))) (concatenate '()) (concatenate '(() (x))))",
+                "((a b c) () (x))",
+            ),
+            (
+                "(let ((last (list 3))) (eq? last (cddr (concatenate (list '(1) '(2) last)))))",
+                "#t",
+            ),
+            (
+                "(fold-right cons* '() '(a b c) '(1 2 3 4))",
+                "(a 1 b 2 c 3)",
+            ),
             ("(fold-right list 'z '(a b c) '(1 2))", "(a 1 (b 2 z))"),
-            ("(list (append-map list '(1 2 3) '(a b)) (append-map (lambda (x) (list x x)) '(1 2)))", "((1 a 2 b) (1 1 2 2))"),
-            ("(filter-map (lambda (a b) (and (< a b) (* a b))) '(1 5 2 9) '(3 4 6))", "(3 12)"),
-            ("(list (any < '(3 1) '(2 2)) (any < '(3 1) '(2)) (any + '(1) '()))", "(#t #f #f)"),
-            ("(list (every < '(1 2) '(2 3 0)) (every - '(1 2) '(5 7)) (every < '() '(1)) (every < '(1 3) '(2 3)))", "(#t -5 #t #f)"),
-            ("(list (count < '(1 2 4 8) '(2 4 6 8 10)) (count < '() '(1)))", "(3 0)"),
-            ("(list (list-index < '(3 1 4) '(2 7 1)) (list-index = '(1 2) '(2 1 0)))", "(1 #f)"),
+            (
+                "(list (append-map list '(1 2 3) '(a b)) (append-map (lambda (x) (list x x)) '(1 2)))",
+                "((1 a 2 b) (1 1 2 2))",
+            ),
+            (
+                "(filter-map (lambda (a b) (and (< a b) (* a b))) '(1 5 2 9) '(3 4 6))",
+                "(3 12)",
+            ),
+            (
+                "(list (any < '(3 1) '(2 2)) (any < '(3 1) '(2)) (any + '(1) '()))",
+                "(#t #f #f)",
+            ),
+            (
+                "(list (every < '(1 2) '(2 3 0)) (every - '(1 2) '(5 7)) (every < '() '(1)) (every < '(1 3) '(2 3)))",
+                "(#t -5 #t #f)",
+            ),
+            (
+                "(list (count < '(1 2 4 8) '(2 4 6 8 10)) (count < '() '(1)))",
+                "(3 0)",
+            ),
+            (
+                "(list (list-index < '(3 1 4) '(2 7 1)) (list-index = '(1 2) '(2 1 0)))",
+                "(1 #f)",
+            ),
         ]);
         assert!(err("(concatenate '((1) . 2))").contains("concatenate"));
     }

@@ -17,11 +17,11 @@ use num_bigint::BigInt;
 use num_integer::Integer;
 use num_traits::{One, Signed, ToPrimitive, Zero};
 
-use super::{arg, def, opt_arg, PrimDef, MANY};
+use super::{MANY, PrimDef, arg, def, opt_arg};
+use crate::num::{ArithOp, IntDiv, Num};
 use crate::num::{
     arith, compare, float_to_big, format_flonum, int_div, is_integer, neg, number_to_string, signum,
 };
-use crate::num::{ArithOp, IntDiv, Num};
 use crate::obj::STRING;
 use crate::reader::number::ratio_to_f64;
 use crate::vm::{Vm, VmResult};

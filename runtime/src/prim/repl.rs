@@ -6,9 +6,9 @@ use std::sync::Arc;
 
 use imp_gc::Value;
 
-use super::{arg, def, PrimDef};
+use super::{PrimDef, arg, def};
 use crate::obj;
-use crate::printer::{print, Mode};
+use crate::printer::{Mode, print};
 use crate::vm::{Exn, IoWait, Reg, Vm, VmResult};
 
 /// The listener's primitives.
@@ -230,7 +230,7 @@ fn describe(vm: &mut Vm, base: usize, _: usize) -> VmResult<Value> {
 
 /// `(%cpu-time-us)`: CPU time this process has used (user and system).
 fn cpu_time_us(_: &mut Vm, _: usize, _: usize) -> VmResult<Value> {
-    use nix::sys::resource::{getrusage, UsageWho};
+    use nix::sys::resource::{UsageWho, getrusage};
     let us = getrusage(UsageWho::RUSAGE_SELF)
         .map(|u| {
             let (a, b) = (u.user_time(), u.system_time());

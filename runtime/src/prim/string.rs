@@ -12,7 +12,7 @@ use imp_gc::Value;
 
 use super::data::index_error;
 use super::list::list_arg;
-use super::{arg, def, opt_arg, PrimDef, MANY};
+use super::{MANY, PrimDef, arg, def, opt_arg};
 use crate::obj::{BYTEVECTOR, STRING, SYMBOL, VECTOR};
 use crate::vm::{Exn, Vm, VmResult};
 
@@ -632,23 +632,74 @@ mod tests {
     fn characters() {
         check(&[
             ("(list (char? #\\a) (char? \"a\") (char? 97))", "(#t #f #f)"),
-            ("(list (char->integer #\\A) (char->integer #\\x3bb))", "(65 955)"),
-            ("(list (integer->char 97) (integer->char 955))", "(#\\a #\\λ)"),
-            ("(list (char=? #\\a) (char=? #\\a #\\a #\\a) (char=? #\\a #\\a #\\b))", "(#t #t #f)"),
-            ("(list (char<? #\\a #\\b #\\c) (char<? #\\a #\\c #\\b) (char<? #\\a #\\a))", "(#t #f #f)"),
-            ("(list (char>? #\\c #\\b #\\a) (char>? #\\a #\\b))", "(#t #f)"),
-            ("(list (char<=? #\\a #\\a #\\b) (char<=? #\\b #\\a))", "(#t #f)"),
-            ("(list (char>=? #\\b #\\b #\\a) (char>=? #\\a #\\b))", "(#t #f)"),
-            ("(list (char-ci=? #\\a #\\A) (char-ci=? #\\a #\\B))", "(#t #f)"),
-            ("(list (char-ci<? #\\a #\\B) (char-ci>? #\\b #\\A) (char-ci<=? #\\a #\\A) (char-ci>=? #\\A #\\b))", "(#t #t #t #f)"),
-            ("(list (char-alphabetic? #\\a) (char-alphabetic? #\\λ) (char-alphabetic? #\\1))", "(#t #t #f)"),
-            ("(list (char-numeric? #\\7) (char-numeric? #\\x664) (char-numeric? #\\a))", "(#t #t #f)"),
-            ("(list (char-whitespace? #\\space) (char-whitespace? #\\newline) (char-whitespace? #\\a))", "(#t #t #f)"),
-            ("(list (char-upper-case? #\\A) (char-upper-case? #\\a) (char-lower-case? #\\a) (char-lower-case? #\\A))", "(#t #f #t #f)"),
-            ("(list (digit-value #\\7) (digit-value #\\x664) (digit-value #\\xff19) (digit-value #\\a))", "(7 4 9 #f)"),
-            ("(list (char-upcase #\\a) (char-upcase #\\ä) (char-upcase #\\ß) (char-upcase #\\1))", "(#\\A #\\Ä #\\ß #\\1)"),
-            ("(list (char-downcase #\\A) (char-downcase #\\Λ))", "(#\\a #\\λ)"),
-            ("(list (char-foldcase #\\A) (char-foldcase #\\ς) (char-foldcase #\\a))", "(#\\a #\\σ #\\a)"),
+            (
+                "(list (char->integer #\\A) (char->integer #\\x3bb))",
+                "(65 955)",
+            ),
+            (
+                "(list (integer->char 97) (integer->char 955))",
+                "(#\\a #\\λ)",
+            ),
+            (
+                "(list (char=? #\\a) (char=? #\\a #\\a #\\a) (char=? #\\a #\\a #\\b))",
+                "(#t #t #f)",
+            ),
+            (
+                "(list (char<? #\\a #\\b #\\c) (char<? #\\a #\\c #\\b) (char<? #\\a #\\a))",
+                "(#t #f #f)",
+            ),
+            (
+                "(list (char>? #\\c #\\b #\\a) (char>? #\\a #\\b))",
+                "(#t #f)",
+            ),
+            (
+                "(list (char<=? #\\a #\\a #\\b) (char<=? #\\b #\\a))",
+                "(#t #f)",
+            ),
+            (
+                "(list (char>=? #\\b #\\b #\\a) (char>=? #\\a #\\b))",
+                "(#t #f)",
+            ),
+            (
+                "(list (char-ci=? #\\a #\\A) (char-ci=? #\\a #\\B))",
+                "(#t #f)",
+            ),
+            (
+                "(list (char-ci<? #\\a #\\B) (char-ci>? #\\b #\\A) (char-ci<=? #\\a #\\A) (char-ci>=? #\\A #\\b))",
+                "(#t #t #t #f)",
+            ),
+            (
+                "(list (char-alphabetic? #\\a) (char-alphabetic? #\\λ) (char-alphabetic? #\\1))",
+                "(#t #t #f)",
+            ),
+            (
+                "(list (char-numeric? #\\7) (char-numeric? #\\x664) (char-numeric? #\\a))",
+                "(#t #t #f)",
+            ),
+            (
+                "(list (char-whitespace? #\\space) (char-whitespace? #\\newline) (char-whitespace? #\\a))",
+                "(#t #t #f)",
+            ),
+            (
+                "(list (char-upper-case? #\\A) (char-upper-case? #\\a) (char-lower-case? #\\a) (char-lower-case? #\\A))",
+                "(#t #f #t #f)",
+            ),
+            (
+                "(list (digit-value #\\7) (digit-value #\\x664) (digit-value #\\xff19) (digit-value #\\a))",
+                "(7 4 9 #f)",
+            ),
+            (
+                "(list (char-upcase #\\a) (char-upcase #\\ä) (char-upcase #\\ß) (char-upcase #\\1))",
+                "(#\\A #\\Ä #\\ß #\\1)",
+            ),
+            (
+                "(list (char-downcase #\\A) (char-downcase #\\Λ))",
+                "(#\\a #\\λ)",
+            ),
+            (
+                "(list (char-foldcase #\\A) (char-foldcase #\\ς) (char-foldcase #\\a))",
+                "(#\\a #\\σ #\\a)",
+            ),
         ]);
     }
 
@@ -711,27 +762,78 @@ mod tests {
     #[test]
     fn basic_strings() {
         check(&[
-            ("(list (string? \"a\") (string? #\\a) (string? 'a))", "(#t #f #f)"),
+            (
+                "(list (string? \"a\") (string? #\\a) (string? 'a))",
+                "(#t #f #f)",
+            ),
             ("(make-string 3 #\\x)", "\"xxx\""),
             ("(string-length (make-string 4))", "4"),
             ("(list (string) (string #\\a #\\b))", "(\"\" \"ab\")"),
-            ("(list (string-length \"\") (string-length \"héllo\"))", "(0 5)"),
+            (
+                "(list (string-length \"\") (string-length \"héllo\"))",
+                "(0 5)",
+            ),
             ("(string-ref \"héllo\" 1)", "#\\é"),
-            ("(let ((s (make-string 3 #\\a))) (string-set! s 1 #\\λ) s)", "\"aλa\""),
-            ("(list (substring \"hello\" 1 3) (substring \"hello\" 2))", "(\"el\" \"llo\")"),
-            ("(list (string-append) (string-append \"a\") (string-append \"ab\" \"\" \"cde\"))", "(\"\" \"a\" \"abcde\")"),
-            ("(list (string-copy \"hello\") (string-copy \"hello\" 1) (string-copy \"hello\" 1 4))", "(\"hello\" \"ello\" \"ell\")"),
-            ("(let* ((s \"abc\") (c (string-copy s))) (string-set! c 0 #\\z) (list s c))", "(\"abc\" \"zbc\")"),
-            ("(let ((s (make-string 5 #\\-))) (string-copy! s 1 \"abc\") s)", "\"-abc-\""),
-            ("(let ((s (make-string 5 #\\-))) (string-copy! s 0 \"abcdef\" 3 5) s)", "\"de---\""),
-            ("(let ((s (string-copy \"abcde\"))) (string-copy! s 1 s 0 3) s)", "\"aabce\""),
-            ("(let ((s (string-copy \"abcde\"))) (string-copy! s 0 s 2) s)", "\"cdede\""),
-            ("(let ((s (make-string 4 #\\a))) (string-fill! s #\\b) s)", "\"bbbb\""),
-            ("(let ((s (make-string 4 #\\a))) (string-fill! s #\\b 1 3) s)", "\"abba\""),
-            ("(list (string->list \"abc\") (string->list \"abc\" 1) (string->list \"abc\" 1 2))", "((#\\a #\\b #\\c) (#\\b #\\c) (#\\b))"),
-            ("(list (list->string '()) (list->string '(#\\a #\\λ)))", "(\"\" \"aλ\")"),
-            ("(list (string->vector \"abc\") (string->vector \"abc\" 1 2))", "(#(#\\a #\\b #\\c) #(#\\b))"),
-            ("(list (vector->string #(#\\a #\\b #\\c)) (vector->string #(#\\a #\\b #\\c) 1))", "(\"abc\" \"bc\")"),
+            (
+                "(let ((s (make-string 3 #\\a))) (string-set! s 1 #\\λ) s)",
+                "\"aλa\"",
+            ),
+            (
+                "(list (substring \"hello\" 1 3) (substring \"hello\" 2))",
+                "(\"el\" \"llo\")",
+            ),
+            (
+                "(list (string-append) (string-append \"a\") (string-append \"ab\" \"\" \"cde\"))",
+                "(\"\" \"a\" \"abcde\")",
+            ),
+            (
+                "(list (string-copy \"hello\") (string-copy \"hello\" 1) (string-copy \"hello\" 1 4))",
+                "(\"hello\" \"ello\" \"ell\")",
+            ),
+            (
+                "(let* ((s \"abc\") (c (string-copy s))) (string-set! c 0 #\\z) (list s c))",
+                "(\"abc\" \"zbc\")",
+            ),
+            (
+                "(let ((s (make-string 5 #\\-))) (string-copy! s 1 \"abc\") s)",
+                "\"-abc-\"",
+            ),
+            (
+                "(let ((s (make-string 5 #\\-))) (string-copy! s 0 \"abcdef\" 3 5) s)",
+                "\"de---\"",
+            ),
+            (
+                "(let ((s (string-copy \"abcde\"))) (string-copy! s 1 s 0 3) s)",
+                "\"aabce\"",
+            ),
+            (
+                "(let ((s (string-copy \"abcde\"))) (string-copy! s 0 s 2) s)",
+                "\"cdede\"",
+            ),
+            (
+                "(let ((s (make-string 4 #\\a))) (string-fill! s #\\b) s)",
+                "\"bbbb\"",
+            ),
+            (
+                "(let ((s (make-string 4 #\\a))) (string-fill! s #\\b 1 3) s)",
+                "\"abba\"",
+            ),
+            (
+                "(list (string->list \"abc\") (string->list \"abc\" 1) (string->list \"abc\" 1 2))",
+                "((#\\a #\\b #\\c) (#\\b #\\c) (#\\b))",
+            ),
+            (
+                "(list (list->string '()) (list->string '(#\\a #\\λ)))",
+                "(\"\" \"aλ\")",
+            ),
+            (
+                "(list (string->vector \"abc\") (string->vector \"abc\" 1 2))",
+                "(#(#\\a #\\b #\\c) #(#\\b))",
+            ),
+            (
+                "(list (vector->string #(#\\a #\\b #\\c)) (vector->string #(#\\a #\\b #\\c) 1))",
+                "(\"abc\" \"bc\")",
+            ),
         ]);
     }
 
@@ -785,17 +887,41 @@ mod tests {
     #[test]
     fn helpers_and_symbols() {
         check(&[
-            ("(list (string-join '(\"a\" \"b\" \"c\")) (string-join '(\"a\" \"b\") \", \") (string-join '()))", "(\"a b c\" \"a, b\" \"\")"),
-            ("(list (string-index \"hello\" #\\l) (string-index \"hello\" #\\z) (string-index \"hello\" #\\l 3))", "(2 #f 3)"),
-            ("(list (string-contains \"hello world\" \"o w\") (string-contains \"hello\" \"xyz\") (string-contains \"abc\" \"\"))", "(4 #f 0)"),
-            ("(list (string-contains \"ab\" \"abc\") (string-contains \"abab\" \"ab\" 1))", "(#f 2)"),
+            (
+                "(list (string-join '(\"a\" \"b\" \"c\")) (string-join '(\"a\" \"b\") \", \") (string-join '()))",
+                "(\"a b c\" \"a, b\" \"\")",
+            ),
+            (
+                "(list (string-index \"hello\" #\\l) (string-index \"hello\" #\\z) (string-index \"hello\" #\\l 3))",
+                "(2 #f 3)",
+            ),
+            (
+                "(list (string-contains \"hello world\" \"o w\") (string-contains \"hello\" \"xyz\") (string-contains \"abc\" \"\"))",
+                "(4 #f 0)",
+            ),
+            (
+                "(list (string-contains \"ab\" \"abc\") (string-contains \"abab\" \"ab\" 1))",
+                "(#f 2)",
+            ),
             ("(list (symbol? 'a) (symbol? \"a\"))", "(#t #f)"),
             ("(symbol->string 'hello)", "\"hello\""),
-            ("(let ((s (symbol->string 'abc))) (string-set! s 0 #\\z) (list s (symbol->string 'abc)))", "(\"zbc\" \"abc\")"),
-            ("(list (eq? (string->symbol \"abc\") 'abc) (string->symbol \"with space\"))", "(#t |with space|)"),
+            (
+                "(let ((s (symbol->string 'abc))) (string-set! s 0 #\\z) (list s (symbol->string 'abc)))",
+                "(\"zbc\" \"abc\")",
+            ),
+            (
+                "(list (eq? (string->symbol \"abc\") 'abc) (string->symbol \"with space\"))",
+                "(#t |with space|)",
+            ),
             ("(list (symbol=? 'a 'a 'a) (symbol=? 'a 'b))", "(#t #f)"),
-            ("(list (string->utf8 \"aé\") (string->utf8 \"aéz\" 1 2))", "(#u8(97 195 169) #u8(195 169))"),
-            ("(list (utf8->string #u8(97 195 169)) (utf8->string #u8(97 98 99) 1))", "(\"aé\" \"bc\")"),
+            (
+                "(list (string->utf8 \"aé\") (string->utf8 \"aéz\" 1 2))",
+                "(#u8(97 195 169) #u8(195 169))",
+            ),
+            (
+                "(list (utf8->string #u8(97 195 169)) (utf8->string #u8(97 98 99) 1))",
+                "(\"aé\" \"bc\")",
+            ),
         ]);
     }
 
@@ -836,6 +962,11 @@ mod tests {
 
     #[test]
     fn odd_length_strings_are_equal() {
-        assert_eq!(eval("(list (equal? (make-string 3 #\\a) \"aaa\") (equal? (string-copy \"abc\" 1) \"bc\"))"), "(#t #t)");
+        assert_eq!(
+            eval(
+                "(list (equal? (make-string 3 #\\a) \"aaa\") (equal? (string-copy \"abc\" 1) \"bc\"))"
+            ),
+            "(#t #t)"
+        );
     }
 }

@@ -5,9 +5,9 @@
 //! nesting of its own except the depth of `#| |#` comments, which is a
 //! counter, so nothing here recurses.
 
-use super::datum::{DatumKind, Pos};
-use super::number::{classify, Classified};
 use super::ReadError;
+use super::datum::{DatumKind, Pos};
+use super::number::{Classified, classify};
 
 /// What kind of bracket opened a sequence.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -562,7 +562,7 @@ impl<'a> Lexer<'a> {
                             "bad escape `\\x{digits}{c}` in {what}: expected hex digits and `;`"
                         ),
                         esc_pos,
-                    ))
+                    ));
                 }
             }
         }

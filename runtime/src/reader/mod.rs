@@ -25,7 +25,7 @@ pub use datum::{Datum, DatumKind, Number, Pos};
 pub use number::parse_number;
 
 use lex::{Lexer, Open, Tok};
-use number::{classify, Classified};
+use number::{Classified, classify};
 
 /// How deeply lists, vectors, abbreviations and labels may nest before the
 /// reader gives up with "nesting too deep".
@@ -176,7 +176,7 @@ impl<'a> Reader<'a> {
                     return match stack.last() {
                         None => Ok(None),
                         Some(frame) => Err(eof_inside(frame)),
-                    }
+                    };
                 }
                 Tok::Atom(kind) => Datum::new(kind, pos),
                 Tok::Open(open) => {
@@ -277,19 +277,19 @@ fn close(stack: &mut Vec<Frame>, c: char, pos: Pos) -> Result<Datum, ReadError> 
             return Err(ReadError::new(
                 format!("unexpected `{c}`: expected a datum after `{text}`"),
                 pos,
-            ))
+            ));
         }
         Some(Frame::Label { n, .. }) => {
             return Err(ReadError::new(
                 format!("unexpected `{c}`: expected a datum after `#{n}=`"),
                 pos,
-            ))
+            ));
         }
         Some(Frame::Comment { .. }) => {
             return Err(ReadError::new(
                 format!("unexpected `{c}`: expected a datum after `#;`"),
                 pos,
-            ))
+            ));
         }
     };
     if c != seq.open.closer() {

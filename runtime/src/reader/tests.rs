@@ -650,11 +650,12 @@ fn datum_labels() {
     // Labels are scoped to one top-level datum.
     let mut r = Reader::new("#0=a #0#");
     assert!(r.read().is_ok());
-    assert!(r
-        .read()
-        .unwrap_err()
-        .message
-        .contains("undefined datum label #0#"));
+    assert!(
+        r.read()
+            .unwrap_err()
+            .message
+            .contains("undefined datum label #0#")
+    );
     incomplete("#0=", "after `#0=`");
     incomplete("#0", "after `#0`");
 }

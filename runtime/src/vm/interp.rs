@@ -12,9 +12,9 @@
 use imp_gc::Value;
 
 use super::opcode::{byte, operand_a, operand_a_signed, operand_b};
-use super::{Abort, Exn, Frame, Reg, Vm, VmResult, DISCARD_BIT, ENTRY_PC, REDO_PC, THREAD_END_PC};
-use crate::obj::{self, code, CLOSURE, CONTINUATION, PARAMETER, PRIMITIVE};
-use crate::prim::{Control, PrimFn, PRIMITIVES};
+use super::{Abort, DISCARD_BIT, ENTRY_PC, Exn, Frame, REDO_PC, Reg, THREAD_END_PC, Vm, VmResult};
+use crate::obj::{self, CLOSURE, CONTINUATION, PARAMETER, PRIMITIVE, code};
+use crate::prim::{Control, PRIMITIVES, PrimFn};
 
 /// Where a `run` was entered from Rust: the control and value stack heights
 /// to unwind to when it is aborted.
@@ -371,7 +371,7 @@ impl Vm {
                             let v = match func(self, f_idx + 1, argc) {
                                 Ok(v) => v,
                                 Err(Exn::Block { wait, .. }) => {
-                                    return Err(Exn::Block { wait, argc, tail })
+                                    return Err(Exn::Block { wait, argc, tail });
                                 }
                                 Err(e) => return Err(e),
                             };
