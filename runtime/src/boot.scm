@@ -81,6 +81,9 @@
 ;; (load path [environment]): read, compile and run each form in turn.
 ;; Each step advances a copy of the read state, so a continuation captured
 ;; in one form and invoked later goes on with the forms after that one.
+;; (disassemble proc): print the bytecode of a compiled procedure.
+(define (disassemble proc) (display (%disassemble proc)))
+
 (define (load path . env) (%load-run (%load-open path)))
 (define (%load-run state)
   (let %load-forms ((state state))

@@ -69,6 +69,7 @@
     ("time" " EXPR" "evaluate EXPR; wall and CPU time, allocation, collections")
     ("describe" " EXPR" "what the value of EXPR is")
     ("apropos" " TEXT" "bound names that contain TEXT")
+    ("x" " EXPR" "the bytecode of the procedure EXPR evaluates to")
     ("threads" "" "every thread: name, state, what it waits for")
     ("bt" "" "the backtrace of the last error")
     ("load" " FILE" "load FILE")
@@ -173,6 +174,7 @@
           ((string=? name "apropos")
            (for-each (lambda (s) (display "  ") (display s) (newline))
                      (%apropos (%repl-string-arg rest))))
+          ((string=? name "x") (disassemble (%repl-eval-arg rest)))
           ((string=? name "threads") (%repl-threads))
           ((string=? name "bt")
            (if %repl-last-error

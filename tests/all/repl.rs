@@ -337,6 +337,20 @@ fn errors_backtraces_and_commands() {
     s.send(",describe \"abc\"\r");
     let out = s.prompt();
     assert!(out.contains("is a string of 3 characters"), "{out}");
+    s.send("(define (count-down n) (if (= n 0) 'done (count-down (- n 1))))\r");
+    s.prompt();
+    s.send(",x count-down\r");
+    let out = s.prompt();
+    assert!(
+        out.contains("count-down: 1 required, 1 slots")
+            && out.contains("JumpUnlessNumEqImm")
+            && out.contains("TailCall")
+            && out.contains("; count-down"),
+        "{out}"
+    );
+    s.send(",x 42\r");
+    let out = s.prompt();
+    assert!(out.contains("disassemble: expected a compiled procedure"), "{out}");
     s.send(",apropos hash-table-ref\r");
     let out = s.prompt();
     assert!(out.contains("hash-table-ref/default"), "{out}");

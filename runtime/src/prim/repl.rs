@@ -19,6 +19,7 @@ pub const DEFS: &[PrimDef] = &[
     def("%condition-report", 1, 2, condition_report),
     def("%apropos", 1, 1, apropos),
     def("%describe", 1, 1, describe),
+    def("%disassemble", 1, 1, disassemble),
     def("%cpu-time-us", 0, 0, cpu_time_us),
 ];
 
@@ -226,6 +227,101 @@ fn describe(vm: &mut Vm, base: usize, _: usize) -> VmResult<Value> {
     };
     lines.insert(1, format!("is {kind}"));
     vm.string(&lines.join("\n"))
+}
+
+/// `(%disassemble proc)`: the bytecode of a compiled procedure, a line
+/// per instruction, then the same for each procedure it creates.
+fn disassemble(vm: &mut Vm, base: usize, _: usize) -> VmResult<Value> {
+    let f = arg(vm, base, 0);
+    if !vm.is(f, obj::CLOSURE) {
+        return Err(vm.type_error("disassemble", "a compiled procedure", f));
+    }
+    let mut out = String::new();
+    let mut todo = vec![vm.heap.get(f, 0)];
+    let mut seen = Vec::new();
+    while let Some(code) = todo.pop() {
+        if seen.contains(&code) {
+            continue;
+        }
+        seen.push(code);
+        disassemble_code(vm, code, &mut out, &mut todo);
+    }
+    vm.string(&out)
+}
+
+fn disassemble_code(vm: &Vm, code: Value, out: &mut String, nested: &mut Vec<Value>) {
+    use crate::obj::code as c;
+    use crate::vm::opcode::{Op, operand_a, operand_a_signed, operand_b};
+    use std::fmt::Write as _;
+    let field = |i| vm.heap.get(code, i).as_fixnum().unwrap_or(0);
+    let name = vm.heap.get(code, c::NAME);
+    let name = if vm.is(name, obj::SYMBOL) {
+        vm.symbol_name(name)
+    } else {
+        "<anonymous>".into()
+    };
+    let _ = writeln!(
+        out,
+        "{name}: {} required{}, {} slots",
+        field(c::NREQ),
+        if field(c::REST) < 0 { " and a rest list" } else { "" },
+        field(c::NSLOTS)
+    );
+    let bc = vm.heap.get(code, c::BYTECODE);
+    let consts = vm.heap.get(code, c::CONSTS);
+    let n = vm.heap.raw(bc, 0) as usize;
+    for pc in 0..n.min(vm.heap.len(bc).saturating_sub(1)) {
+        let w = vm.heap.raw(bc, 1 + pc);
+        let (a, b) = (operand_a(w), operand_b(w));
+        let Some(op) = Op::from_u8(w as u8) else {
+            let _ = writeln!(out, "  {pc:4}  ?? {w:#x}");
+            continue;
+        };
+        let konst = |i: u32| {
+            let i = i as usize;
+            if vm.is(consts, obj::VECTOR) && i < vm.heap.len(consts) {
+                Some(vm.heap.get(consts, i))
+            } else {
+                None
+            }
+        };
+        let detail = match op {
+            Op::Const | Op::Global | Op::SetGlobal | Op::DefGlobal => konst(a)
+                .map(|k| format!("{a}  ; {}", print(vm, k, Mode::Write)))
+                .unwrap_or_else(|| a.to_string()),
+            Op::Closure => {
+                if let Some(k) = konst(a) {
+                    nested.push(k);
+                }
+                format!("{a} {b}")
+            }
+            Op::Fix | Op::Jump | Op::JumpIfFalse | Op::JumpIfTrue => (b as i32).to_string(),
+            Op::AddImm => (b as i32).to_string(),
+            Op::Imm => print(vm, Value::from_bits(b as u64), Mode::Write),
+            Op::JumpUnlessLtImm
+            | Op::JumpUnlessGtImm
+            | Op::JumpUnlessLeImm
+            | Op::JumpUnlessGeImm
+            | Op::JumpUnlessNumEqImm => format!("{} {b}", operand_a_signed(w)),
+            Op::LocalAddImm => format!("{a} {}", b as i32),
+            Op::Local
+            | Op::SetLocal
+            | Op::LocalBox
+            | Op::SetLocalBox
+            | Op::BoxLocal
+            | Op::Free
+            | Op::FreeBox
+            | Op::SetFreeBox
+            | Op::Call
+            | Op::TailCall
+            | Op::ReturnLocal
+            | Op::CarLocal
+            | Op::CdrLocal => a.to_string(),
+            _ if a != 0 || b != 0 => format!("{a} {b}"),
+            _ => String::new(),
+        };
+        let _ = writeln!(out, "  {pc:4}  {:<18} {detail}", format!("{op:?}"));
+    }
 }
 
 /// `(%cpu-time-us)`: CPU time this process has used (user and system).
