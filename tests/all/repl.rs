@@ -350,7 +350,10 @@ fn errors_backtraces_and_commands() {
     );
     s.send(",x 42\r");
     let out = s.prompt();
-    assert!(out.contains("disassemble: expected a compiled procedure"), "{out}");
+    assert!(
+        out.contains("disassemble: expected a compiled procedure"),
+        "{out}"
+    );
     s.send(",apropos hash-table-ref\r");
     let out = s.prompt();
     assert!(out.contains("hash-table-ref/default"), "{out}");

@@ -264,7 +264,11 @@ fn disassemble_code(vm: &Vm, code: Value, out: &mut String, nested: &mut Vec<Val
         out,
         "{name}: {} required{}, {} slots",
         field(c::NREQ),
-        if field(c::REST) < 0 { " and a rest list" } else { "" },
+        if field(c::REST) < 0 {
+            " and a rest list"
+        } else {
+            ""
+        },
         field(c::NSLOTS)
     );
     let bc = vm.heap.get(code, c::BYTECODE);
