@@ -91,6 +91,24 @@
        => '("ax" "by"))
 (check (let ((n 0)) (string-for-each (lambda (c) (set! n (+ n 1))) "") n) => 0)
 
+;;; map, vector-map and string-map returning more than once: the list an
+;;; earlier return gave is not changed by a later one.
+(define (returns-twice run)
+  (let ((k #f) (results '()))
+    (let ((r (run (lambda (x)
+                    (call/cc (lambda (c)
+                               (if (and (not k) (eqv? x 2)) (set! k c))
+                               x))))))
+      (set! results (cons r results))
+      (if (< (length results) 2) (k 10)))
+    (reverse results)))
+(check (returns-twice (lambda (f) (map f '(1 2 3)))) => '((1 2 3) (1 10 3)))
+(check (returns-twice (lambda (f) (map (lambda (x y) (f x)) '(1 2 3) '(a b c))))
+       => '((1 2 3) (1 10 3)))
+(check (returns-twice (lambda (f) (vector-map f #(1 2 3)))) => '(#(1 2 3) #(1 10 3)))
+(check (returns-twice (lambda (f) (string-map (lambda (c) (if (eqv? (f (if (char=? c #\b) 2 1)) 10) #\X c)) "abc")))
+       => '("abc" "aXc"))
+
 ;;; vector-map
 
 (check (vector-map cadr '#((a b) (d e) (g h))) => #(b e h))

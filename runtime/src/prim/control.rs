@@ -58,6 +58,7 @@ pub const DEFS: &[PrimDef] = &[
     def("null-environment", 1, 1, null_environment),
     def("%macro?", 1, 1, macro_p),
     def("void", 0, MANY, void),
+    def("%captures", 0, 0, captures),
 ];
 
 fn values(vm: &mut Vm, base: usize, argc: usize) -> VmResult<Value> {
@@ -364,4 +365,10 @@ fn macro_p(vm: &mut Vm, base: usize, _: usize) -> VmResult<Value> {
 
 fn void(_: &mut Vm, _: usize, _: usize) -> VmResult<Value> {
     Ok(Value::UNSPECIFIED)
+}
+
+/// `(%captures)`: how many continuations have been captured (modulo the
+/// fixnum range); unchanged across a computation means none was.
+fn captures(vm: &mut Vm, _: usize, _: usize) -> VmResult<Value> {
+    Ok(Value::fix((vm.captures & ((1 << 60) - 1)) as i64))
 }

@@ -617,6 +617,7 @@ impl Vm {
             frames: 0,
             stack: 0,
         });
+        self.captures += 1;
         let base = self.stack.len();
         let saved = self.alloc(obj::VECTOR, sp)?;
         for i in 0..sp {

@@ -261,6 +261,9 @@ pub struct Vm {
     /// The next Scheme save may write its file whatever the grants say
     /// (set by the host's `Runtime::save_forked`, used up by the save).
     pub save_permit: bool,
+    /// Continuations captured so far: `map` compares it before and after
+    /// to know whether its accumulator may be reversed in place.
+    pub captures: u64,
     /// The next thread's serial number.
     pub next_thread_id: u64,
     /// Entries in `Reg::Threads` (live or not).
@@ -343,6 +346,7 @@ impl Vm {
             limits: Limits::default(),
             grants: Grants::ALL,
             save_permit: false,
+            captures: 0,
             next_thread_id: 0,
             threads_registered: 0,
             threads_live_at_prune: 0,
