@@ -37,6 +37,19 @@ use crate::printer::{Mode, print};
 use crate::{Error, Runtime, Scope, Value};
 
 /// A Rust value that can become a Scheme value.
+///
+/// ```
+/// use imp::IntoValue;
+/// struct Point { x: i64, y: i64 }
+/// impl IntoValue for Point {
+///     fn into_value(self, cx: &mut imp::Scope<'_>) -> Result<imp::Value, imp::Error> {
+///         vec![self.x, self.y].into_value(cx) // as a list (x y)
+///     }
+/// }
+/// let mut rt = imp::Runtime::new().unwrap();
+/// let v = rt.put(vec![Point { x: 1, y: 2 }, Point { x: 3, y: 4 }]).unwrap();
+/// assert_eq!(rt.write(&v), "((1 2) (3 4))");
+/// ```
 pub trait IntoValue {
     /// Make the Scheme value (it may allocate in `cx`'s heap).
     ///
@@ -46,6 +59,24 @@ pub trait IntoValue {
 }
 
 /// A Rust value that can be made from a Scheme value.
+///
+/// ```
+/// use imp::FromValue;
+/// #[derive(Debug, PartialEq)]
+/// struct Point { x: i64, y: i64 }
+/// impl FromValue for Point {
+///     fn from_value(v: &imp::Value, cx: &mut imp::Scope<'_>) -> Result<Self, imp::Error> {
+///         let (x, y) = <(i64, i64)>::from_value(v, cx)?;
+///         Ok(Point { x, y })
+///     }
+/// }
+/// let mut rt = imp::Runtime::new().unwrap();
+/// let v = rt.eval_str("(list 3 (* 2 2))").unwrap();
+/// assert_eq!(rt.get::<Point>(&v).unwrap(), Point { x: 3, y: 4 });
+/// let short = rt.eval_str("'(1)").unwrap();
+/// let e = rt.get::<Point>(&short).unwrap_err();
+/// assert_eq!(e.to_string(), "expected a list of 2 elements, got (1)");
+/// ```
 pub trait FromValue: Sized {
     /// Convert `v`.
     ///
@@ -56,6 +87,15 @@ pub trait FromValue: Sized {
 
 /// Arguments for a call: a tuple of [`IntoValue`]s (or `()`), a
 /// `Vec<T>`, or a slice of [`Value`]s.
+///
+/// ```
+/// let mut rt = imp::Runtime::new().unwrap();
+/// assert_eq!(rt.call_global::<i64>("+", (1, 2)).unwrap(), 3);
+/// assert_eq!(rt.call_global::<i64>("+", vec![1, 2, 3, 4]).unwrap(), 10);
+/// assert_eq!(rt.call_global::<i64>("+", ()).unwrap(), 0);
+/// let held = [rt.put(5).unwrap(), rt.put(6).unwrap()];
+/// assert_eq!(rt.call_global::<i64>("*", &held[..]).unwrap(), 30);
+/// ```
 pub trait IntoArgs {
     /// The arguments as Scheme values.
     ///
@@ -447,6 +487,14 @@ impl Scope<'_> {
     }
 
     /// The symbol named `name`.
+    ///
+    /// ```
+    /// let mut rt = imp::Runtime::new().unwrap();
+    /// // A native function that turns its string argument into a symbol.
+    /// rt.register("tag", |cx, (name,): (String,)| cx.symbol(&name)).unwrap();
+    /// let v = rt.eval_str("(eq? (tag \"apple\") 'apple)").unwrap();
+    /// assert_eq!(v.as_bool(&rt), Some(true));
+    /// ```
     ///
     /// # Errors
     /// [`Error::Heap`] if the heap is exhausted.

@@ -29,7 +29,15 @@ use crate::obj;
 use crate::vm::Vm;
 use crate::{Error, Scope, Value};
 
-/// The host values of a runtime's live host objects, by token.
+/// The host values of a runtime's live host objects, by token. A runtime
+/// keeps its own ([`Runtime::host_object_count`](crate::Runtime::host_object_count)
+/// is its length); a new one is empty.
+///
+/// ```
+/// let hosts = imp::host::Hosts::default();
+/// assert_eq!(hosts.len(), 0);
+/// assert!(hosts.is_empty());
+/// ```
 #[derive(Default)]
 pub struct Hosts {
     values: HashMap<u64, Box<dyn Any>>,
@@ -38,11 +46,19 @@ pub struct Hosts {
 
 impl Hosts {
     /// How many host values are alive.
+    ///
+    /// ```
+    /// assert_eq!(imp::host::Hosts::default().len(), 0);
+    /// ```
     pub fn len(&self) -> usize {
         self.values.len()
     }
 
     /// Whether none is.
+    ///
+    /// ```
+    /// assert!(imp::host::Hosts::default().is_empty());
+    /// ```
     pub fn is_empty(&self) -> bool {
         self.values.is_empty()
     }
@@ -59,16 +75,27 @@ impl Scope<'_> {
     /// A new host object holding `x`; the collector drops `x` when the
     /// object becomes unreachable.
     ///
+    /// ```
+    /// struct Log { lines: Vec<String> }
+    /// let mut rt = imp::Runtime::new().unwrap();
+    /// rt.register("open-log", |cx, ()| cx.host_object(Log { lines: Vec::new() })).unwrap();
+    /// rt.register("log!", |cx, (log, line): (imp::Value, String)| {
+    ///     let log = cx.host_mut::<Log>(&log)?;
+    ///     log.lines.push(line);
+    ///     Ok(log.lines.len())
+    /// }).unwrap();
+    /// let v = rt.eval_str("(define logs (list (open-log) (open-log))) (car logs)").unwrap();
+    /// assert_eq!(rt.write(&v), "#<host Log>");
+    /// assert_eq!(rt.eval_str("(log! (cadr logs) \"hi\")").unwrap().as_i64(&rt), Some(1));
+    /// assert_eq!(rt.host_object_count(), 2);
+    /// ```
+    ///
     /// # Errors
     /// [`Error::Heap`] if the heap is exhausted.
     pub fn host_object<T: 'static>(&mut self, x: T) -> Result<Value, Error> {
         let token = self.vm.hosts.next;
         self.vm.hosts.next += 1;
-        let short = std::any::type_name::<T>()
-            .rsplit("::")
-            .next()
-            .unwrap_or("value")
-            .to_string();
+        let short = short_type_name(std::any::type_name::<T>());
         let r = (|| {
             let ty = self.vm.intern(&short)?;
             self.vm.stack.push(ty);
@@ -91,9 +118,22 @@ impl Scope<'_> {
 
     /// The Rust value of host object `v`, if it holds a `T`.
     ///
+    /// ```
+    /// use imp::IntoValue;
+    /// let mut rt = imp::Runtime::new().unwrap();
+    /// let h = rt.host_object(String::from("config")).unwrap();
+    /// let mut cx = rt.scope();
+    /// cx.host_mut::<String>(&h).unwrap().push_str(".toml");
+    /// assert_eq!(cx.host_mut::<String>(&h).unwrap(), "config.toml");
+    /// assert!(matches!(cx.host_mut::<i32>(&h), Err(imp::Error::Type(_)))); // holds a String
+    /// let n = 42.into_value(&mut cx).unwrap();
+    /// assert!(cx.host_mut::<String>(&n).is_err()); // not a host object
+    /// ```
+    ///
     /// # Errors
     /// [`Error::Type`] if `v` is not a host object holding a `T`, or is one
-    /// an earlier process made (from an image).
+    /// another runtime made (an image's earlier process, or the runtime
+    /// a heap was copied from).
     pub fn host_mut<T: 'static>(&mut self, v: &Value) -> Result<&mut T, Error> {
         let o = self.raw(v);
         let want = std::any::type_name::<T>();
@@ -106,7 +146,7 @@ impl Scope<'_> {
         }
         if self.vm.heap.get(o, 1) != Raw::fix(self.vm.os.session) {
             return Err(Error::Type(
-                "a host object from an earlier process (an image): its Rust value is gone".into(),
+                "a host object made by another runtime (an image's earlier process, or the runtime this heap was copied from): its Rust value is not here".into(),
             ));
         }
         let token = self.vm.heap.get(o, 0).as_fixnum_unchecked() as u64;
@@ -141,6 +181,17 @@ impl Scope<'_> {
 impl crate::Runtime {
     /// A new host object holding `x` (see [`Scope::host_object`]).
     ///
+    /// ```
+    /// struct Connection { id: u32 }
+    /// let mut rt = imp::Runtime::new().unwrap();
+    /// let conn = rt.host_object(Connection { id: 7 }).unwrap();
+    /// assert_eq!(rt.write(&conn), "#<host Connection>");
+    /// // Scheme can store it and hand it back.
+    /// rt.set_global("conns", vec![&conn]).unwrap();
+    /// let back: imp::Value = rt.eval_str("(car conns)").unwrap();
+    /// assert_eq!(rt.scope().host_mut::<Connection>(&back).unwrap().id, 7);
+    /// ```
+    ///
     /// # Errors
     /// [`Error::Heap`] if the heap is exhausted.
     pub fn host_object<T: 'static>(&mut self, x: T) -> Result<Value, Error> {
@@ -149,7 +200,56 @@ impl crate::Runtime {
 
     /// How many host values this runtime holds (those whose objects the
     /// collector has not yet found dead).
+    ///
+    /// ```
+    /// let mut rt = imp::Runtime::new().unwrap();
+    /// let h = rt.host_object([0u8; 16]).unwrap();
+    /// assert_eq!(rt.host_object_count(), 1);
+    /// drop(h);
+    /// rt.collect_garbage().unwrap();
+    /// assert_eq!(rt.host_object_count(), 0);
+    /// ```
     pub fn host_object_count(&self) -> usize {
         self.vm.hosts.len()
+    }
+}
+
+/// A Rust type name without its module paths:
+/// `alloc::vec::Vec<alloc::string::String>` is `Vec<String>`.
+fn short_type_name(full: &str) -> String {
+    let mut out = String::with_capacity(full.len());
+    // Where the path being written began in `out`.
+    let mut path_start = 0;
+    let mut chars = full.chars().peekable();
+    while let Some(c) = chars.next() {
+        if c == ':' && chars.peek() == Some(&':') {
+            chars.next();
+            out.truncate(path_start);
+        } else if c.is_alphanumeric() || c == '_' {
+            out.push(c);
+        } else {
+            out.push(c);
+            path_start = out.len();
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::short_type_name;
+
+    #[test]
+    fn type_names_lose_their_paths() {
+        assert_eq!(short_type_name("my_crate::Config"), "Config");
+        assert_eq!(
+            short_type_name("alloc::vec::Vec<alloc::string::String>"),
+            "Vec<String>"
+        );
+        assert_eq!(
+            short_type_name("std::collections::hash::map::HashMap<u32, (f64, app::db::Row)>"),
+            "HashMap<u32, (f64, Row)>"
+        );
+        assert_eq!(short_type_name("&[u8]"), "&[u8]");
     }
 }

@@ -52,6 +52,21 @@ const THREADS: &str = include_str!("threads.scm");
 const REPL: &str = include_str!("repl.scm");
 
 /// Why an evaluation failed.
+///
+/// ```
+/// let mut rt = imp::Runtime::new().unwrap();
+/// match rt.eval_str("(+ 1") {
+///     Err(imp::Error::Read { line, column, incomplete, .. }) => {
+///         assert_eq!((line, column), (1, 1));
+///         assert!(incomplete);
+///     }
+///     other => panic!("expected a read error, got {other:?}"),
+/// }
+/// let Err(imp::Error::Raised(report)) = rt.eval_str("(error \"bad size\" 42 'big)") else { panic!() };
+/// assert_eq!((report.kind.as_str(), report.message.as_str()), ("error", "bad size"));
+/// assert_eq!(report.irritants, ["42", "big"]);
+/// assert!(matches!(rt.eval_str("(exit 3)"), Err(imp::Error::Exit(3))));
+/// ```
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
     /// The source text is malformed.
@@ -146,54 +161,133 @@ pub struct Builder {
 
 impl Builder {
     /// Replace the grants with `grants`.
+    ///
+    /// ```
+    /// use imp::Grants;
+    /// let only_env = Grants { environment: true, ..Grants::NONE };
+    /// let mut rt = imp::Runtime::builder().grants(only_env).build().unwrap();
+    /// assert_eq!(rt.grants(), only_env);
+    /// assert!(rt.eval_str("(get-environment-variables)").is_ok());
+    /// assert!(rt.eval_str("(file-exists? \"/\")").is_err());
+    /// ```
     pub fn grants(mut self, grants: Grants) -> Builder {
         self.grants = grants;
         self
     }
 
     /// Everything granted, as the `imp` command does.
+    ///
+    /// ```
+    /// let mut rt = imp::Runtime::builder().allow_all().fuel(1_000_000).build().unwrap();
+    /// assert_eq!(rt.grants(), imp::Grants::ALL);
+    /// assert_eq!(rt.eval_str("(file-exists? \"/\")").unwrap().as_bool(&rt), Some(true));
+    /// // The limits still hold.
+    /// assert!(rt.eval_str("(let loop () (loop))").is_err());
+    /// ```
     pub fn allow_all(self) -> Builder {
         self.grants(Grants::ALL)
     }
 
     /// Let scripts open files for reading, test for them, `load` and
     /// `include` them, and import libraries from files.
+    ///
+    /// ```
+    /// let path = std::env::temp_dir().join(format!("doc-read-{}.scm", std::process::id()));
+    /// std::fs::write(&path, "(define loaded 'yes)").unwrap();
+    /// let mut rt = imp::Runtime::builder().allow_read_files().build().unwrap();
+    /// rt.set_global("path", path.display().to_string()).unwrap();
+    /// rt.eval_str("(load path)").unwrap();
+    /// assert_eq!(rt.global::<String>("loaded").unwrap(), "yes");
+    /// assert!(rt.eval_str("(delete-file \"x\")").is_err()); // writing is another grant
+    /// # std::fs::remove_file(&path).unwrap();
+    /// ```
     pub fn allow_read_files(mut self) -> Builder {
         self.grants.read_files = true;
         self
     }
 
     /// Let scripts open files for writing, delete files and save images.
+    ///
+    /// ```
+    /// let path = std::env::temp_dir().join(format!("doc-write-{}.txt", std::process::id()));
+    /// let mut rt = imp::Runtime::builder().allow_write_files().build().unwrap();
+    /// rt.set_global("path", path.display().to_string()).unwrap();
+    /// rt.eval_str("(call-with-output-file path (lambda (p) (write-string \"hi\" p)))").unwrap();
+    /// assert_eq!(std::fs::read_to_string(&path).unwrap(), "hi");
+    /// assert!(rt.eval_str("(file-exists? path)").is_err()); // reading is another grant
+    /// rt.eval_str("(delete-file path)").unwrap();
+    /// assert!(!path.exists());
+    /// ```
     pub fn allow_write_files(mut self) -> Builder {
         self.grants.write_files = true;
         self
     }
 
     /// Let scripts run other programs (`process-run`).
+    ///
+    /// ```
+    /// let mut rt = imp::Runtime::builder().allow_processes().build().unwrap();
+    /// // `process-run` returns the program's exit status.
+    /// assert_eq!(rt.eval_str("(process-run \"false\")").unwrap().as_i64(&rt), Some(1));
+    /// let mut locked = imp::Runtime::builder().build().unwrap();
+    /// let e = locked.eval_str("(process-run \"true\")").unwrap_err();
+    /// assert!(e.to_string().contains("running programs is not granted"));
+    /// ```
     pub fn allow_processes(mut self) -> Builder {
         self.grants.processes = true;
         self
     }
 
     /// Let scripts read environment variables.
+    ///
+    /// ```
+    /// let mut rt = imp::Runtime::builder().allow_environment().build().unwrap();
+    /// let path: Option<String> = rt.call_global("get-environment-variable", ("PATH",)).unwrap();
+    /// assert_eq!(path, std::env::var("PATH").ok());
+    /// let mut locked = imp::Runtime::builder().build().unwrap();
+    /// assert!(locked.eval_str("(get-environment-variable \"PATH\")").is_err());
+    /// ```
     pub fn allow_environment(mut self) -> Builder {
         self.grants.environment = true;
         self
     }
 
     /// Start with a budget of `calls` procedure calls ([`Runtime::set_fuel`]).
+    ///
+    /// ```
+    /// let mut rt = imp::Runtime::builder().fuel(50_000).build().unwrap();
+    /// assert_eq!(rt.eval_str("(length (iota 100))").unwrap().as_i64(&rt), Some(100));
+    /// let e = rt.eval_str("(let loop () (loop))").unwrap_err();
+    /// assert!(e.to_string().contains("fuel exhausted"));
+    /// ```
     pub fn fuel(mut self, calls: u64) -> Builder {
         self.fuel = Some(calls);
         self
     }
 
     /// Cap the heap at `bytes` ([`Runtime::set_heap_limit`]).
+    ///
+    /// ```
+    /// let mut rt = imp::Runtime::builder().heap_limit(32 << 20).build().unwrap();
+    /// let v = rt.eval_str("(guard (e (#t 'too-big)) (make-vector 10000000 0))").unwrap();
+    /// assert_eq!(rt.write(&v), "too-big");
+    /// assert_eq!(rt.eval_str("(string-length (make-string 100 #\\a))").unwrap().as_i64(&rt), Some(100));
+    /// ```
     pub fn heap_limit(mut self, bytes: u64) -> Builder {
         self.heap_limit = Some(bytes);
         self
     }
 
     /// Cap the control stack at `frames` ([`Runtime::set_max_frames`]).
+    ///
+    /// ```
+    /// let mut rt = imp::Runtime::builder().max_frames(1_000).build().unwrap();
+    /// rt.eval_str("(define (depth n) (if (= n 0) 0 (+ 1 (depth (- n 1)))))").unwrap();
+    /// assert_eq!(rt.eval_str("(depth 500)").unwrap().as_i64(&rt), Some(500));
+    /// assert!(rt.eval_str("(depth 5000)").is_err());
+    /// // Tail calls take no frames.
+    /// assert!(rt.eval_str("(let loop ((i 0)) (if (< i 5000) (loop (+ i 1)) i))").is_ok());
+    /// ```
     pub fn max_frames(mut self, frames: usize) -> Builder {
         self.options.max_frames = Some(frames);
         self
@@ -201,12 +295,28 @@ impl Builder {
 
     /// Collect at every allocation and verify the heap after each
     /// collection (slow; for testing a host's use of handles).
+    ///
+    /// ```
+    /// let mut rt = imp::Runtime::builder().gc_stress(true).build().unwrap();
+    /// let kept = rt.eval_str("(list \"a\" \"b\")").unwrap();
+    /// rt.eval_str("(length (iota 1000))").unwrap(); // moves `kept` many times
+    /// assert_eq!(rt.write(&kept), "(\"a\" \"b\")");
+    /// assert_eq!(rt.verify_heap(), Ok(()));
+    /// ```
     pub fn gc_stress(mut self, on: bool) -> Builder {
         self.options.gc_stress = on;
         self
     }
 
     /// Boot a runtime from source with the standard library.
+    ///
+    /// ```
+    /// let mut rt = imp::Runtime::builder().build().unwrap();
+    /// assert_eq!(rt.grants(), imp::Grants::NONE);
+    /// assert_eq!(rt.fuel(), None);
+    /// let v = rt.eval_str("(string-append \"im\" \"p\")").unwrap();
+    /// assert_eq!(v.as_string(&rt).as_deref(), Some("imp"));
+    /// ```
     ///
     /// # Errors
     /// [`Error::Heap`] if the heap's address space cannot be reserved.
@@ -221,6 +331,21 @@ impl Builder {
     /// the host's native functions, then the image is refused, naming
     /// them, if it uses any that were not registered. See
     /// [`Runtime::from_image_with`].
+    ///
+    /// ```
+    /// let path = std::env::temp_dir().join(format!("doc-build-image-{}.img", std::process::id()));
+    /// let mut rt = imp::Runtime::new().unwrap();
+    /// rt.register("double", |_, (n,): (i64,)| Ok(2 * n)).unwrap();
+    /// rt.save_image(&path, None).unwrap();
+    /// let Err(e) = imp::Runtime::builder().build_from_image(&path, |_| Ok(())) else { panic!() };
+    /// assert!(e.to_string().contains("double"));
+    /// let (mut rt, _) = imp::Runtime::builder()
+    ///     .build_from_image(&path, |rt| rt.register("double", |_, (n,): (i64,)| Ok(2 * n)))
+    ///     .unwrap();
+    /// assert_eq!(rt.eval_str("(double 21)").unwrap().as_i64(&rt), Some(42));
+    /// assert_eq!(rt.grants(), imp::Grants::NONE);
+    /// # std::fs::remove_file(&path).unwrap();
+    /// ```
     ///
     /// # Errors
     /// [`Error::Image`] naming the file and why it was refused.
@@ -317,17 +442,41 @@ impl Value {
     }
 
     /// The number as an `f64`, if this is a real number.
+    ///
+    /// ```
+    /// let mut rt = imp::Runtime::new().unwrap();
+    /// assert_eq!(rt.eval_str("(/ 1 4)").unwrap().as_f64(&rt), Some(0.25));
+    /// assert_eq!(rt.eval_str("(sqrt 2.25)").unwrap().as_f64(&rt), Some(1.5));
+    /// assert_eq!(rt.eval_str("'x").unwrap().as_f64(&rt), None);
+    /// ```
     pub fn as_f64(&self, rt: &Runtime) -> Option<f64> {
         rt.vm.num(rt.raw(self)).map(|n| n.to_f64())
     }
 
     /// The text, if this is a string.
+    ///
+    /// ```
+    /// let mut rt = imp::Runtime::new().unwrap();
+    /// let v = rt.eval_str("(string-upcase \"imp\")").unwrap();
+    /// assert_eq!(v.as_string(&rt).as_deref(), Some("IMP"));
+    /// // Not a symbol or a character.
+    /// assert_eq!(rt.eval_str("'imp").unwrap().as_string(&rt), None);
+    /// assert_eq!(rt.eval_str("#\\i").unwrap().as_string(&rt), None);
+    /// ```
     pub fn as_string(&self, rt: &Runtime) -> Option<String> {
         let v = rt.raw(self);
         rt.vm.is(v, obj::STRING).then(|| rt.vm.string_text(v))
     }
 
     /// The boolean, if this is `#t` or `#f`.
+    ///
+    /// ```
+    /// let mut rt = imp::Runtime::new().unwrap();
+    /// assert_eq!(rt.eval_str("(< 1 2)").unwrap().as_bool(&rt), Some(true));
+    /// assert_eq!(rt.eval_str("(null? '(1))").unwrap().as_bool(&rt), Some(false));
+    /// // Scheme counts everything but #f as true; this does not.
+    /// assert_eq!(rt.eval_str("0").unwrap().as_bool(&rt), None);
+    /// ```
     pub fn as_bool(&self, rt: &Runtime) -> Option<bool> {
         match rt.raw(self) {
             Raw::TRUE => Some(true),
@@ -337,6 +486,14 @@ impl Value {
     }
 
     /// Is this the unspecified value (what `define` or `set!` return)?
+    ///
+    /// ```
+    /// let mut rt = imp::Runtime::new().unwrap();
+    /// assert!(rt.eval_str("(define x 1)").unwrap().is_unspecified(&rt));
+    /// assert!(rt.eval_str("(set! x 2)").unwrap().is_unspecified(&rt));
+    /// assert!(!rt.eval_str("x").unwrap().is_unspecified(&rt));
+    /// assert!(!rt.eval_str("#f").unwrap().is_unspecified(&rt));
+    /// ```
     pub fn is_unspecified(&self, rt: &Runtime) -> bool {
         rt.raw(self) == Raw::UNSPECIFIED
     }
@@ -379,6 +536,17 @@ impl Scope<'_> {
 
     /// Call procedure `f` with `args`.
     ///
+    /// ```
+    /// let mut rt = imp::Runtime::new().unwrap();
+    /// // A native function that calls back into Scheme.
+    /// rt.register("twice", |cx, (f, x): (imp::Value, imp::Value)| {
+    ///     let once = cx.call(&f, &[&x])?;
+    ///     cx.call(&f, &[&once])
+    /// }).unwrap();
+    /// let v = rt.eval_str("(twice (lambda (s) (string-append s \"!\")) \"hey\")").unwrap();
+    /// assert_eq!(v.as_string(&rt).as_deref(), Some("hey!!"));
+    /// ```
+    ///
     /// # Errors
     /// As [`Runtime::eval_str`].
     pub fn call(&mut self, f: &Value, args: &[&Value]) -> Result<Value, Error> {
@@ -400,11 +568,25 @@ impl Scope<'_> {
     }
 
     /// The value printed as `write` would.
+    ///
+    /// ```
+    /// let mut rt = imp::Runtime::new().unwrap();
+    /// rt.register("describe", |cx, (v,): (imp::Value,)| Ok(format!("got {}", cx.write(&v)))).unwrap();
+    /// let v = rt.eval_str("(describe '(\"a\" #\\b))").unwrap();
+    /// assert_eq!(v.as_string(&rt).as_deref(), Some("got (\"a\" #\\b)"));
+    /// ```
     pub fn write(&self, v: &Value) -> String {
         printer::print(self.vm, self.raw(v), Mode::Write)
     }
 
     /// The value printed as `display` would.
+    ///
+    /// ```
+    /// let mut rt = imp::Runtime::new().unwrap();
+    /// rt.register("shout", |cx, (v,): (imp::Value,)| Ok(cx.display(&v).to_uppercase())).unwrap();
+    /// let v = rt.eval_str("(shout '(\"a\" #\\b))").unwrap();
+    /// assert_eq!(v.as_string(&rt).as_deref(), Some("(A B)"));
+    /// ```
     pub fn display(&self, v: &Value) -> String {
         printer::print(self.vm, self.raw(v), Mode::Display)
     }
@@ -419,6 +601,20 @@ pub struct InterruptHandle(std::sync::Arc<std::sync::atomic::AtomicBool>);
 
 impl InterruptHandle {
     /// Ask the runtime to stop what it is running.
+    ///
+    /// ```
+    /// let mut rt = imp::Runtime::new().unwrap();
+    /// let h = rt.interrupt_handle();
+    /// let timer = std::thread::spawn(move || {
+    ///     std::thread::sleep(std::time::Duration::from_millis(20));
+    ///     h.interrupt();
+    /// });
+    /// // Scheme code can catch the interruption and clean up.
+    /// let v = rt.eval_str("(guard (e (#t 'stopped)) (let loop () (loop)))").unwrap();
+    /// assert_eq!(rt.write(&v), "stopped");
+    /// timer.join().unwrap();
+    /// assert_eq!(rt.eval_str("(+ 1 2)").unwrap().as_i64(&rt), Some(3));
+    /// ```
     pub fn interrupt(&self) {
         self.0.store(true, std::sync::atomic::Ordering::Relaxed);
     }
@@ -447,6 +643,12 @@ impl Runtime {
     }
 
     /// A [`Builder`] with nothing granted and no limits set.
+    ///
+    /// ```
+    /// let rt = imp::Runtime::builder().build().unwrap();
+    /// assert_eq!(rt.grants(), imp::Grants::NONE);
+    /// assert_eq!(rt.fuel(), None);
+    /// ```
     pub fn builder() -> Builder {
         Builder {
             grants: Grants::NONE,
@@ -457,6 +659,13 @@ impl Runtime {
     }
 
     /// What this runtime's scripts may do outside it.
+    ///
+    /// ```
+    /// let rt = imp::Runtime::builder().allow_read_files().build().unwrap();
+    /// let g = rt.grants();
+    /// assert!(g.read_files && !g.write_files && !g.processes && !g.environment);
+    /// assert_eq!(imp::Runtime::new().unwrap().grants(), imp::Grants::ALL);
+    /// ```
     pub fn grants(&self) -> Grants {
         self.vm.grants
     }
@@ -540,6 +749,15 @@ impl Runtime {
 
     /// The procedure calls left of the budget [`Runtime::set_fuel`] set
     /// (counted at safepoints, so up to 2,000 calls stale).
+    ///
+    /// ```
+    /// let mut rt = imp::Runtime::new().unwrap();
+    /// assert_eq!(rt.fuel(), None);
+    /// rt.set_fuel(Some(1_000_000));
+    /// rt.eval_str("(let loop ((i 0)) (if (< i 100000) (loop (+ i 1))))").unwrap();
+    /// let left = rt.fuel().unwrap();
+    /// assert!(left < 1_000_000 - 90_000, "{left} calls left");
+    /// ```
     pub fn fuel(&self) -> Option<u64> {
         self.vm.limits.budget
     }
@@ -672,6 +890,17 @@ impl Runtime {
     /// Send `value` on `channel`, running the green threads until a
     /// receiver takes it or the channel's buffer has room.
     ///
+    /// ```
+    /// let mut rt = imp::Runtime::new().unwrap();
+    /// let inbox = rt.make_channel(0).unwrap();
+    /// rt.set_global("inbox", &inbox).unwrap();
+    /// rt.eval_str("(define got '())
+    ///              (thread-start! (make-thread (lambda ()
+    ///                (set! got (cons (channel-receive inbox) got)))))").unwrap();
+    /// rt.send(&inbox, "hello").unwrap(); // waits for the thread to take it
+    /// assert_eq!(rt.global::<Vec<String>>("got").unwrap(), ["hello"]);
+    /// ```
+    ///
     /// # Errors
     /// [`Error::Raised`] if `channel` is not a channel or is closed, or
     /// (a deadlock) if no thread could ever receive.
@@ -683,6 +912,17 @@ impl Runtime {
     /// The next value on `channel`, converted, running the green threads
     /// until one comes; `None` once the channel is closed and empty.
     ///
+    /// ```
+    /// let mut rt = imp::Runtime::new().unwrap();
+    /// let out = rt.make_channel(0).unwrap();
+    /// rt.set_global("out", &out).unwrap();
+    /// rt.eval_str("(thread-start! (make-thread (lambda ()
+    ///                (channel-send! out (* 6 7))
+    ///                (channel-close! out))))").unwrap();
+    /// assert_eq!(rt.receive::<i64>(&out).unwrap(), Some(42));
+    /// assert_eq!(rt.receive::<i64>(&out).unwrap(), None);
+    /// ```
+    ///
     /// # Errors
     /// As [`Runtime::send`]; [`Error::Type`] if the value does not convert.
     pub fn receive<T: FromValue>(&mut self, channel: &Value) -> Result<Option<T>, Error> {
@@ -692,6 +932,17 @@ impl Runtime {
 
     /// A value from `channel` if one is ready now (the green threads get
     /// one turn first); `None` if none is, or if the channel is closed.
+    ///
+    /// ```
+    /// let mut rt = imp::Runtime::new().unwrap();
+    /// let ch = rt.make_channel(4).unwrap();
+    /// assert_eq!(rt.try_receive::<i64>(&ch).unwrap(), None); // returns at once
+    /// rt.set_global("ch", &ch).unwrap();
+    /// rt.eval_str("(thread-start! (make-thread (lambda () (channel-send! ch 7))))").unwrap();
+    /// rt.run_until_idle().unwrap();
+    /// assert_eq!(rt.try_receive::<i64>(&ch).unwrap(), Some(7));
+    /// assert_eq!(rt.try_receive::<i64>(&ch).unwrap(), None);
+    /// ```
     ///
     /// # Errors
     /// As [`Runtime::receive`].
@@ -707,6 +958,16 @@ impl Runtime {
     }
 
     /// Close `channel`: receivers get what is buffered, then the end.
+    ///
+    /// ```
+    /// let mut rt = imp::Runtime::new().unwrap();
+    /// let ch = rt.make_channel(4).unwrap();
+    /// rt.send(&ch, 1).unwrap();
+    /// rt.close_channel(&ch).unwrap();
+    /// assert_eq!(rt.receive::<i64>(&ch).unwrap(), Some(1));
+    /// assert_eq!(rt.receive::<i64>(&ch).unwrap(), None);
+    /// assert!(rt.send(&ch, 2).is_err());
+    /// ```
     ///
     /// # Errors
     /// [`Error::Raised`] if `channel` is not a channel.
@@ -724,6 +985,16 @@ impl Runtime {
 
     /// A scope over this runtime: what a native function gets, and what
     /// the typed conversions work in.
+    ///
+    /// ```
+    /// use imp::{FromValue, IntoValue};
+    /// let mut rt = imp::Runtime::new().unwrap();
+    /// let mut cx = rt.scope();
+    /// let v = vec![1, 2, 3].into_value(&mut cx).unwrap();
+    /// let r: imp::Value = cx.call_global("reverse", (&v,)).unwrap();
+    /// assert_eq!(cx.write(&r), "(3 2 1)");
+    /// assert_eq!(Vec::<u8>::from_value(&r, &mut cx).unwrap(), [3, 2, 1]);
+    /// ```
     pub fn scope(&mut self) -> Scope<'_> {
         Scope { vm: &mut self.vm }
     }
@@ -771,6 +1042,17 @@ impl Runtime {
 
     /// Evaluate every form of the file at `path`.
     ///
+    /// ```
+    /// let path = std::env::temp_dir().join(format!("doc-eval-file-{}.scm", std::process::id()));
+    /// std::fs::write(&path, "(define (square x) (* x x))\n(square 9)\n").unwrap();
+    /// let mut rt = imp::Runtime::new().unwrap();
+    /// let v = rt.eval_file(path.to_str().unwrap()).unwrap();
+    /// assert_eq!(v.as_i64(&rt), Some(81));
+    /// # std::fs::remove_file(&path).unwrap();
+    /// let e = rt.eval_file("/no/such/file.scm").unwrap_err();
+    /// assert!(matches!(e, imp::Error::Io { .. }));
+    /// ```
+    ///
     /// # Errors
     /// [`Error::Io`] if it cannot be read, else as [`Runtime::eval_str`].
     pub fn eval_file(&mut self, path: &str) -> Result<Value, Error> {
@@ -784,6 +1066,16 @@ impl Runtime {
     /// Run the file at `path` as an R7RS program: its forms in order, by
     /// Scheme's `load`, so that a continuation captured in one top-level
     /// form and invoked from a later one goes on with the rest of the file.
+    ///
+    /// ```
+    /// let path = std::env::temp_dir().join(format!("doc-program-{}.scm", std::process::id()));
+    /// std::fs::write(&path, "(define k #f)\n(define n (call/cc (lambda (c) (set! k c) 0)))\n(if (< n 3) (k (+ n 1)))\n").unwrap();
+    /// // The host reads the file: no grant is needed.
+    /// let mut rt = imp::Runtime::builder().build().unwrap();
+    /// rt.run_program(path.to_str().unwrap()).unwrap();
+    /// assert_eq!(rt.global::<i64>("n").unwrap(), 3);
+    /// # std::fs::remove_file(&path).unwrap();
+    /// ```
     ///
     /// # Errors
     /// [`Error::Io`] if it cannot be read, else as [`Runtime::eval_str`].
@@ -850,7 +1142,7 @@ impl Runtime {
     /// Start from the image at `path`: map it (checked first), then run
     /// its restore hooks. Everything is granted, as by [`Runtime::new`];
     /// [`Builder::build_from_image`] starts one under other grants. The image's toplevel procedure, if it has one, is
-    /// [`Runtime::toplevel`]; nothing runs it until the host does.
+    /// the second element of the result; nothing runs it until the host does.
     ///
     /// ```
     /// let path = std::env::temp_dir().join(format!("doc-{}.img", std::process::id()));
@@ -944,6 +1236,19 @@ impl Runtime {
     /// gone. Returns when the child is done, with its report as an
     /// association list (`fork-pause-us`, `image-bytes`, `purify-us`, …).
     ///
+    /// ```
+    /// let path = std::env::temp_dir().join(format!("doc-forked-{}.img", std::process::id()));
+    /// let mut rt = imp::Runtime::builder().build().unwrap(); // the host may save without grants
+    /// rt.eval_str("(define saved 'yes)").unwrap();
+    /// let report = rt.save_forked(&path, None).unwrap();
+    /// let field = rt.eval_str("(lambda (r) (cdr (assq 'image-bytes r)))").unwrap();
+    /// let bytes: u64 = rt.call_value(&field, (&report,)).unwrap();
+    /// assert_eq!(bytes, std::fs::metadata(&path).unwrap().len());
+    /// let (mut again, _) = imp::Runtime::from_image(&path).unwrap();
+    /// assert_eq!(again.global::<String>("saved").unwrap(), "yes");
+    /// # std::fs::remove_file(&path).unwrap();
+    /// ```
+    ///
     /// # Errors
     /// [`Error::Raised`] naming the file and the cause if the save failed
     /// (an earlier file at `path` is left as it was).
@@ -971,6 +1276,18 @@ impl Runtime {
     /// heap is only read, so the runtime goes on). `toplevel` is the
     /// procedure the image runs when it starts.
     ///
+    /// ```
+    /// let path = std::env::temp_dir().join(format!("doc-save-{}.img", std::process::id()));
+    /// let mut rt = imp::Runtime::new().unwrap();
+    /// let main = rt.eval_str("(define count 41) (lambda () (+ count 1))").unwrap();
+    /// let report = rt.save_image(&path, Some(&main)).unwrap();
+    /// assert_eq!(report.image_bytes, std::fs::metadata(&path).unwrap().len());
+    /// let (mut again, top) = imp::Runtime::from_image(&path).unwrap();
+    /// let v = again.call(&top.unwrap(), &[]).unwrap();
+    /// assert_eq!(v.as_i64(&again), Some(42));
+    /// # std::fs::remove_file(&path).unwrap();
+    /// ```
+    ///
     /// # Errors
     /// [`Error::Image`] naming the file and the cause.
     pub fn save_image(
@@ -996,6 +1313,15 @@ impl Runtime {
 
     /// Call procedure `f` with `args`.
     ///
+    /// ```
+    /// let mut rt = imp::Runtime::new().unwrap();
+    /// let f = rt.eval_str("(lambda (a b) (list b a))").unwrap();
+    /// let (a, b) = (rt.put(1).unwrap(), rt.put("x").unwrap());
+    /// let v = rt.call(&f, &[&a, &b]).unwrap();
+    /// assert_eq!(rt.write(&v), "(\"x\" 1)");
+    /// assert!(rt.call(&f, &[&a]).is_err()); // wrong number of arguments
+    /// ```
+    ///
     /// # Errors
     /// As [`Runtime::eval_str`].
     pub fn call(&mut self, f: &Value, args: &[&Value]) -> Result<Value, Error> {
@@ -1003,16 +1329,36 @@ impl Runtime {
     }
 
     /// The value printed as `display` would.
+    ///
+    /// ```
+    /// let mut rt = imp::Runtime::new().unwrap();
+    /// let v = rt.eval_str("(list \"hi\" #\\a 'sym 1.5)").unwrap();
+    /// assert_eq!(rt.display(&v), "(hi a sym 1.5)");
+    /// ```
     pub fn display(&self, v: &Value) -> String {
         printer::print(&self.vm, self.raw(v), Mode::Display)
     }
 
     /// The value printed as `write` would.
+    ///
+    /// ```
+    /// let mut rt = imp::Runtime::new().unwrap();
+    /// let v = rt.eval_str("(list \"hi\" #\\a 'sym 1.5)").unwrap();
+    /// assert_eq!(rt.write(&v), "(\"hi\" #\\a sym 1.5)");
+    /// ```
     pub fn write(&self, v: &Value) -> String {
         printer::print(&self.vm, self.raw(v), Mode::Write)
     }
 
     /// The values of a multiple-values result, each written; one for a single value.
+    ///
+    /// ```
+    /// let mut rt = imp::Runtime::new().unwrap();
+    /// let v = rt.eval_str("(values 1 \"two\" 'three)").unwrap();
+    /// assert_eq!(rt.write_values(&v), ["1", "\"two\"", "three"]);
+    /// let one = rt.eval_str("(+ 1 2)").unwrap();
+    /// assert_eq!(rt.write_values(&one), ["3"]);
+    /// ```
     pub fn write_values(&self, v: &Value) -> Vec<String> {
         let raw = self.raw(v);
         if self.vm.is(raw, obj::VALUES) {
@@ -1025,6 +1371,13 @@ impl Runtime {
     }
 
     /// Set what `(command-line)` returns.
+    ///
+    /// ```
+    /// let mut rt = imp::Runtime::new().unwrap();
+    /// rt.set_command_line(&["tool".to_string(), "--verbose".to_string()]).unwrap();
+    /// let args: Vec<String> = rt.call_global("command-line", ()).unwrap();
+    /// assert_eq!(args, ["tool", "--verbose"]);
+    /// ```
     pub fn set_command_line(&mut self, args: &[String]) -> Result<(), Error> {
         let base = self.vm.stack.len();
         for a in args {
@@ -1037,6 +1390,15 @@ impl Runtime {
     }
 
     /// Send what `display` and friends write to `sink` instead of stdout.
+    ///
+    /// ```
+    /// let path = std::env::temp_dir().join(format!("doc-output-{}.txt", std::process::id()));
+    /// let mut rt = imp::Runtime::new().unwrap();
+    /// rt.set_output(Box::new(std::fs::File::create(&path).unwrap()));
+    /// rt.eval_str("(display \"hello\") (newline) (write 'done)").unwrap();
+    /// assert_eq!(std::fs::read_to_string(&path).unwrap(), "hello\ndone");
+    /// # std::fs::remove_file(&path).unwrap();
+    /// ```
     pub fn set_output(&mut self, sink: Box<dyn std::io::Write>) {
         let _ = self.vm.out.flush();
         self.vm.out = sink;
@@ -1048,7 +1410,7 @@ impl Runtime {
     /// first read.
     ///
     /// # Errors
-    /// [`Error::Eval`] if standard input is already being read.
+    /// [`Error::System`] if standard input is already being read.
     pub fn set_line_source(&mut self, source: Box<dyn os::LineSource>) -> Result<(), Error> {
         self.vm.os.set_line_source(source).map_err(Error::System)
     }
@@ -1057,7 +1419,7 @@ impl Runtime {
     /// the process (the REPL enables this; programs keep the default).
     ///
     /// # Errors
-    /// [`Error::Eval`] if the signal handler cannot be installed.
+    /// [`Error::System`] if the signal handler cannot be installed.
     pub fn catch_sigint(&mut self) -> Result<(), Error> {
         self.vm.os.catch_sigint().map_err(Error::System)
     }
@@ -1076,11 +1438,31 @@ impl Runtime {
     }
 
     /// Flush buffered output.
+    ///
+    /// ```
+    /// let path = std::env::temp_dir().join(format!("doc-flush-{}.txt", std::process::id()));
+    /// let file = std::fs::File::create(&path).unwrap();
+    /// let mut rt = imp::Runtime::new().unwrap();
+    /// rt.set_output(Box::new(std::io::BufWriter::new(file)));
+    /// rt.call_global::<()>("display", ("logged",)).unwrap();
+    /// rt.flush();
+    /// assert_eq!(std::fs::read_to_string(&path).unwrap(), "logged");
+    /// # std::fs::remove_file(&path).unwrap();
+    /// ```
     pub fn flush(&mut self) {
         let _ = self.vm.out.flush();
     }
 
     /// Run a full collection.
+    ///
+    /// ```
+    /// let mut rt = imp::Runtime::new().unwrap();
+    /// let kept = rt.eval_str("(list 1 2 3)").unwrap();
+    /// let before = rt.gc_stats().major_collections;
+    /// rt.collect_garbage().unwrap();
+    /// assert_eq!(rt.gc_stats().major_collections, before + 1);
+    /// assert_eq!(rt.write(&kept), "(1 2 3)"); // held values survive, wherever they moved
+    /// ```
     pub fn collect_garbage(&mut self) -> Result<(), Error> {
         self.drain_released();
         self.vm
@@ -1089,11 +1471,27 @@ impl Runtime {
     }
 
     /// The collector's counters.
+    ///
+    /// ```
+    /// let mut rt = imp::Runtime::new().unwrap();
+    /// let before = rt.gc_stats();
+    /// rt.eval_str("(length (iota 100000))").unwrap();
+    /// let after = rt.gc_stats();
+    /// assert!(after.bytes_allocated > before.bytes_allocated);
+    /// assert!(after.max_pause <= after.total_pause);
+    /// ```
     pub fn gc_stats(&self) -> imp_gc::GcStats {
         self.vm.heap.stats().clone()
     }
 
     /// Check the heap's structure (every reference valid).
+    ///
+    /// ```
+    /// let mut rt = imp::Runtime::new().unwrap();
+    /// rt.eval_str("(define table (map (lambda (i) (cons i (number->string i))) (iota 1000)))").unwrap();
+    /// rt.collect_garbage().unwrap();
+    /// assert_eq!(rt.verify_heap(), Ok(()));
+    /// ```
     ///
     /// # Errors
     /// A description of the first inconsistency.
@@ -1116,6 +1514,16 @@ impl Runtime {
     /// return a runtime running on the copy. References are offsets, so
     /// nothing is relocated: this is the seed of loading images.
     ///
+    /// ```
+    /// let mut rt = imp::Runtime::new().unwrap();
+    /// rt.eval_str("(define x 42)").unwrap();
+    /// let mut copy = rt.copy_to_new_heap().unwrap();
+    /// assert_ne!(copy.heap_address(), rt.heap_address());
+    /// assert_eq!(copy.global::<i64>("x").unwrap(), 42);
+    /// copy.eval_str("(set! x 1)").unwrap();
+    /// assert_eq!(rt.global::<i64>("x").unwrap(), 42); // the two are independent
+    /// ```
+    ///
     /// # Errors
     /// [`Error::Heap`] if the new region cannot be reserved.
     pub fn copy_to_new_heap(&mut self) -> Result<Runtime, Error> {
@@ -1130,7 +1538,14 @@ impl Runtime {
         vm.heap = heap;
         vm.regs = self.vm.regs;
         vm.max_frames = self.vm.max_frames;
-        Ok(Runtime { vm })
+        // The host's policy and functions carry over; its host objects'
+        // Rust values stay with this runtime.
+        vm.grants = self.vm.grants;
+        vm.limits.heap_bytes = self.vm.limits.heap_bytes;
+        vm.natives = self.vm.natives.duplicate();
+        let mut copy = Runtime { vm };
+        copy.set_fuel(self.fuel());
+        Ok(copy)
     }
 
     /// Address of the heap's region (to show a copy lives elsewhere).
@@ -1139,6 +1554,15 @@ impl Runtime {
     }
 
     /// Names of every globally bound symbol.
+    ///
+    /// ```
+    /// let mut rt = imp::Runtime::new().unwrap();
+    /// assert!(!rt.global_names().iter().any(|n| n == "my-var"));
+    /// rt.eval_str("(define my-var 1)").unwrap();
+    /// let names = rt.global_names();
+    /// assert!(names.iter().any(|n| n == "my-var"));
+    /// assert!(names.iter().any(|n| n == "car"));
+    /// ```
     pub fn global_names(&self) -> Vec<String> {
         self.vm
             .all_symbols()
@@ -1153,6 +1577,20 @@ impl Runtime {
 /// Write an image of a fresh runtime (the whole standard library, nothing
 /// else) to `path`, after `setup` has run on it: what a host's build script
 /// calls to embed a ready engine in its binary.
+///
+/// ```
+/// let path = std::env::temp_dir().join(format!("doc-boot-{}.img", std::process::id()));
+/// imp::write_boot_image(&path, |rt| rt.eval_str("(define (greet who) (string-append \"hi \" who))").map(|_| ())).unwrap();
+/// let (mut rt, top) = imp::Runtime::from_image(&path).unwrap();
+/// assert!(top.is_none());
+/// assert_eq!(rt.call_global::<String>("greet", ("ada",)).unwrap(), "hi ada");
+/// // A failing setup writes nothing.
+/// std::fs::remove_file(&path).unwrap();
+/// assert!(imp::write_boot_image(&path, |rt| rt.eval_str("(car '())").map(|_| ())).is_err());
+/// assert!(!path.exists());
+/// ```
+///
+/// In a host, a build script writes the image and the program embeds it:
 ///
 /// ```no_run
 /// // build.rs

@@ -36,6 +36,15 @@ pub type NativeFn = Rc<dyn Fn(&mut Scope<'_>, &[Value]) -> Result<Value, Error>>
 /// The functions a runtime's host registered, by name; and by the
 /// identity hash of their name's symbol (stable across collections and
 /// images), so a call finds its function without building the name.
+///
+/// A runtime keeps its own; a new one knows no names (registering is
+/// [`Runtime::register`](crate::Runtime::register)).
+///
+/// ```
+/// let natives = imp::native::Natives::default();
+/// assert!(!natives.contains("hypot"));
+/// assert!(natives.names().is_empty());
+/// ```
 #[derive(Default)]
 pub struct Natives {
     by_name: HashMap<String, NativeFn>,
@@ -53,20 +62,65 @@ struct Entry {
 
 impl Natives {
     /// Whether `name` is registered.
+    ///
+    /// ```
+    /// let natives = imp::native::Natives::default();
+    /// assert!(!natives.contains("anything"));
+    /// ```
     pub fn contains(&self, name: &str) -> bool {
         self.by_name.contains_key(name)
     }
 
     /// The registered names, sorted.
+    ///
+    /// ```
+    /// assert_eq!(imp::native::Natives::default().names(), Vec::<String>::new());
+    /// ```
     pub fn names(&self) -> Vec<String> {
         let mut v: Vec<String> = self.by_name.keys().cloned().collect();
         v.sort();
         v
     }
+
+    /// The same functions, for a runtime on a copy of this heap (symbols
+    /// keep their identity hashes there).
+    pub(crate) fn duplicate(&self) -> Natives {
+        let by_hash = self
+            .by_hash
+            .iter()
+            .map(|(&h, entries)| {
+                let copies = entries
+                    .iter()
+                    .map(|e| Entry {
+                        name: e.name.clone(),
+                        func: e.func.clone(),
+                        seen: Cell::new((Raw::FALSE, u64::MAX)),
+                    })
+                    .collect();
+                (h, copies)
+            })
+            .collect();
+        Natives {
+            by_name: self.by_name.clone(),
+            by_hash,
+        }
+    }
 }
 
 /// An argument list a native function takes: a tuple of [`FromValue`]s
 /// (exactly that many arguments), `()` (none), or `Vec<T>` (any number).
+///
+/// ```
+/// use imp::FromArgs;
+/// let mut rt = imp::Runtime::new().unwrap();
+/// rt.register("sum", |_, xs: Vec<i64>| Ok(xs.iter().sum::<i64>())).unwrap();
+/// rt.register("answer", |_, ()| Ok(42)).unwrap();
+/// assert_eq!(rt.eval_str("(+ (sum 1 2 3) (sum) (answer))").unwrap().as_i64(&rt), Some(48));
+/// // Used directly, the conversion names the function in its errors.
+/// let args = [rt.put(1).unwrap()];
+/// let e = <(i64, String)>::from_args("pair", &args, &mut rt.scope()).unwrap_err();
+/// assert_eq!(e.to_string(), "pair: expected 2 arguments, got 1");
+/// ```
 pub trait FromArgs: Sized {
     /// Convert the arguments of a call to the function `who`.
     ///
@@ -206,12 +260,39 @@ fn make_native(vm: &mut Vm, name: &str) -> VmResult<()> {
 }
 
 /// Is `f` (a `PRIMITIVE`) a native function?
+///
+/// ```
+/// let path = std::env::temp_dir().join(format!("doc-is-native-{}.img", std::process::id()));
+/// let mut rt = imp::Runtime::new().unwrap();
+/// rt.register("double", |_, (n,): (i64,)| Ok(2 * n)).unwrap();
+/// rt.save_image(&path, None).unwrap();
+/// let (vm, _, _) = imp::vm::Vm::from_image(&path, Default::default()).unwrap();
+/// # std::fs::remove_file(&path).unwrap();
+/// let global = |name: &str| vm.global_value(vm.symbol_lookup(name).unwrap());
+/// assert!(imp::native::is_native(&vm, global("double")));
+/// assert!(!imp::native::is_native(&vm, global("car")));
+/// ```
 pub fn is_native(vm: &Vm, f: Raw) -> bool {
-    vm.heap.get(f, 0).as_fixnum_unchecked() < 0
+    vm.is(f, obj::PRIMITIVE) && vm.heap.get(f, 0).as_fixnum_unchecked() < 0
 }
 
 /// The name of native `f`.
+///
+/// ```
+/// let path = std::env::temp_dir().join(format!("doc-native-name-{}.img", std::process::id()));
+/// let mut rt = imp::Runtime::new().unwrap();
+/// rt.register("double", |_, (n,): (i64,)| Ok(2 * n)).unwrap();
+/// rt.eval_str("(define twice double)").unwrap();
+/// rt.save_image(&path, None).unwrap();
+/// let (vm, _, _) = imp::vm::Vm::from_image(&path, Default::default()).unwrap();
+/// # std::fs::remove_file(&path).unwrap();
+/// let f = vm.global_value(vm.symbol_lookup("twice").unwrap());
+/// assert_eq!(imp::native::native_name(&vm, f), "double");
+/// ```
 pub fn native_name(vm: &Vm, f: Raw) -> String {
+    if !is_native(vm, f) {
+        return "#<native>".to_string();
+    }
     let s = vm.heap.get(f, 1);
     if vm.is(s, obj::SYMBOL) {
         vm.symbol_name(s)
@@ -329,6 +410,20 @@ impl crate::Runtime {
     /// native functions, then check that every native function the image
     /// uses is registered.
     ///
+    /// ```
+    /// let path = std::env::temp_dir().join(format!("doc-with-{}.img", std::process::id()));
+    /// let mut rt = imp::Runtime::new().unwrap();
+    /// rt.register("double", |_, (n,): (i64,)| Ok(2 * n)).unwrap();
+    /// rt.save_image(&path, None).unwrap();
+    /// let Err(e) = imp::Runtime::from_image_with(&path, |_| Ok(())) else { panic!() };
+    /// assert!(matches!(&e, imp::Error::Image(m) if m.ends_with("not registered: double")));
+    /// let (mut rt, _) = imp::Runtime::from_image_with(&path, |rt| {
+    ///     rt.register("double", |_, (n,): (i64,)| Ok(2 * n))
+    /// }).unwrap();
+    /// assert_eq!(rt.eval_str("(double 21)").unwrap().as_i64(&rt), Some(42));
+    /// # std::fs::remove_file(&path).unwrap();
+    /// ```
+    ///
     /// # Errors
     /// [`Error::Image`] if the image is refused or names native functions
     /// `setup` did not register (all of them, in the message); whatever
@@ -343,10 +438,25 @@ impl crate::Runtime {
         Ok((rt, top))
     }
 
-    /// [`Runtime::from_image_with`] for an image held in memory.
+    /// [`Runtime::from_image_with`](crate::Runtime::from_image_with) for
+    /// an image held in memory.
+    ///
+    /// ```
+    /// let path = std::env::temp_dir().join(format!("doc-bytes-with-{}.img", std::process::id()));
+    /// imp::write_boot_image(&path, |rt| {
+    ///     rt.register("double", |_, (n,): (i64,)| Ok(2 * n))?;
+    ///     rt.eval_str("(define (quadruple n) (double (double n)))").map(|_| ())
+    /// }).unwrap();
+    /// let bytes = std::fs::read(&path).unwrap();
+    /// # std::fs::remove_file(&path).unwrap();
+    /// let (mut rt, _) = imp::Runtime::from_image_bytes_with(&bytes, |rt| {
+    ///     rt.register("double", |_, (n,): (i64,)| Ok(2 * n))
+    /// }).unwrap();
+    /// assert_eq!(rt.call_global::<i64>("quadruple", (5,)).unwrap(), 20);
+    /// ```
     ///
     /// # Errors
-    /// As [`Runtime::from_image_with`].
+    /// As [`Runtime::from_image_with`](crate::Runtime::from_image_with).
     pub fn from_image_bytes_with(
         bytes: &[u8],
         setup: impl FnOnce(&mut crate::Runtime) -> Result<(), Error>,
@@ -359,6 +469,20 @@ impl crate::Runtime {
 
     /// An error naming every native function the heap uses that this
     /// runtime's host has not registered.
+    ///
+    /// ```
+    /// let path = std::env::temp_dir().join(format!("doc-check-{}.img", std::process::id()));
+    /// let mut rt = imp::Runtime::new().unwrap();
+    /// assert!(rt.check_natives().is_ok());
+    /// rt.register("double", |_, (n,): (i64,)| Ok(2 * n)).unwrap();
+    /// rt.save_image(&path, None).unwrap();
+    /// // `from_image` does not check; the host can, and register late.
+    /// let (mut later, _) = imp::Runtime::from_image(&path).unwrap();
+    /// assert!(later.check_natives().unwrap_err().to_string().contains("double"));
+    /// later.register("double", |_, (n,): (i64,)| Ok(2 * n)).unwrap();
+    /// assert!(later.check_natives().is_ok());
+    /// # std::fs::remove_file(&path).unwrap();
+    /// ```
     ///
     /// # Errors
     /// [`Error::Image`] listing them.
@@ -412,6 +536,18 @@ impl crate::Runtime {
 
 impl Scope<'_> {
     /// The host state lent to this call (`Runtime::lend`), if it is a `T`.
+    ///
+    /// ```
+    /// let mut rt = imp::Runtime::new().unwrap();
+    /// rt.register("log!", |cx, (msg,): (String,)| Ok(match cx.state::<Vec<String>>() {
+    ///     Some(log) => { log.push(msg); true }
+    ///     None => false, // nothing lent, or not a Vec<String>
+    /// })).unwrap();
+    /// assert_eq!(rt.eval_str("(log! \"lost\")").unwrap().as_bool(&rt), Some(false));
+    /// let mut log: Vec<String> = Vec::new();
+    /// rt.lend(&mut log, |rt| rt.eval_str("(log! \"a\") (log! \"b\")").map(|_| ())).unwrap();
+    /// assert_eq!(log, ["a", "b"]);
+    /// ```
     pub fn state<T: 'static>(&mut self) -> Option<&mut T> {
         self.vm.lent.as_mut()?.downcast_mut::<T>()
     }

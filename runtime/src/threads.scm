@@ -189,6 +189,7 @@
 ;; For the host: (v) if a value is ready now, () if none is, the eof object
 ;; once the channel is closed and empty.
 (define (%channel-poll ch)
+  (thread-yield!)
   (let* ((none (list 'none))
          (r (channel-receive ch 0 none)))
     (cond ((eq? r none) '())

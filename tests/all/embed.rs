@@ -604,3 +604,23 @@ fn a_receive_no_thread_can_answer_is_an_error_not_a_hang() {
     assert!(e.to_string().contains("deadlock"), "{e}");
     assert_eq!(rt.eval_str("(+ 1 2)").expect("usable").as_i64(&rt), Some(3));
 }
+
+#[test]
+fn try_receive_gives_the_green_threads_a_turn() {
+    let mut rt = Runtime::new().expect("runtime");
+    let ch = rt.make_channel(4).expect("channel");
+    let start = rt
+        .eval_str(
+            "(lambda (ch) (thread-start! (make-thread (lambda () (channel-send! ch 'ready)))))",
+        )
+        .expect("start");
+    let _: Value = rt.call_value(&start, (&ch,)).expect("thread");
+    let mut got = None;
+    for _ in 0..3 {
+        got = rt.try_receive::<String>(&ch).expect("poll");
+        if got.is_some() {
+            break;
+        }
+    }
+    assert_eq!(got.as_deref(), Some("ready"));
+}

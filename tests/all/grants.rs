@@ -309,3 +309,18 @@ fn builder_limits_fire_and_the_engine_goes_on() {
     assert!(e.to_string().to_lowercase().contains("stack"), "{e}");
     assert_eq!(eval(&mut rt, "(deep 100)"), "100");
 }
+
+#[test]
+fn a_copied_heap_keeps_the_hosts_policy_limits_and_functions() {
+    let mut rt = Runtime::builder().fuel(1_000_000).build().expect("rt");
+    rt.register("twice", |_, (x,): (i64,)| Ok(2 * x))
+        .expect("register");
+    rt.eval_str("(define (f) (twice 21))").expect("define");
+    let mut copy = rt.copy_to_new_heap().expect("copy");
+    assert_eq!(copy.grants(), Grants::NONE);
+    refused(&mut copy, "(file-exists? \"/\")", "reading files");
+    assert!(copy.fuel().is_some_and(|f| f <= 1_000_000));
+    assert!(copy.eval_str("(let loop () (loop))").is_err());
+    copy.set_fuel(None);
+    assert_eq!(eval(&mut copy, "(f)"), "42");
+}
