@@ -794,6 +794,11 @@ impl Image {
                     "damaged image: the trailer's checksum does not match".into()
                 ));
             }
+            if get_u32(&tr, 28) != 0 {
+                return Err(bad(
+                    "damaged image: the trailer's last four bytes are not zero".into(),
+                ));
+            }
             let start = get_u64(&tr, 8);
             let len = get_u64(&tr, 16);
             if start.checked_add(len) != Some(size) || len < HEADER_BYTES + TRAILER_BYTES {

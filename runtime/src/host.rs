@@ -29,6 +29,7 @@ use crate::obj;
 use crate::vm::Vm;
 use crate::{Error, Scope, Value};
 
+#[doc(hidden)]
 /// The host values of a runtime's live host objects, by token. A runtime
 /// keeps its own ([`Runtime::host_object_count`](crate::Runtime::host_object_count)
 /// is its length); a new one is empty.

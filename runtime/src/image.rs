@@ -23,12 +23,23 @@ const SAVED_REGS: &[(&str, Reg)] = &[
     ("keywords", Reg::Keywords),
 ];
 
+#[doc(hidden)]
 /// Root name of the procedure an image runs when it starts.
 pub const TOPLEVEL_ROOT: &str = "toplevel";
+#[doc(hidden)]
 /// Root name of the restore hooks (a list of thunks).
 pub const HOOKS_ROOT: &str = "restore-hooks";
 
 /// What a save produced.
+///
+/// ```
+/// let path = std::env::temp_dir().join(format!("doc-report-{}.img", std::process::id()));
+/// let report = imp::Runtime::new().unwrap().save_image(&path, None).unwrap();
+/// assert_eq!(report.image_bytes, std::fs::metadata(&path).unwrap().len());
+/// assert!(report.objects > 1000);
+/// assert_eq!(report.fields()[0], ("image-bytes", report.image_bytes as i64));
+/// # std::fs::remove_file(&path).unwrap();
+/// ```
 #[derive(Clone, Debug)]
 pub struct SaveReport {
     /// Image size in bytes.
@@ -47,6 +58,14 @@ impl SaveReport {
     /// The report as `name value` pairs (integers; times in microseconds),
     /// as a save child sends it to its parent and `save-application`
     /// returns it.
+    ///
+    /// ```
+    /// let path = std::env::temp_dir().join(format!("doc-fields-{}.img", std::process::id()));
+    /// let report = imp::Runtime::new().unwrap().save_image(&path, None).unwrap();
+    /// let names: Vec<&str> = report.fields().iter().map(|(n, _)| *n).collect();
+    /// assert_eq!(names[..2], ["image-bytes", "objects"]);
+    /// # std::fs::remove_file(&path).unwrap();
+    /// ```
     pub fn fields(&self) -> [(&'static str, i64); 5] {
         let us = |d: std::time::Duration| i64::try_from(d.as_micros()).unwrap_or(i64::MAX);
         [
@@ -100,6 +119,7 @@ impl imp_gc::SectionSink for StreamSink<'_> {
     }
 }
 
+#[doc(hidden)]
 /// The layout fingerprint (§3): FNV-1a 64 over a canonical description of
 /// the object layout, the heap geometry and the primitive table.
 pub fn fingerprint(static_offset: u64) -> u64 {
@@ -135,6 +155,7 @@ pub fn fingerprint(static_offset: u64) -> u64 {
     h
 }
 
+#[doc(hidden)]
 /// This build's primitive names, in id order.
 pub fn primitive_names() -> Vec<&'static str> {
     PRIMITIVES.iter().map(|p| p.name).collect()
@@ -419,7 +440,20 @@ fn valid_object(t: imp_gc::Tag, p: &[u64]) -> Result<(), String> {
     Ok(())
 }
 
-/// `imp --image-info`: what an image's header and tables say.
+/// `imp --image-info`: what an image's header and tables say, as text
+/// (format version, writer, sections, roots), without loading it.
+///
+/// ```
+/// let path = std::env::temp_dir().join(format!("doc-describe-{}.img", std::process::id()));
+/// imp::Runtime::new().unwrap().save_image(&path, None).unwrap();
+/// let text = imp::image::describe(&path).unwrap();
+/// assert!(text.contains("fingerprint:") && text.contains("this imp's"));
+/// assert!(imp::image::describe(std::path::Path::new("/nonexistent.img")).is_err());
+/// # std::fs::remove_file(&path).unwrap();
+/// ```
+///
+/// # Errors
+/// Why the file is not an image this format can read.
 pub fn describe(path: &Path) -> Result<String, String> {
     let img = Image::open_unchecked(path).map_err(|e| e.to_string())?;
     let mut out = String::new();
@@ -461,7 +495,24 @@ pub fn describe(path: &Path) -> Result<String, String> {
     Ok(out)
 }
 
-/// `imp --check-image`: every check, the body and the object structure too.
+/// `imp --check-image`: every check a load makes, then the body's
+/// checksum and every object's structure.
+///
+/// ```
+/// let path = std::env::temp_dir().join(format!("doc-check-{}.img", std::process::id()));
+/// imp::Runtime::new().unwrap().save_image(&path, None).unwrap();
+/// assert!(imp::image::check(&path).unwrap().contains(": ok ("));
+/// // One flipped byte in the heap's section is found.
+/// let mut bytes = std::fs::read(&path).unwrap();
+/// let n = bytes.len();
+/// bytes[n / 2] ^= 0x40;
+/// std::fs::write(&path, &bytes).unwrap();
+/// assert!(imp::image::check(&path).is_err());
+/// # std::fs::remove_file(&path).unwrap();
+/// ```
+///
+/// # Errors
+/// What is wrong, naming the file.
 pub fn check(path: &Path) -> Result<String, String> {
     let config = imp_gc::HeapConfig::default();
     let vm = Vm::new(config)?;
@@ -478,6 +529,7 @@ pub fn check(path: &Path) -> Result<String, String> {
 
 // ---- primitives -------------------------------------------------------------------------
 
+#[doc(hidden)]
 /// This module's primitives.
 pub const DEFS: &[PrimDef] = &[
     def("%save-image", 4, 4, save_image_prim),

@@ -13,24 +13,38 @@
 #![deny(unsafe_code)]
 #![warn(missing_docs)]
 
+// The engine's internals: public for the `imp` binary, the fuzz targets
+// and the tests, not part of the embedding API (they take a `Vm`).
+#[doc(hidden)]
 pub mod compile;
-pub mod convert;
+#[doc(hidden)]
 pub mod fork;
+#[doc(hidden)]
+pub mod num;
+#[doc(hidden)]
+pub mod obj;
+#[doc(hidden)]
+pub mod os;
+#[doc(hidden)]
+pub mod prim;
+#[doc(hidden)]
+pub mod printer;
+#[doc(hidden)]
+pub mod reader;
+#[doc(hidden)]
+pub mod report;
+#[doc(hidden)]
+pub mod thread;
+#[doc(hidden)]
+pub mod vm;
+
+pub mod convert;
 pub mod host;
 pub mod image;
 pub mod native;
-pub mod num;
-pub mod obj;
-pub mod os;
-pub mod prim;
-pub mod printer;
-pub mod reader;
-pub mod report;
 #[cfg(feature = "serde")]
 #[path = "serde_bridge.rs"]
 pub mod serde;
-pub mod thread;
-pub mod vm;
 
 use std::cell::RefCell;
 use std::io::Write as _;
@@ -43,6 +57,7 @@ use crate::vm::{Abort, Exn, Reg, Vm};
 
 pub use crate::convert::{FromValue, IntoArgs, IntoValue};
 pub use crate::native::FromArgs;
+pub use crate::os::{LineRequest, LineSource};
 pub use crate::report::Report;
 pub use crate::vm::Grants;
 
@@ -127,7 +142,16 @@ fn location_prefix(file: Option<&str>, line: u32, col: u32) -> String {
     }
 }
 
-/// Options for a new runtime.
+/// Options for a new runtime ([`Runtime::with_options`]; the
+/// [`Builder`] sets the same and more).
+///
+/// ```
+/// let opts = imp::Options { gc_stress: true, ..Default::default() };
+/// let mut rt = imp::Runtime::with_options(opts).unwrap();
+/// let v = rt.eval_str("(let loop ((i 0) (l '())) (if (= i 100) (length l) (loop (+ i 1) (cons i l))))").unwrap();
+/// assert_eq!(v.as_i64(&rt), Some(100));
+/// assert_eq!(rt.verify_heap(), Ok(()));
+/// ```
 #[derive(Clone, Debug, Default)]
 pub struct Options {
     /// Collect and move every young object at every allocation, and verify
@@ -405,6 +429,15 @@ fn memfd_path(file: &std::fs::File) -> String {
 
 /// A Scheme value held by the host. Keeps its object alive and follows it
 /// when the collector moves it. Dropping it releases the slot.
+///
+/// ```
+/// let mut rt = imp::Runtime::new().unwrap();
+/// let v = rt.eval_str("(list 1 2 3)").unwrap();
+/// rt.collect_garbage().unwrap(); // the list moves; the handle follows it
+/// assert_eq!(rt.write(&v), "(1 2 3)");
+/// let back: Vec<i64> = rt.get(&v).unwrap();
+/// assert_eq!(back, [1, 2, 3]);
+/// ```
 pub struct Value {
     slot: Global,
     release: Rc<RefCell<Vec<Global>>>,
@@ -502,6 +535,19 @@ impl Value {
 /// A runtime seen from Rust code that runs inside it: a native function
 /// gets one, and the typed conversions ([`IntoValue`], [`FromValue`]) work
 /// in one. [`Runtime::scope`] makes one over a whole runtime.
+///
+/// ```
+/// use imp::{FromValue, IntoValue};
+/// let mut rt = imp::Runtime::new().unwrap();
+/// rt.register("sum-list", |cx, (l,): (imp::Value,)| {
+///     let xs = Vec::<i64>::from_value(&l, cx)?;
+///     Ok(xs.iter().sum::<i64>())
+/// }).unwrap();
+/// let mut cx = rt.scope();
+/// let l = vec![1, 2, 3].into_value(&mut cx).unwrap();
+/// assert_eq!(cx.write(&l), "(1 2 3)");
+/// assert_eq!(rt.call_global::<i64>("sum-list", (vec![4, 5],)).unwrap(), 9);
+/// ```
 pub struct Scope<'a> {
     vm: &'a mut Vm,
 }
@@ -596,6 +642,18 @@ impl Scope<'_> {
 /// timer, a signal handler's thread. The code running in the runtime gets
 /// a catchable `limit` error ("interrupted by the host") at its next
 /// safepoint (within 2,000 procedure calls); the runtime stays usable.
+///
+/// ```
+/// let mut rt = imp::Runtime::new().unwrap();
+/// let h = rt.interrupt_handle();
+/// let t = std::thread::spawn(move || {
+///     std::thread::sleep(std::time::Duration::from_millis(20));
+///     h.interrupt();
+/// });
+/// let e = rt.eval_str("(let spin () (spin))").unwrap_err();
+/// assert!(e.to_string().contains("interrupted by the host"));
+/// t.join().unwrap();
+/// ```
 #[derive(Clone, Debug)]
 pub struct InterruptHandle(std::sync::Arc<std::sync::atomic::AtomicBool>);
 
@@ -621,6 +679,13 @@ impl InterruptHandle {
 }
 
 /// An imp runtime: a heap, a VM and a global environment.
+///
+/// ```
+/// let mut rt = imp::Runtime::new().unwrap();
+/// rt.eval_str("(define (greet who) (string-append \"hello, \" who))").unwrap();
+/// let s: String = rt.call_global("greet", ("world",)).unwrap();
+/// assert_eq!(s, "hello, world");
+/// ```
 pub struct Runtime {
     vm: Vm,
 }
@@ -1409,6 +1474,19 @@ impl Runtime {
     /// comes from it, on its own OS thread. Only before standard input is
     /// first read.
     ///
+    /// ```
+    /// struct Lines(Vec<&'static str>);
+    /// impl imp::LineSource for Lines {
+    ///     fn read_line(&mut self, _: imp::LineRequest) -> Result<Option<String>, String> {
+    ///         Ok((!self.0.is_empty()).then(|| self.0.remove(0).to_string()))
+    ///     }
+    /// }
+    /// let mut rt = imp::Runtime::new().unwrap();
+    /// rt.set_line_source(Box::new(Lines(vec!["first line\n", "second\n"]))).unwrap();
+    /// let v = rt.eval_str("(list (read-line) (read-line) (eof-object? (read-line)))").unwrap();
+    /// assert_eq!(rt.write(&v), "(\"first line\" \"second\" #t)");
+    /// ```
+    ///
     /// # Errors
     /// [`Error::System`] if standard input is already being read.
     pub fn set_line_source(&mut self, source: Box<dyn os::LineSource>) -> Result<(), Error> {
@@ -1417,6 +1495,12 @@ impl Runtime {
 
     /// Let Ctrl-C (SIGINT) interrupt the REPL's listener instead of ending
     /// the process (the REPL enables this; programs keep the default).
+    ///
+    /// ```
+    /// let mut rt = imp::Runtime::new().unwrap();
+    /// rt.catch_sigint().unwrap();
+    /// assert_eq!(rt.eval_str("(+ 1 2)").unwrap().as_i64(&rt), Some(3));
+    /// ```
     ///
     /// # Errors
     /// [`Error::System`] if the signal handler cannot be installed.
@@ -1427,6 +1511,29 @@ impl Runtime {
     /// Run the REPL's listener on this runtime until the end of standard
     /// input or `,quit`: read, evaluate, print, with other threads running
     /// meanwhile. `Ok(true)` if no entry failed.
+    ///
+    /// ```
+    /// use std::{cell::RefCell, io::Write, rc::Rc};
+    /// struct Lines(Vec<&'static str>);
+    /// impl imp::LineSource for Lines {
+    ///     fn read_line(&mut self, _: imp::LineRequest) -> Result<Option<String>, String> {
+    ///         Ok((!self.0.is_empty()).then(|| self.0.remove(0).to_string()))
+    ///     }
+    /// }
+    /// #[derive(Clone, Default)]
+    /// struct Shared(Rc<RefCell<Vec<u8>>>);
+    /// impl Write for Shared {
+    ///     fn write(&mut self, b: &[u8]) -> std::io::Result<usize> { self.0.borrow_mut().write(b) }
+    ///     fn flush(&mut self) -> std::io::Result<()> { Ok(()) }
+    /// }
+    /// let out = Shared::default();
+    /// let mut rt = imp::Runtime::new().unwrap();
+    /// rt.set_output(Box::new(out.clone()));
+    /// rt.set_line_source(Box::new(Lines(vec!["(define x 20)\n", "(+ x 22)\n"]))).unwrap();
+    /// assert_eq!(rt.run_repl().unwrap(), true);
+    /// let text = String::from_utf8(out.0.borrow().clone()).unwrap();
+    /// assert!(text.contains("42"), "{text}");
+    /// ```
     ///
     /// # Errors
     /// [`Error::Exit`] for `(exit)` or `,quit`; anything else the listener
@@ -1549,6 +1656,12 @@ impl Runtime {
     }
 
     /// Address of the heap's region (to show a copy lives elsewhere).
+    ///
+    /// ```
+    /// let mut rt = imp::Runtime::new().unwrap();
+    /// let copy = rt.copy_to_new_heap().unwrap();
+    /// assert_ne!(rt.heap_address(), copy.heap_address());
+    /// ```
     pub fn heap_address(&self) -> usize {
         self.vm.heap.base_address()
     }

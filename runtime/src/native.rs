@@ -30,6 +30,7 @@ use crate::obj;
 use crate::vm::{Exn, Vm, VmResult};
 use crate::{Error, Scope, Value, hold_in, raw_in};
 
+#[doc(hidden)]
 /// A registered function, type-erased.
 pub type NativeFn = Rc<dyn Fn(&mut Scope<'_>, &[Value]) -> Result<Value, Error>>;
 
@@ -259,6 +260,7 @@ fn make_native(vm: &mut Vm, name: &str) -> VmResult<()> {
     vm.define_global(name, p)
 }
 
+#[doc(hidden)]
 /// Is `f` (a `PRIMITIVE`) a native function?
 ///
 /// ```
@@ -276,6 +278,7 @@ pub fn is_native(vm: &Vm, f: Raw) -> bool {
     vm.is(f, obj::PRIMITIVE) && vm.heap.get(f, 0).as_fixnum_unchecked() < 0
 }
 
+#[doc(hidden)]
 /// The name of native `f`.
 ///
 /// ```

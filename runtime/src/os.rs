@@ -758,6 +758,11 @@ impl Reporter {
 /// directly (not through `std::io::stdin`, whose lock it would hold while
 /// blocked, and which a forked child could then never take).
 /// What a reader of standard input is asked for.
+///
+/// ```
+/// let req = imp::LineRequest { prompt: "> ".into(), completions: None };
+/// assert_eq!(req.prompt, "> ");
+/// ```
 #[derive(Clone, Debug, Default)]
 pub struct LineRequest {
     /// The prompt to show (a line editor shows it; a plain descriptor
@@ -771,6 +776,19 @@ pub struct LineRequest {
 /// Something that reads standard input a line (or a complete entry) at a
 /// time on the stdin helper thread, such as a line editor. It never touches
 /// the heap: it gets requests and returns text.
+///
+/// ```
+/// /// Answers every prompt with the same entry, then ends.
+/// struct Once(Option<String>);
+/// impl imp::LineSource for Once {
+///     fn read_line(&mut self, _: imp::LineRequest) -> Result<Option<String>, String> {
+///         Ok(self.0.take())
+///     }
+/// }
+/// let mut rt = imp::Runtime::new().unwrap();
+/// rt.set_line_source(Box::new(Once(Some("(1 2 3)\n".into())))).unwrap();
+/// assert_eq!(rt.eval_str("(read)").map(|v| rt.write(&v)).unwrap(), "(1 2 3)");
+/// ```
 pub trait LineSource: Send {
     /// The next entry, with its newline; `None` at end of input.
     ///

@@ -7,7 +7,18 @@ use crate::obj::{self, error};
 use crate::printer::{Mode, print};
 use crate::vm::Vm;
 
-/// The parts of a condition, as text.
+/// The parts of a condition, as text: what [`Error::Raised`](crate::Error::Raised) carries.
+///
+/// ```
+/// let mut rt = imp::Runtime::new().unwrap();
+/// rt.eval_named("(define (check n) (if (< n 0) (error \"negative:\" n) n))", "lib.scm").unwrap();
+/// let Err(imp::Error::Raised(r)) = rt.eval_str("(check -5)") else { panic!() };
+/// assert_eq!((r.kind.as_str(), r.message.as_str()), ("error", "negative:"));
+/// assert_eq!(r.irritants, ["-5"]);
+/// assert_eq!(r.location.as_deref(), Some("lib.scm:1"));
+/// assert!(r.backtrace[0].starts_with("check (lib.scm:1)"));
+/// assert!(r.to_string().starts_with("error: negative: -5"));
+/// ```
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Report {
     /// The kind: `error`, `read-error`, `file-error`, `syntax-error`, or

@@ -40,6 +40,14 @@ use crate::{Error, Scope, Value};
 
 /// Make the Scheme value of `x`.
 ///
+/// ```
+/// let mut rt = imp::Runtime::new().unwrap();
+/// let v = imp::serde::to_value(&mut rt.scope(), &(1, "two", [3.5])).unwrap();
+/// assert_eq!(rt.write(&v), "#(1 \"two\" #(3.5))");
+/// let none = imp::serde::to_value(&mut rt.scope(), &None::<i32>).unwrap();
+/// assert_eq!(rt.write(&none), "()");
+/// ```
+///
 /// # Errors
 /// [`Error::Type`] if `x`'s `Serialize` fails, [`Error::Heap`] if the
 /// heap is exhausted.
@@ -50,6 +58,16 @@ pub fn to_value<T: Serialize + ?Sized>(cx: &mut Scope<'_>, x: &T) -> Result<Valu
 
 /// Make a `T` of the Scheme value `v`.
 ///
+/// ```
+/// use std::collections::BTreeMap;
+/// let mut rt = imp::Runtime::new().unwrap();
+/// let v = rt.eval_str("'((\"a\" . 1) (\"b\" . 2))").unwrap();
+/// let m: BTreeMap<String, i64> = imp::serde::from_value(&mut rt.scope(), &v).unwrap();
+/// assert_eq!(m["b"], 2);
+/// let e = imp::serde::from_value::<Vec<i64>>(&mut rt.scope(), &v).unwrap_err();
+/// assert!(matches!(e, imp::Error::Type(_)));
+/// ```
+///
 /// # Errors
 /// [`Error::Type`] naming what did not fit.
 pub fn from_value<T: DeserializeOwned>(cx: &mut Scope<'_>, v: &Value) -> Result<T, Error> {
@@ -59,7 +77,7 @@ pub fn from_value<T: DeserializeOwned>(cx: &mut Scope<'_>, v: &Value) -> Result<
 
 /// The bridge's error: a message.
 #[derive(Debug)]
-pub struct BridgeError(String);
+pub(crate) struct BridgeError(String);
 
 impl std::fmt::Display for BridgeError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {

@@ -1,13 +1,13 @@
 //! Number syntax (R7RS 7.1.1 `<number>`), restricted to the reals.
 //!
 //! The entry point is [`parse_number`] (`string->number`); the reader uses
-//! [`classify`] so that it can tell "not a number at all" (the token is a
+//! `classify` so that it can tell "not a number at all" (the token is a
 //! symbol) apart from "a number we refuse" (complex syntax, `1/0`).
 //!
 //! Inexact results are always correctly rounded: decimal text goes through
 //! Rust's `str::parse::<f64>` (which is correctly rounded) after we have
 //! validated the grammar ourselves, and exact-to-inexact conversion of big
-//! integers and ratios goes through [`ratio_to_f64`].
+//! integers and ratios goes through `ratio_to_f64`.
 
 use num_bigint::BigInt;
 use num_integer::Integer;

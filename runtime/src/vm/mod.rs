@@ -154,6 +154,15 @@ pub type VmResult<T> = Result<T, Exn>;
 /// anything else, is reachable only through functions the host registers).
 /// The console ports stay open to every script; a host redirects output
 /// with `Runtime::set_output`.
+///
+/// ```
+/// let mut rt = imp::Runtime::builder()
+///     .grants(imp::Grants { read_files: true, ..imp::Grants::NONE })
+///     .build()
+///     .unwrap();
+/// assert!(rt.grants().read_files && !rt.grants().write_files);
+/// assert_eq!(imp::Runtime::new().unwrap().grants(), imp::Grants::ALL);
+/// ```
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Grants {
     /// Open files for reading, `file-exists?`, `load`, `include`, and

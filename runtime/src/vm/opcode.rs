@@ -56,9 +56,9 @@ opcodes! {
     SetFreeBox,
     /// `-- value of global consts[a]` (error if unbound)
     Global,
-    /// `v --` ; assign existing global consts[a] (error if unbound)
+    /// `v --` ; assign existing global `consts[a]` (error if unbound)
     SetGlobal,
-    /// `v -- unspecified` ; define global consts[a]
+    /// `v -- unspecified` ; define global `consts[a]`
     DefGlobal,
     /// `v --`
     Pop,
@@ -66,7 +66,7 @@ opcodes! {
     Jump,
     /// `v --` ; jump to `b` if `v` is `#f`
     JumpIfFalse,
-    /// `free_0 .. free_{b-1} -- closure` over code consts[a]
+    /// `free_0 .. free_{b-1} -- closure` over code `consts[a]`
     Closure,
     /// `f a_1 .. a_n -- result` with n = `a`
     Call,
