@@ -19,6 +19,8 @@ pub struct Var {
     pub mutated: bool,
     /// Referenced from an inner lambda?
     pub captured: bool,
+    /// Assigned by a `set!` (not only by the definition that binds it)?
+    pub set_later: bool,
 }
 
 impl Var {
@@ -43,6 +45,10 @@ pub struct Lambda {
     pub name: Option<String>,
     /// Variables of enclosing lambdas it refers to, in closure slot order.
     pub free: Vec<VarId>,
+    /// The `letrec`/internal-define variable bound to this very lambda:
+    /// inside its body, while nothing `set!`s it, the variable is the
+    /// running closure itself.
+    pub self_var: Option<VarId>,
     /// Where it starts.
     pub pos: Pos,
 }

@@ -41,6 +41,9 @@ struct Fun {
     /// The latest position a jump targets: the instruction emitted there
     /// must not be fused into the one before it.
     label: usize,
+    /// `TailSelf` instructions, whose operand b (the slot count) is known
+    /// only at the end.
+    tail_selfs: Vec<usize>,
 }
 
 /// Generate the code of lambda 0 of `ast`.
@@ -68,6 +71,7 @@ impl Gen<'_> {
             max_slot: 0,
             label: 0,
             line: l.pos.line,
+            tail_selfs: Vec::new(),
         };
         for &p in l.params.iter().chain(l.rest.iter()) {
             self.slots[p] = f.next_slot;
@@ -80,6 +84,9 @@ impl Gen<'_> {
             }
         }
         let r = self.node(&mut f, &l.body, Ctx::Tail);
+        for &at in &f.tail_selfs {
+            f.code[at] = (f.code[at] & 0xffff_ffff) | (u64::from(f.max_slot) << 32);
+        }
         let code = r.and_then(|_| self.finish(&f));
         self.vm.heap.truncate_roots(mark);
         code
@@ -195,6 +202,11 @@ impl Gen<'_> {
         }
     }
 
+    /// Is `v`, inside the lambda being compiled, that lambda's own closure?
+    fn is_self(&self, f: &Fun, v: VarId) -> bool {
+        self.ast.lambdas[f.id].self_var == Some(v) && !self.ast.vars[v].set_later
+    }
+
     fn var_access(&self, f: &Fun, v: VarId) -> (bool, u32) {
         if self.ast.vars[v].lambda == f.id {
             (true, self.slots[v])
@@ -227,6 +239,11 @@ impl Gen<'_> {
             }
             Node::Local(v) => {
                 if ctx == Ctx::Effect {
+                    return Ok(());
+                }
+                if self.is_self(f, *v) {
+                    self.emit(f, Op::SelfRef, 0, 0);
+                    self.finish_ctx(f, ctx);
                     return Ok(());
                 }
                 let boxed = self.ast.vars[*v].boxed();
@@ -347,6 +364,25 @@ impl Gen<'_> {
                 self.finish_ctx(f, ctx);
             }
             Node::Call(fun, args, pos) => {
+                let l = &self.ast.lambdas[f.id];
+                if let Node::Local(v) = &**fun {
+                    if ctx == Ctx::Tail
+                        && self.is_self(f, *v)
+                        && l.rest.is_none()
+                        && l.params.len() == args.len()
+                    {
+                        // A loop: the closure calls itself in tail position.
+                        for a in args {
+                            self.node(f, a, Ctx::Value)?;
+                        }
+                        if pos.line != 0 {
+                            f.line = pos.line;
+                        }
+                        f.tail_selfs.push(Self::here(f));
+                        self.emit(f, Op::TailSelf, args.len() as u32, 0);
+                        return Ok(());
+                    }
+                }
                 self.node(f, fun, Ctx::Value)?;
                 for a in args {
                     self.node(f, a, Ctx::Value)?;

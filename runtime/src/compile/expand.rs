@@ -144,6 +144,7 @@ impl<'a> Expander<'a> {
             body: Node::Unspecified,
             name: None,
             free: Vec::new(),
+            self_var: None,
             pos: d.pos,
         });
         self.lambda_stack.push(0);
@@ -222,6 +223,7 @@ impl<'a> Expander<'a> {
             lambda,
             mutated: false,
             captured: false,
+            set_later: false,
         });
         self.ast.vars.len() - 1
     }
@@ -613,6 +615,9 @@ impl<'a> Expander<'a> {
             match it {
                 Item::Def(name, value) => {
                     let node = self.expand_named(&value, Some(&name))?;
+                    if let Node::Lambda(id) = node {
+                        self.ast.lambdas[id].self_var = Some(vars[vi]);
+                    }
                     seq.push(Node::SetLocal(vars[vi], Box::new(node)));
                     vi += 1;
                 }
@@ -727,6 +732,7 @@ impl<'a> Expander<'a> {
                     Some(Binding::Var(var)) => {
                         let var = self.reference(var);
                         self.ast.vars[var].mutated = true;
+                        self.ast.vars[var].set_later = true;
                         Ok(Node::SetLocal(var, Box::new(v)))
                     }
                     Some(Binding::Macro(_)) => Err(self.err(
@@ -1153,6 +1159,7 @@ impl<'a> Expander<'a> {
             body: Node::Unspecified,
             name: name.map(|n| alias::base(n).to_string()),
             free: Vec::new(),
+            self_var: None,
             pos,
         });
         self.lambda_stack.push(id);

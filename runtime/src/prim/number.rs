@@ -339,6 +339,10 @@ fn int_division(vm: &mut Vm, base: usize, _: usize, who: &str, kind: IntDiv) -> 
                 IntDiv::FloorQuot => Integer::div_floor(&x, &y),
                 IntDiv::FloorRem => Integer::mod_floor(&x, &y),
             };
+            // Only FIXNUM_MIN / -1 leaves the fixnum range.
+            if (imp_gc::FIXNUM_MIN..=imp_gc::FIXNUM_MAX).contains(&r) {
+                return Ok(Value::fix(r));
+            }
             return vm.make_num(Num::Fix(r));
         }
     }

@@ -311,7 +311,20 @@ fn close(stack: &mut Vec<Frame>, c: char, pos: Pos) -> Result<Datum, ReadError> 
         ));
     }
     let kind = match seq.open {
-        Open::Paren | Open::Bracket => DatumKind::List(seq.items, seq.tail.map(Box::new)),
+        Open::Paren | Open::Bracket => {
+            // `(a . (b c))` is `(a b c)` and `(a . ())` is `(a)`: one
+            // datum has one shape, however it was written.
+            let (mut items, mut tail) = (seq.items, seq.tail);
+            while let Some(Datum {
+                kind: DatumKind::List(more, rest),
+                ..
+            }) = tail
+            {
+                items.extend(more);
+                tail = rest.map(|r| *r);
+            }
+            DatumKind::List(items, tail.map(Box::new))
+        }
         Open::Vector => DatumKind::Vector(seq.items),
         Open::Bytes => DatumKind::Bytevector(seq.bytes),
     };

@@ -176,14 +176,19 @@ fn datum() -> impl Strategy<Value = Datum> {
                 prop::collection::vec(inner.clone(), 0..6),
                 prop::option::of(inner.clone())
             )
-                .prop_map(|(items, tail)| {
-                    // A tail needs at least one element before the dot.
-                    let tail = if items.is_empty() {
-                        None
-                    } else {
-                        tail.map(Box::new)
-                    };
-                    d(DatumKind::List(items, tail))
+                .prop_map(|(mut items, tail)| {
+                    // A tail needs at least one element before the dot,
+                    // and a list tail is read as part of the list.
+                    let mut tail = if items.is_empty() { None } else { tail };
+                    while let Some(Datum {
+                        kind: DatumKind::List(more, rest),
+                        ..
+                    }) = tail
+                    {
+                        items.extend(more);
+                        tail = rest.map(|r| *r);
+                    }
+                    d(DatumKind::List(items, tail.map(Box::new)))
                 }),
             prop::collection::vec(inner, 0..6).prop_map(|items| d(DatumKind::Vector(items))),
         ]

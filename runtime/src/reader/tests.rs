@@ -521,10 +521,7 @@ fn lists_and_pairs() {
     );
     assert_eq!(one("(a . b)"), dotted(vec![sym("a")], sym("b")));
     assert_eq!(one("(a b . c)"), dotted(vec![sym("a"), sym("b")], sym("c")));
-    assert_eq!(
-        one("(a . (b))"),
-        dotted(vec![sym("a")], list(vec![sym("b")]))
-    );
+    assert_eq!(one("(a . (b))"), list(vec![sym("a"), sym("b")]));
     assert_eq!(one("(a .b)"), list(vec![sym("a"), sym(".b")]));
     assert_eq!(
         one("(1 .5)"),
@@ -784,4 +781,17 @@ fn nesting_up_to_the_limit_works() {
 fn many_block_comments_nest_without_recursion() {
     let src = format!("{}{} 5", "#|".repeat(100_000), "|#".repeat(100_000));
     assert_eq!(one(&src), int(5));
+}
+
+#[test]
+fn a_dotted_list_tail_merges_into_the_list() {
+    assert_eq!(one("(a . (b c))"), one("(a b c)"));
+    assert_eq!(one("(a . ())"), one("(a)"));
+    assert_eq!(one("(a . (b . (c . d)))"), one("(a b c . d)"));
+    assert_eq!(one("((n 5) . ())"), one("((n 5))"));
+    // A labelled tail stays a tail: the label names that pair.
+    assert!(matches!(
+        one("(a . #0=(b))").kind,
+        DatumKind::List(_, Some(_))
+    ));
 }

@@ -1041,7 +1041,10 @@ impl Vm {
                             let nslots =
                                 self.heap.get(code, code::NSLOTS).as_fixnum_unchecked() as usize;
                             if tail {
-                                self.stack.copy_within(f_idx.., fp);
+                                // A few words: a loop beats a call to memmove.
+                                for i in 0..=a {
+                                    self.stack[fp + i] = self.stack[f_idx + i];
+                                }
                                 self.stack.truncate(fp + 1 + a);
                             } else {
                                 self.frames.push(Frame {
@@ -1076,6 +1079,32 @@ impl Vm {
                         }
                         Err(e) => return Err(e),
                     }
+                }
+                byte::SelfRef => {
+                    let clo = self.stack[fp];
+                    self.stack.push(clo);
+                }
+                byte::TailSelf => {
+                    self.fuel -= 1;
+                    if self.fuel <= 0 {
+                        // Safepoint: run the call again when this thread resumes.
+                        pc -= 1;
+                        sync!();
+                        tri!(self.safepoint());
+                        reload!();
+                        continue;
+                    }
+                    // The arguments are all that is above the slots.
+                    let from = self.stack.len() - a;
+                    for i in 0..a {
+                        self.stack[fp + 1 + i] = self.stack[from + i];
+                    }
+                    let nslots = operand_b(w) as usize;
+                    self.stack.truncate(fp + 1 + a);
+                    for _ in a..nslots {
+                        self.stack.push(Value::UNDEFINED);
+                    }
+                    pc = 0;
                 }
                 byte::Return => {
                     let v = pop!();

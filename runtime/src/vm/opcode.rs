@@ -158,6 +158,12 @@ opcodes! {
     JumpUnlessGeImm,
     /// `x --` ; jump to `b` unless `x = k`
     JumpUnlessNumEqImm,
+    /// `-- f` where `f` is the running closure (a procedure naming itself)
+    SelfRef,
+    /// `a_1 .. a_n --` with n = `a`: the running closure calls itself in
+    /// tail position: the arguments become its first slots, the other
+    /// slots up to `b` are cleared, and it starts again
+    TailSelf,
 }
 
 /// Number of opcodes.
