@@ -344,8 +344,8 @@ fn errors_backtraces_and_commands() {
     assert!(
         out.contains("count-down: 1 required, 1 slots")
             && out.contains("JumpUnlessNumEqImm")
-            && out.contains("TailCall")
-            && out.contains("; count-down"),
+            && out.contains("TailSelfGlobal")
+            && out.contains("; count-down, 1 slots"),
         "{out}"
     );
     s.send(",x 42\r");

@@ -60,6 +60,21 @@
 (check (use-later-global) => 'now-defined)
 ;; Curried define, (define ((f a) b) ...), is not R7RS; not tested.
 
+;; A procedure calling the global it was defined as calls what the global
+;; holds at the time of the call, after a redefinition or a set! too.
+(define (countdown n) (if (= n 0) 'original (countdown (- n 1))))
+(define old-countdown countdown)
+(set! countdown (lambda (n) (list 'replaced n)))
+(check (old-countdown 3) => '(replaced 2))
+(define (depth n) (if (= n 0) 0 (+ 1 (depth (- n 1)))))
+(define old-depth depth)
+(check (old-depth 10) => 10)
+(define (depth n) 100)
+(check (old-depth 3) => 101)
+(define (sum-to n acc) (if (= n 0) acc (sum-to (- n 1) (+ acc n))))
+(check (sum-to 100000 0) => 5000050000)
+(check (old-countdown 0) => 'original)
+
 ;;; 5.3.2 Internal definitions
 
 (check (let ((x 5))

@@ -49,6 +49,9 @@ pub struct Lambda {
     /// inside its body, while nothing `set!`s it, the variable is the
     /// running closure itself.
     pub self_var: Option<VarId>,
+    /// The global a top-level `define` binds to this lambda: inside it, a
+    /// call of that global is a call of itself while the global holds it.
+    pub self_global: Option<String>,
     /// Where it starts.
     pub pos: Pos,
 }

@@ -44,6 +44,9 @@ struct Fun {
     /// `TailSelf` instructions, whose operand b (the slot count) is known
     /// only at the end.
     tail_selfs: Vec<usize>,
+    /// `CallSelfGlobal`/`TailSelfGlobal` instructions, whose operand b
+    /// takes the slot count in its high 16 bits at the end.
+    self_globals: Vec<usize>,
 }
 
 /// Generate the code of lambda 0 of `ast`.
@@ -72,6 +75,7 @@ impl Gen<'_> {
             label: 0,
             line: l.pos.line,
             tail_selfs: Vec::new(),
+            self_globals: Vec::new(),
         };
         for &p in l.params.iter().chain(l.rest.iter()) {
             self.slots[p] = f.next_slot;
@@ -87,6 +91,17 @@ impl Gen<'_> {
         for &at in &f.tail_selfs {
             f.code[at] = (f.code[at] & 0xffff_ffff) | (u64::from(f.max_slot) << 32);
         }
+        let r = r.and_then(|_| {
+            if !f.self_globals.is_empty() && f.max_slot > 0xffff {
+                return Err(self
+                    .vm
+                    .error("procedure too large: more than 65,535 local variables", &[]));
+            }
+            for &at in &f.self_globals {
+                f.code[at] |= u64::from(f.max_slot) << 48;
+            }
+            Ok(())
+        });
         let code = r.and_then(|_| self.finish(&f));
         self.vm.heap.truncate_roots(mark);
         code
@@ -381,6 +396,39 @@ impl Gen<'_> {
                         f.tail_selfs.push(Self::here(f));
                         self.emit(f, Op::TailSelf, args.len() as u32, 0);
                         return Ok(());
+                    }
+                }
+                if let Node::Global(name, _) = &**fun {
+                    if l.self_global.as_deref() == Some(name.as_str())
+                        && l.rest.is_none()
+                        && l.params.len() == args.len()
+                    {
+                        let k = self.global_const(f, name)?;
+                        if k <= 0xffff {
+                            // The procedure calls the global it was defined
+                            // as: itself, while nothing redefines it.
+                            let tail = ctx == Ctx::Tail;
+                            if !tail {
+                                self.emit(f, Op::SelfRef, 0, 0);
+                            }
+                            for a in args {
+                                self.node(f, a, Ctx::Value)?;
+                            }
+                            if pos.line != 0 {
+                                f.line = pos.line;
+                            }
+                            f.self_globals.push(Self::here(f));
+                            let op = if tail {
+                                Op::TailSelfGlobal
+                            } else {
+                                Op::CallSelfGlobal
+                            };
+                            self.emit(f, op, args.len() as u32, k);
+                            if ctx == Ctx::Effect {
+                                self.emit(f, Op::Pop, 0, 0);
+                            }
+                            return Ok(());
+                        }
                     }
                 }
                 self.node(f, fun, Ctx::Value)?;

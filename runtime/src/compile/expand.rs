@@ -145,6 +145,7 @@ impl<'a> Expander<'a> {
             name: None,
             free: Vec::new(),
             self_var: None,
+            self_global: None,
             pos: d.pos,
         });
         self.lambda_stack.push(0);
@@ -313,6 +314,9 @@ impl<'a> Expander<'a> {
                 let name = alias::base(&name).to_string();
                 let target = self.define_target(&name, d.pos)?;
                 let v = self.expand_named(&value, Some(&name))?;
+                if let Node::Lambda(id) = v {
+                    self.ast.lambdas[id].self_global = Some(target.clone());
+                }
                 Ok(Node::Define(target, Box::new(v)))
             }
             Head::Special(s) if s == "define-syntax" => self.toplevel_define_syntax(d),
@@ -1160,6 +1164,7 @@ impl<'a> Expander<'a> {
             name: name.map(|n| alias::base(n).to_string()),
             free: Vec::new(),
             self_var: None,
+            self_global: None,
             pos,
         });
         self.lambda_stack.push(id);

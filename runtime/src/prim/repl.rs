@@ -308,6 +308,13 @@ fn disassemble_code(vm: &Vm, code: Value, out: &mut String, nested: &mut Vec<Val
             | Op::JumpUnlessGeImm
             | Op::JumpUnlessNumEqImm => format!("{} {b}", operand_a_signed(w)),
             Op::LocalAddImm => format!("{a} {}", b as i32),
+            Op::TailSelf => format!("{a}  ; {b} slots"),
+            Op::CallSelfGlobal | Op::TailSelfGlobal => {
+                let name = konst(b & 0xffff)
+                    .map(|k| print(vm, k, Mode::Write))
+                    .unwrap_or_default();
+                format!("{a}  ; {name}, {} slots", b >> 16)
+            }
             Op::Local
             | Op::SetLocal
             | Op::LocalBox

@@ -886,6 +886,43 @@ impl Vm {
             }};
         }
 
+        // Call the procedure below the `$argc` arguments at the stack top
+        // through `do_call` (anything callable).
+        macro_rules! slow_call {
+            ($argc:expr, $tail:expr) => {{
+                let tail = $tail;
+                sync!();
+                match self.do_call($argc, tail) {
+                    Ok(Called::Entered) => reload!(),
+                    Ok(Called::Done(v)) => {
+                        if tail {
+                            if let Some(r) = tri!(self.do_return(v)) {
+                                return Ok(r);
+                            }
+                            reload!();
+                        } else {
+                            self.stack.push(v);
+                            reload_consts!();
+                        }
+                    }
+                    Err(e) => return Err(e),
+                }
+            }};
+        }
+        // Safepoint: run this instruction again when the thread resumes.
+        macro_rules! count_call {
+            () => {{
+                self.fuel -= 1;
+                if self.fuel <= 0 {
+                    pc -= 1;
+                    sync!();
+                    tri!(self.safepoint());
+                    reload!();
+                    continue;
+                }
+            }};
+        }
+
         reload!();
         loop {
             let w = self.heap.word_at(code_base + pc);
@@ -1063,37 +1100,68 @@ impl Vm {
                             continue;
                         }
                     }
-                    sync!();
-                    match self.do_call(a, tail) {
-                        Ok(Called::Entered) => reload!(),
-                        Ok(Called::Done(v)) => {
-                            if tail {
-                                if let Some(r) = tri!(self.do_return(v)) {
-                                    return Ok(r);
-                                }
-                                reload!();
-                            } else {
-                                self.stack.push(v);
-                                reload_consts!();
-                            }
+                    slow_call!(a, tail);
+                }
+                byte::CallSelfGlobal => {
+                    count_call!();
+                    // The running closure is below the arguments; the
+                    // global may have been redefined since.
+                    let (k, nslots) = self_global_operands(w);
+                    let f_idx = self.stack.len() - a - 1;
+                    let sym = self.heap.get(consts, k);
+                    let g = self.heap.get(sym, 1);
+                    if g == self.stack[f_idx]
+                        && self.frames.len() < self.max_frames + self.frame_reserve
+                    {
+                        // Same code, same constants: only the frame is new.
+                        self.frames.push(Frame {
+                            fp: fp as u32,
+                            pc: pc as u32,
+                        });
+                        fp = f_idx;
+                        for _ in a..nslots {
+                            self.stack.push(Value::UNDEFINED);
                         }
-                        Err(e) => return Err(e),
+                        pc = 0;
+                        continue;
                     }
+                    if g == Value::UNDEFINED {
+                        sync!();
+                        return Err(self.unbound_error(sym, g));
+                    }
+                    self.stack[f_idx] = g;
+                    slow_call!(a, false);
+                }
+                byte::TailSelfGlobal => {
+                    count_call!();
+                    let (k, nslots) = self_global_operands(w);
+                    let sym = self.heap.get(consts, k);
+                    let g = self.heap.get(sym, 1);
+                    let from = self.stack.len() - a;
+                    if g == self.stack[fp] {
+                        for i in 0..a {
+                            self.stack[fp + 1 + i] = self.stack[from + i];
+                        }
+                        self.stack.truncate(fp + 1 + a);
+                        for _ in a..nslots {
+                            self.stack.push(Value::UNDEFINED);
+                        }
+                        pc = 0;
+                        continue;
+                    }
+                    if g == Value::UNDEFINED {
+                        sync!();
+                        return Err(self.unbound_error(sym, g));
+                    }
+                    self.stack.insert(from, g);
+                    slow_call!(a, true);
                 }
                 byte::SelfRef => {
                     let clo = self.stack[fp];
                     self.stack.push(clo);
                 }
                 byte::TailSelf => {
-                    self.fuel -= 1;
-                    if self.fuel <= 0 {
-                        // Safepoint: run the call again when this thread resumes.
-                        pc -= 1;
-                        sync!();
-                        tri!(self.safepoint());
-                        reload!();
-                        continue;
-                    }
+                    count_call!();
                     // The arguments are all that is above the slots.
                     let from = self.stack.len() - a;
                     for i in 0..a {
@@ -1377,4 +1445,12 @@ impl Vm {
             &[],
         )
     }
+}
+
+/// Operand b of `CallSelfGlobal`/`TailSelfGlobal`: the global's constant
+/// index (low 16 bits) and the slot count (high 16).
+#[inline(always)]
+fn self_global_operands(w: u64) -> (usize, usize) {
+    let b = operand_b(w);
+    ((b & 0xffff) as usize, (b >> 16) as usize)
 }

@@ -164,6 +164,14 @@ opcodes! {
     /// tail position: the arguments become its first slots, the other
     /// slots up to `b` are cleared, and it starts again
     TailSelf,
+    /// `f a_1 .. a_n -- result`, n = `a`, `f` the running closure: a call of
+    /// the global `consts[b & 0xffff]`, which the running closure was
+    /// defined as; if the global still holds it, a new frame runs the same
+    /// code with `b >> 16` slots, else the global's value is called
+    CallSelfGlobal,
+    /// `a_1 .. a_n --`: as `TailSelf` while the global `consts[b & 0xffff]`
+    /// holds the running closure, else a tail call of the global's value
+    TailSelfGlobal,
 }
 
 /// Number of opcodes.
