@@ -833,11 +833,16 @@ impl Vm {
                 if let Some(&Frame { fp: cfp, pc: cpc }) = self.frames.last() {
                     if cpc < DISCARD_BIT {
                         self.frames.pop();
+                        let me = self.stack[fp];
                         self.stack.truncate(fp);
                         self.stack.push(v);
                         fp = cfp as usize;
                         pc = cpc as usize;
-                        reload_consts!();
+                        // Back in the same closure (recursion): the same
+                        // code and constants.
+                        if self.stack[fp] != me {
+                            reload_consts!();
+                        }
                         continue;
                     }
                 }
