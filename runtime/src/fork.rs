@@ -19,12 +19,12 @@ impl Vm {
     pub fn fork_process(&mut self) -> nix::Result<ForkResult> {
         let _ = std::io::Write::flush(&mut self.out);
         let guards = self.os.registry.prepare();
-        // SAFETY: the child continues with one thread. Every lock a helper
-        // thread can hold is held by this thread across the call (the
-        // registry), helpers never hold std's stdin or stdout locks, and
-        // allocator locks are handled by the C library's own fork handlers;
-        // so every lock the child can reach is consistent and unowned once
-        // `guards` is dropped below.
+        // The child continues with one thread. Every lock a helper thread
+        // can hold is held by this thread across the call (the registry),
+        // helpers never hold std's stdin or stdout locks, and the C
+        // library's own fork handlers take care of the allocator's locks.
+        // SAFETY: so every lock the child can reach is consistent and
+        // unowned once `guards` is dropped below.
         let r = unsafe { nix::unistd::fork() };
         drop(guards);
         r

@@ -914,6 +914,50 @@ impl Vm {
                 }
             }};
         }
+        // Push a frame returning here; the callee's frame starts at `$f_idx`.
+        macro_rules! enter_frame {
+            ($f_idx:expr) => {{
+                self.frames.push(Frame {
+                    fp: fp as u32,
+                    pc: pc as u32,
+                });
+                fp = $f_idx;
+            }};
+        }
+        // Fill the callee's slots past its `$argc` arguments up to `$nslots`.
+        macro_rules! clear_slots {
+            ($argc:expr, $nslots:expr) => {{
+                for _ in $argc..$nslots {
+                    self.stack.push(Value::UNDEFINED);
+                }
+            }};
+        }
+        // The running closure calls itself in tail position: the `$argc`
+        // values on top become its arguments and its code starts again.
+        macro_rules! restart_self {
+            ($argc:expr, $nslots:expr) => {{
+                let from = self.stack.len() - $argc;
+                for i in 0..$argc {
+                    self.stack[fp + 1 + i] = self.stack[from + i];
+                }
+                self.stack.truncate(fp + 1 + $argc);
+                clear_slots!($argc, $nslots);
+                pc = 0;
+                continue;
+            }};
+        }
+        // The value of global `$sym`, or an unbound-variable error.
+        macro_rules! global_value {
+            ($sym:expr) => {{
+                let sym = $sym;
+                let v = self.heap.get(sym, 1);
+                if v == Value::UNDEFINED {
+                    sync!();
+                    return Err(self.unbound_error(sym, v));
+                }
+                v
+            }};
+        }
         // Safepoint: run this instruction again when the thread resumes.
         macro_rules! count_call {
             () => {{
@@ -1003,12 +1047,7 @@ impl Vm {
                     self.heap.set(b, 0, v);
                 }
                 byte::Global => {
-                    let sym = self.heap.get(consts, a);
-                    let v = self.heap.get(sym, 1);
-                    if v == Value::UNDEFINED {
-                        sync!();
-                        return Err(self.unbound_error(sym, v));
-                    }
+                    let v = global_value!(self.heap.get(consts, a));
                     self.stack.push(v);
                 }
                 byte::SetGlobal => {
@@ -1089,15 +1128,9 @@ impl Vm {
                                 }
                                 self.stack.truncate(fp + 1 + a);
                             } else {
-                                self.frames.push(Frame {
-                                    fp: fp as u32,
-                                    pc: pc as u32,
-                                });
-                                fp = f_idx;
+                                enter_frame!(f_idx);
                             }
-                            for _ in a..nslots {
-                                self.stack.push(Value::UNDEFINED);
-                            }
+                            clear_slots!(a, nslots);
                             pc = 0;
                             code_base =
                                 (self.heap.get(code, code::BYTECODE).offset() / 8) as usize + 2;
@@ -1113,26 +1146,15 @@ impl Vm {
                     // global may have been redefined since.
                     let (k, nslots) = self_global_operands(w);
                     let f_idx = self.stack.len() - a - 1;
-                    let sym = self.heap.get(consts, k);
-                    let g = self.heap.get(sym, 1);
+                    let g = global_value!(self.heap.get(consts, k));
                     if g == self.stack[f_idx]
                         && self.frames.len() < self.max_frames + self.frame_reserve
                     {
                         // Same code, same constants: only the frame is new.
-                        self.frames.push(Frame {
-                            fp: fp as u32,
-                            pc: pc as u32,
-                        });
-                        fp = f_idx;
-                        for _ in a..nslots {
-                            self.stack.push(Value::UNDEFINED);
-                        }
+                        enter_frame!(f_idx);
+                        clear_slots!(a, nslots);
                         pc = 0;
                         continue;
-                    }
-                    if g == Value::UNDEFINED {
-                        sync!();
-                        return Err(self.unbound_error(sym, g));
                     }
                     self.stack[f_idx] = g;
                     slow_call!(a, false);
@@ -1140,24 +1162,11 @@ impl Vm {
                 byte::TailSelfGlobal => {
                     count_call!();
                     let (k, nslots) = self_global_operands(w);
-                    let sym = self.heap.get(consts, k);
-                    let g = self.heap.get(sym, 1);
-                    let from = self.stack.len() - a;
+                    let g = global_value!(self.heap.get(consts, k));
                     if g == self.stack[fp] {
-                        for i in 0..a {
-                            self.stack[fp + 1 + i] = self.stack[from + i];
-                        }
-                        self.stack.truncate(fp + 1 + a);
-                        for _ in a..nslots {
-                            self.stack.push(Value::UNDEFINED);
-                        }
-                        pc = 0;
-                        continue;
+                        restart_self!(a, nslots);
                     }
-                    if g == Value::UNDEFINED {
-                        sync!();
-                        return Err(self.unbound_error(sym, g));
-                    }
+                    let from = self.stack.len() - a;
                     self.stack.insert(from, g);
                     slow_call!(a, true);
                 }
@@ -1168,16 +1177,7 @@ impl Vm {
                 byte::TailSelf => {
                     count_call!();
                     // The arguments are all that is above the slots.
-                    let from = self.stack.len() - a;
-                    for i in 0..a {
-                        self.stack[fp + 1 + i] = self.stack[from + i];
-                    }
-                    let nslots = operand_b(w) as usize;
-                    self.stack.truncate(fp + 1 + a);
-                    for _ in a..nslots {
-                        self.stack.push(Value::UNDEFINED);
-                    }
-                    pc = 0;
+                    restart_self!(a, operand_b(w) as usize);
                 }
                 byte::Return => {
                     let v = pop!();
