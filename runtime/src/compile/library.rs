@@ -567,16 +567,7 @@ fn ensure_library(x: &mut Expander, key: &str, d: &Datum) -> VmResult<()> {
         ));
     };
     let path_s = path.display().to_string();
-    let text = match std::fs::read_to_string(&path) {
-        Ok(t) => t,
-        Err(e) => {
-            return Err(x.vm.error_kind(
-                "file-error",
-                format!("cannot read library file `{path_s}`: {e}"),
-                &[],
-            ));
-        }
-    };
+    let text = x.vm.read_source_file("import", &path)?;
     x.vm.libs.loading.push(key.to_string());
     let r = run_file_forms(x.vm, &text, &path_s);
     x.vm.libs.loading.retain(|k| k != key);
@@ -627,18 +618,8 @@ pub fn include_forms(x: &mut Expander, items: &[Datum], fold_case: bool) -> VmRe
             Some(d) if !std::path::Path::new(name).is_absolute() => d.join(name),
             _ => std::path::PathBuf::from(name),
         };
-        x.vm.require("include", crate::vm::Grant::ReadFiles)?;
+        let text = x.vm.read_source_file("include", &path)?;
         let path_s = path.display().to_string();
-        let text = match std::fs::read_to_string(&path) {
-            Ok(t) => t,
-            Err(e) => {
-                return Err(x.vm.error_kind(
-                    "file-error",
-                    format!("include: cannot read `{path_s}`: {e}"),
-                    &[],
-                ));
-            }
-        };
         let mut reader = crate::reader::Reader::new(&text).with_fold_case(fold_case);
         loop {
             match reader.read() {

@@ -837,14 +837,8 @@ fn make_console_port(vm: &mut Vm, base: usize, _: usize) -> VmResult<Value> {
 /// switch, continuations work) rather than a nested run from Rust.
 fn load_open(vm: &mut Vm, base: usize, _: usize) -> VmResult<Value> {
     let p = vm.typed_arg("load", base, 0, obj::STRING, "a file name string")?;
-    vm.require("load", Grant::ReadFiles)?;
     let path = vm.string_text(p);
-    let text = match std::fs::read_to_string(&path) {
-        Ok(t) => t,
-        Err(e) => {
-            return Err(vm.error_kind("file-error", format!("cannot open `{path}`: {e}"), &[p]));
-        }
-    };
+    let text = vm.read_source_file("load", std::path::Path::new(&path))?;
     new_load_state(vm, text, arg(vm, base, 0))
 }
 
@@ -882,17 +876,9 @@ fn load_next(vm: &mut Vm, base: usize, _: usize) -> VmResult<Value> {
         Some(t) => t.clone(),
         None => {
             // Not in this process's cache (an image, a fork): read again.
-            vm.require("load", Grant::ReadFiles)?;
-            let t: std::rc::Rc<str> = match std::fs::read_to_string(&path) {
-                Ok(t) => std::rc::Rc::from(t),
-                Err(e) => {
-                    return Err(vm.error_kind(
-                        "file-error",
-                        format!("cannot open `{path}`: {e}"),
-                        &[],
-                    ));
-                }
-            };
+            let t: std::rc::Rc<str> = vm
+                .read_source_file("load", std::path::Path::new(&path))?
+                .into();
             vm.sources.insert(id, t.clone());
             t
         }

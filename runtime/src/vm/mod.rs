@@ -564,6 +564,20 @@ impl Vm {
         }
     }
 
+    /// The text of the source file at `path`, for `who` (`load`,
+    /// `include`, `import`), if the host granted reading files; else a
+    /// `file-error` naming the file and the cause.
+    pub fn read_source_file(&mut self, who: &str, path: &std::path::Path) -> VmResult<String> {
+        self.require(who, Grant::ReadFiles)?;
+        std::fs::read_to_string(path).map_err(|e| {
+            self.error_kind(
+                "file-error",
+                format!("{who}: cannot read `{}`: {e}", path.display()),
+                &[],
+            )
+        })
+    }
+
     /// An error of a given kind (`read-error`, `file-error`, …).
     pub fn error_kind(
         &mut self,
