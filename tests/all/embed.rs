@@ -242,7 +242,7 @@ fn load_runs_forms_as_ordinary_calls() {
     assert_eq!(eval(&mut rt, "ok"), "1");
     let e = err(&mut rt, "(load \"/nonexistent/file.scm\")");
     assert!(
-        e.contains("cannot open") && e.contains("/nonexistent/file.scm"),
+        e.contains("load: cannot read") && e.contains("/nonexistent/file.scm"),
         "{e}"
     );
 }
