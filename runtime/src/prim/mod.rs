@@ -71,6 +71,14 @@ pub struct PrimDef {
     pub f: PrimFn,
 }
 
+impl PrimDef {
+    /// Does it take `argc` arguments?
+    #[inline(always)]
+    pub fn accepts(&self, argc: usize) -> bool {
+        argc >= self.min as usize && (self.max == MANY || argc <= self.max as usize)
+    }
+}
+
 /// Any number of arguments.
 pub const MANY: u16 = u16::MAX;
 

@@ -363,20 +363,12 @@ impl Vm {
                     }
                     let id = self.heap.get(f, 0).as_fixnum_unchecked() as usize;
                     let def = &PRIMITIVES[id];
-                    if argc < def.min as usize || (def.max != u16::MAX && argc > def.max as usize) {
+                    if !def.accepts(argc) {
                         return Err(self.arity_error(f, argc));
                     }
                     match def.f {
                         PrimFn::Simple(func) => {
-                            let v = match func(self, f_idx + 1, argc) {
-                                Ok(v) => v,
-                                Err(Exn::Block { wait, .. }) => {
-                                    return Err(Exn::Block { wait, argc, tail });
-                                }
-                                Err(e) => return Err(e),
-                            };
-                            self.stack.truncate(f_idx);
-                            return Ok(Called::Done(v));
+                            return self.call_simple(func, f_idx, argc, tail).map(Called::Done);
                         }
                         PrimFn::Control(
                             c @ (Control::Yield | Control::Park | Control::EndThread),
@@ -409,6 +401,27 @@ impl Vm {
                 }
                 _ => return Err(self.not_a_procedure(f)),
             }
+        }
+    }
+
+    /// Run built-in primitive `func` on the `argc` arguments above
+    /// `f_idx`, then cut the stack back to `f_idx`. A primitive that must
+    /// wait says so with `Exn::Block`, which the call completes here.
+    #[inline(always)]
+    fn call_simple(
+        &mut self,
+        func: crate::prim::SimpleFn,
+        f_idx: usize,
+        argc: usize,
+        tail: bool,
+    ) -> VmResult<Value> {
+        match func(self, f_idx + 1, argc) {
+            Ok(v) => {
+                self.stack.truncate(f_idx);
+                Ok(v)
+            }
+            Err(Exn::Block { wait, .. }) => Err(Exn::Block { wait, argc, tail }),
+            Err(e) => Err(e),
         }
     }
 
@@ -1136,6 +1149,30 @@ impl Vm {
                                 (self.heap.get(code, code::BYTECODE).offset() / 8) as usize + 2;
                             consts = self.heap.get(code, code::CONSTS);
                             continue;
+                        }
+                    }
+                    // Fast path: a built-in primitive that returns a value
+                    // (not one that transfers control), arity in range.
+                    if f.is_ref() && self.heap.tag(f) == PRIMITIVE {
+                        let id = self.heap.get(f, 0).as_fixnum_unchecked();
+                        if let Some(def) = usize::try_from(id).ok().and_then(|i| PRIMITIVES.get(i))
+                        {
+                            if let PrimFn::Simple(func) = def.f {
+                                if def.accepts(a) {
+                                    sync!();
+                                    let epoch = self.heap.epoch();
+                                    let v = self.call_simple(func, f_idx, a, tail)?;
+                                    if self.heap.epoch() != epoch {
+                                        reload_consts!();
+                                    }
+                                    if tail {
+                                        return_value!(v);
+                                    } else {
+                                        self.stack.push(v);
+                                    }
+                                    continue;
+                                }
+                            }
                         }
                     }
                     slow_call!(a, tail);
