@@ -323,6 +323,9 @@
 (check (list-copy '(1 2 . 3)) => '(1 2 . 3))
 (check (let* ((tl (string #\t)) (c (list-copy (cons 1 tl)))) (eq? tl (cdr c))) => #t)
 (check (list-copy 'sym) => 'sym)
+;; A circular list is an error, not a copy that never ends.
+(check-error (let ((c (list 1 2 3))) (set-cdr! (cddr c) c) (list-copy c)))
+(check-error (let ((c (list 1))) (set-cdr! c c) (last-pair c)))
 (check (list-copy 5) => 5)
 (check (let ((v (vector 1 2))) (eq? v (list-copy v))) => #t)
 

@@ -228,8 +228,29 @@ fn assoc(vm: &mut Vm, base: usize, _: usize) -> VmResult<Value> {
     ass_generic(vm, base, equal)
 }
 
+/// Does following the cdrs from `l` come back to a pair already seen?
+/// (Floyd's two pointers: constant space.)
+fn circular(vm: &Vm, l: Value) -> bool {
+    let (mut slow, mut fast) = (l, l);
+    loop {
+        for _ in 0..2 {
+            if !vm.is_pair(fast) {
+                return false;
+            }
+            fast = vm.cdr(fast);
+        }
+        slow = vm.cdr(slow);
+        if slow == fast {
+            return true;
+        }
+    }
+}
+
 fn list_copy(vm: &mut Vm, base: usize, _: usize) -> VmResult<Value> {
     let l = arg(vm, base, 0);
+    if circular(vm, l) {
+        return Err(vm.type_error("list-copy", "a list that is not circular", l));
+    }
     let mut items = Vec::new();
     let mut t = l;
     while vm.is_pair(t) {
@@ -278,6 +299,9 @@ fn cons_star(vm: &mut Vm, base: usize, argc: usize) -> VmResult<Value> {
 
 fn last_pair(vm: &mut Vm, base: usize, _: usize) -> VmResult<Value> {
     let mut l = pair_arg(vm, "last-pair", base, 0)?;
+    if circular(vm, l) {
+        return Err(vm.type_error("last-pair", "a list that is not circular", l));
+    }
     while vm.is_pair(vm.cdr(l)) {
         l = vm.cdr(l);
     }
