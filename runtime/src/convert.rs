@@ -517,8 +517,7 @@ impl Scope<'_> {
     /// convert.
     pub fn call_value<R: FromValue>(&mut self, f: &Value, args: impl IntoArgs) -> Result<R, Error> {
         let args = args.into_args(self)?;
-        let refs: Vec<&Value> = args.iter().collect();
-        let v = self.call(f, &refs)?;
+        let v = self.call_with(f, args.iter())?;
         R::from_value(&v, self)
     }
 

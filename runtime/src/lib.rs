@@ -596,6 +596,15 @@ impl Scope<'_> {
     /// # Errors
     /// As [`Runtime::eval_str`].
     pub fn call(&mut self, f: &Value, args: &[&Value]) -> Result<Value, Error> {
+        self.call_with(f, args.iter().copied())
+    }
+
+    /// [`Scope::call`] with the arguments from an iterator.
+    pub(crate) fn call_with<'v>(
+        &mut self,
+        f: &Value,
+        args: impl Iterator<Item = &'v Value>,
+    ) -> Result<Value, Error> {
         let base = self.vm.stack.len();
         let fv = self.raw(f);
         self.vm.stack.push(fv);

@@ -49,7 +49,26 @@ pub type NativeFn = Rc<dyn Fn(&mut Scope<'_>, &[Value]) -> Result<Value, Error>>
 #[derive(Default)]
 pub struct Natives {
     by_name: HashMap<String, NativeFn>,
-    by_hash: HashMap<u32, Vec<Entry>>,
+    by_hash: HashMap<u32, Vec<Entry>, std::hash::BuildHasherDefault<SpreadHash>>,
+}
+
+/// Hashes the identity hashes `by_hash` is keyed by: they are already
+/// well mixed, so one multiply spreads them over the table's bits.
+#[derive(Default)]
+struct SpreadHash(u64);
+
+impl std::hash::Hasher for SpreadHash {
+    fn finish(&self) -> u64 {
+        self.0.wrapping_mul(0x9e37_79b9_7f4a_7c15)
+    }
+    fn write(&mut self, bytes: &[u8]) {
+        for &b in bytes {
+            self.0 = (self.0 << 8) | u64::from(b);
+        }
+    }
+    fn write_u32(&mut self, n: u32) {
+        self.0 = u64::from(n);
+    }
 }
 
 /// A registered function as calls find it.
@@ -332,12 +351,13 @@ pub(crate) fn call_native(vm: &mut Vm, f: Raw, f_idx: usize, argc: usize) -> VmR
             &[],
         ));
     };
-    let args: Vec<Value> = (0..argc)
-        .map(|i| {
-            let v = vm.stack[f_idx + 1 + i];
-            hold_in(vm, v)
-        })
-        .collect();
+    // The argument buffer is reused from call to call (a nested native
+    // call, finding it taken, starts its own).
+    let mut args = std::mem::take(&mut vm.native_args);
+    for i in 0..argc {
+        let v = vm.stack[f_idx + 1 + i];
+        args.push(hold_in(vm, v));
+    }
     // The procedure stays on the stack (rooted) for the error messages.
     vm.stack.truncate(f_idx + 1);
     let depth = vm.stack.len();
@@ -346,6 +366,8 @@ pub(crate) fn call_native(vm: &mut Vm, f: Raw, f_idx: usize, argc: usize) -> VmR
         let mut cx = Scope { vm: &mut *vm };
         func(&mut cx, &args)
     }));
+    args.clear();
+    vm.native_args = args;
     // Whatever the closure did, the caller's stack is as it left it.
     vm.stack.truncate(depth);
     vm.frames.truncate(frames);

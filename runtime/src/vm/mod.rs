@@ -273,6 +273,8 @@ pub struct Vm {
     /// Continuations captured so far: `map` compares it before and after
     /// to know whether its accumulator may be reversed in place.
     pub captures: u64,
+    /// The argument buffer native function calls reuse.
+    pub native_args: Vec<crate::Value>,
     /// The next thread's serial number.
     pub next_thread_id: u64,
     /// Entries in `Reg::Threads` (live or not).
@@ -356,6 +358,7 @@ impl Vm {
             grants: Grants::ALL,
             save_permit: false,
             captures: 0,
+            native_args: Vec::new(),
             next_thread_id: 0,
             threads_registered: 0,
             threads_live_at_prune: 0,
