@@ -1110,15 +1110,7 @@ impl Vm {
                     self.stack.push(clo);
                 }
                 byte::Call | byte::TailCall => {
-                    self.fuel -= 1;
-                    if self.fuel <= 0 {
-                        // Safepoint: run the call again when this thread resumes.
-                        pc -= 1;
-                        sync!();
-                        tri!(self.safepoint());
-                        reload!();
-                        continue;
-                    }
+                    count_call!();
                     let tail = op == byte::TailCall;
                     // Fast path: a closure with fixed arity, called with the
                     // right number of arguments, below the frame limit.
