@@ -86,6 +86,14 @@ impl Heap {
             }
         }
         let pause = start.elapsed();
+        if std::env::var_os("IMP_GC_TRACE").is_some() {
+            eprintln!(
+                "gc major={} old={} pause={:?}",
+                self.stats.major_collections,
+                self.old.used() >> 10,
+                pause
+            );
+        }
         self.stats.total_pause += pause;
         self.stats.max_pause = self.stats.max_pause.max(pause);
         self.stress_armed = true;

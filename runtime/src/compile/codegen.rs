@@ -10,7 +10,7 @@ use imp_gc::Value;
 
 use super::ast::{Ast, LambdaId, Node, VarId};
 use crate::obj::{self, code};
-use crate::vm::opcode::{Op, encode, operand_a};
+use crate::vm::opcode::{Op, encode, operand_a, operand_b};
 use crate::vm::{Vm, VmResult};
 
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -151,28 +151,27 @@ impl Gen<'_> {
         vm.object_from_stack(obj::CODE, base)
     }
 
-    fn emit(&mut self, f: &mut Fun, op: Op, a: u32, b: u32) {
-        // Peephole: `Local x; Local y` becomes `Local2 x y`.
-        if op == Op::Local && f.label != f.code.len() {
+    /// Append an instruction, or fuse it with the one before when no jump
+    /// lands between them (see `fused`). Returns where it went, for
+    /// `patch`.
+    fn emit(&mut self, f: &mut Fun, op: Op, a: u32, b: u32) -> usize {
+        if f.label != f.code.len() {
             if let Some(last) = f.code.last_mut() {
-                if *last as u8 == Op::Local as u8 {
-                    *last = encode(Op::Local2, operand_a(*last), a);
-                    return;
+                if let Some(w) = fused(*last, op, a, b) {
+                    *last = w;
+                    return f.code.len() - 1;
                 }
             }
         }
         f.code.push(encode(op, a, b));
         f.lines.push(f.line);
+        f.code.len() - 1
     }
 
     /// The current position, as the target of a jump.
     fn label(f: &mut Fun) -> usize {
         f.label = f.code.len();
         f.label
-    }
-
-    fn here(f: &Fun) -> usize {
-        f.code.len()
     }
 
     fn patch(f: &mut Fun, at: usize, target: usize) {
@@ -199,8 +198,12 @@ impl Gen<'_> {
 
     fn push_value(&mut self, f: &mut Fun, v: Value) {
         match v.as_fixnum() {
-            Some(n) if i32::try_from(n).is_ok() => self.emit(f, Op::Fix, 0, n as i32 as u32),
-            None if !v.is_ref() && v.bits() >> 32 == 0 => self.emit(f, Op::Imm, 0, v.bits() as u32),
+            Some(n) if i32::try_from(n).is_ok() => {
+                self.emit(f, Op::Fix, 0, n as i32 as u32);
+            }
+            None if !v.is_ref() && v.bits() >> 32 == 0 => {
+                self.emit(f, Op::Imm, 0, v.bits() as u32);
+            }
             _ => {
                 let k = self.add_const(f, v);
                 self.emit(f, Op::Const, k, 0);
@@ -212,8 +215,12 @@ impl Gen<'_> {
     fn finish_ctx(&mut self, f: &mut Fun, ctx: Ctx) {
         match ctx {
             Ctx::Value => {}
-            Ctx::Tail => self.emit(f, Op::Return, 0, 0),
-            Ctx::Effect => self.emit(f, Op::Pop, 0, 0),
+            Ctx::Tail => {
+                self.emit(f, Op::Return, 0, 0);
+            }
+            Ctx::Effect => {
+                self.emit(f, Op::Pop, 0, 0);
+            }
         }
     }
 
@@ -327,8 +334,7 @@ impl Gen<'_> {
                             f.line = pos.line;
                         }
                         let k = small_fixnum(&args[1], 1 << 23).unwrap_or(0);
-                        let j1 = Self::here(f);
-                        self.emit(
+                        let j1 = self.emit(
                             f,
                             fused_jump_imm(*op).unwrap_or(Op::JumpIfFalse),
                             k as i32 as u32,
@@ -350,8 +356,7 @@ impl Gen<'_> {
                         Op::JumpIfFalse
                     }
                 };
-                let j1 = Self::here(f);
-                self.emit(f, jump_op, 0, 0);
+                let j1 = self.emit(f, jump_op, 0, 0);
                 self.if_branches(f, j1, t, e, ctx)?;
             }
             Node::Seq(items) => {
@@ -393,8 +398,8 @@ impl Gen<'_> {
                         if pos.line != 0 {
                             f.line = pos.line;
                         }
-                        f.tail_selfs.push(Self::here(f));
-                        self.emit(f, Op::TailSelf, args.len() as u32, 0);
+                        let at = self.emit(f, Op::TailSelf, args.len() as u32, 0);
+                        f.tail_selfs.push(at);
                         return Ok(());
                     }
                 }
@@ -417,13 +422,13 @@ impl Gen<'_> {
                             if pos.line != 0 {
                                 f.line = pos.line;
                             }
-                            f.self_globals.push(Self::here(f));
                             let op = if tail {
                                 Op::TailSelfGlobal
                             } else {
                                 Op::CallSelfGlobal
                             };
-                            self.emit(f, op, args.len() as u32, k);
+                            let at = self.emit(f, op, args.len() as u32, k);
+                            f.self_globals.push(at);
                             if ctx == Ctx::Effect {
                                 self.emit(f, Op::Pop, 0, 0);
                             }
@@ -543,8 +548,7 @@ impl Gen<'_> {
             Self::patch(f, j1, l1);
             self.node(f, e, ctx)?;
         } else {
-            let j2 = Self::here(f);
-            self.emit(f, Op::Jump, 0, 0);
+            let j2 = self.emit(f, Op::Jump, 0, 0);
             let l1 = Self::label(f);
             Self::patch(f, j1, l1);
             self.node(f, e, ctx)?;
@@ -611,4 +615,26 @@ fn small_fixnum(n: &Node, bound: i64) -> Option<i64> {
         },
         _ => None,
     }
+}
+
+/// The one instruction doing what `last` then `op a b` do, for the pairs
+/// that are common in loops and recursions (fewer dispatches).
+fn fused(last: u64, op: Op, a: u32, b: u32) -> Option<u64> {
+    let (la, lb) = (operand_a(last), operand_b(last));
+    let w = match (Op::from_u8(last as u8)?, op) {
+        (Op::Local, Op::Local) => encode(Op::Local2, la, a),
+        (Op::SelfRef, Op::Local) => encode(Op::SelfLocal, a, 0),
+        (Op::SelfRef, Op::LocalAddImm) => encode(Op::SelfLocalAddImm, a, b),
+        (Op::SelfRef, Op::CarLocal) => encode(Op::SelfCarLocal, a, 0),
+        (Op::SelfRef, Op::CdrLocal) => encode(Op::SelfCdrLocal, a, 0),
+        (Op::Local, Op::JumpUnlessPair) => encode(Op::JumpUnlessPairLocal, la, b),
+        (Op::Local, Op::JumpUnlessNull) => encode(Op::JumpUnlessNullLocal, la, b),
+        (Op::Local, Op::Cons) => encode(Op::ConsLocal, la, 0),
+        (Op::Cons, Op::Return) => encode(Op::ConsReturn, 0, 0),
+        (Op::Add, Op::Return) => encode(Op::AddReturn, 0, 0),
+        (Op::Fix, Op::Return) => encode(Op::ReturnFix, 0, lb),
+        (Op::Imm, Op::Return) => encode(Op::ReturnImm, 0, lb),
+        _ => return None,
+    };
+    Some(w)
 }

@@ -299,6 +299,7 @@ fn disassemble_code(vm: &Vm, code: Value, out: &mut String, nested: &mut Vec<Val
                 }
                 format!("{a} {b}")
             }
+            Op::Local2 | Op::JumpUnlessNullLocal | Op::JumpUnlessPairLocal => format!("{a} {b}"),
             Op::Fix | Op::Jump | Op::JumpIfFalse | Op::JumpIfTrue => (b as i32).to_string(),
             Op::AddImm => (b as i32).to_string(),
             Op::Imm => print(vm, Value::from_bits(b as u64), Mode::Write),
@@ -307,7 +308,9 @@ fn disassemble_code(vm: &Vm, code: Value, out: &mut String, nested: &mut Vec<Val
             | Op::JumpUnlessLeImm
             | Op::JumpUnlessGeImm
             | Op::JumpUnlessNumEqImm => format!("{} {b}", operand_a_signed(w)),
-            Op::LocalAddImm => format!("{a} {}", b as i32),
+            Op::LocalAddImm | Op::SelfLocalAddImm => format!("{a} {}", b as i32),
+            Op::ReturnFix => (b as i32).to_string(),
+            Op::ReturnImm => print(vm, Value::from_bits(b as u64), Mode::Write),
             Op::TailSelf => format!("{a}  ; {b} slots"),
             Op::CallSelfGlobal | Op::TailSelfGlobal => {
                 let name = konst(b & 0xffff)
@@ -327,7 +330,11 @@ fn disassemble_code(vm: &Vm, code: Value, out: &mut String, nested: &mut Vec<Val
             | Op::TailCall
             | Op::ReturnLocal
             | Op::CarLocal
-            | Op::CdrLocal => a.to_string(),
+            | Op::CdrLocal
+            | Op::SelfLocal
+            | Op::SelfCarLocal
+            | Op::SelfCdrLocal
+            | Op::ConsLocal => a.to_string(),
             _ if a != 0 || b != 0 => format!("{a} {b}"),
             _ => String::new(),
         };

@@ -985,6 +985,75 @@ impl Vm {
             }};
         }
 
+        // A new pair of the two values on top (left there: they are its
+        // roots if the allocation collects).
+        macro_rules! cons_top2 {
+            () => {{
+                let (x, y) = top2!();
+                match self.heap.try_alloc(obj::PAIR, 2) {
+                    Some(p) => {
+                        self.heap.set_init(p, 0, x);
+                        self.heap.set_init(p, 1, y);
+                        p
+                    }
+                    None => {
+                        sync!();
+                        let p = tri!(self.alloc(obj::PAIR, 2));
+                        reload_consts!();
+                        let (x, y) = top2!();
+                        self.heap.set(p, 0, x);
+                        self.heap.set(p, 1, y);
+                        p
+                    }
+                }
+            }};
+        }
+        // `x y -- x+y` into `$r`, fixnums inline.
+        macro_rules! add_top2 {
+            () => {{
+                let (x, y) = top2!();
+                match (x.is_fixnum() && y.is_fixnum())
+                    .then(|| (x.bits() as i64).checked_add(y.bits() as i64))
+                    .flatten()
+                {
+                    Some(r) => replace2!(Value::from_bits(r as u64)),
+                    None => arith_slow!(crate::num::ArithOp::Add),
+                }
+            }};
+        }
+        // Push `(car slot[a])` or `(cdr slot[a])`.
+        macro_rules! push_field_local {
+            ($a:expr, $cdr:expr) => {{
+                let p = self.stack[fp + 1 + $a];
+                if !self.is(p, obj::PAIR) {
+                    sync!();
+                    let who = if $cdr { "cdr" } else { "car" };
+                    return Err(self.type_error(who, "a pair", p));
+                }
+                let v = self.heap.get(p, $cdr as usize);
+                self.stack.push(v);
+            }};
+        }
+        // `-- slot[a]+k` for the small constant k in operand b.
+        macro_rules! push_local_add_imm {
+            ($w:expr, $a:expr) => {{
+                let x = self.stack[fp + 1 + $a];
+                let k = (operand_b($w) as i32 as i64) << 1;
+                match x
+                    .is_fixnum()
+                    .then(|| (x.bits() as i64).checked_add(k))
+                    .flatten()
+                {
+                    Some(r) => self.stack.push(Value::from_bits(r as u64)),
+                    None => {
+                        self.stack.push(x);
+                        self.stack.push(Value::fix(operand_b($w) as i32 as i64));
+                        arith_slow!(crate::num::ArithOp::Add);
+                    }
+                }
+            }};
+        }
+
         reload!();
         loop {
             let w = self.heap.word_at(code_base + pc);
@@ -1230,15 +1299,11 @@ impl Vm {
                     let v = self.stack[fp + 1 + a];
                     return_value!(v);
                 }
-                byte::Add => {
-                    let (x, y) = top2!();
-                    match (x.is_fixnum() && y.is_fixnum())
-                        .then(|| (x.bits() as i64).checked_add(y.bits() as i64))
-                        .flatten()
-                    {
-                        Some(r) => replace2!(Value::from_bits(r as u64)),
-                        None => arith_slow!(crate::num::ArithOp::Add),
-                    }
+                byte::Add => add_top2!(),
+                byte::AddReturn => {
+                    add_top2!();
+                    let v = pop!();
+                    return_value!(v);
                 }
                 byte::Sub => {
                     let (x, y) = top2!();
@@ -1291,24 +1356,18 @@ impl Vm {
                     replace2!(Value::bool(r));
                 }
                 byte::Cons => {
-                    let (x, y) = top2!();
-                    let p = match self.heap.try_alloc(obj::PAIR, 2) {
-                        Some(p) => {
-                            self.heap.set_init(p, 0, x);
-                            self.heap.set_init(p, 1, y);
-                            p
-                        }
-                        None => {
-                            sync!();
-                            let p = tri!(self.alloc(obj::PAIR, 2));
-                            reload_consts!();
-                            let (x, y) = top2!();
-                            self.heap.set(p, 0, x);
-                            self.heap.set(p, 1, y);
-                            p
-                        }
-                    };
+                    let p = cons_top2!();
                     replace2!(p);
+                }
+                byte::ConsLocal => {
+                    let v = self.stack[fp + 1 + a];
+                    self.stack.push(v);
+                    let p = cons_top2!();
+                    replace2!(p);
+                }
+                byte::ConsReturn => {
+                    let p = cons_top2!();
+                    return_value!(p);
                 }
                 byte::Car | byte::Cdr => {
                     let n = self.stack.len();
@@ -1418,32 +1477,42 @@ impl Vm {
                     jump_unless_compare_imm!(w, ==, crate::num::ArithOp::NumEq)
                 }
                 byte::Imm => self.stack.push(Value::from_bits(operand_b(w) as u64)),
-                byte::LocalAddImm => {
-                    let x = self.stack[fp + 1 + a];
-                    let k = (operand_b(w) as i32 as i64) << 1;
-                    match x
-                        .is_fixnum()
-                        .then(|| (x.bits() as i64).checked_add(k))
-                        .flatten()
-                    {
-                        Some(r) => self.stack.push(Value::from_bits(r as u64)),
-                        None => {
-                            self.stack.push(x);
-                            self.stack.push(Value::fix(operand_b(w) as i32 as i64));
-                            arith_slow!(crate::num::ArithOp::Add);
-                        }
-                    }
+                byte::LocalAddImm => push_local_add_imm!(w, a),
+                byte::SelfLocalAddImm => {
+                    let clo = self.stack[fp];
+                    self.stack.push(clo);
+                    push_local_add_imm!(w, a);
                 }
-                byte::CarLocal | byte::CdrLocal => {
-                    let p = self.stack[fp + 1 + a];
-                    if !self.is(p, obj::PAIR) {
-                        sync!();
-                        let who = if op == byte::CarLocal { "car" } else { "cdr" };
-                        return Err(self.type_error(who, "a pair", p));
-                    }
-                    let v = self.heap.get(p, (op == byte::CdrLocal) as usize);
+                byte::CarLocal => push_field_local!(a, false),
+                byte::CdrLocal => push_field_local!(a, true),
+                byte::SelfCarLocal => {
+                    let clo = self.stack[fp];
+                    self.stack.push(clo);
+                    push_field_local!(a, false);
+                }
+                byte::SelfCdrLocal => {
+                    let clo = self.stack[fp];
+                    self.stack.push(clo);
+                    push_field_local!(a, true);
+                }
+                byte::SelfLocal => {
+                    let clo = self.stack[fp];
+                    let v = self.stack[fp + 1 + a];
+                    self.stack.push(clo);
                     self.stack.push(v);
                 }
+                byte::JumpUnlessNullLocal => {
+                    if !self.stack[fp + 1 + a].is_nil() {
+                        pc = operand_b(w) as usize;
+                    }
+                }
+                byte::JumpUnlessPairLocal => {
+                    if !self.is(self.stack[fp + 1 + a], obj::PAIR) {
+                        pc = operand_b(w) as usize;
+                    }
+                }
+                byte::ReturnFix => return_value!(Value::fix(operand_b(w) as i32 as i64)),
+                byte::ReturnImm => return_value!(Value::from_bits(operand_b(w) as u64)),
                 byte::JumpUnlessNull => {
                     if !pop!().is_nil() {
                         pc = operand_b(w) as usize;

@@ -172,6 +172,28 @@ opcodes! {
     /// `a_1 .. a_n --`: as `TailSelf` while the global `consts[b & 0xffff]`
     /// holds the running closure, else a tail call of the global's value
     TailSelfGlobal,
+    /// `-- f slot[a]`, `f` the running closure (`SelfRef` then `Local`)
+    SelfLocal,
+    /// `-- f slot[a]+b` (`SelfRef` then `LocalAddImm`)
+    SelfLocalAddImm,
+    /// `-- f (car slot[a])` (`SelfRef` then `CarLocal`)
+    SelfCarLocal,
+    /// `-- f (cdr slot[a])` (`SelfRef` then `CdrLocal`)
+    SelfCdrLocal,
+    /// `--` ; jump to `b` unless `slot[a]` is a pair (`Local`, `JumpUnlessPair`)
+    JumpUnlessPairLocal,
+    /// `--` ; jump to `b` unless `slot[a]` is the empty list
+    JumpUnlessNullLocal,
+    /// `x -- (x . slot[a])` (`Local` then `Cons`)
+    ConsLocal,
+    /// `a d --` ; return `(a . d)` (`Cons` then `Return`)
+    ConsReturn,
+    /// `a b --` ; return `a+b` (`Add` then `Return`)
+    AddReturn,
+    /// `--` ; return `fixnum(b as i32)` (`Fix` then `Return`)
+    ReturnFix,
+    /// `--` ; return the immediate value whose bits are `b` (`Imm` then `Return`)
+    ReturnImm,
 }
 
 /// Number of opcodes.

@@ -167,3 +167,81 @@ fn syntax_keywords_are_not_variables() {
         "{e}"
     );
 }
+
+/// The disassembly of procedure `name` after evaluating `defs`.
+fn disassembly(defs: &str, name: &str) -> String {
+    let mut rt = crate::Runtime::new().expect("runtime");
+    rt.eval_str(defs).unwrap_or_else(|e| panic!("{defs}: {e}"));
+    let out = rt
+        .eval_str(&format!(
+            "(let ((p (open-output-string))) (parameterize ((current-output-port p)) (disassemble {name})) (get-output-string p))"
+        ))
+        .expect("disassemble");
+    rt.write(&out)
+}
+
+#[test]
+fn fused_instructions_are_emitted_and_behave_as_the_pairs_they_replace() {
+    let defs = "(define (build n) (if (= n 0) (cons #f #f) (cons (build (- n 1)) (build (+ n -1)))))
+                (define (count t) (if (car t) (+ 1 (count (car t)) (count (cdr t))) 1))
+                (define (len l acc) (if (null? l) acc (len (cdr l) (+ acc 1))))
+                (define (keep l) (let loop ((l l) (acc '())) (if (pair? l) (loop (cdr l) (cons (car l) acc)) acc)))
+                (define (pass x) (if x (add x x) '()))
+                (define (add a b) (+ a b))
+                (define (ten) 10)";
+    for (name, ops) in [
+        ("build", &["SelfLocalAddImm", "ConsReturn"][..]),
+        (
+            "count",
+            &["SelfCarLocal", "SelfCdrLocal", "AddReturn", "ReturnFix"],
+        ),
+        ("len", &["JumpUnlessNullLocal"]),
+        ("add", &["AddReturn"]),
+        ("ten", &["ReturnFix"]),
+    ] {
+        let d = disassembly(defs, name);
+        for op in ops {
+            assert!(d.contains(op), "{name} lacks {op}:\n{d}");
+        }
+    }
+    let d = disassembly(defs, "pass");
+    assert!(d.contains("ReturnImm"), "{d}");
+    check(&[
+        (defs, "#<unspecified>"),
+        ("(count (build 10))", "2047"),
+        ("(len '(a b c d) 0)", "4"),
+        ("(keep '(1 2 3))", "(3 2 1)"),
+        (
+            "(list (pass 4) (pass #f) (add 1.5 2) (add (expt 2 62) (expt 2 62)))",
+            "(8 () 3.5 9223372036854775808)",
+        ),
+        ("(list (ten) (build 0))", "(10 (#f . #f))"),
+    ]);
+    // The fused field accesses report the pair they wanted.
+    let e = err(
+        "(define (count t) (if (car t) (+ 1 (count (car t)) (count (cdr t))) 1)) (count '(5 . 6))",
+    );
+    assert!(e.contains("car") && e.contains("pair"), "{e}");
+    let e = err("(define (len l acc) (if (null? l) acc (len (cdr l) (+ acc 1)))) (len 5 0)");
+    assert!(e.contains("cdr") && e.contains("pair"), "{e}");
+}
+
+#[test]
+fn no_fusion_across_a_jump_target() {
+    // `(if c 1 ...)` then a `Return` that a jump lands on must stay two
+    // instructions; the value of the whole `if` is returned in each arm.
+    check(&[
+        ("(define (f c) (if c 1 2))", "#<unspecified>"),
+        ("(list (f #t) (f #f))", "(1 2)"),
+        (
+            "(define (g x) (let ((y (if (pair? x) (car x) 0))) (cons y y)))",
+            "#<unspecified>",
+        ),
+        ("(list (g '(7)) (g 3))", "((7 . 7) (0 . 0))"),
+        (
+            "(define (h x) (when (pair? x) (set-car! x 0)) (cons x x))",
+            "#<unspecified>",
+        ),
+        ("(let ((p (list 1))) (h p))", "((0) 0)"),
+    ]);
+}
