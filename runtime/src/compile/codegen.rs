@@ -629,11 +629,37 @@ fn fused(last: u64, op: Op, a: u32, b: u32) -> Option<u64> {
         (Op::SelfRef, Op::CdrLocal) => encode(Op::SelfCdrLocal, a, 0),
         (Op::Local, Op::JumpUnlessPair) => encode(Op::JumpUnlessPairLocal, la, b),
         (Op::Local, Op::JumpUnlessNull) => encode(Op::JumpUnlessNullLocal, la, b),
+        (Op::Local, Op::JumpIfFalse) => encode(Op::JumpIfFalseLocal, la, b),
+        (Op::CarLocal, Op::JumpIfFalse) => encode(Op::JumpIfFalseCarLocal, la, b),
         (Op::Local, Op::Cons) => encode(Op::ConsLocal, la, 0),
         (Op::Cons, Op::Return) => encode(Op::ConsReturn, 0, 0),
         (Op::Add, Op::Return) => encode(Op::AddReturn, 0, 0),
         (Op::Fix, Op::Return) => encode(Op::ReturnFix, 0, lb),
         (Op::Imm, Op::Return) => encode(Op::ReturnImm, 0, lb),
+        (Op::Local2, _) if la < 0x1000 && lb < 0x1000 => {
+            let fused = match op {
+                Op::JumpUnlessLt => Op::JumpUnlessLtLocals,
+                Op::JumpUnlessGt => Op::JumpUnlessGtLocals,
+                Op::JumpUnlessLe => Op::JumpUnlessLeLocals,
+                Op::JumpUnlessGe => Op::JumpUnlessGeLocals,
+                Op::JumpUnlessNumEq => Op::JumpUnlessNumEqLocals,
+                _ => return None,
+            };
+            encode(fused, la | (lb << 12), b)
+        }
+        (Op::Local, _) if la < 0x100 => {
+            // Operand a of a compare-with-constant is a signed 24-bit number.
+            let k = i16::try_from((a << 8) as i32 >> 8).ok()?;
+            let fused = match op {
+                Op::JumpUnlessLtImm => Op::JumpUnlessLtImmLocal,
+                Op::JumpUnlessGtImm => Op::JumpUnlessGtImmLocal,
+                Op::JumpUnlessLeImm => Op::JumpUnlessLeImmLocal,
+                Op::JumpUnlessGeImm => Op::JumpUnlessGeImmLocal,
+                Op::JumpUnlessNumEqImm => Op::JumpUnlessNumEqImmLocal,
+                _ => return None,
+            };
+            encode(fused, la | (u32::from(k as u16) << 8), b)
+        }
         _ => return None,
     };
     Some(w)

@@ -299,7 +299,11 @@ fn disassemble_code(vm: &Vm, code: Value, out: &mut String, nested: &mut Vec<Val
                 }
                 format!("{a} {b}")
             }
-            Op::Local2 | Op::JumpUnlessNullLocal | Op::JumpUnlessPairLocal => format!("{a} {b}"),
+            Op::Local2
+            | Op::JumpUnlessNullLocal
+            | Op::JumpUnlessPairLocal
+            | Op::JumpIfFalseLocal
+            | Op::JumpIfFalseCarLocal => format!("{a} {b}"),
             Op::Fix | Op::Jump | Op::JumpIfFalse | Op::JumpIfTrue => (b as i32).to_string(),
             Op::AddImm => (b as i32).to_string(),
             Op::Imm => print(vm, Value::from_bits(b as u64), Mode::Write),
@@ -308,6 +312,22 @@ fn disassemble_code(vm: &Vm, code: Value, out: &mut String, nested: &mut Vec<Val
             | Op::JumpUnlessLeImm
             | Op::JumpUnlessGeImm
             | Op::JumpUnlessNumEqImm => format!("{} {b}", operand_a_signed(w)),
+            Op::JumpUnlessLtImmLocal
+            | Op::JumpUnlessGtImmLocal
+            | Op::JumpUnlessLeImmLocal
+            | Op::JumpUnlessGeImmLocal
+            | Op::JumpUnlessNumEqImmLocal => {
+                let (s, k) = crate::vm::opcode::slot_and_imm(w);
+                format!("{s} {k} {b}")
+            }
+            Op::JumpUnlessLtLocals
+            | Op::JumpUnlessGtLocals
+            | Op::JumpUnlessLeLocals
+            | Op::JumpUnlessGeLocals
+            | Op::JumpUnlessNumEqLocals => {
+                let (s, t) = crate::vm::opcode::two_slots(w);
+                format!("{s} {t} {b}")
+            }
             Op::LocalAddImm | Op::SelfLocalAddImm => format!("{a} {}", b as i32),
             Op::ReturnFix => (b as i32).to_string(),
             Op::ReturnImm => print(vm, Value::from_bits(b as u64), Mode::Write),

@@ -11,7 +11,7 @@
 
 use imp_gc::Value;
 
-use super::opcode::{byte, operand_a, operand_a_signed, operand_b};
+use super::opcode::{byte, operand_a, operand_a_signed, operand_b, slot_and_imm, two_slots};
 use super::{Abort, DISCARD_BIT, ENTRY_PC, Exn, Frame, REDO_PC, Reg, THREAD_END_PC, Vm, VmResult};
 use crate::obj::{self, CLOSURE, CONTINUATION, PARAMETER, PRIMITIVE, code};
 use crate::prim::{Control, PRIMITIVES, PrimFn};
@@ -904,6 +904,44 @@ impl Vm {
             }};
         }
 
+        // `--`: branch to operand b unless `slot[s] OP k` (see `slot_and_imm`).
+        macro_rules! jump_unless_local_imm {
+            ($w:expr, $op:tt, $nop:expr) => {{
+                let (s, k) = slot_and_imm($w);
+                let x = self.stack[fp + 1 + s];
+                let holds = if x.is_fixnum() {
+                    x.as_fixnum_unchecked() $op k
+                } else {
+                    self.stack.push(x);
+                    self.stack.push(Value::fix(k));
+                    arith_slow!($nop);
+                    pop!().is_true()
+                };
+                if !holds {
+                    pc = operand_b($w) as usize;
+                }
+            }};
+        }
+
+        // `--`: branch to operand b unless `slot[s] OP slot[t]` (see `two_slots`).
+        macro_rules! jump_unless_locals {
+            ($w:expr, $op:tt, $nop:expr) => {{
+                let (s, t) = two_slots($w);
+                let (x, y) = (self.stack[fp + 1 + s], self.stack[fp + 1 + t]);
+                let holds = if x.is_fixnum() && y.is_fixnum() {
+                    (x.bits() as i64) $op (y.bits() as i64)
+                } else {
+                    self.stack.push(x);
+                    self.stack.push(y);
+                    arith_slow!($nop);
+                    pop!().is_true()
+                };
+                if !holds {
+                    pc = operand_b($w) as usize;
+                }
+            }};
+        }
+
         // Call the procedure below the `$argc` arguments at the stack top
         // through `do_call` (anything callable).
         macro_rules! slow_call {
@@ -1508,6 +1546,39 @@ impl Vm {
                 }
                 byte::JumpUnlessPairLocal => {
                     if !self.is(self.stack[fp + 1 + a], obj::PAIR) {
+                        pc = operand_b(w) as usize;
+                    }
+                }
+                byte::JumpUnlessLtImmLocal => jump_unless_local_imm!(w, <, crate::num::ArithOp::Lt),
+                byte::JumpUnlessGtImmLocal => jump_unless_local_imm!(w, >, crate::num::ArithOp::Gt),
+                byte::JumpUnlessLeImmLocal => {
+                    jump_unless_local_imm!(w, <=, crate::num::ArithOp::Le)
+                }
+                byte::JumpUnlessGeImmLocal => {
+                    jump_unless_local_imm!(w, >=, crate::num::ArithOp::Ge)
+                }
+                byte::JumpUnlessNumEqImmLocal => {
+                    jump_unless_local_imm!(w, ==, crate::num::ArithOp::NumEq)
+                }
+                byte::JumpUnlessLtLocals => jump_unless_locals!(w, <, crate::num::ArithOp::Lt),
+                byte::JumpUnlessGtLocals => jump_unless_locals!(w, >, crate::num::ArithOp::Gt),
+                byte::JumpUnlessLeLocals => jump_unless_locals!(w, <=, crate::num::ArithOp::Le),
+                byte::JumpUnlessGeLocals => jump_unless_locals!(w, >=, crate::num::ArithOp::Ge),
+                byte::JumpUnlessNumEqLocals => {
+                    jump_unless_locals!(w, ==, crate::num::ArithOp::NumEq)
+                }
+                byte::JumpIfFalseLocal => {
+                    if self.stack[fp + 1 + a].is_false() {
+                        pc = operand_b(w) as usize;
+                    }
+                }
+                byte::JumpIfFalseCarLocal => {
+                    let p = self.stack[fp + 1 + a];
+                    if !self.is(p, obj::PAIR) {
+                        sync!();
+                        return Err(self.type_error("car", "a pair", p));
+                    }
+                    if self.heap.get(p, 0).is_false() {
                         pc = operand_b(w) as usize;
                     }
                 }

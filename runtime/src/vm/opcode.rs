@@ -194,6 +194,32 @@ opcodes! {
     ReturnFix,
     /// `--` ; return the immediate value whose bits are `b` (`Imm` then `Return`)
     ReturnImm,
+    /// `--` ; jump to `b` unless `slot[s] < k`: `Local` then `JumpUnlessLtImm`,
+    /// with slot `s` in bits 0..8 of `a` and `k` (signed 16-bit) in bits 8..24
+    JumpUnlessLtImmLocal,
+    /// as `JumpUnlessLtImmLocal` for `>`
+    JumpUnlessGtImmLocal,
+    /// as `JumpUnlessLtImmLocal` for `<=`
+    JumpUnlessLeImmLocal,
+    /// as `JumpUnlessLtImmLocal` for `>=`
+    JumpUnlessGeImmLocal,
+    /// as `JumpUnlessLtImmLocal` for `=`
+    JumpUnlessNumEqImmLocal,
+    /// `--` ; jump to `b` unless `slot[s] < slot[t]`: `Local2` then
+    /// `JumpUnlessLt`, with `s` in bits 0..12 of `a` and `t` in bits 12..24
+    JumpUnlessLtLocals,
+    /// as `JumpUnlessLtLocals` for `>`
+    JumpUnlessGtLocals,
+    /// as `JumpUnlessLtLocals` for `<=`
+    JumpUnlessLeLocals,
+    /// as `JumpUnlessLtLocals` for `>=`
+    JumpUnlessGeLocals,
+    /// as `JumpUnlessLtLocals` for `=`
+    JumpUnlessNumEqLocals,
+    /// `--` ; jump to `b` if `slot[a]` is `#f` (`Local` then `JumpIfFalse`)
+    JumpIfFalseLocal,
+    /// `--` ; jump to `b` if `(car slot[a])` is `#f` (`CarLocal` then `JumpIfFalse`)
+    JumpIfFalseCarLocal,
 }
 
 /// Number of opcodes.
@@ -223,6 +249,20 @@ pub const fn operand_a(w: u64) -> u32 {
 #[inline(always)]
 pub const fn operand_a_signed(w: u64) -> i64 {
     ((w as i64) << 32) >> 40
+}
+
+/// The slot and the constant of a `JumpUnless*ImmLocal` instruction.
+#[inline(always)]
+pub const fn slot_and_imm(w: u64) -> (usize, i64) {
+    let a = operand_a(w);
+    ((a & 0xff) as usize, (a >> 8) as u16 as i16 as i64)
+}
+
+/// The two slots of a `JumpUnless*Locals` instruction.
+#[inline(always)]
+pub const fn two_slots(w: u64) -> (usize, usize) {
+    let a = operand_a(w);
+    ((a & 0xfff) as usize, (a >> 12) as usize)
 }
 
 /// Operand `b` of an instruction word.

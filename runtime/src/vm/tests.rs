@@ -205,7 +205,10 @@ fn fused_instructions_are_emitted_and_behave_as_the_pairs_they_replace() {
         }
     }
     let d = disassembly(defs, "pass");
-    assert!(d.contains("ReturnImm"), "{d}");
+    assert!(
+        d.contains("ReturnImm") && d.contains("JumpIfFalseLocal"),
+        "{d}"
+    );
     check(&[
         (defs, "#<unspecified>"),
         ("(count (build 10))", "2047"),
@@ -224,6 +227,49 @@ fn fused_instructions_are_emitted_and_behave_as_the_pairs_they_replace() {
     assert!(e.contains("car") && e.contains("pair"), "{e}");
     let e = err("(define (len l acc) (if (null? l) acc (len (cdr l) (+ acc 1)))) (len 5 0)");
     assert!(e.contains("cdr") && e.contains("pair"), "{e}");
+}
+
+#[test]
+fn comparisons_of_locals_fused_with_their_branch() {
+    let defs = "(define (lt a b) (if (< a b) 'y 'n)) (define (ge a b) (if (>= a b) 'y 'n))
+                (define (eq0 a) (if (= a 0) 'y 'n)) (define (gt9 a) (if (> a -9) 'y 'n))
+                (define (le-big a) (if (<= a 40000) 'y 'n))";
+    for (name, op) in [
+        ("lt", "JumpUnlessLtLocals"),
+        ("ge", "JumpUnlessGeLocals"),
+        ("eq0", "JumpUnlessNumEqImmLocal"),
+        ("gt9", "JumpUnlessGtImmLocal"),
+    ] {
+        let d = disassembly(defs, name);
+        assert!(d.contains(op), "{name} lacks {op}:\n{d}");
+    }
+    // 40000 does not fit the fused form's 16 bits: compared the long way.
+    assert!(!disassembly(defs, "le-big").contains("ImmLocal"));
+    check(&[
+        (defs, "#<unspecified>"),
+        (
+            "(list (lt 1 2) (lt 2 1) (lt 1.5 2) (lt (expt 2 70) 1))",
+            "(y n y n)",
+        ),
+        (
+            "(list (ge 2 2) (ge 1 2) (ge 2.5 2) (ge 1 (expt 2 70)))",
+            "(y n y n)",
+        ),
+        (
+            "(list (eq0 0) (eq0 0.0) (eq0 1) (eq0 (expt 2 70)))",
+            "(y y n n)",
+        ),
+        (
+            "(list (gt9 -8) (gt9 -9) (gt9 -9.5) (gt9 (- (expt 2 70))))",
+            "(y n n n)",
+        ),
+        (
+            "(list (le-big 40000) (le-big 40001) (le-big 39999.5))",
+            "(y n y)",
+        ),
+    ]);
+    let e = err("(define (lt a b) (if (< a b) 'y 'n)) (lt 'x 1)");
+    assert!(e.contains("<") || e.contains("number"), "{e}");
 }
 
 #[test]
