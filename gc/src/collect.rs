@@ -127,6 +127,7 @@ impl Heap {
         self.old = ev.to;
         self.reset_nursery();
         self.stats.minor_collections += 1;
+        self.stats_changed();
         self.stats.live_bytes = self.old.used();
         Ok(())
     }
@@ -168,6 +169,7 @@ impl Heap {
         }
         self.reset_nursery();
         self.stats.major_collections += 1;
+        self.stats_changed();
         self.stats.live_bytes = self.old.used();
         Ok(())
     }

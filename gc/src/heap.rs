@@ -14,7 +14,8 @@
 use std::time::Duration;
 
 use crate::object::{
-    hash_for_offset, header_hash, header_tag, header_words, make_header, Tag, REMEMBERED_BIT,
+    epoch_mix, hash_for_offset, header_hash, header_tag, header_words, make_header, Tag,
+    REMEMBERED_BIT,
 };
 use crate::space::{Region, Space, GUARD_BYTES, PAGE_BYTES};
 use crate::{HeapError, Value};
@@ -114,10 +115,16 @@ pub struct Heap {
     pub(crate) major_trigger: u64,
     /// In stress mode: the allocation right after a collection must succeed.
     pub(crate) stress_armed: bool,
+    /// `try_alloc`'s fast path bumps below this: the nursery's limit, or 0
+    /// in stress mode so that every allocation takes the slow path.
+    pub(crate) alloc_limit: u64,
     /// Full collections are put off (a save child shares the pages).
     pub(crate) defer_major: bool,
     /// Counters.
     pub(crate) stats: GcStats,
+    /// `epoch_mix(self.epoch())`, kept ready for allocation: see
+    /// [`Heap::stats_changed`].
+    pub(crate) hash_mix: u64,
     /// How this heap was configured.
     pub(crate) config: HeapConfig,
 }
@@ -163,8 +170,10 @@ impl Heap {
             free_globals: Vec::new(),
             major_trigger: config.min_major_bytes,
             stress_armed: false,
+            alloc_limit: if config.stress { 0 } else { nursery.limit },
             defer_major: false,
             stats: GcStats::default(),
+            hash_mix: epoch_mix(0),
             config,
         })
     }
@@ -197,21 +206,35 @@ impl Heap {
     /// every word before the next collection.
     #[inline(always)]
     pub fn try_alloc(&mut self, tag: Tag, words: usize) -> Option<Value> {
-        if self.config.stress {
-            if !self.stress_armed {
-                return None;
-            }
-            self.stress_armed = false;
+        let bytes = (words as u64 + 1) * 8;
+        let off = self.nursery.top;
+        if off + bytes > self.alloc_limit {
+            return self.try_alloc_slow(tag, words);
+        }
+        self.nursery.top = off + bytes;
+        // Nursery bytes are counted when the nursery is emptied.
+        self.region.words_mut()[(off / 8) as usize] =
+            make_header(tag, hash_for_offset(off, self.hash_mix), words);
+        Some(Value::from_offset(off))
+    }
+
+    /// `try_alloc` past `alloc_limit`: the nursery is full, or in stress
+    /// mode (where `alloc_limit` is 0) the one allocation allowed after
+    /// each collection.
+    #[cold]
+    fn try_alloc_slow(&mut self, tag: Tag, words: usize) -> Option<Value> {
+        if !self.config.stress || !self.stress_armed {
+            return None;
         }
         let bytes = (words as u64 + 1) * 8;
         let off = self.nursery.top;
         if self.nursery.limit - off < bytes {
             return None;
         }
+        self.stress_armed = false;
         self.nursery.top = off + bytes;
-        // Nursery bytes are counted when the nursery is emptied.
         self.region.words_mut()[(off / 8) as usize] =
-            make_header(tag, hash_for_offset(off, self.epoch()), words);
+            make_header(tag, hash_for_offset(off, self.hash_mix), words);
         Some(Value::from_offset(off))
     }
 
@@ -236,6 +259,11 @@ impl Heap {
         self.stats.minor_collections + (self.stats.major_collections << 32)
     }
 
+    /// The collection counters changed: recompute what depends on them.
+    pub(crate) fn stats_changed(&mut self) {
+        self.hash_mix = epoch_mix(self.epoch());
+    }
+
     /// Would an object of `words` payload words fit in an empty nursery?
     pub fn fits_nursery(&self, words: usize) -> bool {
         (words as u64 + 1) * 8 <= (self.nursery.limit - self.nursery.start) / 4
@@ -258,10 +286,10 @@ impl Heap {
         let off = self.old.top;
         self.old.top += bytes;
         self.stats.bytes_allocated += bytes;
-        let epoch = self.epoch();
+        let mix = self.hash_mix;
         let w = self.region.words_mut();
         let i = (off / 8) as usize;
-        w[i] = make_header(tag, hash_for_offset(off, epoch), words);
+        w[i] = make_header(tag, hash_for_offset(off, mix), words);
         // Fill with a harmless value so the object is scannable at once.
         w[i + 1..i + 1 + words].fill(Value::FALSE.bits());
         Ok(Value::from_offset(off))
@@ -543,6 +571,7 @@ impl Heap {
         other.free_globals = self.free_globals.clone();
         other.major_trigger = self.major_trigger;
         other.stats = self.stats.clone();
+        other.stats_changed();
         Ok(other)
     }
 

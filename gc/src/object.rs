@@ -69,10 +69,17 @@ pub(crate) fn header_hash(h: u64) -> u32 {
 /// nursery cycle `epoch`: a mix of both. The nursery reuses its offsets
 /// after every collection, so the offset alone would give every cycle's
 /// objects the same few hundred thousand hashes.
+/// `mix` is [`epoch_mix`] of the epoch, which the heap keeps ready.
 #[inline(always)]
-pub(crate) fn hash_for_offset(offset: u64, epoch: u64) -> u32 {
-    let x = (offset >> 3) ^ epoch.wrapping_mul(0xD6E8_FEB8_6659_FD93);
+pub(crate) fn hash_for_offset(offset: u64, mix: u64) -> u32 {
+    let x = (offset >> 3) ^ mix;
     (x.wrapping_mul(0x9E37_79B9_7F4A_7C15) >> 41) as u32
+}
+
+/// The epoch's part of [`hash_for_offset`].
+#[inline(always)]
+pub(crate) fn epoch_mix(epoch: u64) -> u64 {
+    epoch.wrapping_mul(0xD6E8_FEB8_6659_FD93)
 }
 
 #[cfg(test)]
