@@ -121,8 +121,19 @@ impl imp_gc::SectionSink for StreamSink<'_> {
 
 #[doc(hidden)]
 /// The layout fingerprint (§3): FNV-1a 64 over a canonical description of
-/// the object layout, the heap geometry and the primitive table.
+/// the object layout, the heap geometry, the primitive table and the
+/// instruction set.
 pub fn fingerprint(static_offset: u64) -> u64 {
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    for b in layout_description(static_offset).bytes() {
+        h ^= b as u64;
+        h = h.wrapping_mul(0x100_0000_01b3);
+    }
+    h
+}
+
+/// The canonical text the fingerprint hashes.
+fn layout_description(static_offset: u64) -> String {
     let mut d = String::from(
         "imp image layout 1; word 64; fixnum xx0 ref 001 imm 011; string len63+wide1 narrow8 wide32;",
     );
@@ -147,12 +158,31 @@ pub fn fingerprint(static_offset: u64) -> u64 {
         d.push_str(p.name);
         d.push('\n');
     }
-    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
-    for b in d.bytes() {
-        h ^= b as u64;
-        h = h.wrapping_mul(0x100_0000_01b3);
+    // The instruction set: saved code runs only on the opcodes it was
+    // compiled for.
+    for op in (0..crate::vm::opcode::OP_COUNT).filter_map(crate::vm::opcode::Op::from_u8) {
+        d.push_str(&format!("op {op:?};"));
     }
-    h
+    d
+}
+
+#[cfg(test)]
+mod fingerprint_tests {
+    #[test]
+    fn the_fingerprint_covers_shapes_primitives_and_every_instruction() {
+        let d = super::layout_description(1 << 20);
+        assert!(d.contains("tag 3 ") && d.contains("tag 132 "), "{d}");
+        assert!(
+            d.contains("car\n") && d.contains("static at 1048576;"),
+            "{d}"
+        );
+        let ops = (0..crate::vm::opcode::OP_COUNT).filter_map(crate::vm::opcode::Op::from_u8);
+        for op in ops {
+            assert!(d.contains(&format!("op {op:?};")), "{op:?} missing");
+        }
+        // The description is what the fingerprint hashes.
+        assert_ne!(super::fingerprint(1 << 20), super::fingerprint(2 << 20));
+    }
 }
 
 #[doc(hidden)]
