@@ -92,3 +92,27 @@ fn threads_run_under_gc_stress() {
     assert_eq!(rt.write(&v), "((1 2 3) 180 3 inner uncaught)");
     rt.verify_heap().expect("verifies");
 }
+
+#[test]
+fn fused_instructions_keep_their_operands_alive_under_gc_stress() {
+    let mut rt = Runtime::with_options(Options {
+        gc_stress: true,
+        ..Default::default()
+    })
+    .expect("runtime");
+    // `ConsLocal` and `ConsReturn` allocate with both halves still on the
+    // stack; the compare-and-branch instructions on locals fall back to
+    // generic arithmetic (which allocates) for bignums and flonums.
+    let src = r#"
+      (define (build n) (if (= n 0) (cons #f #f) (cons (build (- n 1)) (build (+ n -1)))))
+      (define (count t) (if (car t) (+ 1 (count (car t)) (count (cdr t))) 1))
+      (define (keep l) (let loop ((l l) (acc '())) (if (pair? l) (loop (cdr l) (cons (* 1.0 (car l)) acc)) acc)))
+      (define (below? a b) (if (< a b) 'y 'n))
+      (define (big? a) (if (> a 10) 'y 'n))
+      (list (count (build 6)) (keep '(1 2 3))
+            (below? (expt 2 80) (expt 2 81)) (big? (expt 2 70)) (big? 10.5) (below? 2.5 1))
+    "#;
+    let v = rt.eval_str(src).expect("runs under stress");
+    assert_eq!(rt.write(&v), "(127 (3.0 2.0 1.0) y y y n)");
+    rt.verify_heap().expect("verifies");
+}
