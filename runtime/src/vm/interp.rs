@@ -1296,8 +1296,9 @@ impl Vm {
                     // global may have been redefined since.
                     let (k, nslots) = self_global_operands(w);
                     let f_idx = self.stack.len() - a - 1;
-                    let g = global_value!(self.heap.get(consts, k));
-                    if g == self.stack[f_idx]
+                    let sym = self.heap.get(consts, k);
+                    // Still the running closure, so certainly bound.
+                    if self.heap.get(sym, 1) == self.stack[f_idx]
                         && self.frames.len() < self.max_frames + self.frame_reserve
                     {
                         // Same code, same constants: only the frame is new.
@@ -1306,16 +1307,17 @@ impl Vm {
                         pc = 0;
                         continue;
                     }
-                    self.stack[f_idx] = g;
+                    self.stack[f_idx] = global_value!(sym);
                     slow_call!(a, false);
                 }
                 byte::TailSelfGlobal => {
                     count_call!();
                     let (k, nslots) = self_global_operands(w);
-                    let g = global_value!(self.heap.get(consts, k));
-                    if g == self.stack[fp] {
+                    let sym = self.heap.get(consts, k);
+                    if self.heap.get(sym, 1) == self.stack[fp] {
                         restart_self!(a, nslots);
                     }
+                    let g = global_value!(sym);
                     let from = self.stack.len() - a;
                     self.stack.insert(from, g);
                     slow_call!(a, true);
