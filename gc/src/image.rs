@@ -215,6 +215,9 @@ impl PieceWriter<'_> {
     }
 }
 
+/// The runtime's check of one object's shape: its tag and payload words.
+pub type ShapeCheck<'a> = dyn Fn(crate::Tag, &[u64]) -> Result<(), String> + 'a;
+
 impl Heap {
     /// Region offset of the static space (where a purified section goes).
     pub fn static_offset(&self) -> u64 {
@@ -401,7 +404,7 @@ impl Heap {
                 "the static space is already in use".into(),
             ));
         }
-        if len > self.statics.limit - self.statics.start || len % 8 != 0 {
+        if len > self.statics.limit - self.statics.start || !len.is_multiple_of(8) {
             return Err(HeapError::Image(format!(
                 "a static section of {len} bytes does not fit this heap's static space"
             )));
@@ -419,11 +422,7 @@ impl Heap {
     ///
     /// # Errors
     /// A description of the first bad object.
-    pub fn verify_static(
-        &self,
-        valid: &dyn Fn(crate::Tag, &[u64]) -> Result<(), String>,
-        roots: &[Value],
-    ) -> Result<usize, String> {
+    pub fn verify_static(&self, valid: &ShapeCheck<'_>, roots: &[Value]) -> Result<usize, String> {
         let words = self.region.words();
         let (start, top) = (
             (self.statics.start / 8) as usize,
@@ -456,8 +455,8 @@ impl Heap {
             let h = words[at];
             let n = header_words(h);
             if header_tag(h).is_traced() {
-                for j in at + 1..at + 1 + n {
-                    let v = Value::from_bits(words[j]);
+                for &bits in &words[at + 1..at + 1 + n] {
+                    let v = Value::from_bits(bits);
                     if v.is_ref() && !starts.contains(&((v.offset() / 8) as usize)) {
                         return Err(format!(
                             "object at offset {} refers to offset {}, which is no object of the image",

@@ -116,8 +116,8 @@ impl Region {
         len: u64,
     ) -> Result<(), HeapError> {
         let map_len = len.div_ceil(PAGE_BYTES) * PAGE_BYTES;
-        if offset % PAGE_BYTES != 0
-            || file_offset % PAGE_BYTES != 0
+        if !offset.is_multiple_of(PAGE_BYTES)
+            || !file_offset.is_multiple_of(PAGE_BYTES)
             || offset
                 .checked_add(map_len)
                 .is_none_or(|e| e > self.bytes as u64)

@@ -595,7 +595,8 @@ const DIRECT_BLOCK: usize = 4096;
 /// write never share a page.
 fn write_section(f: &File, bytes: &[u8], at: u64) -> std::io::Result<()> {
     let whole = bytes.len() / DIRECT_BLOCK * DIRECT_BLOCK;
-    let aligned = (bytes.as_ptr() as usize) % DIRECT_BLOCK == 0 && at % DIRECT_BLOCK as u64 == 0;
+    let aligned = (bytes.as_ptr() as usize).is_multiple_of(DIRECT_BLOCK)
+        && at.is_multiple_of(DIRECT_BLOCK as u64);
     let mut done = 0;
     if aligned && whole > 0 && set_direct(f, true) {
         // Large writes in pieces, so a full disk is found early and no one
@@ -889,8 +890,8 @@ impl Image {
                 first_chunk: get_u64(b, 32),
             };
             let end = s.file_offset.checked_add(s.len);
-            if s.file_offset % ALIGN != 0
-                || s.region_offset % ALIGN != 0
+            if !s.file_offset.is_multiple_of(ALIGN)
+                || !s.region_offset.is_multiple_of(ALIGN)
                 || s.file_offset < tables_off + tables_len
                 || end.is_none_or(|e| e > len - TRAILER_BYTES)
                 || s.first_chunk

@@ -76,10 +76,13 @@ pub fn float_to_exact(x: f64) -> Option<Num> {
 /// A rational as an f64, correctly scaled even when both parts exceed the
 /// float range.
 fn ratio_to_f64(n: &BigInt, d: &BigInt) -> f64 {
-    if let (Some(a), Some(b)) = (n.to_f64(), d.to_f64()) {
-        if a.is_finite() && b.is_finite() && a.abs() < 9.0e15 && b < 9.0e15 {
-            return a / b;
-        }
+    if let (Some(a), Some(b)) = (n.to_f64(), d.to_f64())
+        && a.is_finite()
+        && b.is_finite()
+        && a.abs() < 9.0e15
+        && b < 9.0e15
+    {
+        return a / b;
     }
     // Shift so the quotient has 64 significant bits, then scale back.
     let shift = d.bits() as i64 - n.bits() as i64 + 64;

@@ -709,8 +709,7 @@ fn parse_save_report(log: &str) -> Vec<(String, i64)> {
 fn phase_name(log: &str) -> String {
     match log
         .lines()
-        .filter(|l| !l.is_empty() && !l.starts_with("report "))
-        .last()
+        .rfind(|l| !l.is_empty() && !l.starts_with("report "))
     {
         Some(p) => format!("the `{p}` phase"),
         None => "its start".to_string(),

@@ -1073,15 +1073,15 @@ impl Vm {
                     self.heap.set(t, field::PERMIT, Value::UNDEFINED);
                     return Ok(Some(permit));
                 }
-                if let Some(d) = deadline.as_fixnum() {
-                    if d <= self.now_us() {
-                        let q = self.tfield(t, field::WAITING_ON);
-                        if q.is_ref() {
-                            self.queue_remove(q, t);
-                            self.heap.set(t, field::WAITING_ON, Value::FALSE);
-                        }
-                        return Ok(Some(self.sym("timeout")));
+                if let Some(d) = deadline.as_fixnum()
+                    && d <= self.now_us()
+                {
+                    let q = self.tfield(t, field::WAITING_ON);
+                    if q.is_ref() {
+                        self.queue_remove(q, t);
+                        self.heap.set(t, field::WAITING_ON, Value::FALSE);
                     }
+                    return Ok(Some(self.sym("timeout")));
                 }
                 if !self.switchable() {
                     return Err(self.error(

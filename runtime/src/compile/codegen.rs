@@ -155,13 +155,12 @@ impl Gen<'_> {
     /// lands between them (see `fused`). Returns where it went, for
     /// `patch`.
     fn emit(&mut self, f: &mut Fun, op: Op, a: u32, b: u32) -> usize {
-        if f.label != f.code.len() {
-            if let Some(last) = f.code.last_mut() {
-                if let Some(w) = fused(*last, op, a, b) {
-                    *last = w;
-                    return f.code.len() - 1;
-                }
-            }
+        if f.label != f.code.len()
+            && let Some(last) = f.code.last_mut()
+            && let Some(w) = fused(*last, op, a, b)
+        {
+            *last = w;
+            return f.code.len() - 1;
         }
         f.code.push(encode(op, a, b));
         f.lines.push(f.line);
@@ -385,55 +384,53 @@ impl Gen<'_> {
             }
             Node::Call(fun, args, pos) => {
                 let l = &self.ast.lambdas[f.id];
-                if let Node::Local(v) = &**fun {
-                    if ctx == Ctx::Tail
-                        && self.is_self(f, *v)
-                        && l.rest.is_none()
-                        && l.params.len() == args.len()
-                    {
-                        // A loop: the closure calls itself in tail position.
+                if let Node::Local(v) = &**fun
+                    && ctx == Ctx::Tail
+                    && self.is_self(f, *v)
+                    && l.rest.is_none()
+                    && l.params.len() == args.len()
+                {
+                    // A loop: the closure calls itself in tail position.
+                    for a in args {
+                        self.node(f, a, Ctx::Value)?;
+                    }
+                    if pos.line != 0 {
+                        f.line = pos.line;
+                    }
+                    let at = self.emit(f, Op::TailSelf, args.len() as u32, 0);
+                    f.tail_selfs.push(at);
+                    return Ok(());
+                }
+                if let Node::Global(name, _) = &**fun
+                    && l.self_global.as_deref() == Some(name.as_str())
+                    && l.rest.is_none()
+                    && l.params.len() == args.len()
+                {
+                    let k = self.global_const(f, name)?;
+                    if k <= 0xffff {
+                        // The procedure calls the global it was defined
+                        // as: itself, while nothing redefines it.
+                        let tail = ctx == Ctx::Tail;
+                        if !tail {
+                            self.emit(f, Op::SelfRef, 0, 0);
+                        }
                         for a in args {
                             self.node(f, a, Ctx::Value)?;
                         }
                         if pos.line != 0 {
                             f.line = pos.line;
                         }
-                        let at = self.emit(f, Op::TailSelf, args.len() as u32, 0);
-                        f.tail_selfs.push(at);
-                        return Ok(());
-                    }
-                }
-                if let Node::Global(name, _) = &**fun {
-                    if l.self_global.as_deref() == Some(name.as_str())
-                        && l.rest.is_none()
-                        && l.params.len() == args.len()
-                    {
-                        let k = self.global_const(f, name)?;
-                        if k <= 0xffff {
-                            // The procedure calls the global it was defined
-                            // as: itself, while nothing redefines it.
-                            let tail = ctx == Ctx::Tail;
-                            if !tail {
-                                self.emit(f, Op::SelfRef, 0, 0);
-                            }
-                            for a in args {
-                                self.node(f, a, Ctx::Value)?;
-                            }
-                            if pos.line != 0 {
-                                f.line = pos.line;
-                            }
-                            let op = if tail {
-                                Op::TailSelfGlobal
-                            } else {
-                                Op::CallSelfGlobal
-                            };
-                            let at = self.emit(f, op, args.len() as u32, k);
-                            f.self_globals.push(at);
-                            if ctx == Ctx::Effect {
-                                self.emit(f, Op::Pop, 0, 0);
-                            }
-                            return Ok(());
+                        let op = if tail {
+                            Op::TailSelfGlobal
+                        } else {
+                            Op::CallSelfGlobal
+                        };
+                        let at = self.emit(f, op, args.len() as u32, k);
+                        f.self_globals.push(at);
+                        if ctx == Ctx::Effect {
+                            self.emit(f, Op::Pop, 0, 0);
                         }
+                        return Ok(());
                     }
                 }
                 self.node(f, fun, Ctx::Value)?;
@@ -505,20 +502,20 @@ impl Gen<'_> {
                     self.finish_ctx(f, ctx);
                     return Ok(());
                 }
-                if let (Op::Car | Op::Cdr, [a]) = (op, args.as_slice()) {
-                    if let Some(slot) = self.plain_local(f, a) {
-                        if pos.line != 0 {
-                            f.line = pos.line;
-                        }
-                        let op = if *op == Op::Car {
-                            Op::CarLocal
-                        } else {
-                            Op::CdrLocal
-                        };
-                        self.emit(f, op, slot, 0);
-                        self.finish_ctx(f, ctx);
-                        return Ok(());
+                if let (Op::Car | Op::Cdr, [a]) = (op, args.as_slice())
+                    && let Some(slot) = self.plain_local(f, a)
+                {
+                    if pos.line != 0 {
+                        f.line = pos.line;
                     }
+                    let op = if *op == Op::Car {
+                        Op::CarLocal
+                    } else {
+                        Op::CdrLocal
+                    };
+                    self.emit(f, op, slot, 0);
+                    self.finish_ctx(f, ctx);
+                    return Ok(());
                 }
                 for a in args {
                     self.node(f, a, Ctx::Value)?;

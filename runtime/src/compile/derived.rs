@@ -211,11 +211,12 @@ pub fn quasi(x: &mut Expander, d: &Datum, depth: u32) -> VmResult<Datum> {
                 (None, None) => quote(list(vec![])),
             };
             for item in items.iter().rev() {
-                if let Some([h, e]) = list_items(item) {
-                    if x.is_keyword(h, "unquote-splicing") && depth == 1 {
-                        acc = list(vec![global("append"), e.clone(), acc]);
-                        continue;
-                    }
+                if let Some([h, e]) = list_items(item)
+                    && x.is_keyword(h, "unquote-splicing")
+                    && depth == 1
+                {
+                    acc = list(vec![global("append"), e.clone(), acc]);
+                    continue;
                 }
                 let q = quasi(x, item, depth)?;
                 acc = list(vec![global("cons"), q, acc]);

@@ -263,10 +263,10 @@ impl<'a> Expander<'a> {
         let Some(name) = items.first().and_then(|h| h.as_sym()) else {
             return Ok(Head::Other);
         };
-        if let Some(core) = name.strip_prefix("#%") {
-            if SPECIAL_FORMS.contains(&core) || matches!(core, "global" | "void") {
-                return Ok(Head::Special(core.to_string()));
-            }
+        if let Some(core) = name.strip_prefix("#%")
+            && (SPECIAL_FORMS.contains(&core) || matches!(core, "global" | "void"))
+        {
+            return Ok(Head::Special(core.to_string()));
         }
         match self.lookup(name) {
             Some(Binding::Var(_)) => return Ok(Head::Other),
@@ -469,28 +469,29 @@ impl<'a> Expander<'a> {
 
     fn call(&mut self, d: &Datum, items: &[Datum]) -> VmResult<Node> {
         // Inline a primitive when the name still means the built-in one.
-        if let Some(name) = items[0].as_sym() {
-            if self.lookup(name).is_none() {
-                let name = self.global_name(name)?;
-                let name = name.as_str();
-                // (+ a b c ...) and (* a b c ...) fold left into binary operations.
-                if matches!(name, "+" | "*") && items.len() > 3 {
-                    if let Some(op) = self.inline_op(name, 2)? {
-                        let mut acc = self.expand(&items[1])?;
-                        for a in &items[2..] {
-                            let x = self.expand(a)?;
-                            acc = Node::Prim(op, vec![acc, x], d.pos);
-                        }
-                        return Ok(acc);
-                    }
+        if let Some(name) = items[0].as_sym()
+            && self.lookup(name).is_none()
+        {
+            let name = self.global_name(name)?;
+            let name = name.as_str();
+            // (+ a b c ...) and (* a b c ...) fold left into binary operations.
+            if matches!(name, "+" | "*")
+                && items.len() > 3
+                && let Some(op) = self.inline_op(name, 2)?
+            {
+                let mut acc = self.expand(&items[1])?;
+                for a in &items[2..] {
+                    let x = self.expand(a)?;
+                    acc = Node::Prim(op, vec![acc, x], d.pos);
                 }
-                if let Some(op) = self.inline_op(name, items.len() - 1)? {
-                    let mut args = Vec::new();
-                    for a in &items[1..] {
-                        args.push(self.expand(a)?);
-                    }
-                    return Ok(Node::Prim(op, args, d.pos));
+                return Ok(acc);
+            }
+            if let Some(op) = self.inline_op(name, items.len() - 1)? {
+                let mut args = Vec::new();
+                for a in &items[1..] {
+                    args.push(self.expand(a)?);
                 }
+                return Ok(Node::Prim(op, args, d.pos));
             }
         }
         let f = self.expand(&items[0])?;

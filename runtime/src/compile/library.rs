@@ -260,12 +260,11 @@ impl ImportSet {
 
 /// The global a free identifier `name` names in `env`.
 pub fn resolve_in(vm: &Vm, env: &Env, name: &str) -> String {
-    if let Some(key) = &env.own {
-        if let Some(lib) = vm.libs.libs.get(key) {
-            if lib.own.borrow().contains(name) {
-                return mangle(key, name);
-            }
-        }
+    if let Some(key) = &env.own
+        && let Some(lib) = vm.libs.libs.get(key)
+        && lib.own.borrow().contains(name)
+    {
+        return mangle(key, name);
     }
     for s in &env.imports {
         if let Some(g) = s.resolve(vm, name) {
@@ -488,10 +487,10 @@ pub fn lib_env(x: &mut Expander, key: &str) -> VmResult<Option<Rc<Env>>> {
 /// Directories searched for library files, in order.
 fn search_dirs(x: &Expander) -> Vec<std::path::PathBuf> {
     let mut dirs = Vec::new();
-    if let Some(f) = &x.file {
-        if let Some(p) = std::path::Path::new(f).parent() {
-            dirs.push(p.to_path_buf());
-        }
+    if let Some(f) = &x.file
+        && let Some(p) = std::path::Path::new(f).parent()
+    {
+        dirs.push(p.to_path_buf());
     }
     dirs.push(std::path::PathBuf::from("."));
     if let Ok(p) = std::env::var("IMP_LIBRARY_PATH") {

@@ -290,10 +290,10 @@ fn chain(
     who: &str,
     ok: fn(Ordering) -> bool,
 ) -> VmResult<Value> {
-    if argc == 2 {
-        if let (Some(a), Some(b)) = (arg(vm, base, 0).as_fixnum(), arg(vm, base, 1).as_fixnum()) {
-            return Ok(Value::bool(ok(a.cmp(&b))));
-        }
+    if argc == 2
+        && let (Some(a), Some(b)) = (arg(vm, base, 0).as_fixnum(), arg(vm, base, 1).as_fixnum())
+    {
+        return Ok(Value::bool(ok(a.cmp(&b))));
     }
     let mut prev = num_arg(vm, who, base, 0)?;
     let mut result = true;
@@ -330,21 +330,21 @@ fn extremum(vm: &mut Vm, base: usize, argc: usize, who: &str, want: Ordering) ->
 
 fn int_division(vm: &mut Vm, base: usize, _: usize, who: &str, kind: IntDiv) -> VmResult<Value> {
     let (a, b) = (arg(vm, base, 0), arg(vm, base, 1));
-    if let (Some(x), Some(y)) = (a.as_fixnum(), b.as_fixnum()) {
-        if y != 0 {
-            // Fixnums are 62-bit: even FIXNUM_MIN / -1 fits an i64.
-            let r = match kind {
-                IntDiv::TruncQuot => x / y,
-                IntDiv::TruncRem => x % y,
-                IntDiv::FloorQuot => Integer::div_floor(&x, &y),
-                IntDiv::FloorRem => Integer::mod_floor(&x, &y),
-            };
-            // Only FIXNUM_MIN / -1 leaves the fixnum range.
-            if (imp_gc::FIXNUM_MIN..=imp_gc::FIXNUM_MAX).contains(&r) {
-                return Ok(Value::fix(r));
-            }
-            return vm.make_num(Num::Fix(r));
+    if let (Some(x), Some(y)) = (a.as_fixnum(), b.as_fixnum())
+        && y != 0
+    {
+        // Fixnums are 62-bit: even FIXNUM_MIN / -1 fits an i64.
+        let r = match kind {
+            IntDiv::TruncQuot => x / y,
+            IntDiv::TruncRem => x % y,
+            IntDiv::FloorQuot => Integer::div_floor(&x, &y),
+            IntDiv::FloorRem => Integer::mod_floor(&x, &y),
+        };
+        // Only FIXNUM_MIN / -1 leaves the fixnum range.
+        if (imp_gc::FIXNUM_MIN..=imp_gc::FIXNUM_MAX).contains(&r) {
+            return Ok(Value::fix(r));
         }
+        return vm.make_num(Num::Fix(r));
     }
     let r = int_div(vm, who, kind, a, b)?;
     vm.make_num(r)

@@ -98,10 +98,11 @@ fn source_open(vm: &mut Vm, base: usize, _: usize) -> VmResult<Value> {
 /// its end.
 fn source_close(vm: &mut Vm, base: usize, _: usize) -> VmResult<Value> {
     let st = arg(vm, base, 0);
-    if vm.is(st, obj::VECTOR) && vm.heap.len(st) == super::io::LOAD_STATE_LEN {
-        if let Some(id) = vm.heap.get(st, 0).as_fixnum() {
-            vm.sources.remove(&id);
-        }
+    if vm.is(st, obj::VECTOR)
+        && vm.heap.len(st) == super::io::LOAD_STATE_LEN
+        && let Some(id) = vm.heap.get(st, 0).as_fixnum()
+    {
+        vm.sources.remove(&id);
     }
     Ok(Value::UNSPECIFIED)
 }

@@ -441,15 +441,15 @@ impl<'a> Lexer<'a> {
         if let Some(&(_, c)) = CHAR_NAMES.iter().find(|(n, _)| *n == key) {
             return Ok(c);
         }
-        if let Some(hex) = key.strip_prefix('x') {
-            if hex.chars().all(|c| c.is_ascii_hexdigit()) {
-                return u32::from_str_radix(hex, 16)
-                    .ok()
-                    .and_then(char::from_u32)
-                    .ok_or_else(|| {
-                        ReadError::new(format!("bad character scalar value `#\\{name}`"), pos)
-                    });
-            }
+        if let Some(hex) = key.strip_prefix('x')
+            && hex.chars().all(|c| c.is_ascii_hexdigit())
+        {
+            return u32::from_str_radix(hex, 16)
+                .ok()
+                .and_then(char::from_u32)
+                .ok_or_else(|| {
+                    ReadError::new(format!("bad character scalar value `#\\{name}`"), pos)
+                });
         }
         Err(ReadError::new(
             format!("unknown character name `#\\{name}`"),

@@ -149,10 +149,10 @@ fn parse_real(s: &str, radix: u32, exactness: Exactness) -> Result<Number, RealE
         return Ok(apply_exactness(Number::from_bigint(n), exactness));
     }
 
-    if radix == 10 {
-        if let Some(dec) = Decimal::parse(unsigned) {
-            return dec.to_number(negative, exactness).ok_or(RealErr::NotNumber);
-        }
+    if radix == 10
+        && let Some(dec) = Decimal::parse(unsigned)
+    {
+        return dec.to_number(negative, exactness).ok_or(RealErr::NotNumber);
     }
     Err(RealErr::NotNumber)
 }

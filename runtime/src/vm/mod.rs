@@ -791,7 +791,7 @@ impl Vm {
     }
 
     fn clear_string_padding(&mut self, s: Value, n: usize) {
-        if n % 8 != 0 {
+        if !n.is_multiple_of(8) {
             let last = n / 8 + 1;
             let w = self.heap.raw(s, last);
             self.heap
