@@ -628,6 +628,23 @@ fn fused(last: u64, op: Op, a: u32, b: u32) -> Option<u64> {
         (Op::Local, Op::JumpUnlessNull) => encode(Op::JumpUnlessNullLocal, la, b),
         (Op::Local, Op::JumpIfFalse) => encode(Op::JumpIfFalseLocal, la, b),
         (Op::CarLocal, Op::JumpIfFalse) => encode(Op::JumpIfFalseCarLocal, la, b),
+        // A self call with one argument: `b` (the global and, patched in
+        // later, the slot count) is the same in the fused instruction.
+        (Op::SelfLocal, Op::CallSelfGlobal) if a == 1 => encode(Op::CallSelfGlobalLocal, la, b),
+        (Op::SelfCarLocal, Op::CallSelfGlobal) if a == 1 => {
+            encode(Op::CallSelfGlobalCarLocal, la, b)
+        }
+        (Op::SelfCdrLocal, Op::CallSelfGlobal) if a == 1 => {
+            encode(Op::CallSelfGlobalCdrLocal, la, b)
+        }
+        (Op::SelfLocalAddImm, Op::CallSelfGlobal) if a == 1 && la < 0x100 => {
+            let k = i16::try_from(lb as i32).ok()?;
+            encode(
+                Op::CallSelfGlobalLocalAddImm,
+                la | (u32::from(k as u16) << 8),
+                b,
+            )
+        }
         (Op::Local, Op::Cons) => encode(Op::ConsLocal, la, 0),
         (Op::Cons, Op::Return) => encode(Op::ConsReturn, 0, 0),
         (Op::Add, Op::Return) => encode(Op::AddReturn, 0, 0),

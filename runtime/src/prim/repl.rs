@@ -333,10 +333,21 @@ fn disassemble_code(vm: &Vm, code: Value, out: &mut String, nested: &mut Vec<Val
             Op::ReturnFix => (b as i32).to_string(),
             Op::ReturnImm => print(vm, Value::from_bits(b as u64), Mode::Write),
             Op::TailSelf => format!("{a}  ; {b} slots"),
-            Op::CallSelfGlobal | Op::TailSelfGlobal => {
+            Op::CallSelfGlobal
+            | Op::TailSelfGlobal
+            | Op::CallSelfGlobalLocal
+            | Op::CallSelfGlobalCarLocal
+            | Op::CallSelfGlobalCdrLocal
+            | Op::CallSelfGlobalLocalAddImm => {
                 let name = konst(b & 0xffff)
                     .map(|k| print(vm, k, Mode::Write))
                     .unwrap_or_default();
+                let a = if op == Op::CallSelfGlobalLocalAddImm {
+                    let (s, k) = crate::vm::opcode::slot_and_imm(w);
+                    format!("{s} {k}")
+                } else {
+                    a.to_string()
+                };
                 format!("{a}  ; {name}, {} slots", b >> 16)
             }
             Op::Local

@@ -1092,6 +1092,50 @@ impl Vm {
             }};
         }
 
+        // `CallSelfGlobal` of `$a` arguments, operand b of `$w` naming the
+        // global and the slot count. The caller has counted the call first
+        // (`count_call!` runs the instruction again after a safepoint, so
+        // it must come before anything the instruction pushes).
+        macro_rules! call_self_global {
+            ($w:expr, $a:expr) => {{
+                // The running closure is below the arguments; the
+                // global may have been redefined since.
+                let (k, nslots) = self_global_operands($w);
+                let f_idx = self.stack.len() - $a - 1;
+                let sym = self.heap.get(consts, k);
+                // Still the running closure, so certainly bound.
+                if self.heap.get(sym, 1) == self.stack[f_idx]
+                    && self.frames.len() < self.max_frames + self.frame_reserve
+                {
+                    // Same code, same constants: only the frame is new.
+                    enter_frame!(f_idx);
+                    clear_slots!($a, nslots);
+                    pc = 0;
+                    continue;
+                }
+                self.stack[f_idx] = global_value!(sym);
+                slow_call!($a, false);
+            }};
+        }
+        // `-- slot[s]+k`.
+        macro_rules! push_local_plus {
+            ($s:expr, $k:expr) => {{
+                let x = self.stack[fp + 1 + $s];
+                match x
+                    .is_fixnum()
+                    .then(|| (x.bits() as i64).checked_add($k << 1))
+                    .flatten()
+                {
+                    Some(r) => self.stack.push(Value::from_bits(r as u64)),
+                    None => {
+                        self.stack.push(x);
+                        self.stack.push(Value::fix($k));
+                        arith_slow!(crate::num::ArithOp::Add);
+                    }
+                }
+            }};
+        }
+
         reload!();
         loop {
             let w = self.heap.word_at(code_base + pc);
@@ -1292,23 +1336,37 @@ impl Vm {
                 }
                 byte::CallSelfGlobal => {
                     count_call!();
-                    // The running closure is below the arguments; the
-                    // global may have been redefined since.
-                    let (k, nslots) = self_global_operands(w);
-                    let f_idx = self.stack.len() - a - 1;
-                    let sym = self.heap.get(consts, k);
-                    // Still the running closure, so certainly bound.
-                    if self.heap.get(sym, 1) == self.stack[f_idx]
-                        && self.frames.len() < self.max_frames + self.frame_reserve
-                    {
-                        // Same code, same constants: only the frame is new.
-                        enter_frame!(f_idx);
-                        clear_slots!(a, nslots);
-                        pc = 0;
-                        continue;
-                    }
-                    self.stack[f_idx] = global_value!(sym);
-                    slow_call!(a, false);
+                    call_self_global!(w, a);
+                }
+                byte::CallSelfGlobalLocal => {
+                    count_call!();
+                    let clo = self.stack[fp];
+                    let v = self.stack[fp + 1 + a];
+                    self.stack.push(clo);
+                    self.stack.push(v);
+                    call_self_global!(w, 1);
+                }
+                byte::CallSelfGlobalLocalAddImm => {
+                    count_call!();
+                    let clo = self.stack[fp];
+                    self.stack.push(clo);
+                    let (s, k) = slot_and_imm(w);
+                    push_local_plus!(s, k);
+                    call_self_global!(w, 1);
+                }
+                byte::CallSelfGlobalCarLocal => {
+                    count_call!();
+                    let clo = self.stack[fp];
+                    self.stack.push(clo);
+                    push_field_local!(a, false);
+                    call_self_global!(w, 1);
+                }
+                byte::CallSelfGlobalCdrLocal => {
+                    count_call!();
+                    let clo = self.stack[fp];
+                    self.stack.push(clo);
+                    push_field_local!(a, true);
+                    call_self_global!(w, 1);
                 }
                 byte::TailSelfGlobal => {
                     count_call!();

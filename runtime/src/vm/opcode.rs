@@ -220,6 +220,15 @@ opcodes! {
     JumpIfFalseLocal,
     /// `--` ; jump to `b` if `(car slot[a])` is `#f` (`CarLocal` then `JumpIfFalse`)
     JumpIfFalseCarLocal,
+    /// `-- result`: `SelfLocal a` then `CallSelfGlobal 1 b`
+    CallSelfGlobalLocal,
+    /// `-- result`: `SelfLocalAddImm s k` then `CallSelfGlobal 1 b`, with
+    /// slot `s` and `k` packed in `a` as for `JumpUnlessLtImmLocal`
+    CallSelfGlobalLocalAddImm,
+    /// `-- result`: `SelfCarLocal a` then `CallSelfGlobal 1 b`
+    CallSelfGlobalCarLocal,
+    /// `-- result`: `SelfCdrLocal a` then `CallSelfGlobal 1 b`
+    CallSelfGlobalCdrLocal,
 }
 
 /// Number of opcodes.

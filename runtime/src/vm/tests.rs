@@ -188,14 +188,29 @@ fn fused_instructions_are_emitted_and_behave_as_the_pairs_they_replace() {
                 (define (keep l) (let loop ((l l) (acc '())) (if (pair? l) (loop (cdr l) (cons (car l) acc)) acc)))
                 (define (pass x) (if x (add x x) '()))
                 (define (add a b) (+ a b))
-                (define (ten) 10)";
+                (define (ten) 10)
+                (define (sum2 a b) (if (= a 0) b (+ 1 (sum2 (- a 1) b))))
+                (define (firsts l n) (if (pair? l) (cons n (firsts (car l) n)) '()))
+                (define (rests l n) (if (pair? l) (+ 1 (rests (cdr l) n)) n))
+                (define k 3)
+                (define (same x) (if (= k 0) x (begin (set! k (- k 1)) (cons k (same x)))))";
     for (name, ops) in [
-        ("build", &["SelfLocalAddImm", "ConsReturn"][..]),
+        ("build", &["CallSelfGlobalLocalAddImm", "ConsReturn"][..]),
         (
             "count",
-            &["SelfCarLocal", "SelfCdrLocal", "AddReturn", "ReturnFix"],
+            &[
+                "JumpIfFalseCarLocal",
+                "CallSelfGlobalCarLocal",
+                "CallSelfGlobalCdrLocal",
+                "AddReturn",
+                "ReturnFix",
+            ],
         ),
         ("len", &["JumpUnlessNullLocal"]),
+        ("sum2", &["SelfLocalAddImm"]),
+        ("firsts", &["SelfCarLocal"]),
+        ("rests", &["SelfCdrLocal"]),
+        ("same", &["CallSelfGlobalLocal"]),
         ("add", &["AddReturn"]),
         ("ten", &["ReturnFix"]),
     ] {
@@ -219,6 +234,10 @@ fn fused_instructions_are_emitted_and_behave_as_the_pairs_they_replace() {
             "(8 () 3.5 9223372036854775808)",
         ),
         ("(list (ten) (build 0))", "(10 (#f . #f))"),
+        (
+            "(list (sum2 3 10) (firsts '(((x))) 0) (rests '(1 2 3) 10) (same 'z))",
+            "(13 (0 0 0) 13 (2 1 0 . z))",
+        ),
     ]);
     // The fused field accesses report the pair they wanted.
     let e = err(
@@ -289,5 +308,32 @@ fn no_fusion_across_a_jump_target() {
             "#<unspecified>",
         ),
         ("(let ((p (list 1))) (h p))", "((0) 0)"),
+    ]);
+}
+
+#[test]
+fn fused_self_calls_resume_correctly_after_preemption() {
+    // Every call of `fib` and `count` is a fused self call; with two
+    // threads running, the scheduler preempts them at those instructions
+    // (every 2,000 calls) and each must be made again from the start.
+    check(&[
+        (
+            "(define (fib n) (if (< n 2) n (+ (fib (- n 1)) (fib (- n 2)))))
+             (define (build n) (if (= n 0) (cons #f #f) (cons (build (- n 1)) (build (- n 1)))))
+             (define (count t) (if (car t) (+ 1 (count (car t)) (count (cdr t))) 1))
+             (define (one x) (if (pair? x) (one (car x)) x))
+             (define order '())
+             (define (note! tag) (set! order (cons tag order)))",
+            "#<unspecified>",
+        ),
+        (
+            "(let ((a (make-thread (lambda () (let loop ((i 0) (s 0)) (if (< i 5) (begin (note! 'a) (loop (+ i 1) (+ s (fib 18)))) s)))))
+                   (b (make-thread (lambda () (let loop ((i 0) (s 0)) (if (< i 5) (begin (note! 'b) (loop (+ i 1) (+ s (count (build 11))))) s))))))
+               (thread-start! a) (thread-start! b)
+               (list (thread-join! a) (thread-join! b) (one '((((7)))))))",
+            "(12920 20475 7)",
+        ),
+        // The two threads took turns: neither ran all its rounds first.
+        ("(let loop ((l order) (changes 0)) (if (or (null? l) (null? (cdr l))) (> changes 1) (loop (cdr l) (if (eq? (car l) (cadr l)) changes (+ changes 1)))))", "#t"),
     ]);
 }
