@@ -866,68 +866,11 @@ impl Vm {
                 reload!();
             }};
         }
-        // `a b --`: branch to operand b unless `a OP b`.
-        macro_rules! jump_unless_compare {
-            ($w:expr, $op:tt, $nop:expr) => {{
-                let (x, y) = top2!();
-                let holds = if x.is_fixnum() && y.is_fixnum() {
-                    let n = self.stack.len();
-                    self.stack.truncate(n - 2);
-                    (x.bits() as i64) $op (y.bits() as i64)
-                } else {
-                    arith_slow!($nop);
-                    pop!().is_true()
-                };
-                if !holds {
-                    pc = operand_b($w) as usize;
-                }
-            }};
-        }
-
-        // `x --`: branch to operand b unless `x OP k`, k in operand a.
-        macro_rules! jump_unless_compare_imm {
-            ($w:expr, $op:tt, $nop:expr) => {{
-                let k = operand_a_signed($w);
-                let n = self.stack.len();
-                let x = self.stack[n - 1];
-                let holds = if x.is_fixnum() {
-                    self.stack.truncate(n - 1);
-                    x.as_fixnum_unchecked() $op k
-                } else {
-                    self.stack.push(Value::fix(k));
-                    arith_slow!($nop);
-                    pop!().is_true()
-                };
-                if !holds {
-                    pc = operand_b($w) as usize;
-                }
-            }};
-        }
-
-        // `--`: branch to operand b unless `slot[s] OP k` (see `slot_and_imm`).
-        macro_rules! jump_unless_local_imm {
-            ($w:expr, $op:tt, $nop:expr) => {{
-                let (s, k) = slot_and_imm($w);
-                let x = self.stack[fp + 1 + s];
-                let holds = if x.is_fixnum() {
-                    x.as_fixnum_unchecked() $op k
-                } else {
-                    self.stack.push(x);
-                    self.stack.push(Value::fix(k));
-                    arith_slow!($nop);
-                    pop!().is_true()
-                };
-                if !holds {
-                    pc = operand_b($w) as usize;
-                }
-            }};
-        }
-
-        // `--`: branch to operand b unless `slot[s] OP slot[t]` (see `two_slots`).
-        macro_rules! jump_unless_locals {
-            ($w:expr, $op:tt, $nop:expr) => {{
-                let (s, t) = two_slots($w);
-                let (x, y) = (self.stack[fp + 1 + s], self.stack[fp + 1 + t]);
+        // Branch to operand b of `$w` unless `$x OP $y`: fixnums compared
+        // inline, anything else by the generic comparison.
+        macro_rules! branch_unless {
+            ($w:expr, $x:expr, $y:expr, $op:tt, $nop:expr) => {{
+                let (x, y) = ($x, $y);
                 let holds = if x.is_fixnum() && y.is_fixnum() {
                     (x.bits() as i64) $op (y.bits() as i64)
                 } else {
@@ -939,6 +882,42 @@ impl Vm {
                 if !holds {
                     pc = operand_b($w) as usize;
                 }
+            }};
+        }
+        // `a b --`: branch unless `a OP b`.
+        macro_rules! jump_unless_compare {
+            ($w:expr, $op:tt, $nop:expr) => {{
+                let (x, y) = top2!();
+                let n = self.stack.len();
+                self.stack.truncate(n - 2);
+                branch_unless!($w, x, y, $op, $nop);
+            }};
+        }
+        // `x --`: branch unless `x OP k`, k in operand a.
+        macro_rules! jump_unless_compare_imm {
+            ($w:expr, $op:tt, $nop:expr) => {{
+                let x = pop!();
+                branch_unless!($w, x, Value::fix(operand_a_signed($w)), $op, $nop);
+            }};
+        }
+        // `--`: branch unless `slot[s] OP k` (see `slot_and_imm`).
+        macro_rules! jump_unless_local_imm {
+            ($w:expr, $op:tt, $nop:expr) => {{
+                let (s, k) = slot_and_imm($w);
+                branch_unless!($w, self.stack[fp + 1 + s], Value::fix(k), $op, $nop);
+            }};
+        }
+        // `--`: branch unless `slot[s] OP slot[t]` (see `two_slots`).
+        macro_rules! jump_unless_locals {
+            ($w:expr, $op:tt, $nop:expr) => {{
+                let (s, t) = two_slots($w);
+                branch_unless!(
+                    $w,
+                    self.stack[fp + 1 + s],
+                    self.stack[fp + 1 + t],
+                    $op,
+                    $nop
+                );
             }};
         }
 
