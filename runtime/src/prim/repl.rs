@@ -301,6 +301,7 @@ fn disassemble_code(vm: &Vm, code: Value, out: &mut String, nested: &mut Vec<Val
                 format!("{a} {b}")
             }
             Op::Local2
+            | Op::LocalFree
             | Op::JumpUnlessNullLocal
             | Op::JumpUnlessPairLocal
             | Op::JumpIfFalseLocal

@@ -1572,6 +1572,13 @@ impl Vm {
                     self.stack.push(clo);
                     push_field_local!(a, true);
                 }
+                byte::LocalFree => {
+                    let x = self.stack[fp + 1 + a];
+                    let clo = self.stack[fp];
+                    let y = self.heap.get(clo, 1 + operand_b(w) as usize);
+                    self.stack.push(x);
+                    self.stack.push(y);
+                }
                 byte::SelfLocal => {
                     let clo = self.stack[fp];
                     let v = self.stack[fp + 1 + a];

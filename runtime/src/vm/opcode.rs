@@ -229,6 +229,8 @@ opcodes! {
     CallSelfGlobalCarLocal,
     /// `-- result`: `SelfCdrLocal a` then `CallSelfGlobal 1 b`
     CallSelfGlobalCdrLocal,
+    /// `-- slot[a] free[b]` (`Local` then `Free`)
+    LocalFree,
 }
 
 /// Number of opcodes.

@@ -192,6 +192,7 @@ fn fused_instructions_are_emitted_and_behave_as_the_pairs_they_replace() {
                 (define (sum2 a b) (if (= a 0) b (+ 1 (sum2 (- a 1) b))))
                 (define (firsts l n) (if (pair? l) (cons n (firsts (car l) n)) '()))
                 (define (rests l n) (if (pair? l) (+ 1 (rests (cdr l) n)) n))
+                (define (adder n) (lambda (x) (+ x n)))
                 (define k 3)
                 (define (same x) (if (= k 0) x (begin (set! k (- k 1)) (cons k (same x)))))";
     for (name, ops) in [
@@ -211,6 +212,7 @@ fn fused_instructions_are_emitted_and_behave_as_the_pairs_they_replace() {
         ("firsts", &["SelfCarLocal"]),
         ("rests", &["SelfCdrLocal"]),
         ("same", &["CallSelfGlobalLocal"]),
+        ("(adder 1)", &["LocalFree", "AddReturn"]),
         ("add", &["AddReturn"]),
         ("ten", &["ReturnFix"]),
     ] {
