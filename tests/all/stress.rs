@@ -3,13 +3,18 @@
 
 use imp::{Options, Runtime};
 
-#[test]
-fn representative_program_runs_under_gc_stress() {
-    let mut rt = Runtime::with_options(Options {
+/// A runtime whose every allocation collects.
+fn stress_runtime() -> Runtime {
+    Runtime::with_options(Options {
         gc_stress: true,
         ..Default::default()
     })
-    .expect("runtime");
+    .expect("runtime")
+}
+
+#[test]
+fn representative_program_runs_under_gc_stress() {
+    let mut rt = stress_runtime();
     let src = r#"
       (define (make-tree d) (if (= d 0) '() (cons (make-tree (- d 1)) (make-tree (- d 1)))))
       (define (check t) (if (null? t) 1 (+ 1 (check (car t)) (check (cdr t)))))
@@ -32,11 +37,7 @@ fn representative_program_runs_under_gc_stress() {
 
 #[test]
 fn strings_widen_in_place_under_gc_stress() {
-    let mut rt = Runtime::with_options(Options {
-        gc_stress: true,
-        ..Default::default()
-    })
-    .expect("runtime");
+    let mut rt = stress_runtime();
     // Old strings (collected into the old generation) widened while young
     // objects are everywhere: the widened string must keep its new body
     // alive through minor and major collections.
@@ -61,11 +62,7 @@ fn strings_widen_in_place_under_gc_stress() {
 
 #[test]
 fn threads_run_under_gc_stress() {
-    let mut rt = Runtime::with_options(Options {
-        gc_stress: true,
-        ..Default::default()
-    })
-    .expect("runtime");
+    let mut rt = stress_runtime();
     let src = r#"
       (define m (make-mutex))
       (define ch (make-channel 2))
@@ -95,11 +92,7 @@ fn threads_run_under_gc_stress() {
 
 #[test]
 fn fused_instructions_keep_their_operands_alive_under_gc_stress() {
-    let mut rt = Runtime::with_options(Options {
-        gc_stress: true,
-        ..Default::default()
-    })
-    .expect("runtime");
+    let mut rt = stress_runtime();
     // `ConsLocal` and `ConsReturn` allocate with both halves still on the
     // stack; the compare-and-branch instructions on locals fall back to
     // generic arithmetic (which allocates) for bignums and flonums.

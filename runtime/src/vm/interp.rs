@@ -1051,23 +1051,35 @@ impl Vm {
                 self.stack.push(v);
             }};
         }
-        // `-- slot[a]+k` for the small constant k in operand b.
-        macro_rules! push_local_add_imm {
-            ($w:expr, $a:expr) => {{
-                let x = self.stack[fp + 1 + $a];
-                let k = (operand_b($w) as i32 as i64) << 1;
+        // `-- slot[s]+k`.
+        macro_rules! push_local_plus {
+            ($s:expr, $k:expr) => {{
+                let x = self.stack[fp + 1 + $s];
                 match x
                     .is_fixnum()
-                    .then(|| (x.bits() as i64).checked_add(k))
+                    .then(|| (x.bits() as i64).checked_add($k << 1))
                     .flatten()
                 {
                     Some(r) => self.stack.push(Value::from_bits(r as u64)),
                     None => {
                         self.stack.push(x);
-                        self.stack.push(Value::fix(operand_b($w) as i32 as i64));
+                        self.stack.push(Value::fix($k));
                         arith_slow!(crate::num::ArithOp::Add);
                     }
                 }
+            }};
+        }
+        // `-- slot[a]+k` for the small constant k in operand b.
+        macro_rules! push_local_add_imm {
+            ($w:expr, $a:expr) => {
+                push_local_plus!($a, operand_b($w) as i32 as i64)
+            };
+        }
+        // Push the running closure (a procedure naming itself).
+        macro_rules! push_self {
+            () => {{
+                let clo = self.stack[fp];
+                self.stack.push(clo);
             }};
         }
 
@@ -1094,24 +1106,6 @@ impl Vm {
                 }
                 self.stack[f_idx] = global_value!(sym);
                 slow_call!($a, false);
-            }};
-        }
-        // `-- slot[s]+k`.
-        macro_rules! push_local_plus {
-            ($s:expr, $k:expr) => {{
-                let x = self.stack[fp + 1 + $s];
-                match x
-                    .is_fixnum()
-                    .then(|| (x.bits() as i64).checked_add($k << 1))
-                    .flatten()
-                {
-                    Some(r) => self.stack.push(Value::from_bits(r as u64)),
-                    None => {
-                        self.stack.push(x);
-                        self.stack.push(Value::fix($k));
-                        arith_slow!(crate::num::ArithOp::Add);
-                    }
-                }
             }};
         }
 
@@ -1319,31 +1313,27 @@ impl Vm {
                 }
                 byte::CallSelfGlobalLocal => {
                     count_call!();
-                    let clo = self.stack[fp];
+                    push_self!();
                     let v = self.stack[fp + 1 + a];
-                    self.stack.push(clo);
                     self.stack.push(v);
                     call_self_global!(w, 1);
                 }
                 byte::CallSelfGlobalLocalAddImm => {
                     count_call!();
-                    let clo = self.stack[fp];
-                    self.stack.push(clo);
+                    push_self!();
                     let (s, k) = slot_and_imm(w);
                     push_local_plus!(s, k);
                     call_self_global!(w, 1);
                 }
                 byte::CallSelfGlobalCarLocal => {
                     count_call!();
-                    let clo = self.stack[fp];
-                    self.stack.push(clo);
+                    push_self!();
                     push_field_local!(a, false);
                     call_self_global!(w, 1);
                 }
                 byte::CallSelfGlobalCdrLocal => {
                     count_call!();
-                    let clo = self.stack[fp];
-                    self.stack.push(clo);
+                    push_self!();
                     push_field_local!(a, true);
                     call_self_global!(w, 1);
                 }
@@ -1359,10 +1349,7 @@ impl Vm {
                     self.stack.insert(from, g);
                     slow_call!(a, true);
                 }
-                byte::SelfRef => {
-                    let clo = self.stack[fp];
-                    self.stack.push(clo);
-                }
+                byte::SelfRef => push_self!(),
                 byte::TailSelf => {
                     count_call!();
                     // The arguments are all that is above the slots.
@@ -1556,20 +1543,17 @@ impl Vm {
                 byte::Imm => self.stack.push(Value::from_bits(operand_b(w) as u64)),
                 byte::LocalAddImm => push_local_add_imm!(w, a),
                 byte::SelfLocalAddImm => {
-                    let clo = self.stack[fp];
-                    self.stack.push(clo);
+                    push_self!();
                     push_local_add_imm!(w, a);
                 }
                 byte::CarLocal => push_field_local!(a, false),
                 byte::CdrLocal => push_field_local!(a, true),
                 byte::SelfCarLocal => {
-                    let clo = self.stack[fp];
-                    self.stack.push(clo);
+                    push_self!();
                     push_field_local!(a, false);
                 }
                 byte::SelfCdrLocal => {
-                    let clo = self.stack[fp];
-                    self.stack.push(clo);
+                    push_self!();
                     push_field_local!(a, true);
                 }
                 byte::LocalFree => {
@@ -1580,9 +1564,8 @@ impl Vm {
                     self.stack.push(y);
                 }
                 byte::SelfLocal => {
-                    let clo = self.stack[fp];
+                    push_self!();
                     let v = self.stack[fp + 1 + a];
-                    self.stack.push(clo);
                     self.stack.push(v);
                 }
                 byte::JumpUnlessNullLocal => {
