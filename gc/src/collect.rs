@@ -4,6 +4,14 @@
 //!   generation (everything surviving one collection is promoted). Roots:
 //!   the mutator's roots, the handle and global tables, and the payloads of
 //!   remembered objects.
+//! * **Promotion in place**: when a minor collection found nearly the whole
+//!   nursery alive (a program building a large structure), copying it is
+//!   all cost and no gain, so the next few minor collections promote the
+//!   nursery where it lies: its window becomes old data, untouched, and a
+//!   new window opens after it. Nothing moves and no root changes. Then a
+//!   minor collection copies again, which measures the survival rate anew;
+//!   at worst a few windows of garbage were promoted, and the next full
+//!   collection frees them.
 //! * **Major** collections copy every live object of the nursery and the old
 //!   generation into the spare semispace, then swap. Static objects never
 //!   move; their payloads are scanned as roots.
@@ -14,7 +22,9 @@
 use std::time::Instant;
 
 use crate::heap::Heap;
-use crate::object::{header_tag, header_words, FORWARD_TAG, REMEMBERED_BIT};
+use crate::object::{
+    header_tag, header_words, make_header, Tag, FILLER_TAG, FORWARD_TAG, REMEMBERED_BIT,
+};
 use crate::space::Space;
 use crate::{HeapError, Value};
 
@@ -80,7 +90,11 @@ impl Heap {
         if major {
             self.collect_major(roots)?;
         } else {
-            self.collect_minor(roots)?;
+            if self.may_promote_in_place() {
+                self.promote_in_place();
+            } else {
+                self.collect_minor(roots)?;
+            }
             if kind == CollectionKind::Auto && self.wants_major() {
                 self.collect_major(roots)?;
             }
@@ -88,9 +102,10 @@ impl Heap {
         let pause = start.elapsed();
         if std::env::var_os("IMP_GC_TRACE").is_some() {
             eprintln!(
-                "gc major={} old={} pause={:?}",
+                "gc major={} promotions={} old={} pause={:?}",
                 self.stats.major_collections,
-                self.old.used() >> 10,
+                self.stats.promotions,
+                self.old_used() >> 10,
                 pause
             );
         }
@@ -113,6 +128,7 @@ impl Heap {
             to: self.old,
         };
         let scan_from = ev.to.top;
+        let young = self.nursery.used();
         self.evacuate_roots(&mut ev, roots);
         let remembered = std::mem::take(&mut self.remembered);
         for &off in &remembered {
@@ -125,15 +141,72 @@ impl Heap {
         self.scan_to_space(&mut ev, scan_from);
         self.sweep_tracked(&ev);
         self.old = ev.to;
+        let survived = ev.to.top - scan_from;
+        // A nursery found nearly all alive (7/8) and at least half full (a
+        // collection forced early says little) earns promotions in place.
+        self.promote_credit = if survived * 8 >= young * 7
+            && (young * 2 >= self.window_bytes() || self.config.stress)
+        {
+            PROMOTE_STREAK
+        } else {
+            0
+        };
         self.reset_nursery();
         self.stats.minor_collections += 1;
         self.stats_changed();
-        self.stats.live_bytes = self.old.used();
+        self.stats.live_bytes = self.old_used();
         Ok(())
     }
 
+    /// Should this minor collection promote the nursery in place? Only
+    /// while the credit of the last copying one lasts, only for a nursery
+    /// at least three quarters full (promoting a nearly empty window would
+    /// waste the rest of it), and only with room for a new window.
+    fn may_promote_in_place(&self) -> bool {
+        let window = self.window_bytes();
+        let full = self.nursery.used() * 4 >= window * 3 || self.config.stress;
+        let room = if self.old.top == self.nursery.limit {
+            self.old.limit - self.nursery.top
+        } else {
+            self.old.free()
+        };
+        self.promote_credit > 0 && full && room >= window
+    }
+
+    /// Make the nursery's objects old where they lie and open a new window.
+    /// Objects keep their offsets, so no root or reference changes; the
+    /// remembered set empties, since no young object is left to point to.
+    fn promote_in_place(&mut self) {
+        for off in std::mem::take(&mut self.remembered) {
+            self.region.words_mut()[(off / 8) as usize] &= !REMEMBERED_BIT;
+        }
+        let win = self.nursery;
+        self.stats.bytes_allocated += win.used();
+        if self.old.top == win.limit {
+            // The window is the old generation's end: the new one starts
+            // right after the promoted objects.
+            self.old.top = win.top;
+            self.open_window(win.top);
+        } else {
+            // Old objects lie past the window: its unused tail becomes a
+            // filler object, so the old generation stays walkable, and
+            // the new window opens at the end.
+            if win.top < win.limit {
+                let words = ((win.limit - win.top) / 8 - 1) as usize;
+                self.region.words_mut()[(win.top / 8) as usize] =
+                    make_header(Tag(FILLER_TAG), 0, words);
+            }
+            self.open_window(self.old.top);
+        }
+        self.promote_credit -= 1;
+        self.stats.minor_collections += 1;
+        self.stats.promotions += 1;
+        self.stats_changed();
+        self.stats.live_bytes = self.old_used();
+    }
+
     fn collect_major(&mut self, roots: &mut dyn Roots) -> Result<(), HeapError> {
-        let need = self.old.used() + self.nursery.used();
+        let need = self.old_used() + self.nursery.used() + self.window_bytes();
         if self.old_spare.free() < need {
             return Err(HeapError::OutOfMemory {
                 requested: need,
@@ -142,6 +215,8 @@ impl Heap {
         }
         let mut ev = Evacuation {
             nursery: self.nursery,
+            // The whole semispace, the window included: a test cheaper than
+            // two, and the window's objects are from-space anyway.
             old_from: Some(self.old),
             to: self.old_spare,
         };
@@ -157,6 +232,8 @@ impl Heap {
         }
         self.scan_to_space(&mut ev, scan_from);
         self.sweep_tracked(&ev);
+        // Count the nursery's bytes before its window closes.
+        self.stats.bytes_allocated += self.nursery.used();
         let from = self.old;
         self.old_spare = Space::new(from.start, from.limit - from.start);
         self.old = ev.to;
@@ -167,10 +244,12 @@ impl Heap {
         } else {
             self.region.release(from.start, from.top);
         }
-        self.reset_nursery();
+        // The new window opens after the survivors.
+        self.open_window(self.old.top);
+        self.promote_credit = 0;
         self.stats.major_collections += 1;
         self.stats_changed();
-        self.stats.live_bytes = self.old.used();
+        self.stats.live_bytes = self.old_used();
         Ok(())
     }
 
@@ -295,6 +374,10 @@ impl Evacuation {
         Value::from_offset(dst)
     }
 }
+
+/// Promotions in place allowed after a copying minor collection found the
+/// nursery nearly all alive; then one copies again to measure.
+const PROMOTE_STREAK: u32 = 3;
 
 /// Old-generation size at which the next full collection starts, given
 /// what survived this one: three times the survivors for small heaps (a

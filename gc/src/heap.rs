@@ -6,6 +6,14 @@
 //! [`Heap::collect`]. So a collection happens only where the mutator passes a
 //! complete root set (DESIGN invariant 4).
 //!
+//! **Invariant (nursery window):** the nursery is a window inside the old
+//! generation's current semispace, `[nursery.start, nursery.limit)`, and
+//! old objects lie on both sides of it: `[old.start, nursery.start)` and
+//! `[nursery.limit, old.top)`. A minor collection either copies the
+//! nursery's survivors to `old.top`, or, when nearly everything in it
+//! survives, *promotes it in place*: the window becomes old data and a new
+//! window opens further on (see `collect.rs`).
+//!
 //! **Invariant (remembered set):** every object outside the nursery that holds
 //! a reference into the nursery is in `remembered` with its header's
 //! remembered bit set. [`Heap::set`] keeps this; [`Heap::set_init`] is only
@@ -56,6 +64,9 @@ impl Default for HeapConfig {
 pub struct GcStats {
     /// Minor (nursery) collections so far.
     pub minor_collections: u64,
+    /// Of those, how many promoted the nursery where it lay instead of
+    /// copying its survivors.
+    pub promotions: u64,
     /// Major (full) collections so far.
     pub major_collections: u64,
     /// Bytes allocated since the heap was made.
@@ -92,12 +103,15 @@ pub struct Heap {
     pub(crate) pure: Space,
     /// Mutable objects that never move (from images).
     pub(crate) statics: Space,
-    /// The old generation's current semispace.
+    /// The old generation's current semispace, the nursery window included.
     pub(crate) old: Space,
     /// The old generation's other semispace (empty between collections).
     pub(crate) old_spare: Space,
-    /// Young objects.
+    /// Young objects: a window inside `old` (see the module's invariants).
     pub(crate) nursery: Space,
+    /// Minor collections that may still promote in place before one copies
+    /// again (which measures how much of the nursery survives).
+    pub(crate) promote_credit: u32,
     /// Offsets of non-nursery objects that may hold nursery references.
     pub(crate) remembered: Vec<u64>,
     /// Objects whose death the owner wants to hear of, with its token for
@@ -141,19 +155,20 @@ impl Heap {
     pub fn new(config: HeapConfig) -> Result<Heap, HeapError> {
         let pure_b = round_up(config.pure_bytes);
         let static_b = round_up(config.static_bytes);
-        let old_b = round_up(config.old_bytes);
         let nursery_b = round_up(config.nursery_bytes.max(PAGE_BYTES));
+        // The nursery window lives inside the old semispace.
+        let old_b = round_up(config.old_bytes).max(2 * nursery_b);
         let mut at = GUARD_BYTES;
         let pure = Space::new(at, pure_b);
         at += pure_b;
         let statics = Space::new(at, static_b);
         at += static_b;
-        let old = Space::new(at, old_b);
+        let mut old = Space::new(at, old_b);
         at += old_b;
         let old_spare = Space::new(at, old_b);
         at += old_b;
-        let nursery = Space::new(at, nursery_b);
-        at += nursery_b;
+        let nursery = Space::new(old.start, nursery_b);
+        old.top = nursery.limit;
         let region = Region::reserve(at)?;
         Ok(Heap {
             region,
@@ -162,6 +177,7 @@ impl Heap {
             old,
             old_spare,
             nursery,
+            promote_credit: 0,
             remembered: Vec::new(),
             tracked: Vec::new(),
             dead: Vec::new(),
@@ -192,7 +208,51 @@ impl Heap {
 
     /// Bytes currently allocated in all spaces (live or not yet collected).
     pub fn used_bytes(&self) -> u64 {
-        self.pure.used() + self.statics.used() + self.old.used() + self.nursery.used()
+        self.pure.used() + self.statics.used() + self.old_used() + self.nursery.used()
+    }
+
+    /// Bytes of old objects: the old semispace's, less the nursery window.
+    pub(crate) fn old_used(&self) -> u64 {
+        self.old.used() - self.window_bytes()
+    }
+
+    /// The nursery window's size.
+    pub(crate) fn window_bytes(&self) -> u64 {
+        self.nursery.limit - self.nursery.start
+    }
+
+    /// Does `off` fall among the old generation's objects (either side of
+    /// the nursery window)?
+    pub(crate) fn old_contains(&self, off: u64) -> bool {
+        self.old.contains(off) && !(self.nursery.start..self.nursery.limit).contains(&off)
+    }
+
+    /// The old generation's objects as the two ranges either side of the
+    /// nursery window.
+    pub(crate) fn old_runs(&self) -> [Space; 2] {
+        let before = Space {
+            start: self.old.start,
+            top: self.nursery.start,
+            limit: self.nursery.start,
+        };
+        let after = Space {
+            start: self.nursery.limit,
+            top: self.old.top,
+            limit: self.old.limit,
+        };
+        [before, after]
+    }
+
+    /// Open the nursery window at `at` in the old semispace, empty.
+    pub(crate) fn open_window(&mut self, at: u64) {
+        let bytes = self.window_bytes();
+        self.nursery = Space::new(at, bytes);
+        self.old.top = self.old.top.max(self.nursery.limit);
+        self.alloc_limit = if self.config.stress {
+            0
+        } else {
+            self.nursery.limit
+        };
     }
 
     // ---- allocation -------------------------------------------------------
@@ -266,7 +326,7 @@ impl Heap {
 
     /// Would an object of `words` payload words fit in an empty nursery?
     pub fn fits_nursery(&self, words: usize) -> bool {
-        (words as u64 + 1) * 8 <= (self.nursery.limit - self.nursery.start) / 4
+        (words as u64 + 1) * 8 <= self.window_bytes() / 4
     }
 
     /// Allocate directly in the old generation (for objects too large for
@@ -297,12 +357,12 @@ impl Heap {
 
     /// Should the next collection be a full one?
     pub fn wants_major(&self) -> bool {
-        if self.defer_major && self.old.free() > self.old.used() {
+        if self.defer_major && self.old.free() > self.old_used() {
             // A forked save child shares the parent's pages: a full
             // collection now would copy the whole heap. Wait while there is room.
             return false;
         }
-        self.old.used() >= self.major_trigger
+        self.old_used() >= self.major_trigger
     }
 
     /// Put off full collections (while a save child runs) unless the old
@@ -461,7 +521,7 @@ impl Heap {
         let o = v.offset();
         v.is_ref()
             && (self.nursery.contains(o)
-                || self.old.contains(o)
+                || self.old_contains(o)
                 || self.statics.contains(o)
                 || self.pure.contains(o))
     }
@@ -570,6 +630,8 @@ impl Heap {
         other.globals = self.globals.clone();
         other.free_globals = self.free_globals.clone();
         other.major_trigger = self.major_trigger;
+        other.promote_credit = self.promote_credit;
+        other.alloc_limit = self.alloc_limit;
         other.stats = self.stats.clone();
         other.stats_changed();
         Ok(other)

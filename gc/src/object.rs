@@ -26,6 +26,9 @@ pub const RAW_TAG_MIN: u8 = 0x80;
 /// Header tag of a forwarded object during a collection; the rest of the
 /// header word is the new offset shifted left by 8.
 pub(crate) const FORWARD_TAG: u8 = 0xFF;
+/// Header tag of a filler: the unused tail of a nursery window promoted in
+/// place, raw so it is never scanned, and never referenced.
+pub(crate) const FILLER_TAG: u8 = 0xFE;
 /// Tag 0 is never a valid object: zeroed or released memory reads as it.
 pub(crate) const INVALID_TAG: u8 = 0;
 

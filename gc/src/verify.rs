@@ -4,7 +4,9 @@
 use std::collections::HashSet;
 
 use crate::heap::Heap;
-use crate::object::{header_tag, header_words, FORWARD_TAG, INVALID_TAG, REMEMBERED_BIT};
+use crate::object::{
+    header_tag, header_words, FILLER_TAG, FORWARD_TAG, INVALID_TAG, REMEMBERED_BIT,
+};
 use crate::{Roots, Value};
 
 impl Heap {
@@ -32,7 +34,9 @@ impl Heap {
                         "{name} space: object at {at:#x} runs past the space's top"
                     ));
                 }
-                starts.insert(at);
+                if t != FILLER_TAG {
+                    starts.insert(at);
+                }
                 at = next;
             }
         }
@@ -78,11 +82,13 @@ impl Heap {
         err
     }
 
-    fn spaces(&self) -> [(&'static str, crate::Space); 4] {
+    fn spaces(&self) -> [(&'static str, crate::Space); 5] {
+        let [before, after] = self.old_runs();
         [
             ("pure", self.pure),
             ("static", self.statics),
-            ("old", self.old),
+            ("old", before),
+            ("old", after),
             ("nursery", self.nursery),
         ]
     }
