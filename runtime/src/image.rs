@@ -167,6 +167,46 @@ fn layout_description(static_offset: u64) -> String {
 }
 
 #[cfg(test)]
+mod code_entry_tests {
+    use super::code_entry_agrees;
+    use crate::obj::code;
+    use imp_gc::Value;
+
+    fn payload(nreq: i64, rest: i64, nslots: i64, entry: i64) -> Vec<u64> {
+        let mut p = vec![Value::FALSE.bits(); code::SIZE];
+        p[code::NREQ] = Value::fix(nreq).bits();
+        p[code::REST] = Value::fix(rest).bits();
+        p[code::NSLOTS] = Value::fix(nslots).bits();
+        p[code::ENTRY] = Value::fix(entry).bits();
+        p
+    }
+
+    #[test]
+    fn the_entry_word_packs_the_arity_and_the_frame_size() {
+        assert_eq!(code::entry_fields(code::entry(2, 0, 7)), (2, 7));
+        assert_eq!(code::entry_fields(code::entry(0, 0, 0)), (0, 0));
+        // A rest parameter or counts too large: no argument count matches.
+        for e in [code::entry(1, -1, 3), code::entry(1 << 24, 0, 1 << 24)] {
+            assert_eq!(e, -1);
+            assert!(code::entry_fields(e).0 > 0xff_ffff);
+        }
+    }
+
+    #[test]
+    fn a_code_object_whose_entry_word_disagrees_is_refused() {
+        assert!(code_entry_agrees(&payload(2, 0, 5, code::entry(2, 0, 5))));
+        assert!(code_entry_agrees(&payload(1, -1, 4, -1)));
+        assert!(!code_entry_agrees(&payload(2, 0, 5, code::entry(2, 0, 9))));
+        assert!(!code_entry_agrees(&payload(2, 0, 5, code::entry(3, 0, 5))));
+        assert!(!code_entry_agrees(&payload(1, -1, 4, code::entry(1, 0, 4))));
+        assert!(!code_entry_agrees(&payload(5, 0, 2, code::entry(5, 0, 2))));
+        let mut p = payload(2, 0, 5, code::entry(2, 0, 5));
+        p[code::ENTRY] = Value::FALSE.bits();
+        assert!(!code_entry_agrees(&p));
+    }
+}
+
+#[cfg(test)]
 mod fingerprint_tests {
     #[test]
     fn the_fingerprint_covers_shapes_primitives_and_every_instruction() {
@@ -409,6 +449,24 @@ impl Vm {
     }
 }
 
+/// Does a code object's `ENTRY` word (which calls trust for the arity and
+/// the frame size) say what its `NREQ`, `REST` and `NSLOTS` fields say?
+fn code_entry_agrees(p: &[u64]) -> bool {
+    use obj::code;
+    let field = |i: usize| imp_gc::Value::from_bits(p[i]).as_fixnum();
+    match (
+        field(code::NREQ),
+        field(code::REST),
+        field(code::NSLOTS),
+        field(code::ENTRY),
+    ) {
+        (Some(nreq), Some(rest), Some(nslots), Some(entry)) => {
+            nslots >= nreq && code::entry(nreq, rest, nslots) == entry
+        }
+        _ => false,
+    }
+}
+
 /// Is an object of tag `t` with payload `p` shaped as this runtime makes
 /// them? Raw objects' length fields must fit their payload, so nothing that
 /// reads one can run past it; fixed shapes must have their field count.
@@ -418,7 +476,7 @@ fn valid_object(t: imp_gc::Tag, p: &[u64]) -> Result<(), String> {
     let ok = match t {
         obj::PAIR | obj::SYMBOL | obj::PRIMITIVE => n == 2,
         obj::BOX => n == 1,
-        obj::CODE => n == obj::code::SIZE,
+        obj::CODE => n == obj::code::SIZE && code_entry_agrees(p),
         obj::ERROR => n == obj::error::SIZE,
         obj::THREAD => n == crate::thread::field::SIZE,
         obj::MUTEX => n == crate::thread::mutex::SIZE,

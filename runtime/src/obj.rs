@@ -128,8 +128,31 @@ pub mod code {
     pub const LINES: usize = 6;
     /// The source file name (string) or `#f`.
     pub const FILE: usize = 7;
+    /// What a call needs to enter the procedure, in one word (fixnum):
+    /// [`entry`] of `NREQ` and `NSLOTS`, or `-1` with a rest parameter.
+    pub const ENTRY: usize = 8;
     /// Number of fields.
-    pub const SIZE: usize = 8;
+    pub const SIZE: usize = 9;
+
+    /// The `ENTRY` word of a procedure with `nreq` parameters, a rest
+    /// parameter or not, and `nslots` slots: `nreq | nslots << 25`, or -1
+    /// when the call must take the general path (a rest parameter, or
+    /// counts too large to pack). Its low 25 bits equal an argument count
+    /// (24 bits at most) exactly when the fast path applies.
+    pub fn entry(nreq: i64, rest: i64, nslots: i64) -> i64 {
+        if rest < 0 || !(0..1 << 24).contains(&nreq) || !(0..1 << 30).contains(&nslots) {
+            -1
+        } else {
+            nreq | nslots << 25
+        }
+    }
+
+    /// The argument count an `ENTRY` word accepts on the fast path (none
+    /// for -1) and the frame size.
+    #[inline(always)]
+    pub fn entry_fields(entry: i64) -> (i64, usize) {
+        (entry & 0x1ff_ffff, (entry >> 25) as usize)
+    }
 }
 
 /// Field indices of an `ERROR` object.

@@ -131,10 +131,14 @@ impl Gen<'_> {
             None => Value::FALSE,
         };
         vm.stack.push(name);
-        vm.stack.push(Value::fix(l.params.len() as i64));
-        vm.stack
-            .push(Value::fix(if l.rest.is_some() { -1 } else { 0 }));
-        vm.stack.push(Value::fix(f.max_slot as i64));
+        let (nreq, rest, nslots) = (
+            l.params.len() as i64,
+            if l.rest.is_some() { -1 } else { 0 },
+            f.max_slot as i64,
+        );
+        vm.stack.push(Value::fix(nreq));
+        vm.stack.push(Value::fix(rest));
+        vm.stack.push(Value::fix(nslots));
         let lines = vm.alloc(obj::LINES, 1 + f.lines.len().div_ceil(2))?;
         vm.heap.set_raw(lines, 0, f.lines.len() as u64);
         for (i, pair) in f.lines.chunks(2).enumerate() {
@@ -147,6 +151,7 @@ impl Gen<'_> {
             None => Value::FALSE,
         };
         vm.stack.push(file);
+        vm.stack.push(Value::fix(code::entry(nreq, rest, nslots)));
         debug_assert_eq!(vm.stack.len() - base, code::SIZE);
         vm.object_from_stack(obj::CODE, base)
     }

@@ -1242,14 +1242,13 @@ impl Vm {
                     let f = self.stack[f_idx];
                     if f.is_ref() && self.heap.tag(f) == CLOSURE {
                         let code = self.heap.get(f, 0);
-                        let nreq = self.heap.get(code, code::NREQ).as_fixnum_unchecked() as usize;
-                        let rest = self.heap.get(code, code::REST);
-                        if nreq == a
-                            && rest.as_fixnum_unchecked() >= 0
+                        // One word says the arity and the frame size.
+                        let (nargs, nslots) = code::entry_fields(
+                            self.heap.get(code, code::ENTRY).as_fixnum_unchecked(),
+                        );
+                        if nargs == a as i64
                             && (tail || self.frames.len() < self.max_frames + self.frame_reserve)
                         {
-                            let nslots =
-                                self.heap.get(code, code::NSLOTS).as_fixnum_unchecked() as usize;
                             if tail {
                                 // A few words: a loop beats a call to memmove.
                                 for i in 0..=a {
