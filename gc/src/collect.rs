@@ -173,13 +173,19 @@ impl Heap {
         self.promote_credit > 0 && full && room >= window
     }
 
+    /// Empty the remembered set, clearing its objects' bits: for a
+    /// collection after which no young object is left to point to.
+    fn forget_remembered(&mut self) {
+        for off in std::mem::take(&mut self.remembered) {
+            self.region.words_mut()[(off / 8) as usize] &= !REMEMBERED_BIT;
+        }
+    }
+
     /// Make the nursery's objects old where they lie and open a new window.
     /// Objects keep their offsets, so no root or reference changes; the
     /// remembered set empties, since no young object is left to point to.
     fn promote_in_place(&mut self) {
-        for off in std::mem::take(&mut self.remembered) {
-            self.region.words_mut()[(off / 8) as usize] &= !REMEMBERED_BIT;
-        }
+        self.forget_remembered();
         let win = self.nursery;
         self.stats.bytes_allocated += win.used();
         if self.old.top == win.limit {
@@ -221,9 +227,7 @@ impl Heap {
             to: self.old_spare,
         };
         let scan_from = ev.to.top;
-        for off in std::mem::take(&mut self.remembered) {
-            self.region.words_mut()[(off / 8) as usize] &= !REMEMBERED_BIT;
-        }
+        self.forget_remembered();
         self.evacuate_roots(&mut ev, roots);
         // Static objects never move but may point anywhere.
         let mut at = self.statics.start;
