@@ -1,20 +1,26 @@
-//! The moving collector: Cheney copying for both generations.
+//! The collector: Cheney copying for the nursery; mark-sweep in place, or
+//! copying, for the whole heap.
 //!
 //! * **Minor** collections copy every live nursery object into the old
-//!   generation (everything surviving one collection is promoted). Roots:
+//!   generation (everything surviving one collection is promoted): into a
+//!   hole a full collection left, else at the old generation's end. Roots:
 //!   the mutator's roots, the handle and global tables, and the payloads of
 //!   remembered objects.
 //! * **Promotion in place**: when a minor collection found nearly the whole
 //!   nursery alive (a program building a large structure), copying it is
 //!   all cost and no gain, so the next few minor collections promote the
 //!   nursery where it lies: its window becomes old data, untouched, and a
-//!   new window opens after it. Nothing moves and no root changes. Then a
-//!   minor collection copies again, which measures the survival rate anew;
-//!   at worst a few windows of garbage were promoted, and the next full
-//!   collection frees them.
-//! * **Major** collections copy every live object of the nursery and the old
-//!   generation into the spare semispace, then swap. Static objects never
-//!   move; their payloads are scanned as roots.
+//!   new window opens in a hole or after it. Nothing moves and no root
+//!   changes. Then a minor collection copies again, which measures the
+//!   survival rate anew; at worst a few windows of garbage were promoted,
+//!   and the next full collection frees them.
+//! * **Major** collections mark every live object of the old semispace
+//!   (the nursery window's included) in a side bitmap. When most of it is
+//!   dead they copy the survivors into the spare semispace, then swap;
+//!   otherwise they sweep in place: runs of dead objects become fillers,
+//!   and those a window long become holes that later windows and minor
+//!   collections' survivors fill, so memory already touched is reused.
+//!   Static objects never move; their payloads are scanned as roots.
 //!
 //! A collection checks first that the to-space can hold the worst case, so it
 //! never fails half way.
@@ -22,9 +28,7 @@
 use std::time::Instant;
 
 use crate::heap::Heap;
-use crate::object::{
-    header_tag, header_words, make_header, Tag, FILLER_TAG, FORWARD_TAG, REMEMBERED_BIT,
-};
+use crate::object::{header_tag, header_words, FORWARD_TAG, REMEMBERED_BIT};
 use crate::space::Space;
 use crate::{HeapError, Value};
 
@@ -88,7 +92,7 @@ impl Heap {
             CollectionKind::Auto => self.wants_major(),
         };
         if major {
-            self.collect_major(roots)?;
+            self.collect_full(roots)?;
         } else {
             if self.may_promote_in_place() {
                 self.promote_in_place();
@@ -96,7 +100,7 @@ impl Heap {
                 self.collect_minor(roots)?;
             }
             if kind == CollectionKind::Auto && self.wants_major() {
-                self.collect_major(roots)?;
+                self.collect_full(roots)?;
             }
         }
         let pause = start.elapsed();
@@ -116,7 +120,10 @@ impl Heap {
     }
 
     fn collect_minor(&mut self, roots: &mut dyn Roots) -> Result<(), HeapError> {
-        if self.old.free() < self.nursery.used() {
+        // Survivors go into a hole a full collection left (at least a
+        // window long, so they fit), else to the old generation's end.
+        let hole = self.holes.pop();
+        if hole.is_none() && self.old.free() < self.nursery.used() {
             return Err(HeapError::OutOfMemory {
                 requested: self.nursery.used(),
                 limit: self.old.limit - self.old.start,
@@ -125,7 +132,7 @@ impl Heap {
         let mut ev = Evacuation {
             nursery: self.nursery,
             old_from: None,
-            to: self.old,
+            to: hole.unwrap_or(self.old),
         };
         let scan_from = ev.to.top;
         let young = self.nursery.used();
@@ -140,8 +147,18 @@ impl Heap {
         self.remembered.clear();
         self.scan_to_space(&mut ev, scan_from);
         self.sweep_tracked(&ev);
-        self.old = ev.to;
         let survived = ev.to.top - scan_from;
+        match hole {
+            Some(h) => {
+                // The hole's rest stays free: a hole again if a window fits.
+                self.free_bytes -= survived;
+                self.write_filler(ev.to.top, h.limit);
+                if h.limit - ev.to.top >= self.window_bytes() {
+                    self.holes.push(Space::new(ev.to.top, h.limit - ev.to.top));
+                }
+            }
+            None => self.old = ev.to,
+        }
         // A nursery found nearly all alive (7/8) and at least half full (a
         // collection forced early says little) earns promotions in place.
         self.promote_credit = if survived * 8 >= young * 7
@@ -170,7 +187,7 @@ impl Heap {
         } else {
             self.old.free()
         };
-        self.promote_credit > 0 && full && room >= window
+        self.promote_credit > 0 && full && (room >= window || !self.holes.is_empty())
     }
 
     /// Empty the remembered set, clearing its objects' bits: for a
@@ -197,16 +214,142 @@ impl Heap {
             // Old objects lie past the window: its unused tail becomes a
             // filler object, so the old generation stays walkable, and
             // the new window opens at the end.
-            if win.top < win.limit {
-                let words = ((win.limit - win.top) / 8 - 1) as usize;
-                self.region.words_mut()[(win.top / 8) as usize] =
-                    make_header(Tag(FILLER_TAG), 0, words);
-            }
-            self.open_window(self.old.top);
+            self.write_filler(win.top, win.limit);
+            self.free_bytes += win.limit - win.top;
+            let at = self.next_window_at();
+            self.open_window(at);
         }
         self.promote_credit -= 1;
         self.stats.minor_collections += 1;
         self.stats.promotions += 1;
+        self.stats_changed();
+        self.stats.live_bytes = self.old_used();
+    }
+
+    /// A full collection. It marks first; then, if most of the old
+    /// generation turned out dead (free space more than twice the live
+    /// data), it copies the survivors instead (few to copy, and it gives
+    /// the free pages back and undoes fragmentation); otherwise it sweeps
+    /// in place. In stress mode every other one copies, so both kinds run.
+    fn collect_full(&mut self, roots: &mut dyn Roots) -> Result<(), HeapError> {
+        if self.config.stress && self.stats.major_collections % 2 == 1 {
+            return self.collect_major(roots);
+        }
+        self.forget_remembered();
+        let marks = self.mark_in_place(roots);
+        let free = (marks.area.top - marks.area.start) - marks.live;
+        if free > 2 * marks.live && !self.config.stress {
+            return self.collect_major(roots);
+        }
+        self.sweep_in_place(&marks);
+        Ok(())
+    }
+
+    /// Mark every object of the old semispace (the nursery window's
+    /// included) reachable from the roots. The remembered set must be
+    /// empty.
+    fn mark_in_place(&mut self, roots: &mut dyn Roots) -> MarkBits {
+        let area = Space {
+            start: self.old.start,
+            top: self.old.top,
+            limit: self.old.top,
+        };
+        let mut marks = MarkBits::new(area);
+        let mut stack: Vec<u64> = Vec::new();
+        let w = self.region.words();
+        let mark = |v: Value, marks: &mut MarkBits, stack: &mut Vec<u64>| {
+            if v.is_ref() && marks.mark(v.offset()) {
+                let h = w[(v.offset() / 8) as usize];
+                let n = header_words(h);
+                marks.live += (n as u64 + 1) * 8;
+                if n > 0 && header_tag(h).is_traced() {
+                    stack.push(v.offset());
+                }
+            }
+        };
+        for &r in self.roots.iter().chain(self.globals.iter()) {
+            mark(r, &mut marks, &mut stack);
+        }
+        roots.visit(&mut |slot: &mut Value| mark(*slot, &mut marks, &mut stack));
+        // Static objects are never freed but may point anywhere.
+        let mut at = self.statics.start;
+        while at < self.statics.top {
+            let i = (at / 8) as usize;
+            let n = header_words(w[i]);
+            if header_tag(w[i]).is_traced() {
+                for &x in &w[i + 1..i + 1 + n] {
+                    mark(Value::from_bits(x), &mut marks, &mut stack);
+                }
+            }
+            at += (n as u64 + 1) * 8;
+        }
+        while let Some(off) = stack.pop() {
+            let i = (off / 8) as usize;
+            let n = header_words(w[i]);
+            for &x in &w[i + 1..i + 1 + n] {
+                mark(Value::from_bits(x), &mut marks, &mut stack);
+            }
+        }
+        marks
+    }
+
+    /// Sweep after [`Heap::mark_in_place`]: each run of dead objects
+    /// between live ones becomes a filler, and the runs a window long
+    /// become holes that windows and the survivors of minor collections
+    /// go into. The nursery window is dissolved (its objects become old
+    /// where they lie, like a promotion), so nothing moves, no reference
+    /// is rewritten, and memory already touched is reused: a copying
+    /// collection writes every survivor to pages the kernel must first
+    /// zero, and fresh pages were most of what a copying full collection
+    /// cost when most of the heap was alive.
+    fn sweep_in_place(&mut self, marks: &MarkBits) {
+        let area = marks.area;
+        self.stats.bytes_allocated += self.nursery.used();
+        if !self.tracked.is_empty() {
+            let mut dead = Vec::new();
+            self.tracked.retain(|&(v, token)| {
+                let off = v.offset();
+                if !area.contains(off) || marks.is_marked(off) {
+                    return true;
+                }
+                dead.push(token);
+                false
+            });
+            self.dead.extend(dead);
+        }
+        let window = self.window_bytes();
+        let mut holes = Vec::new();
+        let mut free = 0;
+        let mut end = area.start;
+        for at in marks.iter() {
+            if at > end {
+                self.write_filler(end, at);
+                free += at - end;
+                if at - end >= window {
+                    holes.push(Space::new(end, at - end));
+                }
+            }
+            let n = header_words(self.region.words()[(at / 8) as usize]) as u64 + 1;
+            end = at + n * 8;
+        }
+        // Past the last live object the semispace is free again: keep a
+        // window's worth of its pages, give the rest back.
+        if self.config.stress {
+            let (a, b) = ((end / 8) as usize, (area.top / 8) as usize);
+            self.region.words_mut()[a..b].fill(0);
+        } else {
+            self.region.release(end + window, area.top);
+        }
+        self.old.top = end;
+        holes.reverse();
+        self.holes = holes;
+        self.free_bytes = free;
+        self.major_trigger = next_major_trigger(marks.live, self.config.min_major_bytes);
+        let at = self.next_window_at();
+        self.open_window(at);
+        self.promote_credit = 0;
+        self.stats.major_collections += 1;
+        self.stats.majors_in_place += 1;
         self.stats_changed();
         self.stats.live_bytes = self.old_used();
     }
@@ -236,6 +379,8 @@ impl Heap {
         }
         self.scan_to_space(&mut ev, scan_from);
         self.sweep_tracked(&ev);
+        self.holes.clear();
+        self.free_bytes = 0;
         // Count the nursery's bytes before its window closes.
         self.stats.bytes_allocated += self.nursery.used();
         let from = self.old;
@@ -376,6 +521,63 @@ impl Evacuation {
         w[d] &= !REMEMBERED_BIT;
         w[i] = (dst << 8) | FORWARD_TAG as u64;
         Value::from_offset(dst)
+    }
+}
+
+/// One bit per word of a range of the heap, set at the words where the
+/// marked objects start.
+struct MarkBits {
+    area: Space,
+    bits: Vec<u64>,
+    /// Bytes of the marked objects.
+    live: u64,
+}
+
+impl MarkBits {
+    fn new(area: Space) -> MarkBits {
+        let words = ((area.top - area.start) / 8) as usize;
+        MarkBits {
+            area,
+            bits: vec![0; words.div_ceil(64)],
+            live: 0,
+        }
+    }
+
+    /// Mark the object at `off` if it lies in the range and was not
+    /// marked yet; says whether it was newly marked.
+    #[inline(always)]
+    fn mark(&mut self, off: u64) -> bool {
+        if !self.area.contains(off) {
+            return false;
+        }
+        let slot = ((off - self.area.start) / 8) as usize;
+        let (w, b) = (slot / 64, 1u64 << (slot % 64));
+        if self.bits[w] & b != 0 {
+            return false;
+        }
+        self.bits[w] |= b;
+        true
+    }
+
+    fn is_marked(&self, off: u64) -> bool {
+        let slot = ((off - self.area.start) / 8) as usize;
+        self.bits[slot / 64] & (1 << (slot % 64)) != 0
+    }
+
+    /// The marked offsets, in address order.
+    fn iter(&self) -> impl Iterator<Item = u64> + '_ {
+        let start = self.area.start;
+        self.bits.iter().enumerate().flat_map(move |(i, &word)| {
+            let mut rest = word;
+            std::iter::from_fn(move || {
+                if rest == 0 {
+                    return None;
+                }
+                let b = rest.trailing_zeros() as u64;
+                rest &= rest - 1;
+                Some(start + (i as u64 * 64 + b) * 8)
+            })
+        })
     }
 }
 

@@ -10,9 +10,14 @@
 //! generation's current semispace, `[nursery.start, nursery.limit)`, and
 //! old objects lie on both sides of it: `[old.start, nursery.start)` and
 //! `[nursery.limit, old.top)`. A minor collection either copies the
-//! nursery's survivors to `old.top`, or, when nearly everything in it
-//! survives, *promotes it in place*: the window becomes old data and a new
-//! window opens further on (see `collect.rs`).
+//! nursery's survivors to a hole or `old.top`, or, when nearly everything
+//! in it survives, *promotes it in place*: the window becomes old data and
+//! a new window opens further on (see `collect.rs`).
+//!
+//! **Invariant (holes):** the old generation is walkable object by object;
+//! free runs are filler objects. Each of `holes` is such a run at least a
+//! window long, disjoint from the window; `free_bytes` is the size of all
+//! the free runs (holes included), so `old_used` counts objects only.
 //!
 //! **Invariant (remembered set):** every object outside the nursery that holds
 //! a reference into the nursery is in `remembered` with its header's
@@ -23,7 +28,7 @@ use std::time::Duration;
 
 use crate::object::{
     epoch_mix, hash_for_offset, header_hash, header_tag, header_words, make_header, Tag,
-    REMEMBERED_BIT,
+    FILLER_TAG, REMEMBERED_BIT,
 };
 use crate::space::{Region, Space, GUARD_BYTES, PAGE_BYTES};
 use crate::{HeapError, Value};
@@ -69,6 +74,8 @@ pub struct GcStats {
     pub promotions: u64,
     /// Major (full) collections so far.
     pub major_collections: u64,
+    /// Of those, how many marked and swept in place instead of copying.
+    pub majors_in_place: u64,
     /// Bytes allocated since the heap was made.
     pub bytes_allocated: u64,
     /// Bytes live in the old generation after the last collection.
@@ -112,6 +119,13 @@ pub struct Heap {
     /// Minor collections that may still promote in place before one copies
     /// again (which measures how much of the nursery survives).
     pub(crate) promote_credit: u32,
+    /// Free runs of the old semispace at least a window long, each covered
+    /// by a filler object, highest address first (the next window opens in
+    /// the last one).
+    pub(crate) holes: Vec<Space>,
+    /// Bytes of the old semispace (outside the window) that hold fillers
+    /// rather than objects: the holes and smaller free runs.
+    pub(crate) free_bytes: u64,
     /// Offsets of non-nursery objects that may hold nursery references.
     pub(crate) remembered: Vec<u64>,
     /// Objects whose death the owner wants to hear of, with its token for
@@ -178,6 +192,8 @@ impl Heap {
             old_spare,
             nursery,
             promote_credit: 0,
+            holes: Vec::new(),
+            free_bytes: 0,
             remembered: Vec::new(),
             tracked: Vec::new(),
             dead: Vec::new(),
@@ -211,9 +227,10 @@ impl Heap {
         self.pure.used() + self.statics.used() + self.old_used() + self.nursery.used()
     }
 
-    /// Bytes of old objects: the old semispace's, less the nursery window.
+    /// Bytes of old objects: the old semispace's, less the nursery window
+    /// and the free runs between objects.
     pub(crate) fn old_used(&self) -> u64 {
-        self.old.used() - self.window_bytes()
+        self.old.used() - self.window_bytes() - self.free_bytes
     }
 
     /// The nursery window's size.
@@ -241,6 +258,46 @@ impl Heap {
             limit: self.old.limit,
         };
         [before, after]
+    }
+
+    /// Where the next nursery window opens: in the lowest hole, whose
+    /// rest stays a hole (or a smaller free run), else at the old
+    /// generation's end.
+    pub(crate) fn next_window_at(&mut self) -> u64 {
+        let bytes = self.window_bytes();
+        let Some(hole) = self.holes.pop() else {
+            return self.old.top;
+        };
+        let rest = Space {
+            start: hole.start + bytes,
+            top: hole.start + bytes,
+            limit: hole.limit,
+        };
+        self.write_filler(rest.start, rest.limit);
+        // A rest too small for a window stays free until a compaction.
+        if rest.limit - rest.start >= bytes {
+            self.holes.push(rest);
+        }
+        self.free_bytes -= bytes;
+        hole.start
+    }
+
+    /// Cover `[start, end)` with filler objects, so the old generation
+    /// stays walkable over it (a filler's length is at most `u32::MAX`
+    /// words). In stress mode their payloads are zeroed, so a stale
+    /// reference reads an invalid header.
+    pub(crate) fn write_filler(&mut self, mut start: u64, end: u64) {
+        let stress = self.config.stress;
+        let w = self.region.words_mut();
+        while start < end {
+            let words = ((end - start) / 8 - 1).min(u64::from(u32::MAX));
+            let i = (start / 8) as usize;
+            w[i] = make_header(Tag(FILLER_TAG), 0, words as usize);
+            if stress {
+                w[i + 1..i + 1 + words as usize].fill(0);
+            }
+            start += (words + 1) * 8;
+        }
     }
 
     /// Open the nursery window at `at` in the old semispace, empty.
@@ -631,6 +688,8 @@ impl Heap {
         other.free_globals = self.free_globals.clone();
         other.major_trigger = self.major_trigger;
         other.promote_credit = self.promote_credit;
+        other.holes = self.holes.clone();
+        other.free_bytes = self.free_bytes;
         other.alloc_limit = self.alloc_limit;
         other.stats = self.stats.clone();
         other.stats_changed();

@@ -402,7 +402,7 @@ fn a_nursery_that_all_survives_is_promoted_where_it_lies() {
     let ids = chain_ids(&heap, g);
     assert_eq!(ids.len(), 4097 + 3 * 2048);
     assert!(ids.iter().rev().copied().eq(0..ids.len() as i64));
-    // A full collection compacts it all and the chain still reads back.
+    // A full collection keeps it all and the chain still reads back.
     heap.collect(CollectionKind::Major, &mut NoRoots)
         .expect("major");
     heap.verify(&mut NoRoots).expect("verifies after the major");
@@ -453,6 +453,95 @@ fn garbage_promoted_in_place_is_freed_by_the_next_full_collection() {
         .expect("major");
     assert_eq!(heap.stats().live_bytes, 0);
     heap.verify(&mut NoRoots).expect("verifies");
+}
+
+/// A heap whose old generation holds a kept chain of `kept` nodes (the
+/// newest 100 allocated after the garbage) and, between them, four
+/// windows of a dropped chain; no full collection has run yet.
+fn heap_with_garbage_between(kept: i64) -> (Heap, crate::Global, crate::Global) {
+    let mut heap = heap_without_majors();
+    let keep = heap.new_global(Value::NIL);
+    let drop = heap.new_global(Value::NIL);
+    chain(&mut heap, keep, 0, kept - 100);
+    chain(&mut heap, drop, 0, 2048 * 4);
+    chain(&mut heap, keep, kept - 100, 100);
+    heap.set_global(drop, Value::NIL);
+    heap.collect(CollectionKind::Minor, &mut NoRoots)
+        .expect("minor");
+    (heap, keep, drop)
+}
+
+#[test]
+fn a_full_collection_in_place_moves_nothing_and_reuses_the_dead_space() {
+    // 6000 nodes live, four windows dead: more live than half the free
+    // space, so the collection sweeps in place.
+    let (mut heap, keep, drop) = heap_with_garbage_between(6000);
+    let newest = heap.global(keep);
+    let ids = chain_ids(&heap, keep);
+    let top = heap.old.top;
+    heap.collect(CollectionKind::Major, &mut NoRoots)
+        .expect("major");
+    heap.major_trigger = u64::MAX;
+    let s = heap.stats();
+    assert_eq!((s.major_collections, s.majors_in_place), (1, 1));
+    assert_eq!(heap.global(keep), newest, "nothing moved");
+    assert_eq!(chain_ids(&heap, keep), ids);
+    assert_eq!(s.live_bytes, 6000 * 32);
+    heap.verify(&mut NoRoots).expect("verifies after marking");
+    // The dropped chain's space is holes; the window opened in the first.
+    assert!(!heap.holes.is_empty());
+    assert!(
+        heap.free_bytes >= 2 * heap.window_bytes(),
+        "{}",
+        heap.free_bytes
+    );
+    assert!(heap.nursery.limit <= top);
+    // Two windows of new data, copied once and then promoted, go into
+    // the holes: the old generation's end stays put.
+    let top = heap.old.top;
+    chain(&mut heap, drop, 0, 2 * 2048);
+    heap.collect(CollectionKind::Minor, &mut NoRoots)
+        .expect("minor");
+    assert_eq!(heap.old.top, top);
+    heap.verify(&mut NoRoots).expect("verifies after reuse");
+    assert_eq!(chain_ids(&heap, drop).len(), 2 * 2048);
+    assert_eq!(chain_ids(&heap, keep), ids);
+    assert_eq!(heap.stats().live_bytes, (6000 + 2 * 2048) * 32);
+}
+
+#[test]
+fn a_mostly_dead_old_generation_is_compacted_instead() {
+    // 1000 nodes live, four windows dead: copying the few survivors is
+    // cheap and gives the pages back.
+    let (mut heap, keep, _) = heap_with_garbage_between(1000);
+    let newest = heap.global(keep);
+    let ids = chain_ids(&heap, keep);
+    heap.collect(CollectionKind::Major, &mut NoRoots)
+        .expect("major");
+    let s = heap.stats();
+    assert_eq!((s.major_collections, s.majors_in_place), (1, 0));
+    assert_ne!(heap.global(keep), newest, "copied");
+    assert!(heap.holes.is_empty() && heap.free_bytes == 0);
+    assert_eq!(s.live_bytes, 1000 * 32);
+    assert_eq!(chain_ids(&heap, keep), ids);
+    heap.verify(&mut NoRoots)
+        .expect("verifies after compacting");
+}
+
+#[test]
+fn tracked_objects_are_reported_dead_by_a_full_collection_in_place() {
+    let (mut heap, keep, _) = heap_with_garbage_between(6000);
+    let live = heap.global(keep);
+    let dead = heap.get(live, 1);
+    // Only the newest node stays; a minor collection would not free the other.
+    heap.set(live, 1, heap.get(dead, 1));
+    heap.track(live, 1);
+    heap.track(dead, 2);
+    heap.collect(CollectionKind::Major, &mut NoRoots)
+        .expect("major");
+    assert_eq!(heap.stats().majors_in_place, 1);
+    assert_eq!(heap.take_dead(), vec![2]);
+    assert_eq!(heap.tracked, vec![(live, 1)]);
 }
 
 #[test]

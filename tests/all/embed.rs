@@ -657,3 +657,48 @@ fn data_built_in_bulk_is_promoted_in_place_and_stays_whole() {
     );
     assert_eq!(eval(&mut rt, "(gc) (check)"), "(499999500000 #t)");
 }
+
+#[test]
+fn a_full_collection_marks_in_place_or_compacts_a_mostly_dead_heap() {
+    let mut rt = Runtime::new().expect("runtime");
+    // `keep` survives and `drop` (half as large again) dies: the full
+    // collection marks in place and leaves `drop`'s space as holes that
+    // new data fills. Then `keep` dies too and the next full collection,
+    // finding most of the heap dead, copies the little left instead. The
+    // lists, and eq? tables keyed by their pairs, come through both.
+    let src = "(define (build n) (let loop ((i 0) (acc '()))
+                 (if (= i n) acc (loop (+ i 1) (cons (list i) acc)))))
+               (define (table l)
+                 (let ((t (make-hash-table eq?)))
+                   (for-each (lambda (p) (hash-table-set! t p (car p))) l)
+                   t))
+               (define (check l t n)
+                 (let loop ((l l) (k (- n 1)) (ok #t))
+                   (if (pair? l)
+                       (loop (cdr l) (- k 1)
+                             (and ok (= (caar l) k) (eqv? (hash-table-ref/default t (car l) #f) k)))
+                       (and ok (= k -1)))))
+               (define (stat k) (cdr (assq k (gc-stats))))
+               (define keep (build 400000))
+               (define drop (build 600000))
+               (define kt (table keep))
+               (set! drop #f)
+               (define majors (stat 'major-collections))
+               (define in-place (stat 'majors-in-place))
+               (gc)
+               (list (check keep kt 400000)
+                     (- (stat 'major-collections) majors)
+                     (- (stat 'majors-in-place) in-place))";
+    assert_eq!(eval(&mut rt, src), "(#t 1 1)");
+    let src = "(define more (build 200000))
+               (define mt (table more))
+               (list (check keep kt 400000) (check more mt 200000))";
+    assert_eq!(eval(&mut rt, src), "(#t #t)");
+    let src = "(set! keep #f)
+               (set! kt #f)
+               (gc)
+               (list (check more mt 200000)
+                     (- (stat 'major-collections) majors)
+                     (- (stat 'majors-in-place) in-place))";
+    assert_eq!(eval(&mut rt, src), "(#t 2 1)");
+}

@@ -171,10 +171,11 @@ fn gc(vm: &mut Vm, _: usize, _: usize) -> VmResult<Value> {
 
 fn gc_stats(vm: &mut Vm, _: usize, _: usize) -> VmResult<Value> {
     let s = vm.heap.stats().clone();
-    let fields: [(&str, i64); 8] = [
+    let fields: [(&str, i64); 9] = [
         ("minor-collections", s.minor_collections as i64),
         ("promotions-in-place", s.promotions as i64),
         ("major-collections", s.major_collections as i64),
+        ("majors-in-place", s.majors_in_place as i64),
         ("bytes-allocated", s.bytes_allocated as i64),
         ("live-bytes", s.live_bytes as i64),
         ("heap-bytes", vm.heap.used_bytes() as i64),
