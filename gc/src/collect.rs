@@ -257,20 +257,26 @@ impl Heap {
         let mut marks = MarkBits::new(area);
         let mut stack: Vec<u64> = Vec::new();
         let w = self.region.words();
-        let mark = |v: Value, marks: &mut MarkBits, stack: &mut Vec<u64>| {
-            if v.is_ref() && marks.mark(v.offset()) {
-                let h = w[(v.offset() / 8) as usize];
-                let n = header_words(h);
-                marks.live += (n as u64 + 1) * 8;
-                if n > 0 && header_tag(h).is_traced() {
-                    stack.push(v.offset());
-                }
+        // Mark `v`'s object; says whether it was newly marked and has
+        // references to scan.
+        let mark = |v: Value, marks: &mut MarkBits| -> bool {
+            let Some(slot) = v.is_ref().then(|| marks.unmarked(v.offset())).flatten() else {
+                return false;
+            };
+            let h = w[(v.offset() / 8) as usize];
+            let n = header_words(h);
+            marks.set(slot, n + 1);
+            n > 0 && header_tag(h).is_traced()
+        };
+        let mut root = |v: Value, marks: &mut MarkBits| {
+            if mark(v, marks) {
+                stack.push(v.offset());
             }
         };
         for &r in self.roots.iter().chain(self.globals.iter()) {
-            mark(r, &mut marks, &mut stack);
+            root(r, &mut marks);
         }
-        roots.visit(&mut |slot: &mut Value| mark(*slot, &mut marks, &mut stack));
+        roots.visit(&mut |slot: &mut Value| root(*slot, &mut marks));
         // Static objects are never freed but may point anywhere.
         let mut at = self.statics.start;
         while at < self.statics.top {
@@ -278,16 +284,33 @@ impl Heap {
             let n = header_words(w[i]);
             if header_tag(w[i]).is_traced() {
                 for &x in &w[i + 1..i + 1 + n] {
-                    mark(Value::from_bits(x), &mut marks, &mut stack);
+                    root(Value::from_bits(x), &mut marks);
                 }
             }
             at += (n as u64 + 1) * 8;
         }
-        while let Some(off) = stack.pop() {
-            let i = (off / 8) as usize;
-            let n = header_words(w[i]);
-            for &x in &w[i + 1..i + 1 + n] {
-                mark(Value::from_bits(x), &mut marks, &mut stack);
+        // Depth first: of an object's children that need scanning, the
+        // last is scanned next without going through the stack (a list's
+        // tail, a tree's right branch); the others wait there.
+        while let Some(mut off) = stack.pop() {
+            loop {
+                let i = (off / 8) as usize;
+                let n = header_words(w[i]);
+                // Offset 0 is never an object.
+                let mut next = 0;
+                for &x in &w[i + 1..i + 1 + n] {
+                    let v = Value::from_bits(x);
+                    if mark(v, &mut marks) {
+                        if next != 0 {
+                            stack.push(next);
+                        }
+                        next = v.offset();
+                    }
+                }
+                if next == 0 {
+                    break;
+                }
+                off = next;
             }
         }
         marks
@@ -320,17 +343,17 @@ impl Heap {
         let window = self.window_bytes();
         let mut holes = Vec::new();
         let mut free = 0;
-        let mut end = area.start;
-        for at in marks.iter() {
-            if at > end {
-                self.write_filler(end, at);
-                free += at - end;
-                if at - end >= window {
-                    holes.push(Space::new(end, at - end));
-                }
+        let mut end = area.top;
+        for (from, to) in marks.free_runs() {
+            if to == area.top {
+                end = from;
+                break;
             }
-            let n = header_words(self.region.words()[(at / 8) as usize]) as u64 + 1;
-            end = at + n * 8;
+            self.write_filler(from, to);
+            free += to - from;
+            if to - from >= window {
+                holes.push(Space::new(from, to - from));
+            }
         }
         // Past the last live object the semispace is free again: keep a
         // window's worth of its pages, give the rest back.
@@ -524,11 +547,14 @@ impl Evacuation {
     }
 }
 
-/// One bit per word of a range of the heap, set at the words where the
-/// marked objects start.
+/// One bit per word of a range of the heap, set on every word of the
+/// marked objects: the sweep finds the free runs in the bitmap alone,
+/// without reading the heap.
 struct MarkBits {
     area: Space,
     bits: Vec<u64>,
+    /// Words in `area`.
+    words: usize,
     /// Bytes of the marked objects.
     live: u64,
 }
@@ -539,24 +565,34 @@ impl MarkBits {
         MarkBits {
             area,
             bits: vec![0; words.div_ceil(64)],
+            words,
             live: 0,
         }
     }
 
-    /// Mark the object at `off` if it lies in the range and was not
-    /// marked yet; says whether it was newly marked.
+    /// The bit of the object starting at `off`, if it lies in the range
+    /// and is not marked yet.
     #[inline(always)]
-    fn mark(&mut self, off: u64) -> bool {
+    fn unmarked(&self, off: u64) -> Option<usize> {
         if !self.area.contains(off) {
-            return false;
+            return None;
         }
         let slot = ((off - self.area.start) / 8) as usize;
-        let (w, b) = (slot / 64, 1u64 << (slot % 64));
-        if self.bits[w] & b != 0 {
-            return false;
+        (self.bits[slot / 64] & (1 << (slot % 64)) == 0).then_some(slot)
+    }
+
+    /// Mark `n` words from bit `slot` (an object and its payload).
+    #[inline(always)]
+    fn set(&mut self, slot: usize, n: usize) {
+        let mut i = slot;
+        let end = slot + n;
+        while i < end {
+            let (w, b) = (i / 64, i % 64);
+            let k = (64 - b).min(end - i);
+            self.bits[w] |= (u64::MAX >> (64 - k)) << b;
+            i += k;
         }
-        self.bits[w] |= b;
-        true
+        self.live += n as u64 * 8;
     }
 
     fn is_marked(&self, off: u64) -> bool {
@@ -564,19 +600,39 @@ impl MarkBits {
         self.bits[slot / 64] & (1 << (slot % 64)) != 0
     }
 
-    /// The marked offsets, in address order.
-    fn iter(&self) -> impl Iterator<Item = u64> + '_ {
-        let start = self.area.start;
-        self.bits.iter().enumerate().flat_map(move |(i, &word)| {
-            let mut rest = word;
-            std::iter::from_fn(move || {
-                if rest == 0 {
-                    return None;
-                }
-                let b = rest.trailing_zeros() as u64;
-                rest &= rest - 1;
-                Some(start + (i as u64 * 64 + b) * 8)
-            })
+    /// The first bit at or after `from` that is `set` (or, if `!set`,
+    /// clear); `self.words` if none.
+    fn next(&self, from: usize, set: bool) -> usize {
+        let flip = if set { 0 } else { u64::MAX };
+        let mut k = from / 64;
+        if k >= self.bits.len() {
+            return self.words;
+        }
+        let mut word = (self.bits[k] ^ flip) & (u64::MAX << (from % 64));
+        loop {
+            if word != 0 {
+                return (k * 64 + word.trailing_zeros() as usize).min(self.words);
+            }
+            k += 1;
+            if k >= self.bits.len() {
+                return self.words;
+            }
+            word = self.bits[k] ^ flip;
+        }
+    }
+
+    /// The runs of unmarked words, as offsets `[start, end)`, in address
+    /// order.
+    fn free_runs(&self) -> impl Iterator<Item = (u64, u64)> + '_ {
+        let mut at = 0;
+        std::iter::from_fn(move || {
+            let from = self.next(at, false);
+            if from >= self.words {
+                return None;
+            }
+            at = self.next(from, true);
+            let off = |slot: usize| self.area.start + slot as u64 * 8;
+            Some((off(from), off(at)))
         })
     }
 }
