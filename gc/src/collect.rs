@@ -94,7 +94,13 @@ impl Heap {
         if major {
             self.collect_full(roots)?;
         } else {
-            if self.may_promote_in_place() {
+            if self.promote_credit > 0 && self.may_promote_in_place() {
+                self.promote_in_place();
+            } else if self.measure_next && self.may_promote_in_place() && self.young_survive(roots)
+            {
+                // Still nearly all alive: promote this one and the next
+                // few as well.
+                self.promote_credit = PROMOTE_STREAK + 1;
                 self.promote_in_place();
             } else {
                 self.collect_minor(roots)?;
@@ -161,6 +167,7 @@ impl Heap {
         }
         // A nursery found nearly all alive (7/8) and at least half full (a
         // collection forced early says little) earns promotions in place.
+        self.measure_next = false;
         self.promote_credit = if survived * 8 >= young * 7
             && (young * 2 >= self.window_bytes() || self.config.stress)
         {
@@ -175,10 +182,10 @@ impl Heap {
         Ok(())
     }
 
-    /// Should this minor collection promote the nursery in place? Only
-    /// while the credit of the last copying one lasts, only for a nursery
-    /// at least three quarters full (promoting a nearly empty window would
-    /// waste the rest of it), and only with room for a new window.
+    /// May this minor collection promote the nursery in place? Only for a
+    /// nursery at least three quarters full (promoting a nearly empty
+    /// window would waste the rest of it), and only with room for a new
+    /// window. (It should while the credit of the last copying one lasts.)
     fn may_promote_in_place(&self) -> bool {
         let window = self.window_bytes();
         let full = self.nursery.used() * 4 >= window * 3 || self.config.stress;
@@ -187,7 +194,23 @@ impl Heap {
         } else {
             self.old.free()
         };
-        self.promote_credit > 0 && full && (room >= window || !self.holes.is_empty())
+        full && (room >= window || !self.holes.is_empty())
+    }
+
+    /// Would nearly all (7/8) of the nursery survive a minor collection?
+    /// Found by marking it, without copying: after a streak of promotions
+    /// in place, this measures whether the program still builds data
+    /// that lives, at the cost of a trace rather than a copy into pages
+    /// that may be fresh.
+    fn young_survive(&mut self, roots: &mut dyn Roots) -> bool {
+        self.measure_next = false;
+        let area = Space {
+            start: self.nursery.start,
+            top: self.nursery.top,
+            limit: self.nursery.top,
+        };
+        let marks = self.mark_area(area, roots, false);
+        marks.live * 8 >= area.used() * 7
     }
 
     /// Empty the remembered set, clearing its objects' bits: for a
@@ -220,6 +243,7 @@ impl Heap {
             self.open_window(at);
         }
         self.promote_credit -= 1;
+        self.measure_next = self.promote_credit == 0;
         self.stats.minor_collections += 1;
         self.stats.promotions += 1;
         self.stats_changed();
@@ -254,6 +278,14 @@ impl Heap {
             top: self.old.top,
             limit: self.old.top,
         };
+        self.mark_area(area, roots, true)
+    }
+
+    /// Mark the objects in `area` reachable from the roots: the mutator's,
+    /// the handles and globals, and either the static objects' fields
+    /// (`statics`: for the whole old generation) or the remembered
+    /// objects' (for the nursery). Objects outside `area` are not traced.
+    fn mark_area(&mut self, area: Space, roots: &mut dyn Roots, statics: bool) -> MarkBits {
         let mut marks = MarkBits::new(area);
         let mut stack: Vec<u64> = Vec::new();
         let w = self.region.words();
@@ -277,17 +309,26 @@ impl Heap {
             root(r, &mut marks);
         }
         roots.visit(&mut |slot: &mut Value| root(*slot, &mut marks));
-        // Static objects are never freed but may point anywhere.
-        let mut at = self.statics.start;
-        while at < self.statics.top {
+        let mut scan_fields = |at: u64, marks: &mut MarkBits| {
             let i = (at / 8) as usize;
             let n = header_words(w[i]);
             if header_tag(w[i]).is_traced() {
                 for &x in &w[i + 1..i + 1 + n] {
-                    root(Value::from_bits(x), &mut marks);
+                    root(Value::from_bits(x), marks);
                 }
             }
-            at += (n as u64 + 1) * 8;
+            at + (n as u64 + 1) * 8
+        };
+        if statics {
+            // Static objects are never freed but may point anywhere.
+            let mut at = self.statics.start;
+            while at < self.statics.top {
+                at = scan_fields(at, &mut marks);
+            }
+        } else {
+            for &off in &self.remembered {
+                scan_fields(off, &mut marks);
+            }
         }
         // Depth first: of an object's children that need scanning, the
         // last is scanned next without going through the stack (a list's
@@ -371,6 +412,7 @@ impl Heap {
         let at = self.next_window_at();
         self.open_window(at);
         self.promote_credit = 0;
+        self.measure_next = false;
         self.stats.major_collections += 1;
         self.stats.majors_in_place += 1;
         self.stats_changed();
@@ -419,6 +461,7 @@ impl Heap {
         // The new window opens after the survivors.
         self.open_window(self.old.top);
         self.promote_credit = 0;
+        self.measure_next = false;
         self.stats.major_collections += 1;
         self.stats_changed();
         self.stats.live_bytes = self.old_used();

@@ -119,6 +119,9 @@ pub struct Heap {
     /// Minor collections that may still promote in place before one copies
     /// again (which measures how much of the nursery survives).
     pub(crate) promote_credit: u32,
+    /// The last promotion in place used the credit up: the next minor
+    /// collection measures survival by marking before it decides.
+    pub(crate) measure_next: bool,
     /// Free runs of the old semispace at least a window long, each covered
     /// by a filler object, highest address first (the next window opens in
     /// the last one).
@@ -192,6 +195,7 @@ impl Heap {
             old_spare,
             nursery,
             promote_credit: 0,
+            measure_next: false,
             holes: Vec::new(),
             free_bytes: 0,
             remembered: Vec::new(),
@@ -688,6 +692,7 @@ impl Heap {
         other.free_globals = self.free_globals.clone();
         other.major_trigger = self.major_trigger;
         other.promote_credit = self.promote_credit;
+        other.measure_next = self.measure_next;
         other.holes = self.holes.clone();
         other.free_bytes = self.free_bytes;
         other.alloc_limit = self.alloc_limit;
