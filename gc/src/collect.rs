@@ -404,6 +404,7 @@ impl Heap {
         } else {
             self.region.release(end + window, area.top);
         }
+        self.populated = self.populated.min(end + window);
         self.old.top = end;
         holes.reverse();
         self.holes = holes;
@@ -461,6 +462,7 @@ impl Heap {
             self.region.release(from.start, from.top);
         }
         // The new window opens after the survivors.
+        self.populated = self.old.top;
         self.open_window(self.old.top);
         // A program that was building data that lives still is: the next
         // minor collection measures by marking, as after a streak.

@@ -119,6 +119,8 @@ pub struct Heap {
     /// Minor collections that may still promote in place before one copies
     /// again (which measures how much of the nursery survives).
     pub(crate) promote_credit: u32,
+    /// Pages of the old semispace below this offset have been faulted in.
+    pub(crate) populated: u64,
     /// The last promotion in place used the credit up: the next minor
     /// collection measures survival by marking before it decides.
     pub(crate) measure_next: bool,
@@ -195,6 +197,7 @@ impl Heap {
             old_spare,
             nursery,
             promote_credit: 0,
+            populated: 0,
             measure_next: false,
             holes: Vec::new(),
             free_bytes: 0,
@@ -307,6 +310,10 @@ impl Heap {
     /// Open the nursery window at `at` in the old semispace, empty.
     pub(crate) fn open_window(&mut self, at: u64) {
         let bytes = self.window_bytes();
+        if at + bytes > self.populated {
+            self.region.populate(at.max(self.populated), at + bytes);
+            self.populated = at + bytes;
+        }
         self.nursery = Space::new(at, bytes);
         self.old.top = self.old.top.max(self.nursery.limit);
         self.alloc_limit = if self.config.stress {

@@ -3,8 +3,9 @@
 //! The whole heap is one reservation of virtual memory. Spaces sit at fixed
 //! offsets inside it; references are offsets from its base (see `value.rs`).
 //! The reservation is mapped read-write with `MAP_NORESERVE`, so untouched
-//! pages cost nothing, and released pages are handed back with
-//! `MADV_DONTNEED`.
+//! pages cost nothing, released pages are handed back with
+//! `MADV_DONTNEED`, and a nursery window about to be filled is faulted in
+//! with one `MADV_POPULATE_WRITE` rather than a trap per page.
 //!
 //! ```text
 //! 0        GUARD_BYTES            never an object: offset 0 is no reference
@@ -166,6 +167,27 @@ impl Region {
     pub(crate) fn words_mut(&mut self) -> &mut [u64] {
         // SAFETY: as in `words`, and `&mut self` makes this the only borrow.
         unsafe { std::slice::from_raw_parts_mut(self.base.as_ptr(), self.bytes / 8) }
+    }
+
+    /// Fault in the pages of `[start, end)` for writing, in one call: the
+    /// kernel still zeroes each page, but without a trap per page.
+    pub(crate) fn populate(&mut self, start: u64, end: u64) {
+        let start = start / PAGE_BYTES * PAGE_BYTES;
+        let end = end.div_ceil(PAGE_BYTES) * PAGE_BYTES;
+        if end <= start || end as usize > self.bytes {
+            return;
+        }
+        // SAFETY: the range lies inside our own mapping (checked above);
+        // populating anonymous memory changes no contents.
+        let r = unsafe {
+            nix::libc::madvise(
+                self.base.cast::<u8>().add(start as usize).as_ptr().cast(),
+                (end - start) as usize,
+                nix::libc::MADV_POPULATE_WRITE,
+            )
+        };
+        // Failing (an older kernel) is harmless: the pages fault in as used.
+        let _ = r;
     }
 
     /// Give the pages of `[start, end)` back to the kernel; they read as zero after.
