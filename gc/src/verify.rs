@@ -67,6 +67,30 @@ impl Heap {
                 at += (n as u64 + 1) * 8;
             }
         }
+        // Holes: free runs of fillers, in the old generation, outside the
+        // window, lowest last.
+        let mut below = u64::MAX;
+        for h in &self.holes {
+            if !(self.old.start <= h.start && h.limit <= self.old.top)
+                || h.limit - h.start < self.window_bytes()
+                || (h.start < self.nursery.limit && self.nursery.start < h.limit)
+                || h.limit > below
+            {
+                return Err(format!("bad hole {:#x}..{:#x}", h.start, h.limit));
+            }
+            below = h.start;
+            let mut at = h.start;
+            while at < h.limit {
+                let hd = w[(at / 8) as usize];
+                if header_tag(hd).0 != FILLER_TAG {
+                    return Err(format!("hole at {:#x} holds an object at {at:#x}", h.start));
+                }
+                at += (header_words(hd) as u64 + 1) * 8;
+            }
+            if at != h.limit {
+                return Err(format!("hole at {:#x}: fillers overrun it", h.start));
+            }
+        }
         for (i, v) in self.roots.iter().enumerate() {
             check(&format!("handle {i}"), *v)?;
         }
