@@ -11,9 +11,10 @@
 //!   all cost and no gain, so the next few minor collections promote the
 //!   nursery where it lies: its window becomes old data, untouched, and a
 //!   new window opens in a hole or after it. Nothing moves and no root
-//!   changes. Then a minor collection copies again, which measures the
-//!   survival rate anew; at worst a few windows of garbage were promoted,
-//!   and the next full collection frees them.
+//!   changes. Then a minor collection measures the survival rate anew by
+//!   marking the nursery, and promotes again or copies; at worst a few
+//!   windows of garbage were promoted, and the next full collection frees
+//!   them.
 //! * **Major** collections mark every live object of the old semispace
 //!   (the nursery window's included) in a side bitmap. When most of it is
 //!   dead they copy the survivors into the spare semispace, then swap;
