@@ -413,12 +413,17 @@ impl Heap {
         self.major_trigger = next_major_trigger(marks.live, self.config.min_major_bytes);
         let at = self.next_window_at();
         self.open_window(at);
+        self.stats.majors_in_place += 1;
+        self.full_collection_done();
+    }
+
+    /// What every full collection ends with, once the new window is open.
+    fn full_collection_done(&mut self) {
         // A program that was building data that lives still is: the next
         // minor collection measures by marking, as after a streak.
         self.measure_next = self.promote_credit > 0 || self.measure_next;
         self.promote_credit = 0;
         self.stats.major_collections += 1;
-        self.stats.majors_in_place += 1;
         self.stats_changed();
         self.stats.live_bytes = self.old_used();
     }
@@ -465,13 +470,7 @@ impl Heap {
         // The new window opens after the survivors.
         self.populated = self.old.top;
         self.open_window(self.old.top);
-        // A program that was building data that lives still is: the next
-        // minor collection measures by marking, as after a streak.
-        self.measure_next = self.promote_credit > 0 || self.measure_next;
-        self.promote_credit = 0;
-        self.stats.major_collections += 1;
-        self.stats_changed();
-        self.stats.live_bytes = self.old_used();
+        self.full_collection_done();
         Ok(())
     }
 
