@@ -142,12 +142,8 @@
 (define (%map-result acc captures)
   (if (eq? captures (%captures)) (reverse! acc) (reverse acc)))
 
-(define (%map1 f l)
-  (let ((c (%captures)))
-    (let loop ((l l) (acc '()))
-      (if (pair? l)
-          (loop (cdr l) (cons (f (car l)) acc))
-          (%map-result acc c)))))
+;; `%map1` and `%for-each1`, over one list, are written in bytecode
+;; (runtime/src/vm/assembled.rs).
 
 (define (%cars ls)
   (let loop ((ls ls) (acc '()))
@@ -169,8 +165,7 @@
 
 (define (for-each f l . ls)
   (if (null? ls)
-      (let loop ((l l))
-        (if (pair? l) (begin (f (car l)) (loop (cdr l)))))
+      (%for-each1 f l)
       (let loop ((ls (cons l ls)))
         (if (not (%any-null? ls))
             (begin (apply f (%cars ls)) (loop (%cdrs ls)))))))

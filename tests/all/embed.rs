@@ -363,6 +363,17 @@ fn a_call_budget_stops_a_runaway_loop_and_the_engine_goes_on() {
         ),
         "\"fuel exhausted (call budget used up)\""
     );
+    // Calls that `map` and `for-each` make count: over a circular list
+    // they run out of budget too, with a procedure that calls nothing and
+    // with a primitive.
+    for src in [
+        "(let ((c (list 1))) (set-cdr! c c) (for-each (lambda (x) x) c))",
+        "(let ((c (list (list 1)))) (set-cdr! c c) (map car c))",
+    ] {
+        rt.set_fuel(Some(50_000));
+        let e = err(&mut rt, src);
+        assert!(e.contains("fuel exhausted"), "{src}: {e}");
+    }
     // Code within the budget is unaffected, and the budget goes down.
     rt.set_fuel(Some(1_000_000));
     assert_eq!(

@@ -36,6 +36,36 @@ fn representative_program_runs_under_gc_stress() {
 }
 
 #[test]
+fn map_and_for_each_run_under_gc_stress() {
+    let mut rt = stress_runtime();
+    // `map` builds its list forward, setting the cdr of pairs that the
+    // collections keep promoting; a continuation re-entering it switches
+    // to building in reverse and copying.
+    let src = r#"
+      (define xs (iota 400))
+      (define ps (map (lambda (x) (cons x (* x x))) xs))
+      (gc)
+      (define back (map car ps))
+      (define sum 0)
+      (for-each (lambda (p) (set! sum (+ sum (cdr p)))) ps)
+      (define runs
+        (let ((k #f) (runs '()))
+          (let ((r (map (lambda (x)
+                          (call/cc (lambda (c) (if (and (not k) (= x 200)) (set! k c)) x)))
+                        xs)))
+            (set! runs (cons r runs))
+            (if (< (length runs) 2) (k 'again))
+            runs)))
+      (list (equal? back xs) (length ps) sum (equal? (cadr runs) xs)
+            (list-ref (car runs) 199) (list-ref (car runs) 200) (list-ref (car runs) 201)
+            (length (car runs)))
+    "#;
+    let v = rt.eval_str(src).expect("runs under stress");
+    assert_eq!(rt.write(&v), "(#t 400 21253400 #t 199 again 201 400)");
+    rt.verify_heap().expect("verifies");
+}
+
+#[test]
 fn strings_widen_in_place_under_gc_stress() {
     let mut rt = stress_runtime();
     // Old strings (collected into the old generation) widened while young

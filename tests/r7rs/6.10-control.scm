@@ -103,6 +103,23 @@
       (if (< (length results) 2) (k 10)))
     (reverse results)))
 (check (returns-twice (lambda (f) (map f '(1 2 3)))) => '((1 2 3) (1 10 3)))
+(check (returns-twice (lambda (f) (map f '(2 3 4)))) => '((2 3 4) (10 3 4)))
+(check (returns-twice (lambda (f) (map f '(1 2)))) => '((1 2) (1 10)))
+(check (returns-twice (lambda (f) (map f '(2)))) => '((2) (10)))
+;; Returning three times: the first two lists stay as they were.
+(check (let ((k #f) (results '()))
+         (let ((r (map (lambda (x)
+                         (call/cc (lambda (c) (if (and (not k) (eqv? x 3)) (set! k c)) x)))
+                       '(1 2 3 4 5))))
+           (set! results (cons r results))
+           (if (< (length results) 3) (k (* 10 (length results)))))
+         (reverse results))
+       => '((1 2 3 4 5) (1 2 10 4 5) (1 2 20 4 5)))
+;; A continuation captured and left inside the procedure: the rest of the
+;; list is still made in order.
+(check (map (lambda (x) (call/cc (lambda (c) (* x x)))) '(1 2 3 4)) => '(1 4 9 16))
+(check (map (lambda (x) (if (even? x) (call/cc (lambda (c) (c (- x)))) x)) '(1 2 3 4 5))
+       => '(1 -2 3 -4 5))
 (check (returns-twice (lambda (f) (map (lambda (x y) (f x)) '(1 2 3) '(a b c))))
        => '((1 2 3) (1 10 3)))
 (check (returns-twice (lambda (f) (vector-map f #(1 2 3)))) => '(#(1 2 3) #(1 10 3)))

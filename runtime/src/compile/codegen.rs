@@ -60,6 +60,81 @@ pub fn generate(vm: &mut Vm, ast: &Ast, file: Option<&str>) -> VmResult<Value> {
     g.lambda(0)
 }
 
+/// What a `CODE` object is made of.
+struct CodeParts<'a> {
+    code: &'a [u64],
+    /// The source line of each instruction (0: none).
+    lines: &'a [u32],
+    /// Root-stack indices of the constants.
+    consts: &'a [usize],
+    name: Option<&'a str>,
+    nreq: i64,
+    rest: bool,
+    nslots: i64,
+    file: Option<&'a str>,
+}
+
+fn build_code(vm: &mut Vm, p: &CodeParts) -> VmResult<Value> {
+    let base = vm.stack.len();
+    // Bytecode.
+    let bc = vm.alloc(obj::BYTECODE, 1 + p.code.len())?;
+    vm.heap.set_raw(bc, 0, p.code.len() as u64);
+    for (i, w) in p.code.iter().enumerate() {
+        vm.heap.set_raw(bc, 1 + i, *w);
+    }
+    vm.stack.push(bc);
+    // Constants.
+    let cbase = vm.stack.len();
+    for &h in p.consts {
+        let v = vm.heap.handle(imp_gc::Handle::from_index(h));
+        vm.stack.push(v);
+    }
+    let consts = vm.vector_from_stack(cbase)?;
+    vm.stack.push(consts);
+    let name = match p.name {
+        Some(n) => vm.intern(n)?,
+        None => Value::FALSE,
+    };
+    vm.stack.push(name);
+    let rest = if p.rest { -1 } else { 0 };
+    vm.stack.push(Value::fix(p.nreq));
+    vm.stack.push(Value::fix(rest));
+    vm.stack.push(Value::fix(p.nslots));
+    let lines = vm.alloc(obj::LINES, 1 + p.lines.len().div_ceil(2))?;
+    vm.heap.set_raw(lines, 0, p.lines.len() as u64);
+    for (i, pair) in p.lines.chunks(2).enumerate() {
+        let w = pair[0] as u64 | (pair.get(1).copied().unwrap_or(0) as u64) << 32;
+        vm.heap.set_raw(lines, 1 + i, w);
+    }
+    vm.stack.push(lines);
+    let file = match p.file {
+        Some(f) => vm.string(f)?,
+        None => Value::FALSE,
+    };
+    vm.stack.push(file);
+    vm.stack
+        .push(Value::fix(code::entry(p.nreq, rest, p.nslots)));
+    debug_assert_eq!(vm.stack.len() - base, code::SIZE);
+    vm.object_from_stack(obj::CODE, base)
+}
+
+/// A `CODE` object for bytecode written by hand (`vm/assembled.rs`): no
+/// constants, no rest list, no source lines.
+pub fn assemble(vm: &mut Vm, name: &str, nreq: i64, nslots: i64, code: &[u64]) -> VmResult<Value> {
+    let lines = vec![0; code.len()];
+    let parts = CodeParts {
+        code,
+        lines: &lines,
+        consts: &[],
+        name: Some(name),
+        nreq,
+        rest: false,
+        nslots,
+        file: None,
+    };
+    build_code(vm, &parts)
+}
+
 impl Gen<'_> {
     fn lambda(&mut self, id: LambdaId) -> VmResult<Value> {
         let l = &self.ast.lambdas[id];
@@ -109,51 +184,17 @@ impl Gen<'_> {
 
     fn finish(&mut self, f: &Fun) -> VmResult<Value> {
         let l = &self.ast.lambdas[f.id];
-        let vm = &mut *self.vm;
-        let base = vm.stack.len();
-        // Bytecode.
-        let bc = vm.alloc(obj::BYTECODE, 1 + f.code.len())?;
-        vm.heap.set_raw(bc, 0, f.code.len() as u64);
-        for (i, w) in f.code.iter().enumerate() {
-            vm.heap.set_raw(bc, 1 + i, *w);
-        }
-        vm.stack.push(bc);
-        // Constants.
-        let cbase = vm.stack.len();
-        for &h in &f.consts {
-            let v = vm.heap.handle(imp_gc::Handle::from_index(h));
-            vm.stack.push(v);
-        }
-        let consts = vm.vector_from_stack(cbase)?;
-        vm.stack.push(consts);
-        let name = match &l.name {
-            Some(n) => vm.intern(n)?,
-            None => Value::FALSE,
+        let parts = CodeParts {
+            code: &f.code,
+            lines: &f.lines,
+            consts: &f.consts,
+            name: l.name.as_deref(),
+            nreq: l.params.len() as i64,
+            rest: l.rest.is_some(),
+            nslots: f.max_slot as i64,
+            file: self.file,
         };
-        vm.stack.push(name);
-        let (nreq, rest, nslots) = (
-            l.params.len() as i64,
-            if l.rest.is_some() { -1 } else { 0 },
-            f.max_slot as i64,
-        );
-        vm.stack.push(Value::fix(nreq));
-        vm.stack.push(Value::fix(rest));
-        vm.stack.push(Value::fix(nslots));
-        let lines = vm.alloc(obj::LINES, 1 + f.lines.len().div_ceil(2))?;
-        vm.heap.set_raw(lines, 0, f.lines.len() as u64);
-        for (i, pair) in f.lines.chunks(2).enumerate() {
-            let w = pair[0] as u64 | (pair.get(1).copied().unwrap_or(0) as u64) << 32;
-            vm.heap.set_raw(lines, 1 + i, w);
-        }
-        vm.stack.push(lines);
-        let file = match self.file {
-            Some(p) => vm.string(p)?,
-            None => Value::FALSE,
-        };
-        vm.stack.push(file);
-        vm.stack.push(Value::fix(code::entry(nreq, rest, nslots)));
-        debug_assert_eq!(vm.stack.len() - base, code::SIZE);
-        vm.object_from_stack(obj::CODE, base)
+        build_code(self.vm, &parts)
     }
 
     /// Append an instruction, or fuse it with the one before when no jump

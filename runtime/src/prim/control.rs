@@ -372,5 +372,5 @@ fn void(_: &mut Vm, _: usize, _: usize) -> VmResult<Value> {
 /// `(%captures)`: how many continuations have been captured (modulo the
 /// fixnum range); unchanged across a computation means none was.
 fn captures(vm: &mut Vm, _: usize, _: usize) -> VmResult<Value> {
-    Ok(Value::fix((vm.captures & ((1 << 60) - 1)) as i64))
+    Ok(vm.capture_count())
 }

@@ -121,7 +121,7 @@ pub fn install(vm: &mut Vm) -> VmResult<()> {
         let p = vm.make_primitive(id)?;
         vm.define_global(PRIMITIVES[id].name, p)?;
     }
-    Ok(())
+    crate::vm::assembled::install(vm)
 }
 
 /// `eqv?`.

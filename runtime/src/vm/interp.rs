@@ -757,10 +757,21 @@ impl Vm {
     /// The main loop: run instructions until the innermost entry frame returns.
     fn run_loop(&mut self) -> VmResult<Value> {
         let mut fp: usize;
-        let mut pc: usize;
+        // The absolute word index of the next instruction: `code_base`
+        // plus the frame's pc.
+        let mut ip: usize;
         let mut code_base: usize;
         let mut consts: Value;
 
+        // `code_base` and `consts` of the closure running at `fp`.
+        macro_rules! load_code {
+            () => {{
+                let clo = self.stack[fp];
+                let code = self.heap.get(clo, 0);
+                code_base = (self.heap.get(code, code::BYTECODE).offset() / 8) as usize + 2;
+                consts = self.heap.get(code, code::CONSTS);
+            }};
+        }
         macro_rules! reload {
             () => {{
                 if self.pending_return {
@@ -770,17 +781,14 @@ impl Vm {
                     return Ok(v);
                 }
                 fp = self.fp;
-                pc = self.pc;
-                let clo = self.stack[fp];
-                let code = self.heap.get(clo, 0);
-                code_base = (self.heap.get(code, code::BYTECODE).offset() / 8) as usize + 2;
-                consts = self.heap.get(code, code::CONSTS);
+                load_code!();
+                ip = code_base + self.pc;
             }};
         }
         macro_rules! sync {
             () => {{
                 self.fp = fp;
-                self.pc = pc;
+                self.pc = ip - code_base;
             }};
         }
         macro_rules! tri {
@@ -821,12 +829,13 @@ impl Vm {
                 replace2!(r);
             }};
         }
+        // The running closure's code and constants, after anything that
+        // may have moved them (the pc stays).
         macro_rules! reload_consts {
             () => {{
-                let clo = self.stack[fp];
-                let code = self.heap.get(clo, 0);
-                code_base = (self.heap.get(code, code::BYTECODE).offset() / 8) as usize + 2;
-                consts = self.heap.get(code, code::CONSTS);
+                let pc = ip - code_base;
+                load_code!();
+                ip = code_base + pc;
             }};
         }
         macro_rules! compare {
@@ -850,12 +859,12 @@ impl Vm {
                         self.stack.truncate(fp);
                         self.stack.push(v);
                         fp = cfp as usize;
-                        pc = cpc as usize;
                         // Back in the same closure (recursion): the same
                         // code and constants.
                         if self.stack[fp] != me {
-                            reload_consts!();
+                            load_code!();
                         }
+                        ip = code_base + cpc as usize;
                         continue;
                     }
                 }
@@ -880,7 +889,7 @@ impl Vm {
                     pop!().is_true()
                 };
                 if !holds {
-                    pc = operand_b($w) as usize;
+                    ip = code_base + operand_b($w) as usize;
                 }
             }};
         }
@@ -949,7 +958,7 @@ impl Vm {
             ($f_idx:expr) => {{
                 self.frames.push(Frame {
                     fp: fp as u32,
-                    pc: pc as u32,
+                    pc: (ip - code_base) as u32,
                 });
                 fp = $f_idx;
             }};
@@ -972,7 +981,7 @@ impl Vm {
                 }
                 self.stack.truncate(fp + 1 + $argc);
                 clear_slots!($argc, $nslots);
-                pc = 0;
+                ip = code_base;
                 continue;
             }};
         }
@@ -993,7 +1002,7 @@ impl Vm {
             () => {{
                 self.fuel -= 1;
                 if self.fuel <= 0 {
-                    pc -= 1;
+                    ip -= 1;
                     sync!();
                     tri!(self.safepoint());
                     reload!();
@@ -1101,7 +1110,7 @@ impl Vm {
                     // Same code, same constants: only the frame is new.
                     enter_frame!(f_idx);
                     clear_slots!($a, nslots);
-                    pc = 0;
+                    ip = code_base;
                     continue;
                 }
                 self.stack[f_idx] = global_value!(sym);
@@ -1111,8 +1120,8 @@ impl Vm {
 
         reload!();
         loop {
-            let w = self.heap.word_at(code_base + pc);
-            pc += 1;
+            let w = self.heap.word_at(ip);
+            ip += 1;
             let a = operand_a(w) as usize;
             let op = w as u8;
             match op {
@@ -1207,15 +1216,15 @@ impl Vm {
                 byte::Pop => {
                     self.stack.pop();
                 }
-                byte::Jump => pc = operand_b(w) as usize,
+                byte::Jump => ip = code_base + operand_b(w) as usize,
                 byte::JumpIfFalse => {
                     if pop!().is_false() {
-                        pc = operand_b(w) as usize;
+                        ip = code_base + operand_b(w) as usize;
                     }
                 }
                 byte::JumpIfTrue => {
                     if pop!().is_true() {
-                        pc = operand_b(w) as usize;
+                        ip = code_base + operand_b(w) as usize;
                     }
                 }
                 byte::Closure => {
@@ -1259,10 +1268,10 @@ impl Vm {
                                 enter_frame!(f_idx);
                             }
                             clear_slots!(a, nslots);
-                            pc = 0;
                             code_base =
                                 (self.heap.get(code, code::BYTECODE).offset() / 8) as usize + 2;
                             consts = self.heap.get(code, code::CONSTS);
+                            ip = code_base;
                             continue;
                         }
                     }
@@ -1529,7 +1538,7 @@ impl Vm {
                     let n = self.stack.len();
                     self.stack.truncate(n - 2);
                     if x != y {
-                        pc = operand_b(w) as usize;
+                        ip = code_base + operand_b(w) as usize;
                     }
                 }
                 byte::JumpUnlessLtImm => jump_unless_compare_imm!(w, <, crate::num::ArithOp::Lt),
@@ -1562,6 +1571,82 @@ impl Vm {
                     self.stack.push(x);
                     self.stack.push(y);
                 }
+                // The `map` loop of `vm/assembled.rs`: slot 0 the
+                // procedure, 1 the rest of the list, 2 and 3 the first and
+                // last pair of the results, 4 the capture count when the
+                // loop began, 5 the results reversed.
+                byte::MapStart => {
+                    let c = self.capture_count();
+                    let s = fp + 1;
+                    self.stack[s + 2] = Value::NIL;
+                    self.stack[s + 3] = Value::NIL;
+                    self.stack[s + 4] = c;
+                    self.stack[s + 5] = Value::NIL;
+                }
+                byte::MapNext => {
+                    let l = self.stack[fp + 2];
+                    if self.is(l, obj::PAIR) {
+                        let f = self.stack[fp + 1];
+                        let x = self.heap.get(l, 0);
+                        self.stack.push(f);
+                        self.stack.push(x);
+                    } else {
+                        ip = code_base + operand_b(w) as usize;
+                    }
+                }
+                byte::MapCollect => {
+                    ip = code_base + operand_b(w) as usize;
+                    if a == 0 {
+                        // The list is built forward, its last pair's cdr
+                        // set to each new pair, while no continuation was
+                        // captured since the loop began. After one was,
+                        // re-entering it must not change a list already
+                        // returned (R7RS 6.10): the pairs built so far
+                        // stay as they are and the rest is consed up in
+                        // reverse, to be copied in order at the end.
+                        let forward = self.stack[fp + 5] == self.capture_count();
+                        let tail = if forward {
+                            Value::NIL
+                        } else {
+                            self.stack[fp + 6]
+                        };
+                        self.stack.push(tail);
+                        let p = cons_top2!();
+                        replace2!(p);
+                        let p = pop!();
+                        if forward {
+                            let last = self.stack[fp + 4];
+                            if self.is(last, obj::PAIR) {
+                                self.heap.set(last, 1, p);
+                            } else {
+                                self.stack[fp + 3] = p;
+                            }
+                            self.stack[fp + 4] = p;
+                        } else {
+                            self.stack[fp + 5] = Value::FALSE;
+                            self.stack[fp + 6] = p;
+                        }
+                    } else {
+                        self.stack.pop();
+                    }
+                    let l = self.stack[fp + 2];
+                    self.stack[fp + 2] = if self.is(l, obj::PAIR) {
+                        self.heap.get(l, 1)
+                    } else {
+                        Value::NIL
+                    };
+                }
+                byte::MapResult => {
+                    let v = if self.stack[fp + 5].is_fixnum() {
+                        self.stack[fp + 3]
+                    } else {
+                        sync!();
+                        let v = tri!(self.map_results_copied(fp));
+                        reload_consts!();
+                        v
+                    };
+                    return_value!(v);
+                }
                 byte::SelfLocal => {
                     push_self!();
                     let v = self.stack[fp + 1 + a];
@@ -1569,12 +1654,12 @@ impl Vm {
                 }
                 byte::JumpUnlessNullLocal => {
                     if !self.stack[fp + 1 + a].is_nil() {
-                        pc = operand_b(w) as usize;
+                        ip = code_base + operand_b(w) as usize;
                     }
                 }
                 byte::JumpUnlessPairLocal => {
                     if !self.is(self.stack[fp + 1 + a], obj::PAIR) {
-                        pc = operand_b(w) as usize;
+                        ip = code_base + operand_b(w) as usize;
                     }
                 }
                 byte::JumpUnlessLtImmLocal => jump_unless_local_imm!(w, <, crate::num::ArithOp::Lt),
@@ -1597,7 +1682,7 @@ impl Vm {
                 }
                 byte::JumpIfFalseLocal => {
                     if self.stack[fp + 1 + a].is_false() {
-                        pc = operand_b(w) as usize;
+                        ip = code_base + operand_b(w) as usize;
                     }
                 }
                 byte::JumpIfFalseCarLocal => {
@@ -1607,20 +1692,20 @@ impl Vm {
                         return Err(self.type_error("car", "a pair", p));
                     }
                     if self.heap.get(p, 0).is_false() {
-                        pc = operand_b(w) as usize;
+                        ip = code_base + operand_b(w) as usize;
                     }
                 }
                 byte::ReturnFix => return_value!(Value::fix(operand_b(w) as i32 as i64)),
                 byte::ReturnImm => return_value!(Value::from_bits(operand_b(w) as u64)),
                 byte::JumpUnlessNull => {
                     if !pop!().is_nil() {
-                        pc = operand_b(w) as usize;
+                        ip = code_base + operand_b(w) as usize;
                     }
                 }
                 byte::JumpUnlessPair => {
                     let v = pop!();
                     if !self.is(v, obj::PAIR) {
-                        pc = operand_b(w) as usize;
+                        ip = code_base + operand_b(w) as usize;
                     }
                 }
                 _ => {
@@ -1629,6 +1714,25 @@ impl Vm {
                 }
             }
         }
+    }
+
+    /// The results of a `map` loop that went on after a continuation was
+    /// captured, as a new list: the pairs built forward before, then the
+    /// reversed ones.
+    fn map_results_copied(&mut self, fp: usize) -> VmResult<Value> {
+        let base = self.stack.len();
+        for slot in [fp + 3, fp + 6] {
+            let from = self.stack.len();
+            let mut l = self.stack[slot];
+            while self.is(l, obj::PAIR) {
+                self.stack.push(self.heap.get(l, 0));
+                l = self.heap.get(l, 1);
+            }
+            if slot == fp + 6 {
+                self.stack[from..].reverse();
+            }
+        }
+        self.list_from_stack(base)
     }
 
     fn index_error(&mut self, who: &str, v: Value, i: Value) -> Exn {

@@ -7,6 +7,7 @@
 //! holding a `Value` is stale after any call that may allocate; code that
 //! needs one across an allocation pushes it on the stack or a handle first.
 
+pub mod assembled;
 pub mod interp;
 pub mod opcode;
 #[cfg(test)]
@@ -664,6 +665,14 @@ impl Vm {
             }
         }
         l.is_nil().then_some(out)
+    }
+
+    /// How many continuations were captured so far, as a fixnum: a loop
+    /// that compares it before and after calling out knows whether a
+    /// continuation may re-enter it.
+    #[inline(always)]
+    pub fn capture_count(&self) -> Value {
+        Value::fix((self.captures & ((1 << 60) - 1)) as i64)
     }
 
     /// A list of the values `stack[from..]`, popping them.

@@ -231,6 +231,16 @@ opcodes! {
     CallSelfGlobalCdrLocal,
     /// `-- slot[a] free[b]` (`Local` then `Free`)
     LocalFree,
+    /// `--`: begin a `map` loop (the frame layout is in `vm/assembled.rs`):
+    /// slots 2 to 5 become `()`, `()`, the continuation-capture count, `()`
+    MapStart,
+    /// `-- slot[0] (car slot[1])`, or jump to `b` if `slot[1]` is not a pair
+    MapNext,
+    /// `v --`: add `v` to the results (`a` = 0) or drop it (`a` = 1), step
+    /// `slot[1]` to its cdr and jump to `b`
+    MapCollect,
+    /// `--`: return the results of a `map` loop, in order
+    MapResult,
 }
 
 /// Number of opcodes.
