@@ -302,6 +302,7 @@ fn disassemble_code(vm: &Vm, code: Value, out: &mut String, nested: &mut Vec<Val
             }
             Op::Local2
             | Op::LocalFree
+            | Op::LocalCarLocal
             | Op::JumpUnlessNullLocal
             | Op::JumpUnlessPairLocal
             | Op::JumpIfFalseLocal

@@ -1647,6 +1647,11 @@ impl Vm {
                     };
                     return_value!(v);
                 }
+                byte::LocalCarLocal => {
+                    let v = self.stack[fp + 1 + a];
+                    self.stack.push(v);
+                    push_field_local!(operand_b(w) as usize, false);
+                }
                 byte::SelfLocal => {
                     push_self!();
                     let v = self.stack[fp + 1 + a];

@@ -231,6 +231,8 @@ opcodes! {
     CallSelfGlobalCdrLocal,
     /// `-- slot[a] free[b]` (`Local` then `Free`)
     LocalFree,
+    /// `-- slot[a] (car slot[b])` (`Local` then `CarLocal`)
+    LocalCarLocal,
     /// `--`: begin a `map` loop (the frame layout is in `vm/assembled.rs`):
     /// slots 2 to 5 become `()`, `()`, the continuation-capture count, `()`
     MapStart,

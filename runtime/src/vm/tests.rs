@@ -193,6 +193,7 @@ fn fused_instructions_are_emitted_and_behave_as_the_pairs_they_replace() {
                 (define (firsts l n) (if (pair? l) (cons n (firsts (car l) n)) '()))
                 (define (rests l n) (if (pair? l) (+ 1 (rests (cdr l) n)) n))
                 (define (adder n) (lambda (x) (+ x n)))
+                (define (fold-l f acc l) (if (null? l) acc (fold-l f (f acc (car l)) (cdr l))))
                 (define k 3)
                 (define (same x) (if (= k 0) x (begin (set! k (- k 1)) (cons k (same x)))))";
     for (name, ops) in [
@@ -212,6 +213,7 @@ fn fused_instructions_are_emitted_and_behave_as_the_pairs_they_replace() {
         ("firsts", &["SelfCarLocal"]),
         ("rests", &["SelfCdrLocal"]),
         ("same", &["CallSelfGlobalLocal"]),
+        ("fold-l", &["LocalCarLocal"]),
         ("(adder 1)", &["LocalFree", "AddReturn"]),
         ("add", &["AddReturn"]),
         ("ten", &["ReturnFix"]),
@@ -240,6 +242,7 @@ fn fused_instructions_are_emitted_and_behave_as_the_pairs_they_replace() {
             "(list (sum2 3 10) (firsts '(((x))) 0) (rests '(1 2 3) 10) (same 'z))",
             "(13 (0 0 0) 13 (2 1 0 . z))",
         ),
+        ("(fold-l cons '() '(1 2 3))", "(((() . 1) . 2) . 3)"),
     ]);
     // The fused field accesses report the pair they wanted.
     let e = err(
@@ -248,6 +251,10 @@ fn fused_instructions_are_emitted_and_behave_as_the_pairs_they_replace() {
     assert!(e.contains("car") && e.contains("pair"), "{e}");
     let e = err("(define (len l acc) (if (null? l) acc (len (cdr l) (+ acc 1)))) (len 5 0)");
     assert!(e.contains("cdr") && e.contains("pair"), "{e}");
+    let e = err(
+        "(define (fold-l f acc l) (if (null? l) acc (fold-l f (f acc (car l)) (cdr l)))) (fold-l + 0 '(1 . 2))",
+    );
+    assert!(e.contains("car") && e.contains("pair"), "{e}");
 }
 
 #[test]
