@@ -288,22 +288,28 @@ impl Heap {
     /// objects' (for the nursery). Objects outside `area` are not traced.
     fn mark_area(&mut self, area: Space, roots: &mut dyn Roots, statics: bool) -> MarkBits {
         let mut marks = MarkBits::new(area);
-        let mut stack: Vec<u64> = Vec::new();
+        // Objects marked whose fields are still to scan: offset, words.
+        let mut stack: Vec<(u64, usize)> = Vec::new();
         let w = self.region.words();
-        // Mark `v`'s object; says whether it was newly marked and has
-        // references to scan.
-        let mark = |v: Value, marks: &mut MarkBits| -> bool {
+        // Mark `v`'s object if it was not yet; the number of its fields
+        // to scan then (0 when none may hold references).
+        let mark = |v: Value, marks: &mut MarkBits| -> usize {
             let Some(slot) = v.is_ref().then(|| marks.unmarked(v.offset())).flatten() else {
-                return false;
+                return 0;
             };
             let h = w[(v.offset() / 8) as usize];
             let n = header_words(h);
             marks.set(slot, n + 1);
-            n > 0 && header_tag(h).is_traced()
+            if header_tag(h).is_traced() {
+                n
+            } else {
+                0
+            }
         };
         let mut root = |v: Value, marks: &mut MarkBits| {
-            if mark(v, marks) {
-                stack.push(v.offset());
+            let n = mark(v, marks);
+            if n > 0 {
+                stack.push((v.offset(), n));
             }
         };
         for &r in self.roots.iter().chain(self.globals.iter()) {
@@ -333,26 +339,49 @@ impl Heap {
         }
         // Depth first: of an object's children that need scanning, the
         // last is scanned next without going through the stack (a list's
-        // tail, a tree's right branch); the others wait there.
-        while let Some(mut off) = stack.pop() {
-            loop {
+        // tail, a tree's right branch); the others wait there. Up to
+        // `LANES` such chains are followed in turn, a step each, so that
+        // the cache misses of independent chains (two long lists, the
+        // branches of a tree) are waited for together.
+        const LANES: usize = 4;
+        let mut lanes = [(0u64, 0usize); LANES];
+        let mut active = 0;
+        loop {
+            while active < LANES {
+                match stack.pop() {
+                    Some(o) => {
+                        lanes[active] = o;
+                        active += 1;
+                    }
+                    None => break,
+                }
+            }
+            if active == 0 {
+                break;
+            }
+            let mut k = 0;
+            while k < active {
+                let (off, n) = lanes[k];
                 let i = (off / 8) as usize;
-                let n = header_words(w[i]);
-                // Offset 0 is never an object.
-                let mut next = 0;
+                let mut next = (0, 0);
                 for &x in &w[i + 1..i + 1 + n] {
                     let v = Value::from_bits(x);
-                    if mark(v, &mut marks) {
-                        if next != 0 {
+                    let m = mark(v, &mut marks);
+                    if m > 0 {
+                        if next.1 > 0 {
                             stack.push(next);
                         }
-                        next = v.offset();
+                        next = (v.offset(), m);
                     }
                 }
-                if next == 0 {
-                    break;
+                if next.1 == 0 {
+                    // This chain ended: the last one takes its place.
+                    active -= 1;
+                    lanes[k] = lanes[active];
+                } else {
+                    lanes[k] = next;
+                    k += 1;
                 }
-                off = next;
             }
         }
         marks
