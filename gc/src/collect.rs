@@ -662,6 +662,18 @@ impl MarkBits {
     /// Mark `n` words from bit `slot` (an object and its payload).
     #[inline(always)]
     fn set(&mut self, slot: usize, n: usize) {
+        self.live += n as u64 * 8;
+        let b = slot % 64;
+        if n == 0 {
+            return;
+        }
+        if b + n <= 64 {
+            // Within one word: most objects are small.
+            if let Some(word) = self.bits.get_mut(slot / 64) {
+                *word |= (u64::MAX >> (64 - n)) << b;
+            }
+            return;
+        }
         let mut i = slot;
         let end = slot + n;
         while i < end {
@@ -670,7 +682,6 @@ impl MarkBits {
             self.bits[w] |= (u64::MAX >> (64 - k)) << b;
             i += k;
         }
-        self.live += n as u64 * 8;
     }
 
     fn is_marked(&self, off: u64) -> bool {
