@@ -346,19 +346,12 @@ impl Heap {
         const LANES: usize = 4;
         let mut lanes = [(0u64, 0usize); LANES];
         let mut active = 0;
-        loop {
-            while active < LANES {
-                match stack.pop() {
-                    Some(o) => {
-                        lanes[active] = o;
-                        active += 1;
-                    }
-                    None => break,
-                }
-            }
-            if active == 0 {
-                break;
-            }
+        while active < LANES {
+            let Some(o) = stack.pop() else { break };
+            lanes[active] = o;
+            active += 1;
+        }
+        while active > 0 {
             let mut k = 0;
             while k < active {
                 let (off, n) = lanes[k];
@@ -369,18 +362,28 @@ impl Heap {
                     let m = mark(v, &mut marks);
                     if m > 0 {
                         if next.1 > 0 {
-                            stack.push(next);
+                            // A chain of its own if a lane is free.
+                            if active < LANES {
+                                lanes[active] = next;
+                                active += 1;
+                            } else {
+                                stack.push(next);
+                            }
                         }
                         next = (v.offset(), m);
                     }
                 }
-                if next.1 == 0 {
-                    // This chain ended: the last one takes its place.
-                    active -= 1;
-                    lanes[k] = lanes[active];
-                } else {
+                if next.1 > 0 {
                     lanes[k] = next;
                     k += 1;
+                } else if let Some(o) = stack.pop() {
+                    // This chain ended: a waiting one takes its place.
+                    lanes[k] = o;
+                    k += 1;
+                } else {
+                    // Or the last lane does.
+                    active -= 1;
+                    lanes[k] = lanes[active];
                 }
             }
         }
