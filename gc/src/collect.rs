@@ -438,6 +438,7 @@ impl Heap {
             self.region.release(end + window, area.top);
         }
         self.populated = self.populated.min(end + window);
+        self.requested = self.requested.min(self.populated);
         self.old.top = end;
         holes.reverse();
         self.holes = holes;
@@ -501,6 +502,7 @@ impl Heap {
         }
         // The new window opens after the survivors.
         self.populated = self.old.top;
+        self.requested = self.old.top;
         self.open_window(self.old.top);
         self.full_collection_done();
         Ok(())

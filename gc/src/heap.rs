@@ -121,6 +121,9 @@ pub struct Heap {
     pub(crate) promote_credit: u32,
     /// Pages of the old semispace below this offset have been faulted in.
     pub(crate) populated: u64,
+    /// The helper thread was asked to fault in the pages up to here
+    /// (`Region::populate_ahead`); they may still be on their way.
+    pub(crate) requested: u64,
     /// The last promotion in place used the credit up: the next minor
     /// collection measures survival by marking before it decides.
     pub(crate) measure_next: bool,
@@ -198,6 +201,7 @@ impl Heap {
             nursery,
             promote_credit: 0,
             populated: 0,
+            requested: 0,
             measure_next: false,
             holes: Vec::new(),
             free_bytes: 0,
@@ -311,8 +315,22 @@ impl Heap {
     pub(crate) fn open_window(&mut self, at: u64) {
         let bytes = self.window_bytes();
         if at + bytes > self.populated {
-            self.region.populate(at.max(self.populated), at + bytes);
+            // Unless the helper thread was asked for these pages already,
+            // fault them in now, in one call rather than a trap per page.
+            if at + bytes > self.requested {
+                self.region.populate(at.max(self.populated), at + bytes);
+            }
             self.populated = at + bytes;
+            // The heap is growing into fresh pages: the next window most
+            // likely opens right after this one (a promotion in place),
+            // so have the helper fault those in meanwhile.
+            let next = (at + 2 * bytes).min(self.old.limit);
+            if !self.config.stress
+                && next > self.populated
+                && self.region.populate_ahead(self.populated, next)
+            {
+                self.requested = next;
+            }
         }
         self.nursery = Space::new(at, bytes);
         self.old.top = self.old.top.max(self.nursery.limit);

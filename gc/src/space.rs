@@ -5,7 +5,8 @@
 //! The reservation is mapped read-write with `MAP_NORESERVE`, so untouched
 //! pages cost nothing, released pages are handed back with
 //! `MADV_DONTNEED`, and a nursery window about to be filled is faulted in
-//! with one `MADV_POPULATE_WRITE` rather than a trap per page.
+//! with one `MADV_POPULATE_WRITE` rather than a trap per page (the next
+//! one ahead of time, by a helper thread: `Region::populate_ahead`).
 //!
 //! ```text
 //! 0        GUARD_BYTES            never an object: offset 0 is no reference
@@ -71,6 +72,58 @@ pub(crate) struct Region {
     base: NonNull<u64>,
     /// Length of the mapping in bytes.
     bytes: usize,
+    /// The helper thread faulting in pages ahead of use, once asked to.
+    prefaulter: Option<Prefaulter>,
+}
+
+/// A helper OS thread that faults in pages of the region ahead of the
+/// mutator (`Region::populate_ahead`), on the other core: the kernel's
+/// work for fresh pages (zeroing, accounting, page tables) is most of what
+/// growing the heap costs. It never reads or writes a heap word and holds
+/// no lock; a forked child, which has no such thread, just never sees its
+/// requests served and faults pages in as it uses them.
+struct Prefaulter {
+    shared: std::sync::Arc<PrefaultRequest>,
+    thread: std::thread::JoinHandle<()>,
+}
+
+struct PrefaultRequest {
+    /// The range to fault in, in `PAGE_BYTES` units, first page in the high
+    /// half and page count in the low half; 0 for none. A newer request
+    /// replaces one not yet taken.
+    pending: std::sync::atomic::AtomicU64,
+    /// Set when the region is dropped: the thread ends.
+    stop: std::sync::atomic::AtomicBool,
+}
+
+/// Fault in `len` bytes at `addr` for writing. Failing (an older kernel,
+/// a range given back meanwhile) is harmless: the pages fault in as used.
+fn populate_range(addr: *mut u8, len: usize) {
+    // SAFETY: callers pass a range inside a live mapping of their region;
+    // populating anonymous memory changes no contents.
+    let r = unsafe { nix::libc::madvise(addr.cast(), len, nix::libc::MADV_POPULATE_WRITE) };
+    let _ = r;
+}
+
+fn prefault_loop(base: usize, bytes: usize, req: &PrefaultRequest) {
+    use std::sync::atomic::Ordering;
+    loop {
+        let r = req.pending.swap(0, Ordering::Acquire);
+        if r == 0 {
+            if req.stop.load(Ordering::Acquire) {
+                return;
+            }
+            // An unpark between the two loads above and here makes this
+            // return at once.
+            std::thread::park();
+            continue;
+        }
+        let start = (r >> 32) * PAGE_BYTES;
+        let end = start + (r & 0xffff_ffff) * PAGE_BYTES;
+        if end as usize <= bytes {
+            populate_range((base + start as usize) as *mut u8, (end - start) as usize);
+        }
+    }
 }
 
 impl Region {
@@ -103,6 +156,7 @@ impl Region {
         Ok(Region {
             base: ptr.cast(),
             bytes: len.get(),
+            prefaulter: None,
         })
     }
 
@@ -177,17 +231,57 @@ impl Region {
         if end <= start || end as usize > self.bytes {
             return;
         }
-        // SAFETY: the range lies inside our own mapping (checked above);
-        // populating anonymous memory changes no contents.
-        let r = unsafe {
-            nix::libc::madvise(
-                self.base.cast::<u8>().add(start as usize).as_ptr().cast(),
-                (end - start) as usize,
-                nix::libc::MADV_POPULATE_WRITE,
-            )
+        // The range lies inside our own mapping (checked above).
+        populate_range(
+            (self.base.as_ptr() as usize + start as usize) as *mut u8,
+            (end - start) as usize,
+        );
+    }
+
+    /// Have the helper thread fault in `[start, end)` (replacing a request
+    /// it has not taken yet), starting the thread the first time. Returns
+    /// whether the request was made; without a thread (it could not be
+    /// started) the pages simply fault in as used.
+    pub(crate) fn populate_ahead(&mut self, start: u64, end: u64) -> bool {
+        use std::sync::atomic::Ordering;
+        let first = start / PAGE_BYTES;
+        let last = end.div_ceil(PAGE_BYTES);
+        if last <= first || (last * PAGE_BYTES) as usize > self.bytes || first >> 32 != 0 {
+            return false;
+        }
+        if self.prefaulter.is_none() {
+            let shared = std::sync::Arc::new(PrefaultRequest {
+                pending: std::sync::atomic::AtomicU64::new(0),
+                stop: std::sync::atomic::AtomicBool::new(false),
+            });
+            let (base, bytes) = (self.base.as_ptr() as usize, self.bytes);
+            let req = shared.clone();
+            let thread = std::thread::Builder::new()
+                .name("imp-prefault".into())
+                .spawn(move || prefault_loop(base, bytes, &req));
+            let Ok(thread) = thread else {
+                return false;
+            };
+            self.prefaulter = Some(Prefaulter { shared, thread });
+        }
+        let Some(p) = &self.prefaulter else {
+            return false;
         };
-        // Failing (an older kernel) is harmless: the pages fault in as used.
-        let _ = r;
+        p.shared
+            .pending
+            .store((first << 32) | (last - first), Ordering::Release);
+        p.thread.thread().unpark();
+        true
+    }
+
+    /// Drop a request the helper thread has not taken yet (before pages
+    /// are given back, so that it does not fault them in again).
+    fn cancel_ahead(&mut self) {
+        if let Some(p) = &self.prefaulter {
+            p.shared
+                .pending
+                .store(0, std::sync::atomic::Ordering::Release);
+        }
     }
 
     /// Give the pages of `[start, end)` back to the kernel; they read as zero after.
@@ -197,6 +291,7 @@ impl Region {
         if end <= start || end as usize > self.bytes {
             return;
         }
+        self.cancel_ahead();
         // SAFETY: the range lies inside our own mapping (checked above) and
         // page aligned; `&mut self` means no borrow of these words is live.
         let ptr = unsafe { self.base.cast::<u8>().add(start as usize) };
@@ -215,8 +310,66 @@ impl Region {
 
 impl Drop for Region {
     fn drop(&mut self) {
+        // The helper thread ends before the mapping it works on goes.
+        if let Some(p) = self.prefaulter.take() {
+            p.shared
+                .stop
+                .store(true, std::sync::atomic::Ordering::Release);
+            p.thread.thread().unpark();
+            let _ = p.thread.join();
+        }
         // SAFETY: we own the mapping and nothing borrows it once we are dropped.
         let r = unsafe { munmap(self.base.cast(), self.bytes) };
         let _ = r;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// How many 4 KB pages of `[start, end)` are resident.
+    fn resident_pages(r: &Region, start: u64, end: u64) -> usize {
+        let pages = ((end - start) / 4096) as usize;
+        let mut vec = vec![0u8; pages];
+        // SAFETY: the range lies inside the region's live mapping and is
+        // page aligned; `vec` has a byte per page.
+        let rc = unsafe {
+            nix::libc::mincore(
+                (r.base.as_ptr() as usize + start as usize) as *mut nix::libc::c_void,
+                (end - start) as usize,
+                vec.as_mut_ptr(),
+            )
+        };
+        assert_eq!(rc, 0, "mincore");
+        vec.iter().filter(|&&b| b & 1 == 1).count()
+    }
+
+    #[test]
+    fn pages_asked_for_ahead_are_faulted_in_by_the_helper_thread() {
+        let mb = 1u64 << 20;
+        let mut r = Region::reserve(64 * mb).expect("reserve");
+        assert_eq!(resident_pages(&r, 4 * mb, 8 * mb), 0);
+        assert!(r.populate_ahead(4 * mb, 8 * mb));
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+        while resident_pages(&r, 4 * mb, 8 * mb) < 1024 && std::time::Instant::now() < deadline {
+            std::thread::sleep(std::time::Duration::from_millis(1));
+        }
+        assert_eq!(
+            resident_pages(&r, 4 * mb, 8 * mb),
+            1024,
+            "all 4 MB resident"
+        );
+        assert_eq!(resident_pages(&r, 16 * mb, 20 * mb), 0, "nothing else");
+        // Nothing was written: the pages read as zero.
+        assert!(r.words()[(4 * mb / 8) as usize..(8 * mb / 8) as usize]
+            .iter()
+            .all(|&w| w == 0));
+        // Given back, they are not faulted in again; out of range is refused.
+        r.release(4 * mb, 8 * mb);
+        assert_eq!(resident_pages(&r, 4 * mb, 8 * mb), 0);
+        assert!(!r.populate_ahead(60 * mb, 70 * mb));
+        // Dropping the region ends the thread (the test would hang if not).
+        drop(r);
     }
 }

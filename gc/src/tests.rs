@@ -414,6 +414,33 @@ fn a_nursery_that_all_survives_is_promoted_where_it_lies() {
 }
 
 #[test]
+fn a_heap_growing_into_fresh_pages_asks_for_the_next_window_ahead() {
+    let mut heap = heap_without_majors();
+    let g = heap.new_global(Value::NIL);
+    // Promotions in place open each new window past the last, in pages
+    // never touched: each asks the helper thread for the one after.
+    chain(&mut heap, g, 0, 6 * 2048);
+    assert!(heap.stats().promotions >= 3);
+    // Pages past the window were asked for, no more than a window ahead
+    // of it, and the window's own pages were faulted in.
+    let window = heap.window_bytes();
+    assert!(heap.requested > heap.nursery.limit, "{}", heap.requested);
+    assert!(heap.requested <= heap.nursery.limit + 2 * window);
+    assert!(heap.populated >= heap.nursery.limit);
+    heap.verify(&mut NoRoots).expect("verifies");
+    assert_eq!(chain_ids(&heap, g).len(), 6 * 2048);
+    // A copying full collection starts again in the other semispace, its
+    // first window fresh too.
+    let before = heap.requested;
+    heap.set_global(g, Value::NIL);
+    heap.collect(CollectionKind::Major, &mut NoRoots)
+        .expect("major");
+    assert!(!heap.old.contains(before));
+    assert!(heap.requested > heap.nursery.limit);
+    assert!(heap.requested <= heap.nursery.limit + window);
+}
+
+#[test]
 fn a_promoted_window_with_old_objects_past_it_leaves_a_walkable_filler() {
     let mut heap = heap_without_majors();
     let g = heap.new_global(Value::NIL);

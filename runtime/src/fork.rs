@@ -64,7 +64,10 @@ mod tests {
              (define sleepers
                (map (lambda (i) (thread-start! (make-thread (lambda () (process-run \"sleep\" \"0.3\")))))
                     '(1 2 3)))
-             (thread-sleep! 0.02)",
+             (thread-sleep! 0.02)
+             ;; Grown into fresh pages: the collector's prefault helper
+             ;; thread runs too.
+             (define big (iota 400000))",
         )
         .expect("start helpers");
         let stop = Arc::new(AtomicBool::new(false));
@@ -94,11 +97,12 @@ mod tests {
                     .eval_str(
                         "(define m (make-mutex))
                          (define t (thread-start! (make-thread (lambda () (mutex-lock! m) (* 6 7)))))
-                         (list (thread-join! t) (length sleepers))",
+                         (list (thread-join! t) (length sleepers)
+                               (apply + (map (lambda (x) 1) (append big big))))",
                     )
                     .map(|v| rt.write(&v))
                     .unwrap_or_default();
-                super::exit_child(if ok == "(42 3)" { 0 } else { 1 });
+                super::exit_child(if ok == "(42 3 800000)" { 0 } else { 1 });
             }
             ForkResult::Parent { child } => {
                 // Wait at most 20 s: a deadlocked child fails the test
