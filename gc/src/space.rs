@@ -74,6 +74,9 @@ pub(crate) struct Region {
     bytes: usize,
     /// The helper thread faulting in pages ahead of use, once asked to.
     prefaulter: Option<Prefaulter>,
+    /// No helper thread: the process may run on one CPU only (it would
+    /// only take turns with the mutator), or one could not be started.
+    no_prefaulter: bool,
 }
 
 /// A helper OS thread that faults in pages of the region ahead of the
@@ -157,6 +160,7 @@ impl Region {
             base: ptr.cast(),
             bytes: len.get(),
             prefaulter: None,
+            no_prefaulter: false,
         })
     }
 
@@ -240,8 +244,9 @@ impl Region {
 
     /// Have the helper thread fault in `[start, end)` (replacing a request
     /// it has not taken yet), starting the thread the first time. Returns
-    /// whether the request was made; without a thread (it could not be
-    /// started) the pages simply fault in as used.
+    /// whether the request was made: not when the process may use only one
+    /// CPU or no thread could be started, and then the caller populates
+    /// the pages itself when it needs them.
     pub(crate) fn populate_ahead(&mut self, start: u64, end: u64) -> bool {
         use std::sync::atomic::Ordering;
         let first = start / PAGE_BYTES;
@@ -249,7 +254,16 @@ impl Region {
         if last <= first || (last * PAGE_BYTES) as usize > self.bytes || first >> 32 != 0 {
             return false;
         }
+        if self.no_prefaulter {
+            return false;
+        }
         if self.prefaulter.is_none() {
+            // On one CPU the helper would only take turns with the
+            // mutator (it costs a little then, not nothing).
+            if std::thread::available_parallelism().map_or(true, |n| n.get() < 2) {
+                self.no_prefaulter = true;
+                return false;
+            }
             let shared = std::sync::Arc::new(PrefaultRequest {
                 pending: std::sync::atomic::AtomicU64::new(0),
                 stop: std::sync::atomic::AtomicBool::new(false),
@@ -260,6 +274,7 @@ impl Region {
                 .name("imp-prefault".into())
                 .spawn(move || prefault_loop(base, bytes, &req));
             let Ok(thread) = thread else {
+                self.no_prefaulter = true;
                 return false;
             };
             self.prefaulter = Some(Prefaulter { shared, thread });
@@ -350,6 +365,12 @@ mod tests {
         let mb = 1u64 << 20;
         let mut r = Region::reserve(64 * mb).expect("reserve");
         assert_eq!(resident_pages(&r, 4 * mb, 8 * mb), 0);
+        if std::thread::available_parallelism().map_or(true, |n| n.get() < 2) {
+            // One CPU: no helper, the caller populates as it goes.
+            assert!(!r.populate_ahead(4 * mb, 8 * mb));
+            assert!(r.prefaulter.is_none());
+            return;
+        }
         assert!(r.populate_ahead(4 * mb, 8 * mb));
         let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
         while resident_pages(&r, 4 * mb, 8 * mb) < 1024 && std::time::Instant::now() < deadline {
