@@ -30,7 +30,7 @@ use std::time::Instant;
 
 use crate::heap::Heap;
 use crate::object::{header_tag, header_words, FORWARD_TAG, REMEMBERED_BIT};
-use crate::space::Space;
+use crate::space::{Space, PAGE_BYTES};
 use crate::{HeapError, Value};
 
 /// The mutator's roots: everything outside the heap that holds values
@@ -164,7 +164,10 @@ impl Heap {
                     self.holes.push(Space::new(ev.to.top, h.limit - ev.to.top));
                 }
             }
-            None => self.old = ev.to,
+            None => {
+                self.old = ev.to;
+                self.fault_in_ahead_of_survivors(survived);
+            }
         }
         // A nursery found nearly all alive (7/8) and at least half full (a
         // collection forced early says little) earns promotions in place.
@@ -181,6 +184,26 @@ impl Heap {
         self.stats_changed();
         self.stats.live_bytes = self.old_used();
         Ok(())
+    }
+
+    /// After survivors were copied to the old generation's end: have the
+    /// helper thread fault in room for as many again past it, where the
+    /// next minor collection's survivors go, while the mutator runs.
+    fn fault_in_ahead_of_survivors(&mut self, survived: u64) {
+        self.populated = self.populated.max(self.old.top);
+        let want = (survived * 2).clamp(PAGE_BYTES, self.window_bytes());
+        let end = (self.old.top + want).min(self.old.limit);
+        // Not when a full collection is due before that room is used: it
+        // would only add to the peak, from-space being given back then.
+        if !self.config.stress
+            && self.old_used() + want < self.major_trigger
+            && end > self.populated.max(self.requested)
+            && self
+                .region
+                .populate_ahead(self.populated.max(self.requested), end)
+        {
+            self.requested = end;
+        }
     }
 
     /// May this minor collection promote the nursery in place? Only for a

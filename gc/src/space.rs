@@ -95,6 +95,10 @@ struct PrefaultRequest {
     /// half and page count in the low half; 0 for none. A newer request
     /// replaces one not yet taken.
     pending: std::sync::atomic::AtomicU64,
+    /// Set by the thread while it may be working on a request: a release
+    /// waits for it to clear, so that no page given back is faulted in
+    /// again behind it.
+    busy: std::sync::atomic::AtomicBool,
     /// Set when the region is dropped: the thread ends.
     stop: std::sync::atomic::AtomicBool,
 }
@@ -111,8 +115,12 @@ fn populate_range(addr: *mut u8, len: usize) {
 fn prefault_loop(base: usize, bytes: usize, req: &PrefaultRequest) {
     use std::sync::atomic::Ordering;
     loop {
-        let r = req.pending.swap(0, Ordering::Acquire);
+        // Busy before taking a request: a release that cleared `pending`
+        // and then saw `busy` clear knows no request is being served.
+        req.busy.store(true, Ordering::SeqCst);
+        let r = req.pending.swap(0, Ordering::SeqCst);
         if r == 0 {
+            req.busy.store(false, Ordering::SeqCst);
             if req.stop.load(Ordering::Acquire) {
                 return;
             }
@@ -266,6 +274,7 @@ impl Region {
             }
             let shared = std::sync::Arc::new(PrefaultRequest {
                 pending: std::sync::atomic::AtomicU64::new(0),
+                busy: std::sync::atomic::AtomicBool::new(false),
                 stop: std::sync::atomic::AtomicBool::new(false),
             });
             let (base, bytes) = (self.base.as_ptr() as usize, self.bytes);
@@ -289,13 +298,17 @@ impl Region {
         true
     }
 
-    /// Drop a request the helper thread has not taken yet (before pages
-    /// are given back, so that it does not fault them in again).
+    /// Drop a request the helper thread has not taken yet and wait for one
+    /// it is serving (before pages are given back, so that it does not
+    /// fault them in again).
     fn cancel_ahead(&mut self) {
+        use std::sync::atomic::Ordering;
         if let Some(p) = &self.prefaulter {
-            p.shared
-                .pending
-                .store(0, std::sync::atomic::Ordering::Release);
+            p.shared.pending.store(0, Ordering::SeqCst);
+            // A request already taken takes about a millisecond.
+            while p.shared.busy.load(Ordering::SeqCst) {
+                std::thread::yield_now();
+            }
         }
     }
 

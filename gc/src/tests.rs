@@ -447,6 +447,51 @@ fn a_heap_growing_into_fresh_pages_asks_for_the_next_window_ahead() {
 }
 
 #[test]
+fn survivors_copied_to_the_end_have_room_asked_for_past_them() {
+    let mut heap = heap_without_majors();
+    let g = heap.new_global(Value::NIL);
+    // Half the nursery survives: copied to the old generation's end, and
+    // the helper is asked for twice that much room past it.
+    for id in 0..2048 {
+        let v = make_node(&mut heap, id);
+        if id % 2 == 0 {
+            heap.set(v, 1, heap.global(g));
+            heap.set_global(g, v);
+        }
+    }
+    heap.collect(CollectionKind::Minor, &mut NoRoots)
+        .expect("minor");
+    assert_eq!(heap.stats().promotions, 0);
+    assert!(heap.populated >= heap.old.top);
+    if std::thread::available_parallelism().map_or(true, |n| n.get() < 2) {
+        assert_eq!(heap.requested, 0);
+    } else {
+        assert!(
+            heap.requested > heap.old.top,
+            "{} {}",
+            heap.requested,
+            heap.old.top
+        );
+        assert!(heap.requested <= heap.old.top + heap.window_bytes());
+    }
+    assert_eq!(chain_ids(&heap, g).len(), 1024);
+    // Near the full collection's trigger, nothing more is asked for.
+    let asked = heap.requested;
+    heap.major_trigger = heap.old_used() + 1;
+    for id in 0..2048 {
+        let v = make_node(&mut heap, id);
+        if id % 2 == 0 {
+            heap.set(v, 1, heap.global(g));
+            heap.set_global(g, v);
+        }
+    }
+    heap.collect(CollectionKind::Minor, &mut NoRoots)
+        .expect("minor");
+    assert_eq!(heap.requested, asked);
+    heap.verify(&mut NoRoots).expect("verifies");
+}
+
+#[test]
 fn a_promoted_window_with_old_objects_past_it_leaves_a_walkable_filler() {
     let mut heap = heap_without_majors();
     let g = heap.new_global(Value::NIL);
