@@ -693,6 +693,7 @@ fn fused(last: u64, op: Op, a: u32, b: u32) -> Option<u64> {
         }
         (Op::Local, Op::Free) => encode(Op::LocalFree, la, a),
         (Op::Local, Op::CarLocal) => encode(Op::LocalCarLocal, la, a),
+        (Op::Imm, Op::Imm) if lb < 1 << 24 => encode(Op::Imm2, lb, b),
         (Op::Local, Op::Cons) => encode(Op::ConsLocal, la, 0),
         (Op::Cons, Op::Return) => encode(Op::ConsReturn, 0, 0),
         (Op::Add, Op::Return) => encode(Op::AddReturn, 0, 0),

@@ -310,6 +310,11 @@ fn disassemble_code(vm: &Vm, code: Value, out: &mut String, nested: &mut Vec<Val
             Op::Fix | Op::Jump | Op::JumpIfFalse | Op::JumpIfTrue => (b as i32).to_string(),
             Op::AddImm => (b as i32).to_string(),
             Op::Imm => print(vm, Value::from_bits(b as u64), Mode::Write),
+            Op::Imm2 => format!(
+                "{} {}",
+                print(vm, Value::from_bits(u64::from(a)), Mode::Write),
+                print(vm, Value::from_bits(u64::from(b)), Mode::Write)
+            ),
             Op::JumpUnlessLtImm
             | Op::JumpUnlessGtImm
             | Op::JumpUnlessLeImm

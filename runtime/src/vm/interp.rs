@@ -1549,6 +1549,10 @@ impl Vm {
                     jump_unless_compare_imm!(w, ==, crate::num::ArithOp::NumEq)
                 }
                 byte::Imm => self.stack.push(Value::from_bits(operand_b(w) as u64)),
+                byte::Imm2 => {
+                    self.stack.push(Value::from_bits(a as u64));
+                    self.stack.push(Value::from_bits(operand_b(w) as u64));
+                }
                 byte::LocalAddImm => push_local_add_imm!(w, a),
                 byte::SelfLocalAddImm => {
                     push_self!();

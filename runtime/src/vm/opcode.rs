@@ -233,6 +233,9 @@ opcodes! {
     LocalFree,
     /// `-- slot[a] (car slot[b])` (`Local` then `CarLocal`)
     LocalCarLocal,
+    /// `-- x y` for the immediate values whose bits are `a` and `b` (two
+    /// `Imm`s; an `Imm`'s bits fit in `a`)
+    Imm2,
     /// `--`: begin a `map` loop (the frame layout is in `vm/assembled.rs`):
     /// slots 2 to 5 become `()`, `()`, the continuation-capture count, `()`
     MapStart,

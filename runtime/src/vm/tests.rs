@@ -197,7 +197,10 @@ fn fused_instructions_are_emitted_and_behave_as_the_pairs_they_replace() {
                 (define k 3)
                 (define (same x) (if (= k 0) x (begin (set! k (- k 1)) (cons k (same x)))))";
     for (name, ops) in [
-        ("build", &["CallSelfGlobalLocalAddImm", "ConsReturn"][..]),
+        (
+            "build",
+            &["CallSelfGlobalLocalAddImm", "ConsReturn", "Imm2"][..],
+        ),
         (
             "count",
             &[
