@@ -855,9 +855,10 @@ impl Vm {
                 if let Some(&Frame { fp: cfp, pc: cpc }) = self.frames.last() {
                     if cpc < DISCARD_BIT {
                         self.frames.pop();
+                        // The value takes the callee's place.
                         let me = self.stack[fp];
-                        self.stack.truncate(fp);
-                        self.stack.push(v);
+                        self.stack[fp] = v;
+                        self.stack.truncate(fp + 1);
                         fp = cfp as usize;
                         // Back in the same closure (recursion): the same
                         // code and constants.
