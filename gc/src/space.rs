@@ -103,6 +103,11 @@ struct PrefaultRequest {
     stop: std::sync::atomic::AtomicBool,
 }
 
+/// May this process run on one CPU only (affinity, cgroup quota)?
+pub(crate) fn one_cpu() -> bool {
+    std::thread::available_parallelism().map_or(true, |n| n.get() < 2)
+}
+
 /// Fault in `len` bytes at `addr` for writing. Failing (an older kernel,
 /// a range given back meanwhile) is harmless: the pages fault in as used.
 fn populate_range(addr: *mut u8, len: usize) {
@@ -268,7 +273,7 @@ impl Region {
         if self.prefaulter.is_none() {
             // On one CPU the helper would only take turns with the
             // mutator (it costs a little then, not nothing).
-            if std::thread::available_parallelism().map_or(true, |n| n.get() < 2) {
+            if one_cpu() {
                 self.no_prefaulter = true;
                 return false;
             }
@@ -378,7 +383,7 @@ mod tests {
         let mb = 1u64 << 20;
         let mut r = Region::reserve(64 * mb).expect("reserve");
         assert_eq!(resident_pages(&r, 4 * mb, 8 * mb), 0);
-        if std::thread::available_parallelism().map_or(true, |n| n.get() < 2) {
+        if one_cpu() {
             // One CPU: no helper, the caller populates as it goes.
             assert!(!r.populate_ahead(4 * mb, 8 * mb));
             assert!(r.prefaulter.is_none());

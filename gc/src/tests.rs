@@ -425,7 +425,7 @@ fn a_heap_growing_into_fresh_pages_asks_for_the_next_window_ahead() {
     // of it, and the window's own pages were faulted in.
     let window = heap.window_bytes();
     assert!(heap.populated >= heap.nursery.limit);
-    if std::thread::available_parallelism().map_or(true, |n| n.get() < 2) {
+    if crate::space::one_cpu() {
         // One CPU: no helper thread, nothing asked for.
         assert_eq!(heap.requested, 0);
         return;
@@ -446,14 +446,11 @@ fn a_heap_growing_into_fresh_pages_asks_for_the_next_window_ahead() {
     assert!(heap.requested <= heap.nursery.limit + window);
 }
 
-#[test]
-fn survivors_copied_to_the_end_have_room_asked_for_past_them() {
-    let mut heap = heap_without_majors();
-    let g = heap.new_global(Value::NIL);
-    // Half the nursery survives: copied to the old generation's end, and
-    // the helper is asked for twice that much room past it.
+/// Fill the nursery with nodes, every other one added to the chain at
+/// global `g`, then collect it.
+fn fill_keeping_half(heap: &mut Heap, g: crate::Global) {
     for id in 0..2048 {
-        let v = make_node(&mut heap, id);
+        let v = make_node(heap, id);
         if id % 2 == 0 {
             heap.set(v, 1, heap.global(g));
             heap.set_global(g, v);
@@ -461,9 +458,18 @@ fn survivors_copied_to_the_end_have_room_asked_for_past_them() {
     }
     heap.collect(CollectionKind::Minor, &mut NoRoots)
         .expect("minor");
+}
+
+#[test]
+fn survivors_copied_to_the_end_have_room_asked_for_past_them() {
+    let mut heap = heap_without_majors();
+    let g = heap.new_global(Value::NIL);
+    // Half the nursery survives: copied to the old generation's end, and
+    // the helper is asked for twice that much room past it.
+    fill_keeping_half(&mut heap, g);
     assert_eq!(heap.stats().promotions, 0);
     assert!(heap.populated >= heap.old.top);
-    if std::thread::available_parallelism().map_or(true, |n| n.get() < 2) {
+    if crate::space::one_cpu() {
         assert_eq!(heap.requested, 0);
     } else {
         assert!(
@@ -478,15 +484,7 @@ fn survivors_copied_to_the_end_have_room_asked_for_past_them() {
     // Near the full collection's trigger, nothing more is asked for.
     let asked = heap.requested;
     heap.major_trigger = heap.old_used() + 1;
-    for id in 0..2048 {
-        let v = make_node(&mut heap, id);
-        if id % 2 == 0 {
-            heap.set(v, 1, heap.global(g));
-            heap.set_global(g, v);
-        }
-    }
-    heap.collect(CollectionKind::Minor, &mut NoRoots)
-        .expect("minor");
+    fill_keeping_half(&mut heap, g);
     assert_eq!(heap.requested, asked);
     heap.verify(&mut NoRoots).expect("verifies");
 }
