@@ -22,6 +22,24 @@
 
 use imp_gc::Value;
 
+/// The slots of `%map1`'s frame (see the table above).
+pub mod map {
+    /// The procedure.
+    pub const PROC: usize = 0;
+    /// The rest of the list.
+    pub const LIST: usize = 1;
+    /// The first pair of the results, or `()`.
+    pub const FIRST: usize = 2;
+    /// The last pair of the results, or `()`.
+    pub const LAST: usize = 3;
+    /// The capture count when the loop began; `#f` once one was captured.
+    pub const CAPTURES: usize = 4;
+    /// The results made after a capture, last first.
+    pub const REVERSED: usize = 5;
+    /// Slots in all.
+    pub const SLOTS: i64 = 6;
+}
+
 use super::opcode::{Op, encode};
 use super::{Vm, VmResult};
 use crate::obj::CLOSURE;
@@ -46,7 +64,7 @@ const FOR_EACH1: [u64; 4] = [
 /// Define the hand-written procedures as globals.
 pub fn install(vm: &mut Vm) -> VmResult<()> {
     let procs: [(&str, &str, i64, &[u64]); 2] = [
-        ("%map1", "map", 6, &MAP1),
+        ("%map1", "map", map::SLOTS, &MAP1),
         ("%for-each1", "for-each", 2, &FOR_EACH1),
     ];
     for (global, name, nslots, code) in procs {

@@ -11,6 +11,7 @@
 
 use imp_gc::Value;
 
+use super::assembled::map;
 use super::opcode::{byte, operand_a, operand_a_signed, operand_b, slot_and_imm, two_slots};
 use super::{Abort, DISCARD_BIT, ENTRY_PC, Exn, Frame, REDO_PC, Reg, THREAD_END_PC, Vm, VmResult};
 use crate::obj::{self, CLOSURE, CONTINUATION, PARAMETER, PRIMITIVE, code};
@@ -838,6 +839,12 @@ impl Vm {
                 ip = code_base + pc;
             }};
         }
+        // Continue at the instruction operand b of `$w` names.
+        macro_rules! jump {
+            ($w:expr) => {
+                ip = code_base + operand_b($w) as usize
+            };
+        }
         macro_rules! compare {
             ($op:tt, $nop:expr) => {{
                 let (a, b) = top2!();
@@ -890,7 +897,7 @@ impl Vm {
                     pop!().is_true()
                 };
                 if !holds {
-                    ip = code_base + operand_b($w) as usize;
+                    jump!($w);
                 }
             }};
         }
@@ -1217,15 +1224,15 @@ impl Vm {
                 byte::Pop => {
                     self.stack.pop();
                 }
-                byte::Jump => ip = code_base + operand_b(w) as usize,
+                byte::Jump => jump!(w),
                 byte::JumpIfFalse => {
                     if pop!().is_false() {
-                        ip = code_base + operand_b(w) as usize;
+                        jump!(w);
                     }
                 }
                 byte::JumpIfTrue => {
                     if pop!().is_true() {
-                        ip = code_base + operand_b(w) as usize;
+                        jump!(w);
                     }
                 }
                 byte::Closure => {
@@ -1539,7 +1546,7 @@ impl Vm {
                     let n = self.stack.len();
                     self.stack.truncate(n - 2);
                     if x != y {
-                        ip = code_base + operand_b(w) as usize;
+                        jump!(w);
                     }
                 }
                 byte::JumpUnlessLtImm => jump_unless_compare_imm!(w, <, crate::num::ArithOp::Lt),
@@ -1576,31 +1583,29 @@ impl Vm {
                     self.stack.push(x);
                     self.stack.push(y);
                 }
-                // The `map` loop of `vm/assembled.rs`: slot 0 the
-                // procedure, 1 the rest of the list, 2 and 3 the first and
-                // last pair of the results, 4 the capture count when the
-                // loop began, 5 the results reversed.
+                // The `map` loop of `vm/assembled.rs` (its frame layout
+                // is there).
                 byte::MapStart => {
                     let c = self.capture_count();
                     let s = fp + 1;
-                    self.stack[s + 2] = Value::NIL;
-                    self.stack[s + 3] = Value::NIL;
-                    self.stack[s + 4] = c;
-                    self.stack[s + 5] = Value::NIL;
+                    self.stack[s + map::FIRST] = Value::NIL;
+                    self.stack[s + map::LAST] = Value::NIL;
+                    self.stack[s + map::CAPTURES] = c;
+                    self.stack[s + map::REVERSED] = Value::NIL;
                 }
                 byte::MapNext => {
-                    let l = self.stack[fp + 2];
+                    let l = self.stack[fp + 1 + map::LIST];
                     if self.is(l, obj::PAIR) {
-                        let f = self.stack[fp + 1];
+                        let f = self.stack[fp + 1 + map::PROC];
                         let x = self.heap.get(l, 0);
                         self.stack.push(f);
                         self.stack.push(x);
                     } else {
-                        ip = code_base + operand_b(w) as usize;
+                        jump!(w);
                     }
                 }
                 byte::MapCollect => {
-                    ip = code_base + operand_b(w) as usize;
+                    jump!(w);
                     if a == 0 {
                         // The list is built forward, its last pair's cdr
                         // set to each new pair, while no continuation was
@@ -1609,41 +1614,42 @@ impl Vm {
                         // returned (R7RS 6.10): the pairs built so far
                         // stay as they are and the rest is consed up in
                         // reverse, to be copied in order at the end.
-                        let forward = self.stack[fp + 5] == self.capture_count();
+                        let s = fp + 1;
+                        let forward = self.stack[s + map::CAPTURES] == self.capture_count();
                         let tail = if forward {
                             Value::NIL
                         } else {
-                            self.stack[fp + 6]
+                            self.stack[s + map::REVERSED]
                         };
                         self.stack.push(tail);
                         let p = cons_top2!();
                         replace2!(p);
                         let p = pop!();
                         if forward {
-                            let last = self.stack[fp + 4];
+                            let last = self.stack[s + map::LAST];
                             if self.is(last, obj::PAIR) {
                                 self.heap.set(last, 1, p);
                             } else {
-                                self.stack[fp + 3] = p;
+                                self.stack[s + map::FIRST] = p;
                             }
-                            self.stack[fp + 4] = p;
+                            self.stack[s + map::LAST] = p;
                         } else {
-                            self.stack[fp + 5] = Value::FALSE;
-                            self.stack[fp + 6] = p;
+                            self.stack[s + map::CAPTURES] = Value::FALSE;
+                            self.stack[s + map::REVERSED] = p;
                         }
                     } else {
                         self.stack.pop();
                     }
-                    let l = self.stack[fp + 2];
-                    self.stack[fp + 2] = if self.is(l, obj::PAIR) {
+                    let l = self.stack[fp + 1 + map::LIST];
+                    self.stack[fp + 1 + map::LIST] = if self.is(l, obj::PAIR) {
                         self.heap.get(l, 1)
                     } else {
                         Value::NIL
                     };
                 }
                 byte::MapResult => {
-                    let v = if self.stack[fp + 5].is_fixnum() {
-                        self.stack[fp + 3]
+                    let v = if self.stack[fp + 1 + map::CAPTURES].is_fixnum() {
+                        self.stack[fp + 1 + map::FIRST]
                     } else {
                         sync!();
                         let v = tri!(self.map_results_copied(fp));
@@ -1664,12 +1670,12 @@ impl Vm {
                 }
                 byte::JumpUnlessNullLocal => {
                     if !self.stack[fp + 1 + a].is_nil() {
-                        ip = code_base + operand_b(w) as usize;
+                        jump!(w);
                     }
                 }
                 byte::JumpUnlessPairLocal => {
                     if !self.is(self.stack[fp + 1 + a], obj::PAIR) {
-                        ip = code_base + operand_b(w) as usize;
+                        jump!(w);
                     }
                 }
                 byte::JumpUnlessLtImmLocal => jump_unless_local_imm!(w, <, crate::num::ArithOp::Lt),
@@ -1692,7 +1698,7 @@ impl Vm {
                 }
                 byte::JumpIfFalseLocal => {
                     if self.stack[fp + 1 + a].is_false() {
-                        ip = code_base + operand_b(w) as usize;
+                        jump!(w);
                     }
                 }
                 byte::JumpIfFalseCarLocal => {
@@ -1702,20 +1708,20 @@ impl Vm {
                         return Err(self.type_error("car", "a pair", p));
                     }
                     if self.heap.get(p, 0).is_false() {
-                        ip = code_base + operand_b(w) as usize;
+                        jump!(w);
                     }
                 }
                 byte::ReturnFix => return_value!(Value::fix(operand_b(w) as i32 as i64)),
                 byte::ReturnImm => return_value!(Value::from_bits(operand_b(w) as u64)),
                 byte::JumpUnlessNull => {
                     if !pop!().is_nil() {
-                        ip = code_base + operand_b(w) as usize;
+                        jump!(w);
                     }
                 }
                 byte::JumpUnlessPair => {
                     let v = pop!();
                     if !self.is(v, obj::PAIR) {
-                        ip = code_base + operand_b(w) as usize;
+                        jump!(w);
                     }
                 }
                 _ => {
@@ -1731,14 +1737,14 @@ impl Vm {
     /// reversed ones.
     fn map_results_copied(&mut self, fp: usize) -> VmResult<Value> {
         let base = self.stack.len();
-        for slot in [fp + 3, fp + 6] {
+        for slot in [map::FIRST, map::REVERSED] {
             let from = self.stack.len();
-            let mut l = self.stack[slot];
+            let mut l = self.stack[fp + 1 + slot];
             while self.is(l, obj::PAIR) {
                 self.stack.push(self.heap.get(l, 0));
                 l = self.heap.get(l, 1);
             }
-            if slot == fp + 6 {
+            if slot == map::REVERSED {
                 self.stack[from..].reverse();
             }
         }
