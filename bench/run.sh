@@ -113,7 +113,12 @@ impl_setup() {
             LANG_DIR=scheme EXT=scm EXE=guile PKG=guile-3.0
             PRELUDE=$BENCH_DIR/prelude/guile.scm
             THREAD_PRELUDE=$BENCH_DIR/prelude/green-threads.scm
-            RUN=(guile) ;;
+            RUN=(guile)
+            # Pinned to one CPU, Guile's collector would start a marker
+            # thread per CPU it sees and they would contend for the one.
+            if [[ -n ${BENCH_PIN:-} && $BENCH_PIN != *[,-]* ]]; then
+                RUN=(env GC_MARKERS=1 guile)
+            fi ;;
         csi)
             LANG_DIR=scheme EXT=scm EXE=csi PKG=chicken-bin
             PRELUDE=$BENCH_DIR/prelude/chicken.scm
