@@ -195,14 +195,8 @@ impl Heap {
         let end = (self.old.top + want).min(self.old.limit);
         // Not when a full collection is due before that room is used: it
         // would only add to the peak, from-space being given back then.
-        if !self.config.stress
-            && self.old_used() + want < self.major_trigger
-            && end > self.populated.max(self.requested)
-            && self
-                .region
-                .populate_ahead(self.populated.max(self.requested), end)
-        {
-            self.requested = end;
+        if self.old_used() + want < self.major_trigger {
+            self.fault_in_ahead(self.populated.max(self.requested), end);
         }
     }
 

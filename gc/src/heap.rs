@@ -311,6 +311,18 @@ impl Heap {
         }
     }
 
+    /// Have the helper thread fault in `[from, end)` if that reaches past
+    /// what it was asked for (not in stress mode, whose collections make
+    /// the page layout moot).
+    pub(crate) fn fault_in_ahead(&mut self, from: u64, end: u64) {
+        if !self.config.stress
+            && end > from.max(self.requested)
+            && self.region.populate_ahead(from, end)
+        {
+            self.requested = end;
+        }
+    }
+
     /// Open the nursery window at `at` in the old semispace, empty.
     pub(crate) fn open_window(&mut self, at: u64) {
         let bytes = self.window_bytes();
@@ -325,12 +337,7 @@ impl Heap {
             // likely opens right after this one (a promotion in place),
             // so have the helper fault those in meanwhile.
             let next = (at + 2 * bytes).min(self.old.limit);
-            if !self.config.stress
-                && next > self.populated
-                && self.region.populate_ahead(self.populated, next)
-            {
-                self.requested = next;
-            }
+            self.fault_in_ahead(self.populated, next);
         }
         self.nursery = Space::new(at, bytes);
         self.old.top = self.old.top.max(self.nursery.limit);
