@@ -17,6 +17,7 @@ mod heap;
 mod image;
 pub mod object;
 mod space;
+mod stack;
 pub mod value;
 mod verify;
 
@@ -25,6 +26,7 @@ pub use heap::{GcStats, Global, Handle, Heap, HeapConfig};
 pub use image::{Purified, PurifyReport, SectionSink, PIECE_BYTES};
 pub use object::{Tag, RAW_TAG_MIN};
 pub use space::Space;
+pub use stack::{Stack, STACK_HEADROOM, STACK_LIMIT, STACK_SLOTS};
 pub use value::{Imm, Value, FIXNUM_MAX, FIXNUM_MIN};
 
 /// Why a heap operation failed.

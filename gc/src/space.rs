@@ -225,6 +225,12 @@ impl Region {
         Ok(())
     }
 
+    /// The first word of the mapping.
+    #[inline(always)]
+    pub(crate) fn base_ptr(&self) -> *mut u64 {
+        self.base.as_ptr()
+    }
+
     /// The whole region as words.
     #[inline(always)]
     pub(crate) fn words(&self) -> &[u64] {

@@ -1612,18 +1612,15 @@ impl Runtime {
     /// # Errors
     /// A description of the first inconsistency.
     pub fn verify_heap(&mut self) -> Result<(), String> {
-        let mut stack = std::mem::take(&mut self.vm.stack);
         let mut regs = self.vm.regs;
-        struct R<'a>(&'a mut Vec<Raw>, &'a mut [Raw]);
+        struct R<'a>(&'a mut [Raw], &'a mut [Raw]);
         impl imp_gc::Roots for R<'_> {
             fn visit(&mut self, f: &mut dyn FnMut(&mut Raw)) {
                 self.0.iter_mut().for_each(&mut *f);
                 self.1.iter_mut().for_each(f);
             }
         }
-        let r = self.vm.heap.verify(&mut R(&mut stack, &mut regs));
-        self.vm.stack = stack;
-        r
+        self.vm.heap.verify(&mut R(&mut self.vm.stack, &mut regs))
     }
 
     /// Copy this runtime's whole heap to memory at another address and

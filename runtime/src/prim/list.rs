@@ -146,7 +146,7 @@ fn append(vm: &mut Vm, base: usize, argc: usize) -> VmResult<Value> {
 fn reverse(vm: &mut Vm, base: usize, _: usize) -> VmResult<Value> {
     let items = list_arg(vm, "reverse", base, 0)?;
     let start = vm.stack.len();
-    vm.stack.extend(items.iter().rev());
+    vm.stack.extend(items.iter().rev().copied());
     vm.list_from_stack(start)
 }
 

@@ -68,7 +68,7 @@ impl Vm {
         self.run_depth -= 1;
         self.entries.pop();
         if self.run_depth == 0 {
-            self.frame_reserve = 0;
+            self.reserve_frames(false);
         }
         if result.is_err() {
             if self.run_depth == 0 && self.reg(Reg::Thread) != self.reg(Reg::Initial) {
@@ -317,20 +317,24 @@ impl Vm {
                         self.stack.truncate(fp + argc + 1);
                         fp
                     } else {
-                        if self.frames.len() >= self.max_frames + self.frame_reserve {
+                        if !self.frame_room() {
+                            let limit = if self.frames.len() >= self.max_frames + self.frame_reserve
+                            {
+                                format!("{} frames", self.max_frames)
+                            } else {
+                                format!("{} values", self.stack.len())
+                            };
                             if self.frame_reserve > 0 {
                                 // Overflowed again while handling an overflow.
                                 return Err(Exn::Abort(Abort::OutOfMemory(format!(
-                                    "stack depth limit exceeded ({} frames) while handling a stack overflow",
-                                    self.max_frames
+                                    "stack depth limit exceeded ({limit}) while handling a stack overflow"
                                 ))));
                             }
                             // Leave room for the handlers to run.
-                            self.frame_reserve = 10_000;
-                            return Err(self.error(
-                                format!("stack depth limit exceeded ({} frames)", self.max_frames),
-                                &[],
-                            ));
+                            self.reserve_frames(true);
+                            return Err(
+                                self.error(format!("stack depth limit exceeded ({limit})"), &[])
+                            );
                         }
                         self.frames.push(Frame {
                             fp: self.fp as u32,
@@ -767,7 +771,7 @@ impl Vm {
         // `code_base` and `consts` of the closure running at `fp`.
         macro_rules! load_code {
             () => {{
-                let clo = self.stack[fp];
+                let clo = self.stack.at(fp);
                 let code = self.heap.get(clo, 0);
                 code_base = (self.heap.get(code, code::BYTECODE).offset() / 8) as usize + 2;
                 consts = self.heap.get(code, code::CONSTS);
@@ -811,14 +815,14 @@ impl Vm {
         macro_rules! top2 {
             () => {{
                 let n = self.stack.len();
-                (self.stack[n - 2], self.stack[n - 1])
+                (self.stack.at(n - 2), self.stack.at(n - 1))
             }};
         }
         macro_rules! replace2 {
             ($v:expr) => {{
                 let v = $v;
                 let n = self.stack.len();
-                self.stack[n - 2] = v;
+                self.stack.set(n - 2, v);
                 self.stack.truncate(n - 1);
             }};
         }
@@ -863,13 +867,13 @@ impl Vm {
                     if cpc < DISCARD_BIT {
                         self.frames.pop();
                         // The value takes the callee's place.
-                        let me = self.stack[fp];
-                        self.stack[fp] = v;
+                        let me = self.stack.at(fp);
+                        self.stack.set(fp, v);
                         self.stack.truncate(fp + 1);
                         fp = cfp as usize;
                         // Back in the same closure (recursion): the same
                         // code and constants.
-                        if self.stack[fp] != me {
+                        if self.stack.at(fp) != me {
                             load_code!();
                         }
                         ip = code_base + cpc as usize;
@@ -921,7 +925,7 @@ impl Vm {
         macro_rules! jump_unless_local_imm {
             ($w:expr, $op:tt, $nop:expr) => {{
                 let (s, k) = slot_and_imm($w);
-                branch_unless!($w, self.stack[fp + 1 + s], Value::fix(k), $op, $nop);
+                branch_unless!($w, self.stack.at(fp + 1 + s), Value::fix(k), $op, $nop);
             }};
         }
         // `--`: branch unless `slot[s] OP slot[t]` (see `two_slots`).
@@ -930,8 +934,8 @@ impl Vm {
                 let (s, t) = two_slots($w);
                 branch_unless!(
                     $w,
-                    self.stack[fp + 1 + s],
-                    self.stack[fp + 1 + t],
+                    self.stack.at(fp + 1 + s),
+                    self.stack.at(fp + 1 + t),
                     $op,
                     $nop
                 );
@@ -985,7 +989,7 @@ impl Vm {
             ($argc:expr, $nslots:expr) => {{
                 let from = self.stack.len() - $argc;
                 for i in 0..$argc {
-                    self.stack[fp + 1 + i] = self.stack[from + i];
+                    self.stack.set(fp + 1 + i, self.stack.at(from + i));
                 }
                 self.stack.truncate(fp + 1 + $argc);
                 clear_slots!($argc, $nslots);
@@ -1058,7 +1062,7 @@ impl Vm {
         // Push `(car slot[a])` or `(cdr slot[a])`.
         macro_rules! push_field_local {
             ($a:expr, $cdr:expr) => {{
-                let p = self.stack[fp + 1 + $a];
+                let p = self.stack.at(fp + 1 + $a);
                 if !self.is(p, obj::PAIR) {
                     sync!();
                     let who = if $cdr { "cdr" } else { "car" };
@@ -1071,7 +1075,7 @@ impl Vm {
         // `-- slot[s]+k`.
         macro_rules! push_local_plus {
             ($s:expr, $k:expr) => {{
-                let x = self.stack[fp + 1 + $s];
+                let x = self.stack.at(fp + 1 + $s);
                 match x
                     .is_fixnum()
                     .then(|| (x.bits() as i64).checked_add($k << 1))
@@ -1095,7 +1099,7 @@ impl Vm {
         // Push the running closure (a procedure naming itself).
         macro_rules! push_self {
             () => {{
-                let clo = self.stack[fp];
+                let clo = self.stack.at(fp);
                 self.stack.push(clo);
             }};
         }
@@ -1112,16 +1116,14 @@ impl Vm {
                 let f_idx = self.stack.len() - $a - 1;
                 let sym = self.heap.get(consts, k);
                 // Still the running closure, so certainly bound.
-                if self.heap.get(sym, 1) == self.stack[f_idx]
-                    && self.frames.len() < self.max_frames + self.frame_reserve
-                {
+                if self.heap.get(sym, 1) == self.stack.at(f_idx) && self.frame_room() {
                     // Same code, same constants: only the frame is new.
                     enter_frame!(f_idx);
                     clear_slots!($a, nslots);
                     ip = code_base;
                     continue;
                 }
-                self.stack[f_idx] = global_value!(sym);
+                self.stack.set(f_idx, global_value!(sym));
                 slow_call!($a, false);
             }};
         }
@@ -1139,21 +1141,21 @@ impl Vm {
                 }
                 byte::Fix => self.stack.push(Value::fix(operand_b(w) as i32 as i64)),
                 byte::Local => {
-                    let v = self.stack[fp + 1 + a];
+                    let v = self.stack.at(fp + 1 + a);
                     self.stack.push(v);
                 }
                 byte::Local2 => {
-                    let x = self.stack[fp + 1 + a];
-                    let y = self.stack[fp + 1 + operand_b(w) as usize];
+                    let x = self.stack.at(fp + 1 + a);
+                    let y = self.stack.at(fp + 1 + operand_b(w) as usize);
                     self.stack.push(x);
                     self.stack.push(y);
                 }
                 byte::SetLocal => {
                     let v = pop!();
-                    self.stack[fp + 1 + a] = v;
+                    self.stack.set(fp + 1 + a, v);
                 }
                 byte::LocalBox => {
-                    let b = self.stack[fp + 1 + a];
+                    let b = self.stack.at(fp + 1 + a);
                     let v = self.heap.get(b, 0);
                     if v == Value::UNDEFINED {
                         sync!();
@@ -1163,15 +1165,15 @@ impl Vm {
                 }
                 byte::SetLocalBox => {
                     let v = pop!();
-                    let b = self.stack[fp + 1 + a];
+                    let b = self.stack.at(fp + 1 + a);
                     self.heap.set(b, 0, v);
                 }
                 byte::BoxLocal => {
                     sync!();
-                    let v = self.stack[fp + 1 + a];
+                    let v = self.stack.at(fp + 1 + a);
                     let b = tri!(self.make_box(v));
                     reload_consts!();
-                    self.stack[fp + 1 + a] = b;
+                    self.stack.set(fp + 1 + a, b);
                 }
                 byte::MakeBox => {
                     sync!();
@@ -1181,12 +1183,12 @@ impl Vm {
                     self.stack.push(b);
                 }
                 byte::Free => {
-                    let clo = self.stack[fp];
+                    let clo = self.stack.at(fp);
                     let v = self.heap.get(clo, 1 + a);
                     self.stack.push(v);
                 }
                 byte::FreeBox => {
-                    let clo = self.stack[fp];
+                    let clo = self.stack.at(fp);
                     let v = self.heap.get(self.heap.get(clo, 1 + a), 0);
                     if v == Value::UNDEFINED {
                         sync!();
@@ -1196,7 +1198,7 @@ impl Vm {
                 }
                 byte::SetFreeBox => {
                     let v = pop!();
-                    let clo = self.stack[fp];
+                    let clo = self.stack.at(fp);
                     let b = self.heap.get(clo, 1 + a);
                     self.heap.set(b, 0, v);
                 }
@@ -1244,7 +1246,7 @@ impl Vm {
                     self.heap.set(clo, 0, code);
                     let base = self.stack.len() - nfree;
                     for i in 0..nfree {
-                        let v = self.stack[base + i];
+                        let v = self.stack.at(base + i);
                         self.heap.set(clo, 1 + i, v);
                     }
                     self.stack.truncate(base);
@@ -1256,20 +1258,18 @@ impl Vm {
                     // Fast path: a closure with fixed arity, called with the
                     // right number of arguments, below the frame limit.
                     let f_idx = self.stack.len() - a - 1;
-                    let f = self.stack[f_idx];
+                    let f = self.stack.at(f_idx);
                     if f.is_ref() && self.heap.tag(f) == CLOSURE {
                         let code = self.heap.get(f, 0);
                         // One word says the arity and the frame size.
                         let (nargs, nslots) = code::entry_fields(
                             self.heap.get(code, code::ENTRY).as_fixnum_unchecked(),
                         );
-                        if nargs == a as i64
-                            && (tail || self.frames.len() < self.max_frames + self.frame_reserve)
-                        {
+                        if nargs == a as i64 && (tail || self.frame_room()) {
                             if tail {
                                 // A few words: a loop beats a call to memmove.
                                 for i in 0..=a {
-                                    self.stack[fp + i] = self.stack[f_idx + i];
+                                    self.stack.set(fp + i, self.stack.at(f_idx + i));
                                 }
                                 self.stack.truncate(fp + 1 + a);
                             } else {
@@ -1330,7 +1330,7 @@ impl Vm {
                 byte::CallSelfGlobalLocal => {
                     count_call!();
                     push_self!();
-                    let v = self.stack[fp + 1 + a];
+                    let v = self.stack.at(fp + 1 + a);
                     self.stack.push(v);
                     call_self_global!(w, 1);
                 }
@@ -1357,7 +1357,7 @@ impl Vm {
                     count_call!();
                     let (k, nslots) = self_global_operands(w);
                     let sym = self.heap.get(consts, k);
-                    if self.heap.get(sym, 1) == self.stack[fp] {
+                    if self.heap.get(sym, 1) == self.stack.at(fp) {
                         restart_self!(a, nslots);
                     }
                     let g = global_value!(sym);
@@ -1376,7 +1376,7 @@ impl Vm {
                     return_value!(v);
                 }
                 byte::ReturnLocal => {
-                    let v = self.stack[fp + 1 + a];
+                    let v = self.stack.at(fp + 1 + a);
                     return_value!(v);
                 }
                 byte::Add => add_top2!(),
@@ -1407,14 +1407,14 @@ impl Vm {
                 }
                 byte::AddImm => {
                     let n = self.stack.len();
-                    let x = self.stack[n - 1];
+                    let x = self.stack.at(n - 1);
                     let k = (operand_b(w) as i32 as i64) << 1;
                     match x
                         .is_fixnum()
                         .then(|| (x.bits() as i64).checked_add(k))
                         .flatten()
                     {
-                        Some(r) => self.stack[n - 1] = Value::from_bits(r as u64),
+                        Some(r) => self.stack.set(n - 1, Value::from_bits(r as u64)),
                         None => {
                             self.stack.push(Value::fix(operand_b(w) as i32 as i64));
                             arith_slow!(crate::num::ArithOp::Add);
@@ -1440,7 +1440,7 @@ impl Vm {
                     replace2!(p);
                 }
                 byte::ConsLocal => {
-                    let v = self.stack[fp + 1 + a];
+                    let v = self.stack.at(fp + 1 + a);
                     self.stack.push(v);
                     let p = cons_top2!();
                     replace2!(p);
@@ -1451,13 +1451,14 @@ impl Vm {
                 }
                 byte::Car | byte::Cdr => {
                     let n = self.stack.len();
-                    let p = self.stack[n - 1];
+                    let p = self.stack.at(n - 1);
                     if !self.is(p, obj::PAIR) {
                         sync!();
                         let who = if op == byte::Car { "car" } else { "cdr" };
                         return Err(self.type_error(who, "a pair", p));
                     }
-                    self.stack[n - 1] = self.heap.get(p, (op == byte::Cdr) as usize);
+                    self.stack
+                        .set(n - 1, self.heap.get(p, (op == byte::Cdr) as usize));
                 }
                 byte::SetCar | byte::SetCdr => {
                     let (p, v) = top2!();
@@ -1475,21 +1476,24 @@ impl Vm {
                 }
                 byte::NullP => {
                     let n = self.stack.len();
-                    self.stack[n - 1] = Value::bool(self.stack[n - 1].is_nil());
+                    self.stack
+                        .set(n - 1, Value::bool(self.stack.at(n - 1).is_nil()));
                 }
                 byte::PairP => {
                     let n = self.stack.len();
-                    self.stack[n - 1] = Value::bool(self.is(self.stack[n - 1], obj::PAIR));
+                    self.stack
+                        .set(n - 1, Value::bool(self.is(self.stack.at(n - 1), obj::PAIR)));
                 }
                 byte::Not => {
                     let n = self.stack.len();
-                    self.stack[n - 1] = Value::bool(self.stack[n - 1].is_false());
+                    self.stack
+                        .set(n - 1, Value::bool(self.stack.at(n - 1).is_false()));
                 }
                 byte::ZeroP => {
                     let n = self.stack.len();
-                    let x = self.stack[n - 1];
+                    let x = self.stack.at(n - 1);
                     if x.is_fixnum() {
-                        self.stack[n - 1] = Value::bool(x.bits() == 0);
+                        self.stack.set(n - 1, Value::bool(x.bits() == 0));
                     } else {
                         self.stack.push(Value::fix(0));
                         arith_slow!(crate::num::ArithOp::NumEq);
@@ -1514,7 +1518,11 @@ impl Vm {
                 }
                 byte::VectorSet => {
                     let n = self.stack.len();
-                    let (v, i, x) = (self.stack[n - 3], self.stack[n - 2], self.stack[n - 1]);
+                    let (v, i, x) = (
+                        self.stack.at(n - 3),
+                        self.stack.at(n - 2),
+                        self.stack.at(n - 1),
+                    );
                     if !self.is(v, obj::VECTOR) {
                         sync!();
                         return Err(self.type_error("vector-set!", "a vector", v));
@@ -1577,8 +1585,8 @@ impl Vm {
                     push_field_local!(a, true);
                 }
                 byte::LocalFree => {
-                    let x = self.stack[fp + 1 + a];
-                    let clo = self.stack[fp];
+                    let x = self.stack.at(fp + 1 + a);
+                    let clo = self.stack.at(fp);
                     let y = self.heap.get(clo, 1 + operand_b(w) as usize);
                     self.stack.push(x);
                     self.stack.push(y);
@@ -1588,15 +1596,15 @@ impl Vm {
                 byte::MapStart => {
                     let c = self.capture_count();
                     let s = fp + 1;
-                    self.stack[s + map::FIRST] = Value::NIL;
-                    self.stack[s + map::LAST] = Value::NIL;
-                    self.stack[s + map::CAPTURES] = c;
-                    self.stack[s + map::REVERSED] = Value::NIL;
+                    self.stack.set(s + map::FIRST, Value::NIL);
+                    self.stack.set(s + map::LAST, Value::NIL);
+                    self.stack.set(s + map::CAPTURES, c);
+                    self.stack.set(s + map::REVERSED, Value::NIL);
                 }
                 byte::MapNext => {
-                    let l = self.stack[fp + 1 + map::LIST];
+                    let l = self.stack.at(fp + 1 + map::LIST);
                     if self.is(l, obj::PAIR) {
-                        let f = self.stack[fp + 1 + map::PROC];
+                        let f = self.stack.at(fp + 1 + map::PROC);
                         let x = self.heap.get(l, 0);
                         self.stack.push(f);
                         self.stack.push(x);
@@ -1615,41 +1623,44 @@ impl Vm {
                         // stay as they are and the rest is consed up in
                         // reverse, to be copied in order at the end.
                         let s = fp + 1;
-                        let forward = self.stack[s + map::CAPTURES] == self.capture_count();
+                        let forward = self.stack.at(s + map::CAPTURES) == self.capture_count();
                         let tail = if forward {
                             Value::NIL
                         } else {
-                            self.stack[s + map::REVERSED]
+                            self.stack.at(s + map::REVERSED)
                         };
                         self.stack.push(tail);
                         let p = cons_top2!();
                         replace2!(p);
                         let p = pop!();
                         if forward {
-                            let last = self.stack[s + map::LAST];
+                            let last = self.stack.at(s + map::LAST);
                             if self.is(last, obj::PAIR) {
                                 self.heap.set(last, 1, p);
                             } else {
-                                self.stack[s + map::FIRST] = p;
+                                self.stack.set(s + map::FIRST, p);
                             }
-                            self.stack[s + map::LAST] = p;
+                            self.stack.set(s + map::LAST, p);
                         } else {
-                            self.stack[s + map::CAPTURES] = Value::FALSE;
-                            self.stack[s + map::REVERSED] = p;
+                            self.stack.set(s + map::CAPTURES, Value::FALSE);
+                            self.stack.set(s + map::REVERSED, p);
                         }
                     } else {
                         self.stack.pop();
                     }
-                    let l = self.stack[fp + 1 + map::LIST];
-                    self.stack[fp + 1 + map::LIST] = if self.is(l, obj::PAIR) {
-                        self.heap.get(l, 1)
-                    } else {
-                        Value::NIL
-                    };
+                    let l = self.stack.at(fp + 1 + map::LIST);
+                    self.stack.set(
+                        fp + 1 + map::LIST,
+                        if self.is(l, obj::PAIR) {
+                            self.heap.get(l, 1)
+                        } else {
+                            Value::NIL
+                        },
+                    );
                 }
                 byte::MapResult => {
-                    let v = if self.stack[fp + 1 + map::CAPTURES].is_fixnum() {
-                        self.stack[fp + 1 + map::FIRST]
+                    let v = if self.stack.at(fp + 1 + map::CAPTURES).is_fixnum() {
+                        self.stack.at(fp + 1 + map::FIRST)
                     } else {
                         sync!();
                         let v = tri!(self.map_results_copied(fp));
@@ -1659,22 +1670,22 @@ impl Vm {
                     return_value!(v);
                 }
                 byte::LocalCarLocal => {
-                    let v = self.stack[fp + 1 + a];
+                    let v = self.stack.at(fp + 1 + a);
                     self.stack.push(v);
                     push_field_local!(operand_b(w) as usize, false);
                 }
                 byte::SelfLocal => {
                     push_self!();
-                    let v = self.stack[fp + 1 + a];
+                    let v = self.stack.at(fp + 1 + a);
                     self.stack.push(v);
                 }
                 byte::JumpUnlessNullLocal => {
-                    if !self.stack[fp + 1 + a].is_nil() {
+                    if !self.stack.at(fp + 1 + a).is_nil() {
                         jump!(w);
                     }
                 }
                 byte::JumpUnlessPairLocal => {
-                    if !self.is(self.stack[fp + 1 + a], obj::PAIR) {
+                    if !self.is(self.stack.at(fp + 1 + a), obj::PAIR) {
                         jump!(w);
                     }
                 }
@@ -1697,12 +1708,12 @@ impl Vm {
                     jump_unless_locals!(w, ==, crate::num::ArithOp::NumEq)
                 }
                 byte::JumpIfFalseLocal => {
-                    if self.stack[fp + 1 + a].is_false() {
+                    if self.stack.at(fp + 1 + a).is_false() {
                         jump!(w);
                     }
                 }
                 byte::JumpIfFalseCarLocal => {
-                    let p = self.stack[fp + 1 + a];
+                    let p = self.stack.at(fp + 1 + a);
                     if !self.is(p, obj::PAIR) {
                         sync!();
                         return Err(self.type_error("car", "a pair", p));

@@ -13,7 +13,9 @@ pub mod opcode;
 #[cfg(test)]
 mod tests;
 
-use imp_gc::{CollectionKind, Heap, HeapConfig, Roots, Tag, Value};
+use imp_gc::{
+    CollectionKind, Heap, HeapConfig, Roots, STACK_HEADROOM, STACK_LIMIT, Stack, Tag, Value,
+};
 
 use crate::obj::{self, *};
 use crate::prim::PRIMITIVES;
@@ -229,15 +231,19 @@ pub struct Vm {
     /// The heap.
     pub heap: Heap,
     /// The value stack of the running thread.
-    pub stack: Vec<Value>,
+    pub stack: Stack,
     /// The control stack of the running thread.
     pub frames: Vec<Frame>,
     /// Value registers.
     pub regs: [Value; NREGS],
     /// Maximum depth of the control stack before a catchable error.
     pub max_frames: usize,
-    /// Extra frames allowed while a stack-depth error is being handled.
+    /// Extra frames allowed while a stack-depth error is being handled
+    /// ([`Vm::reserve_frames`]).
     pub frame_reserve: usize,
+    /// The value stack height below which a frame may be entered:
+    /// `STACK_LIMIT`, raised while a stack-depth error is being handled.
+    pub stack_limit: usize,
     /// Run the heap verifier after every collection.
     pub verify: bool,
     /// Nesting depth of `run` (Rust → Scheme calls).
@@ -317,7 +323,7 @@ pub struct Vm {
 }
 
 struct VmRoots<'a> {
-    stack: &'a mut Vec<Value>,
+    stack: &'a mut Stack,
     regs: &'a mut [Value; NREGS],
 }
 
@@ -338,11 +344,12 @@ impl Vm {
         let os = crate::os::Os::new()?;
         let mut vm = Vm {
             heap,
-            stack: Vec::with_capacity(1024),
+            stack: Stack::new().map_err(|e| e.to_string())?,
             frames: Vec::with_capacity(256),
             regs: [Value::NIL; NREGS],
             max_frames: 10_000_000,
             frame_reserve: 0,
+            stack_limit: STACK_LIMIT,
             verify: false,
             run_depth: 0,
             fp: 0,
@@ -501,6 +508,26 @@ impl Vm {
             }
         }
         Ok(())
+    }
+
+    /// May one more frame be entered? Both stacks must be under their
+    /// limits, raised while an overflow is handled.
+    #[inline(always)]
+    pub(crate) fn frame_room(&self) -> bool {
+        self.frames.len() < self.max_frames + self.frame_reserve
+            && self.stack.len() < self.stack_limit
+    }
+
+    /// Raise the stack limits so that handlers of a stack-depth error can
+    /// run (`true`), or put them back (`false`).
+    pub(crate) fn reserve_frames(&mut self, on: bool) {
+        if on {
+            self.frame_reserve = 10_000;
+            self.stack_limit = STACK_LIMIT + STACK_HEADROOM / 2;
+        } else {
+            self.frame_reserve = 0;
+            self.stack_limit = STACK_LIMIT;
+        }
     }
 
     // ---- type tests -----------------------------------------------------------

@@ -349,3 +349,32 @@ fn fused_self_calls_resume_correctly_after_preemption() {
         ("(let loop ((l order) (changes 0)) (if (or (null? l) (null? (cdr l))) (> changes 1) (loop (cdr l) (if (eq? (car l) (cadr l)) changes (+ changes 1)))))", "#t"),
     ]);
 }
+
+#[test]
+fn a_full_value_stack_raises_a_catchable_error_on_every_call_path() {
+    // The real limit is hundreds of millions of values; lower it so the
+    // test fills it quickly. Each call below enters frames through a
+    // different path: a fused self call, a call of another closure, and
+    // `apply` (the general call).
+    let mut rt = crate::Runtime::new().expect("runtime");
+    let defs = "(define (deep n) (if (= n 0) 0 (+ 1 (deep (- n 1)))))
+                (define (other n) (if (= n 0) 0 (+ 1 (other2 (- n 1)))))
+                (define (other2 n) (+ 0 (other n)))
+                (define (via-apply n) (if (= n 0) 0 (+ 1 (apply via-apply (list (- n 1))))))";
+    rt.eval_str(defs).expect("defs");
+    for f in ["deep", "other", "via-apply"] {
+        rt.vm.stack_limit = 5_000;
+        let src = format!("(guard (e (#t (error-object-message e))) ({f} 100000))");
+        let v = rt.eval_str(&src).expect("guarded");
+        let msg = rt.write(&v);
+        assert!(
+            msg.contains("stack depth limit exceeded") && msg.contains("values"),
+            "{f}: {msg}"
+        );
+        // Back at the top level the limit is the real one again, and the
+        // same recursion runs to the end.
+        assert_eq!(rt.vm.stack_limit, imp_gc::STACK_LIMIT);
+        let v = rt.eval_str(&format!("({f} 100000)")).expect("deep");
+        assert_eq!(rt.write(&v), "100000", "{f}");
+    }
+}
