@@ -345,11 +345,9 @@ impl Vm {
                     self.fp = new_fp;
                     self.pc = 0;
                     if let Err(e) = self.enter_closure(argc) {
-                        if !tail {
-                            if let Some(fr) = self.frames.pop() {
-                                self.fp = fr.fp as usize;
-                                self.pc = fr.pc as usize;
-                            }
+                        if !tail && let Some(fr) = self.frames.pop() {
+                            self.fp = fr.fp as usize;
+                            self.pc = fr.pc as usize;
                         }
                         return Err(e);
                     }
@@ -1288,37 +1286,35 @@ impl Vm {
                     if f.is_ref() && self.heap.tag(f) == PRIMITIVE {
                         let id = self.heap.get(f, 0).as_fixnum_unchecked();
                         if let Some(def) = usize::try_from(id).ok().and_then(|i| PRIMITIVES.get(i))
+                            && let PrimFn::Simple(func) = def.f
+                            && def.accepts(a)
                         {
-                            if let PrimFn::Simple(func) = def.f {
-                                if def.accepts(a) {
-                                    sync!();
-                                    let epoch = self.heap.epoch();
-                                    // `call_simple` written out: through the
-                                    // helper the whole loop compiles worse
-                                    // (tak 0.31 → 0.40 s).
-                                    let v = match func(self, f_idx + 1, a) {
-                                        Ok(v) => v,
-                                        Err(Exn::Block { wait, .. }) => {
-                                            return Err(Exn::Block {
-                                                wait,
-                                                argc: a,
-                                                tail,
-                                            });
-                                        }
-                                        Err(e) => return Err(e),
-                                    };
-                                    self.stack.truncate(f_idx);
-                                    if self.heap.epoch() != epoch {
-                                        reload_consts!();
-                                    }
-                                    if tail {
-                                        return_value!(v);
-                                    } else {
-                                        self.stack.push(v);
-                                    }
-                                    continue;
+                            sync!();
+                            let epoch = self.heap.epoch();
+                            // `call_simple` written out: through the
+                            // helper the whole loop compiles worse
+                            // (tak 0.31 → 0.40 s).
+                            let v = match func(self, f_idx + 1, a) {
+                                Ok(v) => v,
+                                Err(Exn::Block { wait, .. }) => {
+                                    return Err(Exn::Block {
+                                        wait,
+                                        argc: a,
+                                        tail,
+                                    });
                                 }
+                                Err(e) => return Err(e),
+                            };
+                            self.stack.truncate(f_idx);
+                            if self.heap.epoch() != epoch {
+                                reload_consts!();
                             }
+                            if tail {
+                                return_value!(v);
+                            } else {
+                                self.stack.push(v);
+                            }
+                            continue;
                         }
                     }
                     slow_call!(a, tail);
