@@ -255,6 +255,6 @@ fn an_unfinished_stream_is_refused() {
     }];
     let mut w = ImageStream::begin(&tmp, &meta(), &plans, 0, &p);
     w.write(&[1; 99]).expect("piece");
-    let e = w.finish(&meta()).err().expect("refused");
+    let e = w.finish(&meta()).expect_err("refused");
     assert!(e.to_string().contains("not all written"), "{e}");
 }
