@@ -74,11 +74,7 @@ impl Stack {
             "stack slot {i} read above the top {}",
             self.len
         );
-        // SAFETY: `i & (STACK_SLOTS - 1)` is below STACK_SLOTS, the number of
-        // words in the mapping, which lives as long as `self`; every word of
-        // an anonymous mapping is initialized (zero until written), and any
-        // bit pattern is a `Value`.
-        Value::from_bits(unsafe { *self.region.base_ptr().add(i & (STACK_SLOTS - 1)) })
+        self.word(i)
     }
 
     /// Store `v` in slot `i` (below the top).
@@ -89,19 +85,19 @@ impl Stack {
             "stack slot {i} written above the top {}",
             self.len
         );
-        // SAFETY: as in `at`; `&mut self` makes this the only access.
-        unsafe { *self.region.base_ptr().add(i & (STACK_SLOTS - 1)) = v.bits() }
+        self.put(i, v);
     }
 
     /// Push `v`.
     #[inline(always)]
     pub fn push(&mut self, v: Value) {
         let n = self.len;
+        // `len` never passes the reservation, so `Deref` stays inside it.
         if n >= STACK_SLOTS {
             overflow();
         }
-        // SAFETY: `n` is below STACK_SLOTS (checked above), so the word lies
-        // inside the mapping; `&mut self` makes this the only access.
+        // SAFETY: `n` is below STACK_SLOTS (checked above), so the word
+        // lies inside the mapping; `&mut self` makes this the only access.
         unsafe { *self.region.base_ptr().add(n) = v.bits() }
         self.len = n + 1;
     }
@@ -109,18 +105,25 @@ impl Stack {
     /// Remove and return the top value.
     #[inline(always)]
     pub fn pop(&mut self) -> Option<Value> {
-        if self.len == 0 {
-            return None;
-        }
-        self.len -= 1;
-        Some(self.at_unchecked_top())
+        self.len = self.len.checked_sub(1)?;
+        Some(self.word(self.len))
     }
 
-    /// The value just above the top (the one `pop` removed).
+    /// The word in slot `i` of the reservation, masked (see the module
+    /// invariant).
     #[inline(always)]
-    fn at_unchecked_top(&self) -> Value {
-        // SAFETY: as in `at`.
-        Value::from_bits(unsafe { *self.region.base_ptr().add(self.len & (STACK_SLOTS - 1)) })
+    fn word(&self, i: usize) -> Value {
+        // SAFETY: the masked index is below STACK_SLOTS, the mapping's
+        // length in words; the mapping lives as long as `self`, every word
+        // of it is initialized (zero until written), any bits are a `Value`.
+        Value::from_bits(unsafe { *self.region.base_ptr().add(i & (STACK_SLOTS - 1)) })
+    }
+
+    /// Store `v` in slot `i` of the reservation, masked as in `word`.
+    #[inline(always)]
+    fn put(&mut self, i: usize, v: Value) {
+        // SAFETY: as in `word`; `&mut self` makes this the only access.
+        unsafe { *self.region.base_ptr().add(i & (STACK_SLOTS - 1)) = v.bits() }
     }
 
     /// Drop the values above the first `n`.
