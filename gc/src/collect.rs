@@ -1,17 +1,20 @@
 //! The collector: Cheney copying for the nursery; mark-sweep in place, or
 //! copying, for the whole heap.
 //!
-//! * **Minor** collections copy every live nursery object into the old
-//!   generation (everything surviving one collection is promoted): into a
-//!   hole a full collection left, else at the old generation's end. Roots:
-//!   the mutator's roots, the handle and global tables, and the payloads of
-//!   remembered objects.
+//! * **Minor** collections copy every live nursery object into the spare
+//!   survivor space, and every live object of the survivor space (those
+//!   that survived one collection already) into the old generation: into
+//!   a hole a full collection left, else at the old generation's end.
+//!   Roots: the mutator's roots, the handle and global tables, and the
+//!   payloads of remembered objects. When the survivor space was found
+//!   mostly alive again, the next few promote the nursery's survivors at
+//!   once.
 //! * **Promotion in place**: when a minor collection found nearly the whole
 //!   nursery alive (a program building a large structure), copying it is
 //!   all cost and no gain, so the next few minor collections promote the
 //!   nursery where it lies: its window becomes old data, untouched, and a
-//!   new window opens in a hole or after it. Nothing moves and no root
-//!   changes. Then a minor collection measures the survival rate anew by
+//!   new window opens in a hole or after it. Only the survivor space's
+//!   objects move (to the old generation's end). Then a minor collection measures the survival rate anew by
 //!   marking the nursery, and promotes again or copies; at worst a few
 //!   windows of garbage were promoted, and the next full collection frees
 //!   them.
@@ -62,16 +65,25 @@ pub enum CollectionKind {
 struct Evacuation {
     /// The nursery as it was when the collection began.
     nursery: Space,
+    /// The survivor space as it was: its objects go to `to`.
+    survivors: Space,
     /// The old generation as it was, when it is being evacuated too.
     old_from: Option<Space>,
-    /// Where survivors go; `top` advances as objects are copied.
+    /// Where old-bound survivors go; `top` advances as objects are copied.
     to: Space,
+    /// Where the nursery's survivors go when they are to age once more
+    /// (the spare survivor space), else an empty space at offset 0.
+    young_to: Space,
+    /// Are the nursery's survivors copied to `young_to`?
+    aging: bool,
 }
 
 impl Evacuation {
     #[inline(always)]
     fn is_from(&self, off: u64) -> bool {
-        self.nursery.contains(off) || self.old_from.is_some_and(|s| s.contains(off))
+        self.nursery.contains(off)
+            || self.survivors.contains(off)
+            || self.old_from.is_some_and(|s| s.contains(off))
     }
 }
 
@@ -96,15 +108,20 @@ impl Heap {
             self.collect_full(roots)?;
         } else {
             if self.promote_credit > 0 && self.may_promote_in_place() {
-                self.promote_in_place();
-            } else if self.measure_next && self.may_promote_in_place() && self.young_survive(roots)
+                self.promote_in_place(roots);
+            } else if self.measure_next
+                && self.survivors.used() == 0
+                && self.may_promote_in_place()
+                && self.young_survive(roots)
             {
                 // Still nearly all alive: promote this one and the next
                 // few as well.
                 self.promote_credit = PROMOTE_STREAK + 1;
-                self.promote_in_place();
+                self.promote_in_place(roots);
             } else {
-                self.collect_minor(roots)?;
+                let aging = self.skip_aging == 0;
+                self.skip_aging = self.skip_aging.saturating_sub(1);
+                self.collect_minor(roots, aging)?;
             }
             if kind == CollectionKind::Auto && self.wants_major() {
                 self.collect_full(roots)?;
@@ -126,35 +143,67 @@ impl Heap {
         Ok(())
     }
 
-    fn collect_minor(&mut self, roots: &mut dyn Roots) -> Result<(), HeapError> {
-        // Survivors go into a hole a full collection left (at least a
-        // window long, so they fit), else to the old generation's end.
-        let hole = self.holes.pop();
-        if hole.is_none() && self.old.free() < self.nursery.used() {
+    /// A minor collection. With `aging`, the nursery's survivors are
+    /// copied to the spare survivor space (they stay young, and are copied
+    /// again only if they survive the next minor collection too), and the
+    /// survivor space's survivors to the old generation: so data that dies
+    /// young but happened to be live when the nursery filled (a structure
+    /// half built) is not promoted, and does not bring a full collection
+    /// closer. Without `aging` both go to the old generation, leaving no
+    /// young object (before a full collection).
+    fn collect_minor(&mut self, roots: &mut dyn Roots, aging: bool) -> Result<(), HeapError> {
+        let young = self.nursery.used();
+        let need = self.survivors.used() + if aging { 0 } else { young };
+        // Old-bound survivors go into a hole a full collection left (at
+        // least a window long) if they fit, else to the old generation's end.
+        let hole = match self.holes.last() {
+            Some(h) if need > 0 && h.limit - h.start >= need => self.holes.pop(),
+            _ => None,
+        };
+        if hole.is_none() && self.old.free() < need {
             return Err(HeapError::OutOfMemory {
-                requested: self.nursery.used(),
+                requested: need,
                 limit: self.old.limit - self.old.start,
             });
         }
         let mut ev = Evacuation {
             nursery: self.nursery,
+            survivors: self.survivors,
             old_from: None,
             to: hole.unwrap_or(self.old),
+            young_to: if aging {
+                self.survivors_spare
+            } else {
+                Space::new(0, 0)
+            },
+            aging,
         };
         let scan_from = ev.to.top;
-        let young = self.nursery.used();
         self.evacuate_roots(&mut ev, roots);
-        let remembered = std::mem::take(&mut self.remembered);
-        for &off in &remembered {
-            let i = (off / 8) as usize;
-            self.region.words_mut()[i] &= !REMEMBERED_BIT;
-            self.scan_object(&mut ev, off);
-        }
+        // Remembered objects still pointing at a young object (now in the
+        // survivor space) stay remembered; the others are forgotten.
+        let mut remembered = std::mem::take(&mut self.remembered);
+        let w = self.region.words_mut();
+        remembered.retain(|&off| {
+            let (_, young) = ev.scan_object(w, off);
+            if !young {
+                w[(off / 8) as usize] &= !REMEMBERED_BIT;
+            }
+            young
+        });
+        self.scan_to_spaces(&mut ev, scan_from, &mut remembered);
         self.remembered = remembered;
-        self.remembered.clear();
-        self.scan_to_space(&mut ev, scan_from);
         self.sweep_tracked(&ev);
         let survived = ev.to.top - scan_from;
+        // Most of the survivor space survived again (a program building
+        // data that lives, a little at a time): for a while, promote at
+        // once rather than copy everything twice.
+        if aging
+            && self.survivors.used() >= self.window_bytes() / 8
+            && survived * 2 >= self.survivors.used()
+        {
+            self.skip_aging = SKIP_AGING;
+        }
         match hole {
             Some(h) => {
                 // The hole's rest stays free: a hole again if a window fits.
@@ -166,24 +215,66 @@ impl Heap {
             }
             None => {
                 self.old = ev.to;
-                self.fault_in_ahead_of_survivors(survived);
+                if survived > 0 {
+                    self.fault_in_ahead_of_survivors(survived);
+                }
             }
+        }
+        let from = self.survivors;
+        self.clear_if_stress(from);
+        let emptied = Space::new(from.start, from.limit - from.start);
+        if aging {
+            self.survivors = ev.young_to;
+            self.survivors_spare = emptied;
+            self.survivor_pages |= ev.young_to.used() > 0;
+        } else {
+            self.survivors = emptied;
+            // Aging is off for a while, or a full collection follows.
+            self.release_survivor_pages();
         }
         // A nursery found nearly all alive (7/8) and at least half full (a
         // collection forced early says little) earns promotions in place.
-        self.measure_next = false;
-        self.promote_credit = if survived * 8 >= young * 7
-            && (young * 2 >= self.window_bytes() || self.config.stress)
-        {
-            PROMOTE_STREAK
+        // (Without aging, what the nursery kept is at least what survived
+        // less the whole survivor space.)
+        let kept = if aging {
+            ev.young_to.used()
         } else {
-            0
+            survived.saturating_sub(from.used())
         };
+        self.measure_next = false;
+        self.promote_credit =
+            if kept * 8 >= young * 7 && (young * 2 >= self.window_bytes() || self.config.stress) {
+                PROMOTE_STREAK
+            } else {
+                0
+            };
         self.reset_nursery();
         self.stats.minor_collections += 1;
         self.stats_changed();
         self.stats.live_bytes = self.old_used();
         Ok(())
+    }
+
+    /// Give back the survivor spaces' pages, both empty now: they would
+    /// only add to the peak while aging is off (or promotions in place
+    /// run, or a full collection follows).
+    fn release_survivor_pages(&mut self) {
+        if self.survivor_pages && !self.config.stress {
+            self.survivor_pages = false;
+            for s in [self.survivors, self.survivors_spare] {
+                self.region.release(s.start, s.limit);
+            }
+        }
+    }
+
+    /// In stress mode, zero the words of `s` just emptied: a stale
+    /// reference into it then reads an invalid header, which the verifier
+    /// catches, instead of plausible garbage.
+    fn clear_if_stress(&mut self, s: Space) {
+        if self.config.stress {
+            let (a, b) = ((s.start / 8) as usize, (s.top / 8) as usize);
+            self.region.words_mut()[a..b].fill(0);
+        }
     }
 
     /// After survivors were copied to the old generation's end: have the
@@ -202,8 +293,10 @@ impl Heap {
 
     /// May this minor collection promote the nursery in place? Only for a
     /// nursery at least three quarters full (promoting a nearly empty
-    /// window would waste the rest of it), and only with room for a new
-    /// window. (It should while the credit of the last copying one lasts.)
+    /// window would waste the rest of it), and only with room for the
+    /// survivor space's objects (copied to the old generation's end) and
+    /// a new window. (It should while the credit of the last copying one
+    /// lasts.)
     fn may_promote_in_place(&self) -> bool {
         let window = self.window_bytes();
         let full = self.nursery.used() * 4 >= window * 3 || self.config.stress;
@@ -212,7 +305,8 @@ impl Heap {
         } else {
             self.old.free()
         };
-        full && (room >= window || !self.holes.is_empty())
+        let aged = self.survivors.used();
+        full && (room >= aged + window || (room >= aged && !self.holes.is_empty()))
     }
 
     /// Would nearly all (7/8) of the nursery survive a minor collection?
@@ -240,26 +334,36 @@ impl Heap {
     }
 
     /// Make the nursery's objects old where they lie and open a new window.
-    /// Objects keep their offsets, so no root or reference changes; the
-    /// remembered set empties, since no young object is left to point to.
-    fn promote_in_place(&mut self) {
-        self.forget_remembered();
+    /// Objects keep their offsets, so no root or reference changes. The
+    /// survivor space's objects are copied to the old generation's end,
+    /// so the remembered set empties: no young object is left to point to.
+    /// (`may_promote_in_place` made sure of the room.)
+    fn promote_in_place(&mut self, roots: &mut dyn Roots) {
         let win = self.nursery;
         self.stats.bytes_allocated += win.used();
-        if self.old.top == win.limit {
-            // The window is the old generation's end: the new one starts
+        let at_end = self.old.top == win.limit;
+        if at_end {
+            // The window is the old generation's end: what follows starts
             // right after the promoted objects.
             self.old.top = win.top;
-            self.open_window(win.top);
         } else {
             // Old objects lie past the window: its unused tail becomes a
-            // filler object, so the old generation stays walkable, and
-            // the new window opens at the end.
+            // filler object, so the old generation stays walkable.
             self.write_filler(win.top, win.limit);
             self.free_bytes += win.limit - win.top;
-            let at = self.next_window_at();
-            self.open_window(at);
         }
+        if self.survivors.used() > 0 {
+            self.promote_survivors(roots, win);
+        }
+        self.forget_remembered();
+        // The new window opens right after, or in a hole when old objects
+        // lie past the old one.
+        let at = if at_end {
+            self.old.top
+        } else {
+            self.next_window_at()
+        };
+        self.open_window(at);
         self.promote_credit -= 1;
         self.measure_next = self.promote_credit == 0;
         self.stats.minor_collections += 1;
@@ -268,12 +372,49 @@ impl Heap {
         self.stats.live_bytes = self.old_used();
     }
 
+    /// Copy the survivor space's live objects to the old generation's end,
+    /// while the window `win` is promoted in place: its objects may point
+    /// into the survivor space without being remembered, so they are
+    /// scanned as roots too.
+    fn promote_survivors(&mut self, roots: &mut dyn Roots, win: Space) {
+        let mut ev = Evacuation {
+            nursery: Space::new(0, 0),
+            survivors: self.survivors,
+            old_from: None,
+            to: self.old,
+            young_to: Space::new(0, 0),
+            aging: false,
+        };
+        let scan_from = ev.to.top;
+        self.evacuate_roots(&mut ev, roots);
+        let w = self.region.words_mut();
+        for &off in &self.remembered {
+            ev.scan_object(w, off);
+        }
+        let mut at = win.start;
+        while at < win.top {
+            at = ev.scan_object(w, at).0;
+        }
+        self.scan_to_spaces(&mut ev, scan_from, &mut Vec::new());
+        self.sweep_tracked(&ev);
+        self.old = ev.to;
+        let from = self.survivors;
+        self.clear_if_stress(from);
+        self.survivors = Space::new(from.start, from.limit - from.start);
+        self.release_survivor_pages();
+    }
+
     /// A full collection. It marks first; then, if most of the old
     /// generation turned out dead (free space more than twice the live
     /// data), it copies the survivors instead (few to copy, and it gives
     /// the free pages back and undoes fragmentation); otherwise it sweeps
     /// in place. In stress mode every other one copies, so both kinds run.
     fn collect_full(&mut self, roots: &mut dyn Roots) -> Result<(), HeapError> {
+        if self.survivors.used() > 0 {
+            // Both kinds below see only the old semispace: first promote
+            // every young object there.
+            self.collect_minor(roots, false)?;
+        }
         if self.config.stress && self.stats.major_collections % 2 == 1 {
             return self.collect_major(roots);
         }
@@ -479,7 +620,8 @@ impl Heap {
     }
 
     fn collect_major(&mut self, roots: &mut dyn Roots) -> Result<(), HeapError> {
-        let need = self.old_used() + self.nursery.used() + self.window_bytes();
+        let need =
+            self.old_used() + self.nursery.used() + self.survivors.used() + self.window_bytes();
         if self.old_spare.free() < need {
             return Err(HeapError::OutOfMemory {
                 requested: need,
@@ -488,10 +630,13 @@ impl Heap {
         }
         let mut ev = Evacuation {
             nursery: self.nursery,
+            survivors: self.survivors,
             // The whole semispace, the window included: a test cheaper than
             // two, and the window's objects are from-space anyway.
             old_from: Some(self.old),
             to: self.old_spare,
+            young_to: Space::new(0, 0),
+            aging: false,
         };
         let scan_from = ev.to.top;
         self.forget_remembered();
@@ -501,12 +646,15 @@ impl Heap {
         while at < self.statics.top {
             at = self.scan_object(&mut ev, at);
         }
-        self.scan_to_space(&mut ev, scan_from);
+        self.scan_to_spaces(&mut ev, scan_from, &mut Vec::new());
         self.sweep_tracked(&ev);
         self.holes.clear();
         self.free_bytes = 0;
         // Count the nursery's bytes before its window closes.
         self.stats.bytes_allocated += self.nursery.used();
+        let young = self.survivors;
+        self.clear_if_stress(young);
+        self.survivors = Space::new(young.start, young.limit - young.start);
         let from = self.old;
         self.old_spare = Space::new(from.start, from.limit - from.start);
         self.old = ev.to;
@@ -575,30 +723,48 @@ impl Heap {
         roots.visit(&mut |slot: &mut Value| *slot = ev.forward(w, *slot));
     }
 
-    /// Scan objects copied into the to-space from `from` until no unscanned
-    /// object remains (Cheney's algorithm: the to-space is the queue).
-    fn scan_to_space(&mut self, ev: &mut Evacuation, mut at: u64) {
+    /// Scan the objects copied into `to` from `at` and every object copied
+    /// into `young_to` until no unscanned object remains (Cheney's
+    /// algorithm: each to-space is a queue). An object copied into `to`
+    /// that is left pointing into `young_to` is added to `remembered`.
+    fn scan_to_spaces(&mut self, ev: &mut Evacuation, mut at: u64, remembered: &mut Vec<u64>) {
         let w = self.region.words_mut();
-        while at < ev.to.top {
-            at = ev.scan_object(w, at);
+        let mut young_at = ev.young_to.start;
+        loop {
+            while young_at < ev.young_to.top {
+                young_at = ev.scan_object(w, young_at).0;
+            }
+            if at >= ev.to.top {
+                break;
+            }
+            while at < ev.to.top {
+                let (next, young) = ev.scan_object(w, at);
+                if young {
+                    w[(at / 8) as usize] |= REMEMBERED_BIT;
+                    remembered.push(at);
+                }
+                at = next;
+            }
         }
     }
 
     /// Forward every reference in the object at `off`; returns the offset
     /// just past it.
     fn scan_object(&mut self, ev: &mut Evacuation, off: u64) -> u64 {
-        ev.scan_object(self.region.words_mut(), off)
+        ev.scan_object(self.region.words_mut(), off).0
     }
 }
 
 impl Evacuation {
     /// Forward every reference in the object at `off` of region words `w`;
-    /// returns the offset just past it.
+    /// returns the offset just past it, and whether it now points into
+    /// `young_to`.
     #[inline(always)]
-    fn scan_object(&mut self, w: &mut [u64], off: u64) -> u64 {
+    fn scan_object(&mut self, w: &mut [u64], off: u64) -> (u64, bool) {
         let i = (off / 8) as usize;
         let h = w[i];
         let n = header_words(h);
+        let mut young = false;
         if header_tag(h).is_traced() {
             for j in i + 1..i + 1 + n {
                 let v = Value::from_bits(w[j]);
@@ -608,11 +774,12 @@ impl Evacuation {
                     let nv = self.forward(w, v);
                     if nv != v {
                         w[j] = nv.bits();
+                        young |= self.young_to.contains(nv.offset());
                     }
                 }
             }
         }
-        off + (n as u64 + 1) * 8
+        (off + (n as u64 + 1) * 8, young)
     }
 
     /// The new location of `v`, copying its object if it is in from-space
@@ -629,8 +796,13 @@ impl Evacuation {
             return Value::from_offset(h >> 8);
         }
         let n = header_words(h) + 1;
-        let dst = self.to.top;
-        self.to.top += n as u64 * 8;
+        let to = if self.aging && self.nursery.contains(off) {
+            &mut self.young_to
+        } else {
+            &mut self.to
+        };
+        let dst = to.top;
+        to.top += n as u64 * 8;
         let d = (dst / 8) as usize;
         if n <= 4 {
             // Pairs, boxes and small closures: a call to memmove costs more
@@ -747,6 +919,10 @@ impl MarkBits {
         })
     }
 }
+
+/// Minor collections that promote at once after one found that most of
+/// the survivor space survived a second time.
+const SKIP_AGING: u32 = 8;
 
 /// Promotions in place allowed after a copying minor collection found the
 /// nursery nearly all alive; then one copies again to measure.

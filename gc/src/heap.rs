@@ -19,8 +19,13 @@
 //! window long, disjoint from the window; `free_bytes` is the size of all
 //! the free runs (holes included), so `old_used` counts objects only.
 //!
-//! **Invariant (remembered set):** every object outside the nursery that holds
-//! a reference into the nursery is in `remembered` with its header's
+//! **Invariant (survivors):** the young objects are the nursery's and the
+//! survivor space's, objects that survived one minor collection. The
+//! survivor space lies outside the old semispace; a full collection
+//! empties it.
+//!
+//! **Invariant (remembered set):** every object outside the young spaces
+//! that holds a reference into them is in `remembered` with its header's
 //! remembered bit set. [`Heap::set`] keeps this; [`Heap::set_init`] is only
 //! for objects just allocated in the nursery.
 
@@ -116,6 +121,19 @@ pub struct Heap {
     pub(crate) old_spare: Space,
     /// Young objects: a window inside `old` (see the module's invariants).
     pub(crate) nursery: Space,
+    /// Objects that survived one minor collection: still young, copied
+    /// again (to the old generation) if they survive the next.
+    pub(crate) survivors: Space,
+    /// The survivor space the next minor collection copies into (empty
+    /// between collections).
+    pub(crate) survivors_spare: Space,
+    /// Minor collections still to come that promote the nursery's
+    /// survivors at once instead of aging them: the survivor space was
+    /// found mostly alive again, so aging only copied it twice.
+    pub(crate) skip_aging: u32,
+    /// Objects were copied into a survivor space since its pages were last
+    /// given back.
+    pub(crate) survivor_pages: bool,
     /// Minor collections that may still promote in place before one copies
     /// again (which measures how much of the nursery survives).
     pub(crate) promote_credit: u32,
@@ -189,6 +207,11 @@ impl Heap {
         at += old_b;
         let old_spare = Space::new(at, old_b);
         at += old_b;
+        // Each survivor space holds at most one nursery's survivors.
+        let survivors = Space::new(at, nursery_b);
+        at += nursery_b;
+        let survivors_spare = Space::new(at, nursery_b);
+        at += nursery_b;
         let nursery = Space::new(old.start, nursery_b);
         old.top = nursery.limit;
         let region = Region::reserve(at)?;
@@ -199,6 +222,10 @@ impl Heap {
             old,
             old_spare,
             nursery,
+            survivors,
+            survivors_spare,
+            skip_aging: 0,
+            survivor_pages: false,
             promote_credit: 0,
             populated: 0,
             requested: 0,
@@ -235,7 +262,11 @@ impl Heap {
 
     /// Bytes currently allocated in all spaces (live or not yet collected).
     pub fn used_bytes(&self) -> u64 {
-        self.pure.used() + self.statics.used() + self.old_used() + self.nursery.used()
+        self.pure.used()
+            + self.statics.used()
+            + self.old_used()
+            + self.nursery.used()
+            + self.survivors.used()
     }
 
     /// Bytes of old objects: the old semispace's, less the nursery window
@@ -527,7 +558,7 @@ impl Heap {
     pub fn set(&mut self, v: Value, i: usize, x: Value) {
         let off = v.offset();
         self.region.words_mut()[(off / 8) as usize + 1 + i] = x.bits();
-        if x.is_ref() && self.nursery.contains(x.offset()) && !self.nursery.contains(off) {
+        if x.is_ref() && self.young_contains(x.offset()) && !self.young_contains(off) {
             self.remember(off);
         }
     }
@@ -603,17 +634,24 @@ impl Heap {
         }
     }
 
-    /// Is `v` a reference to an object in the nursery?
+    /// Is `v` a reference to a young object (in the nursery or a survivor
+    /// of one minor collection)?
     #[inline(always)]
     pub fn is_young(&self, v: Value) -> bool {
-        v.is_ref() && self.nursery.contains(v.offset())
+        v.is_ref() && self.young_contains(v.offset())
+    }
+
+    /// Does `off` fall in the nursery or the survivor space?
+    #[inline(always)]
+    pub(crate) fn young_contains(&self, off: u64) -> bool {
+        self.nursery.contains(off) || self.survivors.contains(off)
     }
 
     /// Is `v` a reference to a live-looking object in some space?
     pub fn is_valid_ref(&self, v: Value) -> bool {
         let o = v.offset();
         v.is_ref()
-            && (self.nursery.contains(o)
+            && (self.young_contains(o)
                 || self.old_contains(o)
                 || self.statics.contains(o)
                 || self.pure.contains(o))
@@ -709,12 +747,20 @@ impl Heap {
             (&self.old, &mut other.old),
             (&self.old_spare, &mut other.old_spare),
             (&self.nursery, &mut other.nursery),
+            (&self.survivors, &mut other.survivors),
+            (&self.survivors_spare, &mut other.survivors_spare),
         ] {
             *dst = *src;
         }
         let words = self.region.words();
         let ow = other.region.words_mut();
-        for s in [self.pure, self.statics, self.old, self.nursery] {
+        for s in [
+            self.pure,
+            self.statics,
+            self.old,
+            self.nursery,
+            self.survivors,
+        ] {
             let (a, b) = ((s.start / 8) as usize, (s.top / 8) as usize);
             ow[a..b].copy_from_slice(&words[a..b]);
         }
@@ -724,6 +770,7 @@ impl Heap {
         other.free_globals = self.free_globals.clone();
         other.major_trigger = self.major_trigger;
         other.promote_credit = self.promote_credit;
+        other.skip_aging = self.skip_aging;
         other.measure_next = self.measure_next;
         other.holes = self.holes.clone();
         other.free_bytes = self.free_bytes;

@@ -265,11 +265,20 @@ impl Heap {
         let base = self.statics.start;
         let limit_words = (self.statics.limit - base) / 8;
         let words = self.region.words();
-        let spaces = [self.statics, self.old, self.nursery, self.pure];
+        let spaces = [
+            self.statics,
+            self.old,
+            self.nursery,
+            self.pure,
+            self.survivors,
+        ];
         let mut maps: Vec<LiveMap> = spaces.iter().map(LiveMap::new).collect();
         // The nursery is a window inside the old semispace: look there first.
         let find = |off: u64| -> Result<(usize, usize), HeapError> {
-            match [2, 1, 0, 3].into_iter().find(|&k| spaces[k].contains(off)) {
+            match [2, 1, 0, 4, 3]
+                .into_iter()
+                .find(|&k| spaces[k].contains(off))
+            {
                 Some(k) => Ok((k, ((off - spaces[k].start) / 8) as usize)),
                 None => Err(HeapError::Image(format!(
                     "purify: reference to offset {off}, outside every space"

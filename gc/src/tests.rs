@@ -464,9 +464,13 @@ fn fill_keeping_half(heap: &mut Heap, g: crate::Global) {
 fn survivors_copied_to_the_end_have_room_asked_for_past_them() {
     let mut heap = heap_without_majors();
     let g = heap.new_global(Value::NIL);
-    // Half the nursery survives: copied to the old generation's end, and
+    // Half the nursery survives, twice: the first half ages in the
+    // survivor space, then is copied to the old generation's end, and
     // the helper is asked for twice that much room past it.
     fill_keeping_half(&mut heap, g);
+    assert_eq!(heap.survivors.used(), 1024 * 32);
+    fill_keeping_half(&mut heap, g);
+    assert_eq!(heap.old_used(), 1024 * 32);
     assert_eq!(heap.stats().promotions, 0);
     assert!(heap.populated >= heap.old.top);
     if crate::space::one_cpu() {
@@ -480,7 +484,7 @@ fn survivors_copied_to_the_end_have_room_asked_for_past_them() {
         );
         assert!(heap.requested <= heap.old.top + heap.window_bytes());
     }
-    assert_eq!(chain_ids(&heap, g).len(), 1024);
+    assert_eq!(chain_ids(&heap, g).len(), 2048);
     // Near the full collection's trigger, nothing more is asked for.
     let asked = heap.requested;
     heap.major_trigger = heap.old_used() + 1;
@@ -493,15 +497,21 @@ fn survivors_copied_to_the_end_have_room_asked_for_past_them() {
 fn a_promoted_window_with_old_objects_past_it_leaves_a_walkable_filler() {
     let mut heap = heap_without_majors();
     let g = heap.new_global(Value::NIL);
-    // The copying collection puts survivors past the window; the window is
-    // then promoted three quarters full, its tail left as a filler.
+    // Copying collections put survivors of two of them past the window;
+    // the window is then promoted three quarters full, its tail left as a
+    // filler, and the survivor space's objects are copied to the end.
+    let halves = heap.new_global(Value::NIL);
+    fill_keeping_half(&mut heap, halves);
     chain(&mut heap, g, 0, 2048 + 1);
     assert!(heap.old.top > heap.nursery.limit);
+    assert_eq!(heap.survivors.used(), 2048 * 32);
     chain(&mut heap, g, 2049, 1600);
     heap.collect(CollectionKind::Auto, &mut NoRoots)
         .expect("minor");
     assert_eq!(heap.stats().promotions, 1);
+    assert_eq!(heap.survivors.used(), 0);
     heap.verify(&mut NoRoots).expect("a filler is walkable");
+    assert_eq!(chain_ids(&heap, halves).len(), 1024);
     // Old objects now point to young ones across both runs.
     let old_node = heap.global(g);
     let young = make_node(&mut heap, -1);
@@ -652,13 +662,69 @@ fn mutator_roots_are_rewritten() {
         let v = make_node(&mut heap, i);
         stack.0.push(v);
     }
+    let first = stack.0.clone();
+    // The first minor collection copies them to the survivor space: moved,
+    // still young. The second promotes them to the old generation.
     heap.collect(CollectionKind::Minor, &mut stack)
         .expect("minor");
     heap.verify(&mut stack).expect("verifies");
     for (i, v) in stack.0.iter().enumerate() {
-        assert!(!heap.is_young(*v));
+        assert_ne!(*v, first[i], "moved");
+        assert!(heap.survivors.contains(v.offset()));
+        assert!(heap.is_young(*v));
         assert_eq!(heap.get(*v, 0).as_fixnum(), Some(i as i64));
     }
+    heap.collect(CollectionKind::Minor, &mut stack)
+        .expect("minor");
+    heap.verify(&mut stack).expect("verifies");
+    assert_eq!(heap.survivors.used(), 0);
+    for (i, v) in stack.0.iter().enumerate() {
+        assert!(!heap.is_young(*v));
+        assert!(heap.old_contains(v.offset()));
+        assert_eq!(heap.get(*v, 0).as_fixnum(), Some(i as i64));
+    }
+}
+
+#[test]
+fn an_old_object_pointing_to_a_survivor_stays_remembered_until_it_is_promoted() {
+    let mut heap = heap_without_majors();
+    // An old object, then a young one it points to, then a minor
+    // collection: the young object ages in the survivor space and the old
+    // one must stay remembered, or the next minor collection would miss it.
+    let old = heap.alloc_old(NODE, 3).expect("old");
+    heap.set(old, 0, Value::fix(1));
+    let g = heap.new_global(old);
+    let young = make_node(&mut heap, 2);
+    heap.set(heap.global(g), 1, young);
+    assert_eq!(heap.remembered.len(), 1);
+    heap.collect(CollectionKind::Minor, &mut NoRoots)
+        .expect("minor");
+    heap.verify(&mut NoRoots).expect("verifies");
+    let aged = heap.get(heap.global(g), 1);
+    assert!(heap.survivors.contains(aged.offset()));
+    assert_eq!(heap.remembered, vec![heap.global(g).offset()]);
+    // A survivor promoted while an old object is promoted with a field
+    // pointing to a new survivor: the promoted one is remembered.
+    let newer = make_node(&mut heap, 3);
+    heap.set(aged, 2, newer);
+    heap.collect(CollectionKind::Minor, &mut NoRoots)
+        .expect("minor");
+    heap.verify(&mut NoRoots).expect("verifies");
+    let promoted = heap.get(heap.global(g), 1);
+    assert!(heap.old_contains(promoted.offset()));
+    let newest = heap.get(promoted, 2);
+    assert!(heap.survivors.contains(newest.offset()));
+    assert_eq!(heap.remembered, vec![promoted.offset()]);
+    heap.collect(CollectionKind::Minor, &mut NoRoots)
+        .expect("minor");
+    heap.verify(&mut NoRoots).expect("verifies");
+    assert!(heap.remembered.is_empty());
+    let k = heap.global(g);
+    let ids: Vec<_> = [k, heap.get(k, 1), heap.get(heap.get(k, 1), 2)]
+        .iter()
+        .map(|&v| heap.get(v, 0).as_fixnum())
+        .collect();
+    assert_eq!(ids, [Some(1), Some(2), Some(3)]);
 }
 
 #[test]

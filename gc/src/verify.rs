@@ -57,9 +57,9 @@ impl Heap {
                     for j in 0..n {
                         let v = Value::from_bits(w[i + 1 + j]);
                         check(&format!("{name} object at {at:#x} word {j}"), v)?;
-                        if name != "nursery" && self.is_young(v) && h & REMEMBERED_BIT == 0 {
+                        if !self.young_contains(at) && self.is_young(v) && h & REMEMBERED_BIT == 0 {
                             return Err(format!(
-                                "{name} object at {at:#x} points into the nursery but is not remembered"
+                                "{name} object at {at:#x} points to a young object but is not remembered"
                             ));
                         }
                     }
@@ -106,7 +106,7 @@ impl Heap {
         err
     }
 
-    fn spaces(&self) -> [(&'static str, crate::Space); 5] {
+    fn spaces(&self) -> [(&'static str, crate::Space); 6] {
         let [before, after] = self.old_runs();
         [
             ("pure", self.pure),
@@ -114,6 +114,7 @@ impl Heap {
             ("old", before),
             ("old", after),
             ("nursery", self.nursery),
+            ("survivor", self.survivors),
         ]
     }
 }
