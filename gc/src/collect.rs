@@ -130,10 +130,11 @@ impl Heap {
         let pause = start.elapsed();
         if std::env::var_os("IMP_GC_TRACE").is_some() {
             eprintln!(
-                "gc major={} promotions={} old={} pause={:?}",
+                "gc major={} promotions={} old={} survivors={} pause={:?}",
                 self.stats.major_collections,
                 self.stats.promotions,
                 self.old_used() >> 10,
+                self.survivors.used() >> 10,
                 pause
             );
         }

@@ -402,6 +402,30 @@ impl Heap {
         Some(Value::from_offset(off))
     }
 
+    /// Allocate an object of two payload words, `x` and `y`, in the
+    /// nursery: [`try_alloc`](Heap::try_alloc) and two
+    /// [`set_init`](Heap::set_init)s with one bounds check (a pair).
+    #[inline(always)]
+    pub fn try_alloc2(&mut self, tag: Tag, x: Value, y: Value) -> Option<Value> {
+        let off = self.nursery.top;
+        if off + 24 > self.alloc_limit {
+            return self.try_alloc2_slow(tag, x, y);
+        }
+        self.nursery.top = off + 24;
+        let h = make_header(tag, hash_for_offset(off, self.hash_mix), 2);
+        let i = (off / 8) as usize;
+        self.region.words_mut()[i..i + 3].copy_from_slice(&[h, x.bits(), y.bits()]);
+        Some(Value::from_offset(off))
+    }
+
+    #[cold]
+    fn try_alloc2_slow(&mut self, tag: Tag, x: Value, y: Value) -> Option<Value> {
+        let v = self.try_alloc_slow(tag, 2)?;
+        self.set_init(v, 0, x);
+        self.set_init(v, 1, y);
+        Some(v)
+    }
+
     /// `try_alloc` past `alloc_limit`: the nursery is full, or in stress
     /// mode (where `alloc_limit` is 0) the one allocation allowed after
     /// each collection.

@@ -829,3 +829,30 @@ fn purify_copies_what_is_reachable_and_leaves_the_heap_alone() {
     }
     assert_eq!(expect, -1);
 }
+
+#[test]
+fn two_field_allocation_writes_both_fields_in_every_mode() {
+    for stress in [false, true] {
+        let mut heap = small_heap(stress);
+        let mut i = 0;
+        while i < 5000 {
+            match heap.try_alloc2(NODE, Value::fix(i), Value::fix(-i)) {
+                Some(v) => {
+                    assert!(heap.is_young(v));
+                    assert_eq!(heap.len(v), 2);
+                    assert_eq!(heap.tag(v), NODE);
+                    assert_eq!(
+                        (heap.get(v, 0), heap.get(v, 1)),
+                        (Value::fix(i), Value::fix(-i))
+                    );
+                    i += 1;
+                }
+                // Full (or, in stress mode, every other time): collect.
+                None => heap
+                    .collect(CollectionKind::Auto, &mut NoRoots)
+                    .expect("collect"),
+            }
+        }
+        heap.verify(&mut NoRoots).expect("verifies");
+    }
+}

@@ -1026,12 +1026,8 @@ impl Vm {
         macro_rules! cons_top2 {
             () => {{
                 let (x, y) = top2!();
-                match self.heap.try_alloc(obj::PAIR, 2) {
-                    Some(p) => {
-                        self.heap.set_init(p, 0, x);
-                        self.heap.set_init(p, 1, y);
-                        p
-                    }
+                match self.heap.try_alloc2(obj::PAIR, x, y) {
+                    Some(p) => p,
                     None => {
                         sync!();
                         let p = tri!(self.alloc(obj::PAIR, 2));

@@ -642,12 +642,10 @@ impl Vm {
     /// `(cons a d)`.
     #[inline(always)]
     pub fn cons(&mut self, a: Value, d: Value) -> VmResult<Value> {
-        // Root the parts: allocation may move them.
-        if let Some(p) = self.heap.try_alloc(PAIR, 2) {
-            self.heap.set_init(p, 0, a);
-            self.heap.set_init(p, 1, d);
+        if let Some(p) = self.heap.try_alloc2(PAIR, a, d) {
             return Ok(p);
         }
+        // Root the parts: allocation may move them.
         self.stack.push(a);
         self.stack.push(d);
         let p = self.alloc(PAIR, 2);
