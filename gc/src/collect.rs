@@ -221,15 +221,12 @@ impl Heap {
                 }
             }
         }
-        let from = self.survivors;
-        self.clear_if_stress(from);
-        let emptied = Space::new(from.start, from.limit - from.start);
+        let from = self.take_survivors();
         if aging {
+            self.survivors_spare = self.survivors;
             self.survivors = ev.young_to;
-            self.survivors_spare = emptied;
             self.survivor_pages |= ev.young_to.used() > 0;
         } else {
-            self.survivors = emptied;
             // Aging is off for a while, or a full collection follows.
             self.release_survivor_pages();
         }
@@ -266,6 +263,15 @@ impl Heap {
                 self.region.release(s.start, s.limit);
             }
         }
+    }
+
+    /// Empty the survivor space, whose live objects were all copied out;
+    /// returns it as it was.
+    fn take_survivors(&mut self) -> Space {
+        let from = self.survivors;
+        self.clear_if_stress(from);
+        self.survivors = Space::new(from.start, from.limit - from.start);
+        from
     }
 
     /// In stress mode, zero the words of `s` just emptied: a stale
@@ -399,9 +405,7 @@ impl Heap {
         self.scan_to_spaces(&mut ev, scan_from, &mut Vec::new());
         self.sweep_tracked(&ev);
         self.old = ev.to;
-        let from = self.survivors;
-        self.clear_if_stress(from);
-        self.survivors = Space::new(from.start, from.limit - from.start);
+        self.take_survivors();
         self.release_survivor_pages();
     }
 
@@ -653,9 +657,7 @@ impl Heap {
         self.free_bytes = 0;
         // Count the nursery's bytes before its window closes.
         self.stats.bytes_allocated += self.nursery.used();
-        let young = self.survivors;
-        self.clear_if_stress(young);
-        self.survivors = Space::new(young.start, young.limit - young.start);
+        self.take_survivors();
         let from = self.old;
         self.old_spare = Space::new(from.start, from.limit - from.start);
         self.old = ev.to;
