@@ -856,3 +856,26 @@ fn two_field_allocation_writes_both_fields_in_every_mode() {
         heap.verify(&mut NoRoots).expect("verifies");
     }
 }
+
+#[test]
+fn purify_takes_objects_from_the_survivor_space() {
+    let mut heap = small_heap(false);
+    let g = heap.new_global(Value::NIL);
+    chain(&mut heap, g, 0, 100);
+    heap.collect(CollectionKind::Minor, &mut NoRoots)
+        .expect("minor");
+    let head = heap.global(g);
+    assert!(heap.survivors.contains(head.offset()));
+    let p = heap.purify(&[head]).expect("purify");
+    assert_eq!(p.objects, 100);
+    // The section is the chain, newest first, each node linked to the next.
+    let base = heap.static_offset();
+    let words = p.words();
+    let mut v = p.roots[0];
+    for id in (0..100).rev() {
+        let i = ((v.offset() - base) / 8) as usize;
+        assert_eq!(Value::from_bits(words[i + 1]).as_fixnum(), Some(id));
+        v = Value::from_bits(words[i + 2]);
+    }
+    assert!(v.is_nil());
+}
