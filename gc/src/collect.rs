@@ -14,7 +14,10 @@
 //!   all cost and no gain, so the next few minor collections promote the
 //!   nursery where it lies: its window becomes old data, untouched, and a
 //!   new window opens in a hole or after it. Only the survivor space's
-//!   objects move (to the old generation's end). Then a minor collection measures the survival rate anew by
+//!   live objects move (to the old generation's end), found by a trace
+//!   that marks the window's objects instead of moving them; the window's
+//!   dead objects become fillers. Then a minor collection measures the
+//!   survival rate anew by
 //!   marking the nursery, and promotes again or copies; at worst a few
 //!   windows of garbage were promoted, and the next full collection frees
 //!   them.
@@ -341,9 +344,10 @@ impl Heap {
     }
 
     /// Make the nursery's objects old where they lie and open a new window.
-    /// Objects keep their offsets, so no root or reference changes. The
-    /// survivor space's objects are copied to the old generation's end,
-    /// so the remembered set empties: no young object is left to point to.
+    /// Objects keep their offsets, so no root or reference changes, except
+    /// references to the survivor space: its live objects are copied to the
+    /// old generation's end (`promote_survivors`), so the remembered set
+    /// empties: no young object is left to point to.
     /// (`may_promote_in_place` made sure of the room.)
     fn promote_in_place(&mut self, roots: &mut dyn Roots) {
         let win = self.nursery;
@@ -380,9 +384,12 @@ impl Heap {
     }
 
     /// Copy the survivor space's live objects to the old generation's end,
-    /// while the window `win` is promoted in place: its objects may point
-    /// into the survivor space without being remembered, so they are
-    /// scanned as roots too.
+    /// while the window `win` is promoted in place. Its objects may point
+    /// into the survivor space without being remembered, so the trace goes
+    /// through the window: a window object reached is marked (in a side
+    /// bitmap) and its fields traced, without moving it; a survivor reached
+    /// is copied. A survivor that only dead window objects point to (a
+    /// structure that died as the window filled) is not copied.
     fn promote_survivors(&mut self, roots: &mut dyn Roots, win: Space) {
         let mut ev = Evacuation {
             nursery: Space::new(0, 0),
@@ -392,18 +399,96 @@ impl Heap {
             young_to: Space::new(0, 0),
             aging: false,
         };
+        let area = Space {
+            start: win.start,
+            top: win.top,
+            limit: win.top,
+        };
+        let mut marks = MarkBits::new(area);
+        // Window objects marked whose fields are still to trace.
+        let mut stack: Vec<u64> = Vec::new();
         let scan_from = ev.to.top;
-        self.evacuate_roots(&mut ev, roots);
+        // A reference met: a window object is marked, a survivor copied.
+        let visit = |w: &mut [u64],
+                     ev: &mut Evacuation,
+                     marks: &mut MarkBits,
+                     stack: &mut Vec<u64>,
+                     v: Value|
+         -> Value {
+            if !(v.is_ref() && area.contains(v.offset())) {
+                return ev.forward(w, v);
+            }
+            if let Some(slot) = marks.unmarked(v.offset()) {
+                let h = w[(v.offset() / 8) as usize];
+                marks.set(slot, header_words(h) + 1);
+                if header_tag(h).is_traced() {
+                    stack.push(v.offset());
+                }
+            }
+            v
+        };
+        // Trace the fields of the object at `off`; the offset past it.
+        let scan = |w: &mut [u64],
+                    ev: &mut Evacuation,
+                    marks: &mut MarkBits,
+                    stack: &mut Vec<u64>,
+                    off: u64|
+         -> u64 {
+            let i = (off / 8) as usize;
+            let n = header_words(w[i]);
+            if header_tag(w[i]).is_traced() {
+                for j in i + 1..i + 1 + n {
+                    let v = Value::from_bits(w[j]);
+                    if v.is_ref() {
+                        let nv = visit(w, ev, marks, stack, v);
+                        if nv != v {
+                            w[j] = nv.bits();
+                        }
+                    }
+                }
+            }
+            off + (n as u64 + 1) * 8
+        };
         let w = self.region.words_mut();
+        for r in self.roots.iter_mut().chain(self.globals.iter_mut()) {
+            *r = visit(w, &mut ev, &mut marks, &mut stack, *r);
+        }
+        roots.visit(&mut |slot: &mut Value| {
+            *slot = visit(w, &mut ev, &mut marks, &mut stack, *slot);
+        });
         for &off in &self.remembered {
-            ev.scan_object(w, off);
+            scan(w, &mut ev, &mut marks, &mut stack, off);
         }
-        let mut at = win.start;
-        while at < win.top {
-            at = ev.scan_object(w, at).0;
+        // Two queues: marked window objects, and survivors copied (Cheney).
+        let mut at = scan_from;
+        loop {
+            while let Some(off) = stack.pop() {
+                scan(w, &mut ev, &mut marks, &mut stack, off);
+            }
+            if at >= ev.to.top {
+                break;
+            }
+            while at < ev.to.top {
+                at = scan(w, &mut ev, &mut marks, &mut stack, at);
+            }
         }
-        self.scan_to_spaces(&mut ev, scan_from, &mut Vec::new());
         self.sweep_tracked(&ev);
+        // The window's objects the trace did not reach are dead, and may
+        // point to survivors that were not copied: they become fillers,
+        // free space like a sweep leaves.
+        let mut dead = Vec::new();
+        self.tracked.retain(|&(v, token)| {
+            let lost = area.contains(v.offset()) && !marks.is_marked(v.offset());
+            if lost {
+                dead.push(token);
+            }
+            !lost
+        });
+        self.dead.extend(dead);
+        for (from, to) in marks.free_runs() {
+            self.write_filler(from, to);
+            self.free_bytes += to - from;
+        }
         self.old = ev.to;
         self.take_survivors();
         self.release_survivor_pages();

@@ -879,3 +879,31 @@ fn purify_takes_objects_from_the_survivor_space() {
     }
     assert!(v.is_nil());
 }
+
+#[test]
+fn survivors_only_dead_window_objects_point_to_are_not_promoted() {
+    let mut heap = heap_without_majors();
+    let a = heap.new_global(Value::NIL);
+    let b = heap.new_global(Value::NIL);
+    // A full nursery of chain A, all alive: copied to the survivor space,
+    // and the next collections may promote in place.
+    chain(&mut heap, a, 0, 2049);
+    assert_eq!(heap.survivors.used(), 2048 * 32);
+    // The window fills three quarters with the rest of A and a short
+    // chain B; then A dies, its newest node tracked.
+    chain(&mut heap, a, 2049, 1500);
+    chain(&mut heap, b, 0, 100);
+    heap.track(heap.global(a), 7);
+    heap.set_global(a, Value::NIL);
+    heap.collect(CollectionKind::Auto, &mut NoRoots)
+        .expect("minor");
+    assert_eq!(heap.stats().promotions, 1);
+    assert_eq!(heap.survivors.used(), 0);
+    // A's survivors were not copied and its window nodes became fillers:
+    // only B is old now.
+    assert_eq!(heap.old_used(), 100 * 32);
+    assert_eq!(heap.take_dead(), vec![7]);
+    heap.verify(&mut NoRoots).expect("verifies");
+    let ids = chain_ids(&heap, b);
+    assert!(ids.iter().rev().copied().eq(0..100));
+}
