@@ -142,8 +142,11 @@ pub struct Heap {
     /// The helper thread was asked to fault in the pages up to here
     /// (`Region::populate_ahead`); they may still be on their way.
     pub(crate) requested: u64,
-    /// The last promotion in place used the credit up: the next minor
-    /// collection measures survival by marking before it decides.
+    /// The last promotion in place used the credit up, or this heap has not
+    /// collected yet: the next minor collection measures survival by
+    /// marking before it decides. (A program's first data often lives:
+    /// measured so, a first nursery all alive is promoted where it lies
+    /// instead of copied to the survivor space and soon copied again.)
     pub(crate) measure_next: bool,
     /// Free runs of the old semispace at least a window long, each covered
     /// by a filler object, highest address first (the next window opens in
@@ -229,7 +232,7 @@ impl Heap {
             promote_credit: 0,
             populated: 0,
             requested: 0,
-            measure_next: false,
+            measure_next: true,
             holes: Vec::new(),
             free_bytes: 0,
             remembered: Vec::new(),

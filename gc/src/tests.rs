@@ -368,11 +368,40 @@ fn chain_ids(heap: &Heap, g: crate::Global) -> Vec<i64> {
     ids
 }
 
-/// A small heap that makes no full collection unless asked to.
+/// A small heap that makes no full collection unless asked to, and
+/// whose first minor collection copies like the later ones (instead of
+/// measuring by marking first).
 fn heap_without_majors() -> Heap {
     let mut heap = small_heap(false);
     heap.major_trigger = u64::MAX;
+    heap.measure_next = false;
     heap
+}
+
+#[test]
+fn a_first_nursery_that_all_survives_is_promoted_without_a_copy() {
+    let mut heap = small_heap(false);
+    heap.major_trigger = u64::MAX;
+    let g = heap.new_global(Value::NIL);
+    // The first full nursery is marked, found all alive, and promoted
+    // where it lies: nothing copied, nothing in the survivor space.
+    chain(&mut heap, g, 0, 2048);
+    let newest = heap.global(g);
+    chain(&mut heap, g, 2048, 1);
+    let s = heap.stats();
+    assert_eq!((s.minor_collections, s.promotions), (1, 1));
+    assert_eq!(heap.survivors.used(), 0);
+    assert_eq!(heap.get(heap.global(g), 1), newest, "not moved");
+    assert!(!heap.is_young(newest));
+    heap.verify(&mut NoRoots).expect("verifies");
+    // A first nursery that is mostly garbage is copied as usual.
+    let mut heap = small_heap(false);
+    let g = heap.new_global(Value::NIL);
+    fill_keeping_half(&mut heap, g);
+    let s = heap.stats();
+    assert_eq!((s.minor_collections, s.promotions), (1, 0));
+    assert_eq!(heap.survivors.used(), 1024 * 32);
+    assert_eq!(chain_ids(&heap, g).len(), 1024);
 }
 
 #[test]
