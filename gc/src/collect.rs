@@ -391,7 +391,7 @@ impl Heap {
     /// is copied. A survivor that only dead window objects point to (a
     /// structure that died as the window filled) is not copied.
     fn promote_survivors(&mut self, roots: &mut dyn Roots, win: Space) {
-        let mut ev = Evacuation {
+        let ev = Evacuation {
             nursery: Space::new(0, 0),
             survivors: self.survivors,
             old_from: None,
@@ -404,74 +404,34 @@ impl Heap {
             top: win.top,
             limit: win.top,
         };
-        let mut marks = MarkBits::new(area);
-        // Window objects marked whose fields are still to trace.
-        let mut stack: Vec<u64> = Vec::new();
         let scan_from = ev.to.top;
-        // A reference met: a window object is marked, a survivor copied.
-        let visit = |w: &mut [u64],
-                     ev: &mut Evacuation,
-                     marks: &mut MarkBits,
-                     stack: &mut Vec<u64>,
-                     v: Value|
-         -> Value {
-            if !(v.is_ref() && area.contains(v.offset())) {
-                return ev.forward(w, v);
-            }
-            if let Some(slot) = marks.unmarked(v.offset()) {
-                let h = w[(v.offset() / 8) as usize];
-                marks.set(slot, header_words(h) + 1);
-                if header_tag(h).is_traced() {
-                    stack.push(v.offset());
-                }
-            }
-            v
-        };
-        // Trace the fields of the object at `off`; the offset past it.
-        let scan = |w: &mut [u64],
-                    ev: &mut Evacuation,
-                    marks: &mut MarkBits,
-                    stack: &mut Vec<u64>,
-                    off: u64|
-         -> u64 {
-            let i = (off / 8) as usize;
-            let n = header_words(w[i]);
-            if header_tag(w[i]).is_traced() {
-                for j in i + 1..i + 1 + n {
-                    let v = Value::from_bits(w[j]);
-                    if v.is_ref() {
-                        let nv = visit(w, ev, marks, stack, v);
-                        if nv != v {
-                            w[j] = nv.bits();
-                        }
-                    }
-                }
-            }
-            off + (n as u64 + 1) * 8
+        let mut t = WindowTrace {
+            ev,
+            marks: MarkBits::new(area),
+            stack: Vec::new(),
         };
         let w = self.region.words_mut();
         for r in self.roots.iter_mut().chain(self.globals.iter_mut()) {
-            *r = visit(w, &mut ev, &mut marks, &mut stack, *r);
+            *r = t.visit(w, *r);
         }
-        roots.visit(&mut |slot: &mut Value| {
-            *slot = visit(w, &mut ev, &mut marks, &mut stack, *slot);
-        });
+        roots.visit(&mut |slot: &mut Value| *slot = t.visit(w, *slot));
         for &off in &self.remembered {
-            scan(w, &mut ev, &mut marks, &mut stack, off);
+            t.scan(w, off);
         }
         // Two queues: marked window objects, and survivors copied (Cheney).
         let mut at = scan_from;
         loop {
-            while let Some(off) = stack.pop() {
-                scan(w, &mut ev, &mut marks, &mut stack, off);
+            while let Some(off) = t.stack.pop() {
+                t.scan(w, off);
             }
-            if at >= ev.to.top {
+            if at >= t.ev.to.top {
                 break;
             }
-            while at < ev.to.top {
-                at = scan(w, &mut ev, &mut marks, &mut stack, at);
+            while at < t.ev.to.top {
+                at = t.scan(w, at);
             }
         }
+        let WindowTrace { ev, marks, .. } = t;
         self.sweep_tracked(&ev);
         // The window's objects the trace did not reach are dead, and may
         // point to survivors that were not copied: they become fillers,
@@ -904,6 +864,50 @@ impl Evacuation {
         w[d] &= !REMEMBERED_BIT;
         w[i] = (dst << 8) | FORWARD_TAG as u64;
         Value::from_offset(dst)
+    }
+}
+
+/// The trace of `promote_survivors`: window objects (those in
+/// `marks.area`) are marked, not moved; survivors are copied by `ev`.
+struct WindowTrace {
+    ev: Evacuation,
+    marks: MarkBits,
+    /// Window objects marked whose fields are still to trace.
+    stack: Vec<u64>,
+}
+
+impl WindowTrace {
+    /// A reference met: a window object is marked, a survivor copied.
+    fn visit(&mut self, w: &mut [u64], v: Value) -> Value {
+        if !(v.is_ref() && self.marks.area.contains(v.offset())) {
+            return self.ev.forward(w, v);
+        }
+        if let Some(slot) = self.marks.unmarked(v.offset()) {
+            let h = w[(v.offset() / 8) as usize];
+            self.marks.set(slot, header_words(h) + 1);
+            if header_tag(h).is_traced() {
+                self.stack.push(v.offset());
+            }
+        }
+        v
+    }
+
+    /// Trace the fields of the object at `off`; the offset past it.
+    fn scan(&mut self, w: &mut [u64], off: u64) -> u64 {
+        let i = (off / 8) as usize;
+        let n = header_words(w[i]);
+        if header_tag(w[i]).is_traced() {
+            for j in i + 1..i + 1 + n {
+                let v = Value::from_bits(w[j]);
+                if v.is_ref() {
+                    let nv = self.visit(w, v);
+                    if nv != v {
+                        w[j] = nv.bits();
+                    }
+                }
+            }
+        }
+        off + (n as u64 + 1) * 8
     }
 }
 
