@@ -58,6 +58,15 @@ pub enum ImageError {
         /// The OS error.
         source: std::io::Error,
     },
+    /// A save's destination exists and is not a regular file (nor a link
+    /// to one): it is never replaced.
+    #[error("{path}: is {kind}, not a regular file: refusing to replace it with an image")]
+    NotRegularFile {
+        /// The file.
+        path: String,
+        /// What it is ("a device", "a FIFO", …).
+        kind: &'static str,
+    },
     /// The file is not a usable image; `cause` says why.
     #[error("{path}: {cause}")]
     Bad {
@@ -288,7 +297,15 @@ pub struct WriteReport {
     pub sync: std::time::Duration,
 }
 
-/// A temporary file beside `path` that removes itself unless kept.
+/// A temporary file beside the destination of a save, that removes itself
+/// unless committed.
+///
+/// While it exists it is locked (`flock`, exclusive): the lock lives as
+/// long as a process holds the file open (the saver, or a forked save
+/// child that inherited it), so a temporary file nobody has locked is a
+/// leftover of a save whose processes died, and the next save to the same
+/// destination removes it. A file is locked before it gets its `.tmp-`
+/// name: it is made as `.NAME.new-PID-N`, locked, then renamed.
 pub struct TempFile {
     /// Its path.
     pub path: PathBuf,
@@ -296,39 +313,173 @@ pub struct TempFile {
     pub file: File,
     /// Permissions it gets when committed.
     pub mode: u32,
+    /// Where `commit` puts it: the save's path, or the final target of
+    /// the symbolic link that path is.
+    pub dest: PathBuf,
     keep: bool,
 }
 
+/// How many symbolic links a save follows before it gives up (as the
+/// kernel's own limit).
+const MAX_SYMLINKS: usize = 40;
+
+/// `.new-` files older than this are leftovers of a save that died before
+/// it could lock and rename its temporary file.
+const STALE_NEW_SECS: u64 = 60;
+
+/// Where a save to `path` must put its file: `path` itself when it is
+/// absent or a regular file; the final target of a symbolic link (which
+/// is then replaced, the link kept). Anything else (a directory, a device,
+/// a FIFO, a socket) is refused, never replaced.
+///
+/// # Errors
+/// `ImageError::NotRegularFile`, a loop of links, or the OS error.
+pub fn save_destination(path: &Path) -> Result<PathBuf, ImageError> {
+    let mut p = path.to_path_buf();
+    for _ in 0..MAX_SYMLINKS {
+        match std::fs::symlink_metadata(&p) {
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(p),
+            Err(source) => {
+                return Err(ImageError::Io {
+                    path: p.display().to_string(),
+                    what: "cannot look at the destination",
+                    source,
+                })
+            }
+            Ok(m) if m.file_type().is_symlink() => {
+                let target = std::fs::read_link(&p).map_err(|source| ImageError::Io {
+                    path: p.display().to_string(),
+                    what: "cannot read the symbolic link",
+                    source,
+                })?;
+                p = match p.parent() {
+                    Some(dir) if target.is_relative() => dir.join(target),
+                    _ => target,
+                };
+            }
+            Ok(m) if m.file_type().is_file() => return Ok(p),
+            Ok(m) => {
+                use std::os::unix::fs::FileTypeExt;
+                let t = m.file_type();
+                let kind = if t.is_dir() {
+                    "a directory"
+                } else if t.is_char_device() || t.is_block_device() {
+                    "a device"
+                } else if t.is_fifo() {
+                    "a FIFO"
+                } else if t.is_socket() {
+                    "a socket"
+                } else {
+                    "not a regular file"
+                };
+                return Err(ImageError::NotRegularFile {
+                    path: p.display().to_string(),
+                    kind,
+                });
+            }
+        }
+    }
+    Err(ImageError::Bad {
+        path: path.display().to_string(),
+        cause: format!("more than {MAX_SYMLINKS} symbolic links to follow"),
+    })
+}
+
+/// Remove the temporary files of dead saves to `dest` (`.NAME.tmp-*` that
+/// no process holds locked, and `.NAME.new-*` a minute old). Best effort:
+/// a file that cannot be opened or removed is left alone.
+fn sweep_leftovers(dir: &Path, name: &str) {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return;
+    };
+    let tmp = format!(".{name}.tmp-");
+    let new = format!(".{name}.new-");
+    for e in entries.flatten() {
+        let f = e.file_name();
+        let f = f.to_string_lossy();
+        let fresh_new = f.starts_with(&new)
+            && e.metadata()
+                .ok()
+                .and_then(|m| m.modified().ok())
+                .is_some_and(|t| t.elapsed().map_or(true, |a| a.as_secs() < STALE_NEW_SECS));
+        if !(f.starts_with(&tmp) || f.starts_with(&new)) || fresh_new {
+            continue;
+        }
+        use std::os::unix::fs::OpenOptionsExt;
+        let Ok(file) = std::fs::OpenOptions::new()
+            .read(true)
+            .custom_flags((nix::fcntl::OFlag::O_CLOEXEC | nix::fcntl::OFlag::O_NOFOLLOW).bits())
+            .open(e.path())
+        else {
+            continue;
+        };
+        if file.try_lock().is_ok() {
+            let _ = std::fs::remove_file(e.path());
+        }
+    }
+}
+
 impl TempFile {
-    /// Create `path.tmp-<pid>-<n>` exclusively, mode 0600, close-on-exec.
+    /// A new temporary file for a save to `path`, in the directory of its
+    /// destination ([`save_destination`]), mode 0600, close-on-exec,
+    /// locked; leftovers of dead saves to the same destination are
+    /// removed first.
+    ///
+    /// # Errors
+    /// The destination is refused, or the file cannot be made.
     pub fn beside(path: &Path) -> Result<TempFile, ImageError> {
         use std::os::unix::fs::OpenOptionsExt;
-        let dir = path
+        let dest = save_destination(path)?;
+        let dir = dest
             .parent()
             .filter(|d| !d.as_os_str().is_empty())
-            .unwrap_or(Path::new("."));
-        let name = path
+            .unwrap_or(Path::new("."))
+            .to_path_buf();
+        let name = dest
             .file_name()
             .map(|n| n.to_string_lossy().into_owned())
             .unwrap_or_default();
+        sweep_leftovers(&dir, &name);
+        let io = |what: &'static str| {
+            let p = path.display().to_string();
+            move |source| ImageError::Io {
+                path: p,
+                what,
+                source,
+            }
+        };
         let mut n = 0u32;
         loop {
-            let tmp = dir.join(format!(".{name}.tmp-{}-{n}", std::process::id()));
+            let pid = std::process::id();
+            let fresh = dir.join(format!(".{name}.new-{pid}-{n}"));
             match std::fs::OpenOptions::new()
                 .write(true)
                 .read(true)
                 .create_new(true)
                 .mode(0o600)
                 .custom_flags(nix::fcntl::OFlag::O_CLOEXEC.bits())
-                .open(&tmp)
+                .open(&fresh)
             {
                 Ok(file) => {
+                    let tmp = dir.join(format!(".{name}.tmp-{pid}-{n}"));
+                    let locked = file
+                        .lock()
+                        .map_err(io("cannot lock a temporary file"))
+                        .and_then(|()| {
+                            std::fs::rename(&fresh, &tmp)
+                                .map_err(io("cannot name a temporary file"))
+                        });
+                    if let Err(e) = locked {
+                        let _ = std::fs::remove_file(&fresh);
+                        return Err(e);
+                    }
                     return Ok(TempFile {
                         path: tmp,
                         file,
                         mode: 0o644,
+                        dest,
                         keep: false,
-                    })
+                    });
                 }
                 Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists && n < 1000 => n += 1,
                 Err(source) => {
@@ -342,8 +493,13 @@ impl TempFile {
         }
     }
 
-    /// Make it `path` (sync, rename, sync the directory).
-    pub fn commit(mut self, path: &Path) -> Result<(), ImageError> {
+    /// Make it the destination (sync, rename, sync the directory).
+    ///
+    /// # Errors
+    /// The OS error of the step that failed; the temporary file is then
+    /// removed and the destination left as it was.
+    pub fn commit(mut self) -> Result<(), ImageError> {
+        let path = self.dest.clone();
         let p = path.display().to_string();
         let io = |what: &'static str| {
             let p = p.clone();
@@ -360,7 +516,7 @@ impl TempFile {
             .set_permissions(std::fs::Permissions::from_mode(self.mode))
             .map_err(io("cannot set the image's permissions"))?;
         self.file.sync_all().map_err(io("cannot sync the image"))?;
-        std::fs::rename(&self.path, path).map_err(io("cannot rename the image into place"))?;
+        std::fs::rename(&self.path, &path).map_err(io("cannot rename the image into place"))?;
         self.keep = true;
         let dir = path
             .parent()
@@ -731,7 +887,7 @@ pub fn write_image(
 ) -> Result<WriteReport, ImageError> {
     let mut tmp = TempFile::beside(path)?;
     let r = write_into(&mut tmp, meta, sections, 0, path)?;
-    tmp.commit(path)?;
+    tmp.commit()?;
     Ok(r)
 }
 

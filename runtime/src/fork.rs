@@ -11,7 +11,9 @@ impl Vm {
     /// Fork the process. Every lock of the fork registry is taken before
     /// and released after, in parent and child alike. The child has only
     /// the calling thread: helper threads, and any work they had in
-    /// flight, are gone there.
+    /// flight, are gone there; its OS side is reset
+    /// ([`crate::os::Os::reset_after_fork`]), so it shares no wake pipe,
+    /// channel or port descriptor with the parent.
     ///
     /// # Errors
     /// The `fork` system call's error.
@@ -27,6 +29,13 @@ impl Vm {
         // unowned once `guards` is dropped below.
         let r = unsafe { nix::unistd::fork() };
         drop(guards);
+        if let Ok(ForkResult::Child) = r
+            && self.os.reset_after_fork().is_err()
+        {
+            // Without its own wake pipe the child could take the
+            // parent's wake-ups: it must not run on.
+            exit_child(1);
+        }
         r
     }
 }
@@ -40,96 +49,4 @@ pub fn exit_child(code: i32) -> ! {
     // async-signal-safe, the only kind of exit that is sound in the child of
     // a multithreaded process.
     unsafe { nix::libc::_exit(code) }
-}
-
-#[cfg(test)]
-mod tests {
-    use std::sync::Arc;
-    use std::sync::atomic::{AtomicBool, Ordering};
-
-    use nix::sys::wait::{WaitPidFlag, WaitStatus, waitpid};
-    use nix::unistd::ForkResult;
-
-    use crate::Runtime;
-
-    /// Forks while helper threads are busy (some hammering the registered
-    /// locks, some waiting for child processes, one blocked on stdin) and
-    /// checks that the child can take and release every registered lock
-    /// and go on running Scheme code, green threads included.
-    #[test]
-    fn fork_while_helpers_are_busy() {
-        let mut rt = Runtime::new().expect("runtime");
-        rt.eval_str(
-            "(define total 0)
-             (define sleepers
-               (map (lambda (i) (thread-start! (make-thread (lambda () (process-run \"sleep\" \"0.3\")))))
-                    '(1 2 3)))
-             (thread-sleep! 0.02)
-             ;; Grown into fresh pages: the collector's prefault helper
-             ;; thread runs too.
-             (define big (iota 400000))",
-        )
-        .expect("start helpers");
-        let stop = Arc::new(AtomicBool::new(false));
-        let hammers: Vec<_> = (0..3)
-            .map(|_| {
-                let stop = stop.clone();
-                let (d, s) = rt.vm.os.lock_handles();
-                std::thread::spawn(move || {
-                    while !stop.load(Ordering::Relaxed) {
-                        d.lock()
-                            .unwrap_or_else(|e| e.into_inner())
-                            .push(String::new());
-                        d.lock().unwrap_or_else(|e| e.into_inner()).clear();
-                        s.lock().unwrap_or_else(|e| e.into_inner()).started += 0;
-                    }
-                })
-            })
-            .collect();
-        std::thread::sleep(std::time::Duration::from_millis(20));
-        let names = rt.vm.os.registry.names();
-        assert!(names.len() >= 2, "{names:?}");
-        match rt.vm.fork_process().expect("fork") {
-            ForkResult::Child => {
-                // Only this thread exists now.
-                rt.vm.os.registry.check_all();
-                let ok = rt
-                    .eval_str(
-                        "(define m (make-mutex))
-                         (define t (thread-start! (make-thread (lambda () (mutex-lock! m) (* 6 7)))))
-                         (list (thread-join! t) (length sleepers)
-                               (apply + (map (lambda (x) 1) (append big big))))",
-                    )
-                    .map(|v| rt.write(&v))
-                    .unwrap_or_default();
-                super::exit_child(if ok == "(42 3 800000)" { 0 } else { 1 });
-            }
-            ForkResult::Parent { child } => {
-                // Wait at most 20 s: a deadlocked child fails the test
-                // instead of hanging it.
-                let mut status = WaitStatus::StillAlive;
-                for _ in 0..2000 {
-                    status = waitpid(child, Some(WaitPidFlag::WNOHANG)).expect("waitpid");
-                    if status != WaitStatus::StillAlive {
-                        break;
-                    }
-                    std::thread::sleep(std::time::Duration::from_millis(10));
-                }
-                if status == WaitStatus::StillAlive {
-                    let _ = nix::sys::signal::kill(child, nix::sys::signal::Signal::SIGKILL);
-                    let _ = waitpid(child, None);
-                }
-                stop.store(true, Ordering::Relaxed);
-                for h in hammers {
-                    h.join().expect("hammer");
-                }
-                assert_eq!(status, WaitStatus::Exited(child, 0));
-                // The parent goes on too, its helpers intact.
-                let v = rt
-                    .eval_str("(map thread-join! sleepers)")
-                    .expect("parent continues");
-                assert_eq!(rt.write(&v), "(0 0 0)");
-            }
-        }
-    }
 }

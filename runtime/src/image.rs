@@ -302,7 +302,7 @@ impl Vm {
         }
         let t1 = std::time::Instant::now();
         let r = stream.finish(&meta).map_err(|e| e.to_string())?;
-        tmp.commit(path).map_err(|e| e.to_string())?;
+        tmp.commit().map_err(|e| e.to_string())?;
         let write = streaming + t1.elapsed();
         Ok(SaveReport {
             image_bytes: r.image_bytes,
@@ -412,6 +412,7 @@ impl Vm {
         }
         self.set_reg(Reg::LastError, Value::FALSE);
         self.set_reg(Reg::Scratch, Value::FALSE);
+        self.set_reg(Reg::TerminateWaiter, Value::FALSE);
         self.stack.push(toplevel);
         self.stack.push(hooks);
         let r = self.init_threads();
@@ -640,8 +641,15 @@ fn path_arg(vm: &mut Vm, base: usize) -> VmResult<std::path::PathBuf> {
 }
 
 /// Refuse to start a save unless the host granted writing files (or is
-/// itself saving: `Vm::save_permit`).
+/// itself saving: `Vm::save_permit`), and inside a save child (a fork
+/// handler's child thunk), which must not start a save of its own.
 fn require_save_grant(vm: &mut Vm) -> VmResult<()> {
+    if vm.save_pipe.is_some() {
+        return Err(vm.error(
+            "save-application: cannot start a save inside a save child (a fork handler's child thunk)",
+            &[],
+        ));
+    }
     if std::mem::take(&mut vm.save_permit) {
         return Ok(());
     }
@@ -675,8 +683,15 @@ fn save_fork(vm: &mut Vm, base: usize, _: usize) -> VmResult<Value> {
     } else if vm.is(timeout, obj::FLONUM) {
         vm.flonum_value(timeout)
     } else {
-        return Err(vm.type_error("save-application", "a number of seconds", timeout));
+        f64::NAN
     };
+    if !(secs.is_finite() && secs > 0.0) {
+        return Err(vm.type_error(
+            "save-application",
+            "a finite, positive number of seconds for #:save-timeout",
+            timeout,
+        ));
+    }
     if vm.save_running {
         return Err(vm.error("save-application: a save is already running", &[]));
     }
@@ -715,7 +730,7 @@ fn save_fork(vm: &mut Vm, base: usize, _: usize) -> VmResult<Value> {
             vm.last_fork_pause = pause;
             vm.save_running = true;
             vm.heap.set_defer_major(true);
-            let d = std::time::Duration::from_secs_f64(secs.clamp(0.0, 1e9));
+            let d = std::time::Duration::from_secs_f64(secs.min(1e9));
             let job = vm.os.watch_save_child(child, r, d, tmp);
             Ok(Value::fix(job as i64))
         }
@@ -762,6 +777,8 @@ fn save_child_finish(vm: &mut Vm, base: usize, _: usize) -> VmResult<Value> {
             for (k, v) in r.fields() {
                 line.push_str(&format!(" {k} {v}"));
             }
+            let (_, us, switches) = vm.terminate_phase;
+            line.push_str(&format!(" terminate-us {us} terminate-switches {switches}"));
             child_report(vm, &line);
             child_report(vm, "done");
             crate::fork::exit_child(0)
@@ -795,7 +812,11 @@ fn save_wait(vm: &mut Vm, base: usize, _: usize) -> VmResult<Value> {
                 vm.cons(e?, v)
             } else {
                 let text = vm.string_text(v);
-                Err(vm.error(format!("save-application: {text}"), &[]))
+                if text.starts_with("save-application:") {
+                    Err(vm.error(text, &[]))
+                } else {
+                    Err(vm.error(format!("save-application: {text}"), &[]))
+                }
             }
         }
         None => Err(Exn::Block {
@@ -814,7 +835,8 @@ fn save_child_fail(vm: &mut Vm, base: usize, _: usize) -> VmResult<Value> {
     }
     let c = arg(vm, base, 0);
     let text = crate::report::condition_report(vm, c);
-    let first = text.lines().next().unwrap_or("an error").to_string();
+    let first = text.lines().next().unwrap_or("an error");
+    let first = first.strip_prefix("error: ").unwrap_or(first).to_string();
     child_report(vm, &format!("error: {first}"));
     crate::fork::exit_child(1)
 }

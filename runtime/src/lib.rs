@@ -716,6 +716,12 @@ impl Runtime {
         Runtime::with_options(Options::default())
     }
 
+    /// The VM inside (for the project's own tests and tools).
+    #[doc(hidden)]
+    pub fn vm(&mut self) -> &mut Vm {
+        &mut self.vm
+    }
+
     /// A [`Builder`] with nothing granted and no limits set.
     ///
     /// ```
@@ -1310,7 +1316,10 @@ impl Runtime {
     /// gone. Returns when the child is done, with its report as an
     /// association list (`fork-pause-us`, `image-bytes`, `purify-us`, …).
     ///
-    /// ```
+    /// (Not run as a doctest, which could share its process with other
+    /// tests' threads; `tests/fork` runs the same steps.)
+    ///
+    /// ```no_run
     /// let path = std::env::temp_dir().join(format!("doc-forked-{}.img", std::process::id()));
     /// let mut rt = imp::Runtime::builder().build().unwrap(); // the host may save without grants
     /// rt.eval_str("(define saved 'yes)").unwrap();

@@ -21,7 +21,7 @@ use std::sync::{Arc, Mutex, MutexGuard};
 
 use crossbeam::channel::{Receiver, Sender, unbounded};
 use nix::errno::Errno;
-use nix::fcntl::{FcntlArg, OFlag, fcntl};
+use nix::fcntl::OFlag;
 use nix::poll::{PollFd, PollFlags, PollTimeout};
 
 // ---- the fork registry ------------------------------------------------------------
@@ -111,6 +111,9 @@ pub struct HelperStats {
 /// A descriptor owned by a port, with bytes not yet consumed or written.
 pub struct FdPort {
     fd: OwnedFd,
+    /// For one end of a pipe made by `Os::pipe`: the other end's key while
+    /// it is open here. Such a wait can only be ended by this process.
+    peer: Option<i32>,
     /// Input: bytes read that do not yet form a whole character.
     partial: Vec<u8>,
     /// Output: bytes accepted but not yet written.
@@ -137,12 +140,22 @@ pub enum Interest {
 }
 
 /// The runtime's OS side (one per `Vm`).
+///
+/// Ports name descriptors by *key*, never by descriptor number: a key is
+/// given once and never again, so a port whose descriptor was closed (or
+/// left behind in a forked child) can never reach a descriptor that
+/// reused its number.
 pub struct Os {
     wake_r: OwnedFd,
     wake_w: Arc<OwnedFd>,
     done_tx: Sender<Completion>,
     done_rx: Receiver<Completion>,
     fds: HashMap<i32, FdPort>,
+    /// The next port key.
+    next_key: i32,
+    /// Keys below this were given by the parent of a forked child: their
+    /// descriptors were closed at the fork.
+    inherited_below: i32,
     stdin_req: Option<Sender<LineRequest>>,
     /// What reads standard input's lines (a line editor); `None`: the
     /// descriptor itself. Moved to the helper when it starts.
@@ -161,7 +174,7 @@ pub struct Os {
     /// Stdin lines delivered and not yet taken by a port (`None`: eof).
     pub stdin_lines: VecDeque<Result<Option<String>, String>>,
     /// Process jobs started and not yet delivered.
-    pub jobs_pending: usize,
+    jobs: std::collections::BTreeSet<u64>,
     next_job: u64,
     /// Every lock helpers can hold.
     pub registry: ForkRegistry,
@@ -187,10 +200,10 @@ fn new_session() -> i64 {
     (h >> 4) as i64
 }
 
-fn set_nonblocking(fd: &OwnedFd) -> Result<(), Errno> {
-    let flags = OFlag::from_bits_truncate(fcntl(fd.as_raw_fd(), FcntlArg::F_GETFL)?);
-    fcntl(fd.as_raw_fd(), FcntlArg::F_SETFL(flags | OFlag::O_NONBLOCK))?;
-    Ok(())
+/// A pipe whose ends are non-blocking and closed on `exec`, so that a
+/// program `process-run` starts never holds one open.
+fn nonblocking_pipe() -> Result<(OwnedFd, OwnedFd), Errno> {
+    nix::unistd::pipe2(OFlag::O_NONBLOCK | OFlag::O_CLOEXEC)
 }
 
 fn wake(w: &OwnedFd) {
@@ -202,9 +215,7 @@ impl Os {
     /// The OS side: a non-blocking wake pipe, the completion channel and
     /// the registered locks.
     pub fn new() -> Result<Os, String> {
-        let (r, w) = nix::unistd::pipe().map_err(|e| format!("cannot make the wake pipe: {e}"))?;
-        set_nonblocking(&r).map_err(|e| format!("wake pipe: {e}"))?;
-        set_nonblocking(&w).map_err(|e| format!("wake pipe: {e}"))?;
+        let (r, w) = nonblocking_pipe().map_err(|e| format!("cannot make the wake pipe: {e}"))?;
         let (done_tx, done_rx) = unbounded();
         let mut registry = ForkRegistry::default();
         let diagnostics = registry.register("helper diagnostics", Vec::new());
@@ -215,6 +226,8 @@ impl Os {
             done_tx,
             done_rx,
             fds: HashMap::new(),
+            next_key: 1,
+            inherited_below: 0,
             stdin_req: None,
             line_source: None,
             next_request: LineRequest::default(),
@@ -223,7 +236,7 @@ impl Os {
             catching_sigint: false,
             stdin_pending: false,
             stdin_lines: VecDeque::new(),
-            jobs_pending: 0,
+            jobs: Default::default(),
             next_job: 0,
             registry,
             session: new_session(),
@@ -239,8 +252,8 @@ impl Os {
     }
 
     /// The registered locks helpers use (for tests that exercise them).
-    #[cfg(test)]
-    pub(crate) fn lock_handles(&self) -> (Arc<Mutex<Vec<String>>>, Arc<Mutex<HelperStats>>) {
+    #[doc(hidden)]
+    pub fn lock_handles(&self) -> (Arc<Mutex<Vec<String>>>, Arc<Mutex<HelperStats>>) {
         (self.diagnostics.clone(), self.stats.clone())
     }
 
@@ -251,7 +264,57 @@ impl Os {
 
     /// Is anything outside the VM going to wake a thread?
     pub fn busy(&self) -> bool {
-        self.stdin_pending || self.jobs_pending > 0
+        self.stdin_pending || !self.jobs.is_empty()
+    }
+
+    /// In a forked child, which has only the thread that called `fork`:
+    /// drop everything of the parent's OS side that the child must not
+    /// use. The child gets its own wake pipe and completion channel (so it
+    /// can never take the parent's wake-ups), forgets the stdin reader, and
+    /// closes every descriptor the parent's ports own (a pipe's write end
+    /// held here would keep the parent's reader from its end of file);
+    /// those ports now refuse I/O. Jobs whose helpers stayed in the parent
+    /// complete at once with an error.
+    ///
+    /// # Errors
+    /// If the new wake pipe cannot be made.
+    pub fn reset_after_fork(&mut self) -> Result<(), String> {
+        let (r, w) = nonblocking_pipe().map_err(|e| format!("cannot make the wake pipe: {e}"))?;
+        // The parent's read end is closed here: only the parent reads it.
+        // Its write end may still be shared with the (vanished) helpers'
+        // reporters; they never run again.
+        self.wake_r = r;
+        self.wake_w = Arc::new(w);
+        let (tx, rx) = unbounded();
+        self.done_tx = tx;
+        self.done_rx = rx;
+        self.stdin_req = None;
+        self.stdin_pending = false;
+        self.line_source = None;
+        self.fds.clear();
+        self.inherited_below = self.next_key;
+        for job in std::mem::take(&mut self.jobs) {
+            self.jobs.insert(job);
+            let _ = self.done_tx.send(Completion::Process {
+                job,
+                status: Err("its helper thread stayed in the parent process at a fork".into()),
+                report: Vec::new(),
+            });
+        }
+        wake(&self.wake_w);
+        Ok(())
+    }
+
+    /// The wake pipe's read end (for tests that check a forked child
+    /// has its own).
+    #[doc(hidden)]
+    pub fn wake_fd(&self) -> i32 {
+        self.wake_r.as_raw_fd()
+    }
+
+    /// Was port key `key` given by the parent of this (forked) process?
+    pub fn is_inherited(&self, key: i32) -> bool {
+        key < self.inherited_below
     }
 
     /// A handle for helpers: how they report.
@@ -340,7 +403,7 @@ impl Os {
     {
         let job = self.next_job;
         self.next_job += 1;
-        self.jobs_pending += 1;
+        self.jobs.insert(job);
         let rep = self.reporter();
         let spawned = std::thread::Builder::new()
             .name(name.into())
@@ -386,23 +449,57 @@ impl Os {
 
     // ---- descriptors ---------------------------------------------------------------
 
-    /// A new pipe; both ends non-blocking and owned here. Returns (read, write).
-    pub fn pipe(&mut self) -> Result<(i32, i32), String> {
-        let (r, w) = nix::unistd::pipe().map_err(|e| format!("cannot make a pipe: {e}"))?;
-        set_nonblocking(&r).map_err(|e| format!("pipe: {e}"))?;
-        set_nonblocking(&w).map_err(|e| format!("pipe: {e}"))?;
-        let (ri, wi) = (r.as_raw_fd(), w.as_raw_fd());
-        for (i, fd) in [(ri, r), (wi, w)] {
-            self.fds.insert(
-                i,
-                FdPort {
-                    fd,
-                    partial: Vec::new(),
-                    pending: Vec::new(),
-                },
-            );
+    /// A key no port has had (keys are never reused).
+    fn new_key(&mut self) -> i32 {
+        loop {
+            let k = self.next_key;
+            self.next_key = if k == i32::MAX {
+                self.inherited_below.max(1)
+            } else {
+                k + 1
+            };
+            if !self.fds.contains_key(&k) {
+                return k;
+            }
         }
-        Ok((ri, wi))
+    }
+
+    /// Own `fd` under a new key.
+    fn add(&mut self, fd: OwnedFd, peer: Option<i32>) -> i32 {
+        let k = self.new_key();
+        self.fds.insert(
+            k,
+            FdPort {
+                fd,
+                peer,
+                partial: Vec::new(),
+                pending: Vec::new(),
+            },
+        );
+        k
+    }
+
+    /// A new pipe; both ends non-blocking and owned here. Returns the keys
+    /// of (read, write).
+    pub fn pipe(&mut self) -> Result<(i32, i32), String> {
+        let (r, w) = nonblocking_pipe().map_err(|e| format!("cannot make a pipe: {e}"))?;
+        let rk = self.add(r, None);
+        let wk = self.add(w, Some(rk));
+        if let Some(p) = self.fds.get_mut(&rk) {
+            p.peer = Some(wk);
+        }
+        Ok((rk, wk))
+    }
+
+    /// Can only this process end a wait for `interest` on `key`? True for
+    /// one end of a pipe whose other end is still open here: nothing
+    /// outside holds that other end (pipes are closed on `exec`, and a
+    /// forked child closes what it inherits).
+    pub fn is_internal_wait(&self, key: i32, _interest: Interest) -> bool {
+        self.fds
+            .get(&key)
+            .and_then(|p| p.peer)
+            .is_some_and(|peer| self.fds.contains_key(&peer))
     }
 
     /// Open a file as a non-blocking descriptor owned here: for reading,
@@ -424,17 +521,7 @@ impl Os {
         let f = o
             .open(path)
             .map_err(|e| format!("cannot open `{path}`: {e}"))?;
-        let fd: OwnedFd = f.into();
-        let i = fd.as_raw_fd();
-        self.fds.insert(
-            i,
-            FdPort {
-                fd,
-                partial: Vec::new(),
-                pending: Vec::new(),
-            },
-        );
-        Ok(i)
+        Ok(self.add(f.into(), None))
     }
 
     /// Close descriptor `fd` (after trying once more to write what is pending).
@@ -576,12 +663,7 @@ impl Os {
         }
         let mut done = Vec::new();
         while let Ok(c) = self.done_rx.try_recv() {
-            match &c {
-                Completion::StdinLine(_) => self.stdin_pending = false,
-                Completion::Process { .. } => {
-                    self.jobs_pending = self.jobs_pending.saturating_sub(1)
-                }
-            }
+            self.note_delivered(&c);
             done.push(c);
         }
         Ok((done, ready))
@@ -594,11 +676,18 @@ impl Os {
             .done_rx
             .recv()
             .map_err(|_| "helper threads have stopped".to_string())?;
-        match &c {
-            Completion::StdinLine(_) => self.stdin_pending = false,
-            Completion::Process { .. } => self.jobs_pending = self.jobs_pending.saturating_sub(1),
-        }
+        self.note_delivered(&c);
         Ok(c)
+    }
+
+    /// A completion taken from the channel: its work is no longer pending.
+    fn note_delivered(&mut self, c: &Completion) {
+        match c {
+            Completion::StdinLine(_) => self.stdin_pending = false,
+            Completion::Process { job, .. } => {
+                self.jobs.remove(job);
+            }
+        }
     }
 
     /// Block until `fd` is ready (where the scheduler cannot switch).

@@ -101,6 +101,9 @@ pub mod flag {
     pub const TERMINATED: i64 = 4;
     /// Started but has not run yet.
     pub const FRESH: i64 = 8;
+    /// Counted in `Vm::threads_unwinding` (asked to unwind by
+    /// `%terminate-others!`).
+    pub const UNWIND_COUNTED: i64 = 16;
 }
 
 /// Field indices of a `MUTEX` object.
@@ -159,6 +162,8 @@ pub const QUANTUM: i32 = 2000;
 /// Symbols the scheduler uses, interned once into `Reg::SchedSyms`.
 const SYMS: &[&str] = &[
     "%run-interrupts",
+    "%terminate-current!",
+    "%raise-deadlock",
     "%sigint-target",
     "%user-interrupt-thunk",
     "timeout",
@@ -199,6 +204,21 @@ impl Vm {
             self.heap.set(last, 1, cell);
         }
         self.heap.set(q, 1, cell);
+        Ok(())
+    }
+
+    /// Put `v` at the front of queue `q`.
+    pub fn queue_push_front(&mut self, q: Value, v: Value) -> VmResult<()> {
+        self.stack.push(q);
+        let cell = self.cons(v, Value::NIL);
+        let q = self.stack.pop().unwrap_or(Value::NIL);
+        let cell = cell?;
+        let head = self.heap.get(q, 0);
+        self.heap.set(cell, 1, head);
+        self.heap.set(q, 0, cell);
+        if head.is_nil() {
+            self.heap.set(q, 1, cell);
+        }
         Ok(())
     }
 
@@ -388,6 +408,7 @@ impl Vm {
     /// Make `t` the running thread: load its state into the VM, push its
     /// resume value, and start any pending interrupts.
     fn restore(&mut self, t: Value) -> VmResult<()> {
+        self.switches += 1;
         self.set_reg(Reg::Thread, t);
         self.refuel();
         self.set_reg(Reg::Winders, self.tfield(t, field::WINDERS));
@@ -502,6 +523,13 @@ impl Vm {
                 }
                 let timeout = self.sym("timeout");
                 self.unpark(t, timeout)?;
+                if t == self.reg(Reg::TerminateWaiter) {
+                    // The terminate phase's deadline bounds it: the waiter
+                    // runs next, not after a quantum of every thread.
+                    let q = self.reg(Reg::RunQueue);
+                    self.queue_remove(q, t);
+                    self.queue_push_front(q, t)?;
+                }
             }
         }
         Ok(())
@@ -521,6 +549,21 @@ impl Vm {
                 }
             }
             let next = self.timer_peek_live().map(|(d, _)| d);
+            if next.is_none() && !self.wait_can_end_from_outside() {
+                // Every thread waits, and only threads of this process
+                // could end the waits. A pipe may be ready already (a
+                // thread wrote to it before it ended): look once.
+                if !self.reg(Reg::IoWaiters).is_nil() {
+                    self.poll_io(0)?;
+                    if !self.queue_is_empty(self.reg(Reg::RunQueue)) {
+                        continue;
+                    }
+                }
+                if self.raise_deadlock_in_initial()? {
+                    continue;
+                }
+                return Err(self.error("scheduler: no thread can run", &[]));
+            }
             if self.io_waiting() || self.os.catching_sigint {
                 let ms = next.map_or(-1, |d| ((d - now).max(0) + 999) / 1000);
                 self.poll_io(ms.min(i32::MAX as i64) as i32)?;
@@ -532,20 +575,63 @@ impl Vm {
                 std::thread::sleep(std::time::Duration::from_micros(wait));
                 continue;
             }
-            // Every thread waits and nothing will wake one: tell the
-            // initial thread.
-            let init = self.reg(Reg::Initial);
-            if self.tstate(init) == state::PARKED {
-                let q = self.tfield(init, field::WAITING_ON);
-                if q.is_ref() {
-                    self.queue_remove(q, init);
-                }
-                let dl = self.sym("%deadlock");
-                self.unpark(init, dl)?;
-                continue;
-            }
-            return Err(self.error("scheduler: no thread can run", &[]));
+            // Reached only when a SIGINT is awaited: poll again.
         }
+    }
+
+    /// Can something outside this process's threads end a wait: a helper
+    /// with work in flight, standard input, or a descriptor some other
+    /// process may make ready?
+    fn wait_can_end_from_outside(&self) -> bool {
+        if self.os.busy() {
+            return true;
+        }
+        let mut l = self.reg(Reg::IoWaiters);
+        while !l.is_nil() {
+            let e = self.heap.get(l, 0);
+            let t = self.heap.get(e, 2);
+            if self.tfield(t, field::WAITING_ON) == e {
+                let kind = self.heap.get(e, 0).as_fixnum_unchecked();
+                let key = self.heap.get(e, 1).as_fixnum_unchecked() as i32;
+                let internal = match kind {
+                    0 => self.os.is_internal_wait(key, Interest::Read),
+                    1 => self.os.is_internal_wait(key, Interest::Write),
+                    _ => false,
+                };
+                if !internal {
+                    return true;
+                }
+            }
+            l = self.heap.get(l, 1);
+        }
+        false
+    }
+
+    /// Every thread waits and nothing will wake one: make the initial
+    /// thread's wait raise a deadlock error. A thread parked in a wait
+    /// loop gets `%deadlock` as its wake-up value (`%park*` raises); one
+    /// blocked in a primitive (an I/O wait) gets an interrupt that raises.
+    /// `false` if the initial thread is not waiting.
+    fn raise_deadlock_in_initial(&mut self) -> VmResult<bool> {
+        let init = self.reg(Reg::Initial);
+        if self.tstate(init) != state::PARKED {
+            return Ok(false);
+        }
+        if self.tfield(init, field::RECALL).is_fixnum() {
+            let thunk = self.global_value(self.sym("%raise-deadlock"));
+            if !self.is_procedure(thunk) {
+                return Ok(false);
+            }
+            self.queue_interrupt(init, thunk)?;
+            return Ok(true);
+        }
+        let q = self.tfield(init, field::WAITING_ON);
+        if q.is_ref() {
+            self.queue_remove(q, init);
+        }
+        let dl = self.sym("%deadlock");
+        self.unpark(init, dl)?;
+        Ok(true)
     }
 
     /// A call instruction ran out of fuel: let the scheduler run (timers,
@@ -670,6 +756,15 @@ impl Vm {
         let t = self.stack[base];
         let joiners = self.tfield(t, field::JOINERS);
         self.wake_all(joiners, Value::TRUE)?;
+        let t = self.stack[base];
+        if self.tflags(t) & flag::UNWIND_COUNTED != 0 {
+            self.set_tflag(t, flag::UNWIND_COUNTED, false);
+            self.threads_unwinding = self.threads_unwinding.saturating_sub(1);
+            let w = self.reg(Reg::TerminateWaiter);
+            if self.threads_unwinding == 0 && self.is(w, THREAD) {
+                self.unpark(w, Value::TRUE)?;
+            }
+        }
         self.stack.truncate(base);
         Ok(())
     }
@@ -870,6 +965,15 @@ impl Vm {
         loop {
             match wait {
                 IoWait::Fd(fd, interest) => {
+                    if self.os.is_internal_wait(fd, interest) {
+                        // No other thread can run until this call returns,
+                        // and only this process holds the pipe's other end.
+                        return Err(self.error(
+                            "deadlock: waiting on a pipe that only this program can make ready, \
+                             inside a nested call from native code where no other thread can run",
+                            &[],
+                        ));
+                    }
                     return self
                         .os
                         .wait_fd(fd, interest)
@@ -1137,6 +1241,9 @@ pub const DEFS: &[PrimDef] = &[
     def("%thread-fail!", 1, 1, thread_fail),
     def("%thread-begin-terminate!", 1, 1, thread_begin_terminate),
     def("%thread-kill!", 1, 1, thread_kill),
+    def("%terminate-others!", 0, 0, terminate_others),
+    def("%unwinding-count", 0, 0, unwinding_count),
+    def("%kill-others!", 0, 0, kill_others),
     def("%thread-interrupt!", 2, 2, thread_interrupt),
     def("%take-interrupts!", 0, 0, take_interrupts),
     def("%thread-list", 0, 0, thread_list),
@@ -1353,6 +1460,94 @@ fn thread_kill(vm: &mut Vm, base: usize, _: usize) -> VmResult<Value> {
         vm.set_tflag(t, flag::TERMINATED, true);
         vm.heap.set(t, field::RESULT, Value::UNSPECIFIED);
         vm.end_thread(t)?;
+    }
+    Ok(Value::UNSPECIFIED)
+}
+
+/// `(%terminate-others!)`: the start of a save child's terminate phase.
+/// Every live thread but the running one and the initial one is ended
+/// now if it has nothing to unwind (no `dynamic-wind` after-thunk, no
+/// pending interrupt), else asked to unwind; those are counted in
+/// `Vm::threads_unwinding`, and the running thread becomes the one their
+/// ends wake (`Reg::TerminateWaiter`). One pass over the threads, with no
+/// safepoint in it: no thread runs ordinary code once the phase begins.
+fn terminate_others(vm: &mut Vm, _: usize, _: usize) -> VmResult<Value> {
+    vm.prune_thread_registry()?;
+    vm.terminate_phase.0 = Some((std::time::Instant::now(), vm.switches));
+    let me = vm.reg(Reg::Thread);
+    vm.set_reg(Reg::TerminateWaiter, me);
+    vm.threads_unwinding = 0;
+    let terminate = vm.global_value(vm.sym("%terminate-current!"));
+    let base = vm.stack.len();
+    let mut l = vm.reg(Reg::Threads);
+    while !l.is_nil() {
+        vm.stack.push(vm.heap.get(l, 0));
+        l = vm.heap.get(l, 1);
+    }
+    for i in base..vm.stack.len() {
+        let t = vm.stack[i];
+        if t == me || t == vm.reg(Reg::Initial) || vm.tstate(t) == state::TERMINATED {
+            continue;
+        }
+        let f = vm.tflags(t);
+        if f & flag::TERMINATING != 0 {
+            // Already unwinding: wait for it like the others.
+            vm.set_tflag(t, flag::UNWIND_COUNTED, true);
+            vm.threads_unwinding += 1;
+            continue;
+        }
+        vm.set_tflag(t, flag::TERMINATING | flag::TERMINATED, true);
+        vm.heap.set(t, field::RESULT, Value::UNSPECIFIED);
+        let nothing_to_unwind = vm.tstate(t) == state::NEW
+            || f & flag::FRESH != 0
+            || (vm.tfield(t, field::WINDERS).is_nil() && vm.tfield(t, field::INTERRUPTS).is_nil());
+        if nothing_to_unwind || !vm.is_procedure(terminate) {
+            vm.end_thread(t)?;
+        } else {
+            vm.set_tflag(t, flag::UNWIND_COUNTED, true);
+            vm.threads_unwinding += 1;
+            let terminate = vm.global_value(vm.sym("%terminate-current!"));
+            let t = vm.stack[i];
+            vm.queue_interrupt(t, terminate)?;
+        }
+    }
+    vm.stack.truncate(base);
+    Ok(Value::fix(vm.threads_unwinding as i64))
+}
+
+/// `(%unwinding-count)`: threads asked to unwind by `%terminate-others!`
+/// that have not ended yet.
+fn unwinding_count(vm: &mut Vm, _: usize, _: usize) -> VmResult<Value> {
+    Ok(Value::fix(vm.threads_unwinding as i64))
+}
+
+/// `(%kill-others!)`: the end of the terminate phase. Every thread but the
+/// running one still alive ends at once, without running any of its code
+/// (its mutexes become abandoned).
+fn kill_others(vm: &mut Vm, _: usize, _: usize) -> VmResult<Value> {
+    vm.prune_thread_registry()?;
+    let me = vm.reg(Reg::Thread);
+    let base = vm.stack.len();
+    let mut l = vm.reg(Reg::Threads);
+    while !l.is_nil() {
+        vm.stack.push(vm.heap.get(l, 0));
+        l = vm.heap.get(l, 1);
+    }
+    for i in base..vm.stack.len() {
+        let t = vm.stack[i];
+        if t != me && vm.tstate(t) != state::TERMINATED {
+            vm.set_tflag(t, flag::TERMINATED, true);
+            vm.heap.set(t, field::RESULT, Value::UNSPECIFIED);
+            vm.end_thread(t)?;
+        }
+    }
+    vm.stack.truncate(base);
+    vm.set_reg(Reg::TerminateWaiter, Value::FALSE);
+    vm.threads_unwinding = 0;
+    if let Some((t0, switches)) = vm.terminate_phase.0.take() {
+        let us = i64::try_from(t0.elapsed().as_micros()).unwrap_or(i64::MAX);
+        vm.terminate_phase.1 = us;
+        vm.terminate_phase.2 = (vm.switches - switches) as i64;
     }
     Ok(Value::UNSPECIFIED)
 }

@@ -39,8 +39,17 @@
         ((time? timeout)
          (+ (%now-us)
             (exact (round (* 1e6 (max 0 (- (time->seconds timeout) (current-second))))))))
+        ((and (real? timeout) (nan? timeout))
+         (error "expected a timeout: a time object, a number of seconds, or #f" timeout))
+        ;; Longer than the scheduler's clock can count: no deadline.
+        ((and (real? timeout) (> timeout 1e12)) #f)
         ((real? timeout) (+ (%now-us) (exact (round (* 1e6 (max 0 timeout))))))
         (else (error "expected a timeout: a time object, a number of seconds, or #f" timeout))))
+
+;; The scheduler's interrupt for a thread blocked in a primitive (an I/O
+;; wait) that nothing can end.
+(define (%raise-deadlock)
+  (error "deadlock: every thread is waiting and nothing can wake one"))
 
 (define (%park* deadline)
   (let ((r (%park deadline)))
@@ -237,22 +246,20 @@
                   h))))
             hooks))
 
-;; In a save child: every other thread gets a terminate request (it
-;; unwinds); those not done when the shared deadline passes are dropped.
+;; In a save child: every other thread is asked to unwind (one with
+;; nothing to unwind ends at once); those not done when the deadline
+;; passes are ended without running any more of their code. The requests
+;; and the kills are single primitives, and the deadline wakes this thread
+;; ahead of the others, so the phase is linear in the number of threads
+;; and bounded by the timeout.
 (define (%terminate-other-threads! timeout)
-  (let* ((me (current-thread))
-         (others (let loop ((l (thread-list)) (acc '()))
-                   (cond ((null? l) acc)
-                         ((eq? (car l) me) (loop (cdr l) acc))
-                         (else (loop (cdr l) (cons (car l) acc))))))
-         (deadline (%deadline timeout)))
-    (for-each (lambda (t)
-                (if (and (not (eq? t (initial-thread)))
-                         (eq? (%thread-begin-terminate! t) 'unwind))
-                    (%thread-interrupt! t %terminate-current!)))
-              others)
-    (for-each (lambda (t) (if (not (eq? t (initial-thread))) (%wait-for-end t deadline))) others)
-    (for-each %thread-kill! others)))
+  (let ((deadline (%deadline timeout)))
+    (%terminate-others!)
+    (let loop ()
+      (if (and (> (%unwinding-count) 0)
+               (not (eq? (%park* deadline) 'timeout)))
+          (loop)))
+    (%kill-others!)))
 
 (define (%save-option opts key default)
   (let loop ((o opts))
@@ -261,6 +268,14 @@
           (else (loop (cddr o))))))
 
 (define %save-options '(#:toplevel #:fork #:executable #:kill-timeout #:save-timeout #:wait))
+
+;; A save's timeout option: a finite number of seconds, at least `least`.
+(define (%check-seconds option v least)
+  (if (not (and (real? v) (not (nan? v)) (< (abs v) +inf.0) (>= v least)))
+      (error (string-append "save-application: " option
+                            " must be a finite number of seconds no less than "
+                            (number->string least))
+             v)))
 
 ;; (save-application path #:toplevel proc #:fork bool #:kill-timeout secs
 ;;                   #:save-timeout secs #:wait bool)
@@ -279,6 +294,8 @@
         (executable? (%save-option opts #:executable #f)))
     (if (and toplevel (not (procedure? toplevel)))
         (error "save-application: #:toplevel must be a procedure" toplevel))
+    (%check-seconds "#:kill-timeout" kill-timeout 0)
+    (%check-seconds "#:save-timeout" save-timeout 0.001)
     (if fork?
         (begin
           (%run-fork-handlers 0 (reverse %fork-handlers))

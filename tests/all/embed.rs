@@ -542,25 +542,6 @@ fn an_engine_booted_from_the_embedded_image_calls_back_into_the_host() {
 }
 
 #[test]
-fn a_running_engine_is_saved_by_fork_from_rust() {
-    let mut rt = Runtime::new().expect("runtime");
-    eval(&mut rt, "(define state (list 'saved 42))");
-    let dir = std::env::temp_dir().join(format!("imp-fork-save-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).expect("dir");
-    let path = dir.join("f.img");
-    let report = rt.save_forked(&path, None).expect("save");
-    let key = rt.symbol("image-bytes").expect("sym");
-    let entry: Value = rt.call_global("assq", (key, &report)).expect("assq");
-    let bytes: i64 = rt.call_global("cdr", (entry,)).expect("bytes");
-    assert_eq!(bytes as u64, std::fs::metadata(&path).expect("file").len());
-    // This engine went on; the image has the state.
-    eval(&mut rt, "(set! state 'changed)");
-    let (mut again, _) = Runtime::from_image(&path).expect("load");
-    assert_eq!(eval(&mut again, "state"), "(saved 42)");
-    let _ = std::fs::remove_dir_all(&dir);
-}
-
-#[test]
 fn host_sends_to_and_receives_from_scheme_channels() {
     let mut rt = Runtime::new().expect("runtime");
     let jobs = rt.make_channel(0).expect("channel");

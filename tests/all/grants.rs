@@ -247,9 +247,10 @@ fn the_host_reads_and_saves_whatever_the_grants() {
     rt.eval_file(&other).expect("the host loads a file");
     assert_eq!(eval(&mut rt, "loaded"), "yes");
 
-    // The host saves the engine; a script in it could not have.
+    // The host saves the engine (in this process; saving by fork is in
+    // tests/fork); a script in it could not have.
     let img = d.file("saved.img");
-    rt.save_forked(&img, None).expect("host save");
+    rt.save_image(&img, None).expect("host save");
     assert!(Path::new(&img).exists());
     refused(
         &mut rt,

@@ -7,6 +7,7 @@ mod embed;
 mod grants;
 mod images;
 mod r7rs;
+mod reliability;
 mod repl;
 mod scheme_golden;
 mod stress;

@@ -167,8 +167,16 @@ pub(super) fn port_fd(vm: &mut Vm, p: Value) -> VmResult<i32> {
             &[p],
         ));
     }
-    check_fence(vm, p)?;
-    Ok(vm.heap.get(p, 3).as_fixnum().unwrap_or(-1) as i32)
+    let key = vm.heap.get(p, 3).as_fixnum().unwrap_or(-1) as i32;
+    if vm.os.is_inherited(key) {
+        check_fence(vm, p)?;
+        return Err(vm.error_kind(
+            "file-error",
+            "this port belongs to the parent process (its descriptor was closed in this forked child)",
+            &[p],
+        ));
+    }
+    Ok(key)
 }
 
 /// In a save child, I/O on anything inherited from the parent is refused.

@@ -88,8 +88,11 @@ pub enum Reg {
     JobResults,
     /// Interned keywords: alist `(symbol . keyword)`.
     Keywords,
+    /// The thread waiting for the threads `%terminate-others!` asked to
+    /// unwind (a save child's terminate phase), or `#f`.
+    TerminateWaiter,
 }
-const NREGS: usize = 20;
+const NREGS: usize = 21;
 
 /// An error raised inside the VM, before it becomes a Scheme condition.
 #[derive(Debug)]
@@ -288,6 +291,15 @@ pub struct Vm {
     pub threads_registered: usize,
     /// Live threads found by the last pruning of `Reg::Threads`.
     pub threads_live_at_prune: usize,
+    /// Threads `%terminate-others!` asked to unwind that have not ended.
+    pub threads_unwinding: usize,
+    /// Thread switches so far (restores of a thread's state).
+    pub switches: u64,
+    /// The last terminate phase (`%terminate-others!` to
+    /// `%kill-others!`): when it began and the switches count then; then
+    /// its length in microseconds and the switches made during it, which a
+    /// save child reports.
+    pub terminate_phase: (Option<(std::time::Instant, u64)>, i64, i64),
     /// Helper threads, the wake pipe, polled descriptors, the fork registry.
     pub os: crate::os::Os,
     /// Handle slots the host's `imp::Value`s released (freed at the next
@@ -370,6 +382,9 @@ impl Vm {
             next_thread_id: 0,
             threads_registered: 0,
             threads_live_at_prune: 0,
+            threads_unwinding: 0,
+            switches: 0,
+            terminate_phase: (None, 0, 0),
             os,
             handles: Default::default(),
             natives: Default::default(),

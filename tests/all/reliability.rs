@@ -1,0 +1,286 @@
+//! Issue 20: nothing a user, a file or a script does can crash, hang or
+//! fool imp. Each test reproduces one reported failure (`issue_20_N_*` is
+//! item N of the issue) through the `imp` binary or the Rust API.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+fn dir(name: &str) -> PathBuf {
+    let d = std::env::temp_dir().join(format!("imp-reliability-{}-{name}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&d);
+    std::fs::create_dir_all(&d).expect("dir");
+    d
+}
+
+/// What a run of `imp` gave: exit status (-1 if killed), stdout, stderr.
+struct Out {
+    status: i32,
+    stdout: String,
+    stderr: String,
+}
+
+/// Run `imp ARGS` in `cwd` with `stdin`, killing it after `limit` (a hang
+/// fails the test instead of the suite).
+fn run_bounded(cwd: &Path, args: &[&std::ffi::OsStr], stdin: &[u8], limit: Duration) -> Out {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_imp"))
+        .current_dir(cwd)
+        .args(args)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn imp");
+    let mut input = child.stdin.take().expect("stdin");
+    let bytes = stdin.to_vec();
+    let feeder = std::thread::spawn(move || {
+        let _ = input.write_all(&bytes);
+    });
+    let t0 = Instant::now();
+    let status = loop {
+        if let Some(st) = child.try_wait().expect("wait") {
+            break st.code().unwrap_or(-1);
+        }
+        if t0.elapsed() > limit {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!("imp {args:?} did not finish within {limit:?}");
+        }
+        std::thread::sleep(Duration::from_millis(5));
+    };
+    let _ = feeder.join();
+    let out = child.wait_with_output().expect("output");
+    Out {
+        status,
+        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+    }
+}
+
+/// Run the program `src` as a file in `d`.
+fn run_program(d: &Path, src: &str) -> Out {
+    let f = d.join("prog.scm");
+    std::fs::write(&f, src).expect("write");
+    run_bounded(d, &[f.as_os_str()], b"", Duration::from_secs(120))
+}
+
+// ---- hangs and lost wake-ups ----------------------------------------------------------
+
+// See issue #20, item 2: a child fork handler that saves made every save
+// recurse until the timeout, and left temporary files behind.
+#[test]
+fn issue_20_2_a_save_inside_a_save_child_is_refused_and_leaves_no_file() {
+    let d = dir("nested");
+    let o = run_program(
+        &d,
+        r#"(register-fork-handlers! #f #f (lambda () (save-application "inner.img")))
+           (display (guard (e (#t (error-object-message e)))
+                      (save-application "outer.img" #:save-timeout 30)))"#,
+    );
+    assert_eq!(o.status, 0, "{}", o.stderr);
+    assert!(
+        o.stdout.contains("cannot start a save inside a save child"),
+        "{}",
+        o.stdout
+    );
+    let left: Vec<_> = std::fs::read_dir(&d)
+        .expect("dir")
+        .flatten()
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .filter(|n| n != "prog.scm")
+        .collect();
+    assert!(left.is_empty(), "left behind: {left:?}");
+}
+
+// See issue #20, item 3: a read from a pipe that only this program could
+// fill waited forever; the same wait on a channel was a deadlock error.
+#[test]
+fn issue_20_3_a_wait_nothing_can_end_is_a_deadlock_error() {
+    let d = dir("deadlock");
+    let o = run_program(
+        &d,
+        r#"(define-values (i o) (make-pipe))
+           ;; A thread that wrote and ended: the data is there.
+           (thread-join! (thread-start! (make-thread (lambda () (write-string "hi\n" o)))))
+           (display (read-line i)) (newline)
+           ;; Nothing can write any more: an error, caught.
+           (display (guard (e (#t (error-object-message e))) (read-line i))) (newline)
+           ;; Once the write end is closed, the reader sees the end.
+           (close-port o)
+           (write (read-line i)) (newline)
+           ;; A thread blocked on the pipe, joined: a deadlock too.
+           (define-values (i2 o2) (make-pipe))
+           (define t (thread-start! (make-thread (lambda () (read-char i2)))))
+           (display (guard (e (#t (error-object-message e))) (thread-join! t))) (newline)
+           ;; Uncaught, it ends the program with status 70.
+           (read-char i2)"#,
+    );
+    assert_eq!(o.status, 70, "{}", o.stderr);
+    assert_eq!(
+        o.stdout,
+        "hi\ndeadlock: every thread is waiting and nothing can wake one\n#<eof>\n\
+         deadlock: every thread is waiting and nothing can wake one\n"
+    );
+    assert!(o.stderr.contains("deadlock"), "{}", o.stderr);
+}
+
+// See issue #20, item 4: the terminate phase of a save let every thread run
+// a quantum between two terminate requests (quadratic), and
+// #:kill-timeout did not bound it. Figures: bench/save-threads.
+#[test]
+fn issue_20_4_the_terminate_phase_ends_every_thread_and_is_bounded_by_the_kill_timeout() {
+    let d = dir("terminate");
+    let o = run_program(
+        &d,
+        r#"(define unwound 0)
+           (define (spin) (let loop ((i 0)) (loop (+ i 1))))
+           ;; 5000 busy threads with nothing to unwind, 100 that unwind.
+           (do ((i 0 (+ i 1))) ((= i 5000)) (thread-start! (make-thread spin)))
+           (do ((i 0 (+ i 1))) ((= i 100))
+             (thread-start! (make-thread (lambda () (dynamic-wind (lambda () #f) spin
+                                                      (lambda () (set! unwound (+ unwound 1))))))))
+           (thread-yield!)
+           (define r (save-application "a.img" #:save-timeout 100))
+           ;; Each thread that unwinds runs once or a few times; the 5000
+           ;; others never (before the fix every thread ran a quantum
+           ;; between two terminate requests: millions of switches).
+           (write (< (cdr (assq 'terminate-switches r)) 1000))
+           ;; 10 threads whose after-thunk never ends: the kill timeout
+           ;; ends them.
+           (do ((i 0 (+ i 1))) ((= i 10))
+             (thread-start! (make-thread (lambda () (dynamic-wind (lambda () #f) spin spin)))))
+           (thread-yield!)
+           (save-application "t.img" #:kill-timeout 0.5 #:save-timeout 100
+                             #:toplevel (lambda () (write (list unwound (length (thread-list))))))
+           (exit 0)"#,
+    );
+    assert_eq!(o.status, 0, "{}", o.stderr);
+    assert_eq!(o.stdout, "#t");
+    let img = d.join("t.img");
+    let o = run_bounded(
+        &d,
+        &["--image".as_ref(), img.as_os_str()],
+        b"",
+        Duration::from_secs(60),
+    );
+    assert_eq!(o.stdout, "(100 1)", "{}", o.stderr);
+}
+
+// ---- crashes ------------------------------------------------------------------------
+
+// See issue #20, item 7: a NaN save timeout panicked; an infinite kill
+// timeout gave a confusing message.
+#[test]
+fn issue_20_7_bad_timeouts_are_errors_that_name_the_option() {
+    let d = dir("timeouts");
+    for (opt, val) in [
+        ("#:save-timeout", "+nan.0"),
+        ("#:save-timeout", "0"),
+        ("#:save-timeout", "'soon"),
+        ("#:kill-timeout", "+inf.0"),
+        ("#:kill-timeout", "-1"),
+        ("#:kill-timeout", "+nan.0"),
+    ] {
+        let o = run_program(
+            &d,
+            &format!(
+                r#"(display (guard (e (#t (error-object-message e)))
+                     (save-application "x.img" #:wait #t {opt} {val})))"#
+            ),
+        );
+        assert_eq!(o.status, 0, "{opt} {val}: {}", o.stderr);
+        assert!(
+            o.stdout.contains(opt) && o.stdout.contains("finite number of seconds"),
+            "{opt} {val}: {}",
+            o.stdout
+        );
+        assert!(!d.join("x.img").exists());
+    }
+    // Timeouts elsewhere: NaN is refused, infinity waits forever (here a
+    // thread ends first), huge values too.
+    let o = run_program(
+        &d,
+        r#"(display (guard (e (#t 'refused)) (thread-sleep! +nan.0)))
+           (define t (thread-start! (make-thread (lambda () 'done))))
+           (display (list (thread-join! t +inf.0) (thread-join! t 1e300)))"#,
+    );
+    assert_eq!(o.stdout, "refused(done done)", "{}", o.stderr);
+}
+
+// ---- files --------------------------------------------------------------------------
+
+// See issue #20, item 18: a save over a device node or FIFO replaced it
+// with a regular file.
+#[test]
+fn issue_20_18_a_save_refuses_what_is_not_a_regular_file_and_follows_links() {
+    use std::os::unix::fs::FileTypeExt;
+    let d = dir("special");
+    let fifo = d.join("fifo");
+    nix::unistd::mkfifo(&fifo, nix::sys::stat::Mode::from_bits_truncate(0o600)).expect("mkfifo");
+    std::fs::create_dir(d.join("sub")).expect("mkdir");
+    for target in ["fifo", "sub"] {
+        let o = run_program(
+            &d,
+            &format!(
+                r#"(display (guard (e (#t (error-object-message e))) (save-application "{target}")))"#
+            ),
+        );
+        assert!(
+            o.stdout.contains("not a regular file"),
+            "{target}: {} {}",
+            o.stdout,
+            o.stderr
+        );
+    }
+    assert!(std::fs::symlink_metadata(&fifo)
+        .expect("fifo")
+        .file_type()
+        .is_fifo());
+    assert!(d.join("sub").is_dir());
+    // A symbolic link: its target is replaced, the link stays a link.
+    std::fs::write(d.join("real.img"), "old").expect("write");
+    std::os::unix::fs::symlink("real.img", d.join("link.img")).expect("symlink");
+    let o = run_program(
+        &d,
+        r#"(define (main) (display "from the image"))
+           (save-application "link.img" #:toplevel main)"#,
+    );
+    assert_eq!(o.status, 0, "{}", o.stderr);
+    assert!(std::fs::symlink_metadata(d.join("link.img"))
+        .expect("link")
+        .file_type()
+        .is_symlink());
+    let o = run_bounded(
+        &d,
+        &["--image".as_ref(), "link.img".as_ref()],
+        b"",
+        Duration::from_secs(60),
+    );
+    assert_eq!(o.stdout, "from the image", "{}", o.stderr);
+    assert!(std::fs::metadata(d.join("real.img")).expect("real").len() > 1000);
+}
+
+// See issue #20, item 19: a save whose processes were killed left its
+// temporary file forever.
+#[test]
+fn issue_20_19_the_next_save_removes_what_dead_saves_left() {
+    let d = dir("leftovers");
+    // A dead save's file (nobody holds it locked) and a live one's.
+    let dead = d.join(".x.img.tmp-999999-0");
+    std::fs::write(&dead, vec![0u8; 4096]).expect("write");
+    let live = d.join(".x.img.tmp-999998-0");
+    std::fs::write(&live, b"in progress").expect("write");
+    let held = std::fs::File::open(&live).expect("open");
+    held.lock().expect("lock");
+    // Someone else's file with a similar name is not touched.
+    let other = d.join(".y.img.tmp-999999-0");
+    std::fs::write(&other, b"other").expect("write");
+    let o = run_program(&d, r#"(save-application "x.img")"#);
+    assert_eq!(o.status, 0, "{}", o.stderr);
+    assert!(d.join("x.img").exists());
+    assert!(!dead.exists(), "the dead save's file stayed");
+    assert!(live.exists(), "a running save's file was removed");
+    assert!(other.exists());
+    drop(held);
+}
