@@ -838,8 +838,61 @@ pub fn embedded_image_start(f: &File, size: u64) -> Option<u64> {
     (start > 0 && start.checked_add(get_u64(&tr, 16)) == Some(size)).then_some(start)
 }
 
-/// Copy the first `len` bytes of `exe` into `out` and return the image's
-/// start offset (`len` rounded up to the section alignment).
+/// Where the parts of an ELF file end (for a 64-bit little-endian one).
+struct ElfExtent {
+    /// The end of the furthest segment's contents or of the program
+    /// header table: everything the kernel and the dynamic loader read.
+    loaded: u64,
+    /// The end of the section header table (0 if there is none).
+    sections: u64,
+}
+
+/// The extent of the ELF program in `f`; `None` if it is not a 64-bit
+/// little-endian ELF file.
+fn elf_extent(f: &File) -> Option<ElfExtent> {
+    let mut h = [0u8; 64];
+    f.read_exact_at(&mut h, 0).ok()?;
+    if h[..4] != *b"\x7fELF" || h[4] != 2 || h[5] != 1 {
+        return None;
+    }
+    let u16_at = |o: usize| u16::from_le_bytes([h[o], h[o + 1]]) as u64;
+    let (phoff, shoff) = (get_u64(&h, 0x20), get_u64(&h, 0x28));
+    let (phentsize, phnum) = (u16_at(0x36), u16_at(0x38));
+    let (shentsize, shnum) = (u16_at(0x3A), u16_at(0x3C));
+    if phentsize < 56 || phnum > 4096 {
+        return None;
+    }
+    let mut loaded = phoff.checked_add(phentsize * phnum)?;
+    let mut ph = vec![0u8; (phentsize * phnum) as usize];
+    f.read_exact_at(&mut ph, phoff).ok()?;
+    for e in ph.chunks_exact(phentsize as usize) {
+        loaded = loaded.max(get_u64(e, 8).checked_add(get_u64(e, 32))?);
+    }
+    let sections = if shnum == 0 {
+        0
+    } else {
+        shoff.checked_add(shentsize.checked_mul(shnum)?)?
+    };
+    Some(ElfExtent { loaded, sections })
+}
+
+/// How many bytes of the file `f` (of `size` bytes) lie past the program
+/// its ELF headers describe; `None` if it is not a 64-bit little-endian
+/// ELF file. A plain `imp` has none; an executable image has its image
+/// and trailer there, so bytes there with no valid trailer (§7) mean the
+/// file was damaged after it was built.
+pub fn bytes_after_program(f: &File, size: u64) -> Option<u64> {
+    let e = elf_extent(f)?;
+    Some(size.saturating_sub(e.loaded.max(e.sections)))
+}
+
+/// Copy the program in the first `len` bytes of `exe` into `out` and
+/// return the image's start offset (the copy's length rounded up to the
+/// section alignment). Of an ELF program only what is loaded is copied:
+/// the symbol table, debug information and section headers, which nothing
+/// reads when it runs, are left out (and the copy's header says it has no
+/// sections), so an executable image is not several times the size of
+/// its program.
 pub fn copy_executable(out: &mut TempFile, exe: &Path, len: u64) -> Result<u64, ImageError> {
     use std::io::Read;
     let p = exe.display().to_string();
@@ -848,6 +901,8 @@ pub fn copy_executable(out: &mut TempFile, exe: &Path, len: u64) -> Result<u64, 
         what: "cannot read the executable",
         source,
     })?;
+    let strip = elf_extent(&f).filter(|e| e.loaded <= len);
+    let len = strip.as_ref().map_or(len, |e| e.loaded);
     let mut buf = vec![0u8; 1 << 20];
     let mut done = 0u64;
     let mut r = f.take(len);
@@ -868,6 +923,20 @@ pub fn copy_executable(out: &mut TempFile, exe: &Path, len: u64) -> Result<u64, 
                 source,
             })?;
         done += n as u64;
+    }
+    if strip.is_some() {
+        // e_shoff, then e_shnum and e_shstrndx: no section header table.
+        let write = |at: u64, bytes: &[u8]| {
+            out.file
+                .write_all_at(bytes, at)
+                .map_err(|source| ImageError::Io {
+                    path: out.path.display().to_string(),
+                    what: "cannot write the executable",
+                    source,
+                })
+        };
+        write(0x28, &0u64.to_le_bytes())?;
+        write(0x3C, &[0, 0, 0, 0])?;
     }
     use std::os::unix::fs::PermissionsExt;
     out.mode = 0o755;

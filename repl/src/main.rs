@@ -1,7 +1,10 @@
 //! The `imp` binary: runs programs, evaluates expressions, and the REPL.
 #![forbid(unsafe_code)]
 
-use std::io::{BufRead, IsTerminal};
+use std::ffi::{OsStr, OsString};
+use std::io::{IsTerminal, Read};
+use std::os::unix::ffi::OsStrExt;
+use std::path::Path;
 
 mod terminal;
 use std::process::ExitCode;
@@ -26,72 +29,92 @@ options:
   --check-image IMAGE verify an image completely (checksums, every object)
   -h, --help          show this help
   -V, --version       show the version
+
+exit status: 0 success, 64 a usage error, 70 an uncaught error (or the
+status the program gave to `exit`)
 ";
 
 /// Exit status for an uncaught error (EX_SOFTWARE).
 const EXIT_ERROR: u8 = 70;
+/// Exit status for a command line imp does not understand (EX_USAGE).
+const EXIT_USAGE: u8 = 64;
 
 fn main() -> ExitCode {
-    let args: Vec<String> = std::env::args().collect();
+    // Arguments as the system gave them: not all are UTF-8.
+    let args: Vec<OsString> = std::env::args_os().collect();
     // An executable image: this binary with an image appended runs it,
-    // passing every argument to the program.
-    if let Some(exe) = embedded_image() {
-        return match start_image(&exe, &args) {
-            Ok(code) => code,
-            Err(e) => {
-                eprintln!("imp: {e:#}");
-                ExitCode::from(EXIT_ERROR)
-            }
-        };
+    // passing every argument to the program. One whose image is damaged
+    // refuses to run at all: it never falls back to being plain imp.
+    match embedded_image() {
+        Embedded::Image(exe) => {
+            return match start_image(&exe, &args) {
+                Ok(code) => code,
+                Err(e) => {
+                    eprintln!("imp: {e:#}");
+                    ExitCode::from(EXIT_ERROR)
+                }
+            };
+        }
+        Embedded::Damaged(why) => {
+            eprintln!("imp: {why}");
+            return ExitCode::from(EXIT_ERROR);
+        }
+        Embedded::None => {}
     }
     match run(&args[1..]) {
         Ok(code) => code,
-        Err(e) => {
-            eprintln!("imp: {e:#}");
-            ExitCode::from(EXIT_ERROR)
+        Err(Usage(msg)) => {
+            eprintln!("imp: {msg}\n{USAGE}");
+            ExitCode::from(EXIT_USAGE)
         }
     }
 }
 
-fn run(args: &[String]) -> anyhow::Result<ExitCode> {
-    match args.first().map(String::as_str) {
+/// A command line imp does not understand: what is wrong with it.
+struct Usage(String);
+
+/// Run the command line `args` (without the program name).
+fn run(args: &[OsString]) -> Result<ExitCode, Usage> {
+    let first = args.first().map(|a| a.as_os_str());
+    let flag = first.and_then(OsStr::to_str);
+    Ok(match flag {
         Some("-h" | "--help") => {
             print!("{USAGE}");
-            Ok(ExitCode::SUCCESS)
+            ExitCode::SUCCESS
         }
         Some("-V" | "--version") => {
             println!("imp {}", env!("CARGO_PKG_VERSION"));
-            Ok(ExitCode::SUCCESS)
+            ExitCode::SUCCESS
         }
         Some("-e" | "--eval") => {
             let Some(expr) = args.get(1) else {
-                anyhow::bail!("-e needs an expression\n{USAGE}");
+                return Err(Usage("-e needs an expression".into()));
             };
-            let mut rt = fresh_runtime()?;
-            rt.set_command_line(&["imp".to_string()])?;
-            match rt.eval_named(expr, "<command line>") {
-                Ok(v) => {
-                    for line in rt.write_values(&v) {
-                        if !v.is_unspecified(&rt) {
-                            println!("{line}");
-                        }
-                    }
-                    Ok(ExitCode::SUCCESS)
-                }
-                Err(e) => Ok(report(&mut rt, e)),
+            if let Some(extra) = args.get(2) {
+                return Err(Usage(format!(
+                    "-e takes one expression; unexpected `{}`",
+                    extra.to_string_lossy()
+                )));
             }
+            eval_expression(expr)
         }
         Some("--image") => {
             let Some(image) = args.get(1) else {
-                anyhow::bail!("--image needs an image file\n{USAGE}");
+                return Err(Usage("--image needs an image file".into()));
             };
-            start_image(std::path::Path::new(image), &args[1..])
+            match start_image(Path::new(image), &args[1..]) {
+                Ok(code) => code,
+                Err(e) => {
+                    eprintln!("imp: {e:#}");
+                    ExitCode::from(EXIT_ERROR)
+                }
+            }
         }
         Some(flag @ ("--image-info" | "--check-image")) => {
             let Some(image) = args.get(1) else {
-                anyhow::bail!("{flag} needs an image file\n{USAGE}");
+                return Err(Usage(format!("{flag} needs an image file")));
             };
-            let path = std::path::Path::new(image);
+            let path = Path::new(image);
             let r = if flag == "--image-info" {
                 imp::image::describe(path)
             } else {
@@ -100,55 +123,133 @@ fn run(args: &[String]) -> anyhow::Result<ExitCode> {
             match r {
                 Ok(text) => {
                     print!("{text}");
-                    Ok(ExitCode::SUCCESS)
+                    ExitCode::SUCCESS
                 }
                 Err(e) => {
                     eprintln!("imp: {e}");
-                    Ok(ExitCode::from(EXIT_ERROR))
+                    ExitCode::from(EXIT_ERROR)
                 }
             }
         }
-        Some(flag) if flag.starts_with('-') && flag != "-" => {
-            anyhow::bail!("unknown option `{flag}`\n{USAGE}");
-        }
-        Some(file) => {
-            let mut rt = fresh_runtime()?;
-            rt.set_command_line(args)?;
-            let r = if file == "-" {
-                let mut src = String::new();
-                std::io::stdin().lock().read_line(&mut src).ok();
-                let mut rest = String::new();
-                for line in std::io::stdin().lock().lines() {
-                    rest.push_str(&line.unwrap_or_default());
-                    rest.push('\n');
-                }
-                src.push_str(&rest);
-                rt.eval_named(&src, "<stdin>").map(|_| ())
-            } else {
-                rt.run_program(file)
-            };
-            match r {
-                Ok(_) => {
-                    rt.flush();
-                    Ok(ExitCode::SUCCESS)
-                }
-                Err(e) => Ok(report(&mut rt, e)),
+        _ => match first {
+            Some(a) if a.as_bytes().starts_with(b"-") && a != "-" => {
+                return Err(Usage(format!("unknown option `{}`", a.to_string_lossy())));
             }
+            Some(file) => run_file(file, args),
+            None => repl(),
+        },
+    })
+}
+
+/// `imp -e EXPR`: evaluate and print.
+fn eval_expression(expr: &OsStr) -> ExitCode {
+    let mut rt = match fresh_runtime() {
+        Ok(rt) => rt,
+        Err(e) => return fatal(e),
+    };
+    if let Err(e) = rt.set_command_line(&["imp".to_string()]) {
+        return report(&mut rt, e);
+    }
+    let name = "<command line>";
+    let src = match imp::source_text(expr.as_bytes().to_vec(), name) {
+        Ok(s) => s,
+        Err(e) => return report(&mut rt, e),
+    };
+    match rt.eval_named(&src, name) {
+        Ok(v) => {
+            if !v.is_unspecified(&rt) {
+                for line in rt.write_values(&v) {
+                    println!("{line}");
+                }
+            }
+            rt.flush();
+            ExitCode::SUCCESS
         }
-        None => repl(),
+        Err(e) => report(&mut rt, e),
     }
 }
 
+/// `imp FILE ARGS...` or `imp - ARGS...`: run a program.
+fn run_file(file: &OsStr, args: &[OsString]) -> ExitCode {
+    let mut rt = match fresh_runtime() {
+        Ok(rt) => rt,
+        Err(e) => return fatal(e),
+    };
+    if let Err(e) = rt.set_command_line(&command_line(args)) {
+        return report(&mut rt, e);
+    }
+    let r = if file == "-" {
+        // The whole program first: it is read as one text, and text that
+        // is not UTF-8 is an error, never skipped.
+        let mut bytes = Vec::new();
+        match std::io::stdin().lock().read_to_end(&mut bytes) {
+            Ok(_) => imp::source_text(bytes, "<stdin>")
+                .and_then(|src| rt.eval_named(&src, "<stdin>").map(|_| ())),
+            Err(e) => {
+                eprintln!("imp: cannot read standard input: {e}");
+                return ExitCode::from(EXIT_ERROR);
+            }
+        }
+    } else {
+        rt.run_program(Path::new(file))
+    };
+    match r {
+        Ok(()) => {
+            rt.flush();
+            ExitCode::SUCCESS
+        }
+        Err(e) => report(&mut rt, e),
+    }
+}
+
+/// The program's arguments as `(command-line)` shows them: strings, with
+/// any byte that is not UTF-8 shown as U+FFFD (the files they name are
+/// opened by their exact bytes all the same).
+fn command_line(args: &[OsString]) -> Vec<String> {
+    args.iter()
+        .map(|a| a.to_string_lossy().into_owned())
+        .collect()
+}
+
+/// What this executable carries after its program.
+enum Embedded {
+    /// Nothing: this is plain imp.
+    None,
+    /// A valid trailer names an image: run it.
+    Image(std::path::PathBuf),
+    /// Bytes follow the program, but not a valid image trailer: the file
+    /// was damaged (appended to, truncated or overwritten) after it was
+    /// built. Why, in words.
+    Damaged(String),
+}
+
 /// This executable's path if an image is appended to it.
-fn embedded_image() -> Option<std::path::PathBuf> {
-    let exe = std::env::current_exe().ok()?;
-    let f = std::fs::File::open(&exe).ok()?;
-    let size = f.metadata().ok()?.len();
-    imp_images::embedded_image_start(&f, size).map(|_| exe)
+fn embedded_image() -> Embedded {
+    let Ok(exe) = std::env::current_exe() else {
+        return Embedded::None;
+    };
+    let Ok(f) = std::fs::File::open(&exe) else {
+        return Embedded::None;
+    };
+    let Ok(size) = f.metadata().map(|m| m.len()) else {
+        return Embedded::None;
+    };
+    if imp_images::embedded_image_start(&f, size).is_some() {
+        return Embedded::Image(exe);
+    }
+    match imp_images::bytes_after_program(&f, size) {
+        Some(extra) if extra > 0 => Embedded::Damaged(format!(
+            "{}: this program was built with an image, and the image is damaged \
+             ({extra} bytes follow the program but end in no valid image trailer: \
+             the file was truncated, appended to or overwritten); it will not run without it",
+            exe.display()
+        )),
+        _ => Embedded::None,
+    }
 }
 
 /// Start from the image at `image`; `args` are the program's command line.
-fn start_image(image: &std::path::Path, args: &[String]) -> anyhow::Result<ExitCode> {
+fn start_image(image: &Path, args: &[OsString]) -> Result<ExitCode, Error> {
     let (mut rt, top) = match Runtime::from_image(image) {
         Ok(r) => r,
         Err(e) => {
@@ -156,7 +257,7 @@ fn start_image(image: &std::path::Path, args: &[String]) -> anyhow::Result<ExitC
             return Ok(ExitCode::from(EXIT_ERROR));
         }
     };
-    rt.set_command_line(args)?;
+    rt.set_command_line(&command_line(args))?;
     match top {
         Some(f) => match rt.call(&f, &[]) {
             Ok(_) => {
@@ -165,11 +266,10 @@ fn start_image(image: &std::path::Path, args: &[String]) -> anyhow::Result<ExitC
             }
             Err(e) => Ok(report(&mut rt, e)),
         },
-        None => repl_with(rt),
+        None => Ok(repl_with(rt)),
     }
 }
 
-/// Print an error the way a user reads it; the exit status it implies.
 /// The image of a fresh runtime, written by build.rs.
 static BOOT_IMAGE: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/boot.img"));
 
@@ -182,6 +282,13 @@ fn fresh_runtime() -> Result<Runtime, Error> {
     }
 }
 
+/// A runtime could not be made at all.
+fn fatal(e: Error) -> ExitCode {
+    eprintln!("imp: {e}");
+    ExitCode::from(EXIT_ERROR)
+}
+
+/// Print an error the way a user reads it; the exit status it implies.
 fn report(rt: &mut Runtime, e: Error) -> ExitCode {
     rt.flush();
     match e {
@@ -194,9 +301,14 @@ fn report(rt: &mut Runtime, e: Error) -> ExitCode {
 }
 
 /// The REPL over a fresh runtime.
-fn repl() -> anyhow::Result<ExitCode> {
-    let mut rt = fresh_runtime()?;
-    rt.set_command_line(&["imp".to_string()])?;
+fn repl() -> ExitCode {
+    let mut rt = match fresh_runtime() {
+        Ok(rt) => rt,
+        Err(e) => return fatal(e),
+    };
+    if let Err(e) = rt.set_command_line(&["imp".to_string()]) {
+        return report(&mut rt, e);
+    }
     repl_with(rt)
 }
 
@@ -204,14 +316,23 @@ fn repl() -> anyhow::Result<ExitCode> {
 /// On a terminal: the line editor, prompts, Ctrl-C stops an evaluation.
 /// Otherwise (a pipe or a file): no prompts or escape codes, one result per
 /// line, and the exit status says whether an entry failed.
-fn repl_with(mut rt: Runtime) -> anyhow::Result<ExitCode> {
+fn repl_with(mut rt: Runtime) -> ExitCode {
     let interactive = std::io::stdin().is_terminal() && std::io::stdout().is_terminal();
     if interactive {
-        let (term, printer) = terminal::Terminal::new(terminal::history_path())
-            .map_err(|e| anyhow::anyhow!("cannot start the line editor: {e}"))?;
-        rt.set_line_source(Box::new(term))?;
-        rt.set_output(Box::new(terminal::ConsoleOut::new(printer)));
-        rt.catch_sigint()?;
+        let (term, out) = match terminal::Terminal::new(terminal::history_path()) {
+            Ok(t) => t,
+            Err(e) => {
+                eprintln!("imp: cannot start the line editor: {e}");
+                return ExitCode::from(EXIT_ERROR);
+            }
+        };
+        let set = rt.set_line_source(Box::new(term)).and_then(|()| {
+            rt.set_output(Box::new(out));
+            rt.catch_sigint()
+        });
+        if let Err(e) = set {
+            return fatal(e);
+        }
         println!(
             "imp {} (R7RS Scheme). ,help lists the commands; Ctrl-D leaves.",
             env!("CARGO_PKG_VERSION")
@@ -221,13 +342,13 @@ fn repl_with(mut rt: Runtime) -> anyhow::Result<ExitCode> {
         Ok(all_well) => {
             if interactive {
                 println!();
-                Ok(ExitCode::SUCCESS)
+                ExitCode::SUCCESS
             } else if all_well {
-                Ok(ExitCode::SUCCESS)
+                ExitCode::SUCCESS
             } else {
-                Ok(ExitCode::from(EXIT_ERROR))
+                ExitCode::from(EXIT_ERROR)
             }
         }
-        Err(e) => Ok(report(&mut rt, e)),
+        Err(e) => report(&mut rt, e),
     }
 }

@@ -5,6 +5,7 @@
 use std::borrow::Cow;
 use std::io::Write;
 use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
 use imp::os::{LineRequest, LineSource};
@@ -89,6 +90,21 @@ pub struct Terminal {
     history: Option<PathBuf>,
     /// Lines of the entry being typed (one history item when complete).
     entry: Vec<String>,
+    /// Shared with the program's output sink.
+    column: Arc<Column>,
+}
+
+/// Where the terminal's cursor is, as far as the program's output goes:
+/// shared by the output sink (initial thread) and the line editor (stdin
+/// helper thread).
+#[derive(Default)]
+pub struct Column {
+    /// The program's last output left the cursor past the start of a line
+    /// (it did not end in a newline).
+    mid_line: AtomicBool,
+    /// A line is being edited: the editor prints output above it, on lines
+    /// of its own.
+    editing: AtomicBool,
 }
 
 impl Terminal {
@@ -96,7 +112,7 @@ impl Terminal {
     /// now if it exists), and a printer for output from other threads.
     pub fn new(
         history: Option<PathBuf>,
-    ) -> rustyline::Result<(Terminal, impl ExternalPrinter + Send)> {
+    ) -> rustyline::Result<(Terminal, ConsoleOut<impl ExternalPrinter + Send>)> {
         let config = rustyline::Config::builder()
             .auto_add_history(false)
             .max_history_size(10_000)?
@@ -119,13 +135,19 @@ impl Terminal {
             let _ = editor.load_history(h);
         }
         let printer = editor.create_external_printer()?;
+        let column = Arc::new(Column::default());
         Ok((
             Terminal {
                 editor,
                 history,
                 entry: Vec::new(),
+                column: column.clone(),
             },
-            printer,
+            ConsoleOut {
+                printer,
+                buf: Vec::new(),
+                column,
+            },
         ))
     }
 
@@ -150,12 +172,29 @@ impl Terminal {
 
 impl LineSource for Terminal {
     fn read_line(&mut self, req: LineRequest) -> Result<Option<String>, String> {
-        if let (Some(names), Some(h)) = (req.completions, self.editor.helper_mut()) {
+        if let (Some(names), Some(h)) = (req.completions.clone(), self.editor.helper_mut()) {
             h.names = names;
         }
         if req.prompt == PROMPT {
             self.finish_entry();
         }
+        if self.column.mid_line.swap(false, Ordering::SeqCst) {
+            // Output that did not end its line would be drawn over by the
+            // prompt: end it first (as a fresh-line does).
+            let mut out = std::io::stdout().lock();
+            let _ = out.write_all(b"\n");
+            let _ = out.flush();
+        }
+        self.column.editing.store(true, Ordering::SeqCst);
+        let r = self.read_entry_line(&req);
+        self.column.editing.store(false, Ordering::SeqCst);
+        r
+    }
+}
+
+impl Terminal {
+    /// One line from the editor (Ctrl-C at the prompt starts it again).
+    fn read_entry_line(&mut self, req: &LineRequest) -> Result<Option<String>, String> {
         loop {
             match self.editor.readline(&req.prompt) {
                 Ok(line) => {
@@ -188,16 +227,7 @@ impl LineSource for Terminal {
 pub struct ConsoleOut<P: ExternalPrinter> {
     printer: P,
     buf: Vec<u8>,
-}
-
-impl<P: ExternalPrinter> ConsoleOut<P> {
-    /// Output through `printer`.
-    pub fn new(printer: P) -> Self {
-        ConsoleOut {
-            printer,
-            buf: Vec::new(),
-        }
-    }
+    column: Arc<Column>,
 }
 
 impl<P: ExternalPrinter> Write for ConsoleOut<P> {
@@ -215,6 +245,9 @@ impl<P: ExternalPrinter> Write for ConsoleOut<P> {
         }
         let text = String::from_utf8_lossy(&self.buf).into_owned();
         self.buf.clear();
+        // While a line is edited the editor puts output on lines of its own.
+        let mid = !text.ends_with('\n') && !self.column.editing.load(Ordering::SeqCst);
+        self.column.mid_line.store(mid, Ordering::SeqCst);
         self.printer
             .print(text)
             .map_err(|e| std::io::Error::other(e.to_string()))

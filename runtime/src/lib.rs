@@ -135,6 +135,36 @@ pub enum Error {
     },
 }
 
+/// The text of the source file at `path`; bytes that are not UTF-8 are a
+/// read error naming the file, line and column.
+fn read_source(path: &std::path::Path) -> Result<String, Error> {
+    let bytes = std::fs::read(path).map_err(|source| Error::Io {
+        path: path.display().to_string(),
+        source,
+    })?;
+    source_text(bytes, &path.display().to_string())
+}
+
+/// Source text from `bytes` (named `name` in errors): see
+/// [`reader::decode_source`].
+///
+/// ```
+/// let e = imp::source_text(vec![b'(', 0xff, b')'], "<command line>").unwrap_err();
+/// assert_eq!(e.to_string(), "<command line>:1:2: read error: not valid UTF-8 (byte 0xff)");
+/// ```
+///
+/// # Errors
+/// [`Error::Read`] at the first byte that is not UTF-8.
+pub fn source_text(bytes: Vec<u8>, name: &str) -> Result<String, Error> {
+    reader::decode_source(bytes).map_err(|e| Error::Read {
+        file: Some(name.to_string()),
+        line: e.pos.line,
+        column: e.pos.col,
+        message: e.message,
+        incomplete: false,
+    })
+}
+
 fn location_prefix(file: Option<&str>, line: u32, col: u32) -> String {
     match file {
         Some(f) => format!("{f}:{line}:{col}: "),
@@ -1135,12 +1165,10 @@ impl Runtime {
     ///
     /// # Errors
     /// [`Error::Io`] if it cannot be read, else as [`Runtime::eval_str`].
-    pub fn eval_file(&mut self, path: &str) -> Result<Value, Error> {
-        let src = std::fs::read_to_string(path).map_err(|source| Error::Io {
-            path: path.to_string(),
-            source,
-        })?;
-        self.eval_named(&src, path)
+    pub fn eval_file(&mut self, path: impl AsRef<std::path::Path>) -> Result<Value, Error> {
+        let path = path.as_ref();
+        let src = read_source(path)?;
+        self.eval_named(&src, &path.display().to_string())
     }
 
     /// Run the file at `path` as an R7RS program: its forms in order, by
@@ -1161,17 +1189,15 @@ impl Runtime {
     /// [`Error::Io`] if it cannot be read, else as [`Runtime::eval_str`].
     /// The host reads the file, so this works whatever the runtime's
     /// [`Grants`]; the program's own `load`s and file ports obey them.
-    pub fn run_program(&mut self, path: &str) -> Result<(), Error> {
-        let text = std::fs::read_to_string(path).map_err(|source| Error::Io {
-            path: path.to_string(),
-            source,
-        })?;
+    pub fn run_program(&mut self, path: impl AsRef<std::path::Path>) -> Result<(), Error> {
+        let path = path.as_ref();
+        let text = read_source(path)?;
         let base = self.vm.stack.len();
         let r = (|| {
             let name = self.vm.intern("%load-run")?;
             let run = self.vm.global_value(name);
             self.vm.stack.push(run);
-            let p = self.vm.string(path)?;
+            let p = self.vm.string(&path.display().to_string())?;
             let state = prim::io::new_load_state(&mut self.vm, text, p)?;
             self.vm.stack.push(state);
             self.vm.call_from_rust(base)

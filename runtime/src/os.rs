@@ -82,11 +82,24 @@ impl ForkRegistry {
 
 // ---- helper results --------------------------------------------------------------
 
+/// Why a line of standard input could not be had.
+#[derive(Clone, Debug)]
+pub struct StdinError {
+    /// What went wrong.
+    pub message: String,
+    /// The line was read but is not UTF-8 (it is consumed; the next line
+    /// can be read). Otherwise the input itself failed.
+    pub decoding: bool,
+}
+
+/// A line of standard input (with its newline), `None` at end of file.
+pub type StdinItem = Result<Option<String>, StdinError>;
+
 /// What a helper thread sends back.
 #[derive(Debug)]
 pub enum Completion {
-    /// A line of standard input (with its newline), `None` at end of file.
-    StdinLine(Result<Option<String>, String>),
+    /// A line of standard input.
+    StdinLine(StdinItem),
     /// A child process ended with this status (or could not run).
     Process {
         /// The job number `Os::start_process` returned.
@@ -118,6 +131,8 @@ pub struct FdPort {
     partial: Vec<u8>,
     /// Output: bytes accepted but not yet written.
     pending: Vec<u8>,
+    /// Input: bytes decoded (or dropped as invalid) so far.
+    decoded: u64,
 }
 
 /// The outcome of a non-blocking read.
@@ -126,6 +141,14 @@ pub enum ReadOutcome {
     Text(String),
     /// End of file.
     Eof,
+    /// Bytes that are not UTF-8, starting at `offset` bytes into the input
+    /// (they are dropped).
+    Invalid {
+        /// Where they start.
+        offset: u64,
+        /// The first of them.
+        byte: u8,
+    },
     /// Nothing available now.
     WouldBlock,
 }
@@ -172,7 +195,7 @@ pub struct Os {
     /// A stdin line has been requested and not yet delivered.
     pub stdin_pending: bool,
     /// Stdin lines delivered and not yet taken by a port (`None`: eof).
-    pub stdin_lines: VecDeque<Result<Option<String>, String>>,
+    pub stdin_lines: VecDeque<StdinItem>,
     /// Process jobs started and not yet delivered.
     jobs: std::collections::BTreeSet<u64>,
     next_job: u64,
@@ -474,6 +497,7 @@ impl Os {
                 peer,
                 partial: Vec::new(),
                 pending: Vec::new(),
+                decoded: 0,
             },
         );
         k
@@ -531,38 +555,27 @@ impl Os {
         }
     }
 
-    /// Read what is available on `fd` without blocking.
+    /// Read what is available on `fd` without blocking, as text. Bytes
+    /// that are not UTF-8 are never passed on: the text before them comes
+    /// first, then `Invalid` (and they are dropped, so the read after that
+    /// goes on with the rest).
     pub fn read(&mut self, fd: i32) -> Result<ReadOutcome, String> {
         let Some(p) = self.fds.get_mut(&fd) else {
             return Err("port is closed".into());
         };
+        if !p.partial.is_empty()
+            && let Some(r) = p.take_text(false)
+        {
+            return Ok(r);
+        }
         let mut buf = [0u8; 65536];
         match nix::unistd::read(p.fd.as_raw_fd(), &mut buf) {
-            Ok(0) => {
-                if p.partial.is_empty() {
-                    Ok(ReadOutcome::Eof)
-                } else {
-                    let text = String::from_utf8_lossy(&p.partial).into_owned();
-                    p.partial.clear();
-                    Ok(ReadOutcome::Text(text))
-                }
-            }
+            Ok(0) if p.partial.is_empty() => Ok(ReadOutcome::Eof),
+            Ok(0) => Ok(p.take_text(true).unwrap_or(ReadOutcome::Eof)),
             Ok(n) => {
                 p.partial.extend_from_slice(&buf[..n]);
-                let valid = match std::str::from_utf8(&p.partial) {
-                    Ok(_) => p.partial.len(),
-                    Err(e) if e.error_len().is_none() => e.valid_up_to(),
-                    Err(_) => {
-                        // Invalid bytes: decode them as replacement characters.
-                        let text = String::from_utf8_lossy(&p.partial).into_owned();
-                        p.partial.clear();
-                        return Ok(ReadOutcome::Text(text));
-                    }
-                };
-                let rest = p.partial.split_off(valid);
-                let text =
-                    String::from_utf8(std::mem::replace(&mut p.partial, rest)).unwrap_or_default();
-                Ok(ReadOutcome::Text(text))
+                Ok(p.take_text(false)
+                    .unwrap_or(ReadOutcome::Text(String::new())))
             }
             Err(Errno::EAGAIN) | Err(Errno::EINTR) => Ok(ReadOutcome::WouldBlock),
             Err(e) => Err(format!("read failed: {e}")),
@@ -704,6 +717,37 @@ impl Os {
             Ok(_) | Err(Errno::EINTR) => Ok(()),
             Err(e) => Err(format!("poll failed: {e}")),
         }
+    }
+}
+
+impl FdPort {
+    /// The complete text at the start of `partial`, or `Invalid` if it
+    /// starts with bytes that are not UTF-8; `None` if it holds only the
+    /// start of a character (at end of file, `at_eof`, that too is
+    /// invalid).
+    fn take_text(&mut self, at_eof: bool) -> Option<ReadOutcome> {
+        let (valid, bad) = match std::str::from_utf8(&self.partial) {
+            Ok(_) => (self.partial.len(), None),
+            Err(e) => (e.valid_up_to(), e.error_len()),
+        };
+        if valid > 0 {
+            let rest = self.partial.split_off(valid);
+            let text = std::mem::replace(&mut self.partial, rest);
+            self.decoded += valid as u64;
+            return Some(ReadOutcome::Text(
+                String::from_utf8(text).unwrap_or_default(),
+            ));
+        }
+        let n = match bad {
+            Some(n) => n,
+            None if at_eof && !self.partial.is_empty() => self.partial.len(),
+            None => return None,
+        };
+        let byte = self.partial[0];
+        let offset = self.decoded;
+        self.partial.drain(..n);
+        self.decoded += n as u64;
+        Some(ReadOutcome::Invalid { offset, byte })
     }
 }
 
@@ -892,10 +936,14 @@ fn stdin_helper(
 ) {
     let mut buf: Vec<u8> = Vec::new();
     let mut eof = false;
+    let mut lines = 0u64;
     while let Ok(req) = requests.recv() {
         rep.count(|s| s.started += 1);
         if let Some(src) = source.as_mut() {
-            let result = src.read_line(req);
+            let result = src.read_line(req).map_err(|message| StdinError {
+                message,
+                decoding: false,
+            });
             rep.count(|s| s.finished += 1);
             rep.send(Completion::StdinLine(result));
             continue;
@@ -903,14 +951,16 @@ fn stdin_helper(
         let result = loop {
             if let Some(i) = buf.iter().position(|&b| b == b'\n') {
                 let line: Vec<u8> = buf.drain(..=i).collect();
-                break Ok(Some(String::from_utf8_lossy(&line).into_owned()));
+                lines += 1;
+                break decode_line(line, lines);
             }
             if eof {
                 if buf.is_empty() {
                     break Ok(None);
                 }
                 let line = std::mem::take(&mut buf);
-                break Ok(Some(String::from_utf8_lossy(&line).into_owned()));
+                lines += 1;
+                break decode_line(line, lines);
             }
             let mut chunk = [0u8; 4096];
             match nix::unistd::read(0, &mut chunk) {
@@ -925,14 +975,49 @@ fn stdin_helper(
                 }
                 Err(e) => {
                     rep.diagnose(format!("standard input: {e}"));
-                    break Err(format!("cannot read standard input: {e}"));
+                    break Err(StdinError {
+                        message: format!("cannot read standard input: {e}"),
+                        decoding: false,
+                    });
                 }
             }
         };
         rep.count(|s| s.finished += 1);
+        let more = matches!(result, Ok(Some(_)));
         rep.send(Completion::StdinLine(result));
+        // Lines already read and complete go along unasked: one round trip
+        // per line would make piped input cost a thread switch per line.
+        let mut sent = 0;
+        while more && sent < STDIN_BATCH_LINES {
+            let Some(i) = buf.iter().position(|&b| b == b'\n') else {
+                break;
+            };
+            let line: Vec<u8> = buf.drain(..=i).collect();
+            lines += 1;
+            rep.send(Completion::StdinLine(decode_line(line, lines)));
+            sent += 1;
+        }
     }
 }
+
+/// Line `n` of standard input as text; not UTF-8, an error naming where.
+fn decode_line(bytes: Vec<u8>, n: u64) -> StdinItem {
+    String::from_utf8(bytes).map(Some).map_err(|e| {
+        let at = e.utf8_error().valid_up_to();
+        let bytes = e.as_bytes();
+        let col = 1 + std::str::from_utf8(&bytes[..at]).map_or(0, |t| t.chars().count());
+        StdinError {
+            message: format!(
+                "standard input, line {n}, column {col}: not valid UTF-8 (byte 0x{:02x})",
+                bytes[at]
+            ),
+            decoding: true,
+        }
+    })
+}
+
+/// Most lines the stdin reader sends beyond the one asked for.
+const STDIN_BATCH_LINES: usize = 256;
 
 #[cfg(test)]
 mod tests {

@@ -205,40 +205,58 @@
         (substring s i (string-length s)))))
 
 ;; The next entry from the console; the symbol `interrupted' if Ctrl-C
-;; came while waiting for it.
+;; came while waiting for it, `skipped' if the line was not text (it is
+;; reported, and the entry it was part of dropped).
 (define (%repl-read prompt)
   (call-with-current-continuation
    (lambda (k)
      (with-exception-handler
-      (lambda (c) (if (eq? c %user-interrupt) (k 'interrupted) (raise-continuable c)))
+      (lambda (c)
+        (cond ((eq? c %user-interrupt) (k 'interrupted))
+              ((read-error? c) (%repl-report c) (k 'skipped))
+              (else (raise-continuable c))))
       (lambda () (%console-read prompt))))))
 
 ;; (%repl): run the listener until the end of input or `,quit'. Returns
-;; #t if every entry went well.
+;; #t if every entry went well. An entry of several lines is kept as a list
+;; of its lines (newest first) and a scanner that follows its brackets, so
+;; it is joined and read only once it may be complete: the cost of an
+;; entry is in proportion to its length.
 (define (%repl)
   (set! %sigint-target (current-thread))
-  (let loop ((pending ""))
-    (let ((text (%repl-read (if (string=? pending "") "imp> " "...> "))))
-      (cond ((eq? text 'interrupted) (loop ""))
+  ;; A session's own state: an image saved from a session whose entry
+  ;; failed must not start out failed.
+  (set! %repl-failed #f)
+  (set! %repl-last-error #f)
+  (let loop ((pieces '()) (scanner #f))
+    (let ((text (%repl-read (if (null? pieces) "imp> " "...> "))))
+      (cond ((memq text '(interrupted skipped)) (loop '() #f))
             ((eof-object? text)
-             (if (not (%repl-blank? pending))
-                 (%repl-report (%repl-error-object "end of input inside an entry" pending)))
+             (if (pair? pieces)
+                 (%repl-report (%repl-error-object "end of input inside an entry"
+                                                   (%repl-join pieces))))
              (not %repl-failed))
             ((and (> (string-length text) 0) (char=? (string-ref text 0) (integer->char 0)))
              ;; Ctrl-C in the middle of an entry: drop it.
-             (loop ""))
+             (loop '() #f))
+            ((and (null? pieces) (%repl-blank? text)) (loop '() #f))
+            ((and (null? pieces) (char=? (string-ref (%repl-trim-left text) 0) #\,))
+             (%repl-guard (lambda () (%repl-command (%repl-trim-left text))))
+             (loop '() #f))
             (else
-             (let ((entry (string-append pending text)))
-               (cond ((%repl-blank? entry) (loop ""))
-                     ((char=? (string-ref (%repl-trim-left entry) 0) #\,)
-                      (%repl-guard (lambda () (%repl-command (%repl-trim-left entry))))
-                      (loop ""))
-                     (else
-                      (let ((state (%source-open entry "<repl>")))
-                        (if (eq? state 'incomplete)
-                            (loop entry)
-                            (begin (%repl-eval-text state)
-                                   (loop ""))))))))))))
+             (let ((scanner (or scanner (%source-scanner))))
+               (if (%source-scan! scanner text)
+                   (let* ((entry (%repl-join (cons text pieces)))
+                          (state (%source-open entry "<repl>")))
+                     (if (eq? state 'incomplete)
+                         (loop (list entry) scanner)
+                         (begin (%repl-eval-text state)
+                                (loop '() #f))))
+                   (loop (cons text pieces) scanner))))))))
+
+;; The lines of an entry (newest first) as one string.
+(define (%repl-join pieces)
+  (if (null? (cdr pieces)) (car pieces) (apply string-append (reverse pieces))))
 
 (define (%repl-error-object message text)
   (call-with-current-continuation

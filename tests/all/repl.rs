@@ -17,6 +17,8 @@ struct Session {
     child: Child,
     /// All output so far, escape sequences removed.
     text: String,
+    /// All output so far, as the terminal got it.
+    raw: Vec<u8>,
     /// How much of `text` earlier expectations consumed.
     seen: usize,
 }
@@ -82,6 +84,7 @@ impl Session {
             master: std::fs::File::from(pty.master),
             child,
             text: String::new(),
+            raw: Vec::new(),
             seen: 0,
         };
         s.prompt();
@@ -124,6 +127,7 @@ impl Session {
             }
         }
         self.text.push_str(&plain(&String::from_utf8_lossy(&raw)));
+        self.raw.extend_from_slice(&raw);
     }
 
     /// Wait (up to 10 s) until the output after the last expectation
@@ -223,6 +227,28 @@ fn multi_line_entries_get_a_continuation_prompt() {
     s.send("(list *1 *2 *3)\r");
     let out = s.prompt();
     assert!(out.contains("(1 1 5)"), "{out}");
+    assert_eq!(s.quit(), 0);
+}
+
+// See issue #20, item 17: output that did not end in a newline was drawn
+// over by the next prompt.
+#[test]
+fn issue_20_17_output_without_a_newline_is_not_drawn_over_by_the_prompt() {
+    let mut s = Session::start(&history_file("fresh-line"), &[]);
+    s.send("(display \"abc-no-newline\")\r");
+    s.prompt();
+    let raw = String::from_utf8_lossy(&s.raw).into_owned();
+    let at = raw.rfind("abc-no-newline").expect("the output was written");
+    let rest = &raw[at..];
+    let prompt = rest.find("imp> ").expect("a prompt follows");
+    assert!(
+        rest[..prompt].contains('\n'),
+        "the prompt was drawn on the output's line: {rest:?}"
+    );
+    // Output that ends its line gets no blank line after it.
+    s.send("(display \"whole line\\n\")\r");
+    let out = s.prompt();
+    assert!(out.ends_with("whole line\nimp> "), "{out:?}");
     assert_eq!(s.quit(), 0);
 }
 

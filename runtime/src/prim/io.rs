@@ -157,6 +157,20 @@ pub(super) fn make_port(vm: &mut Vm, kind: i64, buffer: Value) -> VmResult<Value
     Ok(p)
 }
 
+/// A failed line of standard input as a condition: a `read-error` for a
+/// line that is not UTF-8 (the next line can be read), else a `file-error`.
+pub(crate) fn stdin_error(vm: &mut Vm, e: crate::os::StdinError) -> Exn {
+    vm.error_kind(
+        if e.decoding {
+            "read-error"
+        } else {
+            "file-error"
+        },
+        e.message,
+        &[],
+    )
+}
+
 /// The descriptor of a pipe or file port, refusing ports made by another
 /// process (an image's previous session, or the parent of a save child).
 pub(super) fn port_fd(vm: &mut Vm, p: Value) -> VmResult<i32> {
@@ -533,7 +547,7 @@ fn fill(vm: &mut Vm, slot: usize, more: bool) -> VmResult<bool> {
                 vm.os.stdin_lines.push_front(Ok(None));
                 return Ok(false);
             }
-            Some(Err(m)) => return Err(vm.error_kind("file-error", m, &[])),
+            Some(Err(e)) => return Err(stdin_error(vm, e)),
             None => {
                 let _ = vm.out.flush();
                 vm.os
@@ -554,6 +568,13 @@ fn fill(vm: &mut Vm, slot: usize, more: bool) -> VmResult<bool> {
                     return Err(block(IoWait::Fd(fd, Interest::Read)));
                 }
                 ReadOutcome::Eof => return Ok(false),
+                ReadOutcome::Invalid { offset, byte } => {
+                    return Err(vm.error_kind(
+                        "read-error",
+                        format!("input is not valid UTF-8 (byte 0x{byte:02x} at byte {offset})"),
+                        &[],
+                    ));
+                }
             }
         }
     };

@@ -16,6 +16,8 @@ pub const DEFS: &[PrimDef] = &[
     def("%console-read", 1, 1, console_read),
     def("%source-open", 2, 2, source_open),
     def("%source-close", 1, 1, source_close),
+    def("%source-scanner", 0, 0, source_scanner),
+    def("%source-scan!", 2, 2, source_scan),
     def("%condition-report", 1, 2, condition_report),
     def("%apropos", 1, 1, apropos),
     def("%describe", 1, 1, describe),
@@ -34,7 +36,7 @@ fn console_read(vm: &mut Vm, base: usize, _: usize) -> VmResult<Value> {
             vm.os.stdin_lines.push_front(Ok(None));
             Ok(Value::EOF)
         }
-        Some(Err(m)) => Err(vm.error_kind("file-error", m, &[])),
+        Some(Err(e)) => Err(super::io::stdin_error(vm, e)),
         None => {
             let _ = std::io::Write::flush(&mut vm.out);
             let prompt = vm.string_text(p);
@@ -92,6 +94,121 @@ fn source_open(vm: &mut Vm, base: usize, _: usize) -> VmResult<Value> {
         }
     }
     super::io::new_load_state(vm, text, arg(vm, base, 1))
+}
+
+/// The lexical state `%source-scan!` keeps between lines of an entry.
+mod scan {
+    /// Slots of the scanner vector: nesting depth, mode, block-comment depth.
+    pub const DEPTH: usize = 0;
+    pub const MODE: usize = 1;
+    pub const BLOCK: usize = 2;
+    pub const LEN: usize = 3;
+    /// Modes.
+    pub const NORMAL: i64 = 0;
+    pub const STRING: i64 = 1;
+    pub const STRING_ESCAPE: i64 = 2;
+    pub const BAR_SYMBOL: i64 = 3;
+    pub const BAR_ESCAPE: i64 = 4;
+    pub const LINE_COMMENT: i64 = 5;
+    pub const BLOCK_COMMENT: i64 = 6;
+    pub const BLOCK_BAR: i64 = 7;
+    pub const BLOCK_HASH: i64 = 8;
+    pub const HASH: i64 = 9;
+    pub const CHAR: i64 = 10;
+}
+
+/// `(%source-scanner)`: a fresh scanner for `%source-scan!`.
+fn source_scanner(vm: &mut Vm, _: usize, _: usize) -> VmResult<Value> {
+    vm.make_vector(scan::LEN, Value::fix(0))
+}
+
+/// `(%source-scan! scanner text)`: follow the brackets, strings and
+/// comments of `text`, the next piece of an entry; `#t` if the entry read
+/// so far may be complete (every bracket closed, outside any string or
+/// comment), so the listener reads it with the reader only then. The scan
+/// costs time in proportion to `text`, so an entry of many lines costs
+/// time in proportion to its length, not its square. It may say "maybe"
+/// where the reader still finds the entry unfinished (`'` at the end of a
+/// line, say), never "no" where the entry is complete.
+fn source_scan(vm: &mut Vm, base: usize, _: usize) -> VmResult<Value> {
+    let sc = arg(vm, base, 0);
+    if !vm.is(sc, obj::VECTOR) || vm.heap.len(sc) != scan::LEN {
+        return Err(vm.type_error("%source-scan!", "a scanner", sc));
+    }
+    let t = vm.typed_arg("%source-scan!", base, 1, obj::STRING, "a string")?;
+    let field = |vm: &Vm, i| vm.heap.get(sc, i).as_fixnum().unwrap_or(0);
+    let (mut depth, mut mode, mut block) = (
+        field(vm, scan::DEPTH),
+        field(vm, scan::MODE),
+        field(vm, scan::BLOCK),
+    );
+    use scan::*;
+    for c in vm.string_text(t).chars() {
+        mode = match (mode, c) {
+            (NORMAL, '(' | '[') => {
+                depth += 1;
+                NORMAL
+            }
+            (NORMAL, ')' | ']') => {
+                depth -= 1;
+                NORMAL
+            }
+            (NORMAL, '"') => STRING,
+            (NORMAL, '|') => BAR_SYMBOL,
+            (NORMAL, ';') => LINE_COMMENT,
+            (NORMAL, '#') => HASH,
+            (NORMAL, _) => NORMAL,
+            (STRING, '\\') => STRING_ESCAPE,
+            (STRING, '"') => NORMAL,
+            (STRING, _) | (STRING_ESCAPE, _) => STRING,
+            (BAR_SYMBOL, '\\') => BAR_ESCAPE,
+            (BAR_SYMBOL, '|') => NORMAL,
+            (BAR_SYMBOL, _) | (BAR_ESCAPE, _) => BAR_SYMBOL,
+            (LINE_COMMENT, '\n') => NORMAL,
+            (LINE_COMMENT, _) => LINE_COMMENT,
+            (BLOCK_COMMENT, '|') => BLOCK_BAR,
+            (BLOCK_COMMENT, '#') => BLOCK_HASH,
+            (BLOCK_COMMENT, _) => BLOCK_COMMENT,
+            (BLOCK_BAR, '#') => {
+                block -= 1;
+                if block <= 0 { NORMAL } else { BLOCK_COMMENT }
+            }
+            (BLOCK_BAR, '|') => BLOCK_BAR,
+            (BLOCK_BAR, _) => BLOCK_COMMENT,
+            (BLOCK_HASH, '|') => {
+                block += 1;
+                BLOCK_COMMENT
+            }
+            (BLOCK_HASH, '#') => BLOCK_HASH,
+            (BLOCK_HASH, _) => BLOCK_COMMENT,
+            (HASH, '|') => {
+                block = 1;
+                BLOCK_COMMENT
+            }
+            (HASH, '\\') => CHAR,
+            (HASH, '(') => {
+                // `#(` a vector, `#u8(` is seen as `u8` then `(`.
+                depth += 1;
+                NORMAL
+            }
+            (HASH, ')' | ']') => {
+                depth -= 1;
+                NORMAL
+            }
+            (HASH, '"') => STRING,
+            (HASH, ';') => LINE_COMMENT,
+            (HASH, '#') => HASH,
+            (HASH, _) => NORMAL,
+            // `#\(` and its kin are characters, not brackets.
+            (CHAR, _) => NORMAL,
+            (_, _) => NORMAL,
+        };
+    }
+    vm.heap.set(sc, scan::DEPTH, Value::fix(depth));
+    vm.heap.set(sc, scan::MODE, Value::fix(mode));
+    vm.heap.set(sc, scan::BLOCK, Value::fix(block));
+    let done = depth <= 0 && matches!(mode, NORMAL | HASH | CHAR | LINE_COMMENT);
+    Ok(Value::bool(done))
 }
 
 /// `(%source-close state)`: forget a source the listener did not read to

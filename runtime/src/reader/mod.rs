@@ -75,6 +75,33 @@ impl fmt::Display for ReadError {
 
 impl std::error::Error for ReadError {}
 
+/// Source text from bytes: the text if they are UTF-8, else a read error
+/// at the first bad byte (its line and column counted in characters, as
+/// the reader counts them). Source is never decoded lossily: a program
+/// whose bytes were changed must not run as if they were not.
+///
+/// ```
+/// let e = imp::reader::decode_source(b"(display \"a\xffb\")".to_vec()).unwrap_err();
+/// assert_eq!((e.pos.line, e.pos.col), (1, 12));
+/// assert!(e.message.contains("0xff"));
+/// ```
+///
+/// # Errors
+/// The position and value of the first byte that is not UTF-8.
+pub fn decode_source(bytes: Vec<u8>) -> Result<String, ReadError> {
+    String::from_utf8(bytes).map_err(|e| {
+        let bytes = e.as_bytes();
+        let bad = e.utf8_error().valid_up_to();
+        let good = std::str::from_utf8(&bytes[..bad]).unwrap_or_default();
+        let line = 1 + good.matches('\n').count() as u32;
+        let col = 1 + good.rsplit('\n').next().map_or(0, |l| l.chars().count()) as u32;
+        ReadError::new(
+            format!("not valid UTF-8 (byte 0x{:02x})", bytes[bad]),
+            Pos { line, col },
+        )
+    })
+}
+
 /// Reads datums one at a time from a string.
 ///
 /// The `#!fold-case` state carries over from one [`read`](Reader::read) to

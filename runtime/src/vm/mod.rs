@@ -615,10 +615,23 @@ impl Vm {
     /// `file-error` naming the file and the cause.
     pub fn read_source_file(&mut self, who: &str, path: &std::path::Path) -> VmResult<String> {
         self.require(who, Grant::ReadFiles)?;
-        std::fs::read_to_string(path).map_err(|e| {
+        let bytes = std::fs::read(path).map_err(|e| {
             self.error_kind(
                 "file-error",
                 format!("{who}: cannot read `{}`: {e}", path.display()),
+                &[],
+            )
+        })?;
+        crate::reader::decode_source(bytes).map_err(|e| {
+            self.error_kind(
+                "read-error",
+                format!(
+                    "{who}: {}:{}:{}: {}",
+                    path.display(),
+                    e.pos.line,
+                    e.pos.col,
+                    e.message
+                ),
                 &[],
             )
         })
