@@ -57,7 +57,43 @@ pub struct HeapConfig {
 }
 
 impl Default for HeapConfig {
+    /// The standard sizes, shrunk to fit the process's address-space limit
+    /// if it has one ([`HeapConfig::fit_address_space`]).
     fn default() -> Self {
+        HeapConfig::standard().fit_address_space(address_space_budget())
+    }
+}
+
+/// Address space kept for everything but the heap when a limit applies:
+/// the value stack's reservation ([`crate::stack::STACK_SLOTS`] words) and
+/// room for the program, its libraries and its threads.
+const OTHER_ADDRESS_SPACE_BYTES: u64 = (crate::stack::STACK_SLOTS as u64) * 8 + (512 << 20);
+
+/// The address space a heap may reserve: what the soft `RLIMIT_AS` and
+/// `RLIMIT_DATA` limits leave after everything else (a private writable
+/// mapping counts against both); unlimited without them.
+pub fn address_space_budget() -> u64 {
+    use nix::sys::resource::{getrlimit, Resource};
+    let mut limit = u64::MAX;
+    for r in [Resource::RLIMIT_AS, Resource::RLIMIT_DATA] {
+        match getrlimit(r) {
+            Ok((soft, _)) if soft != nix::sys::resource::RLIM_INFINITY => {
+                limit = limit.min(soft);
+            }
+            _ => {}
+        }
+    }
+    if limit == u64::MAX {
+        limit
+    } else {
+        limit.saturating_sub(OTHER_ADDRESS_SPACE_BYTES)
+    }
+}
+
+impl HeapConfig {
+    /// The standard sizes: a 4 MB nursery, old semispaces of 64 GB,
+    /// a 64 GB static and a 16 GB pure space (address space, not memory).
+    pub fn standard() -> HeapConfig {
         HeapConfig {
             nursery_bytes: 4 << 20,
             old_bytes: 64 << 30,
@@ -66,6 +102,34 @@ impl Default for HeapConfig {
             min_major_bytes: 24 << 20,
             stress: false,
         }
+    }
+
+    /// Bytes of address space a heap with this configuration reserves.
+    pub fn reserved_bytes(&self) -> u64 {
+        let nursery = round_up(self.nursery_bytes.max(PAGE_BYTES));
+        let old = round_up(self.old_bytes).max(2 * nursery);
+        GUARD_BYTES
+            + round_up(self.pure_bytes)
+            + round_up(self.static_bytes)
+            + 2 * old
+            + 2 * nursery
+    }
+
+    /// This configuration, its spaces shrunk in proportion if its
+    /// reservation would take more than `budget` bytes of address space
+    /// (under `ulimit -v`). A heap shrunk so lays its spaces out
+    /// differently, so images are exchanged only between processes with
+    /// the same layout (the fingerprint says which).
+    pub fn fit_address_space(mut self, budget: u64) -> HeapConfig {
+        if self.reserved_bytes() <= budget {
+            return self;
+        }
+        let nursery = round_up(self.nursery_bytes.max(PAGE_BYTES));
+        let room = budget.saturating_sub(GUARD_BYTES + 2 * nursery) / 16;
+        self.pure_bytes = (room & !(PAGE_BYTES - 1)).max(PAGE_BYTES);
+        self.static_bytes = ((2 * room) & !(PAGE_BYTES - 1)).max(PAGE_BYTES);
+        self.old_bytes = ((6 * room) & !(PAGE_BYTES - 1)).max(2 * nursery);
+        self
     }
 }
 
@@ -568,6 +632,12 @@ impl Heap {
         let w = self.region.words();
         let n = header_words(w[i]);
         &w[i + 1..i + 1 + n]
+    }
+
+    /// The payload as bytes (in memory order: little-endian words).
+    #[inline(always)]
+    pub fn payload_bytes(&self, v: Value) -> &[u8] {
+        bytemuck::cast_slice(self.payload(v))
     }
 
     /// The payload as mutable words (raw objects only: no barrier is applied).

@@ -2,7 +2,7 @@
 #![forbid(unsafe_code)]
 
 use std::ffi::{OsStr, OsString};
-use std::io::{IsTerminal, Read};
+use std::io::{IsTerminal, Read, Write};
 use std::os::unix::ffi::OsStrExt;
 use std::path::Path;
 
@@ -157,12 +157,19 @@ fn eval_expression(expr: &OsStr) -> ExitCode {
     };
     match rt.eval_named(&src, name) {
         Ok(v) => {
+            rt.flush();
             if !v.is_unspecified(&rt) {
-                for line in rt.write_values(&v) {
-                    println!("{line}");
+                let out = std::io::stdout();
+                let mut out = std::io::BufWriter::new(out.lock());
+                let written = rt.write_to(&v, &mut out).and_then(|()| out.flush());
+                match written {
+                    Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => {
+                        eprintln!("imp: cannot write the result: {e}");
+                        return ExitCode::from(EXIT_ERROR);
+                    }
+                    _ => {}
                 }
             }
-            rt.flush();
             ExitCode::SUCCESS
         }
         Err(e) => report(&mut rt, e),

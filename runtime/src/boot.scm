@@ -72,6 +72,12 @@
   (%rewind '())
   (%end-thread))
 
+;; A limit the host set tripped (thread.rs, `trip_limit`): run the running
+;; thread's after-thunks, then end the host's call. No handler is called.
+(define (%limit-unwind message)
+  (%rewind '())
+  (%limit-abort message))
+
 ;; (exit [status]): run every outstanding dynamic-wind after-thunk of the
 ;; running thread, then end the process (emergency-exit does not unwind).
 (define (exit . status)

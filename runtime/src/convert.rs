@@ -125,7 +125,7 @@ impl Scope<'_> {
     pub(crate) fn list_of(&mut self, items: &[Value]) -> Result<Value, Error> {
         let base = self.vm.stack.len();
         for i in items {
-            let v = self.raw(i);
+            let v = self.raw(i)?;
             self.vm.stack.push(v);
         }
         let r = self.vm.list_from_stack(base);
@@ -135,7 +135,7 @@ impl Scope<'_> {
 
     /// The elements of a list or vector, held.
     fn elements(&mut self, v: &Value, expected: &str) -> Result<Vec<Value>, Error> {
-        let raw = self.raw(v);
+        let raw = self.raw(v)?;
         let items = if self.vm.is(raw, obj::VECTOR) {
             (0..self.vm.heap.len(raw))
                 .map(|i| self.vm.heap.get(raw, i))
@@ -167,7 +167,7 @@ macro_rules! integer_conversions {
 
         impl FromValue for $t {
             fn from_value(v: &Value, cx: &mut Scope<'_>) -> Result<Self, Error> {
-                let raw = cx.raw(v);
+                let raw = cx.raw(v)?;
                 let n = match cx.vm.num(raw) {
                     Some(Num::Fix(i)) => <$t>::try_from(i).ok(),
                     Some(Num::Big(b)) => <$t>::try_from(&b).ok(),
@@ -198,7 +198,7 @@ impl IntoValue for f32 {
 
 impl FromValue for f64 {
     fn from_value(v: &Value, cx: &mut Scope<'_>) -> Result<Self, Error> {
-        let raw = cx.raw(v);
+        let raw = cx.raw(v)?;
         match cx.vm.num(raw) {
             Some(n) => Ok(n.to_f64()),
             None => Err(type_error(cx, "a real number", raw)),
@@ -222,7 +222,7 @@ impl IntoValue for bool {
 
 impl FromValue for bool {
     fn from_value(v: &Value, cx: &mut Scope<'_>) -> Result<Self, Error> {
-        match cx.raw(v) {
+        match cx.raw(v)? {
             Raw::TRUE => Ok(true),
             Raw::FALSE => Ok(false),
             raw => Err(type_error(cx, "a boolean", raw)),
@@ -238,7 +238,7 @@ impl IntoValue for char {
 
 impl FromValue for char {
     fn from_value(v: &Value, cx: &mut Scope<'_>) -> Result<Self, Error> {
-        let raw = cx.raw(v);
+        let raw = cx.raw(v)?;
         raw.as_char()
             .ok_or_else(|| type_error(cx, "a character", raw))
     }
@@ -265,7 +265,7 @@ impl IntoValue for &String {
 
 impl FromValue for String {
     fn from_value(v: &Value, cx: &mut Scope<'_>) -> Result<Self, Error> {
-        let raw = cx.raw(v);
+        let raw = cx.raw(v)?;
         if cx.vm.is(raw, obj::STRING) {
             Ok(cx.vm.string_text(raw))
         } else if cx.vm.is(raw, obj::SYMBOL) {
@@ -298,14 +298,14 @@ impl IntoValue for Value {
 
 impl IntoValue for &Value {
     fn into_value(self, cx: &mut Scope<'_>) -> Result<Value, Error> {
-        let raw = cx.raw(self);
+        let raw = cx.raw(self)?;
         Ok(cx.hold(raw))
     }
 }
 
 impl FromValue for Value {
     fn from_value(v: &Value, cx: &mut Scope<'_>) -> Result<Self, Error> {
-        let raw = cx.raw(v);
+        let raw = cx.raw(v)?;
         Ok(cx.hold(raw))
     }
 }
@@ -321,7 +321,7 @@ impl<T: IntoValue> IntoValue for Option<T> {
 
 impl<T: FromValue> FromValue for Option<T> {
     fn from_value(v: &Value, cx: &mut Scope<'_>) -> Result<Self, Error> {
-        if cx.raw(v) == Raw::FALSE {
+        if cx.raw(v)? == Raw::FALSE {
             Ok(None)
         } else {
             T::from_value(v, cx).map(Some)
@@ -363,7 +363,7 @@ impl<K: IntoValue, V: IntoValue, S> IntoValue for HashMap<K, V, S> {
 
 impl<K: FromValue + Eq + Hash, V: FromValue> FromValue for HashMap<K, V> {
     fn from_value(v: &Value, cx: &mut Scope<'_>) -> Result<Self, Error> {
-        let raw = cx.raw(v);
+        let raw = cx.raw(v)?;
         let alist: Value = if cx.vm.is(raw, obj::HASH_TABLE) {
             cx.call_global("hash-table->alist", (v,))?
         } else {
@@ -371,7 +371,7 @@ impl<K: FromValue + Eq + Hash, V: FromValue> FromValue for HashMap<K, V> {
         };
         let mut out = HashMap::new();
         for pair in cx.elements(&alist, "a hash table or an association list")? {
-            let p = cx.raw(&pair);
+            let p = cx.raw(&pair)?;
             if !cx.vm.is_pair(p) {
                 return Err(type_error(cx, "an association list entry (key . value)", p));
             }
@@ -398,7 +398,7 @@ macro_rules! tuple_conversions {
             fn from_value(v: &Value, cx: &mut Scope<'_>) -> Result<Self, Error> {
                 let items = cx.elements(v, concat!("a list of ", stringify!($n), " elements"))?;
                 if items.len() != $n {
-                    let raw = cx.raw(v);
+                    let raw = cx.raw(v)?;
                     return Err(type_error(cx, concat!("a list of ", stringify!($n), " elements"), raw));
                 }
                 Ok(($($t::from_value(&items[$i], cx)?,)+))
@@ -481,7 +481,7 @@ impl Scope<'_> {
     /// [`Error::Heap`] if the heap is exhausted.
     pub fn set_global<T: IntoValue>(&mut self, name: &str, value: T) -> Result<(), Error> {
         let v = value.into_value(self)?;
-        let raw = self.raw(&v);
+        let raw = self.raw(&v)?;
         let r = self.vm.define_global(name, raw);
         r.map_err(|e| self.convert(e))
     }

@@ -136,7 +136,7 @@ impl Scope<'_> {
     /// another runtime made (an image's earlier process, or the runtime
     /// a heap was copied from).
     pub fn host_mut<T: 'static>(&mut self, v: &Value) -> Result<&mut T, Error> {
-        let o = self.raw(v);
+        let o = self.raw(v)?;
         let want = std::any::type_name::<T>();
         if !self.vm.is(o, obj::HOST) {
             return Err(type_error(

@@ -485,9 +485,15 @@ fn valid_object(t: imp_gc::Tag, p: &[u64]) -> Result<(), String> {
         obj::CHANNEL => n == crate::thread::channel::SIZE,
         obj::PORT => n == 5,
         obj::CLOSURE | obj::RECORD => n >= 1,
+        obj::HASH_TABLE => {
+            n == crate::prim::hash::TABLE_FIELDS
+                && p[..2]
+                    .iter()
+                    .all(|&w| imp_gc::Value::from_bits(w).is_fixnum())
+                && imp_gc::Value::from_bits(p[2]).is_ref()
+        }
         obj::VECTOR
         | obj::RECORD_TYPE
-        | obj::HASH_TABLE
         | obj::VALUES
         | obj::MACRO
         | obj::CONTINUATION

@@ -107,6 +107,12 @@ pub enum Error {
     /// The heap is exhausted or could not be reserved.
     #[error("out of memory: {0}")]
     Heap(String),
+    /// A limit the host set ended the call: the call budget
+    /// ([`Runtime::set_fuel`]) was used up, or the host interrupted
+    /// ([`InterruptHandle`]). The running thread's `dynamic-wind`
+    /// after-thunks ran; no Scheme handler could stop it.
+    #[error("limit: {0}")]
+    Limit(String),
     /// An image could not be saved or loaded (the message names the file
     /// and the cause).
     #[error("{0}")]
@@ -486,7 +492,9 @@ impl std::fmt::Debug for Value {
 }
 
 impl Value {
-    /// The integer, if this is an exact integer that fits an `i64`.
+    /// The integer, if this is an exact integer that fits an `i64` (and
+    /// the value is `rt`'s: every accessor here answers `None`, or false,
+    /// for a value of another runtime).
     ///
     /// ```
     /// let mut rt = imp::Runtime::new().unwrap();
@@ -496,7 +504,7 @@ impl Value {
     /// ```
     ///
     pub fn as_i64(&self, rt: &Runtime) -> Option<i64> {
-        let v = rt.raw(self);
+        let v = rt.raw(self).ok()?;
         match rt.vm.num(v)? {
             num::Num::Fix(n) => Some(n),
             num::Num::Big(b) => num_traits::ToPrimitive::to_i64(&b),
@@ -513,7 +521,7 @@ impl Value {
     /// assert_eq!(rt.eval_str("'x").unwrap().as_f64(&rt), None);
     /// ```
     pub fn as_f64(&self, rt: &Runtime) -> Option<f64> {
-        rt.vm.num(rt.raw(self)).map(|n| n.to_f64())
+        rt.vm.num(rt.raw(self).ok()?).map(|n| n.to_f64())
     }
 
     /// The text, if this is a string.
@@ -527,7 +535,7 @@ impl Value {
     /// assert_eq!(rt.eval_str("#\\i").unwrap().as_string(&rt), None);
     /// ```
     pub fn as_string(&self, rt: &Runtime) -> Option<String> {
-        let v = rt.raw(self);
+        let v = rt.raw(self).ok()?;
         rt.vm.is(v, obj::STRING).then(|| rt.vm.string_text(v))
     }
 
@@ -541,7 +549,7 @@ impl Value {
     /// assert_eq!(rt.eval_str("0").unwrap().as_bool(&rt), None);
     /// ```
     pub fn as_bool(&self, rt: &Runtime) -> Option<bool> {
-        match rt.raw(self) {
+        match rt.raw(self).ok()? {
             Raw::TRUE => Some(true),
             Raw::FALSE => Some(false),
             _ => None,
@@ -558,7 +566,7 @@ impl Value {
     /// assert!(!rt.eval_str("#f").unwrap().is_unspecified(&rt));
     /// ```
     pub fn is_unspecified(&self, rt: &Runtime) -> bool {
-        rt.raw(self) == Raw::UNSPECIFIED
+        rt.raw(self).ok() == Some(Raw::UNSPECIFIED)
     }
 }
 
@@ -583,7 +591,7 @@ pub struct Scope<'a> {
 }
 
 impl Scope<'_> {
-    fn raw(&self, v: &Value) -> Raw {
+    fn raw(&self, v: &Value) -> Result<Raw, Error> {
         raw_in(self.vm, v)
     }
 
@@ -602,7 +610,7 @@ impl Scope<'_> {
 
     #[cfg(feature = "serde")]
     fn cons(&mut self, a: &Value, d: &Value) -> Result<Value, Error> {
-        let (a, d) = (self.raw(a), self.raw(d));
+        let (a, d) = (self.raw(a)?, self.raw(d)?);
         let r = self.vm.cons(a, d);
         match r {
             Ok(p) => Ok(self.hold(p)),
@@ -636,11 +644,16 @@ impl Scope<'_> {
         args: impl Iterator<Item = &'v Value>,
     ) -> Result<Value, Error> {
         let base = self.vm.stack.len();
-        let fv = self.raw(f);
+        let fv = self.raw(f)?;
         self.vm.stack.push(fv);
         for a in args {
-            let v = self.raw(a);
-            self.vm.stack.push(v);
+            match self.raw(a) {
+                Ok(v) => self.vm.stack.push(v),
+                Err(e) => {
+                    self.vm.stack.truncate(base);
+                    return Err(e);
+                }
+            }
         }
         let r = self.vm.call_from_rust(base);
         self.vm.stack.truncate(base);
@@ -661,7 +674,10 @@ impl Scope<'_> {
     /// assert_eq!(v.as_string(&rt).as_deref(), Some("got (\"a\" #\\b)"));
     /// ```
     pub fn write(&self, v: &Value) -> String {
-        printer::print(self.vm, self.raw(v), Mode::Write)
+        match self.raw(v) {
+            Ok(r) => printer::print(self.vm, r, Mode::Write),
+            Err(_) => FOREIGN_VALUE.to_string(),
+        }
     }
 
     /// The value printed as `display` would.
@@ -673,14 +689,22 @@ impl Scope<'_> {
     /// assert_eq!(v.as_string(&rt).as_deref(), Some("(A B)"));
     /// ```
     pub fn display(&self, v: &Value) -> String {
-        printer::print(self.vm, self.raw(v), Mode::Display)
+        match self.raw(v) {
+            Ok(r) => printer::print(self.vm, r, Mode::Display),
+            Err(_) => FOREIGN_VALUE.to_string(),
+        }
     }
 }
 
+/// How `write` and `display` show a value of another runtime.
+const FOREIGN_VALUE: &str = "#<value of another runtime>";
+
 /// Interrupts a runtime's Scheme code from anywhere: another OS thread, a
-/// timer, a signal handler's thread. The code running in the runtime gets
-/// a catchable `limit` error ("interrupted by the host") at its next
-/// safepoint (within 2,000 procedure calls); the runtime stays usable.
+/// timer, a signal handler's thread. The host's call into the runtime ends
+/// with [`Error::Limit`] ("interrupted by the host") at the next safepoint
+/// (within 2,000 procedure calls) or sooner in a built-in that loops; no
+/// Scheme handler can stop it (see [`InterruptHandle::interrupt`]). The
+/// runtime stays usable.
 ///
 /// ```
 /// let mut rt = imp::Runtime::new().unwrap();
@@ -697,7 +721,12 @@ impl Scope<'_> {
 pub struct InterruptHandle(std::sync::Arc<std::sync::atomic::AtomicBool>);
 
 impl InterruptHandle {
-    /// Ask the runtime to stop what it is running.
+    /// Ask the runtime to stop what it is running: the host's call ends
+    /// with [`Error::Limit`] at the next safepoint (or sooner, in a
+    /// built-in that loops). The running thread's `dynamic-wind`
+    /// after-thunks run, so Scheme code can clean up, but no handler can
+    /// catch the interruption and go on; interrupting again while they run
+    /// ends the call at once.
     ///
     /// ```
     /// let mut rt = imp::Runtime::new().unwrap();
@@ -706,10 +735,16 @@ impl InterruptHandle {
     ///     std::thread::sleep(std::time::Duration::from_millis(20));
     ///     h.interrupt();
     /// });
-    /// // Scheme code can catch the interruption and clean up.
-    /// let v = rt.eval_str("(guard (e (#t 'stopped)) (let loop () (loop)))").unwrap();
-    /// assert_eq!(rt.write(&v), "stopped");
+    /// let e = rt.eval_str(
+    ///     "(define cleaned #f)
+    ///      (guard (e (#t 'caught))
+    ///        (dynamic-wind (lambda () #f)
+    ///                      (lambda () (let loop () (loop)))
+    ///                      (lambda () (set! cleaned #t))))",
+    /// ).unwrap_err();
+    /// assert!(matches!(e, imp::Error::Limit(_)), "{e}");
     /// timer.join().unwrap();
+    /// assert_eq!(rt.eval_str("cleaned").unwrap().as_bool(&rt), Some(true));
     /// assert_eq!(rt.eval_str("(+ 1 2)").unwrap().as_i64(&rt), Some(3));
     /// ```
     pub fn interrupt(&self) {
@@ -744,6 +779,22 @@ impl Runtime {
     /// [`Error::Heap`] if the heap's address space cannot be reserved.
     pub fn new() -> Result<Runtime, Error> {
         Runtime::with_options(Options::default())
+    }
+
+    /// Whether a panic inside a native function is printed by Rust's panic
+    /// hook (the host's, or the default one that writes to stderr) before it
+    /// becomes a Scheme error. Off by default: the panic is reported only as
+    /// the error, whose message carries the panic's.
+    ///
+    /// ```
+    /// let mut rt = imp::Runtime::new().unwrap();
+    /// rt.register("boom", |_: &mut imp::Scope, _: ()| -> Result<i64, imp::Error> { panic!("kaboom") }).unwrap();
+    /// let e = rt.eval_str("(boom)").unwrap_err();
+    /// assert!(e.to_string().contains("kaboom"));
+    /// rt.show_native_panics(true);
+    /// ```
+    pub fn show_native_panics(&mut self, show: bool) {
+        self.vm.natives.show_panics = show;
     }
 
     /// The VM inside (for the project's own tests and tools).
@@ -825,7 +876,7 @@ impl Runtime {
         Ok(())
     }
 
-    fn raw(&self, v: &Value) -> Raw {
+    fn raw(&self, v: &Value) -> Result<Raw, Error> {
         raw_in(&self.vm, v)
     }
 
@@ -837,16 +888,24 @@ impl Runtime {
         drain_released_in(&mut self.vm);
     }
 
-    /// Limit Scheme code to `calls` more procedure calls (every loop
-    /// iteration is a call); past that, a catchable `limit` error ("fuel
-    /// exhausted") is raised, and again every 1,000 calls while the budget
-    /// stays used up. `None` removes the limit. Costs nothing per call: the
-    /// budget is counted at the scheduler's safepoints.
+    /// Give Scheme code a budget of `calls` procedure calls (every loop
+    /// iteration is a call), as wasmtime gives a store fuel: the budget
+    /// belongs to the engine, every call from the host draws on what is
+    /// left, and the host refills it by setting it again. When it runs out,
+    /// the host's call ends with [`Error::Limit`]: the running thread's
+    /// `dynamic-wind` after-thunks run (with up to 100,000 calls of their
+    /// own), and no Scheme handler can catch it or carry on. While the
+    /// budget stays used up, every later call ends the same way after at
+    /// most 1,000 calls. `None` removes the limit. Costs nothing per call:
+    /// the budget is counted at the scheduler's safepoints (every 2,000
+    /// calls), so a call may run up to that many calls past it.
     ///
     /// ```
     /// let mut rt = imp::Runtime::new().unwrap();
     /// rt.set_fuel(Some(10_000));
-    /// let e = rt.eval_str("(let loop () (loop))").unwrap_err();
+    /// // A guard does not catch it: the limit ends the host's call.
+    /// let e = rt.eval_str("(guard (e (#t 'caught)) (let loop () (loop)))").unwrap_err();
+    /// assert!(matches!(e, imp::Error::Limit(_)), "{e}");
     /// assert!(e.to_string().contains("fuel exhausted"));
     /// rt.set_fuel(None);
     /// assert_eq!(rt.eval_str("(+ 1 2)").unwrap().as_i64(&rt), Some(3));
@@ -1058,7 +1117,7 @@ impl Runtime {
     /// As [`Runtime::receive`].
     pub fn try_receive<T: FromValue>(&mut self, channel: &Value) -> Result<Option<T>, Error> {
         let v: Value = self.call_global("%channel-poll", (channel,))?;
-        let r = self.raw(&v);
+        let r = self.raw(&v)?;
         if self.vm.is_pair(r) {
             let first = self.hold(self.vm.car(r));
             T::from_value(&first, &mut self.scope()).map(Some)
@@ -1086,7 +1145,7 @@ impl Runtime {
     }
 
     fn unless_eof<T: FromValue>(&mut self, v: Value) -> Result<Option<T>, Error> {
-        if self.raw(&v) == Raw::EOF {
+        if self.raw(&v)? == Raw::EOF {
             Ok(None)
         } else {
             T::from_value(&v, &mut self.scope()).map(Some)
@@ -1404,7 +1463,10 @@ impl Runtime {
         path: impl AsRef<std::path::Path>,
         toplevel: Option<&Value>,
     ) -> Result<image::SaveReport, Error> {
-        let top = toplevel.map(|v| self.raw(v)).unwrap_or(Raw::FALSE);
+        let top = match toplevel {
+            Some(v) => self.raw(v)?,
+            None => Raw::FALSE,
+        };
         let hooks = self
             .vm
             .intern("%restore-hooks")
@@ -1445,7 +1507,10 @@ impl Runtime {
     /// assert_eq!(rt.display(&v), "(hi a sym 1.5)");
     /// ```
     pub fn display(&self, v: &Value) -> String {
-        printer::print(&self.vm, self.raw(v), Mode::Display)
+        match self.raw(v) {
+            Ok(r) => printer::print(&self.vm, r, Mode::Display),
+            Err(_) => FOREIGN_VALUE.to_string(),
+        }
     }
 
     /// The value printed as `write` would.
@@ -1456,7 +1521,10 @@ impl Runtime {
     /// assert_eq!(rt.write(&v), "(\"hi\" #\\a sym 1.5)");
     /// ```
     pub fn write(&self, v: &Value) -> String {
-        printer::print(&self.vm, self.raw(v), Mode::Write)
+        match self.raw(v) {
+            Ok(r) => printer::print(&self.vm, r, Mode::Write),
+            Err(_) => FOREIGN_VALUE.to_string(),
+        }
     }
 
     /// The values of a multiple-values result, each written; one for a single value.
@@ -1469,7 +1537,9 @@ impl Runtime {
     /// assert_eq!(rt.write_values(&one), ["3"]);
     /// ```
     pub fn write_values(&self, v: &Value) -> Vec<String> {
-        let raw = self.raw(v);
+        let Ok(raw) = self.raw(v) else {
+            return vec![FOREIGN_VALUE.to_string()];
+        };
         if self.vm.is(raw, obj::VALUES) {
             (0..self.vm.heap.len(raw))
                 .map(|i| printer::print(&self.vm, self.vm.heap.get(raw, i), Mode::Write))
@@ -1477,6 +1547,41 @@ impl Runtime {
         } else {
             vec![printer::print(&self.vm, raw, Mode::Write)]
         }
+    }
+
+    /// Write `v` as `write` does to `out` (each value of a
+    /// multiple-values result on a line of its own), a piece at a time: a
+    /// large value is never held whole as text.
+    ///
+    /// ```
+    /// let mut rt = imp::Runtime::new().unwrap();
+    /// let v = rt.eval_str("(values (make-vector 3 'x) \"two\")").unwrap();
+    /// let mut out = Vec::new();
+    /// rt.write_to(&v, &mut out).unwrap();
+    /// assert_eq!(out, b"#(x x x)\n\"two\"\n");
+    /// ```
+    ///
+    /// # Errors
+    /// What `out` returned.
+    pub fn write_to(&self, v: &Value, out: &mut dyn std::io::Write) -> std::io::Result<()> {
+        let raw = self
+            .raw(v)
+            .map_err(|e| std::io::Error::other(e.to_string()))?;
+        let values: Vec<Raw> = if self.vm.is(raw, obj::VALUES) {
+            (0..self.vm.heap.len(raw))
+                .map(|i| self.vm.heap.get(raw, i))
+                .collect()
+        } else {
+            vec![raw]
+        };
+        for x in values {
+            let mut p = printer::Printer::new(&self.vm, x, Mode::Write);
+            while let Some(piece) = p.next_chunk(&self.vm) {
+                out.write_all(piece.as_bytes())?;
+            }
+            out.write_all(b"\n")?;
+        }
+        Ok(())
     }
 
     /// Set what `(command-line)` returns.
@@ -1585,7 +1690,7 @@ impl Runtime {
     pub fn run_repl(&mut self) -> Result<bool, Error> {
         let v = self.eval_named("(%repl)", "<repl>")?;
         self.flush();
-        Ok(self.raw(&v) != Raw::FALSE)
+        Ok(self.raw(&v)? != Raw::FALSE)
     }
 
     /// Flush buffered output.
@@ -1766,8 +1871,23 @@ pub fn write_boot_image(
     rt.save_image(path, None).map(|_| ())
 }
 
-pub(crate) fn raw_in(vm: &Vm, v: &Value) -> Raw {
+/// The heap value of a handle the runtime made itself (a pending escape's
+/// continuation and values): never another runtime's.
+pub(crate) fn own_raw(vm: &Vm, v: &Value) -> Raw {
+    debug_assert!(Rc::ptr_eq(&v.release, &vm.handles));
     vm.heap.global(v.slot)
+}
+
+/// The heap value a handle names, if the handle is this runtime's: a
+/// handle from another runtime is an error (its slot number would name
+/// something else here), as wasmtime refuses an object of another store.
+pub(crate) fn raw_in(vm: &Vm, v: &Value) -> Result<Raw, Error> {
+    if !Rc::ptr_eq(&v.release, &vm.handles) {
+        return Err(Error::Type(
+            "a Value of another runtime was used with this one (each Value belongs to the runtime that made it)".into(),
+        ));
+    }
+    Ok(vm.heap.global(v.slot))
 }
 
 pub(crate) fn hold_in(vm: &mut Vm, v: Raw) -> Value {
@@ -1799,6 +1919,15 @@ fn convert_in(vm: &mut Vm, e: Exn) -> Error {
         }
         Exn::Abort(Abort::Exit(code)) => Error::Exit(code),
         Exn::Abort(Abort::OutOfMemory(m)) => Error::Heap(m),
+        Exn::Abort(Abort::Limit(m)) => {
+            // The call is over: the next one starts with the limits as the
+            // host leaves them (a used-up budget stays used up).
+            if vm.limits.unwinding.take() == Some(crate::vm::LimitTrip::Budget) {
+                vm.limits.budget = Some(0);
+            }
+            vm.refuel();
+            Error::Limit(m)
+        }
         Exn::Abort(Abort::Escape) => Error::Escape,
         Exn::Block { .. } => Error::Heap("internal: a wait escaped the scheduler".into()),
         Exn::Error {

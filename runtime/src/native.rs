@@ -50,6 +50,47 @@ pub type NativeFn = Rc<dyn Fn(&mut Scope<'_>, &[Value]) -> Result<Value, Error>>
 pub struct Natives {
     by_name: HashMap<String, NativeFn>,
     by_hash: HashMap<u32, Vec<Entry>, std::hash::BuildHasherDefault<SpreadHash>>,
+    /// Let Rust's panic hook print a native function's panic (off: the
+    /// panic becomes a Scheme error and nothing is printed).
+    pub show_panics: bool,
+}
+
+thread_local! {
+    /// Native calls in progress on this thread whose panics are not shown.
+    static QUIET_PANICS: std::cell::Cell<u32> = const { std::cell::Cell::new(0) };
+}
+
+/// Put, once per process, a panic hook in front of the one there: it stays
+/// silent for a panic inside a native call made while `QUIET_PANICS` is
+/// set on that thread, and passes every other panic to the hook that was
+/// there before (the host's, or Rust's default).
+fn install_quiet_hook() {
+    static HOOK: std::sync::Once = std::sync::Once::new();
+    HOOK.call_once(|| {
+        let previous = std::panic::take_hook();
+        std::panic::set_hook(Box::new(move |info| {
+            if QUIET_PANICS.with(|q| q.get()) == 0 {
+                previous(info);
+            }
+        }));
+    });
+}
+
+/// Counts a quiet native call for as long as it lives.
+struct QuietPanics;
+
+impl QuietPanics {
+    fn begin() -> QuietPanics {
+        install_quiet_hook();
+        QUIET_PANICS.with(|q| q.set(q.get() + 1));
+        QuietPanics
+    }
+}
+
+impl Drop for QuietPanics {
+    fn drop(&mut self) {
+        QUIET_PANICS.with(|q| q.set(q.get().saturating_sub(1)));
+    }
 }
 
 /// Hashes the identity hashes `by_hash` is keyed by: they are already
@@ -123,6 +164,7 @@ impl Natives {
         Natives {
             by_name: self.by_name.clone(),
             by_hash,
+            show_panics: self.show_panics,
         }
     }
 }
@@ -362,10 +404,12 @@ pub(crate) fn call_native(vm: &mut Vm, f: Raw, f_idx: usize, argc: usize) -> VmR
     vm.stack.truncate(f_idx + 1);
     let depth = vm.stack.len();
     let frames = vm.frames.len();
+    let quiet = (!vm.natives.show_panics).then(QuietPanics::begin);
     let r = catch_unwind(AssertUnwindSafe(|| {
         let mut cx = Scope { vm: &mut *vm };
         func(&mut cx, &args)
     }));
+    drop(quiet);
     args.clear();
     vm.native_args = args;
     // Whatever the closure did, the caller's stack is as it left it.
@@ -378,7 +422,13 @@ pub(crate) fn call_native(vm: &mut Vm, f: Raw, f_idx: usize, argc: usize) -> VmR
         vm.pending_escape = None;
     }
     match r {
-        Ok(Ok(v)) => Ok(raw_in(vm, &v)),
+        Ok(Ok(v)) => match raw_in(vm, &v) {
+            Ok(r) => Ok(r),
+            Err(e) => {
+                let name = native_name(vm, f);
+                Err(vm.error(format!("native function `{name}` returned: {e}"), &[]))
+            }
+        },
         Ok(Err(Error::Raised(report))) => {
             // A Scheme error inside the native function goes on up as itself.
             let kind = match report.kind.as_str() {
@@ -395,6 +445,7 @@ pub(crate) fn call_native(vm: &mut Vm, f: Raw, f_idx: usize, argc: usize) -> VmR
             Err(vm.error_kind(kind, msg, &[]))
         }
         Ok(Err(Error::Exit(code))) => Err(Exn::Abort(crate::vm::Abort::Exit(code))),
+        Ok(Err(Error::Limit(m))) => Err(Exn::Abort(crate::vm::Abort::Limit(m))),
         Ok(Err(Error::Escape)) if vm.pending_escape.is_some() => {
             Err(Exn::Abort(crate::vm::Abort::Escape))
         }

@@ -9,7 +9,7 @@
 use imp_gc::Value;
 use num_bigint::{BigInt, Sign};
 use num_integer::Integer;
-use num_traits::{Signed, ToPrimitive, Zero};
+use num_traits::{One, Signed, ToPrimitive, Zero};
 
 use crate::obj::{BIGNUM, FLONUM, RATIO};
 use crate::vm::{Vm, VmResult};
@@ -31,7 +31,10 @@ pub enum Num {
 /// The exact rational `n/d` in lowest terms: an integer when it is one.
 /// `d` must not be zero.
 pub fn ratio(n: BigInt, d: BigInt) -> Num {
-    let g = n.gcd(&d);
+    if d.is_one() {
+        return norm(Num::Big(n));
+    }
+    let g = gcd(&n, &d);
     let (mut n, mut d) = if g.is_zero() {
         (n, d)
     } else {
@@ -45,6 +48,26 @@ pub fn ratio(n: BigInt, d: BigInt) -> Num {
         norm(Num::Big(n))
     } else {
         Num::Rat(n, d)
+    }
+}
+
+/// The greatest common divisor of `a` and `b` (non-negative). Euclid's
+/// algorithm with a remainder step first: a huge number and a small one
+/// (the common case: a power over 1, a sum of ratios) take one division
+/// and then machine words, where the binary algorithm of `num-integer`
+/// shifts the huge number bit by bit (minutes for a million-bit power).
+pub fn gcd(a: &BigInt, b: &BigInt) -> BigInt {
+    let (mut a, mut b) = (a.abs(), b.abs());
+    loop {
+        if b.is_zero() {
+            return a;
+        }
+        if let (Some(x), Some(y)) = (a.to_u64(), b.to_u64()) {
+            return BigInt::from(x.gcd(&y));
+        }
+        let r = &a % &b;
+        a = b;
+        b = r;
     }
 }
 
@@ -159,6 +182,16 @@ impl Num {
             Num::Rat(n, d) => Some((n.clone(), d.clone())),
             Num::Flo(_) => None,
             n => Some((n.to_big()?, BigInt::from(1))),
+        }
+    }
+
+    /// Bits of its exact representation (numerator and denominator
+    /// together for a ratio; 64 for a fixnum or a float).
+    pub fn bits(&self) -> u64 {
+        match self {
+            Num::Fix(_) | Num::Flo(_) => 64,
+            Num::Big(b) => b.bits(),
+            Num::Rat(n, d) => n.bits() + d.bits(),
         }
     }
 
@@ -352,6 +385,10 @@ pub fn float_to_big(x: f64) -> BigInt {
     BigInt::from_f64(x).unwrap_or_default()
 }
 
+/// Results of more bits than this have their size checked against the
+/// heap's limits and their work charged to the call budget.
+pub const BIG_WORK_BITS: u64 = 1 << 16;
+
 /// Arithmetic on two numbers.
 pub fn arith(vm: &mut Vm, op: ArithOp, a: Num, b: Num) -> VmResult<Num> {
     if let (Num::Fix(x), Num::Fix(y)) = (&a, &b) {
@@ -377,6 +414,16 @@ pub fn arith(vm: &mut Vm, op: ArithOp, a: Num, b: Num) -> VmResult<Num> {
             ArithOp::Mul => x * y,
             _ => x / y,
         }));
+    }
+    let est = match op {
+        ArithOp::Add | ArithOp::Sub if !matches!(a, Num::Rat(..)) && !matches!(b, Num::Rat(..)) => {
+            a.bits().max(b.bits()) + 1
+        }
+        _ => a.bits() + b.bits(),
+    };
+    if est > BIG_WORK_BITS {
+        vm.check_number_bits(op.name(), est)?;
+        vm.charge_work(a.bits(), b.bits());
     }
     if matches!(a, Num::Rat(..)) || matches!(b, Num::Rat(..)) {
         let ((an, ad), (bn, bd)) = (

@@ -80,6 +80,69 @@ impl ForkRegistry {
     }
 }
 
+// ---- the machine's memory ----------------------------------------------------------
+
+/// Bytes of memory this process may really use: the least of the
+/// machine's physical memory and its control group's limit (cgroup v2
+/// `memory.max` of its own group, or v1 `memory.limit_in_bytes`).
+/// `u64::MAX` if none is known.
+pub fn memory_available() -> u64 {
+    let mut m = u64::MAX;
+    let meminfo = std::fs::read_to_string("/proc/meminfo").unwrap_or_default();
+    if let Some(kb) = meminfo
+        .lines()
+        .find_map(|l| l.strip_prefix("MemTotal:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<u64>().ok())
+    {
+        m = m.min(kb.saturating_mul(1024));
+    }
+    for limit in cgroup_limits() {
+        m = m.min(limit);
+    }
+    m
+}
+
+/// The memory limits of this process's control groups, where readable.
+fn cgroup_limits() -> Vec<u64> {
+    let mut out = Vec::new();
+    let read = |p: &str| {
+        std::fs::read_to_string(p)
+            .ok()
+            .and_then(|t| t.trim().parse::<u64>().ok())
+    };
+    let groups = std::fs::read_to_string("/proc/self/cgroup").unwrap_or_default();
+    for line in groups.lines() {
+        let mut parts = line.splitn(3, ':');
+        let (Some(_), Some(ctl), Some(path)) = (parts.next(), parts.next(), parts.next()) else {
+            continue;
+        };
+        let path = path.trim_end_matches('/');
+        if ctl.is_empty() {
+            // v2: the group's limit, or the root's as seen from a container.
+            for p in [
+                format!("/sys/fs/cgroup{path}/memory.max"),
+                "/sys/fs/cgroup/memory.max".to_string(),
+            ] {
+                if let Some(v) = read(&p) {
+                    out.push(v);
+                    break;
+                }
+            }
+        } else if ctl.split(',').any(|c| c == "memory") {
+            for p in [
+                format!("/sys/fs/cgroup/memory{path}/memory.limit_in_bytes"),
+                "/sys/fs/cgroup/memory/memory.limit_in_bytes".to_string(),
+            ] {
+                if let Some(v) = read(&p) {
+                    out.push(v);
+                    break;
+                }
+            }
+        }
+    }
+    out
+}
+
 // ---- helper results --------------------------------------------------------------
 
 /// Why a line of standard input could not be had.

@@ -35,22 +35,17 @@ pub fn write_string(vm: &Vm, v: Value, readable: bool) -> String {
 /// Output limit for `write-simple` on circular data.
 const SIMPLE_LIMIT: usize = 1 << 24;
 
-/// `v` printed in `mode`.
+/// How much text a [`Printer`] makes before it hands a piece over.
+pub const CHUNK_BYTES: usize = 1 << 16;
+
+/// `v` printed in `mode`, whole.
 pub fn print(vm: &Vm, v: Value, mode: Mode) -> String {
-    let labels = match mode {
-        Mode::WriteSimple => HashMap::new(),
-        Mode::WriteShared => find_shared(vm, v, true),
-        _ => find_shared(vm, v, false),
-    };
-    let mut p = Printer {
-        vm,
-        mode,
-        out: String::new(),
-        labels,
-        next_label: 0,
-    };
-    p.run(v);
-    p.out
+    let mut p = Printer::new(vm, v, mode);
+    let mut out = String::new();
+    while let Some(piece) = p.next_chunk(vm) {
+        out.push_str(&piece);
+    }
+    out
 }
 
 /// Is `v` a pair or vector (the only things that get labels)?
@@ -58,50 +53,85 @@ fn is_compound(vm: &Vm, v: Value) -> bool {
     v.is_ref() && matches!(vm.heap.tag(v), obj::PAIR | obj::VECTOR)
 }
 
+/// A set of heap objects by offset: a bit per heap word, in pages made as
+/// they are needed, so marking every object of a large structure costs a
+/// sixty-fourth of the memory it lies in (a hash set of offsets cost
+/// several times the structure).
+#[derive(Default)]
+struct OffsetSet {
+    pages: HashMap<u64, Box<[u64; OffsetSet::PAGE_WORDS]>>,
+}
+
+impl OffsetSet {
+    /// Bitmap words per page: a page covers 64 × 512 heap words.
+    const PAGE_WORDS: usize = 512;
+    const PAGE_BITS: u64 = 64 * Self::PAGE_WORDS as u64;
+
+    fn locate(off: u64) -> (u64, usize, u64) {
+        let w = off / 8;
+        let bit = w % Self::PAGE_BITS;
+        (w / Self::PAGE_BITS, (bit / 64) as usize, 1 << (bit % 64))
+    }
+
+    fn insert(&mut self, off: u64) {
+        let (page, i, m) = Self::locate(off);
+        self.pages
+            .entry(page)
+            .or_insert_with(|| Box::new([0; Self::PAGE_WORDS]))[i] |= m;
+    }
+
+    fn remove(&mut self, off: u64) {
+        let (page, i, m) = Self::locate(off);
+        if let Some(p) = self.pages.get_mut(&page) {
+            p[i] &= !m;
+        }
+    }
+
+    fn contains(&self, off: u64) -> bool {
+        let (page, i, m) = Self::locate(off);
+        self.pages.get(&page).is_some_and(|p| p[i] & m != 0)
+    }
+}
+
 /// Objects to label: those on a cycle, or (if `shared`) reached twice.
-/// Value is `None` until the printer assigns the label number.
+/// Value is `None` until the printer assigns the label number. A
+/// depth-first walk with the children of each object taken one at a time
+/// (a vector of a hundred million elements is not pushed whole); the walk
+/// holds the path from the root, which is what finding cycles needs.
 fn find_shared(vm: &Vm, root: Value, shared: bool) -> HashMap<u64, Option<u32>> {
-    enum Ev {
-        Enter(Value),
-        Exit(u64),
-    }
-    #[derive(PartialEq)]
-    enum St {
-        Active,
-        Done,
-    }
-    let mut state: HashMap<u64, St> = HashMap::new();
+    let mut active = OffsetSet::default();
+    let mut done = OffsetSet::default();
     let mut labels = HashMap::new();
-    let mut work = vec![Ev::Enter(root)];
-    while let Some(ev) = work.pop() {
-        match ev {
-            Ev::Exit(off) => {
-                state.insert(off, St::Done);
+    // (object, index of its next child to visit)
+    let mut path: Vec<(Value, usize)> = Vec::new();
+    let mut next = Some(root);
+    loop {
+        if let Some(v) = next.take()
+            && is_compound(vm, v)
+        {
+            let off = v.offset();
+            if active.contains(off) {
+                labels.insert(off, None);
+            } else if done.contains(off) {
+                if shared {
+                    labels.insert(off, None);
+                }
+            } else {
+                active.insert(off);
+                path.push((v, 0));
             }
-            Ev::Enter(v) => {
-                if !is_compound(vm, v) {
-                    continue;
-                }
-                let off = v.offset();
-                match state.get(&off) {
-                    Some(St::Active) => {
-                        labels.insert(off, None);
-                        continue;
-                    }
-                    Some(St::Done) => {
-                        if shared {
-                            labels.insert(off, None);
-                        }
-                        continue;
-                    }
-                    None => {}
-                }
-                state.insert(off, St::Active);
-                work.push(Ev::Exit(off));
-                for i in (0..vm.heap.len(v)).rev() {
-                    work.push(Ev::Enter(vm.heap.get(v, i)));
-                }
-            }
+        }
+        let Some(top) = path.last_mut() else {
+            break;
+        };
+        let (v, i) = *top;
+        if i < vm.heap.len(v) {
+            top.1 += 1;
+            next = Some(vm.heap.get(v, i));
+        } else {
+            path.pop();
+            active.remove(v.offset());
+            done.insert(v.offset());
         }
     }
     labels
@@ -111,47 +141,96 @@ enum Item {
     Val(Value),
     /// The rest of a list after its first element.
     Tail(Value),
+    /// The elements of a vector (or multiple values) from this index on,
+    /// separated by spaces.
+    Elements(Value, usize),
     Text(&'static str),
     Owned(String),
 }
 
-struct Printer<'a> {
-    vm: &'a Vm,
+/// A printing in progress: it makes its text a piece at a time
+/// ([`Printer::next_chunk`]), so a large value is never held whole as
+/// text. It holds values of the heap between pieces: the caller must not
+/// allocate (or let a collection run) until the printing is done.
+pub struct Printer {
     mode: Mode,
     out: String,
     labels: HashMap<u64, Option<u32>>,
     next_label: u32,
+    work: Vec<Item>,
+    /// Text made so far (for `write-simple`'s limit on cycles).
+    total: usize,
 }
 
-impl Printer<'_> {
-    fn run(&mut self, v: Value) {
-        let mut work = vec![Item::Val(v)];
-        while let Some(item) = work.pop() {
-            if self.mode == Mode::WriteSimple && self.out.len() > SIMPLE_LIMIT {
+impl Printer {
+    /// A printing of `v` in `mode`.
+    pub fn new(vm: &Vm, v: Value, mode: Mode) -> Printer {
+        let labels = match mode {
+            Mode::WriteSimple => HashMap::new(),
+            Mode::WriteShared => find_shared(vm, v, true),
+            _ => find_shared(vm, v, false),
+        };
+        Printer {
+            mode,
+            out: String::new(),
+            labels,
+            next_label: 0,
+            work: vec![Item::Val(v)],
+            total: 0,
+        }
+    }
+
+    /// The next piece of text (about [`CHUNK_BYTES`]), or `None` when the
+    /// printing is done. `vm` must be the one given to `new`, with nothing
+    /// allocated in between.
+    pub fn next_chunk(&mut self, vm: &Vm) -> Option<String> {
+        while self.out.len() < CHUNK_BYTES {
+            let Some(item) = self.work.pop() else {
+                break;
+            };
+            if self.mode == Mode::WriteSimple && self.total + self.out.len() > SIMPLE_LIMIT {
                 self.out.push_str("...");
-                return;
+                self.work.clear();
+                break;
             }
-            match item {
-                Item::Text(t) => self.out.push_str(t),
-                Item::Owned(t) => self.out.push_str(&t),
-                Item::Val(v) => {
-                    if self.label_prefix(v) {
-                        continue;
-                    }
-                    self.value(v, &mut work);
+            self.item(vm, item);
+        }
+        if self.out.is_empty() {
+            return None;
+        }
+        self.total += self.out.len();
+        Some(std::mem::take(&mut self.out))
+    }
+
+    fn item(&mut self, vm: &Vm, item: Item) {
+        match item {
+            Item::Text(t) => self.out.push_str(t),
+            Item::Owned(t) => self.out.push_str(&t),
+            Item::Val(v) => {
+                if !self.label_prefix(v) {
+                    self.value(vm, v);
                 }
-                Item::Tail(t) => {
-                    if t.is_nil() {
-                        self.out.push(')');
-                    } else if self.vm.is_pair(t) && !self.labels.contains_key(&t.offset()) {
+            }
+            Item::Elements(v, i) => {
+                if i < vm.heap.len(v) {
+                    if i > 0 {
                         self.out.push(' ');
-                        work.push(Item::Tail(self.vm.cdr(t)));
-                        work.push(Item::Val(self.vm.car(t)));
-                    } else {
-                        self.out.push_str(" . ");
-                        work.push(Item::Text(")"));
-                        work.push(Item::Val(t));
                     }
+                    self.work.push(Item::Elements(v, i + 1));
+                    self.work.push(Item::Val(vm.heap.get(v, i)));
+                }
+            }
+            Item::Tail(t) => {
+                if t.is_nil() {
+                    self.out.push(')');
+                } else if vm.is_pair(t) && !self.labels.contains_key(&t.offset()) {
+                    self.out.push(' ');
+                    self.work.push(Item::Tail(vm.cdr(t)));
+                    self.work.push(Item::Val(vm.car(t)));
+                } else {
+                    self.out.push_str(" . ");
+                    self.work.push(Item::Text(")"));
+                    self.work.push(Item::Val(t));
                 }
             }
         }
@@ -178,8 +257,8 @@ impl Printer<'_> {
         }
     }
 
-    fn value(&mut self, v: Value, work: &mut Vec<Item>) {
-        let vm = self.vm;
+    fn value(&mut self, vm: &Vm, v: Value) {
+        let work = &mut self.work;
         if let Some(n) = v.as_fixnum() {
             let _ = write!(self.out, "{n}");
             return;
@@ -191,7 +270,7 @@ impl Printer<'_> {
         let readable = self.mode != Mode::Display;
         match vm.heap.tag(v) {
             obj::PAIR => {
-                if let Some(prefix) = self.quote_prefix(v) {
+                if let Some(prefix) = quote_prefix(vm, &self.labels, v) {
                     self.out.push_str(prefix);
                     work.push(Item::Val(vm.car(vm.cdr(v))));
                     return;
@@ -203,13 +282,7 @@ impl Printer<'_> {
             obj::VECTOR => {
                 self.out.push_str("#(");
                 work.push(Item::Text(")"));
-                let n = vm.heap.len(v);
-                for i in (0..n).rev() {
-                    work.push(Item::Val(vm.heap.get(v, i)));
-                    if i > 0 {
-                        work.push(Item::Text(" "));
-                    }
-                }
+                work.push(Item::Elements(v, 0));
             }
             obj::STRING | obj::WIDENED => {
                 if readable {
@@ -297,15 +370,7 @@ impl Printer<'_> {
                     self.out.push('>');
                 }
             }
-            obj::VALUES => {
-                let n = vm.heap.len(v);
-                for i in (0..n).rev() {
-                    work.push(Item::Val(vm.heap.get(v, i)));
-                    if i > 0 {
-                        work.push(Item::Text(" "));
-                    }
-                }
-            }
+            obj::VALUES => work.push(Item::Elements(v, 0)),
             obj::CODE => {
                 let name = vm.heap.get(v, code::NAME);
                 let _ = write!(self.out, "#<code {}>", write_string(vm, name, false));
@@ -315,15 +380,18 @@ impl Printer<'_> {
             }
         }
     }
+}
 
-    fn quote_prefix(&self, v: Value) -> Option<&'static str> {
-        let vm = self.vm;
+/// `'`, `` ` ``, `,` or `,@` if `v` is a two-element list that reads back
+/// from it (`(quote x)` and its kin, with no label on its rest).
+fn quote_prefix(vm: &Vm, labels: &HashMap<u64, Option<u32>>, v: Value) -> Option<&'static str> {
+    {
         let head = vm.car(v);
         let rest = vm.cdr(v);
         if !vm.is(head, obj::SYMBOL) || !vm.is_pair(rest) || !vm.cdr(rest).is_nil() {
             return None;
         }
-        if self.labels.contains_key(&rest.offset()) {
+        if labels.contains_key(&rest.offset()) {
             return None;
         }
         let name = vm.heap.get(head, 0);
@@ -339,7 +407,9 @@ impl Printer<'_> {
         }
         None
     }
+}
 
+impl Printer {
     fn immediate(&mut self, v: Value) {
         let readable = self.mode != Mode::Display;
         if let Some(c) = v.as_char() {

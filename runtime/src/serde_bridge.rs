@@ -71,7 +71,7 @@ pub fn to_value<T: Serialize + ?Sized>(cx: &mut Scope<'_>, x: &T) -> Result<Valu
 /// # Errors
 /// [`Error::Type`] naming what did not fit.
 pub fn from_value<T: DeserializeOwned>(cx: &mut Scope<'_>, v: &Value) -> Result<T, Error> {
-    let raw = cx.raw(v);
+    let raw = cx.raw(v)?;
     T::deserialize(De { cx, v: raw }).map_err(|e| Error::Type(e.0))
 }
 
@@ -144,7 +144,7 @@ fn build(cx: &mut Scope<'_>, n: Node) -> Result<Value, Error> {
                 .collect::<Result<Vec<_>, _>>()?;
             let base = cx.vm.stack.len();
             for v in &vals {
-                let r = cx.raw(v);
+                let r = cx.raw(v)?;
                 cx.vm.stack.push(r);
             }
             let r = cx.vm.vector_from_stack(base);

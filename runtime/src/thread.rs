@@ -162,6 +162,7 @@ pub const QUANTUM: i32 = 2000;
 /// Symbols the scheduler uses, interned once into `Reg::SchedSyms`.
 const SYMS: &[&str] = &[
     "%run-interrupts",
+    "%limit-unwind",
     "%terminate-current!",
     "%raise-deadlock",
     "%sigint-target",
@@ -643,10 +644,10 @@ impl Vm {
             .interrupt
             .swap(false, std::sync::atomic::Ordering::Relaxed)
         {
-            return Err(self.error_kind("limit", "interrupted by the host", &[]));
+            return self.trip_limit(crate::vm::LimitTrip::Interrupt);
         }
         if self.limits.budget == Some(0) {
-            return Err(self.error_kind("limit", "fuel exhausted (call budget used up)", &[]));
+            return self.trip_limit(crate::vm::LimitTrip::Budget);
         }
         if !self.switchable() {
             return Ok(());
@@ -677,6 +678,41 @@ impl Vm {
         let t = self.reg(Reg::Thread);
         self.make_runnable(t)?;
         self.switch_next()
+    }
+
+    /// A limit the host set has tripped: the host's call ends, and no
+    /// Scheme handler can stop that. The running thread first unwinds
+    /// (`%limit-unwind` runs its `dynamic-wind` after-thunks, with
+    /// `UNWIND_CALLS` calls to do it in), then `%limit-abort` ends the
+    /// call. A limit that trips again while it unwinds, or inside a nested
+    /// call from native code (where the thread cannot be made to call
+    /// anything), ends the call at once.
+    fn trip_limit(&mut self, why: crate::vm::LimitTrip) -> VmResult<()> {
+        use crate::vm::{Abort, Exn, LimitTrip};
+        let message = match why {
+            LimitTrip::Budget => "fuel exhausted (call budget used up)",
+            LimitTrip::Interrupt => "interrupted by the host",
+        };
+        if self.limits.unwinding.is_some() || !self.switchable() {
+            if self.limits.unwinding.is_none() {
+                self.limits.unwinding = Some(why);
+            }
+            return Err(Exn::Abort(Abort::Limit(message.into())));
+        }
+        let unwind = self.global_value(self.sym("%limit-unwind"));
+        if !self.is_procedure(unwind) {
+            self.limits.unwinding = Some(why);
+            return Err(Exn::Abort(Abort::Limit(message.into())));
+        }
+        self.limits.unwinding = Some(why);
+        // The after-thunks' allowance (the budget, if any, is used up).
+        self.limits.budget = self.limits.budget.map(|_| crate::vm::UNWIND_CALLS);
+        self.refuel();
+        let msg = self.string(message)?;
+        let unwind = self.global_value(self.sym("%limit-unwind"));
+        self.stack.push(unwind);
+        self.stack.push(msg);
+        self.enter_from_scheduler(1)
     }
 
     /// Enter the procedure at `stack[len - argc - 1]` from scheduler code

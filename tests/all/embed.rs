@@ -354,15 +354,40 @@ fn a_call_budget_stops_a_runaway_loop_and_the_engine_goes_on() {
     rt.set_fuel(Some(50_000));
     let e = err(&mut rt, "(let loop () (loop))");
     assert!(e.contains("fuel exhausted"), "{e}");
-    // Catchable in Scheme: the handler gets a little room to run.
-    rt.set_fuel(Some(50_000));
-    assert_eq!(
-        eval(
-            &mut rt,
-            "(guard (e ((error-object? e) (error-object-message e))) (let loop () (loop)))"
-        ),
-        "\"fuel exhausted (call budget used up)\""
+    // See issue #20, item 20: a guard caught the limit and looped on,
+    // ~200 million calls under a 100,000 budget. The limit ends the host's
+    // call: after-thunks run, handlers do not, and nothing goes on.
+    rt.set_fuel(Some(100_000));
+    eval(
+        &mut rt,
+        "(define after 0) (define handled 0) (define laps 0)",
     );
+    let e = rt
+        .eval_str(
+            "(let retry ()
+               (set! laps (+ laps 1))
+               (guard (e (#t (set! handled (+ handled 1)) (retry)))
+                 (dynamic-wind (lambda () #f)
+                               (lambda () (let loop () (loop)))
+                               (lambda () (set! after (+ after 1))))))",
+        )
+        .expect_err("the limit ends the call");
+    assert!(matches!(e, imp::Error::Limit(_)), "{e}");
+    rt.set_fuel(None);
+    assert_eq!(eval(&mut rt, "(list laps handled after)"), "(1 0 1)");
+    // An after-thunk that never ends cannot keep the call going.
+    rt.set_fuel(Some(50_000));
+    let e = rt
+        .eval_str(
+            "(dynamic-wind (lambda () #f) (lambda () (let l () (l))) (lambda () (let l () (l))))",
+        )
+        .expect_err("the limit ends the call");
+    assert!(matches!(e, imp::Error::Limit(_)), "{e}");
+    // The budget stays used up until the host refills it.
+    assert!(matches!(
+        rt.eval_str("(let l () (l))"),
+        Err(imp::Error::Limit(_))
+    ));
     // Calls that `map` and `for-each` make count: over a circular list
     // they run out of budget too, with a procedure that calls nothing and
     // with a primitive.
@@ -412,6 +437,16 @@ fn an_interrupt_from_another_thread_stops_the_running_code() {
     assert!(e.contains("interrupted by the host"), "{e}");
     assert!(started.elapsed() < std::time::Duration::from_secs(5));
     assert_eq!(eval(&mut rt, "(+ 1 2)"), "3");
+    // A guard cannot catch it (issue #20, item 20): an interrupt ends the
+    // host's call.
+    let h = rt.interrupt_handle();
+    let t = std::thread::spawn(move || {
+        std::thread::sleep(std::time::Duration::from_millis(50));
+        h.interrupt();
+    });
+    let r = rt.eval_str("(let retry () (guard (e (#t (retry))) (let loop () (loop))))");
+    t.join().expect("thread");
+    assert!(matches!(r, Err(imp::Error::Limit(_))), "{r:?}");
     // The handle is Send + Sync.
     fn send_sync<T: Send + Sync>(_: &T) {}
     send_sync(&rt.interrupt_handle());
@@ -693,4 +728,81 @@ fn a_full_collection_marks_in_place_or_compacts_a_mostly_dead_heap() {
                      (- (stat 'major-collections) majors)
                      (- (stat 'majors-in-place) in-place))";
     assert_eq!(eval(&mut rt, src), "(#t 2 1)");
+}
+
+// See issue #20, item 21: arithmetic on huge numbers ignored the budget
+// and the interrupt handle (`(expt 7 1000000)` ran 18 s under a budget of
+// a million calls). Its work now counts against the budget.
+#[test]
+fn issue_20_21_work_on_huge_numbers_counts_against_the_call_budget() {
+    let mut rt = Runtime::new().expect("runtime");
+    rt.set_fuel(Some(1_000_000));
+    let r = rt.eval_str("(let loop ((i 0)) (expt 7 1000000) (loop (+ i 1)))");
+    assert!(matches!(r, Err(imp::Error::Limit(_))), "{r:?}");
+    rt.set_fuel(Some(1_000_000));
+    let r = rt.eval_str("(define x (expt 3 3000000)) (let loop () (* x x) (loop))");
+    assert!(matches!(r, Err(imp::Error::Limit(_))), "{r:?}");
+    // Within the budget, it computes.
+    rt.set_fuel(None);
+    assert_eq!(eval(&mut rt, "(exact-integer? (* x x))"), "#t");
+    // A heap limit refuses a number that could not be kept, before the
+    // work is done.
+    rt.set_heap_limit(Some(16 << 20));
+    let e = err(&mut rt, "(* (expt 3 30000000) (expt 3 30000000))");
+    assert!(e.contains("heap"), "{e}");
+}
+
+// See issue #20, item 23: a Value of one runtime used with another read the
+// other runtime's heap.
+#[test]
+fn issue_20_23_a_value_of_another_runtime_is_an_error() {
+    let mut a = Runtime::new().expect("a");
+    let mut b = Runtime::new().expect("b");
+    let va = a.eval_str("(list 'from 'a)").expect("a value");
+    let _vb = b.eval_str("(list 'from 'b)").expect("b value");
+    assert_eq!(a.write(&va), "(from a)");
+    assert_eq!(b.write(&va), "#<value of another runtime>");
+    assert_eq!(va.as_i64(&b), None);
+    let car = b.eval_str("car").expect("car");
+    let e = b.call(&car, &[&va]).expect_err("wrong runtime");
+    assert!(e.to_string().contains("another runtime"), "{e}");
+    let e = b.set_global("x", &va).expect_err("wrong runtime");
+    assert!(e.to_string().contains("another runtime"), "{e}");
+    let r: Result<Vec<String>, _> = b.get(&va);
+    assert!(r.is_err());
+    // Both go on.
+    assert_eq!(eval(&mut a, "(+ 1 2)"), "3");
+    assert_eq!(eval(&mut b, "(+ 1 2)"), "3");
+}
+
+// See issue #20, item 22: string hashing was unseeded FNV, so keys chosen
+// in advance could all land in one bucket. The key is chosen at random by
+// each runtime: hashes differ between runtimes, tables still find their
+// keys, and a table from an image is rehashed under the new key.
+#[test]
+fn issue_20_22_tables_hash_under_a_key_of_each_runtime() {
+    let mut a = Runtime::new().expect("a");
+    let mut b = Runtime::new().expect("b");
+    let src = "(list (string-hash \"some key\") (equal-hash '(\"k\" 1)))";
+    assert_ne!(eval(&mut a, src), eval(&mut b, src));
+    let dir = std::env::temp_dir().join(format!("imp-keyed-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("dir");
+    let img = dir.join("t.img");
+    eval(
+        &mut a,
+        "(define t (make-hash-table string=?))
+         (do ((i 0 (+ i 1))) ((= i 1000)) (hash-table-set! t (number->string i) i))",
+    );
+    a.save_image(&img, None).expect("save");
+    let (mut c, _) = Runtime::from_image(&img).expect("load");
+    assert_eq!(
+        eval(
+            &mut c,
+            "(list (hash-table-ref/default t \"999\" #f) (hash-table-count t))"
+        ),
+        "(999 1000)"
+    );
+    eval(&mut c, "(hash-table-set! t \"new\" -1)");
+    assert_eq!(eval(&mut c, "(hash-table-ref/default t \"new\" #f)"), "-1");
+    let _ = std::fs::remove_dir_all(&dir);
 }

@@ -446,3 +446,122 @@ fn issue_20_16_a_session_s_failure_is_not_saved_in_its_image() {
     );
     assert_eq!((o.status, o.stdout.as_str()), (0, "yes\n"), "{}", o.stderr);
 }
+
+// ---- limits a script could get around; running out of memory -------------------------
+
+// See issue #20, item 9: running out of heap ended the process (and the
+// REPL) with an error no `guard` could catch; a request larger than the
+// machine woke the kernel's OOM killer.
+#[test]
+fn issue_20_9_running_out_of_heap_is_a_catchable_error_and_the_repl_lives_on() {
+    let d = dir("oom");
+    let o = run_program(
+        &d,
+        r#"(display (guard (e ((error-object? e) (error-object-message e)))
+                      (make-vector 10000000000)))
+           (newline)
+           ;; More than the machine has, less than the heap's reservation:
+           ;; refused before any memory is touched.
+           (display (guard (e (#t 'refused)) (make-vector 4000000000000 #t)))
+           (display (guard (e (#t 'refused)) (make-bytevector 100000000000)))
+           (display (guard (e (#t 'refused)) (make-string 100000000000)))
+           (display (vector-length (make-vector 1000 0)))"#,
+    );
+    assert_eq!(o.status, 0, "{}", o.stderr);
+    assert!(o.stdout.starts_with("heap exhausted"), "{}", o.stdout);
+    assert!(
+        o.stdout.ends_with("refusedrefusedrefused1000"),
+        "{}",
+        o.stdout
+    );
+    // The piped REPL reports it and goes on with the next entry.
+    let o = run_bounded(
+        &d,
+        &[],
+        b"(make-vector 10000000000)\n(+ 1 2)\n",
+        Duration::from_secs(60),
+    );
+    assert_eq!((o.status, o.stdout.as_str()), (70, "3\n"), "{}", o.stderr);
+    assert!(o.stderr.contains("heap exhausted"), "{}", o.stderr);
+    // Under an address-space limit imp starts, and the limit bounds the heap.
+    let imp = env!("CARGO_BIN_EXE_imp");
+    let out = Command::new("sh")
+        .arg("-c")
+        .arg(format!(
+            "ulimit -v 8000000; exec '{imp}' -e \"(list (+ 1 2) (guard (e (#t 'caught)) (make-vector 1000000000)))\""
+        ))
+        .output()
+        .expect("sh");
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout),
+        "(3 caught)\n",
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+// See issue #20, item 10: printing a value took about 25 times its size in
+// memory (the whole text, and a work item per element, at once).
+#[test]
+fn issue_20_10_printing_streams_and_takes_little_memory() {
+    let d = dir("print");
+    // A 20-million-element vector (160 MB) written to a file: the peak
+    // memory of the process stays well under twice the vector.
+    let o = run_program(
+        &d,
+        r#"(define v (make-vector 20000000 0))
+           (vector-set! v 0 'first)
+           (call-with-output-file "out.txt" (lambda (p) (write v p)))
+           ;; The peak resident memory in kB: the digits of "VmHWM: N kB".
+           (define (hwm)
+             (call-with-input-file "/proc/self/status"
+               (lambda (p)
+                 (let loop ()
+                   (let ((l (read-line p)))
+                     (cond ((eof-object? l) #f)
+                           ((and (>= (string-length l) 6) (string=? (substring l 0 6) "VmHWM:"))
+                            (string->number (list->string (filter char-numeric? (string->list l)))))
+                           (else (loop))))))))
+           (display (hwm))"#,
+    );
+    assert_eq!(o.status, 0, "{}", o.stderr);
+    let kb: u64 = o.stdout.trim().parse().unwrap_or(u64::MAX);
+    assert!(kb < 300_000, "peak {kb} kB for a 160 MB vector");
+    let text = std::fs::read(d.join("out.txt")).expect("out");
+    assert_eq!(
+        text.len(),
+        "#()".len() + "first".len() + 2 * (20_000_000 - 1)
+    );
+    assert!(text.starts_with(b"#(first 0 0"));
+    assert!(text.ends_with(b" 0 0)"));
+}
+
+// See issue #20, item 21: built-ins that loop natively ignored fuel, the
+// interrupt handle and Ctrl-C; `member` of a circular list never returned.
+#[test]
+fn issue_20_21_native_loops_end_on_circular_lists_and_huge_numbers() {
+    let d = dir("native-loops");
+    let o = run_program(
+        &d,
+        r#"(define c '#0=(1 2 3 . #0#))
+           (define (try thunk) (guard (e ((error-object? e) 'error)) (thunk)))
+           (write (list (try (lambda () (member 9 c)))
+                        (try (lambda () (memv 9 c)))
+                        (try (lambda () (assoc 9 '#1=((1 . 2) . #1#))))
+                        (try (lambda () (assq 9 '#2=((1 . 2) . #2#))))
+                        (try (lambda () (reverse! (list-copy '(1 2)))))
+                        (list-tail c 1000000000001)
+                        (list-ref c 1000000000001)
+                        (try (lambda () (list-tail '(1 2) 5)))
+                        (equal? '#3=(1 2 . #3#) '#4=(1 2 1 2 . #4#))
+                        (equal? '#5=(1 2 . #5#) '#6=(1 2 1 3 . #6#))))
+           ;; Huge powers and gcds are quick: the gcd that made a
+           ;; million-bit power take 18 s is gone.
+           (write (list (exact-integer? (expt 7 1000000)) (gcd (expt 2 100000) 6)))"#,
+    );
+    assert_eq!(o.status, 0, "{}", o.stderr);
+    assert_eq!(
+        o.stdout,
+        "(error error error error (2 1) #0=(3 1 2 . #0#) 3 error #t #f)(#t 2)"
+    );
+}

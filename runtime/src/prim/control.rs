@@ -36,6 +36,7 @@ pub const DEFS: &[PrimDef] = &[
     def("%error-object-kind", 1, 1, error_object_kind),
     def("%error-object-location", 1, 1, error_object_location),
     def("%exit", 0, 1, exit),
+    def("%limit-abort", 1, 1, limit_abort),
     def("emergency-exit", 0, 1, exit),
     def("gc", 0, 0, gc),
     def("gc-stats", 0, 0, gc_stats),
@@ -162,6 +163,22 @@ fn exit(vm: &mut Vm, base: usize, argc: usize) -> VmResult<Value> {
         },
     };
     Err(Exn::Abort(Abort::Exit(code)))
+}
+
+/// `(%limit-abort message)`: end the host's call for a limit that tripped
+/// (after `%limit-unwind` ran the after-thunks). Only while a limit is
+/// being carried out; otherwise it is an error.
+fn limit_abort(vm: &mut Vm, base: usize, _: usize) -> VmResult<Value> {
+    if vm.limits.unwinding.is_none() {
+        return Err(vm.error("%limit-abort: no limit has tripped", &[]));
+    }
+    let m = arg(vm, base, 0);
+    let text = if vm.is(m, crate::obj::STRING) {
+        vm.string_text(m)
+    } else {
+        "limit".to_string()
+    };
+    Err(Exn::Abort(Abort::Limit(text)))
 }
 
 fn gc(vm: &mut Vm, _: usize, _: usize) -> VmResult<Value> {

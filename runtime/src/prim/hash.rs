@@ -1,9 +1,10 @@
 //! Hash tables with the SRFI-69 core names.
 //!
-//! Layout: a `HASH_TABLE` object `[kind, count, buckets]`. `kind` is a
-//! fixnum naming the equivalence ([`EQ`], [`EQV`], [`EQUAL`], [`STRING`]),
-//! `count` the number of entries, `buckets` a `VECTOR` whose length is a
-//! power of two. Each bucket is a chain of entries, each entry a 3-slot
+//! Layout: a `HASH_TABLE` object `[kind, count, buckets, key-tag]`. `kind`
+//! is a fixnum naming the equivalence ([`EQ`], [`EQV`], [`EQUAL`],
+//! [`STRING`]), `count` the number of entries, `buckets` a `VECTOR` whose
+//! length is a power of two, `key-tag` the tag of the hash key its entries
+//! are placed by. Each bucket is a chain of entries, each entry a 3-slot
 //! `VECTOR` `[key, value, next-entry-or-()]`.
 //!
 //! **Invariant (stable hashes):** a key's hash never changes while it is in
@@ -11,6 +12,13 @@
 //! identity hash (fixed at allocation) or by content, never by address. So
 //! tables need no rehashing after a collection, only when they grow (when
 //! `count > buckets`).
+//!
+//! **Keyed hashing:** where a table puts a key depends on a secret key the
+//! process chose at random ([`HashKey`]): strings are hashed with SipHash
+//! under it and every hash is mixed with it, so a program cannot choose
+//! keys that all land in one bucket and make a table quadratic. A table
+//! made under another key (saved in an image by another process) is
+//! rehashed the first time this process uses it (`key-tag` differs).
 //!
 //! Lookups and updates of existing keys allocate nothing; strings are
 //! hashed and compared in place in the heap.
@@ -69,6 +77,9 @@ pub const STRING_EQ: i64 = 3;
 const KIND: usize = 0;
 const COUNT: usize = 1;
 const BUCKETS: usize = 2;
+const KEY_TAG: usize = 3;
+/// Fields of a table.
+pub const TABLE_FIELDS: usize = 4;
 // Entry fields.
 const KEY: usize = 0;
 const VAL: usize = 1;
@@ -96,25 +107,64 @@ fn combine(a: u64, b: u64) -> u64 {
     (a.rotate_left(5) ^ b).wrapping_mul(0x9e37_79b9_7f4a_7c15)
 }
 
-/// Hash of a heap string's characters, read in place (equals
-/// [`crate::vm::str_hash`] of its chars).
+/// The secret key of this process's hash tables: SipHash keys chosen at
+/// random when the runtime starts, a word mixed into every hash, and a tag
+/// a table records to know whether it was placed under this key.
+pub struct HashKey {
+    sip: std::hash::RandomState,
+    /// Mixed into every hash before the bucket is chosen.
+    word: u64,
+    /// A fixnum naming this key (kept in each table's `key-tag`).
+    pub tag: i64,
+}
+
+impl Default for HashKey {
+    fn default() -> HashKey {
+        use std::hash::BuildHasher;
+        let sip = std::hash::RandomState::new();
+        let word = sip.hash_one(0x6b65_795f_776f_7264u64);
+        let tag = (sip.hash_one(0x6b65_795f_7461_6775u64) >> 3) as i64;
+        HashKey { sip, word, tag }
+    }
+}
+
+/// Hash of a heap string's characters, read in place, with SipHash under
+/// the process's key. The characters go in as bytes when each fits one
+/// (whether the string is stored narrow or wide), else as 32-bit words, so
+/// equal strings hash alike however they are stored.
 #[inline]
 pub fn string_hash(vm: &Vm, s: Value) -> u64 {
-    const PRIME: u64 = 0x100_0000_01b3;
+    use std::hash::{BuildHasher, Hasher};
     let n = vm.string_len(s);
     let b = vm.string_body(s);
     let words = &vm.heap.payload(b)[1..];
-    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
-    if vm.string_is_wide(s) {
-        for i in 0..n {
-            h = (h ^ ((words[i / 2] >> ((i % 2) * 32)) & 0xffff_ffff)).wrapping_mul(PRIME);
-        }
+    // SipHash folds the input's length into its last block.
+    let mut h = vm.hash_key.sip.build_hasher();
+    if !vm.string_is_wide(s) {
+        // After the length word, a byte a character.
+        h.write(&vm.heap.payload_bytes(b)[8..8 + n]);
     } else {
-        for i in 0..n {
-            h = (h ^ ((words[i / 8] >> ((i % 8) * 8)) & 0xff)).wrapping_mul(PRIME);
+        let ch = |i: usize| ((words[i / 2] >> ((i % 2) * 32)) & 0xffff_ffff) as u32;
+        let narrow = (0..n).all(|i| ch(i) <= 0xff);
+        let mut buf = [0u8; 256];
+        let mut i = 0;
+        while i < n {
+            let k = if narrow { 256 } else { 64 }.min(n - i);
+            if narrow {
+                for j in 0..k {
+                    buf[j] = ch(i + j) as u8;
+                }
+                h.write(&buf[..k]);
+            } else {
+                for j in 0..k {
+                    buf[4 * j..4 * j + 4].copy_from_slice(&ch(i + j).to_le_bytes());
+                }
+                h.write(&buf[..4 * k]);
+            }
+            i += k;
         }
     }
-    h
+    h.finish()
 }
 
 /// Do two heap strings hold the same characters? (compared in place:
@@ -211,7 +261,7 @@ fn equal_hash_bounded(vm: &Vm, v: Value, budget: &mut u32) -> u64 {
     }
 }
 
-/// The hash of `key` in a table of `kind`.
+/// The hash of `key` in a table of `kind`, under the process's key.
 #[inline(always)]
 fn key_hash(vm: &Vm, kind: i64, key: Value) -> u64 {
     let h = match kind {
@@ -221,7 +271,7 @@ fn key_hash(vm: &Vm, kind: i64, key: Value) -> u64 {
         STRING_EQ => eq_hash(vm, key),
         _ => equal_hash(vm, key),
     };
-    mix(h)
+    mix(h ^ vm.hash_key.word)
 }
 
 /// Are `a` and `b` the same key in a table of `kind`?
@@ -246,8 +296,15 @@ fn same_key(vm: &Vm, kind: i64, a: Value, b: Value) -> bool {
 
 // ---- table operations --------------------------------------------------------------
 
+/// The table in argument 0, its entries placed under this process's key
+/// (rehashed now if it was made under another: see "Keyed hashing").
 fn table_arg(vm: &mut Vm, who: &str, base: usize) -> VmResult<Value> {
-    vm.typed_arg(who, base, 0, HASH_TABLE, "a hash table")
+    let t = vm.typed_arg(who, base, 0, HASH_TABLE, "a hash table")?;
+    if vm.heap.get(t, KEY_TAG) != Value::fix(vm.hash_key.tag) {
+        let n = vm.heap.len(vm.heap.get(t, BUCKETS));
+        grow(vm, base, n)?;
+    }
+    Ok(arg(vm, base, 0))
 }
 
 #[inline(always)]
@@ -287,6 +344,7 @@ fn new_table(vm: &mut Vm, kind: i64) -> VmResult<Value> {
     vm.stack.push(Value::fix(kind));
     vm.stack.push(Value::fix(0));
     vm.stack.push(buckets);
+    vm.stack.push(Value::fix(vm.hash_key.tag));
     vm.object_from_stack(HASH_TABLE, start)
 }
 
@@ -308,6 +366,7 @@ fn grow(vm: &mut Vm, base: usize, n: usize) -> VmResult<()> {
         }
     }
     vm.heap.set(t, BUCKETS, new);
+    vm.heap.set(t, KEY_TAG, Value::fix(vm.hash_key.tag));
     Ok(())
 }
 
@@ -529,6 +588,7 @@ fn hash_table_copy(vm: &mut Vm, base: usize, _: usize) -> VmResult<Value> {
     vm.stack.push(kind);
     vm.stack.push(count);
     vm.stack.push(new);
+    vm.stack.push(Value::fix(vm.hash_key.tag));
     vm.object_from_stack(HASH_TABLE, start)
 }
 

@@ -407,12 +407,66 @@ pub fn port_write(vm: &mut Vm, who: &str, slot: usize, text: &str) -> VmResult<(
 
 fn print_to(vm: &mut Vm, who: &str, base: usize, argc: usize, mode: Mode) -> VmResult<Value> {
     let port = out_port(vm, who, base, argc, 1)?;
+    if matches!(
+        port_kind(vm, port),
+        kind::STDOUT | kind::STDERR | kind::FD_OUT
+    ) {
+        return print_streaming(vm, who, port, arg(vm, base, 0), mode);
+    }
     let text = print(vm, arg(vm, base, 0), mode);
     vm.stack.push(port);
     let slot = vm.stack.len() - 1;
     let r = port_write(vm, who, slot, &text);
     vm.stack.pop();
     r.map(|_| Value::UNSPECIFIED)
+}
+
+/// Print `v` to a console or descriptor port a piece at a time, so that a
+/// large value is never held whole as text. Nothing is allocated in the
+/// heap between the pieces (the printer holds heap values), and a port
+/// that must wait does so before the first piece, so a call made again
+/// after the wait prints everything once.
+fn print_streaming(vm: &mut Vm, who: &str, port: Value, v: Value, mode: Mode) -> VmResult<Value> {
+    let k = port_kind(vm, port);
+    let fd = if k == kind::FD_OUT {
+        let fd = port_fd(vm, port)?;
+        let pending = vm
+            .os
+            .drain(fd)
+            .map_err(|m| vm.error_kind("file-error", format!("{who}: {m}"), &[]))?;
+        if pending > OUT_LIMIT {
+            return Err(block(IoWait::Fd(fd, Interest::Write)));
+        }
+        fd
+    } else {
+        check_fence(vm, port)?;
+        -1
+    };
+    if k == kind::STDERR {
+        let _ = vm.out.flush();
+    }
+    let mut printer = crate::printer::Printer::new(vm, v, mode);
+    while let Some(piece) = printer.next_chunk(vm) {
+        let failed = match k {
+            kind::STDOUT => {
+                vm.out_pending = true;
+                vm.out
+                    .write_all(piece.as_bytes())
+                    .err()
+                    .map(|e| e.to_string())
+            }
+            kind::STDERR => std::io::stderr()
+                .write_all(piece.as_bytes())
+                .err()
+                .map(|e| e.to_string()),
+            _ => vm.os.write(fd, piece.as_bytes()).err(),
+        };
+        if let Some(m) = failed {
+            drop(printer);
+            return Err(vm.error_kind("file-error", format!("{who}: cannot write: {m}"), &[]));
+        }
+    }
+    Ok(Value::UNSPECIFIED)
 }
 
 fn display(vm: &mut Vm, base: usize, argc: usize) -> VmResult<Value> {

@@ -39,9 +39,44 @@ pub const DEFS: &[PrimDef] = &[
     def("%sort-fast!", 2, 4, sort_fast),
 ];
 
+/// An error for a circular list given to `who`, which needs a list that
+/// ends. R7RS leaves the list procedures undefined on circular lists;
+/// here they say so rather than loop forever.
+fn circular_error(vm: &mut Vm, who: &str, l: Value) -> crate::vm::Exn {
+    vm.type_error(who, "a list that is not circular", l)
+}
+
+/// Walks a list's spine, noticing a cycle (Floyd's two pointers: a second
+/// pointer moves every other step and meets the first inside a cycle).
+struct Spine {
+    slow: Value,
+    steps: u64,
+}
+
+impl Spine {
+    fn new(l: Value) -> Spine {
+        Spine { slow: l, steps: 0 }
+    }
+
+    /// After moving to `next`: false if the walk has come round a cycle.
+    fn step(&mut self, vm: &Vm, next: Value) -> bool {
+        self.steps += 1;
+        if self.steps % 2 == 0 {
+            self.slow = vm.cdr(self.slow);
+            if self.slow == next && vm.is_pair(next) {
+                return false;
+            }
+        }
+        true
+    }
+}
+
 /// `reverse!`: reverse a list by relinking its pairs.
 fn reverse_in_place(vm: &mut Vm, base: usize, _: usize) -> VmResult<Value> {
     let mut l = arg(vm, base, 0);
+    if circular(vm, l) {
+        return Err(circular_error(vm, "reverse!", l));
+    }
     let mut acc = Value::NIL;
     while vm.is_pair(l) {
         let next = vm.cdr(l);
@@ -150,82 +185,131 @@ fn reverse(vm: &mut Vm, base: usize, _: usize) -> VmResult<Value> {
     vm.list_from_stack(start)
 }
 
-fn list_tail(vm: &mut Vm, base: usize, _: usize) -> VmResult<Value> {
-    let k = vm.index_arg("list-tail", base, 1)?;
-    let mut l = arg(vm, base, 0);
-    for _ in 0..k {
+/// The list `k` pairs along from argument 0 (`list-tail`), or `None` if
+/// it ends first. On a circular list the index is taken modulo the
+/// cycle's length once the walk has gone round it, so a huge `k` costs
+/// no more than the list.
+fn nth_tail(vm: &mut Vm, who: &str, base: usize, k: usize) -> VmResult<Option<Value>> {
+    let start = arg(vm, base, 0);
+    let mut l = start;
+    let mut spine = Spine::new(l);
+    let mut i = 0usize;
+    while i < k {
         if !vm.is_pair(l) {
-            let kv = arg(vm, base, 1);
-            return Err(vm.error("list-tail: index out of range", &[kv]));
+            return Ok(None);
         }
         l = vm.cdr(l);
+        i += 1;
+        if !spine.step(vm, l) {
+            // `l` is in the cycle: measure it, and skip whole turns.
+            let mut len = 1usize;
+            let mut t = vm.cdr(l);
+            while t != l {
+                t = vm.cdr(t);
+                len += 1;
+            }
+            let left = (k - i) % len;
+            for _ in 0..left {
+                l = vm.cdr(l);
+            }
+            return Ok(Some(l));
+        }
+        vm.poll_interrupt(who, i as u64)?;
     }
-    Ok(l)
+    Ok(Some(l))
+}
+
+fn list_tail(vm: &mut Vm, base: usize, _: usize) -> VmResult<Value> {
+    let k = vm.index_arg("list-tail", base, 1)?;
+    match nth_tail(vm, "list-tail", base, k)? {
+        Some(l) => Ok(l),
+        None => {
+            let kv = arg(vm, base, 1);
+            Err(vm.error("list-tail: index out of range", &[kv]))
+        }
+    }
 }
 
 fn list_ref(vm: &mut Vm, base: usize, _: usize) -> VmResult<Value> {
     let k = vm.index_arg("list-ref", base, 1)?;
-    let mut l = arg(vm, base, 0);
-    for _ in 0..k {
-        if !vm.is_pair(l) {
-            break;
+    match nth_tail(vm, "list-ref", base, k)? {
+        Some(l) if vm.is_pair(l) => Ok(vm.car(l)),
+        _ => {
+            let kv = arg(vm, base, 1);
+            Err(vm.error("list-ref: index out of range", &[kv]))
         }
-        l = vm.cdr(l);
     }
-    if !vm.is_pair(l) {
-        let kv = arg(vm, base, 1);
-        return Err(vm.error("list-ref: index out of range", &[kv]));
-    }
-    Ok(vm.car(l))
 }
 
-fn mem_generic(vm: &mut Vm, base: usize, same: fn(&Vm, Value, Value) -> bool) -> VmResult<Value> {
+fn mem_generic(
+    vm: &mut Vm,
+    who: &str,
+    base: usize,
+    same: fn(&Vm, Value, Value) -> bool,
+) -> VmResult<Value> {
     let x = arg(vm, base, 0);
     let mut l = arg(vm, base, 1);
+    let mut spine = Spine::new(l);
     while vm.is_pair(l) {
         if same(vm, x, vm.car(l)) {
             return Ok(l);
         }
         l = vm.cdr(l);
+        if !spine.step(vm, l) {
+            let whole = arg(vm, base, 1);
+            return Err(circular_error(vm, who, whole));
+        }
+        vm.poll_interrupt(who, spine.steps)?;
     }
     Ok(Value::FALSE)
 }
 
 fn memq(vm: &mut Vm, base: usize, _: usize) -> VmResult<Value> {
-    mem_generic(vm, base, |_, a, b| a == b)
+    mem_generic(vm, "memq", base, |_, a, b| a == b)
 }
 
 fn memv(vm: &mut Vm, base: usize, _: usize) -> VmResult<Value> {
-    mem_generic(vm, base, eqv)
+    mem_generic(vm, "memv", base, eqv)
 }
 
 fn member(vm: &mut Vm, base: usize, _: usize) -> VmResult<Value> {
-    mem_generic(vm, base, equal)
+    mem_generic(vm, "member", base, equal)
 }
 
-fn ass_generic(vm: &mut Vm, base: usize, same: fn(&Vm, Value, Value) -> bool) -> VmResult<Value> {
+fn ass_generic(
+    vm: &mut Vm,
+    who: &str,
+    base: usize,
+    same: fn(&Vm, Value, Value) -> bool,
+) -> VmResult<Value> {
     let x = arg(vm, base, 0);
     let mut l = arg(vm, base, 1);
+    let mut spine = Spine::new(l);
     while vm.is_pair(l) {
         let e = vm.car(l);
         if vm.is_pair(e) && same(vm, x, vm.car(e)) {
             return Ok(e);
         }
         l = vm.cdr(l);
+        if !spine.step(vm, l) {
+            let whole = arg(vm, base, 1);
+            return Err(circular_error(vm, who, whole));
+        }
+        vm.poll_interrupt(who, spine.steps)?;
     }
     Ok(Value::FALSE)
 }
 
 fn assq(vm: &mut Vm, base: usize, _: usize) -> VmResult<Value> {
-    ass_generic(vm, base, |_, a, b| a == b)
+    ass_generic(vm, "assq", base, |_, a, b| a == b)
 }
 
 fn assv(vm: &mut Vm, base: usize, _: usize) -> VmResult<Value> {
-    ass_generic(vm, base, eqv)
+    ass_generic(vm, "assv", base, eqv)
 }
 
 fn assoc(vm: &mut Vm, base: usize, _: usize) -> VmResult<Value> {
-    ass_generic(vm, base, equal)
+    ass_generic(vm, "assoc", base, equal)
 }
 
 /// Does following the cdrs from `l` come back to a pair already seen?
@@ -281,9 +365,10 @@ fn make_list(vm: &mut Vm, base: usize, argc: usize) -> VmResult<Value> {
         Value::UNSPECIFIED
     };
     let mut l = Value::NIL;
-    for _ in 0..n {
+    for i in 0..n {
         let fill = if argc > 1 { arg(vm, base, 1) } else { fill };
         l = vm.cons(fill, l)?;
+        vm.poll_interrupt("make-list", i as u64)?;
     }
     Ok(l)
 }

@@ -147,16 +147,25 @@ pub fn eqv(vm: &Vm, a: Value, b: Value) -> bool {
     }
 }
 
-/// `equal?`: structural equality, terminating on cycles by bounding work.
+/// Pairs and vectors `equal?` compares before it starts to remember which
+/// it has compared (only data this large can hold a cycle worth the cost).
+const EQUAL_PLAIN_STEPS: u64 = 1 << 20;
+
+/// `equal?`: structural equality, and it terminates on circular data (R7RS
+/// 6.1). After `EQUAL_PLAIN_STEPS` pairs and vectors it remembers every
+/// two objects it compares, and two met again are taken as equal (they
+/// are being compared, or were and were equal; a difference would have
+/// ended the comparison): equality of the infinite trees the data
+/// unfolds to, in time and memory linear in the data.
 pub fn equal(vm: &Vm, a: Value, b: Value) -> bool {
     let mut work = vec![(a, b)];
-    let mut budget: u64 = 50_000_000;
+    let mut steps: u64 = 0;
+    let mut seen: std::collections::HashSet<(u64, u64)> = std::collections::HashSet::new();
     while let Some((a, b)) = work.pop() {
         if eqv(vm, a, b) {
             continue;
         }
-        budget = budget.saturating_sub(1);
-        if budget == 0 || !a.is_ref() || !b.is_ref() {
+        if !a.is_ref() || !b.is_ref() {
             return false;
         }
         if vm.is(a, crate::obj::STRING) && vm.is(b, crate::obj::STRING) {
@@ -174,6 +183,10 @@ pub fn equal(vm: &Vm, a: Value, b: Value) -> bool {
                 let n = vm.heap.len(a);
                 if n != vm.heap.len(b) {
                     return false;
+                }
+                steps += 1;
+                if steps > EQUAL_PLAIN_STEPS && !seen.insert((a.bits(), b.bits())) {
+                    continue;
                 }
                 for i in (0..n).rev() {
                     work.push((vm.heap.get(a, i), vm.heap.get(b, i)));

@@ -354,7 +354,7 @@ fn gcd(vm: &mut Vm, base: usize, argc: usize) -> VmResult<Value> {
     let (mut acc, mut exact) = (BigInt::zero(), true);
     for i in 0..argc {
         let (n, e) = int_arg(vm, "gcd", base, i)?;
-        acc = acc.gcd(&n);
+        acc = crate::num::gcd(&acc, &n);
         exact &= e;
     }
     int_result(vm, acc, exact)
@@ -364,7 +364,12 @@ fn lcm(vm: &mut Vm, base: usize, argc: usize) -> VmResult<Value> {
     let (mut acc, mut exact) = (BigInt::one(), true);
     for i in 0..argc {
         let (n, e) = int_arg(vm, "lcm", base, i)?;
-        acc = acc.lcm(&n);
+        acc = if acc.is_zero() || n.is_zero() {
+            BigInt::zero()
+        } else {
+            vm.check_number_bits("lcm", acc.bits() + n.bits())?;
+            (&acc / crate::num::gcd(&acc, &n) * &n).abs()
+        };
         exact &= e;
     }
     int_result(vm, acc, exact)
@@ -414,7 +419,12 @@ fn exact_pow(vm: &mut Vm, b: BigInt, k: &BigInt) -> VmResult<BigInt> {
         });
     }
     match k.to_u32() {
-        Some(k) if b.bits().saturating_mul(u64::from(k)) <= MAX_POW_BITS => Ok(b.pow(k)),
+        Some(k) if b.bits().saturating_mul(u64::from(k)) <= MAX_POW_BITS => {
+            let bits = b.bits().saturating_mul(u64::from(k));
+            vm.check_number_bits("expt", bits)?;
+            vm.charge_work(bits, bits);
+            Ok(b.pow(k))
+        }
         _ => Err(vm.error("expt: result too large", &[])),
     }
 }

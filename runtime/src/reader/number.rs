@@ -293,7 +293,7 @@ impl Number {
         if d.is_zero() {
             return None;
         }
-        let g = n.gcd(&d);
+        let g = crate::num::gcd(&n, &d);
         let (mut n, mut d) = (n / &g, d / &g);
         if d.is_negative() {
             n = -n;

@@ -662,7 +662,7 @@ impl Vm {
         let Some((k, _)) = &self.pending_escape else {
             return false;
         };
-        let k = crate::raw_in(self, k);
+        let k = crate::own_raw(self, k);
         let entry = self.entries.last().copied().unwrap_or(Entry {
             frames: 0,
             stack: 0,
@@ -677,9 +677,9 @@ impl Vm {
             return Ok(());
         };
         let f_idx = self.stack.len();
-        let k = crate::raw_in(self, &k);
+        let k = crate::own_raw(self, &k);
         self.stack.push(k);
-        let vals = crate::raw_in(self, &vals);
+        let vals = crate::own_raw(self, &vals);
         let items = self.list_to_vec(vals).unwrap_or_default();
         let argc = items.len();
         self.stack.extend(items);

@@ -145,6 +145,9 @@ pub enum Abort {
     Exit(i32),
     /// The heap is exhausted.
     OutOfMemory(String),
+    /// A limit the host set (the call budget, an interrupt) ended the
+    /// host's call; no Scheme handler sees it.
+    Limit(String),
     /// A continuation captured outside the native function now running was
     /// invoked: the native call unwinds, and the VM around it resumes the
     /// continuation (`Vm::pending_escape`).
@@ -225,9 +228,32 @@ pub struct Limits {
     pub interrupt: std::sync::Arc<std::sync::atomic::AtomicBool>,
     /// Heap bytes in use above which allocation raises a `limit` error.
     pub heap_bytes: Option<u64>,
+    /// Heap bytes in use above which allocation raises a catchable
+    /// "heap exhausted" error whatever the host set: three quarters of
+    /// the memory the process may really use (`os::memory_available`), so
+    /// a request too large for the machine is refused before it touches
+    /// memory instead of waking the kernel's OOM killer.
+    pub memory_ceiling: u64,
     /// The heap limit was hit and nothing has been freed since.
     pub heap_tripped: bool,
+    /// A budget or interrupt limit tripped and the running thread is
+    /// unwinding (running its `dynamic-wind` after-thunks, with
+    /// `UNWIND_CALLS` calls to do it in) before the host's call ends.
+    pub unwinding: Option<LimitTrip>,
 }
+
+/// Which limit ended a host call (`Limits::unwinding`).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum LimitTrip {
+    /// The call budget was used up.
+    Budget,
+    /// The host interrupted.
+    Interrupt,
+}
+
+/// Calls the after-thunks of a thread that a limit stopped may make before
+/// the host's call ends anyway.
+pub const UNWIND_CALLS: u64 = 100_000;
 
 /// The VM.
 pub struct Vm {
@@ -293,6 +319,8 @@ pub struct Vm {
     pub threads_live_at_prune: usize,
     /// Threads `%terminate-others!` asked to unwind that have not ended.
     pub threads_unwinding: usize,
+    /// The secret key hash tables place their entries by.
+    pub hash_key: crate::prim::hash::HashKey,
     /// Thread switches so far (restores of a thread's state).
     pub switches: u64,
     /// The last terminate phase (`%terminate-others!` to
@@ -374,7 +402,10 @@ impl Vm {
             out_pending: false,
             fuel: crate::thread::QUANTUM,
             fuel_grant: crate::thread::QUANTUM,
-            limits: Limits::default(),
+            limits: Limits {
+                memory_ceiling: crate::os::memory_available() / 4 * 3,
+                ..Limits::default()
+            },
             grants: Grants::ALL,
             save_permit: false,
             captures: 0,
@@ -383,6 +414,7 @@ impl Vm {
             threads_registered: 0,
             threads_live_at_prune: 0,
             threads_unwinding: 0,
+            hash_key: Default::default(),
             switches: 0,
             terminate_phase: (None, 0, 0),
             os,
@@ -440,11 +472,16 @@ impl Vm {
             if self.heap.wants_major() {
                 self.collect(CollectionKind::Major)?;
             }
-            self.check_heap_limit((words as u64 + 1) * 8)?;
-            return self
-                .heap
-                .alloc_old(tag, words)
-                .map_err(|e| Exn::Abort(Abort::OutOfMemory(e.to_string())));
+            let bytes = (words as u64).saturating_add(1).saturating_mul(8);
+            self.check_heap_limit(bytes)?;
+            return match self.heap.alloc_old(tag, words) {
+                Ok(v) => Ok(v),
+                Err(e) => Err(self.error_kind(
+                    "limit",
+                    format!("heap exhausted: an object of {bytes} bytes does not fit ({e})"),
+                    &[],
+                )),
+            };
         }
         self.collect(CollectionKind::Auto)?;
         self.check_heap_limit(0)?;
@@ -458,25 +495,84 @@ impl Vm {
     /// raised again until a collection finds the heap back under the limit
     /// (so the handler and the condition object can be allocated).
     fn check_heap_limit(&mut self, more: u64) -> VmResult<()> {
-        let Some(limit) = self.limits.heap_bytes else {
-            return Ok(());
-        };
-        if self.heap.used_bytes() + more <= limit {
+        let host = self.limits.heap_bytes.unwrap_or(u64::MAX);
+        let limit = host.min(self.limits.memory_ceiling);
+        if self.heap.used_bytes().saturating_add(more) <= limit {
             self.limits.heap_tripped = false;
             return Ok(());
         }
-        if self.limits.heap_tripped {
+        if self.limits.heap_tripped && more < limit / 4 {
+            // The handler of the error just raised may allocate a little.
             return Ok(());
         }
-        self.collect(CollectionKind::Major)?;
-        let used = self.heap.used_bytes() + more;
+        // A request larger than the limit by itself is refused without a
+        // collection: no collection could make room for it.
+        if more <= limit {
+            self.collect(CollectionKind::Major)?;
+        }
+        let used = self.heap.used_bytes().saturating_add(more);
         if used <= limit {
             return Ok(());
         }
         self.limits.heap_tripped = true;
+        let message = if host <= self.limits.memory_ceiling {
+            format!("heap limit exceeded: {used} bytes needed, the limit is {limit}")
+        } else {
+            format!(
+                "heap exhausted: {used} bytes needed, and this process may use {limit} \
+                 (three quarters of the memory it has)"
+            )
+        };
+        Err(self.error_kind("limit", message, &[]))
+    }
+
+    /// In a loop of a built-in that may run long: every 2^20 steps (`i`
+    /// counts them), stop if the host has interrupted. The error it
+    /// returns only ends the built-in; the interrupt stays set, and the
+    /// next safepoint ends the host's call (`trip_limit`), so no handler
+    /// can carry on past it.
+    #[inline(always)]
+    pub fn poll_interrupt(&mut self, who: &str, i: u64) -> VmResult<()> {
+        if i & ((1 << 20) - 1) != 0
+            || !self
+                .limits
+                .interrupt
+                .load(std::sync::atomic::Ordering::Relaxed)
+        {
+            return Ok(());
+        }
+        Err(self.error_kind("limit", format!("{who}: interrupted by the host"), &[]))
+    }
+
+    /// Charge the work of an operation on numbers of `a` and `b` bits to
+    /// the call budget (about one call per 64 × 64 limb products), so that
+    /// a host's budget bounds arithmetic on huge numbers as it bounds
+    /// loops. The next call then reaches a safepoint, which accounts for it.
+    pub fn charge_work(&mut self, a: u64, b: u64) {
+        let work = (a / 64 + 1).saturating_mul(b / 64 + 1) / 64;
+        let work = i32::try_from(work).unwrap_or(i32::MAX);
+        self.fuel = self.fuel.saturating_sub(work).max(i32::MIN / 2);
+    }
+
+    /// May a number of `bits` bits be made? Its size counts against the
+    /// heap's limits before the work to compute it is done (a product of
+    /// two huge numbers takes seconds and the memory of both), so a result
+    /// that could never be kept is refused at once.
+    pub fn check_number_bits(&mut self, who: &str, bits: u64) -> VmResult<()> {
+        let bytes = bits / 8 + 64;
+        let limit = self
+            .limits
+            .heap_bytes
+            .unwrap_or(u64::MAX)
+            .min(self.limits.memory_ceiling);
+        if bytes.saturating_mul(3) <= limit.saturating_sub(self.heap.used_bytes()) {
+            return Ok(());
+        }
         Err(self.error_kind(
             "limit",
-            format!("heap limit exceeded: {used} bytes needed, the limit is {limit}"),
+            format!(
+                "{who}: the result would take about {bytes} bytes, more than the heap may hold"
+            ),
             &[],
         ))
     }

@@ -1,8 +1,10 @@
-//! Tests that fork the process they run in. They live in a binary of their
-//! own without the test harness (`harness = false`): `main` runs them one
-//! after another on the only thread there is, so no other test's thread
-//! can hold a lock across a `fork`. Every child is waited for with a
-//! bound, so a child that hangs fails its test instead of the run.
+//! Tests that need the process they run in to themselves: they fork it,
+//! or set its panic hook. They live in a binary of their own without the
+//! test harness (`harness = false`): `main` runs them one after another on
+//! the only thread there is, so no other test's thread can hold a lock
+//! across a `fork` or panic into a hook a test set. Every child is waited
+//! for with a bound, so a child that hangs fails its test instead of the
+//! run.
 #![forbid(unsafe_code)]
 
 use std::os::fd::AsRawFd;
@@ -33,6 +35,10 @@ fn main() {
         (
             "the_host_saves_by_fork_whatever_the_grants",
             the_host_saves_by_fork_whatever_the_grants,
+        ),
+        (
+            "issue_20_11_a_native_function_s_panic_prints_nothing_unless_asked",
+            a_native_function_s_panic_prints_nothing_unless_asked,
         ),
     ];
     let filter: Vec<String> = std::env::args()
@@ -268,4 +274,40 @@ fn the_host_saves_by_fork_whatever_the_grants() {
     let (mut again, _) = Runtime::from_image(&img).expect("load");
     assert_eq!(eval(&mut again, "answer"), "42");
     let _ = std::fs::remove_dir_all(&dir);
+}
+
+thread_local! {
+    /// Panics the recording hook saw on this thread.
+    static SEEN: std::cell::Cell<u32> = const { std::cell::Cell::new(0) };
+}
+
+// See issue #20, item 11: a panic inside a registered native function
+// became the documented Scheme error, but Rust's panic hook printed its
+// message and backtrace on stderr first.
+fn a_native_function_s_panic_prints_nothing_unless_asked() {
+    // The host's own hook: it counts the panics it is given.
+    let previous = std::panic::take_hook();
+    std::panic::set_hook(Box::new(|_| SEEN.with(|s| s.set(s.get() + 1))));
+    let mut rt = Runtime::new().expect("runtime");
+    rt.register(
+        "boom",
+        |_: &mut imp::Scope, _: ()| -> Result<i64, imp::Error> { panic!("kaboom") },
+    )
+    .expect("register");
+    let e = rt.eval_str("(boom)").expect_err("a Scheme error");
+    assert!(e.to_string().contains("kaboom"), "{e}");
+    assert_eq!(SEEN.with(|s| s.get()), 0, "the host's hook saw the panic");
+    // The engine goes on, and a guard catches the error.
+    assert_eq!(eval(&mut rt, "(guard (e (#t 'caught)) (boom))"), "caught");
+    // A host that asks sees them.
+    rt.show_native_panics(true);
+    let _ = rt.eval_str("(boom)");
+    assert_eq!(SEEN.with(|s| s.get()), 1);
+    // A panic outside a native call still reaches the host's hook.
+    rt.show_native_panics(false);
+    let r = std::panic::catch_unwind(|| panic!("the host's own"));
+    assert!(r.is_err());
+    assert_eq!(SEEN.with(|s| s.get()), 2);
+    // The runtime's hook (in front of this one) stays for the process.
+    drop(previous);
 }
