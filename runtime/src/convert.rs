@@ -542,6 +542,21 @@ impl Scope<'_> {
 }
 
 impl Runtime {
+    /// Call one of imp's own procedures (`%channel-poll`, …), which user
+    /// code cannot name (see `Vm::hide_internals`).
+    pub(crate) fn call_internal<R: FromValue>(
+        &mut self,
+        name: &str,
+        args: impl IntoArgs,
+    ) -> Result<R, Error> {
+        let f = match self.vm().internal_global(name) {
+            Ok(f) => f,
+            Err(e) => return Err(self.scope().convert(e)),
+        };
+        let f = self.scope().hold(f);
+        self.call_value(&f, args)
+    }
+
     /// The value of the global variable `name`, converted.
     ///
     /// ```

@@ -21,6 +21,7 @@ const SAVED_REGS: &[(&str, Reg)] = &[
     ("input-port", Reg::InParam),
     ("error-port", Reg::ErrParam),
     ("keywords", Reg::Keywords),
+    ("internal-symbols", Reg::Internals),
 ];
 
 #[doc(hidden)]

@@ -864,6 +864,7 @@ impl Runtime {
         self.eval_source(THREADS, Some("threads.scm"))?;
         self.eval_source(REPL, Some("repl.scm"))?;
         compile::library::record_builtins(&mut self.vm).map_err(|e| self.convert(e))?;
+        self.vm.hide_internals().map_err(|e| self.convert(e))?;
         for (reg, name) in [
             (Reg::OutParam, "current-output-port"),
             (Reg::ErrParam, "current-error-port"),
@@ -993,7 +994,7 @@ impl Runtime {
     /// # Errors
     /// As [`Runtime::eval_str`].
     pub fn run_until_idle(&mut self) -> Result<(), Error> {
-        self.call_global::<()>("%run-until-idle", ())
+        self.call_internal::<()>("%run-until-idle", ())
     }
 
     /// Let the runtime's other green threads run for `slice` (the host's
@@ -1116,7 +1117,7 @@ impl Runtime {
     /// # Errors
     /// As [`Runtime::receive`].
     pub fn try_receive<T: FromValue>(&mut self, channel: &Value) -> Result<Option<T>, Error> {
-        let v: Value = self.call_global("%channel-poll", (channel,))?;
+        let v: Value = self.call_internal("%channel-poll", (channel,))?;
         let r = self.raw(&v)?;
         if self.vm.is_pair(r) {
             let first = self.hold(self.vm.car(r));
@@ -1253,7 +1254,7 @@ impl Runtime {
         let text = read_source(path)?;
         let base = self.vm.stack.len();
         let r = (|| {
-            let name = self.vm.intern("%load-run")?;
+            let name = self.vm.intern_internal("%load-run")?;
             let run = self.vm.global_value(name);
             self.vm.stack.push(run);
             let p = self.vm.string(&path.display().to_string())?;
@@ -1343,7 +1344,7 @@ impl Runtime {
         };
         let run = rt
             .vm
-            .intern("%run-restore-hooks")
+            .intern_internal("%run-restore-hooks")
             .map_err(|e| rt.convert(e))?;
         let run = rt.vm.global_value(run);
         if rt.vm.is_procedure(run) {
@@ -1469,7 +1470,7 @@ impl Runtime {
         };
         let hooks = self
             .vm
-            .intern("%restore-hooks")
+            .intern_internal("%restore-hooks")
             .map(|s| self.vm.global_value(s))
             .map_err(|e| self.convert(e))?;
         let hooks = if hooks == Raw::UNDEFINED {
@@ -1688,7 +1689,7 @@ impl Runtime {
     /// [`Error::Exit`] for `(exit)` or `,quit`; anything else the listener
     /// itself could not survive.
     pub fn run_repl(&mut self) -> Result<bool, Error> {
-        let v = self.eval_named("(%repl)", "<repl>")?;
+        let v: Value = self.call_internal("%repl", ())?;
         self.flush();
         Ok(self.raw(&v)? != Raw::FALSE)
     }

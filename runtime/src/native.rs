@@ -292,7 +292,7 @@ impl crate::Runtime {
 /// Make the procedure object for native `name`, bind the global, and add
 /// the name to `%native-names` (what an image of this heap needs).
 fn make_native(vm: &mut Vm, name: &str) -> VmResult<()> {
-    let list_sym = vm.intern("%native-names")?;
+    let list_sym = vm.intern_internal("%native-names")?;
     let names = vm.global_value(list_sym);
     let names = if vm.list_to_vec(names).is_some() {
         names
@@ -465,7 +465,10 @@ pub(crate) fn call_native(vm: &mut Vm, f: Raw, f_idx: usize, argc: usize) -> VmR
 /// The native functions an image's heap needs that `vm`'s host has not
 /// registered, sorted.
 pub(crate) fn missing_natives(vm: &Vm) -> Vec<String> {
-    let Some(sym) = vm.symbol_lookup("%native-names") else {
+    let Some(sym) = vm
+        .internal_lookup("%native-names")
+        .or_else(|| vm.symbol_lookup("%native-names"))
+    else {
         return Vec::new();
     };
     let names = vm.global_value(sym);

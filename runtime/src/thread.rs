@@ -332,7 +332,11 @@ impl Vm {
         let syms = self.make_vector(SYMS.len(), Value::FALSE)?;
         self.set_reg(Reg::SchedSyms, syms);
         for (i, name) in SYMS.iter().enumerate() {
-            let s = self.intern(name)?;
+            let s = if name.starts_with('%') {
+                self.intern_internal(name)?
+            } else {
+                self.intern(name)?
+            };
             let v = self.reg(Reg::SchedSyms);
             self.heap.set(v, i, s);
         }

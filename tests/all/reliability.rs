@@ -565,3 +565,78 @@ fn issue_20_21_native_loops_end_on_circular_lists_and_huge_numbers() {
         "(error error error error (2 1) #0=(3 1 2 . #0#) 3 error #t #f)(#t 2)"
     );
 }
+
+// See issue #20, item 8: internal `%` primitives were reachable from user
+// code, and `(%enqueue-waiter! -1000000000000)` panicked (or, with a
+// vector, wrote at a heap offset the script chose).
+#[test]
+fn issue_20_8_internal_primitives_are_out_of_reach() {
+    let d = dir("internals");
+    let o = run_program(
+        &d,
+        r##"(define (try thunk)
+             (guard (e ((error-object? e) (error-object-message e))) (thunk)))
+           (define (show x) (write x) (newline))
+           ;; By name, by a symbol made at run time, by `#%global`.
+           (show (try (lambda () (eval '(%enqueue-waiter! -1000000000000)))))
+           (show (try (lambda () (eval (list (string->symbol "%enqueue-waiter!") (vector 1 2 3))))))
+           (show (try (lambda () (eval (list (list (string->symbol "#%global") '%park) 1)))))
+           (show (try (lambda () (eval (list (string->symbol "#%if") #t 1 2)))))
+           ;; A define-macro transformer cannot make such a name either.
+           (define-macro (sneaky) (list (string->symbol "#%global") '%libraries))
+           (show (try (lambda () (eval '(sneaky)))))
+           ;; A program's own % names are its own: the runtime's are untouched.
+           (define (%park x) (list 'mine x))
+           (show (%park 1))
+           (show (thread-join! (thread-start! (make-thread (lambda () (thread-sleep! 0.01) 'threads-fine)))))
+           (show (filter (lambda (s) (char=? (string-ref s 0) #\%))
+                         (map symbol->string (list 'a))))"##,
+    );
+    assert_eq!(o.status, 0, "{}", o.stderr);
+    let lines: Vec<&str> = o.stdout.lines().collect();
+    assert!(
+        lines[0].contains("unbound variable `%enqueue-waiter!`"),
+        "{}",
+        o.stdout
+    );
+    assert!(
+        lines[1].contains("unbound variable `%enqueue-waiter!`"),
+        "{}",
+        o.stdout
+    );
+    assert!(lines[2].contains("reserved"), "{}", o.stdout);
+    assert!(lines[3].contains("reserved"), "{}", o.stdout);
+    assert!(lines[4].contains("reserved"), "{}", o.stdout);
+    assert_eq!(&lines[5..], ["(mine 1)", "threads-fine", "()"]);
+    // The same in source, and in an image started again.
+    let o = run_bounded(
+        &d,
+        &["-e".as_ref(), "(%enqueue-waiter! -1000000000000)".as_ref()],
+        b"",
+        Duration::from_secs(60),
+    );
+    assert_eq!(o.status, 70);
+    assert!(o.stderr.contains("unbound variable"), "{}", o.stderr);
+    // Written in source, `#%` names are refused when the form is compiled.
+    let o = run_bounded(
+        &d,
+        &["-e".as_ref(), "((|#%global| %enqueue-waiter!) 5)".as_ref()],
+        b"",
+        Duration::from_secs(60),
+    );
+    assert_eq!(o.status, 70);
+    assert!(o.stderr.contains("reserved"), "{}", o.stderr);
+    let o = run_program(
+        &d,
+        r#"(save-application "i.img" #:toplevel
+             (lambda () (display (guard (e (#t 'hidden)) (eval '(%thread-kill! (current-thread)))))))"#,
+    );
+    assert_eq!(o.status, 0, "{}", o.stderr);
+    let o = run_bounded(
+        &d,
+        &["--image".as_ref(), "i.img".as_ref()],
+        b"",
+        Duration::from_secs(60),
+    );
+    assert_eq!(o.stdout, "hidden", "{}", o.stderr);
+}

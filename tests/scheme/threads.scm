@@ -77,7 +77,7 @@
 (mutex-unlock! am)
 (define holder2 (start (lambda () (mutex-lock! am) (thread-sleep! 10))))
 (thread-sleep! 0.01)
-(%thread-kill! holder2)
+(thread-terminate! holder2)
 (show (guard (e ((abandoned-mutex-exception? e) 'abandoned-after-kill)) (mutex-lock! am)))
 (mutex-unlock! am)
 (show (guard (e ((terminated-thread-exception? e) 'terminated-thread-exception)) (thread-join! holder2)))

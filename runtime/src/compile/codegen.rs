@@ -235,7 +235,10 @@ impl Gen<'_> {
         if let Some(&k) = f.globals.get(name) {
             return Ok(k);
         }
-        let s = self.vm.intern(name)?;
+        let s = match name.strip_prefix("#%") {
+            Some(internal) => self.vm.intern_internal(internal)?,
+            None => self.vm.intern(name)?,
+        };
         let k = self.add_const(f, s);
         f.globals.insert(name.to_string(), k);
         Ok(k)

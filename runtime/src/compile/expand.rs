@@ -700,6 +700,10 @@ impl<'a> Expander<'a> {
                 Ok(Node::Const(alias::strip(&items[1])))
             }
             "global" => match items.get(1).and_then(|x| x.as_sym()) {
+                // imp's own names (`%make-record`) are the internal
+                // table's: the `#%` prefix, which no user name can have,
+                // tells code generation so.
+                Some(n) if n.starts_with('%') => Ok(Node::Global(format!("#%{n}"), pos)),
                 Some(n) => Ok(Node::Global(n.to_string(), pos)),
                 None => Err(self.err(pos, "bad #%global")),
             },

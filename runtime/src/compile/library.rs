@@ -171,9 +171,9 @@ pub fn record_builtins(vm: &mut Vm) -> VmResult<()> {
     Ok(())
 }
 
+/// The value of one of the library system's own globals (`%libraries`, …).
 fn global_named(vm: &mut Vm, name: &str) -> VmResult<Value> {
-    let s = vm.intern(name)?;
-    Ok(vm.global_value(s))
+    vm.internal_global(name)
 }
 
 fn ensure_builtins(vm: &mut Vm) -> VmResult<()> {
@@ -622,7 +622,10 @@ pub fn include_forms(x: &mut Expander, items: &[Datum], fold_case: bool) -> VmRe
         let mut reader = crate::reader::Reader::new(&text).with_fold_case(fold_case);
         loop {
             match reader.read() {
-                Ok(Some(d)) => forms.push(d),
+                Ok(Some(d)) => {
+                    super::check_reserved(x.vm, &d)?;
+                    forms.push(d);
+                }
                 Ok(None) => break,
                 Err(e) => {
                     return Err(x.vm.error_kind(

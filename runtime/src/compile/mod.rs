@@ -23,12 +23,53 @@ use expand::Expander;
 /// Deepest nesting of data converted between datums and heap values.
 const MAX_DATA_DEPTH: usize = 10_000;
 
-/// Compile one top-level form into a thunk.
+/// Compile one top-level form, from outside the expander, into a thunk.
 pub fn compile_toplevel(vm: &mut Vm, d: &Datum, file: Option<&str>) -> VmResult<Value> {
+    check_reserved(vm, d)?;
+    compile_expanded(vm, d, file)
+}
+
+/// Compile a form the expander made itself (it may use `#%` names).
+fn compile_expanded(vm: &mut Vm, d: &Datum, file: Option<&str>) -> VmResult<Value> {
     let mark = vm.heap.root_mark();
     let r = compile_inner(vm, d, file, None);
     vm.heap.truncate_roots(mark);
     r
+}
+
+/// Names beginning with `#%` belong to imp's expander: its rewrites of the
+/// derived forms use them to mean the core forms and imp's own globals
+/// whatever the program binds. Source and data from outside (what the
+/// reader read, what `eval` and `define-macro` transformers hand over)
+/// may not use them, or a program could reach what they name.
+pub fn check_reserved(vm: &mut Vm, d: &Datum) -> VmResult<()> {
+    let mut work = vec![d];
+    while let Some(d) = work.pop() {
+        match &d.kind {
+            DatumKind::Sym(s) if s.starts_with("#%") => {
+                let at = if d.pos.line > 0 {
+                    format!(" (line {}, column {})", d.pos.line, d.pos.col)
+                } else {
+                    String::new()
+                };
+                return Err(vm.error_kind(
+                    "syntax-error",
+                    format!(
+                        "the name `{s}`{at} is reserved: names that begin with #% are imp's own"
+                    ),
+                    &[],
+                ));
+            }
+            DatumKind::List(items, tail) => {
+                work.extend(items.iter());
+                work.extend(tail.iter().map(|t| &**t));
+            }
+            DatumKind::Vector(items) => work.extend(items.iter()),
+            DatumKind::Label(_, inner) => work.push(inner),
+            _ => {}
+        }
+    }
+    Ok(())
 }
 
 fn compile_inner(
@@ -60,6 +101,7 @@ pub fn compile_value(vm: &mut Vm, idx: usize, env: Option<Value>) -> VmResult<Va
         };
         let v = vm.stack[idx];
         let d = value_to_datum(vm, v, 0)?;
+        check_reserved(vm, &d)?;
         compile_inner(vm, &d, None, env)
     })();
     vm.heap.truncate_roots(mark);
@@ -305,7 +347,7 @@ pub(crate) fn define_global_macro(
 /// Compile and run a `define-macro` transformer, binding `MACRO[kind=1, proc]`.
 pub(crate) fn define_procedure_macro(x: &mut Expander, name: &str, value: &Datum) -> VmResult<()> {
     let file = x.file.clone();
-    let thunk = compile_toplevel(x.vm, value, file.as_deref())?;
+    let thunk = compile_expanded(x.vm, value, file.as_deref())?;
     let base = x.vm.stack.len();
     x.vm.stack.push(thunk);
     let proc_ = x.vm.call_from_rust(base)?;
@@ -336,6 +378,7 @@ pub(crate) fn expand_global_macro(x: &mut Expander, name: &str, form: &Datum) ->
             .filter(|k| x.vm.is(*k, obj::STRING))
             .map(|k| x.vm.string_text(k));
         let spec = value_to_datum(x.vm, payload, 0)?;
+        check_reserved(x.vm, &spec)?;
         let mut rules = syntax_rules::SyntaxRules::parse(x, &spec)?;
         rules.env = 0;
         rules.lib_env = match key {
@@ -363,6 +406,7 @@ pub(crate) fn expand_global_macro(x: &mut Expander, name: &str, form: &Datum) ->
     x.vm.stack.truncate(base);
     let result = result?;
     let mut d = value_to_datum(x.vm, result, 0)?;
+    check_reserved(x.vm, &d)?;
     if d.pos.line == 0 {
         d.pos = form.pos;
     }

@@ -691,7 +691,7 @@ mod tests {
     fn records() {
         let defs = "(define-record-type <point> (make-point x y) point? (x point-x set-point-x!) (y point-y))
                     (define-record-type thing (make-thing a) thing? (a thing-a))";
-        let mut rt = crate::Runtime::new().unwrap();
+        let mut rt = crate::prim::testing::runtime();
         rt.eval_str(defs).unwrap();
         for (src, want) in [
             (

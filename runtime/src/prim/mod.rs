@@ -284,16 +284,24 @@ impl Vm {
 /// Helpers shared by the primitive modules' unit tests.
 #[cfg(test)]
 pub(crate) mod testing {
+    /// A runtime whose internal primitives can be named, so their own
+    /// argument checks can be tested.
+    pub fn runtime() -> crate::Runtime {
+        let mut rt = crate::Runtime::new().expect("runtime");
+        rt.vm().expose_internals_for_tests();
+        rt
+    }
+
     /// The written value of evaluating `src` in a fresh runtime.
     pub fn eval(src: &str) -> String {
-        let mut rt = crate::Runtime::new().expect("runtime");
+        let mut rt = runtime();
         let v = rt.eval_str(src).unwrap_or_else(|e| panic!("{src}: {e}"));
         rt.write(&v)
     }
 
     /// Evaluate each `(source, expected written value)` in one runtime.
     pub fn check(cases: &[(&str, &str)]) {
-        let mut rt = crate::Runtime::new().expect("runtime");
+        let mut rt = runtime();
         for (src, want) in cases {
             let v = rt.eval_str(src).unwrap_or_else(|e| panic!("{src}: {e}"));
             assert_eq!(rt.write(&v), *want, "{src}");
@@ -302,7 +310,7 @@ pub(crate) mod testing {
 
     /// The error text of evaluating `src`, which must fail.
     pub fn err(src: &str) -> String {
-        let mut rt = crate::Runtime::new().expect("runtime");
+        let mut rt = runtime();
         match rt.eval_str(src) {
             Ok(v) => panic!("{src} returned {}", rt.write(&v)),
             Err(e) => e.to_string(),

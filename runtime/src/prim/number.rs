@@ -834,6 +834,7 @@ mod tests {
                 ..Default::default()
             };
             let mut rt = crate::Runtime::with_options(opts).unwrap();
+            rt.vm().expose_internals_for_tests();
             for (src, want) in cases(table) {
                 let v = rt.eval_str(src).unwrap_or_else(|e| panic!("{src}: {e}"));
                 assert_eq!(rt.write(&v), want, "{src}");
@@ -843,7 +844,7 @@ mod tests {
 
     /// Each expression must raise an error whose message contains the text.
     fn check_err(table: &str) {
-        let mut rt = crate::Runtime::new().unwrap();
+        let mut rt = crate::prim::testing::runtime();
         for (src, want) in cases(table) {
             match rt.eval_str(src) {
                 Ok(v) => panic!("{src}: expected an error, got {}", rt.write(&v)),

@@ -91,8 +91,15 @@ pub enum Reg {
     /// The thread waiting for the threads `%terminate-others!` asked to
     /// unwind (a save child's terminate phase), or `#f`.
     TerminateWaiter,
+    /// The internal symbol table (a vector of buckets), or `()` before the
+    /// internals are hidden: see [`Vm::hide_internals`].
+    Internals,
 }
-const NREGS: usize = 21;
+const NREGS: usize = 22;
+
+/// Buckets of the internal symbol table (it holds the few hundred names of
+/// imp's own procedures and data).
+const INTERNAL_BUCKETS: usize = 512;
 
 /// An error raised inside the VM, before it becomes a Scheme condition.
 #[derive(Debug)]
@@ -1104,6 +1111,11 @@ impl Vm {
             .collect()
     }
 
+    /// The first character of a string, if it has one.
+    pub fn string_first_char(&self, s: Value) -> Option<char> {
+        (self.string_len(s) > 0).then(|| self.string_ref(s, 0))
+    }
+
     /// Does the heap string `s` hold exactly `text`?
     pub fn string_eq_str(&self, s: Value, text: &str) -> bool {
         let mut i = 0;
@@ -1202,6 +1214,141 @@ impl Vm {
         None
     }
 
+    /// The internal symbol named `name`, if any (never allocates).
+    pub fn internal_lookup(&self, name: &str) -> Option<Value> {
+        let tab = self.reg(Reg::Internals);
+        if !self.is(tab, VECTOR) {
+            return None;
+        }
+        let h = str_hash(name.chars());
+        let mut l = self.heap.get(tab, (h % self.heap.len(tab) as u64) as usize);
+        while !l.is_nil() {
+            let sym = self.car(l);
+            if self.string_eq_str(self.heap.get(sym, 0), name) {
+                return Some(sym);
+            }
+            l = self.cdr(l);
+        }
+        None
+    }
+
+    /// The symbol of one of imp's own names (`%park`, `%libraries`, …):
+    /// from the internal table, where [`Vm::hide_internals`] put them, or
+    /// (before that, while the standard library is being compiled) the
+    /// ordinary one. A name not yet known is made where such names live
+    /// now.
+    pub fn intern_internal(&mut self, name: &str) -> VmResult<Value> {
+        if let Some(sym) = self.internal_lookup(name) {
+            return Ok(sym);
+        }
+        if !self.is(self.reg(Reg::Internals), VECTOR) {
+            return self.intern(name);
+        }
+        let s = self.string(name)?;
+        self.stack.push(s);
+        let sym = self.alloc(SYMBOL, 2);
+        let s = self.stack.pop().unwrap_or(Value::FALSE);
+        let sym = sym?;
+        self.heap.set(sym, 0, s);
+        self.heap.set(sym, 1, Value::UNDEFINED);
+        self.add_internal(sym)
+    }
+
+    /// Put symbol `sym` in the internal table; returns it (it may have moved).
+    fn add_internal(&mut self, sym: Value) -> VmResult<Value> {
+        let h = str_hash(self.string_chars(self.heap.get(sym, 0)).into_iter());
+        self.stack.push(sym);
+        let tab = self.reg(Reg::Internals);
+        let i = (h % self.heap.len(tab) as u64) as usize;
+        let bucket = self.heap.get(tab, i);
+        let cell = self.cons(sym, bucket)?;
+        let tab = self.reg(Reg::Internals);
+        self.heap.set(tab, i, cell);
+        Ok(self.stack.pop().unwrap_or(Value::UNDEFINED))
+    }
+
+    /// Take imp's own names out of the symbol table user code reads from.
+    /// Every symbol whose name starts with `%` (the internal primitives,
+    /// which trust their arguments, and the standard library's private
+    /// procedures and data) moves to the internal table. Code compiled
+    /// before refers to the symbol objects themselves and runs unchanged;
+    /// a name written in user code, read by `read` or made by
+    /// `string->symbol` interns a new, unbound symbol, so no program can
+    /// reach them. imp's expansions reach them through `#%global`, a name
+    /// user code cannot use (the compiler refuses `#%` names from source
+    /// and data alike).
+    ///
+    /// # Errors
+    /// If the heap is exhausted.
+    pub fn hide_internals(&mut self) -> VmResult<()> {
+        if self.is(self.reg(Reg::Internals), VECTOR) {
+            return Ok(());
+        }
+        let tab = self.make_vector(INTERNAL_BUCKETS, Value::NIL)?;
+        self.set_reg(Reg::Internals, tab);
+        let base = self.stack.len();
+        let symtab = self.reg(Reg::Symtab);
+        for b in 0..self.heap.len(symtab) {
+            // Keep the bucket's public symbols, in order; push the others.
+            let mut keep = Vec::new();
+            let mut l = self.heap.get(symtab, b);
+            while !l.is_nil() {
+                let sym = self.car(l);
+                if self.string_first_char(self.heap.get(sym, 0)) == Some('%') {
+                    self.stack.push(sym);
+                } else {
+                    keep.push(sym);
+                }
+                l = self.cdr(l);
+            }
+            let moved = self.stack.len() - base;
+            if moved == 0 {
+                continue;
+            }
+            let kbase = self.stack.len();
+            self.stack.extend(keep);
+            let list = self.list_from_stack(kbase)?;
+            let symtab = self.reg(Reg::Symtab);
+            self.heap.set(symtab, b, list);
+            let count = self.reg(Reg::SymCount).as_fixnum_unchecked() - moved as i64;
+            self.set_reg(Reg::SymCount, Value::fix(count));
+            while self.stack.len() > base {
+                let sym = self.stack[self.stack.len() - 1];
+                self.add_internal(sym)?;
+                self.stack.pop();
+            }
+        }
+        Ok(())
+    }
+
+    /// Bind every internal name in the ordinary table too, to the same
+    /// value: for unit tests of the internal primitives themselves.
+    #[cfg(test)]
+    pub(crate) fn expose_internals_for_tests(&mut self) {
+        let tab = self.reg(Reg::Internals);
+        if !self.is(tab, VECTOR) {
+            return;
+        }
+        let mut pairs = Vec::new();
+        for b in 0..self.heap.len(tab) {
+            let mut l = self.heap.get(tab, b);
+            while !l.is_nil() {
+                let sym = self.car(l);
+                pairs.push((self.symbol_name(sym), sym));
+                l = self.cdr(l);
+            }
+        }
+        for (name, sym) in pairs {
+            let v = self.global_value(sym);
+            self.stack.push(v);
+            if let Ok(public) = self.intern(&name) {
+                let v = self.stack[self.stack.len() - 1];
+                self.set_global_value(public, v);
+            }
+            self.stack.pop();
+        }
+    }
+
     /// The interned symbol named `name`.
     pub fn intern(&mut self, name: &str) -> VmResult<Value> {
         if let Some(sym) = self.symbol_lookup(name) {
@@ -1276,6 +1423,13 @@ impl Vm {
         self.heap.get(sym, 1)
     }
 
+    /// The global value of one of imp's own names (see
+    /// [`Vm::intern_internal`]).
+    pub fn internal_global(&mut self, name: &str) -> VmResult<Value> {
+        let s = self.intern_internal(name)?;
+        Ok(self.global_value(s))
+    }
+
     /// Bind a symbol globally.
     #[inline(always)]
     pub fn set_global_value(&mut self, sym: Value, v: Value) {
@@ -1325,7 +1479,11 @@ impl Vm {
     /// Bind `name` globally to `v`.
     pub fn define_global(&mut self, name: &str, v: Value) -> VmResult<()> {
         self.stack.push(v);
-        let sym = self.intern(name);
+        let sym = if name.starts_with('%') {
+            self.intern_internal(name)
+        } else {
+            self.intern(name)
+        };
         let v = self.stack.pop().unwrap_or(Value::UNDEFINED);
         self.set_global_value(sym?, v);
         Ok(())
