@@ -326,7 +326,7 @@ fn repl() -> ExitCode {
 fn repl_with(mut rt: Runtime) -> ExitCode {
     let interactive = std::io::stdin().is_terminal() && std::io::stdout().is_terminal();
     if interactive {
-        let (term, out) = match terminal::Terminal::new(terminal::history_path()) {
+        let (term, out, err) = match terminal::Terminal::new(terminal::history_path()) {
             Ok(t) => t,
             Err(e) => {
                 eprintln!("imp: cannot start the line editor: {e}");
@@ -335,6 +335,7 @@ fn repl_with(mut rt: Runtime) -> ExitCode {
         };
         let set = rt.set_line_source(Box::new(term)).and_then(|()| {
             rt.set_output(Box::new(out));
+            rt.set_error_output(Box::new(err));
             rt.catch_sigint()
         });
         if let Err(e) = set {

@@ -110,9 +110,16 @@ pub struct Column {
 impl Terminal {
     /// A line editor on the terminal, with the history in `history` (read
     /// now if it exists), and a printer for output from other threads.
+    /// Also returns the sinks for the program's output and for its error
+    /// output: both print above the line being edited.
+    #[allow(clippy::type_complexity)]
     pub fn new(
         history: Option<PathBuf>,
-    ) -> rustyline::Result<(Terminal, ConsoleOut<impl ExternalPrinter + Send>)> {
+    ) -> rustyline::Result<(
+        Terminal,
+        ConsoleOut<impl ExternalPrinter + Send>,
+        ConsoleOut<impl ExternalPrinter + Send>,
+    )> {
         let config = rustyline::Config::builder()
             .auto_add_history(false)
             .max_history_size(10_000)?
@@ -135,6 +142,7 @@ impl Terminal {
             let _ = editor.load_history(h);
         }
         let printer = editor.create_external_printer()?;
+        let err_printer = editor.create_external_printer()?;
         let column = Arc::new(Column::default());
         Ok((
             Terminal {
@@ -145,6 +153,11 @@ impl Terminal {
             },
             ConsoleOut {
                 printer,
+                buf: Vec::new(),
+                column: column.clone(),
+            },
+            ConsoleOut {
+                printer: err_printer,
                 buf: Vec::new(),
                 column,
             },

@@ -65,7 +65,14 @@
 (define (%no-handler obj)
   (if (eq? (current-thread) (%initial-thread))
       (%uncaught obj)
-      (begin (%thread-fail! obj) (%thread-unwind-and-end))))
+      (begin (%thread-fail! obj)
+             (if %thread-failure-hook
+                 (%thread-failure-hook (current-thread) obj))
+             (%thread-unwind-and-end))))
+
+;; Called with a green thread and the condition it failed with, when one
+;; ends that way (the REPL reports it), or #f. It must not raise.
+(define %thread-failure-hook #f)
 
 ;; Run every after-thunk of the running green thread, then end it.
 (define (%thread-unwind-and-end)

@@ -463,6 +463,7 @@ impl Scope<'_> {
                 irritants: Vec::new(),
                 location: None,
                 backtrace: Vec::new(),
+                full_backtrace: Vec::new(),
             }));
         }
         let v = self.hold(raw);

@@ -1619,6 +1619,26 @@ impl Runtime {
         self.vm.out = sink;
     }
 
+    /// Send what is written to the error port (`current-error-port`,
+    /// error reports of the REPL) to `sink` instead of stderr.
+    ///
+    /// ```
+    /// #[derive(Clone, Default)]
+    /// struct Shared(std::rc::Rc<std::cell::RefCell<Vec<u8>>>);
+    /// impl std::io::Write for Shared {
+    ///     fn write(&mut self, b: &[u8]) -> std::io::Result<usize> { self.0.borrow_mut().extend_from_slice(b); Ok(b.len()) }
+    ///     fn flush(&mut self) -> std::io::Result<()> { Ok(()) }
+    /// }
+    /// let err = Shared::default();
+    /// let mut rt = imp::Runtime::new().unwrap();
+    /// rt.set_error_output(Box::new(err.clone()));
+    /// rt.eval_str("(display \"oops\" (current-error-port))").unwrap();
+    /// assert_eq!(err.0.borrow().as_slice(), b"oops");
+    /// ```
+    pub fn set_error_output(&mut self, sink: Box<dyn std::io::Write>) {
+        self.vm.err_out = Some(sink);
+    }
+
     /// Read standard input through `source` (a line editor) instead of
     /// the descriptor: what `read-line` and the REPL read on standard input
     /// comes from it, on its own OS thread. Only before standard input is
@@ -1949,6 +1969,7 @@ fn convert_in(vm: &mut Vm, e: Exn) -> Error {
                 irritants,
                 location: None,
                 backtrace: Vec::new(),
+                full_backtrace: Vec::new(),
             })
         }
     }

@@ -80,6 +80,16 @@ impl ForkRegistry {
     }
 }
 
+/// What an I/O error says, as a person reads it: "No such file or
+/// directory", without Rust's "(os error 2)".
+pub fn io_error_text(e: &std::io::Error) -> String {
+    let text = e.to_string();
+    match text.rfind(" (os error ") {
+        Some(i) if text.ends_with(')') => text[..i].to_string(),
+        _ => text,
+    }
+}
+
 // ---- the machine's memory ----------------------------------------------------------
 
 /// Bytes of memory this process may really use: the least of the
@@ -607,7 +617,7 @@ impl Os {
         o.custom_flags(OFlag::O_NONBLOCK.bits() | OFlag::O_CLOEXEC.bits());
         let f = o
             .open(path)
-            .map_err(|e| format!("cannot open `{path}`: {e}"))?;
+            .map_err(|e| format!("cannot open `{path}`: {}", io_error_text(&e)))?;
         Ok(self.add(f.into(), None))
     }
 

@@ -41,6 +41,24 @@
         (display (%condition-report c) (current-error-port))
         (newline (current-error-port)))))
 
+;; A green thread ended with an uncaught condition: say so (above the
+;; prompt, on a terminal), with the thread's name. Anything that goes wrong
+;; in saying it is dropped: the thread is ending anyway.
+(define (%repl-thread-failed t c)
+  (call-with-current-continuation
+   (lambda (k)
+     (with-exception-handler
+      (lambda (e) (k #f))
+      (lambda ()
+        (let ((p (current-error-port))
+              (name (thread-name t)))
+          (display "error in thread " p)
+          (if name (write name p) (display "(unnamed)" p))
+          (display ":\n" p)
+          (display (%condition-report c) p)
+          (newline p)
+          (flush-output-port p)))))))
+
 ;; Run thunk; on any condition, report it and return #f (else #t).
 (define (%repl-guard thunk)
   (call-with-current-continuation
@@ -71,7 +89,7 @@
     ("apropos" " TEXT" "bound names that contain TEXT")
     ("x" " EXPR" "the bytecode of the procedure EXPR evaluates to")
     ("threads" "" "every thread: name, state, what it waits for")
-    ("bt" "" "the backtrace of the last error")
+    ("bt" " [full]" "the backtrace of the last error (full: imp's own frames too)")
     ("load" " FILE" "load FILE")
     ("save" " FILE" "save the running system as an image (save-application)")
     ("gc" "" "collect garbage and show the heap's figures")
@@ -178,7 +196,9 @@
           ((string=? name "threads") (%repl-threads))
           ((string=? name "bt")
            (if %repl-last-error
-               (begin (display (%condition-report %repl-last-error 'backtrace))
+               (begin (display (%condition-report
+                                %repl-last-error
+                                (if (equal? (%repl-args rest) '(full)) 'full 'backtrace)))
                       (newline))
                (display "no error yet\n")))
           ((string=? name "load") (load (%repl-string-arg rest)))
@@ -224,6 +244,7 @@
 ;; entry is in proportion to its length.
 (define (%repl)
   (set! %sigint-target (current-thread))
+  (set! %thread-failure-hook %repl-thread-failed)
   ;; A session's own state: an image saved from a session whose entry
   ;; failed must not start out failed.
   (set! %repl-failed #f)

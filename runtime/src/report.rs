@@ -30,8 +30,36 @@ pub struct Report {
     pub irritants: Vec<String>,
     /// "file:line" where it was raised, if known.
     pub location: Option<String>,
-    /// Innermost first: "procedure (file:line)".
+    /// Innermost first: "procedure (file:line)", the program's own frames
+    /// (imp's library frames left out; runs of one frame folded as
+    /// "procedure (file:line) × N").
     pub backtrace: Vec<String>,
+    /// Every frame, imp's own included (what `,bt full` shows).
+    pub full_backtrace: Vec<String>,
+}
+
+/// The files of imp's own library, compiled into every runtime.
+const OWN_SOURCES: [&str; 3] = ["boot.scm:", "threads.scm:", "repl.scm:"];
+
+/// Is this location ("file:line") in imp's own library?
+fn is_own_location(loc: &str) -> bool {
+    OWN_SOURCES.iter().any(|f| loc.starts_with(f))
+}
+
+/// Is this backtrace line a frame of imp's own library?
+fn is_own_frame(line: &str) -> bool {
+    match frame_location(line) {
+        Some(loc) => is_own_location(loc),
+        // No source line: imp's own internal procedures are named `%…`.
+        None => line.starts_with('%'),
+    }
+}
+
+/// The "file:line" of a backtrace line "procedure (file:line)[ × N]".
+fn frame_location(line: &str) -> Option<&str> {
+    let open = line.find(" (")?;
+    let rest = &line[open + 2..];
+    Some(&rest[..rest.find(')')?])
 }
 
 /// Take a condition apart.
@@ -43,6 +71,7 @@ pub fn condition_parts(vm: &Vm, c: Value) -> Report {
             irritants: Vec::new(),
             location: None,
             backtrace: vm.last_backtrace.clone(),
+            full_backtrace: vm.last_backtrace.clone(),
         };
     }
     let msg = vm.heap.get(c, error::MESSAGE);
@@ -82,13 +111,23 @@ pub fn condition_parts(vm: &Vm, c: Value) -> Report {
     {
         backtrace.pop();
     }
-    let location = location.filter(|l| !(backtrace.is_empty() && l.starts_with("boot.scm:")));
+    let full_backtrace = backtrace.clone();
+    let backtrace: Vec<String> = backtrace.into_iter().filter(|l| !is_own_frame(l)).collect();
+    // Raised inside imp's library: the place is where the program called it.
+    let location = match location {
+        Some(l) if is_own_location(&l) => backtrace
+            .first()
+            .and_then(|f| frame_location(f))
+            .map(str::to_string),
+        l => l,
+    };
     Report {
         kind,
         message,
         irritants,
         location,
         backtrace,
+        full_backtrace,
     }
 }
 

@@ -640,3 +640,83 @@ fn issue_20_8_internal_primitives_are_out_of_reach() {
     );
     assert_eq!(o.stdout, "hidden", "{}", o.stderr);
 }
+
+// ---- what users see ---------------------------------------------------------------
+
+// See issue #20, item 24: error locations pointed into imp's own sources
+// (`at boot.scm:87`); a missing file's name was said twice; with `-e` a
+// missing library said `looked for foo/bar.sld in , .`.
+#[test]
+fn issue_20_24_errors_point_at_the_program_not_at_imp() {
+    let d = dir("locations");
+    let o = run_program(
+        &d,
+        "(define (settings)\n  (list (call-with-input-file \"no-such.conf\" read-line)))\n(settings)\n",
+    );
+    assert_eq!(o.status, 70);
+    assert!(o.stderr.contains("prog.scm:2\n"), "{}", o.stderr);
+    for imp_file in ["boot.scm", "threads.scm", "repl.scm"] {
+        assert!(!o.stderr.contains(imp_file), "{}", o.stderr);
+    }
+    assert_eq!(o.stderr.matches("no-such.conf").count(), 1, "{}", o.stderr);
+    assert!(!o.stderr.contains("os error"), "{}", o.stderr);
+    let o = run_bounded(
+        &d,
+        &["-e".as_ref(), "(import (foo bar))".as_ref()],
+        b"",
+        Duration::from_secs(60),
+    );
+    assert!(
+        o.stderr.contains("looked for foo/bar.sld in `.`;"),
+        "{}",
+        o.stderr
+    );
+    // `,bt full` shows imp's own frames when asked.
+    let o = run_bounded(
+        &d,
+        &[],
+        b"(define (g) (list (call-with-input-file \"no-such.conf\" read-line)))\n(g)\n,bt\n,bt full\n",
+        Duration::from_secs(60),
+    );
+    let (short, full) = o.stdout.split_once("  0:").map_or(("", ""), |_| {
+        let i = o.stdout.rfind("  0:").unwrap_or(0);
+        (&o.stdout[..i], &o.stdout[i..])
+    });
+    assert!(
+        short.contains("g (<repl>:1)") && !short.contains("boot.scm"),
+        "{}",
+        o.stdout
+    );
+    assert!(full.contains("boot.scm"), "{}", o.stdout);
+}
+
+// See issue #20, item 25: an error in a background thread of the REPL
+// printed nothing.
+#[test]
+fn issue_20_25_a_background_thread_s_error_is_shown_with_its_name() {
+    let d = dir("thread-errors");
+    let o = run_bounded(
+        &d,
+        &[],
+        b"(thread-start! (make-thread (lambda () (vector-ref (vector) 3)) 'worker))\n(thread-sleep! 0.05)\n(+ 1 2)\n",
+        Duration::from_secs(60),
+    );
+    assert!(o.stdout.ends_with("3\n"), "{}", o.stdout);
+    assert!(o.stderr.contains("error in thread worker:"), "{}", o.stderr);
+    assert!(o.stderr.contains("vector-ref"), "{}", o.stderr);
+}
+
+// See issue #20, item 26: a backtrace of deep recursion listed 40
+// identical lines.
+#[test]
+fn issue_20_26_repeated_frames_are_folded() {
+    let d = dir("fold");
+    let o = run_program(
+        &d,
+        "(define (f n) (if (= n 0) (car '()) (+ 1 (f (- n 1)))))\n(define (g) (list (f 100000)))\n(g)\n",
+    );
+    assert_eq!(o.status, 70);
+    assert!(o.stderr.contains("prog.scm:1) × 100,000\n"), "{}", o.stderr);
+    assert!(o.stderr.contains("prog.scm:2)"), "{}", o.stderr);
+    assert!(o.stderr.lines().count() < 10, "{}", o.stderr);
+}

@@ -487,8 +487,12 @@ pub fn lib_env(x: &mut Expander, key: &str) -> VmResult<Option<Rc<Env>>> {
 /// Directories searched for library files, in order.
 fn search_dirs(x: &Expander) -> Vec<std::path::PathBuf> {
     let mut dirs = Vec::new();
+    // The directory of the file being compiled (not of `<command line>`
+    // and its kin, which are no files).
     if let Some(f) = &x.file
+        && !f.starts_with('<')
         && let Some(p) = std::path::Path::new(f).parent()
+        && !p.as_os_str().is_empty()
     {
         dirs.push(p.to_path_buf());
     }
@@ -552,10 +556,13 @@ fn ensure_library(x: &mut Expander, key: &str, d: &Datum) -> VmResult<()> {
         ));
     }
     let Some(path) = find_library_file(x, d) else {
-        let dirs: Vec<String> = search_dirs(x)
-            .iter()
-            .map(|p| p.display().to_string())
-            .collect();
+        let mut dirs: Vec<String> = Vec::new();
+        for p in search_dirs(x) {
+            let p = format!("`{}`", p.display());
+            if !dirs.contains(&p) {
+                dirs.push(p);
+            }
+        }
         return Err(x.err(
             d.pos,
             format!(

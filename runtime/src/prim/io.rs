@@ -236,9 +236,10 @@ pub(super) fn open_file_arg(
         },
     )?;
     let path = vm.string_text(p);
+    // The message names the file: no irritant repeats it.
     vm.os
         .open_file(&path, write, append)
-        .map_err(|m| vm.error_kind("file-error", format!("{who}: {m}"), &[p]))
+        .map_err(|m| vm.error_kind("file-error", format!("{who}: {m}"), &[]))
 }
 
 fn open_file_port(
@@ -347,8 +348,7 @@ pub fn port_write(vm: &mut Vm, who: &str, slot: usize, text: &str) -> VmResult<(
             Ok(())
         }
         kind::STDERR => {
-            let _ = vm.out.flush();
-            let _ = std::io::stderr().write_all(text.as_bytes());
+            let _ = vm.write_error_output(text.as_bytes());
             Ok(())
         }
         kind::STRING_OUT => {
@@ -442,9 +442,6 @@ fn print_streaming(vm: &mut Vm, who: &str, port: Value, v: Value, mode: Mode) ->
         check_fence(vm, port)?;
         -1
     };
-    if k == kind::STDERR {
-        let _ = vm.out.flush();
-    }
     let mut printer = crate::printer::Printer::new(vm, v, mode);
     while let Some(piece) = printer.next_chunk(vm) {
         let failed = match k {
@@ -455,8 +452,8 @@ fn print_streaming(vm: &mut Vm, who: &str, port: Value, v: Value, mode: Mode) ->
                     .err()
                     .map(|e| e.to_string())
             }
-            kind::STDERR => std::io::stderr()
-                .write_all(piece.as_bytes())
+            kind::STDERR => vm
+                .write_error_output(piece.as_bytes())
                 .err()
                 .map(|e| e.to_string()),
             _ => vm.os.write(fd, piece.as_bytes()).err(),

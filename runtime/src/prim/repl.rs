@@ -231,33 +231,37 @@ fn condition_report(vm: &mut Vm, base: usize, argc: usize) -> VmResult<Value> {
     let c = arg(vm, base, 0);
     let mut parts = crate::report::condition_parts(vm, c);
     // The listener's own frames (and the library frames it called the
-    // entry through) are not the user's.
+    // entry through) are no part of the entry's backtrace, full or not.
     if let Some(i) = parts
-        .backtrace
+        .full_backtrace
         .iter()
         .position(|l| l.contains("(repl.scm:"))
     {
         let mut cut = i;
-        while cut > 0 && parts.backtrace[cut - 1].contains("(boot.scm:") {
+        while cut > 0 && parts.full_backtrace[cut - 1].contains("(boot.scm:") {
             cut -= 1;
         }
-        parts.backtrace.truncate(cut);
+        parts.full_backtrace.truncate(cut);
     }
-    let backtrace_only = argc > 1 && vm.is(arg(vm, base, 1), obj::SYMBOL);
-    let text = if backtrace_only {
-        if parts.backtrace.is_empty() {
-            "no backtrace".to_string()
-        } else {
-            parts
-                .backtrace
-                .iter()
-                .enumerate()
-                .map(|(i, l)| format!("  {i}: {l}"))
-                .collect::<Vec<_>>()
-                .join("\n")
-        }
+    let part = if argc > 1 && vm.is(arg(vm, base, 1), obj::SYMBOL) {
+        vm.symbol_name(arg(vm, base, 1))
     } else {
-        parts.to_string()
+        String::new()
+    };
+    let lines = match part.as_str() {
+        "backtrace" => Some(&parts.backtrace),
+        "full" => Some(&parts.full_backtrace),
+        _ => None,
+    };
+    let text = match lines {
+        Some(l) if l.is_empty() => "no backtrace".to_string(),
+        Some(l) => l
+            .iter()
+            .enumerate()
+            .map(|(i, l)| format!("  {i}: {l}"))
+            .collect::<Vec<_>>()
+            .join("\n"),
+        None => parts.to_string(),
     };
     vm.string(&text)
 }

@@ -258,24 +258,30 @@ impl Vm {
         }
     }
 
-    /// The backtrace, innermost first, as lines "name (file:line)".
+    /// The backtrace, innermost first, as lines "name (file:line)". Runs of
+    /// frames at the same place (deep recursion) are folded into one line
+    /// ending "× N"; after `GROUPS` lines the rest are counted.
     pub fn backtrace(&self) -> Vec<String> {
+        const GROUPS: usize = 40;
         let mut out = Vec::new();
         let (mut fp, mut pc) = (self.fp, self.pc.saturating_sub(1));
         let mut i = self.frames.len();
-        const LIMIT: usize = 40;
+        // The run being counted: (its procedure, pc), a frame of it, size.
+        let mut run: Option<((Value, usize), (usize, usize), u64)> = None;
         loop {
-            if out.len() == LIMIT {
-                out.push(format!("... {} more frames", i));
-                break;
-            }
-            let name = self.frame_name(fp);
-            let line = match self.frame_location(fp, pc) {
-                Some(l) => format!("{name} ({l})"),
-                None => name,
-            };
-            if !line.starts_with("<native>") {
-                out.push(line);
+            let key = (self.stack.get(fp).copied().unwrap_or(Value::FALSE), pc);
+            match &mut run {
+                Some((k, _, n)) if *k == key => *n += 1,
+                _ => {
+                    if let Some((_, at, n)) = run.take() {
+                        self.push_frame_line(&mut out, at, n);
+                    }
+                    if out.len() >= GROUPS {
+                        out.push(format!("... {} more frames", group_digits(i as u64 + 1)));
+                        return out;
+                    }
+                    run = Some((key, (fp, pc), 1));
+                }
             }
             if i == 0 {
                 break;
@@ -286,9 +292,37 @@ impl Vm {
                 break;
             }
             fp = f.fp as usize;
-            pc = ((f.pc & !DISCARD_BIT) as usize).saturating_sub(1);
+            pc = if f.pc == REDO_PC {
+                // Interrupted in a blocked call: it is made again here.
+                let t = self.reg(Reg::Thread);
+                let recall = self.heap.get(t, crate::thread::field::RECALL);
+                recall
+                    .as_fixnum()
+                    .map_or(0, |r| ((r >> 32) as usize).saturating_sub(1))
+            } else {
+                ((f.pc & !DISCARD_BIT) as usize).saturating_sub(1)
+            };
+        }
+        if let Some((_, at, n)) = run {
+            self.push_frame_line(&mut out, at, n);
         }
         out
+    }
+
+    /// The line of `n` frames at (`fp`, `pc`), unless it is a native one.
+    fn push_frame_line(&self, out: &mut Vec<String>, (fp, pc): (usize, usize), n: u64) {
+        let name = self.frame_name(fp);
+        if name.starts_with("<native>") {
+            return;
+        }
+        let mut line = match self.frame_location(fp, pc) {
+            Some(l) => format!("{name} ({l})"),
+            None => name,
+        };
+        if n > 1 {
+            line.push_str(&format!(" × {}", group_digits(n)));
+        }
+        out.push(line);
     }
 
     fn backtrace_list(&mut self) -> VmResult<Value> {
@@ -1792,4 +1826,17 @@ impl Vm {
 fn self_global_operands(w: u64) -> (usize, usize) {
     let b = operand_b(w);
     ((b & 0xffff) as usize, (b >> 16) as usize)
+}
+
+/// `n` with its thousands separated by commas: 9,999,960.
+pub fn group_digits(n: u64) -> String {
+    let d = n.to_string();
+    let mut out = String::new();
+    for (i, c) in d.chars().enumerate() {
+        if i > 0 && (d.len() - i) % 3 == 0 {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
 }

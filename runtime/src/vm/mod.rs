@@ -298,6 +298,9 @@ pub struct Vm {
     pub started: std::time::Instant,
     /// Where `display` and friends write when no port is given.
     pub out: Box<dyn std::io::Write>,
+    /// Where the error port writes: standard error, or what the host set
+    /// (`Runtime::set_error_output`).
+    pub err_out: Option<Box<dyn std::io::Write>>,
     /// Something was written to `out` since it was last flushed by a call
     /// from the host (so an idle flush can be skipped).
     pub out_pending: bool,
@@ -406,6 +409,7 @@ impl Vm {
             last_backtrace: Vec::new(),
             started: std::time::Instant::now(),
             out: Box::new(std::io::BufWriter::new(std::io::stdout())),
+            err_out: None,
             out_pending: false,
             fuel: crate::thread::QUANTUM,
             fuel_grant: crate::thread::QUANTUM,
@@ -584,6 +588,19 @@ impl Vm {
         ))
     }
 
+    /// Write `bytes` to the error port's destination (after what is
+    /// waiting in the output buffer, so the two keep their order).
+    pub fn write_error_output(&mut self, bytes: &[u8]) -> std::io::Result<()> {
+        let _ = self.out.flush();
+        match &mut self.err_out {
+            Some(w) => {
+                w.write_all(bytes)?;
+                w.flush()
+            }
+            None => std::io::Write::write_all(&mut std::io::stderr(), bytes),
+        }
+    }
+
     /// Account for the calls made since the fuel was last set, and set it
     /// again: a quantum, or what is left of the budget if that is less.
     pub fn refuel(&mut self) {
@@ -721,7 +738,11 @@ impl Vm {
         let bytes = std::fs::read(path).map_err(|e| {
             self.error_kind(
                 "file-error",
-                format!("{who}: cannot read `{}`: {e}", path.display()),
+                format!(
+                    "{who}: cannot read `{}`: {}",
+                    path.display(),
+                    crate::os::io_error_text(&e)
+                ),
                 &[],
             )
         })?;
