@@ -4,7 +4,7 @@
 //! itself. [`Heap::try_alloc`] returns `None` when the nursery is full and the
 //! caller — which knows every root (VM stacks, registers) — calls
 //! [`Heap::collect`]. So a collection happens only where the mutator passes a
-//! complete root set (DESIGN invariant 4).
+//! complete root set (ARCHITECTURE.md invariant 4).
 //!
 //! **Invariant (nursery window):** the nursery is a window inside the old
 //! generation's current semispace, `[nursery.start, nursery.limit)`, and

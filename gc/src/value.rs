@@ -10,7 +10,7 @@
 //!
 //! **Invariant (position independence):** a reference holds an *offset* from
 //! the heap region's base, never an address, so a heap copied or mapped at
-//! another address stays valid without relocation (DESIGN invariant 2).
+//! another address stays valid without relocation (ARCHITECTURE.md invariant 2).
 
 /// A tagged word: fixnum, heap reference or immediate.
 #[derive(Clone, Copy, PartialEq, Eq, Hash)]

@@ -1,5 +1,5 @@
 //! The REPL's terminal side: rustyline on the stdin helper thread (it
-//! never touches the heap; DESIGN invariant 5), and the output sink that
+//! never touches the heap; ARCHITECTURE.md invariant 5), and the output sink that
 //! prints above the line being edited.
 
 use std::borrow::Cow;

@@ -1,6 +1,6 @@
 //! The fork step: `fork(2)` with every registered helper lock held across
 //! it, so that the child, which has only the initial thread, finds each
-//! lock in a consistent, released state (DESIGN invariant 6). The
+//! lock in a consistent, released state (ARCHITECTURE.md invariant 6). The
 //! save-application protocol builds on this.
 
 use nix::unistd::ForkResult;

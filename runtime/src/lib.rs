@@ -38,6 +38,20 @@ pub mod thread;
 #[doc(hidden)]
 pub mod vm;
 
+/// The guides in `doc/`: rustdoc compiles (and, where not marked
+/// otherwise, runs) every Rust block in them, so they cannot go stale.
+#[cfg(doctest)]
+pub mod doc_guides {
+    #[doc = include_str!("../../doc/EMBEDDING.md")]
+    pub struct Embedding;
+    #[doc = include_str!("../../doc/ARCHITECTURE.md")]
+    pub struct Architecture;
+    #[doc = include_str!("../../doc/LANGUAGE.md")]
+    pub struct Language;
+    #[doc = include_str!("../../doc/IMAGE-FORMAT.md")]
+    pub struct ImageFormat;
+}
+
 pub mod convert;
 pub mod host;
 pub mod image;

@@ -1,7 +1,7 @@
 //! R7RS libraries: `define-library`, `import`, `include`, and the
 //! environments `environment` makes.
 //!
-//! Globals stay one table of symbols (DESIGN invariant 1). A library's own
+//! Globals stay one table of symbols (ARCHITECTURE.md invariant 1). A library's own
 //! top-level names are globals under a mangled name, `\u{2}KEY\u{2}name`
 //! (KEY is the library's name as written, `(foo bar)`), so two libraries'
 //! private `helper`s never meet; a library's exports map each external

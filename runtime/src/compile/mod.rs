@@ -2,7 +2,7 @@
 //!
 //! Each top-level form compiles to a closure of no arguments that the VM
 //! then calls. Macros defined with `define-syntax` and `define-macro` at top
-//! level are heap objects bound to their keyword's symbol (DESIGN invariant
+//! level are heap objects bound to their keyword's symbol (ARCHITECTURE.md invariant
 //! 1); local macros live only while their body is expanded.
 
 pub mod alias;

@@ -3,8 +3,7 @@
 //! Datums are scratch: the reader produces them, the expander and compiler
 //! consume them, and `datum_to_value` turns them into heap values when a
 //! program reads data (`read`, `quote`). Nothing here outlives one
-//! read/compile step, so no Scheme state hides in these trees (DESIGN
-//! invariant 1).
+//! read/compile step, so no Scheme state hides in these trees (ARCHITECTURE.md invariant 1).
 
 use num_bigint::BigInt;
 
