@@ -64,6 +64,10 @@ impl Default for HeapConfig {
     }
 }
 
+/// The most payload words an object can have: its header holds the length
+/// in 32 bits. A larger request is refused, never truncated.
+pub const MAX_OBJECT_WORDS: usize = (1 << 32) - 1;
+
 /// Address space kept for everything but the heap when a limit applies:
 /// the value stack's reservation ([`crate::stack::STACK_SLOTS`] words) and
 /// room for the program, its libraries and its threads.
@@ -315,6 +319,13 @@ impl Heap {
         })
     }
 
+    /// Turn the stress mode on or off from now on (every allocation
+    /// collects and moves every young object; see [`HeapConfig::stress`]).
+    pub fn set_stress(&mut self, on: bool) {
+        self.config.stress = on;
+        self.alloc_limit = if on { 0 } else { self.nursery.limit };
+    }
+
     /// The configuration this heap was made with.
     pub fn config(&self) -> &HeapConfig {
         &self.config
@@ -457,9 +468,12 @@ impl Heap {
     /// every word before the next collection.
     #[inline(always)]
     pub fn try_alloc(&mut self, tag: Tag, words: usize) -> Option<Value> {
-        let bytes = (words as u64 + 1) * 8;
+        // Wrapping: a huge request wraps to a small size or to an end past
+        // the limit, and the size check below sends both to the slow path,
+        // which refuses what a header cannot describe.
+        let bytes = (words as u64).wrapping_add(1).wrapping_mul(8);
         let off = self.nursery.top;
-        if off + bytes > self.alloc_limit {
+        if words > MAX_OBJECT_WORDS || off.wrapping_add(bytes) > self.alloc_limit {
             return self.try_alloc_slow(tag, words);
         }
         self.nursery.top = off + bytes;
@@ -498,7 +512,7 @@ impl Heap {
     /// each collection.
     #[cold]
     fn try_alloc_slow(&mut self, tag: Tag, words: usize) -> Option<Value> {
-        if !self.config.stress || !self.stress_armed {
+        if !self.config.stress || !self.stress_armed || words > MAX_OBJECT_WORDS {
             return None;
         }
         let bytes = (words as u64 + 1) * 8;
@@ -541,7 +555,7 @@ impl Heap {
 
     /// Would an object of `words` payload words fit in an empty nursery?
     pub fn fits_nursery(&self, words: usize) -> bool {
-        (words as u64 + 1) * 8 <= self.window_bytes() / 4
+        words <= MAX_OBJECT_WORDS && (words as u64 + 1) * 8 <= self.window_bytes() / 4
     }
 
     /// Allocate directly in the old generation (for objects too large for
@@ -551,6 +565,12 @@ impl Heap {
     /// # Errors
     /// [`HeapError::OutOfMemory`] if the old generation's reservation is full.
     pub fn alloc_old(&mut self, tag: Tag, words: usize) -> Result<Value, HeapError> {
+        if words > MAX_OBJECT_WORDS {
+            return Err(HeapError::OutOfMemory {
+                requested: (words as u64).saturating_add(1).saturating_mul(8),
+                limit: (MAX_OBJECT_WORDS as u64 + 1) * 8,
+            });
+        }
         let bytes = (words as u64 + 1) * 8;
         if self.old.free() < bytes {
             return Err(HeapError::OutOfMemory {

@@ -1,8 +1,6 @@
 //! The heap verifier: walks every space and checks every object and
 //! reference. Tests and the stress mode run it after collections.
 
-use std::collections::HashSet;
-
 use crate::heap::Heap;
 use crate::object::{
     header_tag, header_words, FILLER_TAG, FORWARD_TAG, INVALID_TAG, REMEMBERED_BIT,
@@ -19,7 +17,9 @@ impl Heap {
     /// A description of the first problem found.
     pub fn verify(&self, roots: &mut dyn Roots) -> Result<(), String> {
         let w = self.region.words();
-        let mut starts = HashSet::new();
+        // Object starts, a bit per heap word (a hash set of them made the
+        // stress mode's verification most of its time).
+        let mut starts = crate::OffsetSet::default();
         for (name, s) in self.spaces() {
             let mut at = s.start;
             while at < s.top {
@@ -40,9 +40,10 @@ impl Heap {
                 at = next;
             }
         }
-        let check = |what: &str, v: Value| -> Result<(), String> {
-            if v.is_ref() && !starts.contains(&v.offset()) {
-                Err(format!("{what}: dangling reference {:#x}", v.offset()))
+        // `what` names the place, made only for the message of a failure.
+        let check = |what: &dyn Fn() -> String, v: Value| -> Result<(), String> {
+            if v.is_ref() && !starts.contains(v.offset()) {
+                Err(format!("{}: dangling reference {:#x}", what(), v.offset()))
             } else {
                 Ok(())
             }
@@ -56,7 +57,7 @@ impl Heap {
                 if header_tag(h).is_traced() {
                     for j in 0..n {
                         let v = Value::from_bits(w[i + 1 + j]);
-                        check(&format!("{name} object at {at:#x} word {j}"), v)?;
+                        check(&|| format!("{name} object at {at:#x} word {j}"), v)?;
                         if !self.young_contains(at) && self.is_young(v) && h & REMEMBERED_BIT == 0 {
                             return Err(format!(
                                 "{name} object at {at:#x} points to a young object but is not remembered"
@@ -92,15 +93,15 @@ impl Heap {
             }
         }
         for (i, v) in self.roots.iter().enumerate() {
-            check(&format!("handle {i}"), *v)?;
+            check(&|| format!("handle {i}"), *v)?;
         }
         for (i, v) in self.globals.iter().enumerate() {
-            check(&format!("global {i}"), *v)?;
+            check(&|| format!("global {i}"), *v)?;
         }
         let mut err = Ok(());
         roots.visit(&mut |v: &mut Value| {
             if err.is_ok() {
-                err = check("mutator root", *v);
+                err = check(&|| "mutator root".to_string(), *v);
             }
         });
         err

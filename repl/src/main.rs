@@ -264,6 +264,7 @@ fn start_image(image: &Path, args: &[OsString]) -> Result<ExitCode, Error> {
             return Ok(ExitCode::from(EXIT_ERROR));
         }
     };
+    stress_if_asked(&mut rt);
     rt.set_command_line(&command_line(args))?;
     match top {
         Some(f) => match rt.call(&f, &[]) {
@@ -283,9 +284,19 @@ static BOOT_IMAGE: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/boot.img"))
 /// A fresh runtime: mapped from the embedded boot image (about a
 /// millisecond), or booted from source if that image is refused.
 fn fresh_runtime() -> Result<Runtime, Error> {
-    match Runtime::from_image_bytes(BOOT_IMAGE) {
-        Ok((rt, _)) => Ok(rt),
-        Err(_) => Runtime::new(),
+    let mut rt = match Runtime::from_image_bytes(BOOT_IMAGE) {
+        Ok((rt, _)) => rt,
+        Err(_) => Runtime::new()?,
+    };
+    stress_if_asked(&mut rt);
+    Ok(rt)
+}
+
+/// `IMP_GC_STRESS=1`: the collector collects at every allocation and
+/// verifies the heap after each collection (for testing imp itself).
+fn stress_if_asked(rt: &mut Runtime) {
+    if std::env::var_os("IMP_GC_STRESS").is_some_and(|v| v == "1") {
+        rt.set_gc_stress(true);
     }
 }
 

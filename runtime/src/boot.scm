@@ -85,6 +85,11 @@
   (%rewind '())
   (%limit-abort message))
 
+;; The host interrupted while the initial thread waited (thread.rs,
+;; `interrupt_waiting_initial`): it runs this as an interrupt.
+(define (%limit-interrupt)
+  (%limit-unwind "interrupted by the host"))
+
 ;; (exit [status]): run every outstanding dynamic-wind after-thunk of the
 ;; running thread, then end the process (emergency-exit does not unwind).
 (define (exit . status)
@@ -169,6 +174,9 @@
 
 (define (map f l . ls)
   (if (null? ls)
+      ;; No %check-list here: map and for-each are hot, a check would be
+      ;; a second walk of every list (10% of a map-heavy program), and
+      ;; they stay interruptible and within the heap's limit.
       (%map1 f l)
       (let ((c (%captures)))
         (let loop ((ls (cons l ls)) (acc '()))
@@ -200,14 +208,14 @@
               (else (loop (cdr l)))))))
 
 (define (filter pred l)
-  (let loop ((l l) (acc '()) (c (%captures)))
+  (let loop ((l (%check-list 'filter l)) (acc '()) (c (%captures)))
     (cond ((null? l) (%map-result acc c))
           ((pred (car l)) (loop (cdr l) (cons (car l) acc) c))
           (else (loop (cdr l) acc c)))))
 (define (remove pred l) (filter (lambda (x) (not (pred x))) l))
 (define (partition pred l)
   (let ((c (%captures)))
-    (let loop ((l l) (yes '()) (no '()))
+    (let loop ((l (%check-list 'partition l)) (yes '()) (no '()))
       (cond ((null? l)
              (let ((safe (eq? c (%captures))))
                (values (if safe (reverse! yes) (reverse yes))
@@ -219,13 +227,13 @@
     (filter (lambda (y) (not (same? x y))) l)))
 (define (delete-duplicates l . eq)
   (let ((same? (if (pair? eq) (car eq) equal?)))
-    (let loop ((l l) (acc '()) (c (%captures)))
+    (let loop ((l (%check-list 'delete-duplicates l)) (acc '()) (c (%captures)))
       (cond ((null? l) (%map-result acc c))
             ((member (car l) acc same?) (loop (cdr l) acc c))
             (else (loop (cdr l) (cons (car l) acc) c))))))
 (define (fold kons knil l . ls)
   (if (null? ls)
-      (let loop ((l l) (acc knil))
+      (let loop ((l (%check-list 'fold l)) (acc knil))
         (if (pair? l) (loop (cdr l) (kons (car l) acc)) acc))
       (let loop ((ls (cons l ls)) (acc knil))
         (if (%any-null? ls) acc
@@ -239,7 +247,7 @@
     (if (%any-null? ls) acc (loop (%cdrs ls) (cons (%cars ls) acc)))))
 (define (fold-right kons knil l . ls)
   (if (null? ls)
-      (let loop ((l (reverse l)) (acc knil))
+      (let loop ((l (reverse (%check-list 'fold-right l))) (acc knil))
         (if (pair? l) (loop (cdr l) (kons (car l) acc)) acc))
       (let loop ((rows (%rows-reversed (cons l ls))) (acc knil))
         (if (pair? rows)
@@ -257,7 +265,7 @@
   (concatenate (if (null? ls) (%map1 f l) (apply map f l ls))))
 (define (filter-map f l . ls)
   (if (null? ls)
-      (let loop ((l l) (acc '()) (c (%captures)))
+      (let loop ((l (%check-list 'filter-map l)) (acc '()) (c (%captures)))
         (if (null? l) (%map-result acc c)
             (let ((v (f (car l))))
               (loop (cdr l) (if v (cons v acc) acc) c))))
@@ -291,7 +299,7 @@
             (let ((v (apply pred (%cars ls)))) (if v (loop (%cdrs ls) v) #f))))))
 (define (count pred l . ls)
   (if (null? ls)
-      (let loop ((l l) (n 0)) (if (pair? l) (loop (cdr l) (if (pred (car l)) (+ n 1) n)) n))
+      (let loop ((l (%check-list 'count l)) (n 0)) (if (pair? l) (loop (cdr l) (if (pred (car l)) (+ n 1) n)) n))
       (let loop ((ls (cons l ls)) (n 0))
         (if (%any-null? ls)
             n

@@ -457,14 +457,14 @@ impl Scope<'_> {
         };
         let raw = self.vm.global_value(s);
         if raw == Raw::UNDEFINED {
-            return Err(Error::Raised(crate::Report {
+            return Err(Error::Raised(Box::new(crate::Report {
                 kind: "error".into(),
                 message: format!("unbound variable `{name}`"),
                 irritants: Vec::new(),
                 location: None,
                 backtrace: Vec::new(),
                 full_backtrace: Vec::new(),
-            }));
+            })));
         }
         let v = self.hold(raw);
         T::from_value(&v, self)

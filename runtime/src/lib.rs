@@ -20,6 +20,8 @@ pub mod compile;
 #[doc(hidden)]
 pub mod fork;
 #[doc(hidden)]
+pub mod fuzzing;
+#[doc(hidden)]
 pub mod num;
 #[doc(hidden)]
 pub mod obj;
@@ -112,9 +114,10 @@ pub enum Error {
         /// True when the input ended inside a datum (more input could complete it).
         incomplete: bool,
     },
-    /// A condition was raised and not handled.
+    /// A condition was raised and not handled (boxed: a report is large,
+    /// and errors are passed by value everywhere).
     #[error("{0}")]
-    Raised(Report),
+    Raised(Box<Report>),
     /// The program called `exit`.
     #[error("exit with status {0}")]
     Exit(i32),
@@ -732,7 +735,10 @@ const FOREIGN_VALUE: &str = "#<value of another runtime>";
 /// t.join().unwrap();
 /// ```
 #[derive(Clone, Debug)]
-pub struct InterruptHandle(std::sync::Arc<std::sync::atomic::AtomicBool>);
+pub struct InterruptHandle(
+    std::sync::Arc<std::sync::atomic::AtomicBool>,
+    crate::os::Waker,
+);
 
 impl InterruptHandle {
     /// Ask the runtime to stop what it is running: the host's call ends
@@ -763,6 +769,9 @@ impl InterruptHandle {
     /// ```
     pub fn interrupt(&self) {
         self.0.store(true, std::sync::atomic::Ordering::Relaxed);
+        // A runtime asleep in its scheduler (every thread waiting for a
+        // timer) wakes to see it.
+        self.1.wake();
     }
 }
 
@@ -809,6 +818,27 @@ impl Runtime {
     /// ```
     pub fn show_native_panics(&mut self, show: bool) {
         self.vm.natives.show_panics = show;
+    }
+
+    /// Turn the collector's stress mode on or off from now on: every
+    /// allocation collects and moves every young object, and the heap is
+    /// verified after each collection. A test aid (slow); `imp` turns it on
+    /// when `IMP_GC_STRESS=1` is set.
+    ///
+    /// ```
+    /// let mut rt = imp::Runtime::new().unwrap();
+    /// rt.set_gc_stress(true);
+    /// let v = rt.eval_str("(length (map (lambda (x) (list x)) (iota 100)))").unwrap();
+    /// assert_eq!(v.as_i64(&rt), Some(100));
+    /// assert!(rt.gc_stats().minor_collections > 100);
+    /// ```
+    pub fn set_gc_stress(&mut self, on: bool) {
+        self.vm.heap.set_stress(on);
+        self.vm.verify = on;
+        // Over whole programs a walk of the heap after every allocation
+        // would take hours: one collection in 65,536 is verified (a bug
+        // the moving itself does not show still shows within seconds).
+        self.vm.verify_every = if on { 65536 } else { 1 };
     }
 
     /// The VM inside (for the project's own tests and tools).
@@ -959,7 +989,7 @@ impl Runtime {
     /// assert!(e.to_string().contains("interrupted"));
     /// ```
     pub fn interrupt_handle(&self) -> InterruptHandle {
-        InterruptHandle(self.vm.limits.interrupt.clone())
+        InterruptHandle(self.vm.limits.interrupt.clone(), self.vm.os.waker())
     }
 
     /// Limit the heap to `bytes` (the standard library itself takes a few
@@ -1950,7 +1980,7 @@ fn convert_in(vm: &mut Vm, e: Exn) -> Error {
     match e {
         Exn::Abort(Abort::Uncaught) => {
             let c = vm.reg(Reg::LastError);
-            Error::Raised(report::condition_parts(vm, c))
+            Error::Raised(Box::new(report::condition_parts(vm, c)))
         }
         Exn::Abort(Abort::Exit(code)) => Error::Exit(code),
         Exn::Abort(Abort::OutOfMemory(m)) => Error::Heap(m),
@@ -1977,14 +2007,14 @@ fn convert_in(vm: &mut Vm, e: Exn) -> Error {
                 })
                 .collect();
             vm.heap.truncate_roots(irritant_mark);
-            Error::Raised(Report {
+            Error::Raised(Box::new(Report {
                 kind: kind.to_string(),
                 message,
                 irritants,
                 location: None,
                 backtrace: Vec::new(),
                 full_backtrace: Vec::new(),
-            })
+            }))
         }
     }
 }

@@ -302,6 +302,17 @@ fn nonblocking_pipe() -> Result<(OwnedFd, OwnedFd), Errno> {
     nix::unistd::pipe2(OFlag::O_NONBLOCK | OFlag::O_CLOEXEC)
 }
 
+/// Wakes a scheduler asleep in `poll` (from any thread).
+#[derive(Clone, Debug)]
+pub struct Waker(Arc<OwnedFd>);
+
+impl Waker {
+    /// Write a wake-up.
+    pub fn wake(&self) {
+        wake(&self.0);
+    }
+}
+
 fn wake(w: &OwnedFd) {
     // A full wake pipe already holds a wake-up: EAGAIN is fine.
     let _ = nix::unistd::write(w, &[1]);
@@ -399,6 +410,12 @@ impl Os {
         }
         wake(&self.wake_w);
         Ok(())
+    }
+
+    /// What wakes the scheduler from another thread (the host's interrupt
+    /// handle): a byte on the wake pipe.
+    pub fn waker(&self) -> Waker {
+        Waker(self.wake_w.clone())
     }
 
     /// The wake pipe's read end (for tests that check a forked child

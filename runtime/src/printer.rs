@@ -53,54 +53,14 @@ fn is_compound(vm: &Vm, v: Value) -> bool {
     v.is_ref() && matches!(vm.heap.tag(v), obj::PAIR | obj::VECTOR)
 }
 
-/// A set of heap objects by offset: a bit per heap word, in pages made as
-/// they are needed, so marking every object of a large structure costs a
-/// sixty-fourth of the memory it lies in (a hash set of offsets cost
-/// several times the structure).
-#[derive(Default)]
-struct OffsetSet {
-    pages: HashMap<u64, Box<[u64; OffsetSet::PAGE_WORDS]>>,
-}
-
-impl OffsetSet {
-    /// Bitmap words per page: a page covers 64 × 512 heap words.
-    const PAGE_WORDS: usize = 512;
-    const PAGE_BITS: u64 = 64 * Self::PAGE_WORDS as u64;
-
-    fn locate(off: u64) -> (u64, usize, u64) {
-        let w = off / 8;
-        let bit = w % Self::PAGE_BITS;
-        (w / Self::PAGE_BITS, (bit / 64) as usize, 1 << (bit % 64))
-    }
-
-    fn insert(&mut self, off: u64) {
-        let (page, i, m) = Self::locate(off);
-        self.pages
-            .entry(page)
-            .or_insert_with(|| Box::new([0; Self::PAGE_WORDS]))[i] |= m;
-    }
-
-    fn remove(&mut self, off: u64) {
-        let (page, i, m) = Self::locate(off);
-        if let Some(p) = self.pages.get_mut(&page) {
-            p[i] &= !m;
-        }
-    }
-
-    fn contains(&self, off: u64) -> bool {
-        let (page, i, m) = Self::locate(off);
-        self.pages.get(&page).is_some_and(|p| p[i] & m != 0)
-    }
-}
-
 /// Objects to label: those on a cycle, or (if `shared`) reached twice.
 /// Value is `None` until the printer assigns the label number. A
 /// depth-first walk with the children of each object taken one at a time
 /// (a vector of a hundred million elements is not pushed whole); the walk
 /// holds the path from the root, which is what finding cycles needs.
 fn find_shared(vm: &Vm, root: Value, shared: bool) -> HashMap<u64, Option<u32>> {
-    let mut active = OffsetSet::default();
-    let mut done = OffsetSet::default();
+    let mut active = imp_gc::OffsetSet::default();
+    let mut done = imp_gc::OffsetSet::default();
     let mut labels = HashMap::new();
     // (object, index of its next child to visit)
     let mut path: Vec<(Value, usize)> = Vec::new();
@@ -472,6 +432,13 @@ pub fn write_string_literal(out: &mut String, chars: impl Iterator<Item = char>)
         }
     }
     out.push('"');
+}
+
+/// A symbol's name as `write` shows it.
+pub fn write_symbol_string(name: &str) -> String {
+    let mut out = String::new();
+    write_symbol(&mut out, name);
+    out
 }
 
 /// Write a symbol, with `|...|` when it would not read back as itself.

@@ -162,6 +162,7 @@ pub const QUANTUM: i32 = 2000;
 /// Symbols the scheduler uses, interned once into `Reg::SchedSyms`.
 const SYMS: &[&str] = &[
     "%run-interrupts",
+    "%limit-interrupt",
     "%limit-unwind",
     "%terminate-current!",
     "%raise-deadlock",
@@ -545,6 +546,14 @@ impl Vm {
     /// waits for a deadline.
     fn switch_next(&mut self) -> VmResult<()> {
         loop {
+            if self
+                .limits
+                .interrupt
+                .load(std::sync::atomic::Ordering::Relaxed)
+                && self.interrupt_waiting_initial()?
+            {
+                continue;
+            }
             let now = self.now_us();
             self.fire_timers(now)?;
             let q = self.reg(Reg::RunQueue);
@@ -576,12 +585,39 @@ impl Vm {
                 continue;
             }
             if let Some(deadline) = next {
-                let wait = (deadline - now).max(0) as u64;
-                std::thread::sleep(std::time::Duration::from_micros(wait));
+                // Sleep in `poll` on the wake pipe, so the host's interrupt
+                // (which writes to it) ends the sleep.
+                let ms = ((deadline - now).max(0) + 999) / 1000;
+                self.poll_io(ms.min(i32::MAX as i64) as i32)?;
                 continue;
             }
             // Reached only when a SIGINT is awaited: poll again.
         }
+    }
+
+    /// The host interrupted while every thread waits (`Runtime`'s call is
+    /// asleep in the scheduler): make the initial thread, parked, run
+    /// `%limit-interrupt`, which unwinds it and ends the call. False if
+    /// the initial thread is not parked (its next safepoint sees the
+    /// interrupt).
+    fn interrupt_waiting_initial(&mut self) -> VmResult<bool> {
+        let init = self.reg(Reg::Initial);
+        if self.tstate(init) != state::PARKED || self.limits.unwinding.is_some() {
+            return Ok(false);
+        }
+        let thunk = self.global_value(self.sym("%limit-interrupt"));
+        if !self.is_procedure(thunk)
+            || !self
+                .limits
+                .interrupt
+                .swap(false, std::sync::atomic::Ordering::Relaxed)
+        {
+            return Ok(false);
+        }
+        self.limits.unwinding = Some(crate::vm::LimitTrip::Interrupt);
+        self.limits.budget = self.limits.budget.map(|_| crate::vm::UNWIND_CALLS);
+        self.queue_interrupt(init, thunk)?;
+        Ok(true)
     }
 
     /// Can something outside this process's threads end a wait: a helper

@@ -447,6 +447,19 @@ fn an_interrupt_from_another_thread_stops_the_running_code() {
     let r = rt.eval_str("(let retry () (guard (e (#t (retry))) (let loop () (loop))))");
     t.join().expect("thread");
     assert!(matches!(r, Err(imp::Error::Limit(_))), "{r:?}");
+    // A runtime asleep (every thread waiting for a timer) wakes for it.
+    let h = rt.interrupt_handle();
+    let t = std::thread::spawn(move || {
+        std::thread::sleep(std::time::Duration::from_millis(50));
+        h.interrupt();
+    });
+    let r = rt.eval_str(
+        "(define woke #f)
+         (dynamic-wind (lambda () #f) (lambda () (thread-sleep! 100000)) (lambda () (set! woke #t)))",
+    );
+    t.join().expect("thread");
+    assert!(matches!(r, Err(imp::Error::Limit(_))), "{r:?}");
+    assert_eq!(eval(&mut rt, "woke"), "#t");
     // The handle is Send + Sync.
     fn send_sync<T: Send + Sync>(_: &T) {}
     send_sync(&rt.interrupt_handle());

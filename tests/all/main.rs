@@ -4,6 +4,7 @@
 mod cli;
 mod convert;
 mod embed;
+mod fuzz_smoke;
 mod grants;
 mod images;
 mod r7rs;

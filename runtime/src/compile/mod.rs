@@ -137,18 +137,26 @@ pub fn value_to_datum(vm: &mut Vm, v: Value, depth: usize) -> VmResult<Datum> {
             obj::PAIR => {
                 let mut items = Vec::new();
                 let mut l = v;
+                // A second pointer at half speed meets the first in a cycle.
+                let mut slow = v;
                 let mut n = 0usize;
                 while vm.is_pair(l) {
                     n += 1;
-                    if n > 10_000_000 {
-                        return Err(vm.error("circular list cannot be evaluated", &[]));
-                    }
                     let car = vm.car(l);
+                    // Both pointers stay rooted across the element's turn.
+                    vm.stack.push(slow);
                     vm.stack.push(l);
                     let d = value_to_datum(vm, car, depth + 1);
                     l = vm.stack.pop().unwrap_or(Value::NIL);
+                    slow = vm.stack.pop().unwrap_or(Value::NIL);
                     items.push(d?);
                     l = vm.cdr(l);
+                    if n.is_multiple_of(2) {
+                        slow = vm.cdr(slow);
+                        if slow == l && vm.is_pair(l) {
+                            return Err(vm.error("circular list cannot be evaluated", &[]));
+                        }
+                    }
                 }
                 let tail = if l.is_nil() {
                     None

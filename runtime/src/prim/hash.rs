@@ -151,13 +151,13 @@ pub fn string_hash(vm: &Vm, s: Value) -> u64 {
         while i < n {
             let k = if narrow { 256 } else { 64 }.min(n - i);
             if narrow {
-                for j in 0..k {
-                    buf[j] = ch(i + j) as u8;
+                for (j, b) in buf[..k].iter_mut().enumerate() {
+                    *b = ch(i + j) as u8;
                 }
                 h.write(&buf[..k]);
             } else {
-                for j in 0..k {
-                    buf[4 * j..4 * j + 4].copy_from_slice(&ch(i + j).to_le_bytes());
+                for (j, b) in buf[..4 * k].chunks_exact_mut(4).enumerate() {
+                    b.copy_from_slice(&ch(i + j).to_le_bytes());
                 }
                 h.write(&buf[..4 * k]);
             }

@@ -36,6 +36,7 @@ pub const DEFS: &[PrimDef] = &[
     def("cons*", 1, MANY, cons_star),
     def("last-pair", 1, 1, last_pair),
     def("reverse!", 1, 1, reverse_in_place),
+    def("%check-list", 2, 2, check_list),
     def("%sort-fast!", 2, 4, sort_fast),
 ];
 
@@ -61,7 +62,7 @@ impl Spine {
     /// After moving to `next`: false if the walk has come round a cycle.
     fn step(&mut self, vm: &Vm, next: Value) -> bool {
         self.steps += 1;
-        if self.steps % 2 == 0 {
+        if self.steps.is_multiple_of(2) {
             self.slow = vm.cdr(self.slow);
             if self.slow == next && vm.is_pair(next) {
                 return false;
@@ -69,6 +70,26 @@ impl Spine {
         }
         true
     }
+}
+
+/// `(%check-list who l)`: `l`, unless it is circular (then an error naming
+/// `who`). The library's procedures that build a result from every
+/// element of a list (`filter`, `fold`, `map` of one list, …) call it
+/// first: over a circular list they could only grow their result until
+/// memory ran out. One pass of pointer chasing, cheap beside the calls
+/// they make per element.
+fn check_list(vm: &mut Vm, base: usize, _: usize) -> VmResult<Value> {
+    let l = arg(vm, base, 1);
+    if circular(vm, l) {
+        let who = arg(vm, base, 0);
+        let who = if vm.is(who, crate::obj::SYMBOL) {
+            vm.symbol_name(who)
+        } else {
+            "list operation".to_string()
+        };
+        return Err(circular_error(vm, &who, l));
+    }
+    Ok(l)
 }
 
 /// `reverse!`: reverse a list by relinking its pairs.

@@ -69,6 +69,13 @@ impl Vm {
         self.entries.pop();
         if self.run_depth == 0 {
             self.reserve_frames(false);
+            // A limit being carried out is over with the host's call, however
+            // it ended (an after-thunk's error a handler caught may have let
+            // the call return): the budget it tripped stays used up.
+            if self.limits.unwinding.take() == Some(crate::vm::LimitTrip::Budget) {
+                self.limits.budget = Some(0);
+                self.refuel();
+            }
         }
         if result.is_err() {
             if self.run_depth == 0 && self.reg(Reg::Thread) != self.reg(Reg::Initial) {
@@ -267,7 +274,8 @@ impl Vm {
         let (mut fp, mut pc) = (self.fp, self.pc.saturating_sub(1));
         let mut i = self.frames.len();
         // The run being counted: (its procedure, pc), a frame of it, size.
-        let mut run: Option<((Value, usize), (usize, usize), u64)> = None;
+        type Run = ((Value, usize), (usize, usize), u64);
+        let mut run: Option<Run> = None;
         loop {
             let key = (self.stack.get(fp).copied().unwrap_or(Value::FALSE), pc);
             match &mut run {
@@ -1833,7 +1841,7 @@ pub fn group_digits(n: u64) -> String {
     let d = n.to_string();
     let mut out = String::new();
     for (i, c) in d.chars().enumerate() {
-        if i > 0 && (d.len() - i) % 3 == 0 {
+        if i > 0 && (d.len() - i).is_multiple_of(3) {
             out.push(',');
         }
         out.push(c);

@@ -280,8 +280,13 @@ pub struct Vm {
     /// The value stack height below which a frame may be entered:
     /// `STACK_LIMIT`, raised while a stack-depth error is being handled.
     pub stack_limit: usize,
-    /// Run the heap verifier after every collection.
+    /// Run the heap verifier after collections: after every one, or (in
+    /// `imp`'s stress mode over whole programs, where a walk of the heap
+    /// after every allocation would take hours) after every
+    /// `verify_every`th.
     pub verify: bool,
+    /// See `verify` (1: every collection).
+    pub verify_every: u64,
     /// Nesting depth of `run` (Rust → Scheme calls).
     pub run_depth: u32,
     /// Frame pointer: index in `stack` of the running procedure.
@@ -401,6 +406,7 @@ impl Vm {
             frame_reserve: 0,
             stack_limit: STACK_LIMIT,
             verify: false,
+            verify_every: 1,
             run_depth: 0,
             fp: 0,
             pc: 0,
@@ -632,7 +638,8 @@ impl Vm {
             .collect(kind, &mut roots)
             .map_err(|e| Exn::Abort(Abort::OutOfMemory(e.to_string())))?;
         crate::host::drop_dead(self);
-        if self.verify {
+        let n = self.heap.stats().minor_collections + self.heap.stats().major_collections;
+        if self.verify && n.is_multiple_of(self.verify_every.max(1)) {
             let mut roots = VmRoots {
                 stack: &mut self.stack,
                 regs: &mut self.regs,
