@@ -425,6 +425,82 @@ impl Heap {
         Ok(())
     }
 
+    /// Map `len` bytes of `fd` from `file_offset` as this (fresh) heap's
+    /// static space, as [`Heap::map_static`] does, but with every page
+    /// inaccessible until the chunk holding it has matched its checksum
+    /// (`check`): a helper thread checks the chunks in order, an access to
+    /// one not yet checked checks it first, and damage the helper finds
+    /// sets `interrupt`. A process whose access runs into a damaged chunk
+    /// writes `check`'s message to standard error and exits with
+    /// `exit_status` (see `guard.rs`). Returns `false` if the section could
+    /// not be guarded (it is then mapped and accessible, and the caller
+    /// must check it whole before anything reads it).
+    ///
+    /// # Errors
+    /// As [`Heap::map_static`].
+    pub fn map_static_checked(
+        &mut self,
+        fd: BorrowedFd<'_>,
+        file_offset: u64,
+        len: u64,
+        check: std::sync::Arc<dyn crate::ChunkCheck>,
+        interrupt: std::sync::Arc<std::sync::atomic::AtomicBool>,
+        exit_status: i32,
+    ) -> Result<bool, HeapError> {
+        self.map_static(fd, file_offset, len)?;
+        self.region
+            .guard_section(self.statics.start, len, check, interrupt, exit_status)
+    }
+
+    /// Are some chunks of a guarded static section still unchecked?
+    #[inline(always)]
+    pub fn static_check_pending(&self) -> bool {
+        self.region.guard.is_some()
+    }
+
+    /// The first damaged chunk of a guarded static section found so far,
+    /// without waiting.
+    pub fn static_damage(&self) -> Option<usize> {
+        self.region.guard.as_ref().and_then(|g| g.damage())
+    }
+
+    /// Check now the chunks of the static section that hold the `bytes`
+    /// bytes at region offset `offset` (what the caller is about to read).
+    ///
+    /// # Errors
+    /// [`HeapError::Damaged`] naming the first damaged chunk.
+    pub fn check_static_range(&self, offset: u64, bytes: u64) -> Result<(), HeapError> {
+        let Some(g) = &self.region.guard else {
+            return Ok(());
+        };
+        let Some(rel) = offset.checked_sub(self.statics.start) else {
+            return Ok(());
+        };
+        let (Ok(rel), Ok(bytes)) = (usize::try_from(rel), usize::try_from(bytes)) else {
+            return Ok(());
+        };
+        g.check_range(rel, bytes)
+            .map_err(|chunk| HeapError::Damaged { chunk })
+    }
+
+    /// Check every chunk of a guarded static section not yet checked (with
+    /// the helper thread) and wait for the end. Afterwards the section is
+    /// an ordinary one.
+    ///
+    /// # Errors
+    /// [`HeapError::Damaged`] naming the first damaged chunk; the section
+    /// stays guarded then.
+    pub fn finish_static_check(&mut self) -> Result<(), HeapError> {
+        let Some(g) = &mut self.region.guard else {
+            return Ok(());
+        };
+        if !g.is_complete() {
+            g.finish().map_err(|chunk| HeapError::Damaged { chunk })?;
+        }
+        self.region.guard = None;
+        Ok(())
+    }
+
     /// Check every object of the static space (an image just mapped): each
     /// accepted by `valid` (tag and payload, the runtime's shapes), sizes inside the space, references to object
     /// headers inside it, and every reference in `roots` too. Returns the
