@@ -672,3 +672,38 @@ fn an_image_saved_after_a_full_collection_in_place_holds_what_lives() {
     assert_eq!(b.write(&v), "(100000 4999950000 99999)");
     b.verify_heap().expect("verify loaded");
 }
+
+// See issue #20, item 14
+#[test]
+fn issue_20_14_seeded_damage_never_crashes_the_loader() {
+    use imp::image::fuzz::{LoadFuzz, Start};
+    let d = dir("fuzz-smoke");
+    let fuzz = LoadFuzz::new(&d).expect("base image");
+    // Per mode: started, refused, failed as it restored.
+    let mut seen = [[0usize; 3]; 4];
+    for seed in 0..320u64 {
+        let mode = (seed % 4) as u8;
+        let len = match mode {
+            0 => 64 + (seed as usize * 37) % 9000,
+            1 | 2 => 5 * (1 + (seed as usize % 6)),
+            _ => 9,
+        };
+        let input = LoadFuzz::input(seed, mode, len);
+        let out = fuzz.run(&input).expect("write the input");
+        // What the check accepts, the loader does not refuse.
+        assert!(
+            !(out.checked && out.start == Start::Refused),
+            "seed {seed}: checked, then refused"
+        );
+        let k = match out.start {
+            Start::Started => 0,
+            Start::Refused => 1,
+            Start::Failed => 2,
+        };
+        seen[mode as usize][k] += 1;
+    }
+    // Random bytes never start; unsealed flips mostly do not.
+    assert_eq!(seen[0][0], 0, "{seen:?}");
+    assert!(seen[2][1] > 60, "{seen:?}");
+    assert!(seen[1][1] > 10 && seen[3][1] > 10, "{seen:?}");
+}

@@ -9,6 +9,8 @@ use std::path::Path;
 use imp_gc::Value;
 use imp_images::{Image, ImageMeta, SectionKind};
 
+#[doc(hidden)]
+pub mod fuzz;
 mod load;
 mod shape;
 
