@@ -94,8 +94,9 @@ impl Heap {
     /// Collect garbage. `roots` are the mutator's roots.
     ///
     /// # Errors
-    /// [`HeapError::OutOfMemory`] if the survivors might not fit; nothing
-    /// has moved in that case.
+    /// [`HeapError::OutOfMemory`] if the survivors might not fit;
+    /// [`HeapError::Damaged`] if a full collection finds the image's static
+    /// section damaged. Nothing has moved in either case.
     pub fn collect(
         &mut self,
         kind: CollectionKind,
@@ -460,6 +461,10 @@ impl Heap {
     /// the free pages back and undoes fragmentation); otherwise it sweeps
     /// in place. In stress mode every other one copies, so both kinds run.
     fn collect_full(&mut self, roots: &mut dyn Roots) -> Result<(), HeapError> {
+        // Every static object is scanned: have a guarded image section
+        // checked whole first (with its helper thread) rather than a trap
+        // per chunk, and stop before anything moves if it is damaged.
+        self.finish_static_check()?;
         if self.survivors.used() > 0 {
             // Both kinds below see only the old semispace: first promote
             // every young object there.

@@ -218,6 +218,11 @@ impl PieceWriter<'_> {
 /// The runtime's check of one object's shape: its tag and payload words.
 pub type ShapeCheck<'a> = dyn Fn(crate::Tag, &[u64]) -> Result<(), String> + 'a;
 
+/// The runtime's check of a traced object's fields: its tag, its payload,
+/// and the tag of the object a value refers to (`None` for no object).
+pub type FieldCheck<'a> =
+    dyn Fn(crate::Tag, &[u64], &dyn Fn(Value) -> Option<crate::Tag>) -> Result<(), String> + 'a;
+
 impl Heap {
     /// Region offset of the static space (where a purified section goes).
     pub fn static_offset(&self) -> u64 {
@@ -425,49 +430,147 @@ impl Heap {
         Ok(())
     }
 
+    /// Map `len` bytes of `fd` from `file_offset` as this (fresh) heap's
+    /// static space, as [`Heap::map_static`] does, but with every page
+    /// inaccessible until the chunk holding it has matched its checksum
+    /// (`check`): a helper thread checks the chunks in order, an access to
+    /// one not yet checked checks it first, and damage the helper finds
+    /// sets `interrupt`. A process whose access runs into a damaged chunk
+    /// writes `check`'s message to standard error and exits with
+    /// `exit_status` (see `guard.rs`). Returns `false` if the section could
+    /// not be guarded (it is then mapped and accessible, and the caller
+    /// must check it whole before anything reads it).
+    ///
+    /// # Errors
+    /// As [`Heap::map_static`].
+    pub fn map_static_checked(
+        &mut self,
+        fd: BorrowedFd<'_>,
+        file_offset: u64,
+        len: u64,
+        check: std::sync::Arc<dyn crate::ChunkCheck>,
+        interrupt: std::sync::Arc<std::sync::atomic::AtomicBool>,
+        exit_status: i32,
+    ) -> Result<bool, HeapError> {
+        self.map_static(fd, file_offset, len)?;
+        self.region
+            .guard_section(self.statics.start, len, check, interrupt, exit_status)
+    }
+
+    /// Are some chunks of a guarded static section still unchecked?
+    #[inline(always)]
+    pub fn static_check_pending(&self) -> bool {
+        self.region.guard.is_some()
+    }
+
+    /// The first damaged chunk of a guarded static section found so far,
+    /// without waiting.
+    pub fn static_damage(&self) -> Option<usize> {
+        self.region.guard.as_ref().and_then(|g| g.damage())
+    }
+
+    /// Check now the chunks of the static section that hold the `bytes`
+    /// bytes at region offset `offset` (what the caller is about to read).
+    ///
+    /// # Errors
+    /// [`HeapError::Damaged`] naming the first damaged chunk.
+    pub fn check_static_range(&self, offset: u64, bytes: u64) -> Result<(), HeapError> {
+        let Some(g) = &self.region.guard else {
+            return Ok(());
+        };
+        let Some(rel) = offset.checked_sub(self.statics.start) else {
+            return Ok(());
+        };
+        let (Ok(rel), Ok(bytes)) = (usize::try_from(rel), usize::try_from(bytes)) else {
+            return Ok(());
+        };
+        g.check_range(rel, bytes)
+            .map_err(|chunk| HeapError::Damaged { chunk })
+    }
+
+    /// Check every chunk of a guarded static section not yet checked (with
+    /// the helper thread) and wait for the end. Afterwards the section is
+    /// an ordinary one.
+    ///
+    /// # Errors
+    /// [`HeapError::Damaged`] naming the first damaged chunk; the section
+    /// stays guarded then.
+    pub fn finish_static_check(&mut self) -> Result<(), HeapError> {
+        let Some(g) = &mut self.region.guard else {
+            return Ok(());
+        };
+        if !g.is_complete() {
+            g.finish().map_err(|chunk| HeapError::Damaged { chunk })?;
+        }
+        self.region.guard = None;
+        Ok(())
+    }
+
     /// Check every object of the static space (an image just mapped): each
-    /// accepted by `valid` (tag and payload, the runtime's shapes), sizes inside the space, references to object
-    /// headers inside it, and every reference in `roots` too. Returns the
-    /// number of objects.
+    /// accepted by `valid` (tag and payload: the runtime's shapes), sizes
+    /// inside the space, every reference in a traced object and in `roots`
+    /// to an object header inside it, and each traced object's fields
+    /// accepted by `fields` (given the tag of what a value refers to).
+    /// Returns the number of objects. The object starts are kept in a
+    /// bitmap, a bit per word of the section.
     ///
     /// # Errors
     /// A description of the first bad object.
-    pub fn verify_static(&self, valid: &ShapeCheck<'_>, roots: &[Value]) -> Result<usize, String> {
+    pub fn verify_static(
+        &self,
+        valid: &ShapeCheck<'_>,
+        fields: &FieldCheck<'_>,
+        roots: &[Value],
+    ) -> Result<usize, String> {
         let words = self.region.words();
         let (start, top) = (
             (self.statics.start / 8) as usize,
             (self.statics.top / 8) as usize,
         );
-        let mut starts = std::collections::HashSet::new();
+        let mut starts = vec![0u64; (top - start).div_ceil(64)];
+        let is_start = |starts: &[u64], v: Value| -> bool {
+            let w = (v.offset() / 8) as usize;
+            v.is_ref()
+                && w >= start
+                && w < top
+                && starts[(w - start) / 64] & (1 << ((w - start) % 64)) != 0
+        };
+        let mut objects = 0;
         let mut at = start;
         while at < top {
             let h = words[at];
             let t = header_tag(h);
             let n = header_words(h);
-            if at + 1 + n > top {
+            if n > top - at - 1 {
                 return Err(format!("object at offset {} runs past the section", at * 8));
             }
             valid(t, &words[at + 1..at + 1 + n])
                 .map_err(|m| format!("object at offset {}: {m}", at * 8))?;
-            starts.insert(at);
+            starts[(at - start) / 64] |= 1 << ((at - start) % 64);
+            objects += 1;
             at += 1 + n;
         }
         for r in roots {
-            if r.is_ref() && !starts.contains(&((r.offset() / 8) as usize)) {
+            if r.is_ref() && !is_start(&starts, *r) {
                 return Err(format!(
                     "a root refers to offset {}, which is no object of the image",
                     r.offset()
                 ));
             }
         }
+        let tag_of = |v: Value| -> Option<crate::Tag> {
+            is_start(&starts, v).then(|| header_tag(words[(v.offset() / 8) as usize]))
+        };
         let mut at = start;
         while at < top {
             let h = words[at];
             let n = header_words(h);
-            if header_tag(h).is_traced() {
-                for &bits in &words[at + 1..at + 1 + n] {
+            let t = header_tag(h);
+            if t.is_traced() {
+                let payload = &words[at + 1..at + 1 + n];
+                for &bits in payload {
                     let v = Value::from_bits(bits);
-                    if v.is_ref() && !starts.contains(&((v.offset() / 8) as usize)) {
+                    if v.is_ref() && !is_start(&starts, v) {
                         return Err(format!(
                             "object at offset {} refers to offset {}, which is no object of the image",
                             at * 8,
@@ -475,9 +578,17 @@ impl Heap {
                         ));
                     }
                 }
+                fields(t, payload, &tag_of)
+                    .map_err(|m| format!("object at offset {}: {m}", at * 8))?;
             }
             at += 1 + n;
         }
-        Ok(starts.len())
+        Ok(objects)
+    }
+
+    /// Region offsets of the static space's start and of the end of what
+    /// it holds (an image's section, once mapped).
+    pub fn static_section(&self) -> (u64, u64) {
+        (self.statics.start, self.statics.top)
     }
 }

@@ -13,6 +13,7 @@
 #![warn(missing_docs)]
 
 mod collect;
+mod guard;
 mod heap;
 mod image;
 pub mod object;
@@ -23,6 +24,7 @@ pub mod value;
 mod verify;
 
 pub use collect::{CollectionKind, NoRoots, Roots};
+pub use guard::ChunkCheck;
 pub use heap::{GcStats, Global, Handle, Heap, HeapConfig};
 pub use image::{Purified, PurifyReport, SectionSink, PIECE_BYTES};
 pub use object::{Tag, RAW_TAG_MIN};
@@ -53,6 +55,13 @@ pub enum HeapError {
     /// An image section could not be mapped.
     #[error("{0}")]
     Image(String),
+    /// A chunk of the image's static section did not match its checksum
+    /// (`Heap::finish_static_check`).
+    #[error("chunk {chunk} of the image's static section does not match its checksum")]
+    Damaged {
+        /// The chunk's index in the section.
+        chunk: usize,
+    },
 }
 
 #[cfg(test)]

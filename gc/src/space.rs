@@ -77,6 +77,9 @@ pub(crate) struct Region {
     /// No helper thread: the process may run on one CPU only (it would
     /// only take turns with the mutator), or one could not be started.
     no_prefaulter: bool,
+    /// The static section mapped from an image, while some of its chunks
+    /// are still to be checked (`guard.rs`).
+    pub(crate) guard: Option<crate::guard::Armed>,
 }
 
 /// A helper OS thread that faults in pages of the region ahead of the
@@ -174,6 +177,7 @@ impl Region {
             bytes: len.get(),
             prefaulter: None,
             no_prefaulter: false,
+            guard: None,
         })
     }
 
@@ -225,6 +229,42 @@ impl Region {
         Ok(())
     }
 
+    /// Take all access away from the `len` bytes at `offset` (a section
+    /// just mapped from the file `check` checks) until their chunks have
+    /// been checked (`guard.rs`). `Ok(false)`: they could not be guarded
+    /// and stay accessible; the caller must check them all itself before
+    /// anything reads them.
+    pub(crate) fn guard_section(
+        &mut self,
+        offset: u64,
+        len: u64,
+        check: std::sync::Arc<dyn crate::guard::ChunkCheck>,
+        interrupt: std::sync::Arc<std::sync::atomic::AtomicBool>,
+        exit_status: i32,
+    ) -> Result<bool, HeapError> {
+        let map_len = len.div_ceil(PAGE_BYTES) * PAGE_BYTES;
+        if self.guard.is_some()
+            || !offset.is_multiple_of(PAGE_BYTES)
+            || offset
+                .checked_add(map_len)
+                .is_none_or(|e| e > self.bytes as u64)
+        {
+            return Err(HeapError::Image(
+                "a guarded section misaligned, outside the heap region, or a second one".into(),
+            ));
+        }
+        let base = self.base.as_ptr() as usize + offset as usize;
+        // SAFETY: the range lies inside this region's mapping (checked
+        // above), which outlives the guard (`Drop` drops it first); only
+        // this region's heap, on its own thread, accesses it, and `&mut
+        // self` means no slice over the region is in use during the call.
+        let armed = unsafe {
+            crate::guard::Armed::arm(base, map_len as usize, check, interrupt, exit_status)
+        };
+        self.guard = armed;
+        Ok(self.guard.is_some())
+    }
+
     /// The first word of the mapping.
     #[inline(always)]
     pub(crate) fn base_ptr(&self) -> *mut u64 {
@@ -235,7 +275,12 @@ impl Region {
     #[inline(always)]
     pub(crate) fn words(&self) -> &[u64] {
         // SAFETY: the mapping is readable, word aligned, `bytes` long, and
-        // lives as long as `self`; anonymous memory reads as zero until written.
+        // lives as long as `self`; anonymous memory reads as zero until
+        // written. The one exception, a guarded image section's chunks not
+        // yet checked, traps on access into `guard.rs`'s handler, which
+        // makes the chunk readable (its file bytes, checked) and lets the
+        // access go on, or ends the process: no access ever completes
+        // without reading the mapping's bytes.
         unsafe { std::slice::from_raw_parts(self.base.as_ptr(), self.bytes / 8) }
     }
 
@@ -349,6 +394,9 @@ impl Region {
 
 impl Drop for Region {
     fn drop(&mut self) {
+        // The image checker's thread and registration end before the
+        // mapping they work on goes.
+        self.guard = None;
         // The helper thread ends before the mapping it works on goes.
         if let Some(p) = self.prefaulter.take() {
             p.shared

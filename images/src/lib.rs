@@ -5,13 +5,21 @@
 //!
 //! This crate knows bytes, not objects: the runtime supplies the roots,
 //! the section contents and the fingerprint, and maps the sections itself.
+//! For a body too large to check whole at load, [`BodyCheck`] checks one
+//! chunk at a time (it is the `imp_gc::ChunkCheck` the heap's guard calls
+//! before a chunk is first used). Errors are [`ImageError`] variants, one
+//! per kind of refusal a caller may act on.
 
 use std::fs::File;
 use std::os::fd::AsRawFd;
 use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
 
-use thiserror::Error;
+mod body;
+mod error;
+
+pub use body::BodyCheck;
+pub use error::ImageError;
 
 /// `IMPIMAGE`: a complete image (§2).
 pub const MAGIC: [u8; 8] = *b"IMPIMAGE";
@@ -31,8 +39,10 @@ pub const ALIGN: u64 = 65536;
 pub const TRAILER_BYTES: u64 = 32;
 /// Checksum chunk size (§4).
 pub const CHUNK: u64 = 1 << 20;
-/// Images up to this size have their body checked on every load (§8.5):
-/// checking costs about 1 ms per 12 MB here, so this bounds it near 1.5 ms.
+/// Images up to this size have their body checked whole before it is
+/// mapped (§8.5): it costs about 0.08 ms per MiB here, so at most about
+/// 1.3 ms. A larger body is checked as it is used ([`Image::body_check`]
+/// and the heap's guard).
 pub const VERIFY_BODY_LIMIT: u64 = 16 << 20;
 
 /// Section kinds (§4, §5).
@@ -42,39 +52,6 @@ pub enum SectionKind {
     Pure = 0,
     /// Everything else, mapped copy-on-write.
     Static = 1,
-}
-
-/// Why an image could not be written or loaded. Every message names the
-/// file.
-#[derive(Debug, Error)]
-pub enum ImageError {
-    /// An OS error on the file.
-    #[error("{path}: {what}: {source}")]
-    Io {
-        /// The file.
-        path: String,
-        /// What was being done.
-        what: &'static str,
-        /// The OS error.
-        source: std::io::Error,
-    },
-    /// A save's destination exists and is not a regular file (nor a link
-    /// to one): it is never replaced.
-    #[error("{path}: is {kind}, not a regular file: refusing to replace it with an image")]
-    NotRegularFile {
-        /// The file.
-        path: String,
-        /// What it is ("a device", "a FIFO", …).
-        kind: &'static str,
-    },
-    /// The file is not a usable image; `cause` says why.
-    #[error("{path}: {cause}")]
-    Bad {
-        /// The file.
-        path: String,
-        /// The cause, in words.
-        cause: String,
-    },
 }
 
 /// One section to write.
@@ -379,7 +356,7 @@ pub fn save_destination(path: &Path) -> Result<PathBuf, ImageError> {
             }
         }
     }
-    Err(ImageError::Bad {
+    Err(ImageError::Other {
         path: path.display().to_string(),
         cause: format!("more than {MAX_SYMLINKS} symbolic links to follow"),
     })
@@ -653,7 +630,7 @@ impl<'a> ImageStream<'a> {
     pub fn write(&mut self, mut bytes: &[u8]) -> Result<(), ImageError> {
         while !bytes.is_empty() {
             let Some(plan) = self.plans.get(self.section).copied() else {
-                return Err(ImageError::Bad {
+                return Err(ImageError::Other {
                     path: self.dest.clone(),
                     cause: "internal error: more bytes than the image's sections hold".into(),
                 });
@@ -685,7 +662,7 @@ impl<'a> ImageStream<'a> {
     /// is the one given to `begin`, with the final root values.
     pub fn finish(self, meta: &ImageMeta) -> Result<WriteReport, ImageError> {
         if self.section < self.plans.len() {
-            return Err(ImageError::Bad {
+            return Err(ImageError::Other {
                 path: self.dest.clone(),
                 cause: "internal error: the image's sections are not all written".into(),
             });
@@ -694,7 +671,7 @@ impl<'a> ImageStream<'a> {
         if align_up(HEADER_BYTES + tables.len() as u64)
             > self.offsets.first().copied().unwrap_or(u64::MAX)
         {
-            return Err(ImageError::Bad {
+            return Err(ImageError::Other {
                 path: self.dest.clone(),
                 cause: "internal error: the image's tables grew after its layout was fixed".into(),
             });
@@ -960,10 +937,166 @@ pub fn write_image(
     Ok(r)
 }
 
+/// What the header (§2) says, once its magic, version, checksum and
+/// geometry are found right.
+struct Header {
+    minor: u32,
+    fingerprint: u64,
+    static_region_offset: u64,
+    tables_off: u64,
+    tables_len: u64,
+    tables_crc: u32,
+    nroots: usize,
+    nprims: usize,
+    nsections: usize,
+    nchunks: u64,
+    saved_at: u64,
+    writer: String,
+}
+
+/// What the tables (§4) hold.
+struct Tables {
+    roots: Vec<(String, u64)>,
+    primitives: Vec<String>,
+    sections: Vec<Section>,
+    checksums: Vec<u32>,
+}
+
+/// Check a header of `HEADER_BYTES` (§8.3 but the fingerprint); `len` is
+/// the image's length, for the tables' place. The error's cause.
+fn parse_header(h: &[u8], len: u64) -> Result<Header, HeaderFault> {
+    if h[..8] == MAGIC_UNFINISHED {
+        return Err(HeaderFault::Incomplete);
+    }
+    if h[..8] != MAGIC {
+        return Err(HeaderFault::NotAnImage);
+    }
+    let major = get_u32(h, 8);
+    if major != FORMAT_MAJOR {
+        return Err(HeaderFault::Version(major));
+    }
+    if get_u32(h, 124) != header_crc(h) {
+        return Err(HeaderFault::Damaged(
+            "the header's checksum does not match".into(),
+        ));
+    }
+    if get_u32(h, 24) != 64 || get_u32(h, 28) as u64 != ALIGN || get_u32(h, 68) as u64 != CHUNK {
+        return Err(HeaderFault::Damaged(
+            "it was written for another word size or alignment".into(),
+        ));
+    }
+    let tables_off = get_u64(h, 40);
+    let tables_len = get_u64(h, 48);
+    let tables_end = tables_off.checked_add(tables_len).filter(|&e| e <= len);
+    if tables_off < HEADER_BYTES || tables_end.is_none() || tables_len > (1 << 30) {
+        return Err(HeaderFault::Damaged("its tables lie outside it".into()));
+    }
+    let w = &h[88..120];
+    let wl = w.iter().position(|&b| b == 0).unwrap_or(w.len());
+    Ok(Header {
+        minor: get_u32(h, 12),
+        fingerprint: get_u64(h, 16),
+        static_region_offset: get_u64(h, 32),
+        tables_off,
+        tables_len,
+        tables_crc: get_u32(h, 120),
+        nroots: get_u32(h, 56) as usize,
+        nprims: get_u32(h, 60) as usize,
+        nsections: get_u32(h, 64) as usize,
+        nchunks: get_u64(h, 72),
+        saved_at: get_u64(h, 80),
+        writer: String::from_utf8_lossy(&w[..wl]).into_owned(),
+    })
+}
+
+/// Why a header was refused.
+enum HeaderFault {
+    NotAnImage,
+    Incomplete,
+    Version(u32),
+    Damaged(String),
+}
+
+/// Parse and check the tables `t` of an image of `len` bytes described by
+/// `hd` (§8.4 but the primitives' names). Section offsets stay relative to
+/// the image's start. The cause of a refusal.
+fn parse_tables(t: &[u8], hd: &Header, len: u64) -> Result<Tables, String> {
+    if crc(t) != hd.tables_crc {
+        return Err("the tables' checksum does not match".into());
+    }
+    let mut c = Cursor { t, at: 0 };
+    let short = || "its tables are cut short or hold a name that is not UTF-8".to_string();
+    let mut roots = Vec::with_capacity(hd.nroots.min(1 << 16));
+    for _ in 0..hd.nroots {
+        let n = c.name().ok_or_else(short)?;
+        let v = c.u64().ok_or_else(short)?;
+        roots.push((n, v));
+    }
+    let mut primitives = Vec::with_capacity(hd.nprims.min(1 << 16));
+    for _ in 0..hd.nprims {
+        primitives.push(c.name().ok_or_else(short)?);
+    }
+    let tables_end = hd.tables_off + hd.tables_len;
+    let mut sections: Vec<Section> = Vec::new();
+    for _ in 0..hd.nsections {
+        let b = c.take(40).ok_or_else(short)?;
+        let kind = match get_u32(b, 0) {
+            0 => SectionKind::Pure,
+            1 => SectionKind::Static,
+            k => return Err(format!("unknown section kind {k}")),
+        };
+        let s = Section {
+            kind,
+            file_offset: get_u64(b, 8),
+            len: get_u64(b, 16),
+            region_offset: get_u64(b, 24),
+            first_chunk: get_u64(b, 32),
+        };
+        let end = s.file_offset.checked_add(s.len);
+        if !s.file_offset.is_multiple_of(ALIGN)
+            || !s.region_offset.is_multiple_of(ALIGN)
+            || s.file_offset < tables_end
+            || end.is_none_or(|e| e > len - TRAILER_BYTES)
+            || s.first_chunk
+                .checked_add(s.len.div_ceil(CHUNK))
+                .is_none_or(|e| e > hd.nchunks)
+        {
+            return Err("a section lies outside it or is misaligned".into());
+        }
+        if sections
+            .iter()
+            .any(|o| s.file_offset < o.file_offset + o.len && o.file_offset < s.file_offset + s.len)
+        {
+            return Err("two sections overlap".into());
+        }
+        if sections.iter().any(|o| {
+            s.first_chunk < o.first_chunk + o.len.div_ceil(CHUNK)
+                && o.first_chunk < s.first_chunk + s.len.div_ceil(CHUNK)
+        }) {
+            return Err("two sections share checksum chunks".into());
+        }
+        sections.push(s);
+    }
+    let mut checksums = Vec::with_capacity(hd.nchunks.min(1 << 20) as usize);
+    for _ in 0..hd.nchunks {
+        checksums.push(c.u32().ok_or_else(short)?);
+    }
+    Ok(Tables {
+        roots,
+        primitives,
+        sections,
+        checksums,
+    })
+}
+
 impl Image {
-    /// Open `path` and run the checks of §8.1–8.4 (and §8.5 for images up
-    /// to [`VERIFY_BODY_LIMIT`]). `fingerprint` and `primitives` describe
-    /// this build.
+    /// Open `path` and run the checks of §8.1–8.4, and §8.5 for images up
+    /// to [`VERIFY_BODY_LIMIT`] (a larger image's body is checked as it is
+    /// used: [`Image::body_check`]). `fingerprint` and `primitives`
+    /// describe this build.
+    ///
+    /// # Errors
+    /// The first check that fails, as its own [`ImageError`] variant.
     pub fn open(path: &Path, fingerprint: u64, primitives: &[&str]) -> Result<Image, ImageError> {
         let img = Image::open_unchecked(path)?;
         img.check_build(fingerprint, primitives)?;
@@ -975,11 +1108,20 @@ impl Image {
 
     /// Open and check the file, trailer, header and tables (§8.1–8.4
     /// without the comparison with this build).
+    ///
+    /// # Errors
+    /// [`ImageError::NotAnImage`], [`ImageError::Truncated`],
+    /// [`ImageError::Incomplete`], [`ImageError::VersionMismatch`],
+    /// [`ImageError::Damaged`] or [`ImageError::Io`].
     pub fn open_unchecked(path: &Path) -> Result<Image, ImageError> {
         let p = path.display().to_string();
-        let bad = |cause: String| ImageError::Bad {
+        let damaged = |cause: String| ImageError::Damaged {
             path: p.clone(),
             cause,
+        };
+        let not_an_image = |detail: Option<String>| ImageError::NotAnImage {
+            path: p.clone(),
+            detail,
         };
         let file = File::open(path).map_err(|source| ImageError::Io {
             path: p.clone(),
@@ -992,236 +1134,153 @@ impl Image {
             source,
         })?;
         if !md.is_file() {
-            return Err(bad("not a regular file".into()));
+            return Err(not_an_image(Some("it is not a regular file".into())));
         }
         let size = md.len();
         if size < HEADER_BYTES + TRAILER_BYTES {
-            return Err(bad(if size == 0 {
-                "not an imp image: the file is empty".into()
-            } else {
-                format!("not an imp image: {size} bytes is too short to hold one")
-            }));
-        }
-        let read = |at: u64, n: usize| -> Result<Vec<u8>, ImageError> {
-            let mut b = vec![0u8; n];
-            file.read_exact_at(&mut b, at)
-                .map_err(|source| ImageError::Io {
+            if size >= 8 && is_image_magic(&read_at(&file, &p, 0, 8)?) {
+                return Err(ImageError::Truncated {
                     path: p.clone(),
-                    what: "cannot read the image",
-                    source,
-                })?;
-            Ok(b)
-        };
+                    expected: None,
+                    found: size,
+                });
+            }
+            return Err(not_an_image(Some(if size == 0 {
+                "the file is empty".into()
+            } else {
+                format!("{size} bytes is too short to hold one")
+            })));
+        }
         // §7: the trailer.
-        let tr = read(size - TRAILER_BYTES, TRAILER_BYTES as usize)?;
+        let tr = read_at(&file, &p, size - TRAILER_BYTES, TRAILER_BYTES as usize)?;
         let (start, len) = if tr[..8] == TRAILER_MAGIC {
             if get_u32(&tr, 24) != crc(&tr[..24]) {
-                return Err(bad(
-                    "damaged image: the trailer's checksum does not match".into()
-                ));
+                return Err(damaged("the trailer's checksum does not match".into()));
             }
             if get_u32(&tr, 28) != 0 {
-                return Err(bad(
-                    "damaged image: the trailer's last four bytes are not zero".into(),
-                ));
+                return Err(damaged("the trailer's last four bytes are not zero".into()));
             }
             let start = get_u64(&tr, 8);
             let len = get_u64(&tr, 16);
             if start.checked_add(len) != Some(size) || len < HEADER_BYTES + TRAILER_BYTES {
-                return Err(bad(
-                    "truncated or damaged image: the trailer does not match the file's size".into(),
-                ));
+                return Err(damaged("the trailer does not match the file's size".into()));
             }
             (start, len)
         } else {
             // No trailer: look at the header to say what this is.
-            let h = read(0, 8)?;
-            if h == MAGIC || h == MAGIC_UNFINISHED {
-                return Err(bad("truncated image: its end is missing".into()));
+            if is_image_magic(&read_at(&file, &p, 0, 8)?) {
+                return Err(ImageError::Truncated {
+                    path: p.clone(),
+                    expected: expected_len(&file, size),
+                    found: size,
+                });
             }
-            return Err(bad("not an imp image".into()));
+            return Err(not_an_image(None));
         };
         // §2: the header.
-        let h = read(start, HEADER_BYTES as usize)?;
-        if h[..8] == MAGIC_UNFINISHED {
-            return Err(bad("incomplete image: its writing did not finish".into()));
-        }
-        if h[..8] != MAGIC {
-            return Err(bad("not an imp image".into()));
-        }
-        let major = get_u32(&h, 8);
-        if major != FORMAT_MAJOR {
-            return Err(bad(format!(
-                "image format version {major} (this imp reads version {FORMAT_MAJOR}): save it again with this imp"
-            )));
-        }
-        if get_u32(&h, 124) != header_crc(&h) {
-            return Err(bad(
-                "damaged image: the header's checksum does not match".into()
-            ));
-        }
-        if get_u32(&h, 24) != 64
-            || get_u32(&h, 28) as u64 != ALIGN
-            || get_u32(&h, 68) as u64 != CHUNK
-        {
-            return Err(bad(
-                "image written for another word size or alignment".into()
-            ));
-        }
-        let tables_off = get_u64(&h, 40);
-        let tables_len = get_u64(&h, 48);
-        let nroots = get_u32(&h, 56) as usize;
-        let nprims = get_u32(&h, 60) as usize;
-        let nsections = get_u32(&h, 64) as usize;
-        let nchunks = get_u64(&h, 72);
-        let tables_end = tables_off.checked_add(tables_len).filter(|&e| e <= len);
-        if tables_off < HEADER_BYTES || tables_end.is_none() || tables_len > (1 << 30) {
-            return Err(bad("damaged image: its tables lie outside it".into()));
-        }
-        let t = read(start + tables_off, tables_len as usize)?;
-        if crc(&t) != get_u32(&h, 120) {
-            return Err(bad(
-                "damaged image: the tables' checksum does not match".into()
-            ));
-        }
-        // §4: parse the tables.
-        let mut c = Cursor { t: &t, at: 0 };
-        let short = || {
-            bad("damaged image: its tables are cut short or hold a name that is not UTF-8".into())
-        };
-        let mut roots = Vec::with_capacity(nroots.min(1 << 16));
-        for _ in 0..nroots {
-            let n = c.name().ok_or_else(short)?;
-            let v = c.u64().ok_or_else(short)?;
-            roots.push((n, v));
-        }
-        let mut primitives = Vec::with_capacity(nprims.min(1 << 16));
-        for _ in 0..nprims {
-            primitives.push(c.name().ok_or_else(short)?);
-        }
-        let mut sections: Vec<Section> = Vec::new();
-        for _ in 0..nsections {
-            let b = c.take(40).ok_or_else(short)?;
-            let kind = match get_u32(b, 0) {
-                0 => SectionKind::Pure,
-                1 => SectionKind::Static,
-                k => return Err(bad(format!("damaged image: unknown section kind {k}"))),
-            };
-            let s = Section {
-                kind,
-                file_offset: get_u64(b, 8),
-                len: get_u64(b, 16),
-                region_offset: get_u64(b, 24),
-                first_chunk: get_u64(b, 32),
-            };
-            let end = s.file_offset.checked_add(s.len);
-            if !s.file_offset.is_multiple_of(ALIGN)
-                || !s.region_offset.is_multiple_of(ALIGN)
-                || s.file_offset < tables_off + tables_len
-                || end.is_none_or(|e| e > len - TRAILER_BYTES)
-                || s.first_chunk
-                    .checked_add(s.len.div_ceil(CHUNK))
-                    .is_none_or(|e| e > nchunks)
-            {
-                return Err(bad(
-                    "damaged image: a section lies outside it or is misaligned".into(),
-                ));
-            }
-            if sections.iter().any(|o| {
-                let of = o.file_offset - start;
-                s.file_offset < of + o.len && of < s.file_offset + s.len
-            }) {
-                return Err(bad("damaged image: two sections overlap".into()));
-            }
-            sections.push(Section {
-                file_offset: start + s.file_offset,
-                ..s
-            });
-        }
-        let mut checksums = Vec::with_capacity(nchunks.min(1 << 20) as usize);
-        for _ in 0..nchunks {
-            checksums.push(c.u32().ok_or_else(short)?);
-        }
-        let w = &h[88..120];
-        let wl = w.iter().position(|&b| b == 0).unwrap_or(w.len());
+        let h = read_at(&file, &p, start, HEADER_BYTES as usize)?;
+        let hd = parse_header(&h, len).map_err(|f| match f {
+            HeaderFault::NotAnImage => not_an_image(None),
+            HeaderFault::Incomplete => ImageError::Incomplete { path: p.clone() },
+            HeaderFault::Version(found) => ImageError::VersionMismatch {
+                path: p.clone(),
+                found,
+                supported: FORMAT_MAJOR,
+            },
+            HeaderFault::Damaged(cause) => damaged(cause),
+        })?;
+        // §4: the tables.
+        let t = read_at(&file, &p, start + hd.tables_off, hd.tables_len as usize)?;
+        let tables = parse_tables(&t, &hd, len).map_err(damaged)?;
         Ok(Image {
             path: p.clone(),
             file,
             start,
             len,
-            minor: get_u32(&h, 12),
-            fingerprint: get_u64(&h, 16),
-            static_region_offset: get_u64(&h, 32),
-            saved_at: get_u64(&h, 80),
-            writer: String::from_utf8_lossy(&w[..wl]).into_owned(),
-            roots,
-            primitives,
-            sections,
-            checksums,
+            minor: hd.minor,
+            fingerprint: hd.fingerprint,
+            static_region_offset: hd.static_region_offset,
+            saved_at: hd.saved_at,
+            writer: hd.writer,
+            roots: tables.roots,
+            primitives: tables.primitives,
+            sections: tables
+                .sections
+                .into_iter()
+                .map(|s| Section {
+                    file_offset: start + s.file_offset,
+                    ..s
+                })
+                .collect(),
+            checksums: tables.checksums,
         })
     }
 
-    fn bad(&self, cause: String) -> ImageError {
-        ImageError::Bad {
-            path: self.path.clone(),
-            cause,
-        }
-    }
-
     /// §8.3–8.4: the fingerprint and the primitive names against this build.
+    ///
+    /// # Errors
+    /// [`ImageError::UnknownPrimitive`], [`ImageError::PrimitiveOrder`] or
+    /// [`ImageError::FingerprintMismatch`].
     pub fn check_build(&self, fingerprint: u64, primitives: &[&str]) -> Result<(), ImageError> {
         for (i, name) in self.primitives.iter().enumerate() {
             match primitives.get(i) {
                 Some(p) if p == name => {}
                 Some(_) | None if !primitives.contains(&name.as_str()) => {
-                    return Err(self.bad(format!(
-                        "the image needs the native procedure `{name}`, which this imp does not have: save it again with this imp"
-                    )))
+                    return Err(ImageError::UnknownPrimitive {
+                        path: self.path.clone(),
+                        name: name.clone(),
+                    })
                 }
                 _ => {
-                    return Err(self.bad(format!(
-                        "the image numbers native procedures differently from this imp (`{name}` is not number {i} here): save it again with this imp"
-                    )))
+                    return Err(ImageError::PrimitiveOrder {
+                        path: self.path.clone(),
+                        name: name.clone(),
+                        index: i,
+                    })
                 }
             }
         }
         if self.fingerprint != fingerprint {
-            return Err(self.bad(format!(
-                "the image was written by an imp with another object layout (fingerprint {:016x}, this imp {:016x}): save it again with this imp",
-                self.fingerprint, fingerprint
-            )));
+            return Err(ImageError::FingerprintMismatch {
+                path: self.path.clone(),
+                found: self.fingerprint,
+                expected: fingerprint,
+            });
         }
         Ok(())
     }
 
-    /// §8.5: every chunk's checksum.
+    /// §8.5: every chunk's checksum, section by section.
+    ///
+    /// # Errors
+    /// [`ImageError::ChecksumMismatch`] naming the first damaged chunk, or
+    /// [`ImageError::Io`] if the file cannot be mapped.
     pub fn verify_body(&self) -> Result<(), ImageError> {
-        let mut buf = vec![0u8; CHUNK as usize];
         for s in &self.sections {
-            let mut off = 0;
-            let mut chunk = s.first_chunk as usize;
-            while off < s.len {
-                let n = (s.len - off).min(CHUNK) as usize;
-                self.file
-                    .read_exact_at(&mut buf[..n], s.file_offset + off)
-                    .map_err(|source| ImageError::Io {
-                        path: self.path.clone(),
-                        what: "cannot read the image",
-                        source,
-                    })?;
-                if self.checksums.get(chunk) != Some(&crc(&buf[..n])) {
-                    return Err(self.bad(format!(
-                        "damaged image: the checksum of bytes {}..{} of its {} section does not match",
-                        off,
-                        off + n as u64,
-                        if s.kind == SectionKind::Static { "static" } else { "pure" }
-                    )));
-                }
-                off += n as u64;
-                chunk += 1;
-            }
+            let check = self.body_check(s, "")?;
+            check.verify_all()?;
         }
         Ok(())
+    }
+
+    /// The checker of section `s`'s chunks: a read-only view of its bytes
+    /// in the file and their checksums, to check a chunk at a time.
+    /// `prefix` starts the message it writes when a process must end on
+    /// damage ([`BodyCheck::damage_message`]).
+    ///
+    /// # Errors
+    /// [`ImageError::Io`] if the file cannot be mapped.
+    pub fn body_check(&self, s: &Section, prefix: &str) -> Result<BodyCheck, ImageError> {
+        let first = usize::try_from(s.first_chunk).unwrap_or(usize::MAX);
+        let n = usize::try_from(s.len.div_ceil(CHUNK)).unwrap_or(usize::MAX);
+        let sums = first
+            .checked_add(n)
+            .and_then(|end| self.checksums.get(first..end))
+            .ok_or_else(|| ImageError::Damaged {
+                path: self.path.clone(),
+                cause: "a section's checksums lie outside the table".into(),
+            })?;
+        BodyCheck::new(self, s, sums.to_vec(), prefix)
     }
 
     /// The value of root `name`.
@@ -1230,6 +1289,9 @@ impl Image {
     }
 
     /// The bytes of section `s`, read into memory (for checks).
+    ///
+    /// # Errors
+    /// [`ImageError::Io`] if the file cannot be mapped.
     pub fn read_section(&self, s: &Section) -> Result<Vec<u8>, ImageError> {
         let map =
             memmap2_read(&self.file, s.file_offset, s.len).map_err(|source| ImageError::Io {
@@ -1239,6 +1301,47 @@ impl Image {
             })?;
         Ok(map)
     }
+}
+
+/// Is `m` (the first 8 bytes of a file) an image's magic, finished or not?
+fn is_image_magic(m: &[u8]) -> bool {
+    m == MAGIC || m == MAGIC_UNFINISHED
+}
+
+/// `n` bytes of `f` at `at` (with `pread`: a file shorter than that is an
+/// error, not a fault).
+fn read_at(f: &File, path: &str, at: u64, n: usize) -> Result<Vec<u8>, ImageError> {
+    let mut b = vec![0u8; n];
+    f.read_exact_at(&mut b, at)
+        .map_err(|source| ImageError::Io {
+            path: path.to_string(),
+            what: "cannot read the image",
+            source,
+        })?;
+    Ok(b)
+}
+
+/// The length a plain image file whose trailer is missing should have, if
+/// its header and tables are whole: the end of its last section, padded,
+/// and the trailer.
+fn expected_len(f: &File, size: u64) -> Option<u64> {
+    if size < HEADER_BYTES {
+        return None;
+    }
+    let mut h = vec![0u8; HEADER_BYTES as usize];
+    f.read_exact_at(&mut h, 0).ok()?;
+    let hd = parse_header(&h, size).ok()?;
+    let mut t = vec![0u8; usize::try_from(hd.tables_len).ok()?];
+    f.read_exact_at(&mut t, hd.tables_off).ok()?;
+    // The sections' ends are checked against no length here.
+    let tables = parse_tables(&t, &hd, u64::MAX).ok()?;
+    let end = tables
+        .sections
+        .iter()
+        .map(|s| s.file_offset + s.len)
+        .max()
+        .unwrap_or(hd.tables_off + hd.tables_len);
+    align_up(end).checked_add(TRAILER_BYTES)
 }
 
 /// A section's bytes through a read-only mapping of the file.

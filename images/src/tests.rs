@@ -96,7 +96,11 @@ fn damaged_images_are_refused_with_their_cause() {
     let mut body_flip = good.clone();
     let at = ALIGN as usize + 150_000;
     body_flip[at] ^= 0x10;
-    case("body-flip", &body_flip, "checksum of bytes");
+    case(
+        "body-flip",
+        &body_flip,
+        "chunk 0 of its static section (bytes 0..200000)",
+    );
     let mut table = good.clone();
     table[HEADER_BYTES as usize + 3] ^= 0x40;
     case("table-flip", &table, "tables' checksum");
@@ -257,4 +261,138 @@ fn an_unfinished_stream_is_refused() {
     w.write(&[1; 99]).expect("piece");
     let e = w.finish(&meta()).expect_err("refused");
     assert!(e.to_string().contains("not all written"), "{e}");
+}
+
+// See issue #20, item 14
+#[test]
+fn issue_20_14_errors_are_typed_by_their_kind() {
+    let d = dir();
+    let p = d.join("kinds.image");
+    let body: Vec<u8> = (0..(3 << 20) + 4096u32).map(|i| (i * 31) as u8).collect();
+    write_sample(&p, &body);
+    let good = std::fs::read(&p).expect("read");
+    let open = |name: &str, bytes: &[u8]| {
+        let q = d.join(name);
+        std::fs::write(&q, bytes).expect("write");
+        match Image::open(&q, 0x1234_5678_9abc_def0, &["car", "cdr"]) {
+            Ok(_) => panic!("{name} loaded"),
+            Err(e) => {
+                assert_eq!(e.path(), q.display().to_string(), "{e}");
+                e
+            }
+        }
+    };
+    assert!(matches!(open("empty", &[]), ImageError::NotAnImage { .. }));
+    // Cut anywhere after its header, it is a truncated image whose
+    // expected length is known from its tables.
+    for cut in [
+        100,
+        HEADER_BYTES as usize + 10,
+        good.len() / 2,
+        good.len() - 1,
+    ] {
+        match open("cut", &good[..cut]) {
+            ImageError::Truncated {
+                expected, found, ..
+            } => {
+                assert_eq!(found, cut as u64);
+                if cut > HEADER_BYTES as usize + 4096 {
+                    assert_eq!(expected, Some(good.len() as u64), "cut at {cut}");
+                }
+            }
+            e => panic!("cut at {cut}: {e}"),
+        }
+    }
+    let mut v = good.clone();
+    v[8] = 2;
+    assert!(matches!(
+        open("version", &v),
+        ImageError::VersionMismatch {
+            found: 2,
+            supported: 1,
+            ..
+        }
+    ));
+    let mut u = good.clone();
+    u[..8].copy_from_slice(&MAGIC_UNFINISHED);
+    assert!(matches!(
+        open("unfinished", &u),
+        ImageError::Incomplete { .. }
+    ));
+    // A flip in the third chunk of the body names that chunk.
+    let mut f = good.clone();
+    f[ALIGN as usize + (2 << 20) + 77] ^= 4;
+    match open("flip", &f) {
+        ImageError::ChecksumMismatch {
+            section: SectionKind::Static,
+            chunk: 2,
+            start,
+            end,
+            ..
+        } => assert_eq!((start, end), (2 << 20, 3 << 20)),
+        e => panic!("{e}"),
+    }
+    match Image::open(&p, 7, &["car", "cdr"]) {
+        Err(ImageError::FingerprintMismatch {
+            found, expected: 7, ..
+        }) => {
+            assert_eq!(found, 0x1234_5678_9abc_def0)
+        }
+        r => panic!("{:?}", r.err()),
+    }
+    match Image::open(&p, 0x1234_5678_9abc_def0, &["car"]) {
+        Err(ImageError::UnknownPrimitive { name, .. }) => assert_eq!(name, "cdr"),
+        r => panic!("{:?}", r.err()),
+    }
+    match Image::open(&p, 0x1234_5678_9abc_def0, &["cdr", "car"]) {
+        Err(ImageError::PrimitiveOrder { name, index: 0, .. }) => assert_eq!(name, "car"),
+        r => panic!("{:?}", r.err()),
+    }
+}
+
+// See issue #20, item 12
+#[test]
+fn issue_20_12_a_body_check_finds_each_damaged_chunk_and_says_so_without_allocating() {
+    let d = dir();
+    let p = d.join("chunks.image");
+    let body: Vec<u8> = (0..(5 << 20) + 8u32).map(|i| (i / 3) as u8).collect();
+    write_sample(&p, &body);
+    let img = Image::open_unchecked(&p).expect("open");
+    let check = img.body_check(&img.sections[0], "imp: ").expect("check");
+    assert_eq!(check.chunks(), 6);
+    assert!((0..6).all(|i| check.check_chunk(i)));
+    assert!(!check.check_chunk(6), "no such chunk");
+    check.verify_all().expect("all good");
+    let mut bytes = std::fs::read(&p).expect("read");
+    bytes[ALIGN as usize + (4 << 20) + 1] ^= 1;
+    bytes[ALIGN as usize + (5 << 20) + 3] ^= 1;
+    let q = d.join("chunks-bad.image");
+    std::fs::write(&q, &bytes).expect("write");
+    let img = Image::open_unchecked(&q).expect("open");
+    let check = img.body_check(&img.sections[0], "imp: ").expect("check");
+    let bad: Vec<usize> = (0..6).filter(|&i| !check.check_chunk(i)).collect();
+    assert_eq!(bad, [4, 5]);
+    let e = check.verify_all().expect_err("damaged");
+    assert!(
+        matches!(e, ImageError::ChecksumMismatch { chunk: 4, .. }),
+        "{e}"
+    );
+    // The signal handler's message is the error's, prefixed.
+    for i in [4, 5] {
+        let mut out = [0u8; 512];
+        let n = check.damage_message(i, &mut out);
+        assert_eq!(
+            std::str::from_utf8(&out[..n]).expect("utf-8"),
+            format!("imp: {}\n", check.error(i))
+        );
+    }
+    let e = check.error(5).to_string();
+    assert!(
+        e.contains(&q.display().to_string())
+            && e.contains("chunk 5 of its static section (bytes 5242880..5242888)"),
+        "{e}"
+    );
+    // Too short a buffer cuts the message, never overruns.
+    let mut tiny = [0u8; 7];
+    assert_eq!(check.damage_message(4, &mut tiny), 7);
 }

@@ -256,7 +256,45 @@ fn embedded_image() -> Embedded {
 }
 
 /// Start from the image at `image`; `args` are the program's command line.
+///
+/// The runtime checks what it follows at load and never reads a byte of
+/// the image that failed its checksum, but it trusts the objects a program
+/// reaches: an image made up with right checksums can still describe a
+/// heap this imp would never make. If running one panics, the image gets
+/// `--check-image`'s full check, and a refusal is the error reported
+/// instead of the panic; a panic on an image that passes it is a bug, and
+/// is reported as one.
 fn start_image(image: &Path, args: &[OsString]) -> Result<ExitCode, Error> {
+    let panicked = std::sync::Arc::new(std::sync::Mutex::new(None::<String>));
+    let previous = std::panic::take_hook();
+    let seen = panicked.clone();
+    std::panic::set_hook(Box::new(move |info| {
+        if let Ok(mut s) = seen.lock() {
+            s.get_or_insert_with(|| info.to_string());
+        }
+    }));
+    let run = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| run_image(image, args)));
+    std::panic::set_hook(previous);
+    match run {
+        Ok(r) => r,
+        Err(_) => {
+            if let Err(m) = imp::image::check(image) {
+                eprintln!("imp: {m}");
+                return Ok(ExitCode::from(EXIT_ERROR));
+            }
+            let what = panicked.lock().ok().and_then(|mut s| s.take());
+            eprintln!(
+                "imp: internal error running {}: {}",
+                image.display(),
+                what.unwrap_or_else(|| "a panic".into())
+            );
+            Ok(ExitCode::from(101))
+        }
+    }
+}
+
+/// Start from the image at `image` and run its toplevel (or the REPL).
+fn run_image(image: &Path, args: &[OsString]) -> Result<ExitCode, Error> {
     let (mut rt, top) = match Runtime::from_image(image) {
         Ok(r) => r,
         Err(e) => {
@@ -311,6 +349,8 @@ fn report(rt: &mut Runtime, e: Error) -> ExitCode {
     rt.flush();
     match e {
         Error::Exit(code) => ExitCode::from(code as u8),
+        // As when the image is refused at the start.
+        e @ Error::Image(_) => fatal(e),
         e => {
             eprintln!("{e}");
             ExitCode::from(EXIT_ERROR)

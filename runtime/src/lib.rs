@@ -1364,6 +1364,17 @@ impl Runtime {
     /// # std::fs::remove_file(&path).unwrap();
     /// ```
     ///
+    /// An image larger than 16 MiB is not checked whole before it starts
+    /// (doc/IMAGE-FORMAT.md §8): no byte of it is read before its chunk
+    /// has matched its checksum, a helper thread checks the rest, and
+    /// nothing the image's code does is seen outside the process (output,
+    /// files, programs, host functions, a call's return) until all of it
+    /// has; a damaged image makes every call return [`Error::Image`]
+    /// naming the file and the damaged chunk. A damaged chunk that the
+    /// code reaches before the helper thread does ends the process
+    /// (status 70, the same message on standard error), since the error
+    /// cannot be returned from where it is found.
+    ///
     /// # Errors
     /// [`Error::Image`] naming the file and why it was refused.
     pub fn from_image(
@@ -1395,8 +1406,17 @@ impl Runtime {
             let base = rt.vm.stack.len();
             rt.vm.stack.push(run);
             rt.vm.stack.push(hooks);
+            // A start does not wait for a large image's body to be checked
+            // whole: the hooks' effects wait, their end does not.
+            rt.vm.image_gate_deferred = true;
             let r = rt.vm.call_from_rust(base);
+            rt.vm.image_gate_deferred = false;
             rt.vm.stack.truncate(base);
+            // A failed hook's error is seen outside: damage comes first.
+            let r = match r {
+                Err(e) => Err(rt.vm.before_effect().err().unwrap_or(e)),
+                ok => ok,
+            };
             r.map_err(|e| rt.convert(e))?;
         }
         Ok((rt, top))
@@ -1994,6 +2014,7 @@ fn convert_in(vm: &mut Vm, e: Exn) -> Error {
             Error::Limit(m)
         }
         Exn::Abort(Abort::Escape) => Error::Escape,
+        Exn::Abort(Abort::DamagedImage(m)) => Error::Image(m),
         Exn::Block { .. } => Error::Heap("internal: a wait escaped the scheduler".into()),
         Exn::Error {
             kind,

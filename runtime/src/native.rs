@@ -393,6 +393,11 @@ pub(crate) fn call_native(vm: &mut Vm, f: Raw, f_idx: usize, argc: usize) -> VmR
             &[],
         ));
     };
+    // The host's function may do anything seen outside the process.
+    if let Err(e) = vm.before_effect() {
+        vm.stack.truncate(f_idx);
+        return Err(e);
+    }
     // The argument buffer is reused from call to call (a nested native
     // call, finding it taken, starts its own).
     let mut args = std::mem::take(&mut vm.native_args);
@@ -446,6 +451,9 @@ pub(crate) fn call_native(vm: &mut Vm, f: Raw, f_idx: usize, argc: usize) -> VmR
         }
         Ok(Err(Error::Exit(code))) => Err(Exn::Abort(crate::vm::Abort::Exit(code))),
         Ok(Err(Error::Limit(m))) => Err(Exn::Abort(crate::vm::Abort::Limit(m))),
+        Ok(Err(Error::Image(m))) if vm.image_damage.is_some() => {
+            Err(Exn::Abort(crate::vm::Abort::DamagedImage(m)))
+        }
         Ok(Err(Error::Escape)) if vm.pending_escape.is_some() => {
             Err(Exn::Abort(crate::vm::Abort::Escape))
         }

@@ -17,8 +17,9 @@
 //! | `HASH_TABLE`   | kind (fixnum), count (fixnum), buckets (vector of alists)  |
 //! | `VALUES`       | values… (multiple values other than one)                   |
 //! | `ERROR`        | message, irritants, kind (symbol), location, backtrace     |
-//! | `MACRO`        | kind (fixnum), transformer or rules, ellipsis              |
-//! | `CONTINUATION` | saved stack (vector), saved frames (raw), pc, fp, depth    |
+//! | `MACRO`        | kind (fixnum), rules or transformer, library (rules only)  |
+//! | `CONTINUATION` | saved stack (vector), frames (bytevector), fp, pc, and the |
+//! |                | entry it was captured in: frames, stack (fixnums)          |
 //! | `PROMISE`      | done? (bool), value or thunk                               |
 //! | `PARAMETER`    | value, converter                                           |
 //! | `KEYWORD`      | name (string)                                              |

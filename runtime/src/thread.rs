@@ -684,6 +684,11 @@ impl Vm {
             .interrupt
             .swap(false, std::sync::atomic::Ordering::Relaxed)
         {
+            // The image checker found damage: stop at once, running no
+            // more Scheme code (no after-thunks either).
+            if let Some(e) = self.image_damage_found() {
+                return Err(e);
+            }
             return self.trip_limit(crate::vm::LimitTrip::Interrupt);
         }
         if self.limits.budget == Some(0) {
@@ -2076,6 +2081,7 @@ fn process_start(vm: &mut Vm, base: usize, _: usize) -> VmResult<Value> {
         return Err(vm.error("process-run: not allowed while saving an image", &[]));
     }
     vm.require("process-run", crate::vm::Grant::Processes)?;
+    vm.before_effect()?;
     let cmd = vm.typed_arg("process-run", base, 0, obj::STRING, "a program name string")?;
     let cmd = vm.string_text(cmd);
     let list = arg(vm, base, 1);

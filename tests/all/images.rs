@@ -673,3 +673,414 @@ fn an_image_saved_after_a_full_collection_in_place_holds_what_lives() {
     assert_eq!(b.write(&v), "(100000 4999950000 99999)");
     b.verify_heap().expect("verify loaded");
 }
+
+// See issue #20, item 14
+#[test]
+fn issue_20_14_seeded_damage_never_crashes_the_loader() {
+    use imp::image::fuzz::{LoadFuzz, Start};
+    let d = dir("fuzz-smoke");
+    let fuzz = LoadFuzz::new(&d).expect("base image");
+    // Per mode: started, refused, failed as it restored.
+    let mut seen = [[0usize; 3]; 4];
+    for seed in 0..320u64 {
+        let mode = (seed % 4) as u8;
+        let len = match mode {
+            0 => 64 + (seed as usize * 37) % 9000,
+            1 | 2 => 5 * (1 + (seed as usize % 6)),
+            _ => 9,
+        };
+        let input = LoadFuzz::input(seed, mode, len);
+        let out = fuzz.run(&input).expect("write the input");
+        // What the check accepts, the loader does not refuse.
+        assert!(
+            !(out.checked && out.start == Start::Refused),
+            "seed {seed}: checked, then refused"
+        );
+        let k = match out.start {
+            Start::Started => 0,
+            Start::Refused => 1,
+            Start::Failed => 2,
+        };
+        seen[mode as usize][k] += 1;
+    }
+    // Random bytes never start; unsealed flips mostly do not.
+    assert_eq!(seen[0][0], 0, "{seen:?}");
+    assert!(seen[2][1] > 60, "{seen:?}");
+    assert!(seen[1][1] > 10 && seen[3][1] > 10, "{seen:?}");
+}
+
+/// A program whose data makes an image of about 26 MB (past the 16 MiB up
+/// to which a load checks the whole body first): records of lists,
+/// strings, vectors and bignums, then 8 MB of bytes nothing reads but the
+/// checksum. Its toplevel, by its first argument: none, print a checksum
+/// of all the data; `hello`, print hello; `spin`, loop for ever without
+/// output; `write FILE`, write a file.
+const LARGE: &str = r#"
+(define n 110000)
+(define (unit i)
+  (list i (number->string i) (vector i (* i i)) (* (+ i 1) 100000000000000000000)))
+(define data (make-vector n #f))
+(do ((i 0 (+ i 1))) ((= i n)) (vector-set! data i (unit i)))
+(define pad (make-bytevector 8000000 7))
+(define (sum-unit u)
+  (+ (car u) (string-length (cadr u)) (vector-ref (caddr u) 1)
+     (modulo (cadddr u) 1000003)))
+(define (checksum)
+  (let loop ((i 0) (s 0))
+    (if (< i n)
+        (loop (+ i 1) (modulo (+ (* s 31) (sum-unit (vector-ref data i))) 1000000007))
+        (let pads ((j 0) (s s))
+          (if (< j (bytevector-length pad))
+              (pads (+ j 4096) (+ s (bytevector-u8-ref pad j)))
+              s)))))
+(define (main)
+  (let ((args (cdr (command-line))))
+    (cond ((null? args) (display (checksum)) (newline))
+          ((equal? (car args) "hello") (display "hello") (newline))
+          ((equal? (car args) "spin") (let loop ((i 0)) (loop (+ i 1))))
+          ((equal? (car args) "write")
+           (call-with-output-file (cadr args) (lambda (p) (display "x" p)))))))
+(save-application "large.img" #:toplevel main)
+"#;
+
+/// The large image, saved once per test that asks (in its own directory),
+/// and its static section's place in the file and length.
+fn large_image(d: &Path) -> (Vec<u8>, u64, u64) {
+    std::fs::write(d.join("large.scm"), LARGE).expect("write");
+    let (code, out, err) = run(d, &["large.scm"]);
+    assert_eq!(code, 0, "{out}{err}");
+    let img = imp_images::Image::open_unchecked(&d.join("large.img")).expect("open");
+    assert!(img.len > imp_images::VERIFY_BODY_LIMIT, "{} bytes", img.len);
+    let s = &img.sections[0];
+    let bytes = std::fs::read(d.join("large.img")).expect("read");
+    (bytes, s.file_offset, s.len)
+}
+
+/// Where in the file a chunk of the section holds nothing but `pad`'s
+/// bytes (so only the checksum run reads it): the middle of its longest
+/// run of 7s.
+fn inside_pad(bytes: &[u8]) -> usize {
+    let (mut best, mut best_len, mut at, mut len) = (0, 0, 0, 0);
+    for (i, &b) in bytes.iter().enumerate() {
+        if b == 7 {
+            if len == 0 {
+                at = i;
+            }
+            len += 1;
+            if len > best_len {
+                (best, best_len) = (at, len);
+            }
+        } else {
+            len = 0;
+        }
+    }
+    assert!(best_len > 4 << 20, "no pad found");
+    best + best_len / 2
+}
+
+/// Run `imp ARGS` with a deadline (a hang fails the test instead of
+/// stopping the suite); (status, stdout, stderr).
+fn run_bounded(cwd: &Path, args: &[&str]) -> (i32, String, String) {
+    use std::io::Read;
+    let mut child = imp()
+        .current_dir(cwd)
+        .args(args)
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("run imp");
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(120);
+    let status = loop {
+        if let Some(s) = child.try_wait().expect("wait") {
+            break s;
+        }
+        if std::time::Instant::now() > deadline {
+            let _ = child.kill();
+            panic!("imp {args:?} did not end");
+        }
+        std::thread::sleep(std::time::Duration::from_millis(5));
+    };
+    let (mut out, mut err) = (String::new(), String::new());
+    child
+        .stdout
+        .take()
+        .expect("stdout")
+        .read_to_string(&mut out)
+        .expect("read");
+    child
+        .stderr
+        .take()
+        .expect("stderr")
+        .read_to_string(&mut err)
+        .expect("read");
+    (status.code().unwrap_or(-1), out, err)
+}
+
+/// The damage error for chunk `chunk` of `name`, and nothing else.
+fn assert_damage(name: &str, chunk: u64, code: i32, out: &str, err: &str) {
+    assert_eq!(code, 70, "{name}: {out}{err}");
+    assert_eq!(out, "", "{name}: output before the error");
+    assert!(
+        err.contains(name)
+            && err.contains(&format!(
+                "damaged image: chunk {chunk} of its static section"
+            ))
+            && err.contains("does not match its checksum"),
+        "{name}: {err}"
+    );
+    assert!(!err.contains("panicked"), "{name}: {err}");
+    assert_eq!(err.lines().count(), 1, "{name}: {err}");
+}
+
+// See issue #20, item 12
+#[test]
+fn issue_20_12_bit_flips_in_a_large_image_end_in_an_error_before_any_output() {
+    let d = dir("large-flips");
+    let (good, start, len) = large_image(&d);
+    let (code, right, err) = run(&d, &["--image", "large.img"]);
+    assert_eq!(code, 0, "{err}");
+    // Seeded places over the whole section, and one in the data the
+    // checksum reads last.
+    let mut x: u64 = 0x2545_f491_4f6c_dd1d;
+    let mut places: Vec<u64> = (0..7)
+        .map(|_| {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            start + x % len
+        })
+        .collect();
+    places.push(inside_pad(&good) as u64);
+    places.push(start + len - 1);
+    for (k, &at) in places.iter().enumerate() {
+        let mut b = good.clone();
+        b[at as usize] ^= 1 << (k % 8);
+        let name = format!("flip-{k}.img");
+        std::fs::write(d.join(&name), &b).expect("write");
+        let (code, out, err) = run_bounded(&d, &["--image", &name]);
+        assert_damage(&name, (at - start) >> 20, code, &out, &err);
+        assert_ne!(out, right);
+    }
+}
+
+// See issue #20, item 12
+#[test]
+fn issue_20_12_damage_the_program_never_reads_still_stops_it_before_any_effect() {
+    let d = dir("large-effects");
+    let (mut bytes, start, _) = large_image(&d);
+    let at = inside_pad(&bytes);
+    bytes[at] ^= 0x10;
+    std::fs::write(d.join("pad.img"), &bytes).expect("write");
+    let chunk = (at as u64 - start) >> 20;
+    // Output waits for the whole body to be checked.
+    let (code, out, err) = run_bounded(&d, &["--image", "pad.img", "hello"]);
+    assert_damage("pad.img", chunk, code, &out, &err);
+    // A loop with no output is stopped by the checker.
+    let (code, out, err) = run_bounded(&d, &["--image", "pad.img", "spin"]);
+    assert_damage("pad.img", chunk, code, &out, &err);
+    // No file is made.
+    let (code, out, err) = run_bounded(&d, &["--image", "pad.img", "write", "made.txt"]);
+    assert_damage("pad.img", chunk, code, &out, &err);
+    assert!(!d.join("made.txt").exists());
+    // The same image undamaged does all three but the loop.
+    let (code, out, _) = run(&d, &["--image", "large.img", "write", "made.txt"]);
+    assert_eq!((code, out.as_str()), (0, ""));
+    assert!(d.join("made.txt").exists());
+}
+
+// See issue #20, item 12
+#[test]
+fn issue_20_12_the_api_reports_damage_as_an_image_error_naming_the_chunk() {
+    let d = dir("large-api");
+    let (mut bytes, start, _) = large_image(&d);
+    let at = inside_pad(&bytes);
+    bytes[at] ^= 0x01;
+    std::fs::write(d.join("pad.img"), &bytes).expect("write");
+    let chunk = (at as u64 - start) >> 20;
+    // The start does not wait for the body; the first call's end does.
+    let (mut rt, top) = Runtime::from_image(d.join("pad.img")).expect("starts");
+    let top = top.expect("toplevel");
+    rt.set_command_line(&["x".into(), "hello".into()])
+        .expect("args");
+    let want = format!("damaged image: chunk {chunk} of its static section");
+    for _ in 0..2 {
+        match rt.call(&top, &[]) {
+            Err(imp::Error::Image(m)) => assert!(m.contains("pad.img") && m.contains(&want), "{m}"),
+            r => panic!("{r:?}"),
+        }
+    }
+    // Nothing runs on it any more.
+    assert!(matches!(rt.eval_str("(+ 1 2)"), Err(imp::Error::Image(_))));
+}
+
+/// `bytes` (an image) with root `name` set to `value` and, if `patch`
+/// says so, words of its static section changed; every checksum right.
+fn resealed(bytes: &[u8], d: &Path, roots: &[(&str, u64)], patch: &[(usize, u64)]) -> Vec<u8> {
+    use imp_images::{Image, ImageMeta, SectionKind, SectionOut};
+    let src = d.join("reseal-src.img");
+    std::fs::write(&src, bytes).expect("write");
+    let img = Image::open_unchecked(&src).expect("open");
+    let mut body = img.read_section(&img.sections[0]).expect("body");
+    for &(word, v) in patch {
+        body[word * 8..word * 8 + 8].copy_from_slice(&v.to_le_bytes());
+    }
+    let mut meta = ImageMeta {
+        fingerprint: img.fingerprint,
+        static_region_offset: img.static_region_offset,
+        roots: img.roots.clone(),
+        primitives: img.primitives.clone(),
+        writer: img.writer.clone(),
+    };
+    for (name, v) in roots {
+        for r in meta.roots.iter_mut().filter(|r| r.0 == *name) {
+            r.1 = *v;
+        }
+    }
+    let out = d.join("reseal-out.img");
+    let s = [SectionOut {
+        kind: SectionKind::Static,
+        region_offset: img.static_region_offset,
+        bytes: &body,
+    }];
+    imp_images::write_image(&out, &meta, &s).expect("reseal");
+    std::fs::read(&out).expect("read")
+}
+
+/// Both `--check-image` and `--image` refuse `name` with an error naming
+/// it and containing one of `wants` (the structural check and the loader
+/// word some faults each their own way), without a panic or output.
+fn assert_refused(d: &Path, name: &str, wants: &[&str]) {
+    for flag in ["--check-image", "--image"] {
+        let (code, out, err) = run_bounded(d, &[flag, name]);
+        assert_eq!(code, 70, "{flag} {name}: {out}{err}");
+        assert_eq!(out, "", "{flag} {name}");
+        assert!(
+            err.starts_with(&format!("imp: {name}: damaged image: "))
+                && wants.iter().any(|w| err.contains(w)),
+            "{flag} {name}: wanted one of {wants:?} in {err}"
+        );
+        assert!(!err.contains("panicked"), "{flag} {name}: {err}");
+        assert_eq!(err.lines().count(), 1, "{flag} {name}: {err}");
+    }
+}
+
+// See issue #20, item 14
+#[test]
+fn issue_20_14_crafted_roots_are_refused_by_the_check_and_the_loader() {
+    let d = dir("crafted-roots");
+    std::fs::write(
+        d.join("ok.scm"),
+        "(define v (list 1 2)) (add-restore-hook! (lambda () 1)) (save-application \"ok.img\" #:toplevel (lambda () (display v)))",
+    )
+    .expect("write");
+    let (code, out, err) = run(&d, &["ok.scm"]);
+    assert_eq!(code, 0, "{out}{err}");
+    let good = std::fs::read(d.join("ok.img")).expect("image");
+    let img = imp_images::Image::open_unchecked(&d.join("ok.img")).expect("open");
+    let end = img.static_region_offset + img.sections[0].len;
+    let roots: Vec<String> = img.roots.iter().map(|r| r.0.clone()).collect();
+    assert_eq!(roots.len(), 8, "{roots:?}");
+    for (k, root) in roots.iter().enumerate() {
+        for (v, want) in [
+            (u64::MAX, "which is no value"),
+            (0x1, "outside the image"),
+            (end | 1, "outside the image"),
+            (0xffff_ffff_ffff_fff9, "outside the image"),
+        ] {
+            if root == "symbol-count" && v == 0x1 {
+                continue;
+            }
+            let name = format!("root-{k}-{v:x}.img");
+            std::fs::write(d.join(&name), resealed(&good, &d, &[(root, v)], &[])).expect("write");
+            let want = if root == "symbol-count" {
+                "is not a count"
+            } else {
+                want
+            };
+            // The structural check words a bad reference its own way.
+            for flag in ["--check-image", "--image"] {
+                let (code, out, err) = run_bounded(&d, &[flag, &name]);
+                assert_eq!(code, 70, "{flag} {root}={v:#x}: {out}{err}");
+                assert_eq!(out, "");
+                assert!(
+                    err.starts_with(&format!("imp: {name}: damaged image: "))
+                        && (err.contains(want) || err.contains("which is no object of the image")),
+                    "{flag} {root}={v:#x}: {err}"
+                );
+                assert!(!err.contains("panicked"), "{err}");
+            }
+        }
+    }
+    // A root of the right kind of value but the wrong kind of object.
+    let toplevel = img.root("toplevel").expect("toplevel");
+    let name = "ports-swapped.img";
+    std::fs::write(
+        d.join(name),
+        resealed(&good, &d, &[("output-port", toplevel)], &[]),
+    )
+    .expect("write");
+    assert_refused(
+        &d,
+        name,
+        &[
+            "`output-port` root is not a parameter object",
+            "a closure with a bad size",
+        ],
+    );
+}
+
+// See issue #20, item 14
+#[test]
+fn issue_20_14_a_bad_reference_or_a_bad_shape_inside_is_refused() {
+    let d = dir("crafted-body");
+    std::fs::write(
+        d.join("ok.scm"),
+        "(define data (list 123456789 2 3)) (save-application \"ok.img\" #:toplevel (lambda () (display (length data))))",
+    )
+    .expect("write");
+    let (code, out, err) = run(&d, &["ok.scm"]);
+    assert_eq!(code, 0, "{out}{err}");
+    let good = std::fs::read(d.join("ok.img")).expect("image");
+    let img = imp_images::Image::open_unchecked(&d.join("ok.img")).expect("open");
+    let body = img.read_section(&img.sections[0]).expect("body");
+    let base = img.static_region_offset;
+    let word = |i: usize| u64::from_le_bytes(body[i * 8..i * 8 + 8].try_into().expect("8"));
+    // The symbol table's first bucket refers outside the image: what the
+    // loader itself follows.
+    let tab = ((img.root("symbol-table").expect("root") & !7) - base) as usize / 8;
+    let name = "bucket-out.img";
+    std::fs::write(
+        d.join(name),
+        resealed(&good, &d, &[], &[(tab + 1, 0x7fff_0000_0001)]),
+    )
+    .expect("write");
+    assert_refused(
+        &d,
+        name,
+        &["outside the image", "which is no object of the image"],
+    );
+    // The output port's parameter with one field too many: a bad shape.
+    let param = ((img.root("output-port").expect("root") & !7) - base) as usize / 8;
+    let h = word(param);
+    let name = "param-shape.img";
+    std::fs::write(
+        d.join(name),
+        resealed(&good, &d, &[], &[(param, h + (1 << 32))]),
+    )
+    .expect("write");
+    assert_refused(&d, name, &["a parameter with a bad size or length"]);
+    // The list the program walks, cut by a reference outside the heap:
+    // the loader never follows it, the program does, and the damage is
+    // reported as the check finds it, not as a panic.
+    let car = (0..body.len() / 8)
+        .find(|&i| word(i) == 123456789 << 1)
+        .expect("the list's first pair");
+    let name = "list-out.img";
+    std::fs::write(
+        d.join(name),
+        resealed(&good, &d, &[], &[(car + 1, 0x7fff_0000_0001)]),
+    )
+    .expect("write");
+    assert_refused(&d, name, &["which is no object of the image"]);
+}

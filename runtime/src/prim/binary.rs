@@ -309,6 +309,7 @@ fn put_bytes(
             Ok(())
         }
         kind::FD_BIN_OUT => {
+            vm.before_effect()?;
             let fd = port_fd(vm, p)?;
             let pending = vm
                 .os

@@ -235,6 +235,10 @@ pub(super) fn open_file_arg(
             Grant::ReadFiles
         },
     )?;
+    if write {
+        // Creating or truncating a file is seen outside the process.
+        vm.before_effect()?;
+    }
     let path = vm.string_text(p);
     // The message names the file: no irritant repeats it.
     vm.os
@@ -278,6 +282,7 @@ fn file_exists(vm: &mut Vm, base: usize, _: usize) -> VmResult<Value> {
 fn delete_file(vm: &mut Vm, base: usize, _: usize) -> VmResult<Value> {
     let p = vm.typed_arg("delete-file", base, 0, obj::STRING, "a file name string")?;
     vm.require("delete-file", Grant::WriteFiles)?;
+    vm.before_effect()?;
     let path = vm.string_text(p);
     std::fs::remove_file(&path).map_err(|e| {
         vm.error_kind(
@@ -334,6 +339,9 @@ pub fn port_write(vm: &mut Vm, who: &str, slot: usize, text: &str) -> VmResult<(
     }
     if matches!(port_kind(vm, p), kind::STDOUT | kind::STDERR) {
         check_fence(vm, p)?;
+    }
+    if matches!(port_kind(vm, p), kind::STDOUT | kind::STDERR | kind::FD_OUT) {
+        vm.before_effect()?;
     }
     match port_kind(vm, p) {
         kind::STDOUT => {
@@ -427,6 +435,7 @@ fn print_to(vm: &mut Vm, who: &str, base: usize, argc: usize, mode: Mode) -> VmR
 /// that must wait does so before the first piece, so a call made again
 /// after the wait prints everything once.
 fn print_streaming(vm: &mut Vm, who: &str, port: Value, v: Value, mode: Mode) -> VmResult<Value> {
+    vm.before_effect()?;
     let k = port_kind(vm, port);
     let fd = if k == kind::FD_OUT {
         let fd = port_fd(vm, port)?;
@@ -891,6 +900,7 @@ fn close_port(vm: &mut Vm, base: usize, _: usize) -> VmResult<Value> {
 }
 
 fn flush_output_port(vm: &mut Vm, base: usize, argc: usize) -> VmResult<Value> {
+    vm.before_effect()?;
     let p = out_port(vm, "flush-output-port", base, argc, 0)?;
     if matches!(port_kind(vm, p), kind::FD_OUT | kind::FD_BIN_OUT) {
         let fd = port_fd(vm, p)?;
@@ -996,6 +1006,7 @@ fn load_next(vm: &mut Vm, base: usize, _: usize) -> VmResult<Value> {
 }
 
 fn print_error(vm: &mut Vm, base: usize, _: usize) -> VmResult<Value> {
+    vm.before_effect()?;
     let e = arg(vm, base, 0);
     let text = crate::report::condition_report(vm, e);
     let _ = vm.out.flush();

@@ -43,6 +43,13 @@ impl Vm {
     /// `Exn::Abort` when a condition is not handled, `exit` is called, or a
     /// limit is hit; the stacks are unwound to where they were.
     pub fn call_from_rust(&mut self, base: usize) -> VmResult<Value> {
+        if self.image_damage.is_some() && self.run_depth == 0 {
+            // Nothing runs on a damaged image (`image::load`).
+            self.stack.truncate(base);
+            return Err(Exn::Abort(Abort::DamagedImage(
+                self.image_damage.clone().unwrap_or_default(),
+            )));
+        }
         let argc = self.stack.len() - base - 1;
         let entry = Entry {
             frames: self.frames.len(),
@@ -55,7 +62,7 @@ impl Vm {
         self.pc = ENTRY_PC as usize;
         self.run_depth += 1;
         let first = self.do_call(argc, false);
-        let result = match first {
+        let mut result = match first {
             Ok(Called::Done(v)) => Ok(v),
             Ok(Called::Entered) => self.run(),
             Err(e) => match self.handle_error(e) {
@@ -63,6 +70,11 @@ impl Vm {
                 Err(e) => Err(e),
             },
         };
+        // The host's call returning (a value, an error, an exit) is seen
+        // outside: a large image's body must have been checked whole.
+        if self.run_depth == 1 && !self.image_gate_deferred {
+            result = self.before_effect().and(result);
+        }
         self.pc = saved_pc;
         self.fp = saved_fp;
         self.run_depth -= 1;

@@ -159,6 +159,10 @@ pub enum Abort {
     /// invoked: the native call unwinds, and the VM around it resumes the
     /// continuation (`Vm::pending_escape`).
     Escape,
+    /// The image this VM started from is damaged (the message names the
+    /// file and the chunk): the host's call ends, no Scheme code runs on,
+    /// and every later call ends the same way (`image::load`).
+    DamagedImage(String),
 }
 
 /// The result of VM operations that may raise.
@@ -375,6 +379,15 @@ pub struct Vm {
     pub save_running: bool,
     /// How long the last save's `fork` took (the parent's pause).
     pub last_fork_pause: std::time::Duration,
+    /// While a large image's chunks are checked as they are used: their
+    /// checker, for the message naming a damaged one (`image::load`).
+    pub image_body: Option<std::sync::Arc<imp_images::BodyCheck>>,
+    /// The image's body was found damaged: the error every call from the
+    /// host ends with.
+    pub image_damage: Option<String>,
+    /// The host's call returning waits for no image check (set while the
+    /// restore hooks run inside the load: their effects wait all the same).
+    pub image_gate_deferred: bool,
 }
 
 struct VmRoots<'a> {
@@ -447,6 +460,9 @@ impl Vm {
             save_pipe: None,
             save_running: false,
             last_fork_pause: std::time::Duration::ZERO,
+            image_body: None,
+            image_damage: None,
+            image_gate_deferred: false,
         };
         vm.regs[Reg::SymCount as usize] = Value::fix(0);
         let tab = vm

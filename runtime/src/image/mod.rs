@@ -9,6 +9,11 @@ use std::path::Path;
 use imp_gc::Value;
 use imp_images::{Image, ImageMeta, SectionKind};
 
+#[doc(hidden)]
+pub mod fuzz;
+mod load;
+mod shape;
+
 use crate::obj;
 use crate::prim::{PRIMITIVES, PrimDef, arg, def};
 use crate::vm::{Exn, IoWait, Reg, Vm, VmResult};
@@ -167,65 +172,6 @@ fn layout_description(static_offset: u64) -> String {
     d
 }
 
-#[cfg(test)]
-mod code_entry_tests {
-    use super::code_entry_agrees;
-    use crate::obj::code;
-    use imp_gc::Value;
-
-    fn payload(nreq: i64, rest: i64, nslots: i64, entry: i64) -> Vec<u64> {
-        let mut p = vec![Value::FALSE.bits(); code::SIZE];
-        p[code::NREQ] = Value::fix(nreq).bits();
-        p[code::REST] = Value::fix(rest).bits();
-        p[code::NSLOTS] = Value::fix(nslots).bits();
-        p[code::ENTRY] = Value::fix(entry).bits();
-        p
-    }
-
-    #[test]
-    fn the_entry_word_packs_the_arity_and_the_frame_size() {
-        assert_eq!(code::entry_fields(code::entry(2, 0, 7)), (2, 7));
-        assert_eq!(code::entry_fields(code::entry(0, 0, 0)), (0, 0));
-        // A rest parameter or counts too large: no argument count matches.
-        for e in [code::entry(1, -1, 3), code::entry(1 << 24, 0, 1 << 24)] {
-            assert_eq!(e, -1);
-            assert!(code::entry_fields(e).0 > 0xff_ffff);
-        }
-    }
-
-    #[test]
-    fn a_code_object_whose_entry_word_disagrees_is_refused() {
-        assert!(code_entry_agrees(&payload(2, 0, 5, code::entry(2, 0, 5))));
-        assert!(code_entry_agrees(&payload(1, -1, 4, -1)));
-        assert!(!code_entry_agrees(&payload(2, 0, 5, code::entry(2, 0, 9))));
-        assert!(!code_entry_agrees(&payload(2, 0, 5, code::entry(3, 0, 5))));
-        assert!(!code_entry_agrees(&payload(1, -1, 4, code::entry(1, 0, 4))));
-        assert!(!code_entry_agrees(&payload(5, 0, 2, code::entry(5, 0, 2))));
-        let mut p = payload(2, 0, 5, code::entry(2, 0, 5));
-        p[code::ENTRY] = Value::FALSE.bits();
-        assert!(!code_entry_agrees(&p));
-    }
-}
-
-#[cfg(test)]
-mod fingerprint_tests {
-    #[test]
-    fn the_fingerprint_covers_shapes_primitives_and_every_instruction() {
-        let d = super::layout_description(1 << 20);
-        assert!(d.contains("tag 3 ") && d.contains("tag 132 "), "{d}");
-        assert!(
-            d.contains("car\n") && d.contains("static at 1048576;"),
-            "{d}"
-        );
-        let ops = (0..crate::vm::opcode::OP_COUNT).filter_map(crate::vm::opcode::Op::from_u8);
-        for op in ops {
-            assert!(d.contains(&format!("op {op:?};")), "{op:?} missing");
-        }
-        // The description is what the fingerprint hashes.
-        assert_ne!(super::fingerprint(1 << 20), super::fingerprint(2 << 20));
-    }
-}
-
 #[doc(hidden)]
 /// This build's primitive names, in id order.
 pub fn primitive_names() -> Vec<&'static str> {
@@ -245,6 +191,18 @@ impl Vm {
         hooks: Value,
         executable: bool,
     ) -> Result<SaveReport, String> {
+        // A save reads every object and writes a file: a large image's
+        // body must be checked whole first (`load`), and a damaged one is
+        // never saved again.
+        if let Err(e) = self.before_effect() {
+            return Err(match e {
+                Exn::Abort(crate::vm::Abort::DamagedImage(m)) => m,
+                _ => format!(
+                    "{}: cannot save: the image this runtime started from is damaged",
+                    path.display()
+                ),
+            });
+        }
         let t0 = std::time::Instant::now();
         let mut names: Vec<String> = SAVED_REGS.iter().map(|(n, _)| n.to_string()).collect();
         let mut roots: Vec<Value> = SAVED_REGS.iter().map(|(_, r)| self.reg(*r)).collect();
@@ -313,227 +271,6 @@ impl Vm {
             sync: r.sync,
         })
     }
-
-    /// A VM whose heap is the image at `path` (checked first). Returns it
-    /// with the toplevel procedure and the restore hooks.
-    ///
-    /// # Errors
-    /// The reason, naming the file.
-    pub fn from_image(
-        path: &Path,
-        config: imp_gc::HeapConfig,
-    ) -> Result<(Vm, Value, Value), String> {
-        let vm = Vm::new(config)?;
-        let img = Image::open(
-            path,
-            fingerprint(vm.heap.static_offset()),
-            &primitive_names(),
-        )
-        .map_err(|e| e.to_string())?;
-        vm.load_image(&img, false).map(|(vm, t, h, _)| (vm, t, h))
-    }
-
-    /// Map `img` into this fresh VM and adopt its roots. With `verify`,
-    /// every object is checked (§8.6) before any is used; the object count
-    /// is returned then.
-    fn load_image(
-        mut self,
-        img: &Image,
-        verify: bool,
-    ) -> Result<(Vm, Value, Value, usize), String> {
-        let bad = |m: &str| format!("{}: {m}", img.path);
-        if img.static_region_offset != self.heap.static_offset() {
-            return Err(bad("the image was saved for another heap layout"));
-        }
-        for s in &img.sections {
-            match s.kind {
-                SectionKind::Static if s.region_offset == self.heap.static_offset() => {
-                    use std::os::fd::AsFd;
-                    self.heap
-                        .map_static(img.file.as_fd(), s.file_offset, s.len)
-                        .map_err(|e| bad(&e.to_string()))?;
-                }
-                SectionKind::Static => return Err(bad("a static section belongs elsewhere")),
-                SectionKind::Pure => {
-                    if s.len != 0 {
-                        return Err(bad("pure sections are not supported by this imp"));
-                    }
-                }
-            }
-        }
-        let (lo, hi) = (
-            self.heap.static_offset(),
-            self.heap.static_offset() + img.sections.iter().map(|s| s.len).sum::<u64>(),
-        );
-        let mut objects = 0;
-        if verify {
-            let roots: Vec<Value> = img
-                .roots
-                .iter()
-                .map(|(_, v)| Value::from_bits(*v))
-                .collect();
-            objects = self
-                .heap
-                .verify_static(&valid_object, &roots)
-                .map_err(|m| bad(&format!("damaged image: {m}")))?;
-        }
-        let root = |name: &str| -> Result<Value, String> {
-            let v = Value::from_bits(
-                img.root(name)
-                    .ok_or_else(|| bad(&format!("the image lacks its `{name}` root")))?,
-            );
-            if v.is_ref() && !(lo..hi).contains(&v.offset()) {
-                return Err(bad(&format!("the image's `{name}` root points outside it")));
-            }
-            Ok(v)
-        };
-        for (name, reg) in SAVED_REGS {
-            let v = root(name)?;
-            self.set_reg(*reg, v);
-        }
-        if !self.is(self.reg(Reg::Symtab), obj::VECTOR) || !self.reg(Reg::SymCount).is_fixnum() {
-            return Err(bad("the image's symbol table is damaged"));
-        }
-        if verify && !self.symbol_table_sound() {
-            return Err(bad(
-                "damaged image: its symbol table holds something other than named symbols",
-            ));
-        }
-        let toplevel = root(TOPLEVEL_ROOT)?;
-        let hooks = root(HOOKS_ROOT)?;
-        // A fresh scheduler over the loaded symbol table.
-        for r in [
-            Reg::Winders,
-            Reg::Handlers,
-            Reg::Params,
-            Reg::IoWaiters,
-            Reg::JobResults,
-        ] {
-            self.set_reg(r, Value::NIL);
-        }
-        self.set_reg(Reg::LastError, Value::FALSE);
-        self.set_reg(Reg::Scratch, Value::FALSE);
-        self.set_reg(Reg::TerminateWaiter, Value::FALSE);
-        self.stack.push(toplevel);
-        self.stack.push(hooks);
-        let r = self.init_threads();
-        let hooks = self.stack.pop().unwrap_or(Value::NIL);
-        let toplevel = self.stack.pop().unwrap_or(Value::FALSE);
-        r.map_err(|_| bad("out of memory starting the scheduler"))?;
-        Ok((self, toplevel, hooks, objects))
-    }
-}
-
-impl Vm {
-    /// Is every bucket of the symbol table a list of symbols named by
-    /// strings (what interning relies on)? Bounded: a cycle is refused.
-    fn symbol_table_sound(&self) -> bool {
-        let tab = self.reg(Reg::Symtab);
-        let mut budget = self.heap.len(tab) as u64 + 64 * 1024 * 1024;
-        for b in 0..self.heap.len(tab) {
-            let mut l = self.heap.get(tab, b);
-            while !l.is_nil() {
-                budget = match budget.checked_sub(1) {
-                    Some(x) => x,
-                    None => return false,
-                };
-                if !self.is(l, obj::PAIR) {
-                    return false;
-                }
-                let sym = self.heap.get(l, 0);
-                if !self.is(sym, obj::SYMBOL) || !self.is(self.heap.get(sym, 0), obj::STRING) {
-                    return false;
-                }
-                l = self.heap.get(l, 1);
-            }
-        }
-        true
-    }
-}
-
-/// Does a code object's `ENTRY` word (which calls trust for the arity and
-/// the frame size) say what its `NREQ`, `REST` and `NSLOTS` fields say?
-fn code_entry_agrees(p: &[u64]) -> bool {
-    use obj::code;
-    let field = |i: usize| imp_gc::Value::from_bits(p[i]).as_fixnum();
-    match (
-        field(code::NREQ),
-        field(code::REST),
-        field(code::NSLOTS),
-        field(code::ENTRY),
-    ) {
-        (Some(nreq), Some(rest), Some(nslots), Some(entry)) => {
-            nslots >= nreq && code::entry(nreq, rest, nslots) == entry
-        }
-        _ => false,
-    }
-}
-
-/// Is an object of tag `t` with payload `p` shaped as this runtime makes
-/// them? Raw objects' length fields must fit their payload, so nothing that
-/// reads one can run past it; fixed shapes must have their field count.
-fn valid_object(t: imp_gc::Tag, p: &[u64]) -> Result<(), String> {
-    let n = p.len();
-    let fits = |words: u64| words <= n.saturating_sub(1) as u64;
-    let ok = match t {
-        obj::PAIR | obj::SYMBOL | obj::PRIMITIVE => n == 2,
-        obj::BOX => n == 1,
-        obj::CODE => n == obj::code::SIZE && code_entry_agrees(p),
-        obj::ERROR => n == obj::error::SIZE,
-        obj::THREAD => n == crate::thread::field::SIZE,
-        obj::MUTEX => n == crate::thread::mutex::SIZE,
-        obj::CONDVAR => n == crate::thread::condvar::SIZE,
-        obj::CHANNEL => n == crate::thread::channel::SIZE,
-        obj::PORT => n == 5,
-        obj::CLOSURE | obj::RECORD => n >= 1,
-        obj::HASH_TABLE => {
-            n == crate::prim::hash::TABLE_FIELDS
-                && p[..2]
-                    .iter()
-                    .all(|&w| imp_gc::Value::from_bits(w).is_fixnum())
-                && imp_gc::Value::from_bits(p[2]).is_ref()
-        }
-        obj::VECTOR
-        | obj::RECORD_TYPE
-        | obj::VALUES
-        | obj::MACRO
-        | obj::CONTINUATION
-        | obj::PROMISE
-        | obj::PARAMETER
-        | obj::KEYWORD
-        | obj::ENVIRONMENT => true,
-        obj::STRING => {
-            let len = p.first().map_or(0, |w| w & !obj::STRING_WIDE);
-            let wide = p.first().is_some_and(|w| w & obj::STRING_WIDE != 0);
-            n >= 1
-                && n as u64
-                    == 1 + if wide {
-                        len.div_ceil(2)
-                    } else {
-                        len.div_ceil(8)
-                    }
-        }
-        obj::WIDENED => n >= 2 && imp_gc::Value::from_bits(p[0]).is_ref(),
-        obj::RATIO => n == 2,
-        obj::HOST => n == 3,
-        obj::BYTEVECTOR => n >= 1 && fits(p[0].div_ceil(8)),
-        obj::FLONUM => n == 1,
-        obj::BIGNUM => n >= 1 && fits((p[0] >> 1).div_ceil(2)),
-        obj::BYTECODE => n >= 1 && fits(p[0]),
-        obj::LINES => n >= 1 && fits(p[0].div_ceil(2)),
-        _ => return Err(format!("unknown object tag {}", t.0)),
-    };
-    if !ok {
-        return Err(format!("a {} with a bad size or length", obj::tag_name(t)));
-    }
-    if t == obj::PRIMITIVE
-        && !imp_gc::Value::from_bits(p[0])
-            .as_fixnum()
-            .is_some_and(|id| id == -1 || (id >= 0 && (id as usize) < PRIMITIVES.len()))
-    {
-        return Err("a native procedure this imp does not have".into());
-    }
-    Ok(())
 }
 
 /// `imp --image-info`: what an image's header and tables say, as text
@@ -616,7 +353,7 @@ pub fn check(path: &Path) -> Result<String, String> {
     img.check_build(fingerprint(vm.heap.static_offset()), &primitive_names())
         .map_err(|e| e.to_string())?;
     img.verify_body().map_err(|e| e.to_string())?;
-    let (_, _, _, objects) = vm.load_image(&img, true)?;
+    let (_, _, _, objects) = vm.load_image(&img, true, true)?;
     Ok(format!(
         "{}: ok ({} objects, {} bytes)\n",
         img.path, objects, img.len
@@ -684,6 +421,7 @@ fn save_image_prim(vm: &mut Vm, base: usize, _: usize) -> VmResult<Value> {
 fn save_fork(vm: &mut Vm, base: usize, _: usize) -> VmResult<Value> {
     let path = path_arg(vm, base)?;
     require_save_grant(vm)?;
+    vm.before_effect()?;
     let timeout = arg(vm, base, 1);
     let secs = if let Some(n) = timeout.as_fixnum() {
         n as f64
@@ -846,4 +584,23 @@ fn save_child_fail(vm: &mut Vm, base: usize, _: usize) -> VmResult<Value> {
     let first = first.strip_prefix("error: ").unwrap_or(first).to_string();
     child_report(vm, &format!("error: {first}"));
     crate::fork::exit_child(1)
+}
+
+#[cfg(test)]
+mod fingerprint_tests {
+    #[test]
+    fn the_fingerprint_covers_shapes_primitives_and_every_instruction() {
+        let d = super::layout_description(1 << 20);
+        assert!(d.contains("tag 3 ") && d.contains("tag 132 "), "{d}");
+        assert!(
+            d.contains("car\n") && d.contains("static at 1048576;"),
+            "{d}"
+        );
+        let ops = (0..crate::vm::opcode::OP_COUNT).filter_map(crate::vm::opcode::Op::from_u8);
+        for op in ops {
+            assert!(d.contains(&format!("op {op:?};")), "{op:?} missing");
+        }
+        // The description is what the fingerprint hashes.
+        assert_ne!(super::fingerprint(1 << 20), super::fingerprint(2 << 20));
+    }
 }
