@@ -46,6 +46,11 @@ const DAMAGE_PREFIX: &str = "imp: ";
 const RUNTIME_GLOBALS: &[&str] = &[
     "%run-interrupts",
     "%limit-unwind",
+    "%limit-interrupt",
+    "%repl",
+    "%channel-poll",
+    "%run-until-idle",
+    "%thread-failure-hook",
     "%terminate-current!",
     "%raise-deadlock",
     "%sigint-target",
@@ -235,7 +240,10 @@ impl Vm {
         }
         self.check_symbol_table()?;
         for name in RUNTIME_GLOBALS {
-            if let Some(sym) = self.symbol_lookup(name) {
+            if let Some(sym) = self
+                .internal_lookup(name)
+                .or_else(|| self.symbol_lookup(name))
+            {
                 let v = self.global_value(sym);
                 self.check_global(v)
                     .map_err(|f| in_what(&format!("the global `{name}`"), f))?;
@@ -269,6 +277,14 @@ impl Vm {
                     ));
                 }
                 self.check_fields(port)?;
+            }
+            // The internal symbol table: `()` in an image saved before the
+            // internals were hidden, else buckets like the symbol table's.
+            "internal-symbols" if v.is_nil() => {}
+            "internal-symbols" => {
+                if self.image_object(v)? != obj::VECTOR || self.heap.len(v) == 0 {
+                    return Err(Fault::Bad("is not a vector of buckets".into()));
+                }
             }
             "keywords" => self.check_list(v, &mut |vm, e| {
                 if vm.image_object(e)? != obj::PAIR {
@@ -356,7 +372,22 @@ impl Vm {
     /// Every bucket of the symbol table is a list of symbols named by
     /// strings: what interning follows without looking.
     fn check_symbol_table(&self) -> Result<(), Fault> {
-        let tab = self.reg(Reg::Symtab);
+        for (reg, what) in [
+            (Reg::Symtab, "the image's symbol table"),
+            (Reg::Internals, "the image's internal symbol table"),
+        ] {
+            let tab = self.reg(reg);
+            if tab.is_nil() {
+                continue;
+            }
+            self.check_buckets(tab, what)?;
+        }
+        Ok(())
+    }
+
+    /// Each bucket of the symbol table `tab` is a list of symbols named
+    /// by strings.
+    fn check_buckets(&self, tab: Value, what: &str) -> Result<(), Fault> {
         for b in 0..self.heap.len(tab) {
             let bucket = self.heap.get(tab, b);
             self.check_list(bucket, &mut |vm, sym| {
@@ -370,7 +401,7 @@ impl Vm {
                 }
                 Ok(())
             })
-            .map_err(|f| in_what("the image's symbol table", f))?;
+            .map_err(|f| in_what(what, f))?;
         }
         Ok(())
     }
