@@ -720,3 +720,37 @@ fn issue_20_26_repeated_frames_are_folded() {
     assert!(o.stderr.contains("prog.scm:2)"), "{}", o.stderr);
     assert!(o.stderr.lines().count() < 10, "{}", o.stderr);
 }
+
+// See issue #20, item 30: `bumpalo` was declared and never used, and the
+// whole `crossbeam` umbrella came in for one channel type. Every
+// dependency the workspace declares is one a member uses.
+#[test]
+fn issue_20_30_every_declared_dependency_is_used() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+    let text = std::fs::read_to_string(root.join("Cargo.toml")).expect("Cargo.toml");
+    let section = text
+        .split("[workspace.dependencies]")
+        .nth(1)
+        .and_then(|s| s.split("\n[").next())
+        .expect("a [workspace.dependencies] section");
+    let declared: Vec<&str> = section
+        .lines()
+        .filter_map(|l| l.split_once('=').map(|(k, _)| k.trim()))
+        .filter(|k| !k.is_empty() && !k.starts_with('#'))
+        .collect();
+    assert!(declared.contains(&"crossbeam-channel"), "{declared:?}");
+    assert!(!declared.contains(&"crossbeam") && !declared.contains(&"bumpalo"));
+    let members: Vec<String> = ["gc", "images", "runtime", "repl"]
+        .iter()
+        .map(|m| std::fs::read_to_string(root.join(m).join("Cargo.toml")).expect("member"))
+        .collect();
+    for dep in declared {
+        let used = members.iter().any(|m| {
+            m.lines().any(|l| {
+                l.trim_start().starts_with(&format!("{dep}.workspace"))
+                    || l.trim_start().starts_with(&format!("{dep} ="))
+            })
+        });
+        assert!(used, "`{dep}` is declared but no member uses it");
+    }
+}
