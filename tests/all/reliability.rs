@@ -395,11 +395,19 @@ fn issue_20_13_a_damaged_executable_refuses_to_run_without_its_image() {
         std::fs::set_permissions(&p, std::fs::Permissions::from_mode(0o755)).expect("chmod");
         let script = d.join("script.scm");
         std::fs::write(&script, "(display \"plain imp ran\")").expect("write");
-        let out = Command::new(&p)
-            .arg(&script)
-            .current_dir(&d)
-            .output()
-            .expect("run");
+        // Another test thread's fork may hold this file's write descriptor
+        // open for a moment (until its child execs): exec then fails with
+        // "text file busy", and trying again a little later succeeds.
+        let mut tries = 0;
+        let out = loop {
+            match Command::new(&p).arg(&script).current_dir(&d).output() {
+                Err(e) if e.kind() == std::io::ErrorKind::ExecutableFileBusy && tries < 200 => {
+                    tries += 1;
+                    std::thread::sleep(Duration::from_millis(10));
+                }
+                r => break r.expect("run"),
+            }
+        };
         (
             out.status.code().unwrap_or(-1),
             String::from_utf8_lossy(&out.stdout).into_owned(),
