@@ -223,10 +223,10 @@ fn install_handler() -> bool {
             SaFlags::SA_SIGINFO | SaFlags::SA_ONSTACK,
             SigSet::empty(),
         );
-        // SAFETY: `on_segv` is async-signal-safe (it reads atomics, calls
-        // `ChunkCheck` methods, which promise to be, and makes system
-        // calls) and passes every fault it does not own to the action
-        // installed before it.
+        // `on_segv` reads atomics, calls `ChunkCheck` methods (which promise
+        // to be async-signal-safe) and makes system calls.
+        // SAFETY: the handler is async-signal-safe and passes every fault it
+        // does not own to the action installed before it.
         match unsafe { sigaction(Signal::SIGSEGV, &ours) } {
             Ok(old) => {
                 let _ = PREVIOUS.set(old);
@@ -334,10 +334,10 @@ impl Armed {
                 )
                 .is_ok()
         })?;
-        // SAFETY: the range is the caller's mapping (obligation 1). Taking
-        // all access away changes no byte; the range is published to the
-        // handler only after this, and nothing accesses it before then
-        // (obligation 2).
+        // Taking all access away changes no byte; the range is published to
+        // the handler only after this.
+        // SAFETY: the range is the caller's mapping (obligation 1), and
+        // nothing accesses it before it is published (obligation 2).
         let r = unsafe {
             nix::libc::mprotect(base as *mut nix::libc::c_void, len, nix::libc::PROT_NONE)
         };

@@ -254,10 +254,10 @@ impl Region {
             ));
         }
         let base = self.base.as_ptr() as usize + offset as usize;
+        // The region outlives the guard (`Drop` drops it first), and only
+        // this region's heap, on its own thread, accesses the range.
         // SAFETY: the range lies inside this region's mapping (checked
-        // above), which outlives the guard (`Drop` drops it first); only
-        // this region's heap, on its own thread, accesses it, and `&mut
-        // self` means no slice over the region is in use during the call.
+        // above); `&mut self`: no slice over the region is in use.
         let armed = unsafe {
             crate::guard::Armed::arm(base, map_len as usize, check, interrupt, exit_status)
         };
@@ -274,13 +274,12 @@ impl Region {
     /// The whole region as words.
     #[inline(always)]
     pub(crate) fn words(&self) -> &[u64] {
+        // Anonymous memory reads as zero until written. A guarded image
+        // section's chunk not yet checked traps on access into `guard.rs`'s
+        // handler, which makes it readable (its file bytes, checked) and
+        // lets the access go on, or ends the process.
         // SAFETY: the mapping is readable, word aligned, `bytes` long, and
-        // lives as long as `self`; anonymous memory reads as zero until
-        // written. The one exception, a guarded image section's chunks not
-        // yet checked, traps on access into `guard.rs`'s handler, which
-        // makes the chunk readable (its file bytes, checked) and lets the
-        // access go on, or ends the process: no access ever completes
-        // without reading the mapping's bytes.
+        // lives as long as `self`; every access completes on mapped bytes.
         unsafe { std::slice::from_raw_parts(self.base.as_ptr(), self.bytes / 8) }
     }
 

@@ -98,10 +98,10 @@ impl BodyCheck {
         let align = ALIGN as usize;
         let from = (self.delta + start) / align * align;
         let to = (self.delta + end).min(map.len());
+        // Dropping the pages loses nothing: they are read again from the
+        // file if touched.
         // SAFETY: `[from, to)` lies inside this read-only shared mapping of
-        // the file, which no Rust reference into is live past this call;
-        // dropping its pages loses nothing (they are read again from the
-        // file if touched).
+        // the file, and no Rust reference into it is live past this call.
         unsafe {
             nix::libc::madvise(
                 map.as_ptr().add(from) as *mut nix::libc::c_void,
@@ -181,12 +181,12 @@ impl Writer<'_> {
     }
 }
 
-// SAFETY: `check` and `damage_message` read only this struct's own memory
-// (its vectors and its read-only mapping of the file), call the CRC (pure
+// `check` and `damage_message` read only this struct's own memory (its
+// vectors and its read-only mapping of the file), call the CRC (pure
 // computation; its CPU detection was settled in `new`) and `madvise`, and
-// write only into `out`: no allocation, no lock, no heap access. `check`
-// reads the file's bytes, not the heap's. `CHUNK` (1 MiB) is a multiple of
-// every page size.
+// write only into `out`. `check` reads the file's bytes, not the heap's.
+// SAFETY: so no allocation, lock or heap access happens in them (1 and 2);
+// `CHUNK` (1 MiB) is a multiple of every page size (3).
 unsafe impl imp_gc::ChunkCheck for BodyCheck {
     fn chunk_bytes(&self) -> u64 {
         CHUNK
