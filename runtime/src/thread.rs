@@ -1553,18 +1553,12 @@ fn thread_kill(vm: &mut Vm, base: usize, _: usize) -> VmResult<Value> {
 /// ends wake (`Reg::TerminateWaiter`). One pass over the threads, with no
 /// safepoint in it: no thread runs ordinary code once the phase begins.
 fn terminate_others(vm: &mut Vm, _: usize, _: usize) -> VmResult<Value> {
-    vm.prune_thread_registry()?;
+    let base = push_live_threads(vm)?;
     vm.terminate_phase.0 = Some((std::time::Instant::now(), vm.switches));
     let me = vm.reg(Reg::Thread);
     vm.set_reg(Reg::TerminateWaiter, me);
     vm.threads_unwinding = 0;
     let terminate = vm.global_value(vm.sym("%terminate-current!"));
-    let base = vm.stack.len();
-    let mut l = vm.reg(Reg::Threads);
-    while !l.is_nil() {
-        vm.stack.push(vm.heap.get(l, 0));
-        l = vm.heap.get(l, 1);
-    }
     for i in base..vm.stack.len() {
         let t = vm.stack[i];
         if t == me || t == vm.reg(Reg::Initial) || vm.tstate(t) == state::TERMINATED {
@@ -1596,6 +1590,21 @@ fn terminate_others(vm: &mut Vm, _: usize, _: usize) -> VmResult<Value> {
     Ok(Value::fix(vm.threads_unwinding as i64))
 }
 
+/// Prunes the thread registry and pushes every thread in it (all live
+/// now) onto the stack, where the collector sees them while the caller
+/// works;
+/// returns the stack height below them, for the caller to truncate to.
+fn push_live_threads(vm: &mut Vm) -> VmResult<usize> {
+    vm.prune_thread_registry()?;
+    let base = vm.stack.len();
+    let mut l = vm.reg(Reg::Threads);
+    while !l.is_nil() {
+        vm.stack.push(vm.heap.get(l, 0));
+        l = vm.heap.get(l, 1);
+    }
+    Ok(base)
+}
+
 /// `(%unwinding-count)`: threads asked to unwind by `%terminate-others!`
 /// that have not ended yet.
 fn unwinding_count(vm: &mut Vm, _: usize, _: usize) -> VmResult<Value> {
@@ -1606,14 +1615,8 @@ fn unwinding_count(vm: &mut Vm, _: usize, _: usize) -> VmResult<Value> {
 /// running one still alive ends at once, without running any of its code
 /// (its mutexes become abandoned).
 fn kill_others(vm: &mut Vm, _: usize, _: usize) -> VmResult<Value> {
-    vm.prune_thread_registry()?;
+    let base = push_live_threads(vm)?;
     let me = vm.reg(Reg::Thread);
-    let base = vm.stack.len();
-    let mut l = vm.reg(Reg::Threads);
-    while !l.is_nil() {
-        vm.stack.push(vm.heap.get(l, 0));
-        l = vm.heap.get(l, 1);
-    }
     for i in base..vm.stack.len() {
         let t = vm.stack[i];
         if t != me && vm.tstate(t) != state::TERMINATED {
@@ -1733,17 +1736,9 @@ fn others_runnable(vm: &mut Vm, _: usize, _: usize) -> VmResult<Value> {
 }
 
 fn thread_list(vm: &mut Vm, _: usize, _: usize) -> VmResult<Value> {
-    vm.prune_thread_registry()?;
-    // `Reg::Threads` lists every started thread (and the initial one).
-    let base = vm.stack.len();
-    let mut l = vm.reg(Reg::Threads);
-    while !l.is_nil() {
-        let t = vm.heap.get(l, 0);
-        if vm.tstate(t) != state::TERMINATED {
-            vm.stack.push(t);
-        }
-        l = vm.heap.get(l, 1);
-    }
+    // `Reg::Threads` lists every started thread (and the initial one);
+    // the caller gets a fresh list, not the registry itself.
+    let base = push_live_threads(vm)?;
     vm.list_from_stack(base)
 }
 

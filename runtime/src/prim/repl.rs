@@ -115,6 +115,62 @@ mod scan {
     pub const BLOCK_HASH: i64 = 8;
     pub const HASH: i64 = 9;
     pub const CHAR: i64 = 10;
+
+    /// The mode after `c` in `mode`, counting brackets in `depth` and
+    /// nested block comments in `block`.
+    pub fn step(mode: i64, c: char, depth: &mut i64, block: &mut i64) -> i64 {
+        match (mode, c) {
+            (NORMAL, '(' | '[') => {
+                *depth += 1;
+                NORMAL
+            }
+            (NORMAL, ')' | ']') => {
+                *depth -= 1;
+                NORMAL
+            }
+            (NORMAL, '"') => STRING,
+            (NORMAL, '|') => BAR_SYMBOL,
+            (NORMAL, ';') => LINE_COMMENT,
+            (NORMAL, '#') => HASH,
+            (STRING, '\\') => STRING_ESCAPE,
+            (STRING, '"') => NORMAL,
+            (STRING, _) | (STRING_ESCAPE, _) => STRING,
+            (BAR_SYMBOL, '\\') => BAR_ESCAPE,
+            (BAR_SYMBOL, '|') => NORMAL,
+            (BAR_SYMBOL, _) | (BAR_ESCAPE, _) => BAR_SYMBOL,
+            (LINE_COMMENT, '\n') => NORMAL,
+            (LINE_COMMENT, _) => LINE_COMMENT,
+            (BLOCK_COMMENT, '|') => BLOCK_BAR,
+            (BLOCK_COMMENT, '#') => BLOCK_HASH,
+            (BLOCK_COMMENT, _) => BLOCK_COMMENT,
+            (BLOCK_BAR, '#') => {
+                *block -= 1;
+                if *block <= 0 { NORMAL } else { BLOCK_COMMENT }
+            }
+            (BLOCK_BAR, '|') => BLOCK_BAR,
+            (BLOCK_BAR, _) => BLOCK_COMMENT,
+            (BLOCK_HASH, '|') => {
+                *block += 1;
+                BLOCK_COMMENT
+            }
+            (BLOCK_HASH, '#') => BLOCK_HASH,
+            (BLOCK_HASH, _) => BLOCK_COMMENT,
+            (HASH, '|') => {
+                *block = 1;
+                BLOCK_COMMENT
+            }
+            (HASH, '\\') => CHAR,
+            // `#;` comments out the datum after it, which is scanned as
+            // any other (it is no line comment).
+            (HASH, ';') => NORMAL,
+            // After `#` anything else reads as it would alone: `#(` opens
+            // a vector, `#u8(` is seen as `u8` then `(`.
+            (HASH, c) => step(NORMAL, c, depth, block),
+            // `#\(` and its kin are characters, not brackets; as is any
+            // other character in NORMAL.
+            _ => NORMAL,
+        }
+    }
 }
 
 /// `(%source-scanner)`: a fresh scanner for `%source-scan!`.
@@ -142,71 +198,13 @@ fn source_scan(vm: &mut Vm, base: usize, _: usize) -> VmResult<Value> {
         field(vm, scan::MODE),
         field(vm, scan::BLOCK),
     );
-    use scan::*;
     for c in vm.string_text(t).chars() {
-        mode = match (mode, c) {
-            (NORMAL, '(' | '[') => {
-                depth += 1;
-                NORMAL
-            }
-            (NORMAL, ')' | ']') => {
-                depth -= 1;
-                NORMAL
-            }
-            (NORMAL, '"') => STRING,
-            (NORMAL, '|') => BAR_SYMBOL,
-            (NORMAL, ';') => LINE_COMMENT,
-            (NORMAL, '#') => HASH,
-            (NORMAL, _) => NORMAL,
-            (STRING, '\\') => STRING_ESCAPE,
-            (STRING, '"') => NORMAL,
-            (STRING, _) | (STRING_ESCAPE, _) => STRING,
-            (BAR_SYMBOL, '\\') => BAR_ESCAPE,
-            (BAR_SYMBOL, '|') => NORMAL,
-            (BAR_SYMBOL, _) | (BAR_ESCAPE, _) => BAR_SYMBOL,
-            (LINE_COMMENT, '\n') => NORMAL,
-            (LINE_COMMENT, _) => LINE_COMMENT,
-            (BLOCK_COMMENT, '|') => BLOCK_BAR,
-            (BLOCK_COMMENT, '#') => BLOCK_HASH,
-            (BLOCK_COMMENT, _) => BLOCK_COMMENT,
-            (BLOCK_BAR, '#') => {
-                block -= 1;
-                if block <= 0 { NORMAL } else { BLOCK_COMMENT }
-            }
-            (BLOCK_BAR, '|') => BLOCK_BAR,
-            (BLOCK_BAR, _) => BLOCK_COMMENT,
-            (BLOCK_HASH, '|') => {
-                block += 1;
-                BLOCK_COMMENT
-            }
-            (BLOCK_HASH, '#') => BLOCK_HASH,
-            (BLOCK_HASH, _) => BLOCK_COMMENT,
-            (HASH, '|') => {
-                block = 1;
-                BLOCK_COMMENT
-            }
-            (HASH, '\\') => CHAR,
-            (HASH, '(') => {
-                // `#(` a vector, `#u8(` is seen as `u8` then `(`.
-                depth += 1;
-                NORMAL
-            }
-            (HASH, ')' | ']') => {
-                depth -= 1;
-                NORMAL
-            }
-            (HASH, '"') => STRING,
-            (HASH, ';') => LINE_COMMENT,
-            (HASH, '#') => HASH,
-            (HASH, _) => NORMAL,
-            // `#\(` and its kin are characters, not brackets.
-            (CHAR, _) => NORMAL,
-            (_, _) => NORMAL,
-        };
+        mode = scan::step(mode, c, &mut depth, &mut block);
     }
     vm.heap.set(sc, scan::DEPTH, Value::fix(depth));
     vm.heap.set(sc, scan::MODE, Value::fix(mode));
     vm.heap.set(sc, scan::BLOCK, Value::fix(block));
+    use scan::*;
     let done = depth <= 0 && matches!(mode, NORMAL | HASH | CHAR | LINE_COMMENT);
     Ok(Value::bool(done))
 }
@@ -512,4 +510,56 @@ fn cpu_time_us(_: &mut Vm, _: usize, _: usize) -> VmResult<Value> {
         })
         .unwrap_or(0);
     Ok(Value::fix(us))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::scan;
+
+    /// Would `%source-scan!` call `text`, fed in one piece, complete?
+    fn complete(text: &str) -> bool {
+        let (mut depth, mut mode, mut block) = (0, scan::NORMAL, 0);
+        for c in text.chars() {
+            mode = scan::step(mode, c, &mut depth, &mut block);
+        }
+        depth <= 0
+            && matches!(
+                mode,
+                scan::NORMAL | scan::HASH | scan::CHAR | scan::LINE_COMMENT
+            )
+    }
+
+    #[test]
+    fn brackets_strings_comments_and_characters() {
+        for done in [
+            "(a b)",
+            "[a (b)]",
+            "#(1 2)",
+            "#u8(1 2)",
+            "(list #\\( #\\))",
+            "\"(\"",
+            "|(|",
+            "#| ( |#",
+            "#| #| ( |# |#",
+            "; (\n",
+            "#;(a) b",
+            "#; \"\n\" 5",
+            "(a \"\\\")\")",
+        ] {
+            assert!(complete(done), "{done:?} should be complete");
+        }
+        for open in [
+            "(a",
+            "#(1 2",
+            "#u8(",
+            "\"(",
+            "|a",
+            "#| (",
+            "#| #| |# ",
+            "#;(a",
+            "(a \"\\\")\"",
+        ] {
+            assert!(!complete(open), "{open:?} should be unfinished");
+        }
+    }
 }

@@ -1244,23 +1244,17 @@ impl Vm {
 
     /// The symbol named `name` if it was interned (never allocates).
     pub fn symbol_lookup(&self, name: &str) -> Option<Value> {
-        let h = str_hash(name.chars());
-        let tab = self.reg(Reg::Symtab);
-        let nb = self.heap.len(tab);
-        let mut l = self.heap.get(tab, (h % nb as u64) as usize);
-        while !l.is_nil() {
-            let sym = self.car(l);
-            if self.string_eq_str(self.heap.get(sym, 0), name) {
-                return Some(sym);
-            }
-            l = self.cdr(l);
-        }
-        None
+        self.lookup_in(self.reg(Reg::Symtab), name)
     }
 
     /// The internal symbol named `name`, if any (never allocates).
     pub fn internal_lookup(&self, name: &str) -> Option<Value> {
-        let tab = self.reg(Reg::Internals);
+        self.lookup_in(self.reg(Reg::Internals), name)
+    }
+
+    /// The symbol named `name` in the hash table `tab` (a vector of
+    /// buckets, each a list of symbols), if `tab` is one and holds it.
+    fn lookup_in(&self, tab: Value, name: &str) -> Option<Value> {
         if !self.is(tab, VECTOR) {
             return None;
         }
