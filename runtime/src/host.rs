@@ -68,7 +68,7 @@ impl Hosts {
 /// Drop the host values whose objects the collector found dead.
 pub(crate) fn drop_dead(vm: &mut Vm) {
     for token in vm.heap.take_dead() {
-        vm.hosts.values.remove(&token);
+        vm.host.objects.values.remove(&token);
     }
 }
 
@@ -94,8 +94,8 @@ impl Scope<'_> {
     /// # Errors
     /// [`Error::Heap`] if the heap is exhausted.
     pub fn host_object<T: 'static>(&mut self, x: T) -> Result<Value, Error> {
-        let token = self.vm.hosts.next;
-        self.vm.hosts.next += 1;
+        let token = self.vm.host.objects.next;
+        self.vm.host.objects.next += 1;
         let short = short_type_name(std::any::type_name::<T>());
         let r = (|| {
             let ty = self.vm.intern(&short)?;
@@ -113,7 +113,7 @@ impl Scope<'_> {
             Err(e) => return Err(self.convert(e)),
         };
         self.vm.heap.track(o, token);
-        self.vm.hosts.values.insert(token, Box::new(x));
+        self.vm.host.objects.values.insert(token, Box::new(x));
         Ok(self.hold(o))
     }
 
@@ -153,7 +153,8 @@ impl Scope<'_> {
         let token = self.vm.heap.get(o, 0).as_fixnum_unchecked() as u64;
         if !self
             .vm
-            .hosts
+            .host
+            .objects
             .values
             .get(&token)
             .is_some_and(|b| b.is::<T>())
@@ -166,7 +167,8 @@ impl Scope<'_> {
         }
         match self
             .vm
-            .hosts
+            .host
+            .objects
             .values
             .get_mut(&token)
             .and_then(|b| b.downcast_mut::<T>())
@@ -211,7 +213,7 @@ impl crate::Runtime {
     /// assert_eq!(rt.host_object_count(), 0);
     /// ```
     pub fn host_object_count(&self) -> usize {
-        self.vm.hosts.len()
+        self.vm.host.objects.len()
     }
 }
 

@@ -36,7 +36,7 @@ pub mod reader;
 #[doc(hidden)]
 pub mod report;
 #[doc(hidden)]
-pub mod thread;
+pub mod sched;
 #[doc(hidden)]
 pub mod vm;
 
@@ -817,7 +817,7 @@ impl Runtime {
     /// rt.show_native_panics(true);
     /// ```
     pub fn show_native_panics(&mut self, show: bool) {
-        self.vm.natives.show_panics = show;
+        self.vm.host.natives.show_panics = show;
     }
 
     /// Turn the collector's stress mode on or off from now on: every
@@ -1408,9 +1408,9 @@ impl Runtime {
             rt.vm.stack.push(hooks);
             // A start does not wait for a large image's body to be checked
             // whole: the hooks' effects wait, their end does not.
-            rt.vm.image_gate_deferred = true;
+            rt.vm.image.gate_deferred = true;
             let r = rt.vm.call_from_rust(base);
-            rt.vm.image_gate_deferred = false;
+            rt.vm.image.gate_deferred = false;
             rt.vm.stack.truncate(base);
             // A failed hook's error is seen outside: damage comes first.
             let r = match r {
@@ -1492,7 +1492,7 @@ impl Runtime {
     ) -> Result<Value, Error> {
         let path = path.as_ref().display().to_string();
         // The host may save whatever the scripts may do.
-        self.vm.save_permit = true;
+        self.vm.save.permit = true;
         let save = self.eval_str(
             "(lambda (path top) (if top (save-application path #:toplevel top) (save-application path)))",
         )?;
@@ -1501,7 +1501,7 @@ impl Runtime {
             None => self.put(false)?,
         };
         let r = self.call_value(&save, (path, top));
-        self.vm.save_permit = false;
+        self.vm.save.permit = false;
         r
     }
 
@@ -1880,7 +1880,7 @@ impl Runtime {
         // Rust values stay with this runtime.
         vm.grants = self.vm.grants;
         vm.limits.heap_bytes = self.vm.limits.heap_bytes;
-        vm.natives = self.vm.natives.duplicate();
+        vm.host.natives = self.vm.host.natives.duplicate();
         let mut copy = Runtime { vm };
         copy.set_fuel(self.fuel());
         Ok(copy)
@@ -1959,7 +1959,7 @@ pub fn write_boot_image(
 /// The heap value of a handle the runtime made itself (a pending escape's
 /// continuation and values): never another runtime's.
 pub(crate) fn own_raw(vm: &Vm, v: &Value) -> Raw {
-    debug_assert!(Rc::ptr_eq(&v.release, &vm.handles));
+    debug_assert!(Rc::ptr_eq(&v.release, &vm.host.handles));
     vm.heap.global(v.slot)
 }
 
@@ -1967,7 +1967,7 @@ pub(crate) fn own_raw(vm: &Vm, v: &Value) -> Raw {
 /// handle from another runtime is an error (its slot number would name
 /// something else here), as wasmtime refuses an object of another store.
 pub(crate) fn raw_in(vm: &Vm, v: &Value) -> Result<Raw, Error> {
-    if !Rc::ptr_eq(&v.release, &vm.handles) {
+    if !Rc::ptr_eq(&v.release, &vm.host.handles) {
         return Err(Error::Type(
             "a Value of another runtime was used with this one (each Value belongs to the runtime that made it)".into(),
         ));
@@ -1979,13 +1979,13 @@ pub(crate) fn hold_in(vm: &mut Vm, v: Raw) -> Value {
     drain_released_in(vm);
     Value {
         slot: vm.heap.new_global(v),
-        release: vm.handles.clone(),
+        release: vm.host.handles.clone(),
     }
 }
 
 fn drain_released_in(vm: &mut Vm) {
-    let Vm { handles, heap, .. } = vm;
-    let mut released = handles.borrow_mut();
+    let Vm { host, heap, .. } = vm;
+    let mut released = host.handles.borrow_mut();
     for g in released.drain(..) {
         heap.release_global(g);
     }

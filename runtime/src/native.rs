@@ -34,6 +34,26 @@ use crate::{Error, Scope, Value, hold_in, raw_in};
 /// A registered function, type-erased.
 pub type NativeFn = Rc<dyn Fn(&mut Scope<'_>, &[Value]) -> Result<Value, Error>>;
 
+/// What the host registered and lent (`Vm::host`).
+#[derive(Default)]
+pub struct HostState {
+    /// Functions the host registered (`Runtime::register`), called from
+    /// `PRIMITIVE` objects whose id is negative, found by name.
+    pub(crate) natives: Natives,
+    /// The Rust values of host objects (`crate::host`).
+    pub(crate) objects: crate::host::Hosts,
+    /// Host state lent to the call in progress (`Runtime::lend`).
+    pub(crate) lent: Option<Box<dyn std::any::Any>>,
+    /// Handle slots the host's `imp::Value`s released (freed at the next
+    /// hold or collection).
+    pub(crate) handles: std::rc::Rc<std::cell::RefCell<Vec<imp_gc::Global>>>,
+    /// The continuation and the list of values of an escape out of a
+    /// native function (`Abort::Escape`) on its way out.
+    pub(crate) pending_escape: Option<(crate::Value, crate::Value)>,
+    /// The argument buffer native function calls reuse.
+    pub(crate) native_args: Vec<crate::Value>,
+}
+
 /// The functions a runtime's host registered, by name; and by the
 /// identity hash of their name's symbol (stable across collections and
 /// images), so a call finds its function without building the name.
@@ -271,6 +291,7 @@ impl crate::Runtime {
             f(cx, a)?.into_value(cx)
         });
         self.vm
+            .host
             .natives
             .by_name
             .insert(name.to_string(), erased.clone());
@@ -278,7 +299,7 @@ impl crate::Runtime {
         r.map_err(|e| self.convert(e))?;
         let sym = self.vm.intern(name).map_err(|e| self.convert(e))?;
         let h = self.vm.heap.identity_hash(sym);
-        let bucket = self.vm.natives.by_hash.entry(h).or_default();
+        let bucket = self.vm.host.natives.by_hash.entry(h).or_default();
         bucket.retain(|e| e.name != name);
         bucket.push(Entry {
             name: name.to_string(),
@@ -371,7 +392,7 @@ fn find(vm: &Vm, f: Raw) -> Option<NativeFn> {
     if !vm.is(sym, obj::SYMBOL) {
         return None;
     }
-    let bucket = vm.natives.by_hash.get(&vm.heap.identity_hash(sym))?;
+    let bucket = vm.host.natives.by_hash.get(&vm.heap.identity_hash(sym))?;
     let epoch = vm.heap.epoch();
     if let Some(e) = bucket.iter().find(|e| e.seen.get() == (sym, epoch)) {
         return Some(e.func.clone());
@@ -400,7 +421,7 @@ pub(crate) fn call_native(vm: &mut Vm, f: Raw, f_idx: usize, argc: usize) -> VmR
     }
     // The argument buffer is reused from call to call (a nested native
     // call, finding it taken, starts its own).
-    let mut args = std::mem::take(&mut vm.native_args);
+    let mut args = std::mem::take(&mut vm.host.native_args);
     for i in 0..argc {
         let v = vm.stack[f_idx + 1 + i];
         args.push(hold_in(vm, v));
@@ -409,14 +430,14 @@ pub(crate) fn call_native(vm: &mut Vm, f: Raw, f_idx: usize, argc: usize) -> VmR
     vm.stack.truncate(f_idx + 1);
     let depth = vm.stack.len();
     let frames = vm.frames.len();
-    let quiet = (!vm.natives.show_panics).then(QuietPanics::begin);
+    let quiet = (!vm.host.natives.show_panics).then(QuietPanics::begin);
     let r = catch_unwind(AssertUnwindSafe(|| {
         let mut cx = Scope { vm: &mut *vm };
         func(&mut cx, &args)
     }));
     drop(quiet);
     args.clear();
-    vm.native_args = args;
+    vm.host.native_args = args;
     // Whatever the closure did, the caller's stack is as it left it.
     vm.stack.truncate(depth);
     vm.frames.truncate(frames);
@@ -424,7 +445,7 @@ pub(crate) fn call_native(vm: &mut Vm, f: Raw, f_idx: usize, argc: usize) -> VmR
     vm.stack.truncate(f_idx);
     if matches!(r, Ok(Ok(_))) {
         // An escape the function chose not to pass on is over.
-        vm.pending_escape = None;
+        vm.host.pending_escape = None;
     }
     match r {
         Ok(Ok(v)) => match raw_in(vm, &v) {
@@ -451,10 +472,10 @@ pub(crate) fn call_native(vm: &mut Vm, f: Raw, f_idx: usize, argc: usize) -> VmR
         }
         Ok(Err(Error::Exit(code))) => Err(Exn::Abort(crate::vm::Abort::Exit(code))),
         Ok(Err(Error::Limit(m))) => Err(Exn::Abort(crate::vm::Abort::Limit(m))),
-        Ok(Err(Error::Image(m))) if vm.image_damage.is_some() => {
+        Ok(Err(Error::Image(m))) if vm.image.damage.is_some() => {
             Err(Exn::Abort(crate::vm::Abort::DamagedImage(m)))
         }
-        Ok(Err(Error::Escape)) if vm.pending_escape.is_some() => {
+        Ok(Err(Error::Escape)) if vm.host.pending_escape.is_some() => {
             Err(Exn::Abort(crate::vm::Abort::Escape))
         }
         Ok(Err(e)) => Err(vm.error(e.to_string(), &[])),
@@ -486,7 +507,7 @@ pub(crate) fn missing_natives(vm: &Vm) -> Vec<String> {
         .into_iter()
         .filter(|s| vm.is(*s, obj::SYMBOL))
         .map(|s| vm.symbol_name(s))
-        .filter(|n| !vm.natives.contains(n))
+        .filter(|n| !vm.host.natives.contains(n))
         .collect();
     missing.sort();
     missing
@@ -611,9 +632,9 @@ impl crate::Runtime {
         f: impl FnOnce(&mut crate::Runtime) -> R,
     ) -> R {
         let taken: Box<dyn std::any::Any> = Box::new(std::mem::take(state));
-        let outer = self.vm.lent.replace(taken);
+        let outer = self.vm.host.lent.replace(taken);
         let r = f(self);
-        let back = std::mem::replace(&mut self.vm.lent, outer);
+        let back = std::mem::replace(&mut self.vm.host.lent, outer);
         if let Some(Ok(t)) = back.map(|b| b.downcast::<T>()) {
             *state = *t;
         }
@@ -636,6 +657,6 @@ impl Scope<'_> {
     /// assert_eq!(log, ["a", "b"]);
     /// ```
     pub fn state<T: 'static>(&mut self) -> Option<&mut T> {
-        self.vm.lent.as_mut()?.downcast_mut::<T>()
+        self.vm.host.lent.as_mut()?.downcast_mut::<T>()
     }
 }

@@ -77,13 +77,13 @@ pub const KEYWORD: Tag = Tag(17);
 pub const ENVIRONMENT: Tag = Tag(18);
 /// A string port.
 pub const PORT: Tag = Tag(19);
-/// A green thread (see `crate::thread::field`).
+/// A green thread (see `crate::sched::field`).
 pub const THREAD: Tag = Tag(20);
-/// A mutex (see `crate::thread::mutex`).
+/// A mutex (see `crate::sched::mutex`).
 pub const MUTEX: Tag = Tag(21);
-/// A condition variable (see `crate::thread::condvar`).
+/// A condition variable (see `crate::sched::condvar`).
 pub const CONDVAR: Tag = Tag(22);
-/// A channel (see `crate::thread::channel`).
+/// A channel (see `crate::sched::channel`).
 pub const CHANNEL: Tag = Tag(23);
 /// A string.
 pub const STRING: Tag = Tag(0x80);

@@ -196,7 +196,7 @@ fn ensure_builtins(vm: &mut Vm) -> VmResult<()> {
 
 fn is_builtin(vm: &Vm, name: &str) -> bool {
     // The host's native functions count as built in: libraries see them.
-    if vm.natives.contains(name) {
+    if vm.host.natives.contains(name) {
         return true;
     }
     match &vm.libs.builtins {

@@ -31,6 +31,20 @@ use super::{HOOKS_ROOT, SAVED_REGS, TOPLEVEL_ROOT, fingerprint, primitive_names}
 use crate::obj;
 use crate::vm::{Abort, Exn, Reg, Vm, VmResult};
 
+/// The image a VM started from (`Vm::image`), while its body is checked.
+#[derive(Default)]
+pub struct ImageState {
+    /// While a large image's chunks are checked as they are used: their
+    /// checker, for the message naming a damaged one.
+    pub(crate) body: Option<Arc<imp_images::BodyCheck>>,
+    /// The image's body was found damaged: the error every call from the
+    /// host ends with.
+    pub(crate) damage: Option<String>,
+    /// The host's call returning waits for no image check (set while the
+    /// restore hooks run inside the load: their effects wait all the same).
+    pub(crate) gate_deferred: bool,
+}
+
 /// Exit status of a process whose program runs into a damaged chunk of
 /// its image before the checker reported it (what `imp` exits with for an
 /// uncaught error, EX_SOFTWARE): that happens inside a signal handler,
@@ -150,13 +164,7 @@ impl Vm {
         }
         let (toplevel, hooks) = self.adopt_roots(img).map_err(|f| f.message(&img.path))?;
         // A fresh scheduler over the loaded symbol table.
-        for r in [
-            Reg::Winders,
-            Reg::Handlers,
-            Reg::Params,
-            Reg::IoWaiters,
-            Reg::JobResults,
-        ] {
+        for r in [Reg::Winders, Reg::Handlers, Reg::Params, Reg::JobResults] {
             self.set_reg(r, Value::NIL);
         }
         self.set_reg(Reg::LastError, Value::FALSE);
@@ -205,7 +213,7 @@ impl Vm {
             )
             .map_err(|e| bad(&e.to_string()))?;
         if guarded {
-            self.image_body = Some(check);
+            self.image.body = Some(check);
         } else {
             check.verify_all().map_err(|e| e.to_string())?;
         }
@@ -481,7 +489,7 @@ impl Vm {
 
     /// The fault for a chunk the heap found damaged.
     fn damage_fault(&self, e: HeapError) -> Fault {
-        match (&e, &self.image_body) {
+        match (&e, &self.image.body) {
             (HeapError::Damaged { chunk }, Some(b)) => Fault::Chunk(b.error(*chunk).to_string()),
             _ => Fault::Bad(e.to_string()),
         }
@@ -497,7 +505,7 @@ impl Vm {
     /// later one.
     #[inline(always)]
     pub fn before_effect(&mut self) -> VmResult<()> {
-        if self.heap.static_check_pending() || self.image_damage.is_some() {
+        if self.heap.static_check_pending() || self.image.damage.is_some() {
             self.settle_image()
         } else {
             Ok(())
@@ -507,10 +515,10 @@ impl Vm {
     #[cold]
     #[inline(never)]
     fn settle_image(&mut self) -> VmResult<()> {
-        if self.image_damage.is_none() {
+        if self.image.damage.is_none() {
             match self.heap.finish_static_check() {
                 Ok(()) => {
-                    self.image_body = None;
+                    self.image.body = None;
                     return Ok(());
                 }
                 Err(e) => self.note_image_damage(e),
@@ -521,25 +529,25 @@ impl Vm {
 
     /// Keep the first damage found as the error every call ends with.
     fn note_image_damage(&mut self, e: HeapError) {
-        if self.image_damage.is_none() {
+        if self.image.damage.is_none() {
             let m = match self.damage_fault(e) {
                 Fault::Chunk(m) => m,
                 Fault::Bad(m) => m,
             };
-            self.image_damage = Some(m);
+            self.image.damage = Some(m);
         }
     }
 
     fn damage_abort(&self) -> Exn {
         Exn::Abort(Abort::DamagedImage(
-            self.image_damage.clone().unwrap_or_default(),
+            self.image.damage.clone().unwrap_or_default(),
         ))
     }
 
     /// At a safepoint whose interrupt flag was set: the image checker's
     /// report of damage, as the error that ends the host's call.
     pub(crate) fn image_damage_found(&mut self) -> Option<Exn> {
-        if self.image_damage.is_none() {
+        if self.image.damage.is_none() {
             let chunk = self.heap.static_damage()?;
             self.note_image_damage(HeapError::Damaged { chunk });
         }

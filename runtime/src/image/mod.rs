@@ -11,12 +11,29 @@ use imp_images::{Image, ImageMeta, SectionKind};
 
 #[doc(hidden)]
 pub mod fuzz;
-mod load;
+pub(crate) mod load;
 mod shape;
 
 use crate::obj;
 use crate::prim::{PRIMITIVES, PrimDef, arg, def};
 use crate::vm::{Exn, IoWait, Reg, Vm, VmResult};
+
+/// A save in progress (`Vm::save`): in the parent, whether its child
+/// runs and what its fork cost; in the child, its file and report pipe.
+#[derive(Default)]
+pub struct SaveState {
+    /// The next Scheme save may write its file whatever the grants say
+    /// (set by the host's `Runtime::save_forked`, used up by the save).
+    pub(crate) permit: bool,
+    /// In a save child: the temporary file the parent made.
+    pub(crate) tmp: Option<imp_images::TempFile>,
+    /// In a save child: where to report phases and the result.
+    pub(crate) pipe: Option<std::os::fd::OwnedFd>,
+    /// A save child is running (in the parent).
+    pub(crate) running: bool,
+    /// How long the last save's `fork` took (the parent's pause).
+    pub(crate) last_fork_pause: std::time::Duration,
+}
 
 /// Registers saved as image roots (§4.1), by name.
 const SAVED_REGS: &[(&str, Reg)] = &[
@@ -155,10 +172,10 @@ fn layout_description(static_offset: u64) -> String {
         "code {}; error {}; thread {}; mutex {}; condvar {}; channel {}; port 5; static at {static_offset};",
         obj::code::SIZE,
         obj::error::SIZE,
-        crate::thread::field::SIZE,
-        crate::thread::mutex::SIZE,
-        crate::thread::condvar::SIZE,
-        crate::thread::channel::SIZE,
+        crate::sched::field::SIZE,
+        crate::sched::mutex::SIZE,
+        crate::sched::condvar::SIZE,
+        crate::sched::channel::SIZE,
     ));
     for p in PRIMITIVES.iter() {
         d.push_str(p.name);
@@ -218,7 +235,7 @@ impl Vm {
             writer: format!("imp {}", env!("CARGO_PKG_VERSION")),
         };
         // In a save child the parent made the temporary file.
-        let mut tmp = match self.save_tmp.take() {
+        let mut tmp = match self.save.tmp.take() {
             Some(t) => t,
             None => imp_images::TempFile::beside(path).map_err(|e| e.to_string())?,
         };
@@ -388,13 +405,13 @@ fn path_arg(vm: &mut Vm, base: usize) -> VmResult<std::path::PathBuf> {
 /// itself saving: `Vm::save_permit`), and inside a save child (a fork
 /// handler's child thunk), which must not start a save of its own.
 fn require_save_grant(vm: &mut Vm) -> VmResult<()> {
-    if vm.save_pipe.is_some() {
+    if vm.save.pipe.is_some() {
         return Err(vm.error(
             "save-application: cannot start a save inside a save child (a fork handler's child thunk)",
             &[],
         ));
     }
-    if std::mem::take(&mut vm.save_permit) {
+    if std::mem::take(&mut vm.save.permit) {
         return Ok(());
     }
     vm.require("save-application", crate::vm::Grant::WriteFiles)
@@ -437,7 +454,7 @@ fn save_fork(vm: &mut Vm, base: usize, _: usize) -> VmResult<Value> {
             timeout,
         ));
     }
-    if vm.save_running {
+    if vm.save.running {
         return Err(vm.error("save-application: a save is already running", &[]));
     }
     let tmp = imp_images::TempFile::beside(&path)
@@ -450,8 +467,8 @@ fn save_fork(vm: &mut Vm, base: usize, _: usize) -> VmResult<Value> {
     match forked {
         Ok(nix::unistd::ForkResult::Child) => {
             drop(r);
-            vm.save_tmp = Some(tmp);
-            vm.save_pipe = Some(w);
+            vm.save.tmp = Some(tmp);
+            vm.save.pipe = Some(w);
             // Fence the parent's descriptors; ports made from now on are
             // the child's own.
             vm.os.fenced = true;
@@ -472,8 +489,8 @@ fn save_fork(vm: &mut Vm, base: usize, _: usize) -> VmResult<Value> {
                 std::os::fd::AsRawFd::as_raw_fd(&r),
                 nix::fcntl::FcntlArg::F_SETFL(nix::fcntl::OFlag::O_NONBLOCK),
             );
-            vm.last_fork_pause = pause;
-            vm.save_running = true;
+            vm.save.last_fork_pause = pause;
+            vm.save.running = true;
             vm.heap.set_defer_major(true);
             let d = std::time::Duration::from_secs_f64(secs.min(1e9));
             let job = vm.os.watch_save_child(child, r, d, tmp);
@@ -489,7 +506,7 @@ fn save_fork(vm: &mut Vm, base: usize, _: usize) -> VmResult<Value> {
 
 /// Report a phase to the parent (save child only).
 fn child_report(vm: &mut Vm, line: &str) {
-    if let Some(w) = &vm.save_pipe {
+    if let Some(w) = &vm.save.pipe {
         let _ = nix::unistd::write(w, format!("{line}\n").as_bytes());
     }
 }
@@ -510,7 +527,7 @@ fn save_child_phase(vm: &mut Vm, base: usize, _: usize) -> VmResult<Value> {
 /// and write, report, and leave with `_exit`. Never returns.
 fn save_child_finish(vm: &mut Vm, base: usize, _: usize) -> VmResult<Value> {
     let path = path_arg(vm, base)?;
-    if vm.save_pipe.is_none() {
+    if vm.save.pipe.is_none() {
         return Err(vm.error("%save-child-finish: not in a save child", &[]));
     }
     let (top, hooks) = (arg(vm, base, 1), arg(vm, base, 2));
@@ -522,7 +539,7 @@ fn save_child_finish(vm: &mut Vm, base: usize, _: usize) -> VmResult<Value> {
             for (k, v) in r.fields() {
                 line.push_str(&format!(" {k} {v}"));
             }
-            let (_, us, switches) = vm.terminate_phase;
+            let (_, us, switches) = vm.sched.terminate_phase;
             line.push_str(&format!(" terminate-us {us} terminate-switches {switches}"));
             child_report(vm, &line);
             child_report(vm, "done");
@@ -544,11 +561,11 @@ fn save_wait(vm: &mut Vm, base: usize, _: usize) -> VmResult<Value> {
     };
     match vm.take_job_result(job as u64) {
         Some(v) => {
-            vm.save_running = false;
+            vm.save.running = false;
             vm.heap.set_defer_major(false);
             if !vm.is(v, obj::STRING) {
                 // The child's report, with the parent's pause in front.
-                let pause = i64::try_from(vm.last_fork_pause.as_micros()).unwrap_or(i64::MAX);
+                let pause = i64::try_from(vm.save.last_fork_pause.as_micros()).unwrap_or(i64::MAX);
                 vm.stack.push(v);
                 let e = vm
                     .intern("fork-pause-us")
@@ -575,7 +592,7 @@ fn save_wait(vm: &mut Vm, base: usize, _: usize) -> VmResult<Value> {
 /// `(%save-child-fail condition)`: in a save child, report the condition
 /// as the save's error and leave. Never returns.
 fn save_child_fail(vm: &mut Vm, base: usize, _: usize) -> VmResult<Value> {
-    if vm.save_pipe.is_none() {
+    if vm.save.pipe.is_none() {
         return Err(vm.error("%save-child-fail: not in a save child", &[]));
     }
     let c = arg(vm, base, 0);

@@ -64,10 +64,10 @@ pub(crate) fn valid_object(t: Tag, p: &[u64]) -> Result<(), String> {
         obj::BOX | obj::KEYWORD | obj::ENVIRONMENT => n == 1,
         obj::CODE => n == code::SIZE && code_entry_agrees(p),
         obj::ERROR => n == obj::error::SIZE,
-        obj::THREAD => n == crate::thread::field::SIZE,
-        obj::MUTEX => n == crate::thread::mutex::SIZE,
-        obj::CONDVAR => n == crate::thread::condvar::SIZE,
-        obj::CHANNEL => n == crate::thread::channel::SIZE,
+        obj::THREAD => n == crate::sched::field::SIZE,
+        obj::MUTEX => n == crate::sched::mutex::SIZE,
+        obj::CONDVAR => n == crate::sched::condvar::SIZE,
+        obj::CHANNEL => n == crate::sched::channel::SIZE,
         // Kind, buffer, position, descriptor (or #f), session.
         obj::PORT => {
             n == 5 && fix(0) && fix(2) && (fix(3) || p[3] == Value::FALSE.bits()) && fix(4)

@@ -891,8 +891,8 @@ fn close_port(vm: &mut Vm, base: usize, _: usize) -> VmResult<Value> {
                 kind::FD_BIN_IN => kind::CLOSED_BIN_IN,
                 _ => kind::CLOSED_BIN_OUT,
             };
-            vm.os.close(fd);
             vm.heap.set(p, 0, Value::fix(closed));
+            vm.close_fd(fd)?;
         }
         _ => {}
     }

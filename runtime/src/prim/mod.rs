@@ -18,8 +18,10 @@ pub mod hash;
 pub mod io;
 pub mod list;
 pub mod number;
+pub mod process;
 pub mod repl;
 pub mod string;
+pub mod thread;
 
 use std::sync::LazyLock;
 
@@ -104,7 +106,8 @@ pub static PRIMITIVES: LazyLock<Vec<PrimDef>> = LazyLock::new(|| {
         io::DEFS,
         binary::DEFS,
         repl::DEFS,
-        crate::thread::DEFS,
+        thread::DEFS,
+        process::DEFS,
         crate::image::DEFS,
     ]
     .concat()

@@ -43,11 +43,11 @@ impl Vm {
     /// `Exn::Abort` when a condition is not handled, `exit` is called, or a
     /// limit is hit; the stacks are unwound to where they were.
     pub fn call_from_rust(&mut self, base: usize) -> VmResult<Value> {
-        if self.image_damage.is_some() && self.run_depth == 0 {
+        if self.image.damage.is_some() && self.run_depth == 0 {
             // Nothing runs on a damaged image (`image::load`).
             self.stack.truncate(base);
             return Err(Exn::Abort(Abort::DamagedImage(
-                self.image_damage.clone().unwrap_or_default(),
+                self.image.damage.clone().unwrap_or_default(),
             )));
         }
         let argc = self.stack.len() - base - 1;
@@ -72,7 +72,7 @@ impl Vm {
         };
         // The host's call returning (a value, an error, an exit) is seen
         // outside: a large image's body must have been checked whole.
-        if self.run_depth == 1 && !self.image_gate_deferred {
+        if self.run_depth == 1 && !self.image.gate_deferred {
             result = self.before_effect().and(result);
         }
         self.pc = saved_pc;
@@ -315,7 +315,7 @@ impl Vm {
             pc = if f.pc == REDO_PC {
                 // Interrupted in a blocked call: it is made again here.
                 let t = self.reg(Reg::Thread);
-                let recall = self.heap.get(t, crate::thread::field::RECALL);
+                let recall = self.heap.get(t, crate::sched::field::RECALL);
                 recall
                     .as_fixnum()
                     .map_or(0, |r| ((r >> 32) as usize).saturating_sub(1))
@@ -713,7 +713,7 @@ impl Vm {
     /// Was the continuation of the pending escape captured in the innermost
     /// entry (so this VM loop resumes it)?
     fn escape_is_here(&self) -> bool {
-        let Some((k, _)) = &self.pending_escape else {
+        let Some((k, _)) = &self.host.pending_escape else {
             return false;
         };
         let k = crate::own_raw(self, k);
@@ -727,7 +727,7 @@ impl Vm {
 
     /// Invoke the pending escape's continuation with its values.
     fn resume_escape(&mut self) -> VmResult<()> {
-        let Some((k, vals)) = self.pending_escape.take() else {
+        let Some((k, vals)) = self.host.pending_escape.take() else {
             return Ok(());
         };
         let f_idx = self.stack.len();
@@ -761,7 +761,7 @@ impl Vm {
                 let vals = crate::hold_in(self, vals);
                 let k = self.stack[f_idx];
                 let k = crate::hold_in(self, k);
-                self.pending_escape = Some((k, vals));
+                self.host.pending_escape = Some((k, vals));
                 return Err(Exn::Abort(Abort::Escape));
             }
             return Err(self.error(

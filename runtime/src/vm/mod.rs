@@ -322,46 +322,21 @@ pub struct Vm {
     pub limits: Limits,
     /// What scripts may do outside the runtime (`Runtime::builder`).
     pub grants: Grants,
-    /// The next Scheme save may write its file whatever the grants say
-    /// (set by the host's `Runtime::save_forked`, used up by the save).
-    pub save_permit: bool,
     /// Continuations captured so far: `map` compares it before and after
     /// to know whether its accumulator may be reversed in place.
     pub captures: u64,
-    /// The argument buffer native function calls reuse.
-    pub native_args: Vec<crate::Value>,
-    /// The next thread's serial number.
-    pub next_thread_id: u64,
-    /// Entries in `Reg::Threads` (live or not).
-    pub threads_registered: usize,
-    /// Live threads found by the last pruning of `Reg::Threads`.
-    pub threads_live_at_prune: usize,
-    /// Threads `%terminate-others!` asked to unwind that have not ended.
-    pub threads_unwinding: usize,
     /// The secret key hash tables place their entries by.
     pub hash_key: crate::prim::hash::HashKey,
-    /// Thread switches so far (restores of a thread's state).
-    pub switches: u64,
-    /// The last terminate phase (`%terminate-others!` to
-    /// `%kill-others!`): when it began and the switches count then; then
-    /// its length in microseconds and the switches made during it, which a
-    /// save child reports.
-    pub terminate_phase: (Option<(std::time::Instant, u64)>, i64, i64),
     /// Helper threads, the wake pipe, polled descriptors, the fork registry.
     pub os: crate::os::Os,
-    /// Handle slots the host's `imp::Value`s released (freed at the next
-    /// hold or collection).
-    pub handles: std::rc::Rc<std::cell::RefCell<Vec<imp_gc::Global>>>,
-    /// Functions the host registered (`Runtime::register`), called from
-    /// `PRIMITIVE` objects whose id is negative, found by name.
-    pub natives: crate::native::Natives,
-    /// The continuation and the list of values of an escape out of a
-    /// native function (`Abort::Escape`) on its way out.
-    pub pending_escape: Option<(crate::Value, crate::Value)>,
-    /// The Rust values of host objects (`crate::host`).
-    pub hosts: crate::host::Hosts,
-    /// Host state lent to the call in progress (`Runtime::lend`).
-    pub lent: Option<Box<dyn std::any::Any>>,
+    /// The scheduler's counters.
+    pub sched: crate::sched::SchedState,
+    /// A save in progress, in the parent or in its child.
+    pub save: crate::image::SaveState,
+    /// What the host registered and lent: natives, host objects, handles.
+    pub host: crate::native::HostState,
+    /// The image this VM started from, while its body is checked.
+    pub image: crate::image::load::ImageState,
     /// Libraries and imports, parsed from the heap's `%libraries`,
     /// `%top-imports` and `%builtin-names` (a cache: empty after an image
     /// loads, rebuilt on first use).
@@ -371,23 +346,6 @@ pub struct Vm {
     pub sources: std::collections::HashMap<i64, std::rc::Rc<str>>,
     /// The next load-state id.
     pub next_source_id: i64,
-    /// In a save child: the temporary file the parent made.
-    pub save_tmp: Option<imp_images::TempFile>,
-    /// In a save child: where to report phases and the result.
-    pub save_pipe: Option<std::os::fd::OwnedFd>,
-    /// A save child is running (in the parent).
-    pub save_running: bool,
-    /// How long the last save's `fork` took (the parent's pause).
-    pub last_fork_pause: std::time::Duration,
-    /// While a large image's chunks are checked as they are used: their
-    /// checker, for the message naming a damaged one (`image::load`).
-    pub image_body: Option<std::sync::Arc<imp_images::BodyCheck>>,
-    /// The image's body was found damaged: the error every call from the
-    /// host ends with.
-    pub image_damage: Option<String>,
-    /// The host's call returning waits for no image check (set while the
-    /// restore hooks run inside the load: their effects wait all the same).
-    pub image_gate_deferred: bool,
 }
 
 struct VmRoots<'a> {
@@ -430,39 +388,23 @@ impl Vm {
             out: Box::new(std::io::BufWriter::new(std::io::stdout())),
             err_out: None,
             out_pending: false,
-            fuel: crate::thread::QUANTUM,
-            fuel_grant: crate::thread::QUANTUM,
+            fuel: crate::sched::QUANTUM,
+            fuel_grant: crate::sched::QUANTUM,
             limits: Limits {
                 memory_ceiling: crate::os::memory_available() / 4 * 3,
                 ..Limits::default()
             },
             grants: Grants::ALL,
-            save_permit: false,
             captures: 0,
-            native_args: Vec::new(),
-            next_thread_id: 0,
-            threads_registered: 0,
-            threads_live_at_prune: 0,
-            threads_unwinding: 0,
             hash_key: Default::default(),
-            switches: 0,
-            terminate_phase: (None, 0, 0),
             os,
-            handles: Default::default(),
-            natives: Default::default(),
-            pending_escape: None,
-            lent: None,
-            hosts: Default::default(),
+            sched: Default::default(),
+            save: Default::default(),
+            host: Default::default(),
+            image: Default::default(),
             libs: Default::default(),
             sources: std::collections::HashMap::new(),
             next_source_id: 0,
-            save_tmp: None,
-            save_pipe: None,
-            save_running: false,
-            last_fork_pause: std::time::Duration::ZERO,
-            image_body: None,
-            image_damage: None,
-            image_gate_deferred: false,
         };
         vm.regs[Reg::SymCount as usize] = Value::fix(0);
         let tab = vm
@@ -633,12 +575,12 @@ impl Vm {
                 if *b == 0 {
                     // Exhausted: a little room for handlers to run; the
                     // next safepoint raises again.
-                    crate::thread::QUANTUM / 2
+                    crate::sched::QUANTUM / 2
                 } else {
-                    (*b).min(crate::thread::QUANTUM as u64) as i32
+                    (*b).min(crate::sched::QUANTUM as u64) as i32
                 }
             }
-            None => crate::thread::QUANTUM,
+            None => crate::sched::QUANTUM,
         };
         self.fuel = grant;
         self.fuel_grant = grant;

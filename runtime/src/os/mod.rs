@@ -15,72 +15,21 @@
 //! parent and child just after. Crossbeam's unbounded channels are
 //! lock-free, so they need no registration.
 
+mod fd;
+mod registry;
+
 use std::collections::{HashMap, VecDeque};
 use std::os::fd::{AsFd, AsRawFd, OwnedFd};
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::{Arc, Mutex};
 
 use crossbeam_channel::{Receiver, Sender, unbounded};
 use nix::errno::Errno;
 use nix::fcntl::OFlag;
 use nix::poll::{PollFd, PollFlags, PollTimeout};
 
-// ---- the fork registry ------------------------------------------------------------
+pub use fd::{FdKind, FdPort, Poller, ReadOutcome};
+pub use registry::{ForkGuards, ForkRegistry};
 
-/// A lock taken by `ForkRegistry::prepare`: some mutex, type erased.
-trait ForkLockable: Send + Sync {
-    fn hold(&self) -> Box<dyn Held + '_>;
-}
-
-/// A held guard (dropping it releases the lock).
-trait Held {}
-impl<T> Held for MutexGuard<'_, T> {}
-
-impl<T: Send> ForkLockable for Mutex<T> {
-    fn hold(&self) -> Box<dyn Held + '_> {
-        Box::new(self.lock().unwrap_or_else(|e| e.into_inner()))
-    }
-}
-
-/// Every lock a helper thread can hold, in the order `prepare` takes them.
-#[derive(Default)]
-pub struct ForkRegistry {
-    locks: Vec<(&'static str, Arc<dyn ForkLockable>)>,
-}
-
-/// The registry's locks, all held (for the duration of a `fork`).
-pub struct ForkGuards<'a> {
-    _guards: Vec<Box<dyn Held + 'a>>,
-}
-
-impl ForkRegistry {
-    /// Create a mutex protecting `value`, registered under `name`.
-    pub fn register<T: Send + 'static>(&mut self, name: &'static str, value: T) -> Arc<Mutex<T>> {
-        let m = Arc::new(Mutex::new(value));
-        self.locks.push((name, m.clone()));
-        m
-    }
-
-    /// Take every registered lock, in registration order.
-    pub fn prepare(&self) -> ForkGuards<'_> {
-        ForkGuards {
-            _guards: self.locks.iter().map(|(_, l)| l.hold()).collect(),
-        }
-    }
-
-    /// The registered locks' names, in order.
-    pub fn names(&self) -> Vec<&'static str> {
-        self.locks.iter().map(|(n, _)| *n).collect()
-    }
-
-    /// Take and release each lock in turn (what a forked child checks).
-    pub fn check_all(&self) {
-        for (_, l) in &self.locks {
-            drop(l.hold());
-        }
-    }
-}
-
-/// What an I/O error says, as a person reads it: "No such file or
 /// directory", without Rust's "(os error 2)".
 pub fn io_error_text(e: &std::io::Error) -> String {
     let text = e.to_string();
@@ -194,38 +143,6 @@ pub struct HelperStats {
     pub finished: u64,
 }
 
-/// A descriptor owned by a port, with bytes not yet consumed or written.
-pub struct FdPort {
-    fd: OwnedFd,
-    /// For one end of a pipe made by `Os::pipe`: the other end's key while
-    /// it is open here. Such a wait can only be ended by this process.
-    peer: Option<i32>,
-    /// Input: bytes read that do not yet form a whole character.
-    partial: Vec<u8>,
-    /// Output: bytes accepted but not yet written.
-    pending: Vec<u8>,
-    /// Input: bytes decoded (or dropped as invalid) so far.
-    decoded: u64,
-}
-
-/// The outcome of a non-blocking read.
-pub enum ReadOutcome {
-    /// Text (possibly empty if only part of a character arrived).
-    Text(String),
-    /// End of file.
-    Eof,
-    /// Bytes that are not UTF-8, starting at `offset` bytes into the input
-    /// (they are dropped).
-    Invalid {
-        /// Where they start.
-        offset: u64,
-        /// The first of them.
-        byte: u8,
-    },
-    /// Nothing available now.
-    WouldBlock,
-}
-
 /// Readiness a waiting thread asks for.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Interest {
@@ -247,6 +164,8 @@ pub struct Os {
     done_tx: Sender<Completion>,
     done_rx: Receiver<Completion>,
     fds: HashMap<i32, FdPort>,
+    /// The epoll instance the event loop waits in.
+    poller: Poller,
     /// The next port key.
     next_key: i32,
     /// Keys below this were given by the parent of a forked child: their
@@ -327,12 +246,14 @@ impl Os {
         let mut registry = ForkRegistry::default();
         let diagnostics = registry.register("helper diagnostics", Vec::new());
         let stats = registry.register("helper statistics", HelperStats::default());
+        let poller = Poller::new(&r)?;
         Ok(Os {
             wake_r: r,
             wake_w: Arc::new(w),
             done_tx,
             done_rx,
             fds: HashMap::new(),
+            poller,
             next_key: 1,
             inherited_below: 0,
             stdin_req: None,
@@ -392,6 +313,9 @@ impl Os {
         // reporters; they never run again.
         self.wake_r = r;
         self.wake_w = Arc::new(w);
+        // Its own epoll instance: one shared with the parent would hand
+        // the parent's events to whichever process waits first.
+        self.new_poller()?;
         let (tx, rx) = unbounded();
         self.done_tx = tx;
         self.done_rx = rx;
@@ -560,218 +484,6 @@ impl Os {
         })
     }
 
-    // ---- descriptors ---------------------------------------------------------------
-
-    /// A key no port has had (keys are never reused).
-    fn new_key(&mut self) -> i32 {
-        loop {
-            let k = self.next_key;
-            self.next_key = if k == i32::MAX {
-                self.inherited_below.max(1)
-            } else {
-                k + 1
-            };
-            if !self.fds.contains_key(&k) {
-                return k;
-            }
-        }
-    }
-
-    /// Own `fd` under a new key.
-    fn add(&mut self, fd: OwnedFd, peer: Option<i32>) -> i32 {
-        let k = self.new_key();
-        self.fds.insert(
-            k,
-            FdPort {
-                fd,
-                peer,
-                partial: Vec::new(),
-                pending: Vec::new(),
-                decoded: 0,
-            },
-        );
-        k
-    }
-
-    /// A new pipe; both ends non-blocking and owned here. Returns the keys
-    /// of (read, write).
-    pub fn pipe(&mut self) -> Result<(i32, i32), String> {
-        let (r, w) = nonblocking_pipe().map_err(|e| format!("cannot make a pipe: {e}"))?;
-        let rk = self.add(r, None);
-        let wk = self.add(w, Some(rk));
-        if let Some(p) = self.fds.get_mut(&rk) {
-            p.peer = Some(wk);
-        }
-        Ok((rk, wk))
-    }
-
-    /// Can only this process end a wait for `interest` on `key`? True for
-    /// one end of a pipe whose other end is still open here: nothing
-    /// outside holds that other end (pipes are closed on `exec`, and a
-    /// forked child closes what it inherits).
-    pub fn is_internal_wait(&self, key: i32, _interest: Interest) -> bool {
-        self.fds
-            .get(&key)
-            .and_then(|p| p.peer)
-            .is_some_and(|peer| self.fds.contains_key(&peer))
-    }
-
-    /// Open a file as a non-blocking descriptor owned here: for reading,
-    /// or for writing (created, truncated unless `append`).
-    pub fn open_file(&mut self, path: &str, write: bool, append: bool) -> Result<i32, String> {
-        use std::os::unix::fs::OpenOptionsExt;
-        let mut o = std::fs::OpenOptions::new();
-        if write {
-            o.write(true).create(true);
-            if append {
-                o.append(true);
-            } else {
-                o.truncate(true);
-            }
-        } else {
-            o.read(true);
-        }
-        o.custom_flags(OFlag::O_NONBLOCK.bits() | OFlag::O_CLOEXEC.bits());
-        let f = o
-            .open(path)
-            .map_err(|e| format!("cannot open `{path}`: {}", io_error_text(&e)))?;
-        Ok(self.add(f.into(), None))
-    }
-
-    /// Close descriptor `fd` (after trying once more to write what is pending).
-    pub fn close(&mut self, fd: i32) {
-        if let Some(mut p) = self.fds.remove(&fd) {
-            let _ = write_some(&mut p);
-        }
-    }
-
-    /// Read what is available on `fd` without blocking, as text. Bytes
-    /// that are not UTF-8 are never passed on: the text before them comes
-    /// first, then `Invalid` (and they are dropped, so the read after that
-    /// goes on with the rest).
-    pub fn read(&mut self, fd: i32) -> Result<ReadOutcome, String> {
-        let Some(p) = self.fds.get_mut(&fd) else {
-            return Err("port is closed".into());
-        };
-        if !p.partial.is_empty()
-            && let Some(r) = p.take_text(false)
-        {
-            return Ok(r);
-        }
-        let mut buf = [0u8; 65536];
-        match nix::unistd::read(p.fd.as_raw_fd(), &mut buf) {
-            Ok(0) if p.partial.is_empty() => Ok(ReadOutcome::Eof),
-            Ok(0) => Ok(p.take_text(true).unwrap_or(ReadOutcome::Eof)),
-            Ok(n) => {
-                p.partial.extend_from_slice(&buf[..n]);
-                Ok(p.take_text(false)
-                    .unwrap_or(ReadOutcome::Text(String::new())))
-            }
-            Err(Errno::EAGAIN) | Err(Errno::EINTR) => Ok(ReadOutcome::WouldBlock),
-            Err(e) => Err(format!("read failed: {e}")),
-        }
-    }
-
-    /// Read the bytes available on `fd` without blocking: `None` if there
-    /// are none yet, an empty vector at end of file.
-    pub fn read_bytes(&mut self, fd: i32) -> Result<Option<Vec<u8>>, String> {
-        let Some(p) = self.fds.get_mut(&fd) else {
-            return Err("port is closed".into());
-        };
-        let mut buf = vec![0u8; 65536];
-        match nix::unistd::read(p.fd.as_raw_fd(), &mut buf) {
-            Ok(n) => {
-                buf.truncate(n);
-                Ok(Some(buf))
-            }
-            Err(Errno::EAGAIN) | Err(Errno::EINTR) => Ok(None),
-            Err(e) => Err(format!("read failed: {e}")),
-        }
-    }
-
-    /// Queue `bytes` for `fd` and write what the descriptor takes now.
-    /// Returns the number of bytes still pending.
-    pub fn write(&mut self, fd: i32, bytes: &[u8]) -> Result<usize, String> {
-        let Some(p) = self.fds.get_mut(&fd) else {
-            return Err("port is closed".into());
-        };
-        p.pending.extend_from_slice(bytes);
-        write_some(p)?;
-        Ok(p.pending.len())
-    }
-
-    /// Write pending bytes of `fd`; the number still pending.
-    pub fn drain(&mut self, fd: i32) -> Result<usize, String> {
-        let Some(p) = self.fds.get_mut(&fd) else {
-            return Err("port is closed".into());
-        };
-        write_some(p)?;
-        Ok(p.pending.len())
-    }
-
-    /// Is `fd` one of ours?
-    pub fn owns(&self, fd: i32) -> bool {
-        self.fds.contains_key(&fd)
-    }
-
-    /// Wait (at most `timeout_ms`, -1: no limit) until the wake pipe or one
-    /// of `waits` is ready. Returns the completions received and which of
-    /// `waits` are ready.
-    pub fn poll(
-        &mut self,
-        waits: &[(i32, Interest)],
-        timeout_ms: i32,
-    ) -> Result<(Vec<Completion>, Vec<bool>), String> {
-        let mut ready = vec![false; waits.len()];
-        {
-            let mut pfds = Vec::with_capacity(waits.len() + 1);
-            pfds.push(PollFd::new(self.wake_r.as_fd(), PollFlags::POLLIN));
-            let mut index = Vec::with_capacity(waits.len());
-            for (i, (fd, interest)) in waits.iter().enumerate() {
-                if let Some(p) = self.fds.get(fd) {
-                    let flags = match interest {
-                        Interest::Read => PollFlags::POLLIN,
-                        Interest::Write => PollFlags::POLLOUT,
-                    };
-                    pfds.push(PollFd::new(p.fd.as_fd(), flags));
-                    index.push(i);
-                } else {
-                    // Closed meanwhile: let the waiter run and see it.
-                    ready[i] = true;
-                }
-            }
-            let timeout = if timeout_ms < 0 {
-                PollTimeout::NONE
-            } else {
-                PollTimeout::try_from(timeout_ms.min(60_000)).unwrap_or(PollTimeout::NONE)
-            };
-            if !ready.iter().any(|&r| r) {
-                match nix::poll::poll(&mut pfds, timeout) {
-                    Ok(_) | Err(Errno::EINTR) => {}
-                    Err(e) => return Err(format!("poll failed: {e}")),
-                }
-            }
-            for (k, &i) in index.iter().enumerate() {
-                if pfds[k + 1].revents().is_some_and(|r| !r.is_empty()) {
-                    ready[i] = true;
-                }
-            }
-        }
-        // Empty the wake pipe, then take every completion.
-        let mut sink = [0u8; 256];
-        while let Ok(n) = nix::unistd::read(self.wake_r.as_raw_fd(), &mut sink) {
-            if n == 0 {
-                break;
-            }
-        }
-        let mut done = Vec::new();
-        while let Ok(c) = self.done_rx.try_recv() {
-            self.note_delivered(&c);
-            done.push(c);
-        }
-        Ok((done, ready))
-    }
-
     /// Block until the next completion (used where the scheduler cannot
     /// switch threads).
     pub fn wait_completion(&mut self) -> Result<Completion, String> {
@@ -792,67 +504,6 @@ impl Os {
             }
         }
     }
-
-    /// Block until `fd` is ready (where the scheduler cannot switch).
-    pub fn wait_fd(&mut self, fd: i32, interest: Interest) -> Result<(), String> {
-        let Some(p) = self.fds.get(&fd) else {
-            return Ok(());
-        };
-        let flags = match interest {
-            Interest::Read => PollFlags::POLLIN,
-            Interest::Write => PollFlags::POLLOUT,
-        };
-        let mut pfds = [PollFd::new(p.fd.as_fd(), flags)];
-        match nix::poll::poll(&mut pfds, PollTimeout::NONE) {
-            Ok(_) | Err(Errno::EINTR) => Ok(()),
-            Err(e) => Err(format!("poll failed: {e}")),
-        }
-    }
-}
-
-impl FdPort {
-    /// The complete text at the start of `partial`, or `Invalid` if it
-    /// starts with bytes that are not UTF-8; `None` if it holds only the
-    /// start of a character (at end of file, `at_eof`, that too is
-    /// invalid).
-    fn take_text(&mut self, at_eof: bool) -> Option<ReadOutcome> {
-        let (valid, bad) = match std::str::from_utf8(&self.partial) {
-            Ok(_) => (self.partial.len(), None),
-            Err(e) => (e.valid_up_to(), e.error_len()),
-        };
-        if valid > 0 {
-            let rest = self.partial.split_off(valid);
-            let text = std::mem::replace(&mut self.partial, rest);
-            self.decoded += valid as u64;
-            return Some(ReadOutcome::Text(
-                String::from_utf8(text).unwrap_or_default(),
-            ));
-        }
-        let n = match bad {
-            Some(n) => n,
-            None if at_eof && !self.partial.is_empty() => self.partial.len(),
-            None => return None,
-        };
-        let byte = self.partial[0];
-        let offset = self.decoded;
-        self.partial.drain(..n);
-        self.decoded += n as u64;
-        Some(ReadOutcome::Invalid { offset, byte })
-    }
-}
-
-fn write_some(p: &mut FdPort) -> Result<(), String> {
-    while !p.pending.is_empty() {
-        match nix::unistd::write(&p.fd, &p.pending) {
-            Ok(n) => {
-                p.pending.drain(..n);
-            }
-            Err(Errno::EAGAIN) => break,
-            Err(Errno::EINTR) => continue,
-            Err(e) => return Err(format!("write failed: {e}")),
-        }
-    }
-    Ok(())
 }
 
 /// Wait for a save child (see `Os::watch_save_child`), killing it once
@@ -1136,10 +787,10 @@ mod tests {
         assert!(matches!(os.read(r), Ok(ReadOutcome::WouldBlock)));
         let bytes = "é€x".as_bytes();
         assert_eq!(os.write(w, &bytes[..1]).expect("write"), 0);
-        match os.read(r).expect("read") {
-            ReadOutcome::Text(t) => assert_eq!(t, ""),
-            _ => panic!("expected text"),
-        }
+        // Half a character: the read goes on until the pipe is empty, and
+        // only then is the reader told to wait (its readiness cleared).
+        assert!(matches!(os.read(r), Ok(ReadOutcome::WouldBlock)));
+        assert!(!os.is_ready(r, Interest::Read));
         os.write(w, &bytes[1..]).expect("write");
         match os.read(r).expect("read") {
             ReadOutcome::Text(t) => assert_eq!(t, "é€x"),
@@ -1159,7 +810,7 @@ mod tests {
         let job = os.start_process("sh".into(), vec!["-c".into(), "exit 3".into()]);
         let mut got = None;
         for _ in 0..100 {
-            let (done, _) = os.poll(&[], 100).expect("poll");
+            let (done, _) = os.poll(100).expect("poll");
             for c in done {
                 if let Completion::Process { job: j, status, .. } = c {
                     assert_eq!(j, job);

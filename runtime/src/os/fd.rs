@@ -1,0 +1,471 @@
+//! Descriptors owned by ports: pipes, files and sockets, each under a
+//! key that is never reused, non-blocking and close-on-exec, and the
+//! readiness the event loop learns of them.
+//!
+//! **Invariant (readiness):** every pollable descriptor is registered
+//! with the poller (edge-triggered) when it is added, for reading and
+//! writing, and starts out *ready* both ways. An event sets a direction
+//! ready; only an operation that got `EAGAIN` clears it. A thread waits
+//! for a direction only while it is not ready, so no edge is ever lost
+//! between a failed read and the wait that follows it. Regular files are
+//! not pollable and are always ready.
+
+use std::os::fd::{AsFd, AsRawFd, OwnedFd};
+
+use nix::errno::Errno;
+use nix::fcntl::OFlag;
+use nix::poll::{PollFd, PollFlags, PollTimeout};
+
+use super::{Completion, Interest, Os, io_error_text, nonblocking_pipe};
+
+/// What a descriptor is, for the operations that differ.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum FdKind {
+    /// A regular file (never waits; not pollable).
+    File,
+    /// A pipe or another stream descriptor written with `write`.
+    Stream,
+    /// A connected stream socket (written with `send`, never `SIGPIPE`).
+    Socket,
+    /// A listening socket.
+    Listener,
+    /// A datagram socket.
+    Datagram,
+}
+
+/// A descriptor owned by a port, with bytes not yet consumed or written.
+pub struct FdPort {
+    pub(super) fd: OwnedFd,
+    pub(super) kind: FdKind,
+    /// For one end of a pipe made by `Os::pipe`: the other end's key while
+    /// it is open here. Such a wait can only be ended by this process.
+    pub(super) peer: Option<i32>,
+    /// Registered with the poller.
+    pub(super) pollable: bool,
+    /// Readiness (see the module's invariant).
+    pub(super) readable: bool,
+    pub(super) writable: bool,
+    /// Input: bytes read that do not yet form a whole character.
+    pub(super) partial: Vec<u8>,
+    /// Output: bytes accepted but not yet written, from `pending_from`.
+    pub(super) pending: Vec<u8>,
+    pub(super) pending_from: usize,
+    /// Input: bytes decoded (or dropped as invalid) so far.
+    pub(super) decoded: u64,
+}
+
+/// The outcome of a non-blocking read.
+pub enum ReadOutcome {
+    /// Text (possibly empty if only part of a character arrived).
+    Text(String),
+    /// End of file.
+    Eof,
+    /// Bytes that are not UTF-8, starting at `offset` bytes into the input
+    /// (they are dropped).
+    Invalid {
+        /// Where they start.
+        offset: u64,
+        /// The first of them.
+        byte: u8,
+    },
+    /// Nothing available now.
+    WouldBlock,
+}
+
+/// What one poll found: helpers' completions, and the `(key, interest)`
+/// pairs that became ready.
+pub type Polled = (Vec<Completion>, Vec<(i32, Interest)>);
+
+/// Bytes one read takes from a descriptor.
+const READ_CHUNK: usize = 65536;
+
+/// The poller's token of the wake pipe (port keys are non-negative).
+const WAKE_TOKEN: usize = usize::MAX;
+
+/// The event loop's view of the kernel: an epoll instance (through
+/// `mio`) with the wake pipe and every pollable descriptor registered.
+pub struct Poller {
+    poll: mio::Poll,
+    events: mio::Events,
+}
+
+impl Poller {
+    /// A new epoll instance watching `wake` (the wake pipe's read end).
+    pub fn new(wake: &OwnedFd) -> Result<Poller, String> {
+        let poll = mio::Poll::new().map_err(|e| format!("cannot make the poller: {e}"))?;
+        poll.registry()
+            .register(
+                &mut mio::unix::SourceFd(&wake.as_raw_fd()),
+                mio::Token(WAKE_TOKEN),
+                mio::Interest::READABLE,
+            )
+            .map_err(|e| format!("cannot watch the wake pipe: {e}"))?;
+        Ok(Poller {
+            poll,
+            events: mio::Events::with_capacity(1024),
+        })
+    }
+}
+
+impl Os {
+    // ---- descriptors ---------------------------------------------------------------
+
+    /// A key no port has had (keys are never reused).
+    fn new_key(&mut self) -> i32 {
+        loop {
+            let k = self.next_key;
+            self.next_key = if k == i32::MAX {
+                self.inherited_below.max(1)
+            } else {
+                k + 1
+            };
+            if !self.fds.contains_key(&k) {
+                return k;
+            }
+        }
+    }
+
+    /// Own `fd` (non-blocking, close-on-exec) under a new key, registered
+    /// with the poller unless it is a regular file.
+    pub(crate) fn add(&mut self, fd: OwnedFd, kind: FdKind, peer: Option<i32>) -> i32 {
+        let k = self.new_key();
+        let pollable = kind != FdKind::File
+            && self
+                .poller
+                .poll
+                .registry()
+                .register(
+                    &mut mio::unix::SourceFd(&fd.as_raw_fd()),
+                    mio::Token(k as usize),
+                    mio::Interest::READABLE | mio::Interest::WRITABLE,
+                )
+                .is_ok();
+        self.fds.insert(
+            k,
+            FdPort {
+                fd,
+                kind,
+                peer,
+                pollable,
+                readable: true,
+                writable: true,
+                partial: Vec::new(),
+                pending: Vec::new(),
+                pending_from: 0,
+                decoded: 0,
+            },
+        );
+        k
+    }
+
+    /// The descriptor under `key`, for operations done elsewhere.
+    pub(crate) fn port(&mut self, key: i32) -> Result<&mut FdPort, String> {
+        self.fds
+            .get_mut(&key)
+            .ok_or_else(|| "port is closed".into())
+    }
+
+    /// A new pipe; both ends non-blocking and owned here. Returns the keys
+    /// of (read, write).
+    pub fn pipe(&mut self) -> Result<(i32, i32), String> {
+        let (r, w) = nonblocking_pipe().map_err(|e| format!("cannot make a pipe: {e}"))?;
+        let rk = self.add(r, FdKind::Stream, None);
+        let wk = self.add(w, FdKind::Stream, Some(rk));
+        if let Some(p) = self.fds.get_mut(&rk) {
+            p.peer = Some(wk);
+        }
+        Ok((rk, wk))
+    }
+
+    /// Can only this process end a wait for `interest` on `key`? True for
+    /// one end of a pipe whose other end is still open here: nothing
+    /// outside holds that other end (pipes are closed on `exec`, and a
+    /// forked child closes what it inherits).
+    pub fn is_internal_wait(&self, key: i32, _interest: Interest) -> bool {
+        self.fds
+            .get(&key)
+            .and_then(|p| p.peer)
+            .is_some_and(|peer| self.fds.contains_key(&peer))
+    }
+
+    /// Is `key` ready for `interest` (or closed, or never waits)? A thread
+    /// that would wait for it makes its call again instead.
+    pub fn is_ready(&self, key: i32, interest: Interest) -> bool {
+        match self.fds.get(&key) {
+            Some(p) if p.pollable => match interest {
+                Interest::Read => p.readable,
+                Interest::Write => p.writable,
+            },
+            _ => true,
+        }
+    }
+
+    /// Open a file as a non-blocking descriptor owned here: for reading,
+    /// or for writing (created, truncated unless `append`).
+    pub fn open_file(&mut self, path: &str, write: bool, append: bool) -> Result<i32, String> {
+        use std::os::unix::fs::OpenOptionsExt;
+        let mut o = std::fs::OpenOptions::new();
+        if write {
+            o.write(true).create(true);
+            if append {
+                o.append(true);
+            } else {
+                o.truncate(true);
+            }
+        } else {
+            o.read(true);
+        }
+        o.custom_flags(OFlag::O_NONBLOCK.bits() | OFlag::O_CLOEXEC.bits());
+        let f = o
+            .open(path)
+            .map_err(|e| format!("cannot open `{path}`: {}", io_error_text(&e)))?;
+        let kind = match f.metadata() {
+            Ok(m) if m.is_file() => FdKind::File,
+            _ => FdKind::Stream,
+        };
+        Ok(self.add(f.into(), kind, None))
+    }
+
+    /// Close descriptor `fd` (after trying once more to write what is
+    /// pending). Closing removes it from the poller.
+    pub fn close(&mut self, fd: i32) {
+        if let Some(mut p) = self.fds.remove(&fd) {
+            let _ = write_some(&mut p);
+        }
+    }
+
+    /// Read what is available on `fd` without blocking, as text. Bytes
+    /// that are not UTF-8 are never passed on: the text before them comes
+    /// first, then `Invalid` (and they are dropped, so the read after that
+    /// goes on with the rest).
+    pub fn read(&mut self, fd: i32) -> Result<ReadOutcome, String> {
+        let p = self.port(fd)?;
+        if !p.partial.is_empty()
+            && let Some(r) = p.take_text(false)
+        {
+            return Ok(r);
+        }
+        let mut buf = [0u8; READ_CHUNK];
+        loop {
+            match p.read_raw(&mut buf)? {
+                None => return Ok(ReadOutcome::WouldBlock),
+                Some(0) if p.partial.is_empty() => return Ok(ReadOutcome::Eof),
+                Some(0) => return Ok(p.take_text(true).unwrap_or(ReadOutcome::Eof)),
+                Some(n) => {
+                    p.partial.extend_from_slice(&buf[..n]);
+                    if let Some(r) = p.take_text(false) {
+                        return Ok(r);
+                    }
+                    // Only part of a character: read on (a wait now could
+                    // miss the rest, which may already be here).
+                }
+            }
+        }
+    }
+
+    /// Read the bytes available on `fd` without blocking: `None` if there
+    /// are none yet, an empty vector at end of file.
+    pub fn read_bytes(&mut self, fd: i32) -> Result<Option<Vec<u8>>, String> {
+        let p = self.port(fd)?;
+        let mut buf = vec![0u8; READ_CHUNK];
+        Ok(p.read_raw(&mut buf)?.map(|n| {
+            buf.truncate(n);
+            buf
+        }))
+    }
+
+    /// Queue `bytes` for `fd` and write what the descriptor takes now.
+    /// Returns the number of bytes still pending.
+    pub fn write(&mut self, fd: i32, bytes: &[u8]) -> Result<usize, String> {
+        let p = self.port(fd)?;
+        p.pending.extend_from_slice(bytes);
+        write_some(p)?;
+        Ok(p.pending_len())
+    }
+
+    /// Write pending bytes of `fd`; the number still pending.
+    pub fn drain(&mut self, fd: i32) -> Result<usize, String> {
+        let p = self.port(fd)?;
+        write_some(p)?;
+        Ok(p.pending_len())
+    }
+
+    /// Is `fd` one of ours?
+    pub fn owns(&self, fd: i32) -> bool {
+        self.fds.contains_key(&fd)
+    }
+
+    /// Wait (at most `timeout_ms`, -1: no limit) for the wake pipe or a
+    /// registered descriptor. Returns the completions received and the
+    /// `(key, interest)` pairs that became ready.
+    pub fn poll(
+        &mut self,
+        timeout_ms: i32,
+    ) -> Result<Polled, String> {
+        let timeout = (timeout_ms >= 0)
+            .then(|| std::time::Duration::from_millis(timeout_ms.min(60_000) as u64));
+        let mut ready = Vec::new();
+        match self.poller.poll.poll(&mut self.poller.events, timeout) {
+            Ok(()) => {}
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(format!("poll failed: {e}")),
+        }
+        let mut woken = false;
+        for ev in self.poller.events.iter() {
+            let token = ev.token().0;
+            if token == WAKE_TOKEN {
+                woken = true;
+                continue;
+            }
+            let key = token as i32;
+            let Some(p) = self.fds.get_mut(&key) else {
+                continue;
+            };
+            // An error or a hang-up ends waits both ways: the operation
+            // made again reports it.
+            let failed = ev.is_error();
+            if ev.is_readable() || ev.is_read_closed() || failed {
+                p.readable = true;
+                ready.push((key, Interest::Read));
+            }
+            if ev.is_writable() || ev.is_write_closed() || failed {
+                p.writable = true;
+                ready.push((key, Interest::Write));
+            }
+        }
+        if woken {
+            let mut sink = [0u8; 256];
+            while let Ok(n) = nix::unistd::read(self.wake_r.as_raw_fd(), &mut sink) {
+                if n == 0 {
+                    break;
+                }
+            }
+        }
+        let mut done = Vec::new();
+        while let Ok(c) = self.done_rx.try_recv() {
+            self.note_delivered(&c);
+            done.push(c);
+        }
+        Ok((done, ready))
+    }
+
+    /// A new poller (in a forked child, which must not share the
+    /// parent's epoll instance: its events would be taken from the
+    /// parent).
+    pub(super) fn new_poller(&mut self) -> Result<(), String> {
+        self.poller = Poller::new(&self.wake_r)?;
+        Ok(())
+    }
+
+    /// Block until `fd` is ready (where the scheduler cannot switch).
+    pub fn wait_fd(&mut self, fd: i32, interest: Interest) -> Result<(), String> {
+        let Some(p) = self.fds.get(&fd) else {
+            return Ok(());
+        };
+        let flags = match interest {
+            Interest::Read => PollFlags::POLLIN,
+            Interest::Write => PollFlags::POLLOUT,
+        };
+        let mut pfds = [PollFd::new(p.fd.as_fd(), flags)];
+        match nix::poll::poll(&mut pfds, PollTimeout::NONE) {
+            Ok(_) | Err(Errno::EINTR) => Ok(()),
+            Err(e) => Err(format!("poll failed: {e}")),
+        }
+    }
+}
+
+impl FdPort {
+    /// Bytes accepted and not yet written.
+    pub(crate) fn pending_len(&self) -> usize {
+        self.pending.len() - self.pending_from
+    }
+
+    /// One `read` into `buf`: `None` if it would block (clearing read
+    /// readiness), `Some(0)` at end of file.
+    pub(crate) fn read_raw(&mut self, buf: &mut [u8]) -> Result<Option<usize>, String> {
+        loop {
+            match nix::unistd::read(self.fd.as_raw_fd(), buf) {
+                Ok(n) => return Ok(Some(n)),
+                Err(Errno::EAGAIN) => {
+                    self.readable = false;
+                    return Ok(None);
+                }
+                Err(Errno::EINTR) => continue,
+                Err(Errno::ECONNRESET) => {
+                    return Err("read failed: the connection was reset by the peer".into());
+                }
+                Err(e) => return Err(format!("read failed: {}", e.desc())),
+            }
+        }
+    }
+
+    /// The complete text at the start of `partial`, or `Invalid` if it
+    /// starts with bytes that are not UTF-8; `None` if it holds only the
+    /// start of a character (at end of file, `at_eof`, that too is
+    /// invalid).
+    fn take_text(&mut self, at_eof: bool) -> Option<ReadOutcome> {
+        let (valid, bad) = match std::str::from_utf8(&self.partial) {
+            Ok(_) => (self.partial.len(), None),
+            Err(e) => (e.valid_up_to(), e.error_len()),
+        };
+        if valid > 0 {
+            let rest = self.partial.split_off(valid);
+            let text = std::mem::replace(&mut self.partial, rest);
+            self.decoded += valid as u64;
+            return Some(ReadOutcome::Text(
+                String::from_utf8(text).unwrap_or_default(),
+            ));
+        }
+        let n = match bad {
+            Some(n) => n,
+            None if at_eof && !self.partial.is_empty() => self.partial.len(),
+            None => return None,
+        };
+        let byte = self.partial[0];
+        let offset = self.decoded;
+        self.partial.drain(..n);
+        self.decoded += n as u64;
+        Some(ReadOutcome::Invalid { offset, byte })
+    }
+}
+
+/// Write what `p` has pending until it is all written or the descriptor
+/// would block (which clears its write readiness).
+pub(crate) fn write_some(p: &mut FdPort) -> Result<(), String> {
+    while p.pending_from < p.pending.len() {
+        let bytes = &p.pending[p.pending_from..];
+        let r = if p.kind == FdKind::Socket {
+            // MSG_NOSIGNAL: a peer that went away is an EPIPE error here,
+            // never a SIGPIPE that ends the process.
+            nix::sys::socket::send(
+                p.fd.as_raw_fd(),
+                bytes,
+                nix::sys::socket::MsgFlags::MSG_NOSIGNAL,
+            )
+        } else {
+            nix::unistd::write(&p.fd, bytes)
+        };
+        match r {
+            Ok(n) => p.pending_from += n,
+            Err(Errno::EAGAIN) => {
+                p.writable = false;
+                break;
+            }
+            Err(Errno::EINTR) => continue,
+            Err(Errno::EPIPE) | Err(Errno::ECONNRESET) => {
+                p.pending.clear();
+                p.pending_from = 0;
+                return Err("write failed: the peer closed the connection".into());
+            }
+            Err(e) => return Err(format!("write failed: {}", e.desc())),
+        }
+    }
+    if p.pending_from == p.pending.len() {
+        p.pending.clear();
+        p.pending_from = 0;
+    } else if p.pending_from > READ_CHUNK && p.pending_from * 2 > p.pending.len() {
+        p.pending.drain(..p.pending_from);
+        p.pending_from = 0;
+    }
+    Ok(())
+}
