@@ -180,8 +180,17 @@ if [[ " ${IMPLS[*]} " == *" imp "* ]]; then
         IMP_WHY="$IMP_SERVER_SCM does not exist"
     elif [[ -n ${IMP_BIN:-} ]]; then
         IMP=$IMP_BIN
-        [[ $IMP == */* ]] && IMP=$(cd "$(dirname "$IMP")" 2>/dev/null && pwd)/$(basename "$IMP") || true
-        note "using IMP_BIN=$IMP"
+        # The server runs from the repository root: make a relative path
+        # absolute first.
+        if [[ $IMP == */* && $IMP != /* && -d $(dirname "$IMP") ]]; then
+            IMP=$(cd "$(dirname "$IMP")" && pwd)/$(basename "$IMP")
+        fi
+        if [[ $IMP == */* && ! -x $IMP ]] || ! command -v "$IMP" >/dev/null 2>&1; then
+            IMP_STATE=SERVER-FAIL
+            IMP_WHY="IMP_BIN=$IMP_BIN is not an executable"
+        else
+            note "using IMP_BIN=$IMP"
+        fi
     else
         IMP=$ROOT/target/release/imp
         note "building imp: cargo build --release -p imp-repl"
@@ -309,12 +318,12 @@ start_server() {
             wait "$SERVER_PID" 2>/dev/null || rc=$?
             SERVER_PID=""
             line=$(tail -n 1 "$SERVER_ERR" 2>/dev/null || true)
-            WHY="exited with status $rc before 'listening on $PORT'${line:+: $line}"
+            WHY="exited with status $rc before 'listening on $PORT'${line:+: $line} (see results/logs/$(basename "$SERVER_ERR"))"
             return 1
         fi
         sleep 0.1
     done
-    WHY="no 'listening on $PORT' line within ${STARTUP_TIMEOUT} s"
+    WHY="no 'listening on $PORT' line within ${STARTUP_TIMEOUT} s (see results/logs/$(basename "$SERVER_OUT"))"
     stop_server
     return 1
 }
@@ -384,6 +393,7 @@ measure() {
     R_RPS=$(awk -v n="${R[requests]}" -v us="${R[duration_us]}" 'BEGIN {printf "%.0f", (us > 0 ? n / (us / 1e6) : 0)}')
     R_P50=$(ms "${R[p50_us]}")
     R_P99=$(ms "${R[p99_us]}")
+    # shellcheck disable=SC2004
     R_SOCK=$((${R[connect]} + ${R[read]} + ${R[write]} + ${R[timeout]}))
     R_STATUS=${R[status]}
     R_ERRORS=$((R_SOCK + R_STATUS))
@@ -409,7 +419,9 @@ machine_lines() {
     for impl in "${IMPLS[@]}"; do
         case $impl in
             imp)
-                if [[ -n ${IMP_SERVER_CMD:-} ]]; then
+                if [[ -n $IMP_STATE ]]; then
+                    echo "imp: $IMP_STATE ($IMP_WHY)"
+                elif [[ -n ${IMP_SERVER_CMD:-} ]]; then
                     echo "imp: IMP_SERVER_CMD=$IMP_SERVER_CMD"
                 else
                     echo "imp: ${IMP:-?} $IMP_SERVER_SCM (commit $(git -C "$ROOT" rev-parse --short HEAD 2>/dev/null || echo '?')$(git -C "$ROOT" diff --quiet HEAD 2>/dev/null || echo ', with local changes'))"
@@ -485,7 +497,8 @@ if [[ $SAVES == 1 ]]; then
             rss=$(peak_rss_mib)
             files="-"
             if [[ -n $SAVE_DIR ]]; then
-                files="$(find "$SAVE_DIR" -type f | wc -l) ($(du -sm "$SAVE_DIR" | cut -f1) MB)"
+                files=$(find "$SAVE_DIR" -type f -printf '%s\n' |
+                    awk '{n++; b += $1} END {printf "%d (%.0f MiB)", n, b / 1048576}')
             fi
             if [[ -n $R_STATE ]]; then
                 ROWS+=("imp"$'\t'"$LABEL"$'\t'"$R_STATE"$'\t-\t-\t-\t-\t'"$rss"$'\t'"$files")
@@ -496,6 +509,7 @@ if [[ $SAVES == 1 ]]; then
         stop_server
         if [[ -n $SAVE_DIR ]]; then rm -rf "$SAVE_DIR"; SAVE_DIR=""; fi
     done
+    [[ -n $IMP_STATE ]] && NOTES+=("imp: $IMP_WHY")
     NOTES+=("GET / at $SAVES_CONNS connections for ${DURATION} s after a ${WARMUP} s warm-up; both runs with IMP_HTTP_HEAP_MB=100, the saves run also with IMP_HTTP_SAVE_EVERY=2 and IMP_HTTP_SAVE_DIR=<temporary directory>")
     write_report impl run req/s "p99 ms" "socket errors" non-2xx/3xx ">2s" "RSS MiB" "files saved"
     exit 0

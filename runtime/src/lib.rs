@@ -81,6 +81,7 @@ pub use crate::vm::Grants;
 const BOOT: &str = include_str!("boot.scm");
 const THREADS: &str = include_str!("threads.scm");
 const REPL: &str = include_str!("repl.scm");
+const NET: &str = include_str!("net.scm");
 
 /// Why an evaluation failed.
 ///
@@ -326,6 +327,41 @@ impl Builder {
     /// ```
     pub fn allow_environment(mut self) -> Builder {
         self.grants.environment = true;
+        self
+    }
+
+    /// Let scripts use the network: connect out and listen
+    /// ([`Grants::network_connect`] and [`Grants::network_listen`]).
+    ///
+    /// ```
+    /// let rt = imp::Runtime::builder().allow_network().build().unwrap();
+    /// assert!(rt.grants().network_connect && rt.grants().network_listen);
+    /// assert!(!rt.grants().read_files);
+    /// ```
+    pub fn allow_network(self) -> Builder {
+        self.allow_network_connect().allow_network_listen()
+    }
+
+    /// Let scripts open connections and resolve names, but not listen.
+    ///
+    /// ```
+    /// let rt = imp::Runtime::builder().allow_network_connect().build().unwrap();
+    /// assert!(rt.grants().network_connect && !rt.grants().network_listen);
+    /// ```
+    pub fn allow_network_connect(mut self) -> Builder {
+        self.grants.network_connect = true;
+        self
+    }
+
+    /// Let scripts listen for connections (and bind datagram sockets),
+    /// but not connect out.
+    ///
+    /// ```
+    /// let rt = imp::Runtime::builder().allow_network_listen().build().unwrap();
+    /// assert!(!rt.grants().network_connect && rt.grants().network_listen);
+    /// ```
+    pub fn allow_network_listen(mut self) -> Builder {
+        self.grants.network_listen = true;
         self
     }
 
@@ -906,6 +942,7 @@ impl Runtime {
         prim::install(&mut self.vm).map_err(|e| self.convert(e))?;
         self.eval_source(BOOT, Some("boot.scm"))?;
         self.eval_source(THREADS, Some("threads.scm"))?;
+        self.eval_source(NET, Some("net.scm"))?;
         self.eval_source(REPL, Some("repl.scm"))?;
         compile::library::record_builtins(&mut self.vm).map_err(|e| self.convert(e))?;
         self.vm.hide_internals().map_err(|e| self.convert(e))?;

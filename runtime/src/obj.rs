@@ -28,6 +28,7 @@
 //! | `WIDENED`      | the wide string that is now this string's body, then `#f`s |
 //! | `HOST`         | token, session (fixnums), type name (symbol): a Rust value |
 //! |                | the host made (`crate::host`)                              |
+//! | `SOCKET`       | see `crate::prim::net::field`                              |
 //! | `STRING`       | raw: length in chars (bit 63: wide), then the characters:  |
 //! |                | narrow, Latin-1 bytes, eight a word; wide, UTF-32 code     |
 //! |                | points, two a word; padding zero                           |
@@ -98,6 +99,8 @@ pub const RATIO: Tag = Tag(25);
 /// A host object: a Rust value held by the runtime, found by its token in
 /// `Vm::hosts` while the session that made it lasts.
 pub const HOST: Tag = Tag(26);
+/// A socket (see `crate::prim::net::field`).
+pub const SOCKET: Tag = Tag(27);
 /// Bit of a string's length word that marks the wide layout.
 pub const STRING_WIDE: u64 = 1 << 63;
 /// A bytevector.
@@ -207,6 +210,7 @@ pub fn tag_name(t: Tag) -> &'static str {
         STRING | WIDENED => "string",
         RATIO => "rational number",
         HOST => "host object",
+        SOCKET => "socket",
         BYTEVECTOR => "bytevector",
         FLONUM => "real number",
         BIGNUM => "integer",

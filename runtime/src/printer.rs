@@ -281,6 +281,15 @@ impl Printer {
             obj::CLOSURE | obj::PRIMITIVE => {
                 let _ = write!(self.out, "#<procedure {}>", vm.procedure_name(v));
             }
+            obj::SOCKET => {
+                let name = vm.heap.get(v, crate::prim::net::field::NAME);
+                let name = if vm.is(name, obj::STRING) {
+                    vm.string_text(name)
+                } else {
+                    "?".to_string()
+                };
+                let _ = write!(self.out, "#<socket {name}>");
+            }
             obj::HOST => {
                 let ty = vm.heap.get(v, 2);
                 let ty = if vm.is(ty, obj::SYMBOL) {

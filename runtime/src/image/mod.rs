@@ -160,7 +160,7 @@ fn layout_description(static_offset: u64) -> String {
     let mut d = String::from(
         "imp image layout 1; word 64; fixnum xx0 ref 001 imm 011; string len63+wide1 narrow8 wide32;",
     );
-    for t in (1u8..=26).chain(0x80..=0x85) {
+    for t in (1u8..=27).chain(0x80..=0x85) {
         let tag = imp_gc::Tag(t);
         d.push_str(&format!(
             "tag {t} {} {};",
@@ -169,13 +169,14 @@ fn layout_description(static_offset: u64) -> String {
         ));
     }
     d.push_str(&format!(
-        "code {}; error {}; thread {}; mutex {}; condvar {}; channel {}; port 5; static at {static_offset};",
+        "code {}; error {}; thread {}; mutex {}; condvar {}; channel {}; socket {}; port 5; static at {static_offset};",
         obj::code::SIZE,
         obj::error::SIZE,
         crate::sched::field::SIZE,
         crate::sched::mutex::SIZE,
         crate::sched::condvar::SIZE,
         crate::sched::channel::SIZE,
+        crate::prim::net::field::SIZE,
     ));
     for p in PRIMITIVES.iter() {
         d.push_str(p.name);

@@ -100,6 +100,7 @@ pub(crate) fn valid_object(t: Tag, p: &[u64]) -> Result<(), String> {
         obj::WIDENED => n >= 2,
         obj::RATIO => n == 2,
         obj::HOST => n == 3 && fix(0) && fix(1),
+        obj::SOCKET => n == crate::prim::net::field::SIZE && (0..4).all(fix),
         obj::BYTEVECTOR => n >= 1 && fits(p[0].div_ceil(8)),
         obj::FLONUM => n == 1,
         obj::BIGNUM => n >= 1 && p[0] >> 1 <= u64::from(u32::MAX) && fits((p[0] >> 1).div_ceil(2)),

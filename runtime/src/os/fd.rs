@@ -52,6 +52,14 @@ pub struct FdPort {
     pub(super) pending_from: usize,
     /// Input: bytes decoded (or dropped as invalid) so far.
     pub(super) decoded: u64,
+    /// Holders of the descriptor (a socket and its ports); it closes
+    /// when the last lets go (`Os::release`).
+    pub(super) refs: u32,
+    /// Longest wait for reading and for writing (µs), if limited.
+    pub(super) timeout: [Option<i64>; 2],
+    /// When the wait in progress for reading, writing ends (µs on the
+    /// scheduler's clock): set by the first wait, cleared by progress.
+    pub(super) deadline: [Option<i64>; 2],
 }
 
 /// The outcome of a non-blocking read.
@@ -153,6 +161,9 @@ impl Os {
                 pending: Vec::new(),
                 pending_from: 0,
                 decoded: 0,
+                refs: 1,
+                timeout: [None; 2],
+                deadline: [None; 2],
             },
         );
         k
@@ -290,6 +301,29 @@ impl Os {
         Ok(p.pending_len())
     }
 
+    /// Limit waits for reading and writing on `key` to `read` and `write`
+    /// microseconds (`None`: no limit).
+    pub fn set_timeouts(&mut self, key: i32, read: Option<i64>, write: Option<i64>) {
+        if let Some(p) = self.fds.get_mut(&key) {
+            p.timeout = [read, write];
+            p.deadline = [None; 2];
+        }
+    }
+
+    /// The deadline of a wait for `interest` on `key` starting or going
+    /// on at `now`, if its timeout limits it. Once it has passed it is
+    /// cleared (the caller reports the timeout).
+    pub fn io_deadline(&mut self, key: i32, interest: Interest, now: i64) -> Option<i64> {
+        let p = self.fds.get_mut(&key)?;
+        let i = interest as usize;
+        let t = p.timeout[i]?;
+        let d = *p.deadline[i].get_or_insert(now.saturating_add(t));
+        if now >= d {
+            p.deadline[i] = None;
+        }
+        Some(d)
+    }
+
     /// Is `fd` one of ours?
     pub fn owns(&self, fd: i32) -> bool {
         self.fds.contains_key(&fd)
@@ -298,10 +332,7 @@ impl Os {
     /// Wait (at most `timeout_ms`, -1: no limit) for the wake pipe or a
     /// registered descriptor. Returns the completions received and the
     /// `(key, interest)` pairs that became ready.
-    pub fn poll(
-        &mut self,
-        timeout_ms: i32,
-    ) -> Result<Polled, String> {
+    pub fn poll(&mut self, timeout_ms: i32) -> Result<Polled, String> {
         let timeout = (timeout_ms >= 0)
             .then(|| std::time::Duration::from_millis(timeout_ms.min(60_000) as u64));
         let mut ready = Vec::new();
@@ -385,7 +416,10 @@ impl FdPort {
     pub(crate) fn read_raw(&mut self, buf: &mut [u8]) -> Result<Option<usize>, String> {
         loop {
             match nix::unistd::read(self.fd.as_raw_fd(), buf) {
-                Ok(n) => return Ok(Some(n)),
+                Ok(n) => {
+                    self.deadline[0] = None;
+                    return Ok(Some(n));
+                }
                 Err(Errno::EAGAIN) => {
                     self.readable = false;
                     return Ok(None);
@@ -446,7 +480,10 @@ pub(crate) fn write_some(p: &mut FdPort) -> Result<(), String> {
             nix::unistd::write(&p.fd, bytes)
         };
         match r {
-            Ok(n) => p.pending_from += n,
+            Ok(n) => {
+                p.pending_from += n;
+                p.deadline[1] = None;
+            }
             Err(Errno::EAGAIN) => {
                 p.writable = false;
                 break;

@@ -16,6 +16,7 @@
 //! lock-free, so they need no registration.
 
 mod fd;
+mod net;
 mod registry;
 
 use std::collections::{HashMap, VecDeque};
@@ -28,6 +29,7 @@ use nix::fcntl::OFlag;
 use nix::poll::{PollFd, PollFlags, PollTimeout};
 
 pub use fd::{FdKind, FdPort, Poller, ReadOutcome};
+pub use net::{Family, Progress};
 pub use registry::{ForkGuards, ForkRegistry};
 
 /// directory", without Rust's "(os error 2)".
@@ -132,6 +134,13 @@ pub enum Completion {
         /// pairs (a save child's figures); empty for a plain process.
         report: Vec<(String, i64)>,
     },
+    /// A host name was resolved (`Os::start_resolve`).
+    Resolved {
+        /// The job number.
+        job: u64,
+        /// The addresses, or why there are none.
+        result: Result<Vec<std::net::SocketAddr>, String>,
+    },
 }
 
 /// Counters helpers update under a registered lock.
@@ -147,9 +156,9 @@ pub struct HelperStats {
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Interest {
     /// Readable.
-    Read,
+    Read = 0,
     /// Writable.
-    Write,
+    Write = 1,
 }
 
 /// The runtime's OS side (one per `Vm`).
@@ -198,6 +207,8 @@ pub struct Os {
     pub session: i64,
     /// In a save child: I/O on inherited descriptors is refused.
     pub fenced: bool,
+    /// Resolutions delivered and not yet taken, by job.
+    resolved: HashMap<u64, Result<Vec<std::net::SocketAddr>, String>>,
     diagnostics: Arc<Mutex<Vec<String>>>,
     stats: Arc<Mutex<HelperStats>>,
 }
@@ -269,6 +280,7 @@ impl Os {
             registry,
             session: new_session(),
             fenced: false,
+            resolved: HashMap::new(),
             diagnostics,
             stats,
         })
@@ -438,6 +450,23 @@ impl Os {
     where
         F: FnOnce() -> (Result<i64, String>, Vec<(String, i64)>) + Send + 'static,
     {
+        self.spawn_job(name, move |job| {
+            let (status, report) = work();
+            Completion::Process {
+                job,
+                status,
+                report,
+            }
+        })
+    }
+
+    /// Run `work` on a helper thread named `name` as a new job: it is given
+    /// the job number and returns the completion to send. If no thread
+    /// can be started, the job completes at once with that error.
+    pub(crate) fn spawn_job<F>(&mut self, name: &str, work: F) -> u64
+    where
+        F: FnOnce(u64) -> Completion + Send + 'static,
+    {
         let job = self.next_job;
         self.next_job += 1;
         self.jobs.insert(job);
@@ -446,13 +475,9 @@ impl Os {
             .name(name.into())
             .spawn(move || {
                 rep.count(|s| s.started += 1);
-                let (status, report) = work();
+                let c = work(job);
                 rep.count(|s| s.finished += 1);
-                rep.send(Completion::Process {
-                    job,
-                    status,
-                    report,
-                });
+                rep.send(c);
             });
         if let Err(e) = spawned {
             let _ = self.done_tx.send(Completion::Process {
@@ -499,7 +524,7 @@ impl Os {
     fn note_delivered(&mut self, c: &Completion) {
         match c {
             Completion::StdinLine(_) => self.stdin_pending = false,
-            Completion::Process { job, .. } => {
+            Completion::Process { job, .. } | Completion::Resolved { job, .. } => {
                 self.jobs.remove(job);
             }
         }

@@ -11,11 +11,11 @@
 
 use imp_gc::Value;
 
-use super::io::{self, block, consume, kind, make_port, port_fd, port_kind};
+use super::io::{self, consume, kind, make_port, port_fd, port_kind};
 use super::{PrimDef, arg, def, opt_arg};
 use crate::obj::{self, PORT};
 use crate::os::Interest;
-use crate::vm::{IoWait, Reg, Vm, VmResult};
+use crate::vm::{Reg, Vm, VmResult};
 
 /// This module's primitives.
 pub const DEFS: &[PrimDef] = &[
@@ -140,9 +140,9 @@ fn fill(vm: &mut Vm, slot: usize, wait: bool) -> VmResult<bool> {
     let got = vm
         .os
         .read_bytes(fd)
-        .map_err(|m| vm.error_kind("file-error", m, &[]))?;
+        .map_err(|m| super::io::fd_error(vm, "read-u8", fd, m))?;
     let more = match got {
-        None if wait => return Err(block(IoWait::Fd(fd, Interest::Read))),
+        None if wait => return Err(super::io::fd_block(vm, "read-u8", fd, Interest::Read)),
         None => return Ok(true),
         Some(b) if b.is_empty() => return Ok(false),
         Some(b) => b,
@@ -314,13 +314,13 @@ fn put_bytes(
             let pending = vm
                 .os
                 .drain(fd)
-                .map_err(|m| vm.error_kind("file-error", format!("{who}: {m}"), &[]))?;
+                .map_err(|m| super::io::fd_error(vm, who, fd, m))?;
             if pending > io::OUT_LIMIT {
-                return Err(block(IoWait::Fd(fd, Interest::Write)));
+                return Err(super::io::fd_block(vm, who, fd, Interest::Write));
             }
             vm.os
                 .write(fd, bytes)
-                .map_err(|m| vm.error_kind("file-error", format!("{who}: {m}"), &[]))?;
+                .map_err(|m| super::io::fd_error(vm, who, fd, m))?;
             Ok(())
         }
         kind::CLOSED_BIN_OUT => {

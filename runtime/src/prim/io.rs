@@ -139,7 +139,7 @@ pub const DEFS: &[PrimDef] = &[
     def("delete-file", 1, 1, delete_file),
 ];
 
-pub(super) fn port_kind(vm: &Vm, p: Value) -> i64 {
+pub(crate) fn port_kind(vm: &Vm, p: Value) -> i64 {
     vm.heap.get(p, 0).as_fixnum_unchecked()
 }
 
@@ -206,7 +206,7 @@ fn check_fence(vm: &mut Vm, p: Value) -> VmResult<()> {
 }
 
 /// A port of `kind` (`FD_IN` or `FD_OUT`) on descriptor `fd`.
-fn fd_port(vm: &mut Vm, kind: i64, fd: i32) -> VmResult<Value> {
+pub(crate) fn fd_port(vm: &mut Vm, kind: i64, fd: i32) -> VmResult<Value> {
     let buffer = if kind == kind::FD_IN {
         vm.string("")?
     } else {
@@ -393,20 +393,13 @@ pub fn port_write(vm: &mut Vm, who: &str, slot: usize, text: &str) -> VmResult<(
         }
         kind::FD_OUT => {
             let fd = port_fd(vm, p)?;
-            let pending = vm
-                .os
-                .drain(fd)
-                .map_err(|m| vm.error_kind("file-error", format!("{who}: {m}"), &[]))?;
+            let pending = vm.os.drain(fd).map_err(|m| fd_error(vm, who, fd, m))?;
             if pending > OUT_LIMIT {
-                return Err(Exn::Block {
-                    wait: IoWait::Fd(fd, Interest::Write),
-                    argc: 0,
-                    tail: false,
-                });
+                return Err(fd_block(vm, who, fd, Interest::Write));
             }
             vm.os
                 .write(fd, text.as_bytes())
-                .map_err(|m| vm.error_kind("file-error", format!("{who}: {m}"), &[]))?;
+                .map_err(|m| fd_error(vm, who, fd, m))?;
             Ok(())
         }
         _ => Err(vm.error(format!("{who}: port is not an open output port"), &[p])),
@@ -439,12 +432,9 @@ fn print_streaming(vm: &mut Vm, who: &str, port: Value, v: Value, mode: Mode) ->
     let k = port_kind(vm, port);
     let fd = if k == kind::FD_OUT {
         let fd = port_fd(vm, port)?;
-        let pending = vm
-            .os
-            .drain(fd)
-            .map_err(|m| vm.error_kind("file-error", format!("{who}: {m}"), &[]))?;
+        let pending = vm.os.drain(fd).map_err(|m| fd_error(vm, who, fd, m))?;
         if pending > OUT_LIMIT {
-            return Err(block(IoWait::Fd(fd, Interest::Write)));
+            return Err(fd_block(vm, who, fd, Interest::Write));
         }
         fd
     } else {
@@ -551,6 +541,68 @@ fn get_output_string(vm: &mut Vm, base: usize, _: usize) -> VmResult<Value> {
     vm.string_from_chars(&chars)
 }
 
+/// An I/O error on descriptor `fd` (message `m` from `crate::os`): a
+/// `socket-error` whose irritants end with the cause (`closed`, `reset`,
+/// `error`) for a socket, else a `file-error`.
+pub(crate) fn fd_error(vm: &mut Vm, who: &str, fd: i32, m: String) -> Exn {
+    let msg = format!("{who}: {m}");
+    if matches!(
+        vm.os.fd_kind(fd),
+        Some(crate::os::FdKind::Socket | crate::os::FdKind::Datagram)
+    ) {
+        let cause = if m.contains("closed the connection") {
+            "closed"
+        } else if m.contains("reset") {
+            "reset"
+        } else {
+            "error"
+        };
+        let cause = match vm.intern(cause) {
+            Ok(c) => c,
+            Err(e) => return e,
+        };
+        return vm.error_kind("socket-error", msg, &[Value::FALSE, Value::FALSE, cause]);
+    }
+    vm.error_kind("file-error", msg, &[])
+}
+
+/// Wait for descriptor `fd` to be ready for `interest`: the call is made
+/// again then, or when the descriptor's timeout (`Os::set_timeouts`)
+/// passes, which the call made again reports as a timeout error.
+pub(crate) fn fd_block(vm: &mut Vm, who: &str, fd: i32, interest: Interest) -> Exn {
+    let now = vm.now_us();
+    match vm.os.io_deadline(fd, interest, now) {
+        Some(d) if now >= d => {
+            let (kind, what) = if matches!(
+                vm.os.fd_kind(fd),
+                Some(
+                    crate::os::FdKind::Socket
+                        | crate::os::FdKind::Listener
+                        | crate::os::FdKind::Datagram
+                )
+            ) {
+                ("socket-error", "the socket")
+            } else {
+                ("file-error", "the port")
+            };
+            let doing = match interest {
+                Interest::Read => "reading from",
+                Interest::Write => "writing to",
+            };
+            let cause = match vm.intern("timeout") {
+                Ok(s) => s,
+                Err(e) => return e,
+            };
+            vm.error_kind(
+                kind,
+                format!("{who}: timed out {doing} {what}"),
+                &[Value::FALSE, Value::FALSE, cause],
+            )
+        }
+        d => vm.block_until(IoWait::Fd(fd, interest), d),
+    }
+}
+
 /// Wait for the OS: the call is made again when `wait` is ready.
 pub(super) fn block(wait: IoWait) -> Exn {
     Exn::Block {
@@ -618,14 +670,10 @@ fn fill(vm: &mut Vm, slot: usize, more: bool) -> VmResult<bool> {
         },
         _ => {
             let fd = port_fd(vm, p)?;
-            match vm
-                .os
-                .read(fd)
-                .map_err(|m| vm.error_kind("file-error", m, &[]))?
-            {
+            match vm.os.read(fd).map_err(|m| fd_error(vm, "read", fd, m))? {
                 ReadOutcome::Text(t) if !t.is_empty() => t,
                 ReadOutcome::Text(_) | ReadOutcome::WouldBlock => {
-                    return Err(block(IoWait::Fd(fd, Interest::Read)));
+                    return Err(fd_block(vm, "read", fd, Interest::Read));
                 }
                 ReadOutcome::Eof => return Ok(false),
                 ReadOutcome::Invalid { offset, byte } => {
@@ -880,9 +928,9 @@ fn close_port(vm: &mut Vm, base: usize, _: usize) -> VmResult<Value> {
                 let pending = vm
                     .os
                     .drain(fd)
-                    .map_err(|m| vm.error_kind("file-error", format!("close-port: {m}"), &[]))?;
+                    .map_err(|m| fd_error(vm, "close-port", fd, m))?;
                 if pending > 0 {
-                    return Err(block(IoWait::Fd(fd, Interest::Write)));
+                    return Err(fd_block(vm, "close-port", fd, Interest::Write));
                 }
             }
             let closed = match k {
@@ -892,7 +940,19 @@ fn close_port(vm: &mut Vm, base: usize, _: usize) -> VmResult<Value> {
                 _ => kind::CLOSED_BIN_OUT,
             };
             vm.heap.set(p, 0, Value::fix(closed));
-            vm.close_fd(fd)?;
+            if vm.os.fd_kind(fd) == Some(crate::os::FdKind::Socket) {
+                // A port over a socket: closing the output port ends what
+                // this side sends (the peer reads end of file); the socket
+                // closes when its last holder lets go.
+                if matches!(k, kind::FD_OUT | kind::FD_BIN_OUT) {
+                    let _ = vm.os.shutdown(fd, 1);
+                }
+                if vm.os.release(fd) {
+                    vm.close_fd(fd)?;
+                }
+            } else {
+                vm.close_fd(fd)?;
+            }
         }
         _ => {}
     }
@@ -907,9 +967,9 @@ fn flush_output_port(vm: &mut Vm, base: usize, argc: usize) -> VmResult<Value> {
         let pending = vm
             .os
             .drain(fd)
-            .map_err(|m| vm.error_kind("file-error", format!("flush-output-port: {m}"), &[]))?;
+            .map_err(|m| fd_error(vm, "flush-output-port", fd, m))?;
         if pending > 0 {
-            return Err(block(IoWait::Fd(fd, Interest::Write)));
+            return Err(fd_block(vm, "flush-output-port", fd, Interest::Write));
         }
     }
     let _ = vm.out.flush();

@@ -17,6 +17,7 @@ pub mod data;
 pub mod hash;
 pub mod io;
 pub mod list;
+pub mod net;
 pub mod number;
 pub mod process;
 pub mod repl;
@@ -109,6 +110,7 @@ pub static PRIMITIVES: LazyLock<Vec<PrimDef>> = LazyLock::new(|| {
         thread::DEFS,
         process::DEFS,
         crate::image::DEFS,
+        net::DEFS,
     ]
     .concat()
 });

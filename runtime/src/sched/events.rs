@@ -198,6 +198,9 @@ impl Vm {
     }
 
     fn job_done(&self, job: u64) -> bool {
+        if self.os.resolved_ready(job) {
+            return true;
+        }
         let mut l = self.reg(Reg::JobResults);
         while !l.is_nil() {
             if self.heap.get(self.heap.get(l, 0), 0) == Value::fix(job as i64) {
@@ -232,6 +235,10 @@ impl Vm {
     /// Take in what a helper sent, waking the threads waiting for it.
     fn deliver(&mut self, c: Completion) -> VmResult<()> {
         match c {
+            Completion::Resolved { job, result } => {
+                self.os.put_resolved(job, result);
+                self.wake_key(wait_key(IoWait::Job(job)))
+            }
             Completion::StdinLine(r) => {
                 self.os.stdin_lines.push_back(r);
                 self.wake_key(wait_key(IoWait::Stdin))

@@ -195,6 +195,12 @@ pub struct Grants {
     pub processes: bool,
     /// Read environment variables (`get-environment-variable(s)`).
     pub environment: bool,
+    /// Open network connections (`tcp-connect`, `make-client-socket`,
+    /// name resolution, sending datagrams).
+    pub network_connect: bool,
+    /// Listen for connections and bind sockets (`tcp-listen`,
+    /// `make-server-socket`).
+    pub network_listen: bool,
 }
 
 impl Grants {
@@ -204,6 +210,8 @@ impl Grants {
         write_files: true,
         processes: true,
         environment: true,
+        network_connect: true,
+        network_listen: true,
     };
     /// Nothing granted: the script computes and calls what the host
     /// registered, and nothing else.
@@ -212,6 +220,8 @@ impl Grants {
         write_files: false,
         processes: false,
         environment: false,
+        network_connect: false,
+        network_listen: false,
     };
 }
 
@@ -226,6 +236,10 @@ pub enum Grant {
     Processes,
     /// [`Grants::environment`].
     Environment,
+    /// [`Grants::network_connect`].
+    NetworkConnect,
+    /// [`Grants::network_listen`].
+    NetworkListen,
 }
 
 /// Limits a host puts on what Scheme code may use.
@@ -683,6 +697,12 @@ impl Vm {
             Grant::WriteFiles => (g.write_files, "file-error", "writing files"),
             Grant::Processes => (g.processes, "error", "running programs"),
             Grant::Environment => (g.environment, "error", "reading environment variables"),
+            Grant::NetworkConnect => (
+                g.network_connect,
+                "socket-error",
+                "opening network connections",
+            ),
+            Grant::NetworkListen => (g.network_listen, "socket-error", "listening on the network"),
         };
         if granted {
             Ok(())
@@ -1153,17 +1173,20 @@ impl Vm {
     /// A bytevector holding `bytes`.
     pub fn bytevector(&mut self, bytes: &[u8]) -> VmResult<Value> {
         let b = self.make_bytevector(bytes.len(), 0)?;
-        for (i, x) in bytes.iter().enumerate() {
-            self.bytevector_set(b, i, *x);
-        }
+        self.heap.set_payload_bytes(b, 8, bytes);
         Ok(b)
+    }
+
+    /// The bytes of a bytevector, in place (byte `i` is at payload byte
+    /// `8 + i`: the words are little-endian, as `bytevector_ref` reads them).
+    pub fn bytevector_slice(&self, b: Value) -> &[u8] {
+        let n = self.bytevector_len(b);
+        &self.heap.payload_bytes(b)[8..8 + n]
     }
 
     /// The bytes of a bytevector.
     pub fn bytevector_bytes(&self, b: Value) -> Vec<u8> {
-        (0..self.bytevector_len(b))
-            .map(|i| self.bytevector_ref(b, i))
-            .collect()
+        self.bytevector_slice(b).to_vec()
     }
 
     // ---- flonums ------------------------------------------------------------------------
