@@ -82,6 +82,7 @@ const BOOT: &str = include_str!("boot.scm");
 const THREADS: &str = include_str!("threads.scm");
 const REPL: &str = include_str!("repl.scm");
 const NET: &str = include_str!("net.scm");
+const OS: &str = include_str!("os.scm");
 
 /// Why an evaluation failed.
 ///
@@ -943,6 +944,7 @@ impl Runtime {
         self.eval_source(BOOT, Some("boot.scm"))?;
         self.eval_source(THREADS, Some("threads.scm"))?;
         self.eval_source(NET, Some("net.scm"))?;
+        self.eval_source(OS, Some("os.scm"))?;
         self.eval_source(REPL, Some("repl.scm"))?;
         compile::library::record_builtins(&mut self.vm).map_err(|e| self.convert(e))?;
         self.vm.hide_internals().map_err(|e| self.convert(e))?;

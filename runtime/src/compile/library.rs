@@ -61,7 +61,9 @@ const SCHEME_LIBS: &[&str] = &[
     "r5rs",
 ];
 /// The SRFIs imp provides (all or, for 1, the commonly used part).
-const SRFIS: &[i64] = &[0, 1, 6, 8, 9, 11, 18, 23, 28, 30, 39, 62, 69, 87, 98, 106];
+const SRFIS: &[i64] = &[
+    0, 1, 6, 8, 9, 11, 18, 23, 28, 30, 39, 62, 69, 87, 98, 106, 170,
+];
 
 /// What an import set makes visible.
 #[derive(Debug)]

@@ -17,6 +17,7 @@
 
 mod fd;
 mod net;
+mod process;
 mod registry;
 
 use std::collections::{HashMap, VecDeque};
@@ -30,6 +31,7 @@ use nix::poll::{PollFd, PollFlags, PollTimeout};
 
 pub use fd::{FdKind, FdPort, Poller, ReadOutcome};
 pub use net::{Family, Progress};
+pub use process::{Child, Spawn, Stdio3};
 pub use registry::{ForkGuards, ForkRegistry};
 
 /// directory", without Rust's "(os error 2)".
@@ -207,6 +209,8 @@ pub struct Os {
     pub session: i64,
     /// In a save child: I/O on inherited descriptors is refused.
     pub fenced: bool,
+    /// Jobs below this were started by the parent of a forked child.
+    inherited_jobs_below: u64,
     /// Resolutions delivered and not yet taken, by job.
     resolved: HashMap<u64, Result<Vec<std::net::SocketAddr>, String>>,
     diagnostics: Arc<Mutex<Vec<String>>>,
@@ -281,6 +285,7 @@ impl Os {
             session: new_session(),
             fenced: false,
             resolved: HashMap::new(),
+            inherited_jobs_below: 0,
             diagnostics,
             stats,
         })
@@ -336,6 +341,7 @@ impl Os {
         self.line_source = None;
         self.fds.clear();
         self.inherited_below = self.next_key;
+        self.inherited_jobs_below = self.next_job;
         for job in std::mem::take(&mut self.jobs) {
             self.jobs.insert(job);
             let _ = self.done_tx.send(Completion::Process {

@@ -14,6 +14,7 @@
 pub mod binary;
 pub mod control;
 pub mod data;
+pub mod fs;
 pub mod hash;
 pub mod io;
 pub mod list;
@@ -111,6 +112,7 @@ pub static PRIMITIVES: LazyLock<Vec<PrimDef>> = LazyLock::new(|| {
         process::DEFS,
         crate::image::DEFS,
         net::DEFS,
+        fs::DEFS,
     ]
     .concat()
 });

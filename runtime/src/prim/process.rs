@@ -13,6 +13,9 @@ pub const DEFS: &[PrimDef] = &[
     def("%process-start", 2, 2, process_start),
     def("%process-wait", 1, 1, process_wait),
     def("%helper-diagnostics", 0, 0, helper_diagnostics),
+    def("%process-spawn", 8, 8, process_spawn),
+    def("%process-signal", 3, 3, process_signal),
+    def("%process-wait-until", 2, 2, process_wait_until),
 ];
 
 /// `(%process-start cmd args)`: run a program (stdio inherited) on a helper
@@ -54,6 +57,177 @@ fn process_wait(vm: &mut Vm, base: usize, _: usize) -> VmResult<Value> {
             Err(vm.error_kind("file-error", format!("process-run: {text}"), &[]))
         }
         None => Err(vm.block_until(IoWait::Job(job as u64), None)),
+    }
+}
+
+/// A list of strings argument, as Rust strings.
+fn strings_arg(vm: &mut Vm, who: &str, v: Value, what: &str) -> VmResult<Vec<String>> {
+    let Some(items) = vm.list_to_vec(v) else {
+        return Err(vm.type_error(who, what, v));
+    };
+    let mut out = Vec::with_capacity(items.len());
+    for a in items {
+        if !vm.is(a, obj::STRING) {
+            return Err(vm.type_error(who, what, a));
+        }
+        let t = vm.string_text(a);
+        if t.contains('\0') {
+            return Err(vm.error(format!("{who}: a string holds a NUL character"), &[a]));
+        }
+        out.push(t);
+    }
+    Ok(out)
+}
+
+/// `(%process-spawn program args env dir stdin stdout stderr binary?)`:
+/// start a child. `env`: `#f` (the parent's) or an alist of strings;
+/// `dir`: `#f` or a directory; each stream `inherit`, `pipe` or `null`
+/// (standard error also `stdout`). Returns `#(pid job input output error)`
+/// whose ports are `#f` unless piped (textual, or binary if `binary?`).
+fn process_spawn(vm: &mut Vm, base: usize, _: usize) -> VmResult<Value> {
+    use crate::os::{Spawn, Stdio3};
+    let who = "process-start";
+    if vm.os.fenced {
+        return Err(vm.error(format!("{who}: not allowed while saving an image"), &[]));
+    }
+    vm.require(who, crate::vm::Grant::Processes)?;
+    let prog = vm.typed_arg(who, base, 0, obj::STRING, "a program name string")?;
+    let program = vm.string_text(prog);
+    let args = strings_arg(vm, who, arg(vm, base, 1), "a list of argument strings")?;
+    let env_v = arg(vm, base, 2);
+    let env = if env_v == Value::FALSE {
+        None
+    } else {
+        let Some(pairs) = vm.list_to_vec(env_v) else {
+            return Err(vm.type_error(who, "an alist of environment strings", env_v));
+        };
+        let mut env = Vec::with_capacity(pairs.len());
+        for p in pairs {
+            if !vm.is_pair(p) || !vm.is(vm.car(p), obj::STRING) || !vm.is(vm.cdr(p), obj::STRING) {
+                return Err(vm.type_error(who, "a (name . value) pair of strings", p));
+            }
+            let k = vm.string_text(vm.car(p));
+            let v = vm.string_text(vm.cdr(p));
+            if k.is_empty() || k.contains('=') || k.contains('\0') || v.contains('\0') {
+                return Err(vm.error(format!("{who}: not an environment variable"), &[p]));
+            }
+            env.push((k, v));
+        }
+        Some(env)
+    };
+    let dir_v = arg(vm, base, 3);
+    let dir = if dir_v == Value::FALSE {
+        None
+    } else if vm.is(dir_v, obj::STRING) {
+        Some(vm.string_text(dir_v))
+    } else {
+        return Err(vm.type_error(who, "a directory name string or #f", dir_v));
+    };
+    let mut stdio = [Stdio3::Inherit; 3];
+    for (i, slot) in stdio.iter_mut().enumerate() {
+        let v = arg(vm, base, 4 + i);
+        let name = if vm.is(v, obj::SYMBOL) {
+            vm.symbol_name(v)
+        } else {
+            String::new()
+        };
+        *slot = match name.as_str() {
+            "inherit" => Stdio3::Inherit,
+            "pipe" => Stdio3::Pipe,
+            "null" => Stdio3::Null,
+            "stdout" if i == 2 => Stdio3::ToOutput,
+            _ => {
+                return Err(vm.type_error(
+                    who,
+                    "inherit, pipe or null (standard error also stdout)",
+                    v,
+                ));
+            }
+        };
+    }
+    let binary = arg(vm, base, 7).is_true();
+    vm.before_effect()?;
+    let _ = vm.out.flush();
+    let child = vm
+        .os
+        .spawn(Spawn {
+            program: program.clone(),
+            args,
+            env,
+            dir,
+            stdio,
+        })
+        .map_err(|e| {
+            let text = crate::os::io_error_text(&e);
+            vm.error_kind(
+                "file-error",
+                format!("{who}: cannot run `{program}`: {text}"),
+                &[prog],
+            )
+        })?;
+    let b = vm.stack.len();
+    vm.stack.push(Value::fix(child.pid as i64));
+    vm.stack.push(Value::fix(child.job as i64));
+    use crate::prim::io::kind;
+    for (i, key) in child.pipes.iter().enumerate() {
+        let port = match key {
+            Some(k) => {
+                let kd = match (i == 0, binary) {
+                    (true, false) => kind::FD_OUT,
+                    (true, true) => kind::FD_BIN_OUT,
+                    (false, false) => kind::FD_IN,
+                    (false, true) => kind::FD_BIN_IN,
+                };
+                crate::prim::io::fd_port(vm, kd, *k)?
+            }
+            None => Value::FALSE,
+        };
+        vm.stack.push(port);
+    }
+    vm.object_from_stack(obj::VECTOR, b)
+}
+
+/// `(%process-signal job pid signal)`: signal a child not yet reaped;
+/// `#f` if it has been.
+fn process_signal(vm: &mut Vm, base: usize, _: usize) -> VmResult<Value> {
+    let who = "process-kill";
+    let job = vm.index_arg(who, base, 0)? as u64;
+    let pid = vm.index_arg(who, base, 1)? as i32;
+    let sig = vm.index_arg(who, base, 2)? as i32;
+    if vm.os.is_inherited_job(job) {
+        return Err(vm.error(
+            format!("{who}: this process is a child of the parent process, not of this forked one"),
+            &[],
+        ));
+    }
+    vm.before_effect()?;
+    vm.os
+        .signal_child(job, pid, sig)
+        .map(Value::bool)
+        .map_err(|m| vm.error(format!("{who}: {m}"), &[]))
+}
+
+/// `(%process-wait-until job deadline)`: the job's status (an exit code,
+/// or an alist with `signal`), waiting at most until `deadline` (`#f`:
+/// no limit); `#f` if it passed first.
+fn process_wait_until(vm: &mut Vm, base: usize, _: usize) -> VmResult<Value> {
+    let who = "process-wait";
+    let job = vm.index_arg(who, base, 0)? as u64;
+    let deadline = arg(vm, base, 1).as_fixnum();
+    if vm.os.is_inherited_job(job) {
+        return Err(vm.error(
+            format!("{who}: this process is a child of the parent process, not of this forked one"),
+            &[],
+        ));
+    }
+    match vm.take_job_result(job) {
+        Some(msg) if vm.is(msg, obj::STRING) => {
+            let text = vm.string_text(msg);
+            Err(vm.error_kind("file-error", format!("{who}: {text}"), &[]))
+        }
+        Some(v) => Ok(v),
+        None if deadline.is_some_and(|d| vm.now_us() >= d) => Ok(Value::FALSE),
+        None => Err(vm.block_until(IoWait::Job(job), deadline)),
     }
 }
 
