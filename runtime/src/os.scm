@@ -87,14 +87,15 @@
 ;; ---- processes ---------------------------------------------------------------
 
 (define-record-type process
-  (%make-process pid job input output error status)
+  (%make-process pid job input output error status session)
   process?
   (pid process-pid)
   (job %process-job)
   (input process-input)
   (output process-output)
   (error process-error)
-  (status %process-status %set-process-status!))
+  (status %process-status %set-process-status!)
+  (session %process-session))
 
 (define (%option opts key default)
   (let loop ((o opts))
@@ -129,7 +130,7 @@
                            (%option opts #:stderr 'pipe)
                            (%option opts #:binary #f))))
     (%make-process (vector-ref v 0) (vector-ref v 1) (vector-ref v 2)
-                   (vector-ref v 3) (vector-ref v 4) #f)))
+                   (vector-ref v 3) (vector-ref v 4) #f (vector-ref v 5))))
 
 ;; (process-wait p #:timeout secs) => its exit code (128 + the signal's
 ;; number if a signal ended it), or #f if the timeout passed first. Other
@@ -140,7 +141,8 @@
     (if known
         (%status-code known)
         (let ((r (%process-wait-until (%process-job p)
-                                      (%deadline (%option opts #:timeout #f)))))
+                                      (%deadline (%option opts #:timeout #f))
+                                      (%process-session p))))
           (and r (begin (%set-process-status! p r) (%status-code r)))))))
 
 (define (%status-code r)
@@ -164,7 +166,8 @@
 (define (process-kill p . sig)
   (if (%process-status p)
       #f
-      (%process-signal (%process-job p) (process-pid p) (if (pair? sig) (car sig) 15))))
+      (%process-signal (%process-job p) (process-pid p) (if (pair? sig) (car sig) 15)
+                       (%process-session p))))
 
 ;; (process-output->string cmd #:input s #:timeout secs #:env #:directory)
 ;; cmd: a list (program arg ...) or a string run by /bin/sh -c. The

@@ -12,3 +12,4 @@ mod reliability;
 mod repl;
 mod scheme_golden;
 mod stress;
+mod world;

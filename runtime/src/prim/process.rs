@@ -14,8 +14,8 @@ pub const DEFS: &[PrimDef] = &[
     def("%process-wait", 1, 1, process_wait),
     def("%helper-diagnostics", 0, 0, helper_diagnostics),
     def("%process-spawn", 8, 8, process_spawn),
-    def("%process-signal", 3, 3, process_signal),
-    def("%process-wait-until", 2, 2, process_wait_until),
+    def("%process-signal", 4, 4, process_signal),
+    def("%process-wait-until", 3, 3, process_wait_until),
 ];
 
 /// `(%process-start cmd args)`: run a program (stdio inherited) on a helper
@@ -83,7 +83,9 @@ fn strings_arg(vm: &mut Vm, who: &str, v: Value, what: &str) -> VmResult<Vec<Str
 /// start a child. `env`: `#f` (the parent's) or an alist of strings;
 /// `dir`: `#f` or a directory; each stream `inherit`, `pipe` or `null`
 /// (standard error also `stdout`). Returns `#(pid job input output error)`
-/// whose ports are `#f` unless piped (textual, or binary if `binary?`).
+/// whose ports are `#f` unless piped (textual, or binary if `binary?`),
+/// then the session (which `%process-wait-until` and `%process-signal`
+/// are given back, to refuse a process of an image's earlier life).
 fn process_spawn(vm: &mut Vm, base: usize, _: usize) -> VmResult<Value> {
     use crate::os::{Spawn, Stdio3};
     let who = "process-start";
@@ -184,22 +186,39 @@ fn process_spawn(vm: &mut Vm, base: usize, _: usize) -> VmResult<Value> {
         };
         vm.stack.push(port);
     }
+    vm.stack.push(Value::fix(vm.os.session));
     vm.object_from_stack(obj::VECTOR, b)
 }
 
-/// `(%process-signal job pid signal)`: signal a child not yet reaped;
-/// `#f` if it has been.
-fn process_signal(vm: &mut Vm, base: usize, _: usize) -> VmResult<Value> {
-    let who = "process-kill";
-    let job = vm.index_arg(who, base, 0)? as u64;
-    let pid = vm.index_arg(who, base, 1)? as i32;
-    let sig = vm.index_arg(who, base, 2)? as i32;
+/// Refuse a process started by another process: an image's earlier life
+/// (another session), or the parent of this forked one.
+fn check_process(vm: &mut Vm, who: &str, job: u64, session: Value) -> VmResult<()> {
+    if session != Value::fix(vm.os.session) {
+        return Err(vm.error_kind(
+            "file-error",
+            format!(
+                "{who}: stale handle from a previous session: this process was started by another process"
+            ),
+            &[],
+        ));
+    }
     if vm.os.is_inherited_job(job) {
         return Err(vm.error(
             format!("{who}: this process is a child of the parent process, not of this forked one"),
             &[],
         ));
     }
+    Ok(())
+}
+
+/// `(%process-signal job pid signal session)`: signal a child not yet
+/// reaped; `#f` if it has been.
+fn process_signal(vm: &mut Vm, base: usize, _: usize) -> VmResult<Value> {
+    let who = "process-kill";
+    let job = vm.index_arg(who, base, 0)? as u64;
+    let pid = vm.index_arg(who, base, 1)? as i32;
+    let sig = vm.index_arg(who, base, 2)? as i32;
+    check_process(vm, who, job, arg(vm, base, 3))?;
     vm.before_effect()?;
     vm.os
         .signal_child(job, pid, sig)
@@ -207,19 +226,14 @@ fn process_signal(vm: &mut Vm, base: usize, _: usize) -> VmResult<Value> {
         .map_err(|m| vm.error(format!("{who}: {m}"), &[]))
 }
 
-/// `(%process-wait-until job deadline)`: the job's status (an exit code,
-/// or an alist with `signal`), waiting at most until `deadline` (`#f`:
-/// no limit); `#f` if it passed first.
+/// `(%process-wait-until job deadline session)`: the job's status (an
+/// exit code, or an alist with `signal`), waiting at most until
+/// `deadline` (`#f`: no limit); `#f` if it passed first.
 fn process_wait_until(vm: &mut Vm, base: usize, _: usize) -> VmResult<Value> {
     let who = "process-wait";
     let job = vm.index_arg(who, base, 0)? as u64;
     let deadline = arg(vm, base, 1).as_fixnum();
-    if vm.os.is_inherited_job(job) {
-        return Err(vm.error(
-            format!("{who}: this process is a child of the parent process, not of this forked one"),
-            &[],
-        ));
-    }
+    check_process(vm, who, job, arg(vm, base, 2))?;
     match vm.take_job_result(job) {
         Some(msg) if vm.is(msg, obj::STRING) => {
             let text = vm.string_text(msg);
