@@ -94,7 +94,12 @@
     (newline)
     (flush-output-port)
     (let accept-loop ()
-      (let-values (((in out) (tcp-accept listener)))
+      (let-values (((in out)
+                    ;; Out of descriptors (or a connection gone before it
+                    ;; was taken): wait a moment and go on accepting.
+                    (let retry ()
+                      (guard (e ((socket-error? e) (thread-sleep! 0.01) (retry)))
+                        (tcp-accept listener)))))
         (thread-start!
          (make-thread
           (lambda ()

@@ -39,7 +39,20 @@ const EXIT_ERROR: u8 = 70;
 /// Exit status for a command line imp does not understand (EX_USAGE).
 const EXIT_USAGE: u8 = 64;
 
+/// Raise the soft limit on open descriptors to the hard one, as Go's
+/// runtime does: a server's green threads each hold a connection, and
+/// the usual soft limit of 1024 would refuse the 1025th.
+fn raise_descriptor_limit() {
+    use nix::sys::resource::{getrlimit, setrlimit, Resource};
+    if let Ok((soft, hard)) = getrlimit(Resource::RLIMIT_NOFILE) {
+        if soft < hard {
+            let _ = setrlimit(Resource::RLIMIT_NOFILE, hard, hard);
+        }
+    }
+}
+
 fn main() -> ExitCode {
+    raise_descriptor_limit();
     // Arguments as the system gave them: not all are UTF-8.
     let args: Vec<OsString> = std::env::args_os().collect();
     // An executable image: this binary with an image appended runs it,

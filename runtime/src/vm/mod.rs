@@ -170,8 +170,8 @@ pub type VmResult<T> = Result<T, Exn>;
 
 /// What Scheme code in a runtime may do outside it: the host's policy,
 /// held by the VM and never saved in an image. A script reaches nothing
-/// else of the system (imp has no network primitives; the network, like
-/// anything else, is reachable only through functions the host registers).
+/// else of the system (anything else is reachable only through functions
+/// the host registers).
 /// The console ports stay open to every script; a host redirects output
 /// with `Runtime::set_output`.
 ///
