@@ -7,7 +7,7 @@
 (define (directory-files . args)
   (let ((dir (if (pair? args) (car args) "."))
         (dot? (and (pair? args) (pair? (cdr args)) (cadr args))))
-    (%directory-files dir dot?)))
+    (%directory-files dir dot? 'directory-files)))
 
 (define (create-directory path . mode)
   (%create-directory path (if (pair? mode) (car mode) #o775)))
@@ -19,7 +19,7 @@
   directory-object?
   (names %directory-names %set-directory-names!))
 (define (open-directory dir . dot)
-  (%make-directory-object (%directory-files dir (and (pair? dot) (car dot)))))
+  (%make-directory-object (%directory-files dir (and (pair? dot) (car dot)) 'open-directory)))
 (define (read-directory d)
   (let ((names (%directory-names d)))
     (if (null? names)
@@ -140,10 +140,15 @@
   (let ((known (%process-status p)))
     (if known
         (%status-code known)
-        (let ((r (%process-wait-until (%process-job p)
-                                      (%deadline (%option opts #:timeout #f))
-                                      (%process-session p))))
-          (and r (begin (%set-process-status! p r) (%status-code r)))))))
+        (let ((deadline (%deadline (%option opts #:timeout #f))))
+          (let wait ()
+            (let ((r (%process-wait-until (%process-job p) deadline (%process-session p))))
+              (cond ((eq? r 'taken)
+                     ;; Another thread waiting for it took the status:
+                     ;; it is in the record as soon as that thread goes on.
+                     (or (%process-status p) (begin (thread-yield!) (wait))))
+                    (r (%set-process-status! p r) (%status-code r))
+                    (else #f))))))))
 
 (define (%status-code r)
   (if (pair? r) (+ 128 (cdr (assq 'signal r))) r))
@@ -210,7 +215,8 @@
         (close-port (process-output p))
         (close-port (process-error p))
         (if (not (eqv? status 0))
-            (error (string-append "process-output->string: `" (car argv) "` exited with status "
+            (error (string-append "process-output->string: `" (if (string? cmd) cmd (car argv))
+                                  "` exited with status "
                                   (number->string status)
                                   (if (string=? err-text "") "" (string-append ": " err-text)))
                    status)

@@ -12,4 +12,5 @@ mod reliability;
 mod repl;
 mod scheme_golden;
 mod stress;
+mod system;
 mod world;

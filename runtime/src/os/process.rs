@@ -155,6 +155,11 @@ impl Os {
         }
     }
 
+    /// Is job `job` still running (its completion not yet delivered)?
+    pub fn job_pending(&self, job: u64) -> bool {
+        self.jobs.contains(&job)
+    }
+
     /// Was job `job` started by the parent of this forked process?
     pub fn is_inherited_job(&self, job: u64) -> bool {
         job < self.inherited_jobs_below

@@ -17,7 +17,7 @@ use crate::vm::{Exn, Grant, Vm, VmResult};
 
 /// This module's primitives.
 pub const DEFS: &[PrimDef] = &[
-    def("%directory-files", 2, 2, directory_files),
+    def("%directory-files", 3, 3, directory_files),
     def("%create-directory", 2, 2, create_directory),
     def("delete-directory", 1, 1, delete_directory),
     def("rename-file", 2, 2, rename_file),
@@ -57,13 +57,20 @@ fn path_arg(vm: &mut Vm, who: &str, base: usize, i: usize, grant: Grant) -> VmRe
     Ok(s)
 }
 
-/// A `file-error`: "`who`: cannot `doing` `path`: reason".
+/// A `file-error`: "`who`: cannot `doing` `path`: reason", the path its
+/// irritant.
 fn fs_error(vm: &mut Vm, who: &str, doing: &str, path: &str, e: &std::io::Error) -> Exn {
+    fs_error_text(vm, who, &format!("{doing} `{path}`"), path, e)
+}
+
+/// A `file-error`: "`who`: cannot `what`: reason", with `path` as its
+/// irritant.
+fn fs_error_text(vm: &mut Vm, who: &str, what: &str, path: &str, e: &std::io::Error) -> Exn {
     let reason = crate::os::io_error_text(e);
     match vm.string(path) {
         Ok(p) => vm.error_kind(
             "file-error",
-            format!("{who}: cannot {doing} `{path}`: {reason}"),
+            format!("{who}: cannot {what}: {reason}"),
             &[p],
         ),
         Err(e) => e,
@@ -75,11 +82,17 @@ fn effect(vm: &mut Vm) -> VmResult<()> {
     vm.before_effect()
 }
 
-/// `(%directory-files dir dotfiles?)`: the names in `dir`, sorted, without
-/// `.` and `..` (and without other names starting with a dot unless
-/// `dotfiles?`).
+/// `(%directory-files dir dotfiles? who)`: the names in `dir`, sorted,
+/// without `.` and `..` (and without other names starting with a dot
+/// unless `dotfiles?`); errors name `who` (a symbol).
 fn directory_files(vm: &mut Vm, base: usize, _: usize) -> VmResult<Value> {
-    let who = "directory-files";
+    let w = arg(vm, base, 2);
+    let who_name = if vm.is(w, obj::SYMBOL) {
+        vm.symbol_name(w)
+    } else {
+        "directory-files".to_string()
+    };
+    let who = who_name.as_str();
     let dir = path_arg(vm, who, base, 0, Grant::ReadFiles)?;
     let dot = arg(vm, base, 1).is_true();
     let rd = std::fs::read_dir(&dir).map_err(|e| fs_error(vm, who, "list", &dir, &e))?;
@@ -146,7 +159,7 @@ fn rename_file(vm: &mut Vm, base: usize, _: usize) -> VmResult<Value> {
     let to = path_arg(vm, who, base, 1, Grant::WriteFiles)?;
     effect(vm)?;
     std::fs::rename(&from, &to)
-        .map_err(|e| fs_error(vm, who, &format!("rename to `{to}`"), &from, &e))?;
+        .map_err(|e| fs_error_text(vm, who, &format!("rename `{from}` to `{to}`"), &from, &e))?;
     Ok(Value::UNSPECIFIED)
 }
 
@@ -257,8 +270,10 @@ fn create_symlink(vm: &mut Vm, base: usize, _: usize) -> VmResult<Value> {
     let target = path_arg(vm, who, base, 0, Grant::WriteFiles)?;
     let link = path_arg(vm, who, base, 1, Grant::WriteFiles)?;
     effect(vm)?;
-    std::os::unix::fs::symlink(&target, &link)
-        .map_err(|e| fs_error(vm, who, &format!("link to `{target}` as"), &link, &e))?;
+    std::os::unix::fs::symlink(&target, &link).map_err(|e| {
+        let what = format!("make `{link}` a symbolic link to `{target}`");
+        fs_error_text(vm, who, &what, &link, &e)
+    })?;
     Ok(Value::UNSPECIFIED)
 }
 
@@ -267,8 +282,10 @@ fn create_hard_link(vm: &mut Vm, base: usize, _: usize) -> VmResult<Value> {
     let target = path_arg(vm, who, base, 0, Grant::WriteFiles)?;
     let link = path_arg(vm, who, base, 1, Grant::WriteFiles)?;
     effect(vm)?;
-    std::fs::hard_link(&target, &link)
-        .map_err(|e| fs_error(vm, who, &format!("link to `{target}` as"), &link, &e))?;
+    std::fs::hard_link(&target, &link).map_err(|e| {
+        let what = format!("make `{link}` a hard link to `{target}`");
+        fs_error_text(vm, who, &what, &link, &e)
+    })?;
     Ok(Value::UNSPECIFIED)
 }
 

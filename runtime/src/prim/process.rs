@@ -148,6 +148,28 @@ fn process_spawn(vm: &mut Vm, base: usize, _: usize) -> VmResult<Value> {
         };
     }
     let binary = arg(vm, base, 7).is_true();
+    if let Some(d) = &dir {
+        // Said here: the system's error for a missing directory would
+        // seem to be about the program.
+        match std::fs::metadata(d) {
+            Ok(m) if m.is_dir() => {}
+            Ok(_) => {
+                return Err(vm.error_kind(
+                    "file-error",
+                    format!("{who}: cannot run `{program}` in `{d}`: Not a directory"),
+                    &[dir_v],
+                ));
+            }
+            Err(e) => {
+                let reason = crate::os::io_error_text(&e);
+                return Err(vm.error_kind(
+                    "file-error",
+                    format!("{who}: cannot run `{program}` in `{d}`: {reason}"),
+                    &[dir_v],
+                ));
+            }
+        }
+    }
     vm.before_effect()?;
     let _ = vm.out.flush();
     let child = vm
@@ -228,7 +250,8 @@ fn process_signal(vm: &mut Vm, base: usize, _: usize) -> VmResult<Value> {
 
 /// `(%process-wait-until job deadline session)`: the job's status (an
 /// exit code, or an alist with `signal`), waiting at most until
-/// `deadline` (`#f`: no limit); `#f` if it passed first.
+/// `deadline` (`#f`: no limit); `#f` if it passed first; `taken` if
+/// another waiter took the status already.
 fn process_wait_until(vm: &mut Vm, base: usize, _: usize) -> VmResult<Value> {
     let who = "process-wait";
     let job = vm.index_arg(who, base, 0)? as u64;
@@ -240,6 +263,7 @@ fn process_wait_until(vm: &mut Vm, base: usize, _: usize) -> VmResult<Value> {
             Err(vm.error_kind("file-error", format!("{who}: {text}"), &[]))
         }
         Some(v) => Ok(v),
+        None if !vm.os.job_pending(job) => vm.intern("taken"),
         None if deadline.is_some_and(|d| vm.now_us() >= d) => Ok(Value::FALSE),
         None => Err(vm.block_until(IoWait::Job(job), deadline)),
     }
