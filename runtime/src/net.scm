@@ -28,53 +28,39 @@
 (define *shut-wr* 1)
 (define *shut-rdwr* 2)
 
-(define (%net-name who table name)
-  (let ((e (assq name table)))
-    (if e (cdr e) (error (string-append who ": unknown name") name))))
-
-;; Flags named by several symbols: the sum of their distinct bits.
-(define (%net-flags who table names)
-  (let loop ((ns names) (acc 0) (seen '()))
-    (cond ((null? ns) acc)
-          ((memv (%net-name who table (car ns)) seen) (loop (cdr ns) acc seen))
-          (else (let ((v (%net-name who table (car ns))))
-                  (loop (cdr ns) (+ acc v) (cons v seen)))))))
-
-(define %address-families
-  (list (cons 'inet *af-inet*) (cons 'inet6 *af-inet6*)
-        (cons 'unspec *af-unspec*) (cons 'unix *af-unix*)))
-(define %address-infos
-  (list (cons 'canoname *ai-canonname*) (cons 'canonname *ai-canonname*)
-        (cons 'numerichost *ai-numerichost*) (cons 'v4mapped *ai-v4mapped*)
-        (cons 'all *ai-all*) (cons 'addrconfig *ai-addrconfig*)
-        (cons 'passive *ai-passive*)))
-(define %socket-domains
-  (list (cons 'stream *sock-stream*) (cons 'datagram *sock-dgram*)))
-(define %ip-protocols
-  (list (cons 'ip *ipproto-ip*) (cons 'tcp *ipproto-tcp*) (cons 'udp *ipproto-udp*)))
-(define %message-types
-  (list (cons 'none *msg-none*) (cons 'peek *msg-peek*) (cons 'oob *msg-oob*)
-        (cons 'wait-all *msg-waitall*)))
-
+;; The name syntax expands to constants (user code cannot reach imp's
+;; internal helpers, so nothing else would do). An unknown name matches
+;; no rule: a syntax error naming the form.
 (define-syntax address-family
-  (syntax-rules () ((_ name) (%net-name "address-family" %address-families 'name))))
-(define-syntax address-info
-  (syntax-rules () ((_ name ...) (%net-flags "address-info" %address-infos '(name ...)))))
+  (syntax-rules (inet inet6 unspec unix)
+    ((_ inet) 2) ((_ inet6) 10) ((_ unspec) 0) ((_ unix) 1)))
 (define-syntax socket-domain
-  (syntax-rules () ((_ name) (%net-name "socket-domain" %socket-domains 'name))))
+  (syntax-rules (stream datagram)
+    ((_ stream) 1) ((_ datagram) 2)))
 (define-syntax ip-protocol
-  (syntax-rules () ((_ name) (%net-name "ip-protocol" %ip-protocols 'name))))
+  (syntax-rules (ip tcp udp)
+    ((_ ip) 0) ((_ tcp) 6) ((_ udp) 17)))
+;; Several names: the sum of their bits (name each once).
+(define-syntax address-info
+  (syntax-rules (canoname canonname numerichost v4mapped all addrconfig passive)
+    ((_) 0)
+    ((_ canoname rest ...) (+ 2 (address-info rest ...)))
+    ((_ canonname rest ...) (+ 2 (address-info rest ...)))
+    ((_ numerichost rest ...) (+ 4 (address-info rest ...)))
+    ((_ v4mapped rest ...) (+ 8 (address-info rest ...)))
+    ((_ all rest ...) (+ 16 (address-info rest ...)))
+    ((_ addrconfig rest ...) (+ 32 (address-info rest ...)))
+    ((_ passive rest ...) (+ 1 (address-info rest ...)))))
 (define-syntax message-type
-  (syntax-rules () ((_ name ...) (%net-flags "message-type" %message-types '(name ...)))))
+  (syntax-rules (none peek oob wait-all)
+    ((_) 0)
+    ((_ none rest ...) (message-type rest ...))
+    ((_ peek rest ...) (+ 2 (message-type rest ...)))
+    ((_ oob rest ...) (+ 1 (message-type rest ...)))
+    ((_ wait-all rest ...) (+ 256 (message-type rest ...)))))
 (define-syntax shutdown-method
-  (syntax-rules () ((_ name ...) (%shutdown-method '(name ...)))))
-(define (%shutdown-method names)
-  (let ((r (memq 'read names)) (w (memq 'write names)))
-    (for-each (lambda (n) (if (not (memq n '(read write)))
-                              (error "shutdown-method: unknown name" n)))
-              names)
-    (cond ((and r w) *shut-rdwr*) (r *shut-rd*) (w *shut-wr*)
-          (else (error "shutdown-method: expected read, write or both")))))
+  (syntax-rules (read write)
+    ((_ read) 0) ((_ write) 1) ((_ read write) 2) ((_ write read) 2)))
 
 ;; ---- addresses ---------------------------------------------------------------
 
@@ -101,7 +87,7 @@
 ;; (*af-inet*, *af-inet6*, or *af-unspec* for both).
 (define (%net-resolve who host port family passive?)
   (let* ((r (%resolve (string->symbol who) host port passive?))
-         (all (if (exact-integer? r) (%resolve-wait r host port) r))
+         (all (if (exact-integer? r) (%resolve-wait r host port (string->symbol who)) r))
          (want (cond ((= family *af-inet*) 0) ((= family *af-inet6*) 1) (else #f)))
          (these (if want
                     (let loop ((l all) (acc '()))
@@ -146,8 +132,8 @@
                      (%socket-close s)
                      (loop (cdr as) e))
                     (#t (%socket-close s) (raise e)))
-            (if (not (%socket-connect! s a name))
-                (%socket-connect-wait s a name deadline))
+            (if (not (%socket-connect! s a name (string->symbol who)))
+                (%socket-connect-wait s a name deadline (string->symbol who)))
             s)))))
 
 ;; ---- SRFI-106 ----------------------------------------------------------------

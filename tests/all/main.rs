@@ -7,6 +7,7 @@ mod embed;
 mod fuzz_smoke;
 mod grants;
 mod images;
+mod net;
 mod r7rs;
 mod reliability;
 mod repl;

@@ -956,3 +956,46 @@ fn the_read_and_write_grants_open_only_their_own_doors() {
         "running programs",
     );
 }
+
+// ---- large reads and writes -------------------------------------------------------------
+
+// Proves a large read-string and read-bytevector from a file take time
+// linear in their size (a 40 MB read once took minutes, re-copying the
+// buffer at every 64 KiB), return exactly the file's contents, and let
+// other threads run while they go (a ticker thread counts its turns
+// during each), as does a large write-string.
+#[test]
+fn large_file_reads_and_writes_are_whole_and_let_other_threads_run() {
+    let d = Dir::new("large-io");
+    expect_output(
+        &d,
+        &program(
+            r#"
+(define ticks 0)
+(define ticker
+  (make-thread (lambda () (let loop () (set! ticks (+ ticks 1)) (thread-yield!) (loop)))))
+(thread-start! ticker)
+(define n 40000000)
+(define text (make-string n #\x))
+(string-set! text (- n 1) #\y)
+(set! ticks 0)
+(call-with-output-file "big.txt" (lambda (p) (write-string text p)))
+(show (list 'write (file-size "big.txt") (> ticks 0)))
+(set! ticks 0)
+(define back (call-with-input-file "big.txt" (lambda (p) (read-string (* 2 n) p))))
+(show (list 'read-string (string-length back) (string=? back text) (> ticks 0)))
+(set! ticks 0)
+(define bytes
+  (call-with-port (open-binary-input-file "big.txt") (lambda (p) (read-bytevector (* 2 n) p))))
+(show (list 'read-bytevector (bytevector-length bytes) (bytevector-u8-ref bytes (- n 1))
+            (> ticks 0)))
+;; A read of part of the file leaves the rest for the next one.
+(call-with-input-file "big.txt"
+  (lambda (p)
+    (let* ((a (read-string (- n 1) p)) (b (read-string 10 p)) (c (read-string 10 p)))
+      (show (list (string-length a) b c)))))
+"#,
+        ),
+        "(write 40000000 #t)\n(read-string 40000000 #t #t)\n(read-bytevector 40000000 121 #t)\n(39999999 \"y\" #<eof>)\n",
+    );
+}

@@ -52,6 +52,16 @@ pub struct FdPort {
     pub(super) pending_from: usize,
     /// Input: bytes decoded (or dropped as invalid) so far.
     pub(super) decoded: u64,
+    /// Input read by a large read that had to wait before it was done,
+    /// given back first by the next read (text, or bytes for a binary
+    /// port): what makes a large read linear though it waits.
+    pub(super) stash: String,
+    /// Characters in `stash`.
+    pub(super) stash_chars: usize,
+    pub(super) stash_bytes: Vec<u8>,
+    /// A connected socket's peer, remembered (a reset connection no
+    /// longer says).
+    pub(super) remote: Option<std::net::SocketAddr>,
     /// Holders of the descriptor (a socket and its ports); it closes
     /// when the last lets go (`Os::release`).
     pub(super) refs: u32,
@@ -83,6 +93,13 @@ pub enum ReadOutcome {
 /// What one poll found: helpers' completions, and the `(key, interest)`
 /// pairs that became ready.
 pub type Polled = (Vec<Completion>, Vec<(i32, Interest)>);
+
+/// Bytes one call writes to a regular file before other threads run.
+pub const WRITE_SLICE: usize = 16 << 20;
+
+/// Bytes a large read takes from a regular file before other threads
+/// run (`prim::io`).
+pub const READ_SLICE: usize = 16 << 20;
 
 /// Bytes one read takes from a descriptor.
 const READ_CHUNK: usize = 65536;
@@ -161,7 +178,11 @@ impl Os {
                 pending: Vec::new(),
                 pending_from: 0,
                 decoded: 0,
+                stash: String::new(),
+                stash_chars: 0,
+                stash_bytes: Vec::new(),
                 refs: 1,
+                remote: None,
                 timeout: [None; 2],
                 deadline: [None; 2],
             },
@@ -241,7 +262,7 @@ impl Os {
     /// pending). Closing removes it from the poller.
     pub fn close(&mut self, fd: i32) {
         if let Some(mut p) = self.fds.remove(&fd) {
-            let _ = write_some(&mut p);
+            let _ = write_some(&mut p, usize::MAX);
         }
     }
 
@@ -251,6 +272,10 @@ impl Os {
     /// goes on with the rest).
     pub fn read(&mut self, fd: i32) -> Result<ReadOutcome, String> {
         let p = self.port(fd)?;
+        if !p.stash.is_empty() {
+            p.stash_chars = 0;
+            return Ok(ReadOutcome::Text(std::mem::take(&mut p.stash)));
+        }
         if !p.partial.is_empty()
             && let Some(r) = p.take_text(false)
         {
@@ -278,6 +303,9 @@ impl Os {
     /// are none yet, an empty vector at end of file.
     pub fn read_bytes(&mut self, fd: i32) -> Result<Option<Vec<u8>>, String> {
         let p = self.port(fd)?;
+        if !p.stash_bytes.is_empty() {
+            return Ok(Some(std::mem::take(&mut p.stash_bytes)));
+        }
         let mut buf = vec![0u8; READ_CHUNK];
         Ok(p.read_raw(&mut buf)?.map(|n| {
             buf.truncate(n);
@@ -290,14 +318,14 @@ impl Os {
     pub fn write(&mut self, fd: i32, bytes: &[u8]) -> Result<usize, String> {
         let p = self.port(fd)?;
         p.pending.extend_from_slice(bytes);
-        write_some(p)?;
+        write_some(p, WRITE_SLICE)?;
         Ok(p.pending_len())
     }
 
     /// Write pending bytes of `fd`; the number still pending.
     pub fn drain(&mut self, fd: i32) -> Result<usize, String> {
         let p = self.port(fd)?;
-        write_some(p)?;
+        write_some(p, WRITE_SLICE)?;
         Ok(p.pending_len())
     }
 
@@ -322,6 +350,46 @@ impl Os {
             p.deadline[i] = None;
         }
         Some(d)
+    }
+
+    /// Keep `text` (`chars` characters read from `fd`, not consumed) for
+    /// its next read. Nothing else is stashed then (a read takes the stash
+    /// first).
+    pub fn stash_text(&mut self, fd: i32, text: String, chars: usize) {
+        if let Some(p) = self.fds.get_mut(&fd) {
+            debug_assert!(p.stash.is_empty());
+            p.stash = text;
+            p.stash_chars = chars;
+        }
+    }
+
+    /// Take what `stash_text` kept for `fd`, and its character count.
+    pub fn take_stash_text(&mut self, fd: i32) -> (String, usize) {
+        self.fds
+            .get_mut(&fd)
+            .map(|p| {
+                (
+                    std::mem::take(&mut p.stash),
+                    std::mem::take(&mut p.stash_chars),
+                )
+            })
+            .unwrap_or_default()
+    }
+
+    /// Take what `stash_bytes` kept for `fd`.
+    pub fn take_stash_bytes(&mut self, fd: i32) -> Vec<u8> {
+        self.fds
+            .get_mut(&fd)
+            .map(|p| std::mem::take(&mut p.stash_bytes))
+            .unwrap_or_default()
+    }
+
+    /// Keep `bytes` (read from `fd`, not consumed) for its next read.
+    pub fn stash_bytes(&mut self, fd: i32, bytes: Vec<u8>) {
+        if let Some(p) = self.fds.get_mut(&fd) {
+            debug_assert!(p.stash_bytes.is_empty());
+            p.stash_bytes = bytes;
+        }
     }
 
     /// Is `fd` one of ours?
@@ -388,9 +456,16 @@ impl Os {
         Ok(())
     }
 
-    /// Block until `fd` is ready (where the scheduler cannot switch).
-    pub fn wait_fd(&mut self, fd: i32, interest: Interest) -> Result<(), String> {
-        let Some(p) = self.fds.get(&fd) else {
+    /// Block until `fd` is ready (where the scheduler cannot switch), and
+    /// record that it is (so the call made again sees it).
+    /// At most `timeout_ms` milliseconds, if given.
+    pub fn wait_fd(
+        &mut self,
+        fd: i32,
+        interest: Interest,
+        timeout_ms: Option<i32>,
+    ) -> Result<(), String> {
+        let Some(p) = self.fds.get_mut(&fd) else {
             return Ok(());
         };
         let flags = match interest {
@@ -398,10 +473,20 @@ impl Os {
             Interest::Write => PollFlags::POLLOUT,
         };
         let mut pfds = [PollFd::new(p.fd.as_fd(), flags)];
-        match nix::poll::poll(&mut pfds, PollTimeout::NONE) {
-            Ok(_) | Err(Errno::EINTR) => Ok(()),
-            Err(e) => Err(format!("poll failed: {e}")),
+        let timeout = timeout_ms
+            .and_then(|ms| PollTimeout::try_from(ms).ok())
+            .unwrap_or(PollTimeout::NONE);
+        match nix::poll::poll(&mut pfds, timeout) {
+            Ok(_) | Err(Errno::EINTR) => {}
+            Err(e) => return Err(format!("poll failed: {e}")),
         }
+        if pfds[0].revents().is_some_and(|r| !r.is_empty()) {
+            match interest {
+                Interest::Read => p.readable = true,
+                Interest::Write => p.writable = true,
+            }
+        }
+        Ok(())
     }
 }
 
@@ -463,11 +548,20 @@ impl FdPort {
     }
 }
 
-/// Write what `p` has pending until it is all written or the descriptor
-/// would block (which clears its write readiness).
-pub(crate) fn write_some(p: &mut FdPort) -> Result<(), String> {
-    while p.pending_from < p.pending.len() {
-        let bytes = &p.pending[p.pending_from..];
+/// Write what `p` has pending until it is all written, the descriptor
+/// would block (which clears its write readiness) or, for a regular file
+/// (which never blocks), `budget` bytes have gone: the rest stays
+/// pending, and the writer waits for it like any other, so other threads
+/// run between the slices of a large write.
+pub(crate) fn write_some(p: &mut FdPort, budget: usize) -> Result<(), String> {
+    let stop = if p.kind == FdKind::File {
+        p.pending_from.saturating_add(budget)
+    } else {
+        usize::MAX
+    };
+    while p.pending_from < p.pending.len() && p.pending_from < stop {
+        let end = p.pending.len().min(stop);
+        let bytes = &p.pending[p.pending_from..end];
         let r = if p.kind == FdKind::Socket {
             // MSG_NOSIGNAL: a peer that went away is an EPIPE error here,
             // never a SIGPIPE that ends the process.

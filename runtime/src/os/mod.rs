@@ -29,7 +29,7 @@ use nix::errno::Errno;
 use nix::fcntl::OFlag;
 use nix::poll::{PollFd, PollFlags, PollTimeout};
 
-pub use fd::{FdKind, FdPort, Poller, ReadOutcome};
+pub use fd::{FdKind, FdPort, Poller, READ_SLICE, ReadOutcome, WRITE_SLICE};
 pub use net::{Family, Progress};
 pub use process::{Child, Spawn, Stdio3};
 pub use registry::{ForkGuards, ForkRegistry};
@@ -516,14 +516,28 @@ impl Os {
     }
 
     /// Block until the next completion (used where the scheduler cannot
-    /// switch threads).
-    pub fn wait_completion(&mut self) -> Result<Completion, String> {
-        let c = self
-            .done_rx
-            .recv()
-            .map_err(|_| "helper threads have stopped".to_string())?;
+    /// switch threads), at most `timeout_ms` milliseconds if given
+    /// (`None` back then).
+    pub fn wait_completion(
+        &mut self,
+        timeout_ms: Option<i32>,
+    ) -> Result<Option<Completion>, String> {
+        let c = match timeout_ms {
+            None => self
+                .done_rx
+                .recv()
+                .map_err(|_| "helper threads have stopped".to_string())?,
+            Some(ms) => match self
+                .done_rx
+                .recv_timeout(std::time::Duration::from_millis(ms.max(0) as u64))
+            {
+                Ok(c) => c,
+                Err(crossbeam_channel::RecvTimeoutError::Timeout) => return Ok(None),
+                Err(_) => return Err("helper threads have stopped".to_string()),
+            },
+        };
         self.note_delivered(&c);
-        Ok(c)
+        Ok(Some(c))
     }
 
     /// A completion taken from the channel: its work is no longer pending.
@@ -857,12 +871,12 @@ mod tests {
         let st = os.helper_stats();
         assert_eq!((st.started, st.finished), (1, 1));
         let job = os.start_process("/no/such/program".into(), vec![]);
-        match os.wait_completion().expect("completion") {
-            Completion::Process {
+        match os.wait_completion(None).expect("completion") {
+            Some(Completion::Process {
                 job: j,
                 status: Err(e),
                 ..
-            } => {
+            }) => {
                 assert_eq!(j, job);
                 assert!(e.contains("/no/such/program"), "{e}");
             }

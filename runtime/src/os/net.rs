@@ -76,6 +76,7 @@ impl Os {
     /// to become writable and then `finish_connect`.
     pub fn connect(&mut self, key: i32, addr: &SockAddr) -> io::Result<Progress<()>> {
         let p = self.sock(key)?;
+        p.remote = addr.as_socket();
         match SockRef::from(&p.fd).connect(addr) {
             Ok(()) => Ok(Progress::Done(())),
             Err(e) if e.raw_os_error() == Some(nix::errno::Errno::EINPROGRESS as i32) => {
@@ -133,17 +134,17 @@ impl Os {
         let p = self.sock(key)?;
         let r = SockRef::from(&p.fd).accept();
         match r {
-            Ok((s, _)) => {
+            Ok((s, from)) => {
                 s.set_nonblocking(true)?;
                 s.set_cloexec(true)?;
                 if matches!(s.domain(), Ok(d) if d != Domain::UNIX) {
                     let _ = s.set_nodelay(true);
                 }
-                Ok(Progress::Done(self.add(
-                    OwnedFd::from(s),
-                    FdKind::Socket,
-                    None,
-                )))
+                let k = self.add(OwnedFd::from(s), FdKind::Socket, None);
+                if let Some(p) = self.fds.get_mut(&k) {
+                    p.remote = from.as_socket();
+                }
+                Ok(Progress::Done(k))
             }
             Err(e) if would_block(&e) => {
                 p.readable = false;
@@ -230,6 +231,11 @@ impl Os {
         let p = self.sock(key)?;
         let s = SockRef::from(&p.fd);
         if peer { s.peer_addr() } else { s.local_addr() }
+    }
+
+    /// The peer of connected socket `key`, as it was when it connected.
+    pub fn remote(&self, key: i32) -> Option<SocketAddr> {
+        self.fds.get(&key).and_then(|p| p.remote)
     }
 
     /// One more user (a port) of `key`'s descriptor.

@@ -200,6 +200,10 @@ fn u8_ready(vm: &mut Vm, base: usize, argc: usize) -> VmResult<Value> {
 
 /// Read up to `k` bytes (waiting until there are `k` or the input ends).
 fn take_bytes(vm: &mut Vm, slot: usize, k: usize) -> VmResult<Option<Vec<u8>>> {
+    let (pos, len) = unread(vm, slot);
+    if len - pos < k && port_kind(vm, vm.stack[slot]) == kind::FD_BIN_IN {
+        return take_bytes_fd(vm, slot, k);
+    }
     loop {
         let (pos, len) = unread(vm, slot);
         if len - pos >= k || !fill(vm, slot, true)? {
@@ -215,6 +219,76 @@ fn take_bytes(vm: &mut Vm, slot: usize, k: usize) -> VmResult<Option<Vec<u8>>> {
     let bytes: Vec<u8> = (pos..pos + n).map(|i| vm.bytevector_ref(buf, i)).collect();
     consume(vm, slot, n);
     Ok(Some(bytes))
+}
+
+/// `take_bytes` of more than the buffer holds from a descriptor port: the
+/// bytes are gathered in Rust, read straight from the descriptor (linear
+/// in `k`); a wait (or a `READ_SLICE` of a regular file while other
+/// threads want to run) stashes what was gathered past the buffer for the
+/// call made again.
+fn take_bytes_fd(vm: &mut Vm, slot: usize, k: usize) -> VmResult<Option<Vec<u8>>> {
+    let p = vm.stack[slot];
+    let fd = port_fd(vm, p)?;
+    let (pos, len) = unread(vm, slot);
+    let buf = vm.heap.get(p, 1);
+    // The buffer's unread bytes, then what an earlier call gathered
+    // before it waited (moved, not counted as read since the last wait).
+    let head: Vec<u8> = vm.bytevector_slice(buf)[pos..len].to_vec();
+    let mut acc = vm.os.take_stash_bytes(fd);
+    let mut since_yield = 0usize;
+    let file = vm.os.fd_kind(fd) == Some(crate::os::FdKind::File);
+    while head.len() + acc.len() < k {
+        let got = vm
+            .os
+            .read_bytes(fd)
+            .map_err(|m| super::io::fd_error(vm, "read-bytevector", fd, m))?;
+        match got {
+            Some(b) if b.is_empty() => break,
+            Some(b) => {
+                since_yield += b.len();
+                acc.extend_from_slice(&b);
+                let q = vm.reg(Reg::RunQueue);
+                if head.len() + acc.len() < k
+                    && file
+                    && since_yield >= crate::os::READ_SLICE
+                    && !vm.queue_is_empty(q)
+                {
+                    vm.os.stash_bytes(fd, acc);
+                    return Err(super::io::fd_block(
+                        vm,
+                        "read-bytevector",
+                        fd,
+                        Interest::Read,
+                    ));
+                }
+            }
+            None => {
+                vm.os.stash_bytes(fd, acc);
+                return Err(super::io::fd_block(
+                    vm,
+                    "read-bytevector",
+                    fd,
+                    Interest::Read,
+                ));
+            }
+        }
+    }
+    if head.is_empty() && acc.is_empty() && k > 0 {
+        return Ok(None);
+    }
+    let mut all = head;
+    all.extend_from_slice(&acc);
+    drop(acc);
+    let rest = if all.len() > k {
+        all.split_off(k)
+    } else {
+        Vec::new()
+    };
+    let rest = vm.bytevector(&rest)?;
+    let p = vm.stack[slot];
+    vm.heap.set(p, 1, rest);
+    vm.heap.set(p, 2, Value::fix(0));
+    Ok(Some(all))
 }
 
 fn read_bytevector(vm: &mut Vm, base: usize, argc: usize) -> VmResult<Value> {
@@ -245,9 +319,7 @@ fn read_bytevector_into(vm: &mut Vm, base: usize, argc: usize) -> VmResult<Value
         |vm, slot| match take_bytes(vm, slot, end - start)? {
             Some(bytes) => {
                 let b = arg(vm, base, 0);
-                for (i, x) in bytes.iter().enumerate() {
-                    vm.bytevector_set(b, start + i, *x);
-                }
+                vm.heap.set_payload_bytes(b, 8 + start, &bytes);
                 Ok(Value::fix(bytes.len() as i64))
             }
             None => Ok(Value::EOF),

@@ -173,7 +173,7 @@ pub(crate) fn stdin_error(vm: &mut Vm, e: crate::os::StdinError) -> Exn {
 
 /// The descriptor of a pipe or file port, refusing ports made by another
 /// process (an image's previous session, or the parent of a save child).
-pub(super) fn port_fd(vm: &mut Vm, p: Value) -> VmResult<i32> {
+pub(crate) fn port_fd(vm: &mut Vm, p: Value) -> VmResult<i32> {
     if vm.heap.get(p, 4) != Value::fix(vm.os.session) {
         return Err(vm.error_kind(
             "file-error",
@@ -205,12 +205,13 @@ fn check_fence(vm: &mut Vm, p: Value) -> VmResult<()> {
     Ok(())
 }
 
-/// A port of `kind` (`FD_IN` or `FD_OUT`) on descriptor `fd`.
+/// A port of `kind` (`FD_IN`, `FD_OUT`, `FD_BIN_IN`, `FD_BIN_OUT`) on
+/// descriptor `fd`.
 pub(crate) fn fd_port(vm: &mut Vm, kind: i64, fd: i32) -> VmResult<Value> {
-    let buffer = if kind == kind::FD_IN {
-        vm.string("")?
-    } else {
-        Value::FALSE
+    let buffer = match kind {
+        kind::FD_IN => vm.string("")?,
+        kind::FD_BIN_IN => vm.make_bytevector(0, 0)?,
+        _ => Value::FALSE,
     };
     let p = make_port(vm, kind, buffer)?;
     vm.heap.set(p, 3, Value::fix(fd as i64));
@@ -545,11 +546,7 @@ fn get_output_string(vm: &mut Vm, base: usize, _: usize) -> VmResult<Value> {
 /// `socket-error` whose irritants end with the cause (`closed`, `reset`,
 /// `error`) for a socket, else a `file-error`.
 pub(crate) fn fd_error(vm: &mut Vm, who: &str, fd: i32, m: String) -> Exn {
-    let msg = format!("{who}: {m}");
-    if matches!(
-        vm.os.fd_kind(fd),
-        Some(crate::os::FdKind::Socket | crate::os::FdKind::Datagram)
-    ) {
+    if is_socket(vm, fd) {
         let cause = if m.contains("closed the connection") {
             "closed"
         } else if m.contains("reset") {
@@ -557,13 +554,46 @@ pub(crate) fn fd_error(vm: &mut Vm, who: &str, fd: i32, m: String) -> Exn {
         } else {
             "error"
         };
-        let cause = match vm.intern(cause) {
-            Ok(c) => c,
-            Err(e) => return e,
-        };
-        return vm.error_kind("socket-error", msg, &[Value::FALSE, Value::FALSE, cause]);
+        return socket_fail(vm, who, fd, cause, &m);
     }
-    vm.error_kind("file-error", msg, &[])
+    vm.error_kind("file-error", format!("{who}: {m}"), &[])
+}
+
+fn is_socket(vm: &Vm, fd: i32) -> bool {
+    matches!(
+        vm.os.fd_kind(fd),
+        Some(crate::os::FdKind::Socket | crate::os::FdKind::Datagram | crate::os::FdKind::Listener)
+    )
+}
+
+/// A `socket-error` about the socket under key `fd`, named by its peer
+/// (the host and port the program talks to): irritants host, port, cause.
+fn socket_fail(vm: &mut Vm, who: &str, fd: i32, cause: &str, text: &str) -> Exn {
+    let peer = vm.os.remote(fd);
+    let (host, port) = match peer {
+        Some(a) => (Some(a.ip().to_string()), Value::fix(a.port() as i64)),
+        None => (None, Value::FALSE),
+    };
+    let at = match (&host, port.as_fixnum()) {
+        (Some(h), Some(p)) => format!("{h} port {p}: "),
+        _ => String::new(),
+    };
+    let msg = format!("{who}: {at}{text}");
+    let host = match host {
+        Some(h) => match vm.string(&h) {
+            Ok(v) => v,
+            Err(e) => return e,
+        },
+        None => Value::FALSE,
+    };
+    vm.stack.push(host);
+    let cause = vm.intern(cause);
+    let host = vm.stack.pop().unwrap_or(Value::FALSE);
+    let cause = match cause {
+        Ok(c) => c,
+        Err(e) => return e,
+    };
+    vm.error_kind("socket-error", msg, &[host, port, cause])
 }
 
 /// Wait for descriptor `fd` to be ready for `interest`: the call is made
@@ -573,31 +603,14 @@ pub(crate) fn fd_block(vm: &mut Vm, who: &str, fd: i32, interest: Interest) -> E
     let now = vm.now_us();
     match vm.os.io_deadline(fd, interest, now) {
         Some(d) if now >= d => {
-            let (kind, what) = if matches!(
-                vm.os.fd_kind(fd),
-                Some(
-                    crate::os::FdKind::Socket
-                        | crate::os::FdKind::Listener
-                        | crate::os::FdKind::Datagram
-                )
-            ) {
-                ("socket-error", "the socket")
-            } else {
-                ("file-error", "the port")
-            };
             let doing = match interest {
-                Interest::Read => "reading from",
-                Interest::Write => "writing to",
+                Interest::Read => "reading",
+                Interest::Write => "writing",
             };
-            let cause = match vm.intern("timeout") {
-                Ok(s) => s,
-                Err(e) => return e,
-            };
-            vm.error_kind(
-                kind,
-                format!("{who}: timed out {doing} {what}"),
-                &[Value::FALSE, Value::FALSE, cause],
-            )
+            if is_socket(vm, fd) {
+                return socket_fail(vm, who, fd, "timeout", &format!("timed out {doing}"));
+            }
+            vm.error_kind("file-error", format!("{who}: timed out {doing}"), &[])
         }
         d => vm.block_until(IoWait::Fd(fd, interest), d),
     }
@@ -783,6 +796,10 @@ fn read_line(vm: &mut Vm, base: usize, argc: usize) -> VmResult<Value> {
 fn read_string(vm: &mut Vm, base: usize, argc: usize) -> VmResult<Value> {
     let k = vm.index_arg("read-string", base, 0)?;
     with_in_port(vm, "read-string", base + 1, argc - 1, 0, |vm, slot| {
+        let (pos, len) = unread(vm, slot);
+        if len - pos < k && port_kind(vm, vm.stack[slot]) == kind::FD_IN {
+            return read_string_fd(vm, slot, k);
+        }
         loop {
             let (pos, len) = unread(vm, slot);
             if len - pos >= k || !fill(vm, slot, true)? {
@@ -799,6 +816,77 @@ fn read_string(vm: &mut Vm, base: usize, argc: usize) -> VmResult<Value> {
         consume(vm, slot, n);
         vm.string(&out)
     })
+}
+
+/// `read-string` of more than the buffer holds from a descriptor port:
+/// the text is gathered in Rust, read straight from the descriptor, so
+/// the time is linear in `k`. If it must wait (or, reading a regular
+/// file, has read `READ_SLICE` bytes while other threads want to run),
+/// what it gathered past the buffer goes to the descriptor's stash, which
+/// the call made again gets back first.
+fn read_string_fd(vm: &mut Vm, slot: usize, k: usize) -> VmResult<Value> {
+    let p = vm.stack[slot];
+    let fd = port_fd(vm, p)?;
+    let (pos, len) = unread(vm, slot);
+    let buf = vm.heap.get(p, 1);
+    // The buffer's unread text comes first; then what an earlier call
+    // gathered before it waited (moved, not copied, and not counted as
+    // read since the last wait); then the descriptor.
+    let head: String = (pos..len).map(|j| vm.string_ref(buf, j)).collect();
+    let (mut acc, mut acc_chars) = vm.os.take_stash_text(fd);
+    let file = vm.os.fd_kind(fd) == Some(crate::os::FdKind::File);
+    let mut since_yield = 0usize;
+    while (len - pos) + acc_chars < k {
+        let got = vm
+            .os
+            .read(fd)
+            .map_err(|m| fd_error(vm, "read-string", fd, m))?;
+        match got {
+            ReadOutcome::Text(t) => {
+                acc_chars += t.chars().count();
+                since_yield += t.len();
+                acc.push_str(&t);
+                let q = vm.reg(Reg::RunQueue);
+                if (len - pos) + acc_chars < k
+                    && file
+                    && since_yield >= crate::os::READ_SLICE
+                    && !vm.queue_is_empty(q)
+                {
+                    vm.os.stash_text(fd, acc, acc_chars);
+                    return Err(fd_block(vm, "read-string", fd, Interest::Read));
+                }
+            }
+            ReadOutcome::WouldBlock => {
+                vm.os.stash_text(fd, acc, acc_chars);
+                return Err(fd_block(vm, "read-string", fd, Interest::Read));
+            }
+            ReadOutcome::Eof => break,
+            ReadOutcome::Invalid { offset, byte } => {
+                vm.os.stash_text(fd, acc, acc_chars);
+                return Err(vm.error_kind(
+                    "read-error",
+                    format!("input is not valid UTF-8 (byte 0x{byte:02x} at byte {offset})"),
+                    &[],
+                ));
+            }
+        }
+    }
+    if head.is_empty() && acc.is_empty() {
+        return Ok(Value::EOF);
+    }
+    let mut all = head;
+    all.push_str(&acc);
+    drop(acc);
+    let cut = all.char_indices().nth(k).map_or(all.len(), |(i, _)| i);
+    let rest = all.split_off(cut);
+    let out = vm.string(&all)?;
+    vm.stack.push(out);
+    let rest = vm.string(&rest);
+    let out = vm.stack.pop().unwrap_or(Value::FALSE);
+    let p = vm.stack[slot];
+    vm.heap.set(p, 1, rest?);
+    vm.heap.set(p, 2, Value::fix(0));
+    Ok(out)
 }
 
 fn char_ready(vm: &mut Vm, base: usize, argc: usize) -> VmResult<Value> {

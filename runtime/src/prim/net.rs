@@ -42,18 +42,23 @@ pub mod field {
     pub const OUTPUT: usize = 5;
     /// What it is connected to or listens on (a string), for printing.
     pub const NAME: usize = 6;
+    /// The host it is connected to (the name the program gave, or the
+    /// peer's address) or listens on, or `#f`.
+    pub const HOST: usize = 7;
+    /// The port of `HOST`, or `#f`.
+    pub const PORT: usize = 8;
     /// Number of fields.
-    pub const SIZE: usize = 7;
+    pub const SIZE: usize = 9;
 }
 
 /// This module's primitives.
 pub const DEFS: &[PrimDef] = &[
     def("socket?", 1, 1, socket_p),
     def("%resolve", 4, 4, resolve),
-    def("%resolve-wait", 3, 3, resolve_wait),
+    def("%resolve-wait", 4, 4, resolve_wait),
     def("%socket-open", 2, 2, socket_open),
-    def("%socket-connect!", 3, 3, socket_connect),
-    def("%socket-connect-wait", 4, 4, socket_connect_wait),
+    def("%socket-connect!", 4, 4, socket_connect),
+    def("%socket-connect-wait", 5, 5, socket_connect_wait),
     def("%socket-listen!", 4, 4, socket_listen),
     def("%socket-bind!", 3, 3, socket_bind),
     def("%socket-accept", 2, 2, socket_accept),
@@ -127,15 +132,10 @@ fn describe(vm: &Vm, host: Value) -> String {
     }
 }
 
-fn os_error(vm: &mut Vm, who: &str, host: Value, port: Value, e: &io::Error) -> Exn {
-    let text = text_of(e);
-    net_error(vm, who, host, port, cause_of(e), &text)
-}
-
 /// The error of a socket whose peer or name is not known at hand.
 fn sock_error(vm: &mut Vm, who: &str, s: Value, e: &io::Error) -> Exn {
-    let name = vm.heap.get(s, field::NAME);
-    os_error(vm, who, name, Value::FALSE, e)
+    let text = text_of(e);
+    sock_fail(vm, who, s, cause_of(e), &text)
 }
 
 // ---- arguments -----------------------------------------------------------------------
@@ -151,6 +151,26 @@ fn socket_key(vm: &mut Vm, who: &str, base: usize, i: usize) -> VmResult<(Value,
     let s = socket_arg(vm, who, base, i)?;
     let key = live_key(vm, who, s)?;
     Ok((s, key))
+}
+
+/// The descriptor key of argument `i`: a socket, or a port over one
+/// (what `tcp-connect` returns).
+fn socket_or_port_key(vm: &mut Vm, who: &str, base: usize, i: usize) -> VmResult<i32> {
+    let v = arg(vm, base, i);
+    if vm.is(v, SOCKET) {
+        return live_key(vm, who, v);
+    }
+    if vm.is(v, obj::PORT) {
+        let key = crate::prim::io::port_fd(vm, v)?;
+        if vm.os.fd_kind(key) == Some(FdKind::Socket) {
+            return Ok(key);
+        }
+        if vm.os.owns(key) {
+            return Err(vm.type_error(who, "a socket or a port over one", v));
+        }
+        return Err(vm.error_kind("socket-error", format!("{who}: the port is closed"), &[v]));
+    }
+    Err(vm.type_error(who, "a socket or a port over one", v))
 }
 
 fn live_key(vm: &mut Vm, who: &str, s: Value) -> VmResult<i32> {
@@ -270,10 +290,82 @@ fn socket_object(
         Value::FALSE,
         Value::FALSE,
         n,
+        Value::FALSE,
+        Value::FALSE,
     ] {
         vm.stack.push(v);
     }
     vm.object_from_stack(SOCKET, base)
+}
+
+/// Name socket `s` by address `a`: its `HOST`, `PORT` and printed name.
+fn name_by(vm: &mut Vm, s: Value, a: &SockAddr) -> VmResult<()> {
+    let (host, port, text) = match a.as_socket() {
+        Some(sa) => (
+            sa.ip().to_string(),
+            Value::fix(sa.port() as i64),
+            addr_text(a),
+        ),
+        None => {
+            let t = addr_text(a);
+            (t.clone(), Value::FALSE, t)
+        }
+    };
+    vm.stack.push(s);
+    let h = vm.string(&host);
+    let h = match h {
+        Ok(h) => h,
+        Err(e) => {
+            vm.stack.pop();
+            return Err(e);
+        }
+    };
+    vm.stack.push(h);
+    let t = vm.string(&text);
+    let h = vm.stack.pop().unwrap_or(Value::FALSE);
+    let s = vm.stack.pop().unwrap_or(Value::FALSE);
+    vm.heap.set(s, field::NAME, t?);
+    vm.heap.set(s, field::HOST, h);
+    vm.heap.set(s, field::PORT, port);
+    Ok(())
+}
+
+/// A `socket-error` about established socket `s`, naming its host and port.
+fn sock_fail(vm: &mut Vm, who: &str, s: Value, cause: &str, text: &str) -> Exn {
+    let host = vm.heap.get(s, field::HOST);
+    let port = vm.heap.get(s, field::PORT);
+    net_error(vm, who, host, port, cause, text)
+}
+
+/// Wait for `key` (socket `s`) to be ready for `interest`, until the
+/// explicit `deadline` or, without one, the socket's own timeout
+/// (`socket-set-timeout!`); past it, a `timeout` error.
+fn sock_wait(
+    vm: &mut Vm,
+    who: &str,
+    s: Value,
+    key: i32,
+    interest: Interest,
+    deadline: Option<i64>,
+) -> Exn {
+    let now = vm.now_us();
+    let d = deadline.or_else(|| vm.os.io_deadline(key, interest, now));
+    if d.is_some_and(|d| now >= d) {
+        return sock_fail(vm, who, s, "timeout", "timed out");
+    }
+    vm.block_until(IoWait::Fd(key, interest), d)
+}
+
+/// A send or receive error (message `m` from `crate::os`) on `s`.
+fn data_error(vm: &mut Vm, who: &str, s: Value, m: &str) -> Exn {
+    let cause = if m.contains("closed the connection") {
+        "closed"
+    } else if m.contains("reset") {
+        "reset"
+    } else {
+        "error"
+    };
+    sock_fail(vm, who, s, cause, m)
 }
 
 /// Check the grant an operation needs: connecting out, or listening.
@@ -344,8 +436,8 @@ fn addr_list(vm: &mut Vm, addrs: &[SocketAddr]) -> VmResult<Value> {
     vm.list_from_stack(base)
 }
 
-/// `(%resolve-wait job host port)`: the list of addresses job `job` found;
-/// waits for it.
+/// `(%resolve-wait job host port who)`: the list of addresses job `job`
+/// found; waits for it.
 fn resolve_wait(vm: &mut Vm, base: usize, _: usize) -> VmResult<Value> {
     let Some(job) = arg(vm, base, 0).as_fixnum().filter(|j| *j >= 0) else {
         let v = arg(vm, base, 0);
@@ -354,21 +446,23 @@ fn resolve_wait(vm: &mut Vm, base: usize, _: usize) -> VmResult<Value> {
     let job = job as u64;
     let host = arg(vm, base, 1);
     let port = arg(vm, base, 2);
+    let who = who_arg(vm, base, 3);
+    let who = who.as_str();
     match vm.os.take_resolved(job) {
         Some(Ok(addrs)) if !addrs.is_empty() => addr_list(vm, &addrs),
         Some(Ok(_)) => Err(net_error(
             vm,
-            "resolve",
+            who,
             host,
             port,
             "unknown-host",
             "no address found",
         )),
-        Some(Err(text)) => Err(net_error(vm, "resolve", host, port, "unknown-host", &text)),
+        Some(Err(text)) => Err(net_error(vm, who, host, port, "unknown-host", &text)),
         None => match vm.take_job_result(job) {
             Some(msg) if vm.is(msg, obj::STRING) => {
                 let text = vm.string_text(msg);
-                Err(net_error(vm, "resolve", host, port, "error", &text))
+                Err(net_error(vm, who, host, port, "error", &text))
             }
             _ => Err(vm.block_until(IoWait::Job(job), None)),
         },
@@ -406,16 +500,22 @@ fn socket_open(vm: &mut Vm, base: usize, _: usize) -> VmResult<Value> {
     socket_object(vm, key, family, stream, "unconnected")
 }
 
-/// `(%socket-connect! s address name)`: start connecting; `#t` if
+/// `(%socket-connect! s address name who)`: start connecting; `#t` if
 /// connected already, `#f` if `%socket-connect-wait` must wait for it.
 fn socket_connect(vm: &mut Vm, base: usize, _: usize) -> VmResult<Value> {
-    let (s, key) = socket_key(vm, "connect", base, 0)?;
-    let addr = addr_arg(vm, "connect", arg(vm, base, 1))?;
+    let who = who_arg(vm, base, 3);
+    let who = who.as_str();
+    let (s, key) = socket_key(vm, who, base, 0)?;
+    let a = arg(vm, base, 1);
+    let addr = addr_arg(vm, who, a)?;
     let name = arg(vm, base, 2);
-    require_net(vm, "connect", false)?;
+    require_net(vm, who, false)?;
     vm.before_effect()?;
+    name_by(vm, s, &addr)?;
+    let s = arg(vm, base, 0);
     if vm.is(name, obj::STRING) {
-        vm.heap.set(s, field::NAME, name);
+        // The host as the program named it.
+        vm.heap.set(s, field::HOST, name);
     }
     match vm.os.connect(key, &addr) {
         Ok(Progress::Done(())) => {
@@ -423,11 +523,11 @@ fn socket_connect(vm: &mut Vm, base: usize, _: usize) -> VmResult<Value> {
             Ok(Value::TRUE)
         }
         Ok(Progress::Wait) => Ok(Value::FALSE),
-        Err(e) => Err(connect_error(vm, base, &e)),
+        Err(e) => Err(connect_error(vm, base, who, &e)),
     }
 }
 
-fn connect_error(vm: &mut Vm, base: usize, e: &io::Error) -> Exn {
+fn connect_error(vm: &mut Vm, base: usize, who: &str, e: &io::Error) -> Exn {
     let host = arg(vm, base, 2);
     let a = arg(vm, base, 1);
     let port = if vm.is(a, obj::VECTOR) && vm.heap.len(a) == 3 {
@@ -438,7 +538,7 @@ fn connect_error(vm: &mut Vm, base: usize, e: &io::Error) -> Exn {
     let text = text_of(e);
     net_error(
         vm,
-        "connect",
+        who,
         host,
         port,
         cause_of(e),
@@ -446,16 +546,18 @@ fn connect_error(vm: &mut Vm, base: usize, e: &io::Error) -> Exn {
     )
 }
 
-/// `(%socket-connect-wait s address name deadline)`: wait until the
+/// `(%socket-connect-wait s address name deadline who)`: wait until the
 /// connection `%socket-connect!` started is made (or fails, or the
 /// deadline passes).
 fn socket_connect_wait(vm: &mut Vm, base: usize, _: usize) -> VmResult<Value> {
-    let (_, key) = socket_key(vm, "connect", base, 0)?;
+    let who = who_arg(vm, base, 4);
+    let who = who.as_str();
+    let (_, key) = socket_key(vm, who, base, 0)?;
     let deadline = deadline_arg(vm, base, 3);
     if !vm.os.is_ready(key, Interest::Write) {
         let host = arg(vm, base, 2);
         let port = addr_port(vm, arg(vm, base, 1));
-        check_deadline(vm, "connect", deadline, host, port)?;
+        check_deadline(vm, who, deadline, host, port)?;
         return Err(vm.block_until(IoWait::Fd(key, Interest::Write), deadline));
     }
     match vm.os.finish_connect(key) {
@@ -463,7 +565,7 @@ fn socket_connect_wait(vm: &mut Vm, base: usize, _: usize) -> VmResult<Value> {
             let _ = vm.os.set_nodelay(key);
             Ok(Value::TRUE)
         }
-        Err(e) => Err(connect_error(vm, base, &e)),
+        Err(e) => Err(connect_error(vm, base, who, &e)),
     }
 }
 
@@ -526,15 +628,10 @@ fn socket_bind(vm: &mut Vm, base: usize, _: usize) -> VmResult<Value> {
 
 /// Name socket `s` by its local address.
 fn name_from_local(vm: &mut Vm, s: Value, key: i32) -> VmResult<()> {
-    let text = match vm.os.socket_addr(key, false) {
-        Ok(a) => addr_text(&a),
-        Err(_) => return Ok(()),
-    };
-    vm.stack.push(s);
-    let n = vm.string(&text);
-    let s = vm.stack.pop().unwrap_or(Value::FALSE);
-    vm.heap.set(s, field::NAME, n?);
-    Ok(())
+    match vm.os.socket_addr(key, false) {
+        Ok(a) => name_by(vm, s, &a),
+        Err(_) => Ok(()),
+    }
 }
 
 fn addr_text(a: &SockAddr) -> String {
@@ -570,17 +667,26 @@ fn socket_accept(vm: &mut Vm, base: usize, _: usize) -> VmResult<Value> {
     match vm.os.accept(key) {
         Ok(Progress::Done(k)) => {
             let family = family_of(vm.heap.get(s, field::FAMILY).as_fixnum_unchecked());
-            let peer = match vm.os.socket_addr(k, true) {
-                Ok(a) if a.as_socket().is_some() => addr_text(&a),
-                _ => "a local peer".into(),
-            };
-            socket_object(vm, k, family, true, &peer)
+            let c = socket_object(vm, k, family, true, "a local peer")?;
+            if let Ok(a) = vm.os.socket_addr(k, true)
+                && a.as_socket().is_some()
+            {
+                vm.stack.push(c);
+                let named = name_by(vm, c, &a);
+                let c = vm.stack.pop().unwrap_or(Value::FALSE);
+                named?;
+                return Ok(c);
+            }
+            Ok(c)
         }
-        Ok(Progress::Wait) => {
-            let name = vm.heap.get(s, field::NAME);
-            check_deadline(vm, "socket-accept", deadline, name, Value::FALSE)?;
-            Err(vm.block_until(IoWait::Fd(key, Interest::Read), deadline))
-        }
+        Ok(Progress::Wait) => Err(sock_wait(
+            vm,
+            "socket-accept",
+            s,
+            key,
+            Interest::Read,
+            deadline,
+        )),
         Err(e) => Err(sock_error(vm, "socket-accept", s, &e)),
     }
 }
@@ -606,15 +712,7 @@ fn socket_queue(vm: &mut Vm, base: usize, _: usize) -> VmResult<Value> {
     let bytes = bytes.to_vec();
     match vm.os.write(key, &bytes) {
         Ok(n) => Ok(Value::fix(n as i64)),
-        Err(m) => {
-            let name = vm.heap.get(s, field::NAME);
-            let cause = if m.contains("closed the connection") {
-                "closed"
-            } else {
-                "error"
-            };
-            Err(net_error(vm, "socket-send", name, Value::FALSE, cause, &m))
-        }
+        Err(m) => Err(data_error(vm, "socket-send", s, &m)),
     }
 }
 
@@ -624,20 +722,15 @@ fn socket_flush(vm: &mut Vm, base: usize, _: usize) -> VmResult<Value> {
     let deadline = deadline_arg(vm, base, 1);
     match vm.os.drain(key) {
         Ok(0) => Ok(Value::UNSPECIFIED),
-        Ok(_) => {
-            let name = vm.heap.get(s, field::NAME);
-            check_deadline(vm, "socket-send", deadline, name, Value::FALSE)?;
-            Err(vm.block_until(IoWait::Fd(key, Interest::Write), deadline))
-        }
-        Err(m) => {
-            let name = vm.heap.get(s, field::NAME);
-            let cause = if m.contains("closed the connection") {
-                "closed"
-            } else {
-                "error"
-            };
-            Err(net_error(vm, "socket-send", name, Value::FALSE, cause, &m))
-        }
+        Ok(_) => Err(sock_wait(
+            vm,
+            "socket-send",
+            s,
+            key,
+            Interest::Write,
+            deadline,
+        )),
+        Err(m) => Err(data_error(vm, "socket-send", s, &m)),
     }
 }
 
@@ -651,20 +744,15 @@ fn socket_recv(vm: &mut Vm, base: usize, _: usize) -> VmResult<Value> {
     let r = vm.os.port(key).and_then(|p| p.read_raw(&mut buf));
     match r {
         Ok(Some(got)) => vm.bytevector(&buf[..got]),
-        Ok(None) => {
-            let name = vm.heap.get(s, field::NAME);
-            check_deadline(vm, "socket-recv", deadline, name, Value::FALSE)?;
-            Err(vm.block_until(IoWait::Fd(key, Interest::Read), deadline))
-        }
-        Err(m) => {
-            let name = vm.heap.get(s, field::NAME);
-            let cause = if m.contains("reset") {
-                "reset"
-            } else {
-                "error"
-            };
-            Err(net_error(vm, "socket-recv", name, Value::FALSE, cause, &m))
-        }
+        Ok(None) => Err(sock_wait(
+            vm,
+            "socket-recv",
+            s,
+            key,
+            Interest::Read,
+            deadline,
+        )),
+        Err(m) => Err(data_error(vm, "socket-recv", s, &m)),
     }
 }
 
@@ -684,11 +772,14 @@ fn socket_send_to(vm: &mut Vm, base: usize, _: usize) -> VmResult<Value> {
     let data = vm.heap.payload_bytes(bv)[8..8 + vm.bytevector_len(bv)].to_vec();
     match vm.os.send_to(key, &data, addr.as_ref()) {
         Ok(Progress::Done(n)) => Ok(Value::fix(n as i64)),
-        Ok(Progress::Wait) => {
-            let name = vm.heap.get(s, field::NAME);
-            check_deadline(vm, "socket-send", deadline, name, Value::FALSE)?;
-            Err(vm.block_until(IoWait::Fd(key, Interest::Write), deadline))
-        }
+        Ok(Progress::Wait) => Err(sock_wait(
+            vm,
+            "socket-send",
+            s,
+            key,
+            Interest::Write,
+            deadline,
+        )),
         Err(e) => {
             let host = arg(vm, base, 3);
             let port = addr_port(vm, a);
@@ -723,11 +814,14 @@ fn socket_recv_from(vm: &mut Vm, base: usize, _: usize) -> VmResult<Value> {
             let b = vm.stack.pop().unwrap_or(Value::FALSE);
             vm.cons(b, a?)
         }
-        Ok(Progress::Wait) => {
-            let name = vm.heap.get(s, field::NAME);
-            check_deadline(vm, "socket-recv", deadline, name, Value::FALSE)?;
-            Err(vm.block_until(IoWait::Fd(key, Interest::Read), deadline))
-        }
+        Ok(Progress::Wait) => Err(sock_wait(
+            vm,
+            "socket-recv",
+            s,
+            key,
+            Interest::Read,
+            deadline,
+        )),
         Err(e) => Err(sock_error(vm, "socket-recv", s, &e)),
     }
 }
@@ -818,16 +912,35 @@ fn socket_address(vm: &mut Vm, base: usize, _: usize) -> VmResult<Value> {
     } else {
         "socket-local-address"
     };
-    let (s, key) = socket_key(vm, who, base, 0)?;
+    let key = socket_or_port_key(vm, who, base, 0)?;
     match vm.os.socket_addr(key, peer) {
         Ok(a) => addr_value(vm, &a),
-        Err(e) => Err(sock_error(vm, who, s, &e)),
+        Err(e) => {
+            let text = text_of(&e);
+            Err(net_error(
+                vm,
+                who,
+                Value::FALSE,
+                Value::FALSE,
+                cause_of(&e),
+                &text,
+            ))
+        }
     }
 }
 
 fn socket_family(vm: &mut Vm, base: usize, _: usize) -> VmResult<Value> {
-    let s = socket_arg(vm, "socket-family", base, 0)?;
-    Ok(vm.heap.get(s, field::FAMILY))
+    let v = arg(vm, base, 0);
+    if vm.is(v, SOCKET) {
+        return Ok(vm.heap.get(v, field::FAMILY));
+    }
+    let key = socket_or_port_key(vm, "socket-family", base, 0)?;
+    let code = match vm.os.socket_addr(key, false).map(|a| a.domain()) {
+        Ok(d) if d == socket2::Domain::IPV6 => 1,
+        Ok(d) if d == socket2::Domain::UNIX => 2,
+        _ => 0,
+    };
+    Ok(Value::fix(code))
 }
 
 fn socket_type(vm: &mut Vm, base: usize, _: usize) -> VmResult<Value> {

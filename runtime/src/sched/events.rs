@@ -170,7 +170,16 @@ impl Vm {
     /// Wait for `wait` without letting other threads run (inside a nested
     /// native call).
     pub(crate) fn wait_in_place(&mut self, wait: IoWait) -> VmResult<()> {
+        // The deadline `block_until` gave: the call made again when it
+        // passes sees that it has.
+        let deadline = self.sched.waits.next_deadline.take();
+        let left_ms = |vm: &Vm| -> Option<i32> {
+            deadline.map(|d| ((d - vm.now_us()).max(0) / 1000 + 1).min(i32::MAX as i64) as i32)
+        };
         loop {
+            if deadline.is_some_and(|d| self.now_us() >= d) {
+                return Ok(());
+            }
             match wait {
                 IoWait::Fd(fd, interest) => {
                     if self.os.is_internal_wait(fd, interest) {
@@ -182,16 +191,24 @@ impl Vm {
                             &[],
                         ));
                     }
+                    let ms = left_ms(self);
                     return self
                         .os
-                        .wait_fd(fd, interest)
+                        .wait_fd(fd, interest, ms)
                         .map_err(|m| self.error(m, &[]));
                 }
                 IoWait::Stdin if !self.os.stdin_lines.is_empty() => return Ok(()),
                 IoWait::Job(j) if self.job_done(j) => return Ok(()),
                 _ => {
-                    let c = self.os.wait_completion().map_err(|m| self.error(m, &[]))?;
-                    self.deliver(c)?;
+                    let ms = left_ms(self);
+                    match self
+                        .os
+                        .wait_completion(ms)
+                        .map_err(|m| self.error(m, &[]))?
+                    {
+                        Some(c) => self.deliver(c)?,
+                        None => return Ok(()),
+                    }
                 }
             }
         }

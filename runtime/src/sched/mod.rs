@@ -804,6 +804,9 @@ impl Vm {
         self.heap.set(init, field::DEADLINE, Value::FALSE);
         self.heap.set(init, field::RESUME, Value::UNDEFINED);
         self.heap.set(init, field::INTERRUPTS, Value::NIL);
+        // Only its stacks are wanted (the abort unwinds them): a call it
+        // was blocked in is not made again.
+        self.heap.set(init, field::RECALL, Value::FALSE);
         self.restore(init)
     }
 
