@@ -1531,7 +1531,7 @@ impl Runtime {
     ) -> Result<Value, Error> {
         let path = path.as_ref().display().to_string();
         // The host may save whatever the scripts may do.
-        self.vm.save.permit = true;
+        self.vm.save.set_permit(true);
         let save = self.eval_str(
             "(lambda (path top) (if top (save-application path #:toplevel top) (save-application path)))",
         )?;
@@ -1540,7 +1540,7 @@ impl Runtime {
             None => self.put(false)?,
         };
         let r = self.call_value(&save, (path, top));
-        self.vm.save.permit = false;
+        self.vm.save.set_permit(false);
         r
     }
 

@@ -18,21 +18,29 @@ use crate::obj;
 use crate::prim::{PRIMITIVES, PrimDef, arg, def};
 use crate::vm::{Exn, IoWait, Reg, Vm, VmResult};
 
+impl SaveState {
+    /// Let the next Scheme save write its file whatever the grants say
+    /// (`Runtime::save_forked`), or take that back.
+    pub(crate) fn set_permit(&mut self, on: bool) {
+        self.permit = on;
+    }
+}
+
 /// A save in progress (`Vm::save`): in the parent, whether its child
 /// runs and what its fork cost; in the child, its file and report pipe.
 #[derive(Default)]
 pub struct SaveState {
     /// The next Scheme save may write its file whatever the grants say
     /// (set by the host's `Runtime::save_forked`, used up by the save).
-    pub(crate) permit: bool,
+    permit: bool,
     /// In a save child: the temporary file the parent made.
-    pub(crate) tmp: Option<imp_images::TempFile>,
+    tmp: Option<imp_images::TempFile>,
     /// In a save child: where to report phases and the result.
-    pub(crate) pipe: Option<std::os::fd::OwnedFd>,
+    pipe: Option<std::os::fd::OwnedFd>,
     /// A save child is running (in the parent).
-    pub(crate) running: bool,
+    running: bool,
     /// How long the last save's `fork` took (the parent's pause).
-    pub(crate) last_fork_pause: std::time::Duration,
+    last_fork_pause: std::time::Duration,
 }
 
 /// Registers saved as image roots (§4.1), by name.
@@ -540,7 +548,7 @@ fn save_child_finish(vm: &mut Vm, base: usize, _: usize) -> VmResult<Value> {
             for (k, v) in r.fields() {
                 line.push_str(&format!(" {k} {v}"));
             }
-            let (_, us, switches) = vm.sched.terminate_phase;
+            let (us, switches) = vm.sched.terminate_figures();
             line.push_str(&format!(" terminate-us {us} terminate-switches {switches}"));
             child_report(vm, &line);
             child_report(vm, "done");

@@ -137,8 +137,7 @@ fn thread_start(vm: &mut Vm, base: usize, _: usize) -> VmResult<Value> {
     let t = arg(vm, base, 0);
     let all = vm.cons(t, vm.reg(Reg::Threads))?;
     vm.set_reg(Reg::Threads, all);
-    vm.sched.threads_registered += 1;
-    if vm.sched.threads_registered > 2 * vm.sched.threads_live_at_prune + 64 {
+    if vm.sched.note_registered() {
         vm.prune_thread_registry()?;
     }
     Ok(arg(vm, base, 0))
@@ -266,15 +265,14 @@ fn thread_kill(vm: &mut Vm, base: usize, _: usize) -> VmResult<Value> {
 /// Every live thread but the running one and the initial one is ended
 /// now if it has nothing to unwind (no `dynamic-wind` after-thunk, no
 /// pending interrupt), else asked to unwind; those are counted in
-/// `Vm::threads_unwinding`, and the running thread becomes the one their
+/// `SchedState::unwinding`, and the running thread becomes the one their
 /// ends wake (`Reg::TerminateWaiter`). One pass over the threads, with no
 /// safepoint in it: no thread runs ordinary code once the phase begins.
 fn terminate_others(vm: &mut Vm, _: usize, _: usize) -> VmResult<Value> {
     let base = push_live_threads(vm)?;
-    vm.sched.terminate_phase.0 = Some((std::time::Instant::now(), vm.sched.switches));
+    vm.sched.begin_terminate_phase();
     let me = vm.reg(Reg::Thread);
     vm.set_reg(Reg::TerminateWaiter, me);
-    vm.sched.threads_unwinding = 0;
     let terminate = vm.global_value(vm.sym("%terminate-current!"));
     for i in base..vm.stack.len() {
         let t = vm.stack[i];
@@ -285,7 +283,7 @@ fn terminate_others(vm: &mut Vm, _: usize, _: usize) -> VmResult<Value> {
         if f & flag::TERMINATING != 0 {
             // Already unwinding: wait for it like the others.
             vm.set_tflag(t, flag::UNWIND_COUNTED, true);
-            vm.sched.threads_unwinding += 1;
+            vm.sched.count_unwinding();
             continue;
         }
         vm.set_tflag(t, flag::TERMINATING | flag::TERMINATED, true);
@@ -297,14 +295,14 @@ fn terminate_others(vm: &mut Vm, _: usize, _: usize) -> VmResult<Value> {
             vm.end_thread(t)?;
         } else {
             vm.set_tflag(t, flag::UNWIND_COUNTED, true);
-            vm.sched.threads_unwinding += 1;
+            vm.sched.count_unwinding();
             let terminate = vm.global_value(vm.sym("%terminate-current!"));
             let t = vm.stack[i];
             vm.queue_interrupt(t, terminate)?;
         }
     }
     vm.stack.truncate(base);
-    Ok(Value::fix(vm.sched.threads_unwinding as i64))
+    Ok(Value::fix(vm.sched.unwinding() as i64))
 }
 
 /// Prunes the thread registry and pushes every thread in it (all live
@@ -325,7 +323,7 @@ fn push_live_threads(vm: &mut Vm) -> VmResult<usize> {
 /// `(%unwinding-count)`: threads asked to unwind by `%terminate-others!`
 /// that have not ended yet.
 fn unwinding_count(vm: &mut Vm, _: usize, _: usize) -> VmResult<Value> {
-    Ok(Value::fix(vm.sched.threads_unwinding as i64))
+    Ok(Value::fix(vm.sched.unwinding() as i64))
 }
 
 /// `(%kill-others!)`: the end of the terminate phase. Every thread but the
@@ -344,12 +342,7 @@ fn kill_others(vm: &mut Vm, _: usize, _: usize) -> VmResult<Value> {
     }
     vm.stack.truncate(base);
     vm.set_reg(Reg::TerminateWaiter, Value::FALSE);
-    vm.sched.threads_unwinding = 0;
-    if let Some((t0, switches)) = vm.sched.terminate_phase.0.take() {
-        let us = i64::try_from(t0.elapsed().as_micros()).unwrap_or(i64::MAX);
-        vm.sched.terminate_phase.1 = us;
-        vm.sched.terminate_phase.2 = (vm.sched.switches - switches) as i64;
-    }
+    vm.sched.end_terminate_phase();
     Ok(Value::UNSPECIFIED)
 }
 

@@ -163,22 +163,62 @@ pub mod channel {
 #[derive(Default)]
 pub struct SchedState {
     /// The next thread's serial number.
-    pub(crate) next_thread_id: u64,
+    next_thread_id: u64,
     /// Entries in `Reg::Threads` (live or not).
-    pub(crate) threads_registered: usize,
+    threads_registered: usize,
     /// Live threads found by the last pruning of `Reg::Threads`.
-    pub(crate) threads_live_at_prune: usize,
+    threads_live_at_prune: usize,
     /// Threads `%terminate-others!` asked to unwind that have not ended.
-    pub(crate) threads_unwinding: usize,
+    threads_unwinding: usize,
     /// Thread switches so far (restores of a thread's state).
-    pub(crate) switches: u64,
+    switches: u64,
     /// The last terminate phase (`%terminate-others!` to
     /// `%kill-others!`): when it began and the switches count then; then
     /// its length in microseconds and the switches made during it, which a
     /// save child reports.
-    pub(crate) terminate_phase: (Option<(std::time::Instant, u64)>, i64, i64),
+    terminate_phase: (Option<(std::time::Instant, u64)>, i64, i64),
     /// The wait slab's index (`events`).
-    pub(crate) waits: events::Waits,
+    waits: events::Waits,
+}
+
+impl SchedState {
+    /// A thread was added to the registry: is a pruning of it due (the
+    /// registry has doubled since the last)?
+    pub(crate) fn note_registered(&mut self) -> bool {
+        self.threads_registered += 1;
+        self.threads_registered > 2 * self.threads_live_at_prune + 64
+    }
+
+    /// A save child's terminate phase begins (`%terminate-others!`).
+    pub(crate) fn begin_terminate_phase(&mut self) {
+        self.terminate_phase.0 = Some((std::time::Instant::now(), self.switches));
+        self.threads_unwinding = 0;
+    }
+
+    /// One more thread asked to unwind in the terminate phase.
+    pub(crate) fn count_unwinding(&mut self) {
+        self.threads_unwinding += 1;
+    }
+
+    /// Threads asked to unwind that have not ended.
+    pub(crate) fn unwinding(&self) -> usize {
+        self.threads_unwinding
+    }
+
+    /// The terminate phase ends (`%kill-others!`): its length and the
+    /// switches made during it are kept for the save's report.
+    pub(crate) fn end_terminate_phase(&mut self) {
+        self.threads_unwinding = 0;
+        if let Some((t0, switches)) = self.terminate_phase.0.take() {
+            self.terminate_phase.1 = t0.elapsed().as_micros() as i64;
+            self.terminate_phase.2 = (self.switches - switches) as i64;
+        }
+    }
+
+    /// The last terminate phase: microseconds and thread switches.
+    pub(crate) fn terminate_figures(&self) -> (i64, i64) {
+        (self.terminate_phase.1, self.terminate_phase.2)
+    }
 }
 
 /// Calls a thread runs before a safepoint offers the CPU to another.
