@@ -1274,3 +1274,66 @@ fn a_timeout_inside_a_nested_native_call_still_times_out() {
     assert_eq!(rt.write(&v), "timeout");
     drop(peer);
 }
+
+// Every descriptor imp opens is close-on-exec: a child started while a
+// listener, a connection, a pipe and a file are open holds exactly the
+// descriptors one started before they were opened holds (its standard
+// streams, whatever imp itself inherited, and the one `ls` opens).
+#[test]
+fn a_child_inherits_no_socket_pipe_or_file() {
+    let d = Dir::new("cloexec");
+    let out = run_ok(
+        &d,
+        r#"
+(define (string-contains? s pat)
+  (let loop ((i 0))
+    (cond ((> (+ i (string-length pat)) (string-length s)) #f)
+          ((string=? (substring s i (+ i (string-length pat))) pat) #t)
+          (else (loop (+ i 1))))))
+(define before (process-output->string "ls /proc/self/fd"))
+(define l (tcp-listen 0 #:host "127.0.0.1"))
+(define-values (h p) (socket-local-address l))
+(define-values (ci co) (tcp-connect "127.0.0.1" p))
+(define-values (si so) (tcp-accept l))
+(define-values (pi po) (make-pipe))
+(define f (open-input-file "prog.scm"))
+(define after (process-output->string "ls -l /proc/self/fd"))
+(define after-names (process-output->string "ls /proc/self/fd"))
+(write (list (string=? before after-names)
+             (string-contains? after "socket:")
+             (string-contains? after "eventpoll")
+             (string-contains? after "prog.scm")))
+"#,
+    );
+    assert_eq!(out, "(#t #f #f #f)");
+}
+
+// thread-terminate! reaches a thread blocked in tcp-accept (its
+// dynamic-wind after-thunk runs) and one blocked reading a connection.
+#[test]
+fn thread_terminate_reaches_threads_blocked_in_accept_and_read() {
+    let d = Dir::new("terminate");
+    let out = run_ok(
+        &d,
+        r#"
+(define l (tcp-listen 0 #:host "127.0.0.1"))
+(define t (make-thread (lambda ()
+  (dynamic-wind (lambda () #f) (lambda () (tcp-accept l)) (lambda () (display "unwound\n"))))))
+(thread-start! t)
+(thread-sleep! 0.05)
+(thread-terminate! t)
+(display (guard (e ((terminated-thread-exception? e) 'terminated)) (thread-join! t)))
+(newline)
+(define-values (h p) (socket-local-address l))
+(define t2 (make-thread (lambda ()
+  (let-values (((i o) (tcp-connect "127.0.0.1" p))) (read-line i)))))
+(thread-start! t2)
+(define-values (si so) (tcp-accept l))
+(thread-sleep! 0.05)
+(thread-terminate! t2)
+(display (guard (e ((terminated-thread-exception? e) 'terminated)) (thread-join! t2)))
+(newline)
+"#,
+    );
+    assert_eq!(out, "unwound\nterminated\nterminated\n");
+}
