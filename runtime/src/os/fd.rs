@@ -317,9 +317,34 @@ impl Os {
     /// Returns the number of bytes still pending.
     pub fn write(&mut self, fd: i32, bytes: &[u8]) -> Result<usize, String> {
         let p = self.port(fd)?;
+        if p.pending_len() == 0 && p.kind != FdKind::File {
+            // Nothing queued before: send straight from `bytes`, and
+            // queue only what the descriptor does not take now.
+            let sent = send_some(p, bytes)?;
+            p.pending.extend_from_slice(&bytes[sent..]);
+            return Ok(p.pending_len());
+        }
         p.pending.extend_from_slice(bytes);
         write_some(p, WRITE_SLICE)?;
         Ok(p.pending_len())
+    }
+
+    /// Read at most `n` bytes from `fd` into a buffer kept for the
+    /// purpose (no allocation or zeroing per read; `scratch` gives them):
+    /// how many, `None` if nothing is there yet, 0 at end of file.
+    pub fn read_scratch(&mut self, fd: i32, n: usize) -> Result<Option<usize>, String> {
+        let mut buf = std::mem::take(&mut self.scratch);
+        if buf.len() < n {
+            buf.resize(n, 0);
+        }
+        let got = self.port(fd).and_then(|p| p.read_raw(&mut buf[..n]));
+        self.scratch = buf;
+        got
+    }
+
+    /// What the last `read_scratch` read (its first `n` bytes).
+    pub fn scratch(&self, n: usize) -> &[u8] {
+        &self.scratch[..n.min(self.scratch.len())]
     }
 
     /// Write pending bytes of `fd`; the number still pending.
@@ -559,36 +584,18 @@ pub(crate) fn write_some(p: &mut FdPort, budget: usize) -> Result<(), String> {
     } else {
         usize::MAX
     };
-    while p.pending_from < p.pending.len() && p.pending_from < stop {
+    if p.pending_from < p.pending.len() && p.pending_from < stop {
         let end = p.pending.len().min(stop);
-        let bytes = &p.pending[p.pending_from..end];
-        let r = if p.kind == FdKind::Socket {
-            // MSG_NOSIGNAL: a peer that went away is an EPIPE error here,
-            // never a SIGPIPE that ends the process.
-            nix::sys::socket::send(
-                p.fd.as_raw_fd(),
-                bytes,
-                nix::sys::socket::MsgFlags::MSG_NOSIGNAL,
-            )
-        } else {
-            nix::unistd::write(&p.fd, bytes)
-        };
+        let bytes = std::mem::take(&mut p.pending);
+        let r = send_some(p, &bytes[p.pending_from..end]);
+        p.pending = bytes;
         match r {
-            Ok(n) => {
-                p.pending_from += n;
-                p.deadline[1] = None;
-            }
-            Err(Errno::EAGAIN) => {
-                p.writable = false;
-                break;
-            }
-            Err(Errno::EINTR) => continue,
-            Err(Errno::EPIPE) | Err(Errno::ECONNRESET) => {
+            Ok(n) => p.pending_from += n,
+            Err(e) => {
                 p.pending.clear();
                 p.pending_from = 0;
-                return Err("write failed: the peer closed the connection".into());
+                return Err(e);
             }
-            Err(e) => return Err(format!("write failed: {}", e.desc())),
         }
     }
     if p.pending_from == p.pending.len() {
@@ -599,4 +606,40 @@ pub(crate) fn write_some(p: &mut FdPort, budget: usize) -> Result<(), String> {
         p.pending_from = 0;
     }
     Ok(())
+}
+
+/// Write `bytes` to `p`'s descriptor until they are all written or it
+/// would block (which clears its write readiness); how many went.
+fn send_some(p: &mut FdPort, bytes: &[u8]) -> Result<usize, String> {
+    let mut sent = 0;
+    while sent < bytes.len() {
+        let rest = &bytes[sent..];
+        let r = if p.kind == FdKind::Socket {
+            // MSG_NOSIGNAL: a peer that went away is an EPIPE error here,
+            // never a SIGPIPE that ends the process.
+            nix::sys::socket::send(
+                p.fd.as_raw_fd(),
+                rest,
+                nix::sys::socket::MsgFlags::MSG_NOSIGNAL,
+            )
+        } else {
+            nix::unistd::write(&p.fd, rest)
+        };
+        match r {
+            Ok(n) => {
+                sent += n;
+                p.deadline[1] = None;
+            }
+            Err(Errno::EAGAIN) => {
+                p.writable = false;
+                break;
+            }
+            Err(Errno::EINTR) => continue,
+            Err(Errno::EPIPE) | Err(Errno::ECONNRESET) => {
+                return Err("write failed: the peer closed the connection".into());
+            }
+            Err(e) => return Err(format!("write failed: {}", e.desc())),
+        }
+    }
+    Ok(sent)
 }

@@ -177,6 +177,8 @@ pub struct Os {
     fds: HashMap<i32, FdPort>,
     /// The epoll instance the event loop waits in.
     poller: Poller,
+    /// The buffer `read_with` reads into.
+    scratch: Vec<u8>,
     /// The next port key.
     next_key: i32,
     /// Keys below this were given by the parent of a forked child: their
@@ -269,6 +271,7 @@ impl Os {
             done_rx,
             fds: HashMap::new(),
             poller,
+            scratch: Vec::new(),
             next_key: 1,
             inherited_below: 0,
             stdin_req: None,

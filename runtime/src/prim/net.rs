@@ -709,8 +709,7 @@ fn socket_queue(vm: &mut Vm, base: usize, _: usize) -> VmResult<Value> {
         .clamp(start as i64, len as i64) as usize;
     vm.before_effect()?;
     let bytes = &vm.heap.payload_bytes(bv)[8 + start..8 + end];
-    let bytes = bytes.to_vec();
-    match vm.os.write(key, &bytes) {
+    match vm.os.write(key, bytes) {
         Ok(n) => Ok(Value::fix(n as i64)),
         Err(m) => Err(data_error(vm, "socket-send", s, &m)),
     }
@@ -740,10 +739,15 @@ fn socket_recv(vm: &mut Vm, base: usize, _: usize) -> VmResult<Value> {
     let (s, key) = socket_key(vm, "socket-recv", base, 0)?;
     let n = vm.index_arg("socket-recv", base, 1)?.clamp(1, 1 << 24);
     let deadline = deadline_arg(vm, base, 2);
-    let mut buf = vec![0u8; n];
-    let r = vm.os.port(key).and_then(|p| p.read_raw(&mut buf));
-    match r {
-        Ok(Some(got)) => vm.bytevector(&buf[..got]),
+    // The bytes go from the kernel to a kept buffer to the heap: one copy
+    // each, nothing zeroed.
+    match vm.os.read_scratch(key, n) {
+        Ok(Some(got)) => {
+            let b = vm.bytevector_uninit(got)?;
+            let Vm { os, heap, .. } = &mut *vm;
+            heap.set_payload_bytes(b, 8, os.scratch(got));
+            Ok(b)
+        }
         Ok(None) => Err(sock_wait(
             vm,
             "socket-recv",

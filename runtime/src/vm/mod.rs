@@ -1172,8 +1172,21 @@ impl Vm {
 
     /// A bytevector holding `bytes`.
     pub fn bytevector(&mut self, bytes: &[u8]) -> VmResult<Value> {
-        let b = self.make_bytevector(bytes.len(), 0)?;
+        let b = self.bytevector_uninit(bytes.len())?;
         self.heap.set_payload_bytes(b, 8, bytes);
+        Ok(b)
+    }
+
+    /// A bytevector of `n` bytes whose contents the caller writes next
+    /// (before any allocation): only the padding of its last word is
+    /// zeroed here, so a large one is not written twice.
+    pub fn bytevector_uninit(&mut self, n: usize) -> VmResult<Value> {
+        let b = self.alloc(BYTEVECTOR, 1 + n.div_ceil(8))?;
+        let p = self.heap.payload_mut(b);
+        p[0] = n as u64;
+        if let Some(last) = p.get_mut(n.div_ceil(8)).filter(|_| n > 0) {
+            *last = 0;
+        }
         Ok(b)
     }
 
