@@ -72,6 +72,7 @@ use crate::printer::Mode;
 use crate::vm::{Abort, Exn, Reg, Vm};
 
 pub use crate::convert::{FromValue, IntoArgs, IntoValue};
+pub use crate::host::{Host, HostMut, HostRef, HostTypeBuilder};
 pub use crate::native::FromArgs;
 pub use crate::os::{LineRequest, LineSource};
 pub use crate::report::Report;

@@ -436,6 +436,8 @@ pub(crate) fn call_native(vm: &mut Vm, f: Raw, f_idx: usize, argc: usize) -> VmR
         func(&mut cx, &args)
     }));
     drop(quiet);
+    // HostMut arguments the function dropped gave their values back.
+    vm.host.objects.reclaim();
     args.clear();
     vm.host.native_args = args;
     // Whatever the closure did, the caller's stack is as it left it.

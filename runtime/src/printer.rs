@@ -291,13 +291,30 @@ impl Printer {
                 let _ = write!(self.out, "#<socket {name}>");
             }
             obj::HOST => {
-                let ty = vm.heap.get(v, 2);
+                use crate::host::field;
+                let ty = vm.heap.get(v, field::TYPE_NAME);
                 let ty = if vm.is(ty, obj::SYMBOL) {
                     vm.symbol_name(ty)
                 } else {
                     "?".to_string()
                 };
-                let _ = write!(self.out, "#<host {ty}>");
+                // A host type that prints its values, if the value is here.
+                let text = (vm.heap.get(v, field::SESSION) == Value::fix(vm.os.session))
+                    .then(|| {
+                        let token = vm.heap.get(v, field::TOKEN).as_fixnum_unchecked() as u64;
+                        let index = vm.heap.get(v, field::TYPE).as_fixnum_unchecked() as usize;
+                        let value = vm.host.objects.peek(token)?;
+                        vm.host.objects.print(index, value)
+                    })
+                    .flatten();
+                match text {
+                    Some(t) => {
+                        let _ = write!(self.out, "#<{ty} {t}>");
+                    }
+                    None => {
+                        let _ = write!(self.out, "#<host {ty}>");
+                    }
+                }
             }
             obj::RECORD => {
                 let rtd = vm.heap.get(v, 0);

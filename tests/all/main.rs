@@ -6,6 +6,7 @@ mod convert;
 mod embed;
 mod fuzz_smoke;
 mod grants;
+mod host_types;
 mod images;
 mod net;
 mod r7rs;

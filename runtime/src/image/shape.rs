@@ -99,7 +99,7 @@ pub(crate) fn valid_object(t: Tag, p: &[u64]) -> Result<(), String> {
         }
         obj::WIDENED => n >= 2,
         obj::RATIO => n == 2,
-        obj::HOST => n == 3 && fix(0) && fix(1),
+        obj::HOST => n == crate::host::field::SIZE && fix(0) && fix(1) && fix(3),
         obj::SOCKET => n == crate::prim::net::field::SIZE && (0..4).all(fix),
         obj::BYTEVECTOR => n >= 1 && fits(p[0].div_ceil(8)),
         obj::FLONUM => n == 1,
@@ -252,7 +252,7 @@ mod tests {
                 vec![one, f, one, f, one],
                 vec![one, f, f, one, one],
             ),
-            (obj::HOST, vec![one, one, f], vec![f, one, f]),
+            (obj::HOST, vec![one, one, f, one], vec![f, one, f, one]),
         ] {
             assert_eq!(valid_object(t, &good), Ok(()), "{}", obj::tag_name(t));
             assert!(valid_object(t, &bad).is_err(), "{}", obj::tag_name(t));

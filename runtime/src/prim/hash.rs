@@ -246,6 +246,10 @@ fn equal_hash_bounded(vm: &Vm, v: Value, budget: &mut u32) -> u64 {
             let d = equal_hash_bounded(vm, vm.cdr(v), budget);
             combine(combine(1, a), d)
         }
+        crate::obj::HOST => match crate::prim::host_hash(vm, v) {
+            Some(h) => combine(3, h),
+            None => eqv_hash(vm, v),
+        },
         VECTOR => {
             let n = vm.heap.len(v);
             let mut h = combine(2, n as u64);

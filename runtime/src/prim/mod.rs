@@ -204,10 +204,47 @@ pub fn equal(vm: &Vm, a: Value, b: Value) -> bool {
                     return false;
                 }
             }
+            crate::obj::HOST => {
+                if host_equal(vm, a, b) != Some(true) {
+                    return false;
+                }
+            }
             _ => return false,
         }
     }
     true
+}
+
+/// Two host objects of this runtime and of one type that says how to
+/// compare its values: are they `equal?` (`None`: nothing says).
+pub(crate) fn host_equal(vm: &Vm, a: Value, b: Value) -> Option<bool> {
+    use crate::host::field;
+    let here = Value::fix(vm.os.session);
+    if vm.heap.get(a, field::SESSION) != here || vm.heap.get(b, field::SESSION) != here {
+        return None;
+    }
+    let t = vm.heap.get(a, field::TYPE);
+    if t != vm.heap.get(b, field::TYPE) {
+        return Some(false);
+    }
+    let hosts = &vm.host.objects;
+    let va = hosts.peek(vm.heap.get(a, field::TOKEN).as_fixnum_unchecked() as u64)?;
+    let vb = hosts.peek(vm.heap.get(b, field::TOKEN).as_fixnum_unchecked() as u64)?;
+    hosts.equal(t.as_fixnum_unchecked() as usize, va, vb)
+}
+
+/// The `equal?` hash of a host object whose type hashes its values.
+pub(crate) fn host_hash(vm: &Vm, v: Value) -> Option<u64> {
+    use crate::host::field;
+    if vm.heap.get(v, field::SESSION) != Value::fix(vm.os.session) {
+        return None;
+    }
+    let hosts = &vm.host.objects;
+    let value = hosts.peek(vm.heap.get(v, field::TOKEN).as_fixnum_unchecked() as u64)?;
+    hosts.hash(
+        vm.heap.get(v, field::TYPE).as_fixnum_unchecked() as usize,
+        value,
+    )
 }
 
 /// Argument `i`.

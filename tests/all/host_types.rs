@@ -1,0 +1,247 @@
+//! Host types (issue 22, item 1): Rust types registered with a name, a
+//! predicate, a printed form, `equal?` and hashing, taken by native
+//! functions as `HostRef<T>` (several at once) and `HostMut<T>` (one at a
+//! time, checked) and returned as `Host<T>`.
+
+use imp::{Host, HostMut, HostRef, Runtime};
+
+#[derive(Debug, PartialEq, Hash)]
+struct Point {
+    x: i64,
+    y: i64,
+}
+
+#[derive(Debug)]
+struct Item {
+    key: String,
+}
+
+fn runtime(stress: bool) -> Runtime {
+    let mut rt = Runtime::builder()
+        .allow_all()
+        .gc_stress(stress)
+        .build()
+        .expect("runtime");
+    rt.register_type::<Point>("point")
+        .printer(|p| format!("{} {}", p.x, p.y))
+        .equality()
+        .hashing()
+        .method("point-x", |_, (p,): (HostRef<Point>,)| Ok(p.x))
+        .expect("method")
+        .build()
+        .expect("point");
+    rt.register("point", |_, (x, y): (i64, i64)| Ok(Host(Point { x, y })))
+        .expect("register");
+    rt.register("point+", |_, (a, b): (HostRef<Point>, HostRef<Point>)| {
+        Ok(Host(Point {
+            x: a.x + b.x,
+            y: a.y + b.y,
+        }))
+    })
+    .expect("register");
+    rt.register("point-move!", |_, (mut p, dx): (HostMut<Point>, i64)| {
+        p.x += dx;
+        Ok(p.x)
+    })
+    .expect("register");
+    rt.register(
+        "point-move-by!",
+        |_, (mut p, q): (HostMut<Point>, HostRef<Point>)| {
+            p.x += q.x;
+            Ok(p.x)
+        },
+    )
+    .expect("register");
+    rt.register(
+        "point-swap!",
+        |_, (mut p, mut q): (HostMut<Point>, HostMut<Point>)| {
+            std::mem::swap(&mut p.x, &mut q.x);
+            Ok(())
+        },
+    )
+    .expect("register");
+    rt.register_type::<Item>("item")
+        .debug()
+        .build()
+        .expect("item");
+    rt.register("item", |_, (key,): (String,)| Ok(Host(Item { key })))
+        .expect("register");
+    rt.register("item-key", |_, (i,): (HostRef<Item>,)| Ok(i.key.clone()))
+        .expect("register");
+    rt.register("item<?", |_, (a, b): (HostRef<Item>, HostRef<Item>)| {
+        Ok(a.key < b.key)
+    })
+    .expect("register");
+    rt
+}
+
+fn eval(rt: &mut Runtime, src: &str) -> String {
+    match rt.eval_str(src) {
+        Ok(v) => rt.write(&v),
+        Err(e) => panic!("{src} failed: {e}"),
+    }
+}
+
+fn err(rt: &mut Runtime, src: &str) -> String {
+    match rt.eval_str(src) {
+        Ok(v) => panic!("{src} should fail, gave {}", rt.write(&v)),
+        Err(e) => e.to_string(),
+    }
+}
+
+// Host types in native signatures: values made by returning Host<T>, read
+// through HostRef<T> (two at once, even the same object twice), changed
+// through HostMut<T>, and the change seen afterwards.
+#[test]
+fn host_types_in_signatures() {
+    let mut rt = runtime(false);
+    assert_eq!(
+        eval(
+            &mut rt,
+            "(define a (point 1 2)) (define b (point 10 20)) (point+ a b)"
+        ),
+        "#<point 11 22>"
+    );
+    assert_eq!(eval(&mut rt, "(point+ a a)"), "#<point 2 4>");
+    assert_eq!(eval(&mut rt, "(point-move! a 5)"), "6");
+    assert_eq!(eval(&mut rt, "(list (point-x a) a)"), "(6 #<point 6 2>)");
+    assert_eq!(eval(&mut rt, "(point-move-by! a b)"), "16");
+    assert_eq!(
+        eval(&mut rt, "(point-swap! a b) (list a b)"),
+        "(#<point 10 2> #<point 16 20>)"
+    );
+    // From Rust as well.
+    let a = rt.eval_str("a").expect("a");
+    assert_eq!(rt.scope().host_mut::<Point>(&a).expect("point").x, 10);
+}
+
+// A host object of the wrong type is a Scheme error naming both types; so
+// is a value that is no host object; the engine goes on.
+#[test]
+fn wrong_types_are_errors_naming_both() {
+    let mut rt = runtime(false);
+    let e = err(&mut rt, "(point-x (item \"k\"))");
+    assert!(
+        e.contains("expected a host object of type point, got one of type item"),
+        "{e}"
+    );
+    let e = err(&mut rt, "(point-x 42)");
+    assert!(
+        e.contains("expected a host object of type point, got 42"),
+        "{e}"
+    );
+    let e = err(&mut rt, "(point-move! \"no\" 1)");
+    assert!(e.contains("host object of type point"), "{e}");
+    assert_eq!(eval(&mut rt, "(point-x (point 3 4))"), "3");
+}
+
+// HostMut is exclusive: the same object as a HostMut and another argument
+// (HostRef or HostMut) is an error that says so, and afterwards the object
+// is whole and usable again.
+#[test]
+fn host_mut_is_exclusive() {
+    let mut rt = runtime(false);
+    eval(&mut rt, "(define a (point 1 2))");
+    let e = err(&mut rt, "(point-move-by! a a)");
+    assert!(e.contains("borrowed"), "{e}");
+    let e = err(&mut rt, "(point-swap! a a)");
+    assert!(e.contains("borrowed"), "{e}");
+    assert_eq!(eval(&mut rt, "(point-move! a 1) a"), "#<point 2 2>");
+    assert_eq!(eval(&mut rt, "(point+ a a)"), "#<point 4 4>");
+}
+
+// The predicate, the printed forms (a printer, Debug, none), equal? by
+// PartialEq (and by identity for a type without it), and equal? hash
+// tables keyed by host values through Hash.
+#[test]
+fn predicate_printed_form_equality_and_hashing() {
+    let mut rt = runtime(false);
+    assert_eq!(
+        eval(
+            &mut rt,
+            "(list (point? (point 0 0)) (point? (item \"x\")) (point? 5) (item? (item \"x\")))"
+        ),
+        "(#t #f #f #t)"
+    );
+    assert_eq!(eval(&mut rt, "(item \"k\")"), "#<item Item { key: \"k\" }>");
+    rt.register("raw", |_, ()| Ok(Host(7u8))).expect("register");
+    assert_eq!(eval(&mut rt, "(raw)"), "#<host u8>");
+    assert_eq!(
+        eval(
+            &mut rt,
+            "(list (equal? (point 1 2) (point 1 2)) (equal? (point 1 2) (point 2 1)) \
+             (let ((i (item \"a\"))) (equal? i i)) (equal? (item \"a\") (item \"a\")) \
+             (equal? (list (point 1 1)) (list (point 1 1))))"
+        ),
+        "(#t #f #t #f #t)"
+    );
+    assert_eq!(
+        eval(
+            &mut rt,
+            "(let ((t (make-equal-hash-table)))
+               (do ((i 0 (+ i 1))) ((= i 100)) (hash-table-set! t (point i (* i i)) i))
+               (list (hash-table-ref/default t (point 7 49) #f)
+                     (hash-table-ref/default t (point 7 48) #f)
+                     (hash-table-count t)))"
+        ),
+        "(7 #f 100)"
+    );
+}
+
+// Host objects made and dropped many times: the collector drops their
+// values (slots are reused under new generations, so a dead object's
+// token never finds a new value), under the collector's stress mode.
+#[test]
+fn many_host_objects_under_gc_stress() {
+    let mut rt = runtime(true);
+    assert_eq!(
+        eval(
+            &mut rt,
+            "(define keep (let loop ((i 0) (acc '()))
+                            (if (= i 2000) acc
+                                (loop (+ i 1) (if (= 0 (modulo i 100)) (cons (point i i) acc) acc)))))
+             (define (sum l) (if (null? l) 0 (+ (point-x (car l)) (sum (cdr l)))))
+             (sum keep)"
+        ),
+        "19000"
+    );
+    rt.collect_garbage().expect("gc");
+    assert_eq!(rt.host_object_count(), 20);
+    // A quicksort through a host comparison, as the benchmark does.
+    assert_eq!(
+        eval(
+            &mut rt,
+            "(define (qsort l)
+               (if (null? l) l
+                   (let ((p (car l)))
+                     (let part ((r (cdr l)) (lo '()) (hi '()))
+                       (cond ((null? r) (append (qsort lo) (list p) (qsort hi)))
+                             ((item<? (car r) p) (part (cdr r) (cons (car r) lo) hi))
+                             (else (part (cdr r) lo (cons (car r) hi))))))))
+             (map item-key (qsort (map item '(\"d\" \"a\" \"c\" \"b\"))))"
+        ),
+        "(\"a\" \"b\" \"c\" \"d\")"
+    );
+}
+
+// A host object in an image is stale in the process that loads it: using
+// it as a HostRef is an error that says why.
+#[test]
+fn a_host_object_from_an_image_is_stale() {
+    let path = std::env::temp_dir().join(format!("imp-host-types-{}.img", std::process::id()));
+    let mut rt = runtime(false);
+    eval(&mut rt, "(define kept (point 1 2))");
+    rt.save_image(&path, None).expect("save");
+    let (mut again, _) = Runtime::from_image(&path).expect("load");
+    let _ = std::fs::remove_file(&path);
+    again
+        .register("point-x", |_, (p,): (HostRef<Point>,)| Ok(p.x))
+        .expect("register");
+    match again.eval_str("(point-x kept)") {
+        Err(e) => {
+            let m = e.to_string();
+            assert!(m.contains("another runtime"), "{m}")
+        }
+        Ok(v) => panic!("expected a stale-object error, got {}", again.write(&v)),
+    }
+}
