@@ -56,6 +56,21 @@ pub trait IntoValue {
     /// # Errors
     /// [`Error::Heap`] if the heap is exhausted.
     fn into_value(self, cx: &mut Scope<'_>) -> Result<Value, Error>;
+
+    #[doc(hidden)]
+    /// Make the Scheme value as a raw word, to be used before anything
+    /// else allocates (a native function's result): no handle is made
+    /// for the kinds that need none.
+    ///
+    /// # Errors
+    /// As [`IntoValue::into_value`].
+    fn into_raw(self, cx: &mut Scope<'_>) -> Result<Raw, Error>
+    where
+        Self: Sized,
+    {
+        let v = self.into_value(cx)?;
+        cx.raw(&v)
+    }
 }
 
 /// A Rust value that can be made from a Scheme value.
@@ -83,6 +98,18 @@ pub trait FromValue: Sized {
     /// # Errors
     /// [`Error::Type`] if `v` is not of a kind that converts.
     fn from_value(v: &Value, cx: &mut Scope<'_>) -> Result<Self, Error>;
+
+    #[doc(hidden)]
+    /// Convert the value in VM stack slot `slot` (a native call's
+    /// argument): the kinds that need no handle read it in place.
+    ///
+    /// # Errors
+    /// As [`FromValue::from_value`].
+    fn from_slot(cx: &mut Scope<'_>, slot: usize) -> Result<Self, Error> {
+        let v = cx.vm.stack[slot];
+        let v = cx.hold(v);
+        Self::from_value(&v, cx)
+    }
 }
 
 /// Arguments for a call: a tuple of [`IntoValue`]s (or `()`), a
@@ -152,6 +179,11 @@ impl Scope<'_> {
 
 // ---- numbers ------------------------------------------------------------------------
 
+/// An exact integer of a Rust type from a raw Scheme number.
+trait FromRawNum: Sized {
+    fn from_raw_num(cx: &mut Scope<'_>, raw: Raw) -> Result<Self, Error>;
+}
+
 macro_rules! integer_conversions {
     ($($t:ty),*) => {$(
         impl IntoValue for $t {
@@ -163,11 +195,35 @@ macro_rules! integer_conversions {
                 let r = cx.vm.make_num(n);
                 cx.hold_result(r)
             }
+
+            fn into_raw(self, cx: &mut Scope<'_>) -> Result<Raw, Error> {
+                if let Some(r) = i64::try_from(self).ok().and_then(Raw::fixnum) {
+                    return Ok(r);
+                }
+                let v = self.into_value(cx)?;
+                cx.raw(&v)
+            }
         }
 
         impl FromValue for $t {
             fn from_value(v: &Value, cx: &mut Scope<'_>) -> Result<Self, Error> {
                 let raw = cx.raw(v)?;
+                Self::from_raw_num(cx, raw)
+            }
+
+            fn from_slot(cx: &mut Scope<'_>, slot: usize) -> Result<Self, Error> {
+                let raw = cx.vm.stack[slot];
+                if let Some(i) = raw.as_fixnum()
+                    && let Ok(n) = <$t>::try_from(i)
+                {
+                    return Ok(n);
+                }
+                Self::from_raw_num(cx, raw)
+            }
+        }
+
+        impl FromRawNum for $t {
+            fn from_raw_num(cx: &mut Scope<'_>, raw: Raw) -> Result<Self, Error> {
                 let n = match cx.vm.num(raw) {
                     Some(Num::Fix(i)) => <$t>::try_from(i).ok(),
                     Some(Num::Big(b)) => <$t>::try_from(&b).ok(),
@@ -199,10 +255,22 @@ impl IntoValue for f32 {
 impl FromValue for f64 {
     fn from_value(v: &Value, cx: &mut Scope<'_>) -> Result<Self, Error> {
         let raw = cx.raw(v)?;
-        match cx.vm.num(raw) {
-            Some(n) => Ok(n.to_f64()),
-            None => Err(type_error(cx, "a real number", raw)),
-        }
+        f64_of(cx, raw)
+    }
+
+    fn from_slot(cx: &mut Scope<'_>, slot: usize) -> Result<Self, Error> {
+        let raw = cx.vm.stack[slot];
+        f64_of(cx, raw)
+    }
+}
+
+fn f64_of(cx: &mut Scope<'_>, raw: Raw) -> Result<f64, Error> {
+    if let Some(i) = raw.as_fixnum() {
+        return Ok(i as f64);
+    }
+    match cx.vm.num(raw) {
+        Some(n) => Ok(n.to_f64()),
+        None => Err(type_error(cx, "a real number", raw)),
     }
 }
 
@@ -218,15 +286,29 @@ impl IntoValue for bool {
     fn into_value(self, cx: &mut Scope<'_>) -> Result<Value, Error> {
         Ok(cx.hold(Raw::bool(self)))
     }
+
+    fn into_raw(self, _: &mut Scope<'_>) -> Result<Raw, Error> {
+        Ok(Raw::bool(self))
+    }
 }
 
 impl FromValue for bool {
     fn from_value(v: &Value, cx: &mut Scope<'_>) -> Result<Self, Error> {
-        match cx.raw(v)? {
-            Raw::TRUE => Ok(true),
-            Raw::FALSE => Ok(false),
-            raw => Err(type_error(cx, "a boolean", raw)),
-        }
+        let raw = cx.raw(v)?;
+        bool_of(cx, raw)
+    }
+
+    fn from_slot(cx: &mut Scope<'_>, slot: usize) -> Result<Self, Error> {
+        let raw = cx.vm.stack[slot];
+        bool_of(cx, raw)
+    }
+}
+
+fn bool_of(cx: &mut Scope<'_>, raw: Raw) -> Result<bool, Error> {
+    match raw {
+        Raw::TRUE => Ok(true),
+        Raw::FALSE => Ok(false),
+        raw => Err(type_error(cx, "a boolean", raw)),
     }
 }
 
@@ -282,6 +364,10 @@ impl IntoValue for () {
     fn into_value(self, cx: &mut Scope<'_>) -> Result<Value, Error> {
         Ok(cx.hold(Raw::UNSPECIFIED))
     }
+
+    fn into_raw(self, _: &mut Scope<'_>) -> Result<Raw, Error> {
+        Ok(Raw::UNSPECIFIED)
+    }
 }
 
 impl FromValue for () {
@@ -301,12 +387,21 @@ impl IntoValue for &Value {
         let raw = cx.raw(self)?;
         Ok(cx.hold(raw))
     }
+
+    fn into_raw(self, cx: &mut Scope<'_>) -> Result<Raw, Error> {
+        cx.raw(self)
+    }
 }
 
 impl FromValue for Value {
     fn from_value(v: &Value, cx: &mut Scope<'_>) -> Result<Self, Error> {
         let raw = cx.raw(v)?;
         Ok(cx.hold(raw))
+    }
+
+    fn from_slot(cx: &mut Scope<'_>, slot: usize) -> Result<Self, Error> {
+        let v = cx.vm.stack[slot];
+        Ok(cx.hold(v))
     }
 }
 

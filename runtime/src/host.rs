@@ -195,6 +195,9 @@ impl Hosts {
     /// Put back what dropped `HostMut` guards returned (after every
     /// native call, and before a slot is used).
     pub(crate) fn reclaim(&mut self) {
+        if self.returned.borrow().is_empty() {
+            return;
+        }
         let back = std::mem::take(&mut *self.returned.borrow_mut());
         for (slot, v) in back {
             if let Some(s) = self.slots.get_mut(slot as usize)
@@ -354,11 +357,27 @@ impl<T: 'static> IntoValue for Host<T> {
     fn into_value(self, cx: &mut Scope<'_>) -> Result<Value, Error> {
         cx.host_object(self.0)
     }
+
+    fn into_raw(self, cx: &mut Scope<'_>) -> Result<Raw, Error> {
+        cx.host_object_raw(self.0)
+    }
 }
 
 impl<T: 'static> FromValue for HostRef<T> {
     fn from_value(v: &Value, cx: &mut Scope<'_>) -> Result<Self, Error> {
-        let (_, token) = cx.host_token::<T>(v)?;
+        let o = cx.raw(v)?;
+        Self::from_raw_host(cx, o)
+    }
+
+    fn from_slot(cx: &mut Scope<'_>, slot: usize) -> Result<Self, Error> {
+        let o = cx.vm.stack[slot];
+        Self::from_raw_host(cx, o)
+    }
+}
+
+impl<T: 'static> HostRef<T> {
+    fn from_raw_host(cx: &mut Scope<'_>, o: Raw) -> Result<Self, Error> {
+        let token = cx.host_token::<T>(o)?;
         let rc = match cx.vm.host.objects.get(token) {
             Ok(rc) => rc.clone(),
             Err(why) => return Err(Error::Type(format!("the host object is unusable: {why}"))),
@@ -375,7 +394,19 @@ impl<T: 'static> FromValue for HostRef<T> {
 
 impl<T: 'static> FromValue for HostMut<T> {
     fn from_value(v: &Value, cx: &mut Scope<'_>) -> Result<Self, Error> {
-        let (_, token) = cx.host_token::<T>(v)?;
+        let o = cx.raw(v)?;
+        Self::from_raw_host(cx, o)
+    }
+
+    fn from_slot(cx: &mut Scope<'_>, slot: usize) -> Result<Self, Error> {
+        let o = cx.vm.stack[slot];
+        Self::from_raw_host(cx, o)
+    }
+}
+
+impl<T: 'static> HostMut<T> {
+    fn from_raw_host(cx: &mut Scope<'_>, o: Raw) -> Result<Self, Error> {
+        let token = cx.host_token::<T>(o)?;
         let hosts = &mut cx.vm.host.objects;
         hosts
             .get(token)
@@ -589,6 +620,13 @@ impl Scope<'_> {
     /// # Errors
     /// [`Error::Heap`] if the heap is exhausted.
     pub fn host_object<T: 'static>(&mut self, x: T) -> Result<Value, Error> {
+        let o = self.host_object_raw(x)?;
+        Ok(self.hold(o))
+    }
+
+    /// A new host object holding `x`, raw (used before anything else
+    /// allocates).
+    pub(crate) fn host_object_raw<T: 'static>(&mut self, x: T) -> Result<Raw, Error> {
         let index = self.vm.host.objects.type_index::<T>();
         let r = (|| {
             let name = self
@@ -618,7 +656,7 @@ impl Scope<'_> {
         let token = self.vm.host.objects.insert(Rc::new(x));
         self.vm.heap.set(o, field::TOKEN, Raw::fix(token as i64));
         self.vm.heap.track(o, token);
-        Ok(self.hold(o))
+        Ok(o)
     }
 
     /// The type index of host object `v` of this runtime, if it is one.
@@ -638,8 +676,7 @@ impl Scope<'_> {
 
     /// The token of `v`, a host object of this runtime whose type is `T`;
     /// the error names both types otherwise.
-    fn host_token<T: 'static>(&mut self, v: &Value) -> Result<(Raw, u64), Error> {
-        let o = self.raw(v)?;
+    fn host_token<T: 'static>(&mut self, o: Raw) -> Result<u64, Error> {
         let want = || match self.vm.host.objects.known_index::<T>() {
             Some(i) => self
                 .vm
@@ -673,8 +710,7 @@ impl Scope<'_> {
                 "expected a host object of type {w}, got one of type {got}"
             )));
         }
-        let token = self.vm.heap.get(o, field::TOKEN).as_fixnum_unchecked() as u64;
-        Ok((o, token))
+        Ok(self.vm.heap.get(o, field::TOKEN).as_fixnum_unchecked() as u64)
     }
 
     /// The Rust value of host object `v`, if it holds a `T`.
@@ -697,7 +733,8 @@ impl Scope<'_> {
     /// a heap was copied from), or is borrowed by a [`HostRef`] or
     /// [`HostMut`] now.
     pub fn host_mut<T: 'static>(&mut self, v: &Value) -> Result<&mut T, Error> {
-        let (_, token) = self.host_token::<T>(v)?;
+        let o = self.raw(v)?;
+        let token = self.host_token::<T>(o)?;
         let hosts = &mut self.vm.host.objects;
         hosts
             .get(token)

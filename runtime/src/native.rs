@@ -28,11 +28,27 @@ use imp_gc::Value as Raw;
 use crate::convert::{FromValue, IntoValue};
 use crate::obj;
 use crate::vm::{Exn, Vm, VmResult};
-use crate::{Error, Scope, Value, hold_in, raw_in};
+use crate::{Error, Scope, Value, hold_in};
 
 #[doc(hidden)]
-/// A registered function, type-erased.
-pub type NativeFn = Rc<dyn Fn(&mut Scope<'_>, &[Value]) -> Result<Value, Error>>;
+/// A registered function, type-erased: it reads its arguments where the
+/// call left them on the VM stack (`Args`) and returns a raw value (read
+/// before anything else allocates).
+pub type NativeFn = Rc<dyn Fn(&mut Scope<'_>, Args) -> Result<Raw, Error>>;
+
+#[doc(hidden)]
+/// Where a native call's arguments are: `argc` stack slots from `base`
+/// (the stack is a root, so they stay valid while the call runs).
+#[derive(Clone, Copy, Debug)]
+pub struct Args {
+    /// The first argument's stack slot.
+    pub base: usize,
+    /// How many there are.
+    pub argc: usize,
+}
+
+/// Entries of the call cache (a power of two).
+const CACHE: usize = 16;
 
 /// What the host registered and lent (`Vm::host`).
 #[derive(Default)]
@@ -50,8 +66,6 @@ pub struct HostState {
     /// The continuation and the list of values of an escape out of a
     /// native function (`Abort::Escape`) on its way out.
     pub(crate) pending_escape: Option<(crate::Value, crate::Value)>,
-    /// The argument buffer native function calls reuse.
-    pub(crate) native_args: Vec<crate::Value>,
 }
 
 /// The functions a runtime's host registered, by name; and by the
@@ -70,6 +84,11 @@ pub struct HostState {
 pub struct Natives {
     by_name: HashMap<String, NativeFn>,
     by_hash: HashMap<u32, Vec<Entry>, std::hash::BuildHasherDefault<SpreadHash>>,
+    /// Recently called procedure objects (their bits and the heap's epoch
+    /// then: while no collection has moved anything, the same bits are
+    /// the same object) and their functions: a call found here costs two
+    /// comparisons, not a lookup by name.
+    cache: std::cell::RefCell<[(u64, u64, Option<NativeFn>); CACHE]>,
     /// Let Rust's panic hook print a native function's panic (off: the
     /// panic becomes a Scheme error and nothing is printed).
     pub show_panics: bool,
@@ -184,6 +203,7 @@ impl Natives {
         Natives {
             by_name: self.by_name.clone(),
             by_hash,
+            cache: Default::default(),
             show_panics: self.show_panics,
         }
     }
@@ -209,6 +229,23 @@ pub trait FromArgs: Sized {
     /// # Errors
     /// [`Error::Type`] naming `who` for a wrong count or a wrong type.
     fn from_args(who: &str, args: &[Value], cx: &mut Scope<'_>) -> Result<Self, Error>;
+
+    #[doc(hidden)]
+    /// Convert the arguments of a native call where they lie on the stack
+    /// (the tuples convert each in place, with no handle unless a
+    /// `Value` is asked for).
+    ///
+    /// # Errors
+    /// As [`FromArgs::from_args`].
+    fn from_stack(who: &str, args: Args, cx: &mut Scope<'_>) -> Result<Self, Error> {
+        let held: Vec<Value> = (0..args.argc)
+            .map(|i| {
+                let v = cx.vm.stack[args.base + i];
+                hold_in(cx.vm, v)
+            })
+            .collect();
+        Self::from_args(who, &held, cx)
+    }
 }
 
 fn count_error(who: &str, want: usize, got: usize) -> Error {
@@ -233,6 +270,14 @@ impl FromArgs for () {
             Err(count_error(who, 0, args.len()))
         }
     }
+
+    fn from_stack(who: &str, args: Args, _: &mut Scope<'_>) -> Result<Self, Error> {
+        if args.argc == 0 {
+            Ok(())
+        } else {
+            Err(count_error(who, 0, args.argc))
+        }
+    }
 }
 
 impl<T: FromValue> FromArgs for Vec<T> {
@@ -240,6 +285,12 @@ impl<T: FromValue> FromArgs for Vec<T> {
         args.iter()
             .enumerate()
             .map(|(i, a)| T::from_value(a, cx).map_err(|e| arg_error(who, i, e)))
+            .collect()
+    }
+
+    fn from_stack(who: &str, args: Args, cx: &mut Scope<'_>) -> Result<Self, Error> {
+        (0..args.argc)
+            .map(|i| T::from_slot(cx, args.base + i).map_err(|e| arg_error(who, i, e)))
             .collect()
     }
 }
@@ -252,6 +303,13 @@ macro_rules! tuple_args {
                     return Err(count_error(who, $n, args.len()));
                 }
                 Ok(($($t::from_value(&args[$i], cx).map_err(|e| arg_error(who, $i, e))?,)+))
+            }
+
+            fn from_stack(who: &str, args: Args, cx: &mut Scope<'_>) -> Result<Self, Error> {
+                if args.argc != $n {
+                    return Err(count_error(who, $n, args.argc));
+                }
+                Ok(($($t::from_slot(cx, args.base + $i).map_err(|e| arg_error(who, $i, e))?,)+))
             }
         }
     };
@@ -287,9 +345,11 @@ impl crate::Runtime {
     {
         let who = name.to_string();
         let erased: NativeFn = Rc::new(move |cx, args| {
-            let a = A::from_args(&who, args, cx)?;
-            f(cx, a)?.into_value(cx)
+            let a = A::from_stack(&who, args, cx)?;
+            f(cx, a)?.into_raw(cx)
         });
+        // Procedures already made for the name call the new function.
+        *self.vm.host.natives.cache.borrow_mut() = Default::default();
         self.vm
             .host
             .natives
@@ -387,7 +447,26 @@ pub fn native_name(vm: &Vm, f: Raw) -> String {
 }
 
 /// The function registered under native `f`'s name.
+#[inline]
 fn find(vm: &Vm, f: Raw) -> Option<NativeFn> {
+    let epoch = vm.heap.epoch();
+    let i = (f.bits() >> 4) as usize & (CACHE - 1);
+    if let Ok(cache) = vm.host.natives.cache.try_borrow()
+        && let (bits, e, Some(func)) = &cache[i]
+        && *bits == f.bits()
+        && *e == epoch
+    {
+        return Some(func.clone());
+    }
+    let func = find_by_name(vm, f)?;
+    if let Ok(mut cache) = vm.host.natives.cache.try_borrow_mut() {
+        cache[i] = (f.bits(), epoch, Some(func.clone()));
+    }
+    Some(func)
+}
+
+/// The function registered under native `f`'s name, found by the name.
+fn find_by_name(vm: &Vm, f: Raw) -> Option<NativeFn> {
     let sym = vm.heap.get(f, 1);
     if !vm.is(sym, obj::SYMBOL) {
         return None;
@@ -419,27 +498,22 @@ pub(crate) fn call_native(vm: &mut Vm, f: Raw, f_idx: usize, argc: usize) -> VmR
         vm.stack.truncate(f_idx);
         return Err(e);
     }
-    // The argument buffer is reused from call to call (a nested native
-    // call, finding it taken, starts its own).
-    let mut args = std::mem::take(&mut vm.host.native_args);
-    for i in 0..argc {
-        let v = vm.stack[f_idx + 1 + i];
-        args.push(hold_in(vm, v));
-    }
-    // The procedure stays on the stack (rooted) for the error messages.
-    vm.stack.truncate(f_idx + 1);
+    // The arguments stay where the call put them (the stack is a root);
+    // the procedure below them is kept for the error messages.
+    let args = Args {
+        base: f_idx + 1,
+        argc,
+    };
     let depth = vm.stack.len();
     let frames = vm.frames.len();
     let quiet = (!vm.host.natives.show_panics).then(QuietPanics::begin);
     let r = catch_unwind(AssertUnwindSafe(|| {
         let mut cx = Scope { vm: &mut *vm };
-        func(&mut cx, &args)
+        func(&mut cx, args)
     }));
     drop(quiet);
     // HostMut arguments the function dropped gave their values back.
     vm.host.objects.reclaim();
-    args.clear();
-    vm.host.native_args = args;
     // Whatever the closure did, the caller's stack is as it left it.
     vm.stack.truncate(depth);
     vm.frames.truncate(frames);
@@ -450,13 +524,7 @@ pub(crate) fn call_native(vm: &mut Vm, f: Raw, f_idx: usize, argc: usize) -> VmR
         vm.host.pending_escape = None;
     }
     match r {
-        Ok(Ok(v)) => match raw_in(vm, &v) {
-            Ok(r) => Ok(r),
-            Err(e) => {
-                let name = native_name(vm, f);
-                Err(vm.error(format!("native function `{name}` returned: {e}"), &[]))
-            }
-        },
+        Ok(Ok(v)) => Ok(v),
         Ok(Err(Error::Raised(report))) => {
             // A Scheme error inside the native function goes on up as itself.
             let kind = match report.kind.as_str() {
