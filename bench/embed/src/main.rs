@@ -164,7 +164,7 @@ const IMP_SRC: &str = r#"
 (define (script-nop-loop n)
   (let loop ((i 0)) (if (< i n) (begin (script-nop i i) (loop (+ i 1))) i)))
 (define (check-loop n x)
-  (let loop ((i 0)) (if (< i n) (begin (item? x) (loop (+ i 1))) i)))
+  (let loop ((i 0)) (if (< i n) (begin (item-check x) (loop (+ i 1))) i)))
 "#;
 
 const LUA_SRC: &str = r#"
@@ -339,27 +339,21 @@ fn imp_workloads(bytes: &[u8], want: &Reference) -> Option<Workloads> {
     let r = rng.clone();
     rt.register("rand", move |_, (n,): (i64,)| Ok(r.rand(n)))
         .expect("register");
-    rt.register("make-item", |cx, (key,): (String,)| {
-        cx.host_object(Item { key })
-    })
-    .expect("register");
+    rt.register_type::<Item>("item").build().expect("item type");
+    rt.register("make-item", |_, (key,): (String,)| Ok(imp::Host(Item { key })))
+        .expect("register");
     let r = rng.clone();
-    rt.register("item<?", move |cx, (a, b): (imp::Value, imp::Value)| {
-        // One host_mut borrow at a time: copy the first key.
-        let ka = cx.host_mut::<Item>(&a)?.key.clone();
-        let kb = &cx.host_mut::<Item>(&b)?.key;
-        Ok(r.less(&ka, kb))
-    })
+    rt.register(
+        "item<?",
+        move |_, (a, b): (imp::HostRef<Item>, imp::HostRef<Item>)| Ok(r.less(&a.key, &b.key)),
+    )
     .expect("register");
     rt.register("nop", |_, (a, _b): (imp::Value, imp::Value)| Ok(a))
         .expect("register");
     rt.register("nop-int", |_, (a, _b): (i64, i64)| Ok(a))
         .expect("register");
-    rt.register("item?", |cx, (x,): (imp::Value,)| {
-        cx.host_mut::<Item>(&x)?;
-        Ok(true)
-    })
-    .expect("register");
+    rt.register("item-check", |_, (_x,): (imp::HostRef<Item>,)| Ok(true))
+        .expect("register");
     rt.eval_str(IMP_SRC).expect("imp source");
     let run: imp::Value = rt.global("run").expect("run");
 
