@@ -61,6 +61,7 @@ pub mod native;
 #[cfg(feature = "serde")]
 #[path = "serde_bridge.rs"]
 pub mod serde;
+pub mod view;
 
 use std::cell::RefCell;
 use std::io::Write as _;
@@ -76,6 +77,7 @@ pub use crate::host::{Host, HostMut, HostRef, HostTypeBuilder};
 pub use crate::native::FromArgs;
 pub use crate::os::{LineRequest, LineSource};
 pub use crate::report::Report;
+pub use crate::view::View;
 pub use crate::vm::Grants;
 
 /// The Scheme source of the part of the standard library written in Scheme.

@@ -245,3 +245,63 @@ fn a_host_object_from_an_image_is_stale() {
         Ok(v) => panic!("expected a stale-object error, got {}", again.write(&v)),
     }
 }
+
+// Reading results in place (issue 22, item 3): lists, vectors,
+// bytevectors, strings (ASCII borrowed, others decoded) and hash tables
+// through a View, which roots nothing; under the collector's stress mode
+// (every allocation collects), with the data made after many collections.
+#[test]
+fn in_place_readers_under_gc_stress() {
+    let mut rt = runtime(true);
+    let v = rt
+        .eval_str(
+            "(define big (let loop ((i 0) (acc '())) (if (= i 5000) (reverse acc) (loop (+ i 1) (cons i acc)))))
+             (vector big (list->vector big) (make-bytevector 3 9) \"ascii\" \"λx\"
+                     (let ((t (make-equal-hash-table)))
+                       (hash-table-set! t \"a\" 1) (hash-table-set! t 'b 2.5) t)
+                     (point 3 4) 'sym)",
+        )
+        .expect("eval");
+    let view = rt.view(&v).expect("view");
+    assert_eq!(view.len(), Some(8));
+    let list = view.at(0).expect("list");
+    assert_eq!(list.len(), Some(5000));
+    assert_eq!(
+        list.iter()
+            .expect("iter")
+            .filter_map(|e| e.as_i64())
+            .sum::<i64>(),
+        12_497_500
+    );
+    let vector = view.at(1).expect("vector");
+    assert_eq!(vector.at(4999).and_then(|e| e.as_i64()), Some(4999));
+    assert_eq!(vector.at(5000).map(|e| e.type_name()), None);
+    assert_eq!(view.at(2).and_then(|e| e.bytes()), Some(&[9u8, 9, 9][..]));
+    let ascii = view.at(3).and_then(|e| e.as_str()).expect("string");
+    assert!(matches!(ascii, std::borrow::Cow::Borrowed("ascii")));
+    assert_eq!(view.at(4).and_then(|e| e.as_str()).as_deref(), Some("λx"));
+    let table = view.at(5).expect("table");
+    assert_eq!(table.len(), Some(2));
+    let mut entries: Vec<String> = table
+        .entries()
+        .expect("entries")
+        .map(|(k, v)| format!("{k:?}={v:?}"))
+        .collect();
+    entries.sort();
+    assert_eq!(entries, ["\"a\"=1", "b=2.5"]);
+    assert_eq!(view.at(6).map(|e| e.type_name()), Some("host object"));
+    assert_eq!(
+        view.at(7).and_then(|e| e.symbol_name()).as_deref(),
+        Some("sym")
+    );
+    // Not a list: no length; an improper list: no length either.
+    assert_eq!(view.at(7).and_then(|e| e.len()), None);
+    let improper = rt.eval_str("'(1 2 . 3)").expect("eval");
+    assert_eq!(rt.view(&improper).expect("view").len(), None);
+    let circular = rt
+        .eval_str("(let ((l (list 1 2 3))) (set-cdr! (cddr l) l) l)")
+        .expect("eval");
+    let cview = rt.view(&circular).expect("view");
+    assert_eq!(cview.len(), None);
+    assert!(cview.iter().expect("iter").count() < 10_000_000);
+}
