@@ -55,6 +55,7 @@ pub mod doc_guides {
 }
 
 pub mod convert;
+mod future;
 pub mod host;
 pub mod image;
 pub mod native;

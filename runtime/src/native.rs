@@ -66,6 +66,8 @@ pub struct HostState {
     /// The continuation and the list of values of an escape out of a
     /// native function (`Abort::Escape`) on its way out.
     pub(crate) pending_escape: Option<(crate::Value, crate::Value)>,
+    /// The futures of async native calls (`crate::future`).
+    pub(crate) futures: crate::future::Futures,
 }
 
 /// The functions a runtime's host registered, by name; and by the
@@ -525,8 +527,25 @@ pub(crate) fn call_native(vm: &mut Vm, f: Raw, f_idx: usize, argc: usize) -> VmR
     }
     match r {
         Ok(Ok(v)) => Ok(v),
-        Ok(Err(Error::Raised(report))) => {
-            // A Scheme error inside the native function goes on up as itself.
+        Ok(Err(e)) => Err(error_to_exn(vm, e)),
+        Err(panic) => {
+            let what = panic
+                .downcast_ref::<&str>()
+                .map(|s| s.to_string())
+                .or_else(|| panic.downcast_ref::<String>().cloned())
+                .unwrap_or_else(|| "no message".to_string());
+            let name = native_name(vm, f);
+            Err(vm.error(format!("native function `{name}` panicked: {what}"), &[]))
+        }
+    }
+}
+
+/// What a native function's error becomes in the VM: a Scheme error raised
+/// at the call (a Scheme error inside it goes on up as itself), or the
+/// abort it stands for.
+pub(crate) fn error_to_exn(vm: &mut Vm, e: Error) -> Exn {
+    match e {
+        Error::Raised(report) => {
             let kind = match report.kind.as_str() {
                 "read-error" => "read-error",
                 "file-error" => "file-error",
@@ -538,26 +557,15 @@ pub(crate) fn call_native(vm: &mut Vm, f: Raw, f_idx: usize, argc: usize) -> VmR
                 msg.push(' ');
                 msg.push_str(i);
             }
-            Err(vm.error_kind(kind, msg, &[]))
+            vm.error_kind(kind, msg, &[])
         }
-        Ok(Err(Error::Exit(code))) => Err(Exn::Abort(crate::vm::Abort::Exit(code))),
-        Ok(Err(Error::Limit(m))) => Err(Exn::Abort(crate::vm::Abort::Limit(m))),
-        Ok(Err(Error::Image(m))) if vm.image.damage.is_some() => {
-            Err(Exn::Abort(crate::vm::Abort::DamagedImage(m)))
+        Error::Exit(code) => Exn::Abort(crate::vm::Abort::Exit(code)),
+        Error::Limit(m) => Exn::Abort(crate::vm::Abort::Limit(m)),
+        Error::Image(m) if vm.image.damage.is_some() => {
+            Exn::Abort(crate::vm::Abort::DamagedImage(m))
         }
-        Ok(Err(Error::Escape)) if vm.host.pending_escape.is_some() => {
-            Err(Exn::Abort(crate::vm::Abort::Escape))
-        }
-        Ok(Err(e)) => Err(vm.error(e.to_string(), &[])),
-        Err(panic) => {
-            let what = panic
-                .downcast_ref::<&str>()
-                .map(|s| s.to_string())
-                .or_else(|| panic.downcast_ref::<String>().cloned())
-                .unwrap_or_else(|| "no message".to_string());
-            let name = native_name(vm, f);
-            Err(vm.error(format!("native function `{name}` panicked: {what}"), &[]))
-        }
+        Error::Escape if vm.host.pending_escape.is_some() => Exn::Abort(crate::vm::Abort::Escape),
+        e => vm.error(e.to_string(), &[]),
     }
 }
 

@@ -213,6 +213,11 @@
 (define (process-run cmd . args)
   (%process-wait (%process-start cmd args)))
 
+;; The procedure an async native function is (Runtime::register_async):
+;; start the future, then wait for its result.
+(define (%make-async-wrapper start)
+  (lambda args (%await-future (apply start args))))
+
 ;; ---- saving the running system ----------------------------------------------
 
 ;; Fork handlers, the pthread_atfork discipline for Scheme libraries:

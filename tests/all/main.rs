@@ -1,6 +1,7 @@
 //! The integration suite: one binary, a module per area.
 #![forbid(unsafe_code)]
 
+mod async_natives;
 mod cli;
 mod convert;
 mod embed;

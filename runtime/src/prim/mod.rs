@@ -113,6 +113,7 @@ pub static PRIMITIVES: LazyLock<Vec<PrimDef>> = LazyLock::new(|| {
         crate::image::DEFS,
         net::DEFS,
         fs::DEFS,
+        crate::future::DEFS,
     ]
     .concat()
 });

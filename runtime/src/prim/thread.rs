@@ -170,6 +170,7 @@ fn thread_waiting_for(vm: &mut Vm, base: usize, _: usize) -> VmResult<Value> {
                 (Some(1), Some(fd)) => format!("room to write on descriptor {fd}"),
                 (Some(2), _) => "a line of standard input".to_string(),
                 (Some(3), _) => "a process or save to end".to_string(),
+                (Some(4), _) => "an async host function to finish".to_string(),
                 _ => "input or output".to_string(),
             }
         } else if vm.is_pair(w) {

@@ -31,6 +31,7 @@ pub(crate) fn wait_key(wait: IoWait) -> (i64, i64) {
         IoWait::Fd(fd, Interest::Write) => (1, fd as i64),
         IoWait::Stdin => (2, 0),
         IoWait::Job(j) => (3, j as i64),
+        IoWait::Future(f) => (4, f as i64),
     }
 }
 
@@ -199,6 +200,16 @@ impl Vm {
                 }
                 IoWait::Stdin if !self.os.stdin_lines.is_empty() => return Ok(()),
                 IoWait::Job(j) if self.job_done(j) => return Ok(()),
+                IoWait::Future(f) => {
+                    // Its waker writes to the wake pipe: poll the OS (which
+                    // polls the woken futures) until it is done.
+                    self.poll_futures()?;
+                    if self.future_done(f) {
+                        return Ok(());
+                    }
+                    let ms = left_ms(self).unwrap_or(-1);
+                    self.poll_io(ms)?;
+                }
                 _ => {
                     let ms = left_ms(self);
                     match self
@@ -345,6 +356,7 @@ impl Vm {
         for c in done {
             self.deliver(c)?;
         }
+        self.poll_futures()?;
         for (key, interest) in ready {
             self.wake_key(wait_key(IoWait::Fd(key, interest)))?;
         }

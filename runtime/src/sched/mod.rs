@@ -24,6 +24,8 @@
 mod events;
 mod timers;
 
+pub(crate) use events::wait_key;
+
 use imp_gc::Value;
 
 use crate::obj::{self, THREAD};

@@ -141,6 +141,8 @@ pub enum IoWait {
     Stdin,
     /// A process job finishing.
     Job(u64),
+    /// An async native call's future completing (`crate::future`).
+    Future(u64),
 }
 
 /// Why the VM unwound to its Rust caller.

@@ -1,0 +1,228 @@
+//! Async native functions: a host function that returns a Rust future.
+//! The green thread that calls it waits (the others run) until the future
+//! completes; the future is polled on the thread that runs Scheme, when
+//! its waker says it can go on.
+//!
+//! The procedure Scheme sees is a closure `(lambda args (%await-future
+//! (apply start args)))`: `start` (a native function named `NAME%start`)
+//! makes the future, polls it once (a future ready at once costs no wait)
+//! and files it under a number; `%await-future` returns its result, or
+//! waits for it as an I/O wait (`IoWait::Future`), which the event loop
+//! ends when the future completes. A waker may be called from any thread
+//! (a tokio timer's): it records the future's number under a lock in the
+//! fork registry and writes to the wake pipe. The event loop polls the
+//! futures whose wakers were called (`Vm::poll_futures`).
+//!
+//! A forked save child never polls a future (its wakers write to the
+//! parent's pipe, and no thread of the child calls them); an image keeps
+//! the waiting closure but not the future, and waiting for it there is an
+//! error that says so.
+
+use std::collections::HashMap;
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::{Arc, Mutex};
+use std::task::{Context, Poll, Wake, Waker};
+
+use imp_gc::Value as Raw;
+
+use crate::convert::IntoValue;
+use crate::native::FromArgs;
+use crate::vm::{IoWait, Vm, VmResult};
+use crate::{Error, Scope};
+
+/// What a completed future leaves: the conversion of its result, made
+/// when the waiting thread takes it.
+type Finish = Box<dyn FnOnce(&mut Scope<'_>) -> Result<Raw, Error>>;
+
+/// A future filed under a number.
+type Pending = Pin<Box<dyn Future<Output = Finish>>>;
+
+enum Slot {
+    Pending(Pending, Waker),
+    Done(Finish),
+}
+
+/// The futures of a runtime's async native calls (`HostState::futures`).
+#[derive(Default)]
+pub struct Futures {
+    slots: HashMap<u64, Slot>,
+    next: u64,
+    /// Numbers of futures whose wakers were called (from any thread).
+    woken: Option<Arc<Mutex<Vec<u64>>>>,
+}
+
+impl Futures {
+    /// Futures filed and not yet taken.
+    pub(crate) fn count(&self) -> usize {
+        self.slots.len()
+    }
+}
+
+/// A future's waker: records its number and wakes the scheduler.
+struct FutureWake {
+    id: u64,
+    woken: Arc<Mutex<Vec<u64>>>,
+    wake: crate::os::Waker,
+}
+
+impl Wake for FutureWake {
+    fn wake(self: Arc<Self>) {
+        self.wake_by_ref();
+    }
+
+    fn wake_by_ref(self: &Arc<Self>) {
+        self.woken
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .push(self.id);
+        self.wake.wake();
+    }
+}
+
+impl Vm {
+    /// File `fut` and poll it once; its number.
+    fn start_future(&mut self, fut: Pending) -> u64 {
+        let woken = match &self.host.futures.woken {
+            Some(w) => w.clone(),
+            None => {
+                let w = self.os.registry.register("future wake-ups", Vec::new());
+                self.host.futures.woken = Some(w.clone());
+                w
+            }
+        };
+        if self.host.futures.next == 0 {
+            // Numbers differ from one process to the next, so an image's
+            // stale number is not taken for a new future.
+            self.host.futures.next = (self.os.session as u64 & 0xffff_ffff) << 20 | 1;
+        }
+        let id = self.host.futures.next;
+        self.host.futures.next += 1;
+        let waker = Waker::from(Arc::new(FutureWake {
+            id,
+            woken,
+            wake: self.os.waker(),
+        }));
+        let mut fut = fut;
+        let slot = match fut.as_mut().poll(&mut Context::from_waker(&waker)) {
+            Poll::Ready(finish) => Slot::Done(finish),
+            Poll::Pending => Slot::Pending(fut, waker),
+        };
+        self.host.futures.slots.insert(id, slot);
+        id
+    }
+
+    /// Poll the futures whose wakers were called; wake the threads
+    /// waiting for those that completed.
+    pub(crate) fn poll_futures(&mut self) -> VmResult<()> {
+        let Some(woken) = &self.host.futures.woken else {
+            return Ok(());
+        };
+        let ids = std::mem::take(&mut *woken.lock().unwrap_or_else(|e| e.into_inner()));
+        for id in ids {
+            let Some(Slot::Pending(mut fut, waker)) = self.host.futures.slots.remove(&id) else {
+                continue;
+            };
+            match fut.as_mut().poll(&mut Context::from_waker(&waker)) {
+                Poll::Ready(finish) => {
+                    self.host.futures.slots.insert(id, Slot::Done(finish));
+                    self.wake_key(crate::sched::wait_key(IoWait::Future(id)))?;
+                }
+                Poll::Pending => {
+                    self.host
+                        .futures
+                        .slots
+                        .insert(id, Slot::Pending(fut, waker));
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Has future `id` completed (or is it unknown here)?
+    pub(crate) fn future_done(&self, id: u64) -> bool {
+        !matches!(self.host.futures.slots.get(&id), Some(Slot::Pending(..)))
+    }
+}
+
+/// This module's primitives.
+pub const DEFS: &[crate::prim::PrimDef] = &[crate::prim::def("%await-future", 1, 1, await_future)];
+
+/// `(%await-future id)`: the result of future `id`, waiting for it.
+fn await_future(vm: &mut Vm, base: usize, _: usize) -> VmResult<Raw> {
+    let v = crate::prim::arg(vm, base, 0);
+    let Some(id) = v.as_fixnum().filter(|n| *n > 0).map(|n| n as u64) else {
+        return Err(vm.type_error("await", "a future number", v));
+    };
+    match vm.host.futures.slots.remove(&id) {
+        Some(Slot::Done(finish)) => {
+            let r = {
+                let mut cx = Scope { vm: &mut *vm };
+                finish(&mut cx)
+            };
+            r.map_err(|e| crate::native::error_to_exn(vm, e))
+        }
+        Some(pending @ Slot::Pending(..)) => {
+            vm.host.futures.slots.insert(id, pending);
+            Err(vm.block_until(IoWait::Future(id), None))
+        }
+        None => Err(vm.error(
+            "an async native call's future is not here: it was made by another process \
+             (an image's earlier life) or already taken",
+            &[],
+        )),
+    }
+}
+
+impl crate::Runtime {
+    /// Bind the global `name` to a procedure that calls the async
+    /// function `f`: its arguments convert to `A` as
+    /// [`register`](crate::Runtime::register)'s do, and the green thread
+    /// that calls it waits (the others run) until the future `f` returns
+    /// completes; its result converts from `R`. The future is polled on
+    /// the thread that runs Scheme, whenever its waker is called (from any
+    /// thread), so it needs no `Send`. A tokio future that needs a tokio
+    /// runtime needs one entered on that thread (`Runtime::enter`, or a
+    /// call inside `block_on`) with its own threads driving its timers
+    /// and I/O (the multi-threaded runtime).
+    ///
+    /// ```
+    /// let mut rt = imp::Runtime::new().unwrap();
+    /// rt.register_async("double-later", |(n,): (i64,)| async move { Ok(2 * n) }).unwrap();
+    /// assert_eq!(rt.eval_str("(double-later 21)").unwrap().as_i64(&rt), Some(42));
+    /// ```
+    ///
+    /// # Errors
+    /// [`Error::Heap`] if the heap is exhausted.
+    pub fn register_async<A, R, Fut, F>(&mut self, name: &str, f: F) -> Result<(), Error>
+    where
+        A: FromArgs,
+        R: IntoValue + 'static,
+        Fut: Future<Output = Result<R, Error>> + 'static,
+        F: Fn(A) -> Fut + 'static,
+    {
+        let start_name = format!("{name}%start");
+        self.register(&start_name, move |cx, a: A| {
+            let fut = f(a);
+            let finishing: Pending = Box::pin(async move {
+                let r = fut.await;
+                let finish: Finish = Box::new(move |cx: &mut Scope<'_>| r?.into_raw(cx));
+                finish
+            });
+            Ok(cx.vm.start_future(finishing) as i64)
+        })?;
+        let start: crate::Value = self.global(&start_name)?;
+        let make = self
+            .vm
+            .internal_global("%make-async-wrapper")
+            .map_err(|e| self.convert(e))?;
+        let make = self.hold(make);
+        let wrapper: crate::Value = self.call_value(&make, (&start,))?;
+        self.set_global(name, &wrapper)
+    }
+
+    /// Futures of async native calls filed and not yet taken.
+    pub fn pending_futures(&self) -> usize {
+        self.vm.host.futures.count()
+    }
+}
