@@ -172,3 +172,24 @@ fn tokio_timers_in_a_thousand_green_threads() {
     );
     assert_eq!(rt.pending_futures(), 0);
 }
+
+// The host's interrupt reaches a call waiting for a future that never
+// completes: the call ends with a limit error, and the engine goes on.
+#[test]
+fn the_host_s_interrupt_ends_a_wait_for_a_future() {
+    let mut rt = runtime();
+    rt.register_async("never", |(): ()| async {
+        std::future::pending::<()>().await;
+        Ok(0)
+    })
+    .expect("register");
+    let handle = rt.interrupt_handle();
+    let stopper = std::thread::spawn(move || {
+        std::thread::sleep(Duration::from_millis(50));
+        handle.interrupt();
+    });
+    let r = rt.eval_str("(never)");
+    stopper.join().expect("join");
+    assert!(matches!(r, Err(imp::Error::Limit(_))), "{:?}", r.map(|v| rt.write(&v)));
+    assert_eq!(eval(&mut rt, "(double-now 4)"), "8");
+}

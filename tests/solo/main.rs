@@ -40,6 +40,10 @@ fn main() {
             "issue_20_11_a_native_function_s_panic_prints_nothing_unless_asked",
             a_native_function_s_panic_prints_nothing_unless_asked,
         ),
+        (
+            "issue_22_a_save_while_a_future_is_pending",
+            a_save_while_a_future_is_pending,
+        ),
     ];
     let filter: Vec<String> = std::env::args()
         .skip(1)
@@ -253,6 +257,57 @@ fn a_running_engine_is_saved_by_fork_from_rust() {
     eval(&mut rt, "(set! state 'changed)");
     let (mut again, _) = Runtime::from_image(&path).expect("load");
     assert_eq!(eval(&mut again, "state"), "(saved 42)");
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// A future the test completes by hand: pending until `open` is set.
+type Gate = std::sync::Arc<std::sync::Mutex<(bool, Option<std::task::Waker>)>>;
+
+/// A green thread waits for an async native's future while the engine is
+/// saved by fork: the save goes through (the child never polls the
+/// future), the parent's thread gets its result once the future
+/// completes, and the image, whose host registers the function again,
+/// calls it anew.
+fn a_save_while_a_future_is_pending() {
+    let gate: Gate = Default::default();
+    let register = |rt: &mut Runtime, gate: Gate| {
+        rt.register_async("wait-gate", move |(): ()| {
+            let gate = gate.clone();
+            std::future::poll_fn(move |cx| {
+                let mut g = gate.lock().expect("gate");
+                if g.0 {
+                    std::task::Poll::Ready(Ok(7))
+                } else {
+                    g.1 = Some(cx.waker().clone());
+                    std::task::Poll::Pending
+                }
+            })
+        })
+    };
+    let mut rt = Runtime::new().expect("runtime");
+    register(&mut rt, gate.clone()).expect("register");
+    eval(
+        &mut rt,
+        "(define t (thread-start! (make-thread (lambda () (wait-gate))))) (thread-yield!)",
+    );
+    assert_eq!(rt.pending_futures(), 1);
+    let dir = std::env::temp_dir().join(format!("imp-future-save-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("dir");
+    let path = dir.join("f.img");
+    rt.save_forked(&path, None).expect("save");
+    // The future completes after the save; the waiting thread gets it.
+    {
+        let mut g = gate.lock().expect("gate");
+        g.0 = true;
+        if let Some(w) = g.1.take() {
+            w.wake();
+        }
+    }
+    assert_eq!(eval(&mut rt, "(thread-join! t)"), "7");
+    assert_eq!(rt.pending_futures(), 0);
+    let (mut again, _) = Runtime::from_image(&path).expect("load");
+    register(&mut again, gate.clone()).expect("register again");
+    assert_eq!(eval(&mut again, "(wait-gate)"), "7");
     let _ = std::fs::remove_dir_all(&dir);
 }
 
