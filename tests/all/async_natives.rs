@@ -190,6 +190,10 @@ fn the_host_s_interrupt_ends_a_wait_for_a_future() {
     });
     let r = rt.eval_str("(never)");
     stopper.join().expect("join");
-    assert!(matches!(r, Err(imp::Error::Limit(_))), "{:?}", r.map(|v| rt.write(&v)));
+    assert!(
+        matches!(r, Err(imp::Error::Limit(_))),
+        "{:?}",
+        r.map(|v| rt.write(&v))
+    );
     assert_eq!(eval(&mut rt, "(double-now 4)"), "8");
 }
