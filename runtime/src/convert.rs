@@ -129,6 +129,24 @@ pub trait IntoArgs {
     /// # Errors
     /// [`Error::Heap`] if the heap is exhausted.
     fn into_args(self, cx: &mut Scope<'_>) -> Result<Vec<Value>, Error>;
+
+    #[doc(hidden)]
+    /// Push the arguments onto the VM stack (a root) for a call; how many.
+    /// Tuples push each converted value raw, making no handle.
+    ///
+    /// # Errors
+    /// As [`IntoArgs::into_args`].
+    fn push_args(self, cx: &mut Scope<'_>) -> Result<usize, Error>
+    where
+        Self: Sized,
+    {
+        let args = self.into_args(cx)?;
+        for a in &args {
+            let r = cx.raw(a)?;
+            cx.vm.stack.push(r);
+        }
+        Ok(args.len())
+    }
 }
 
 /// The error for a value that does not convert to `expected`.
@@ -504,6 +522,16 @@ macro_rules! tuple_conversions {
             fn into_args(self, cx: &mut Scope<'_>) -> Result<Vec<Value>, Error> {
                 Ok(vec![$(self.$i.into_value(cx)?),+])
             }
+
+            fn push_args(self, cx: &mut Scope<'_>) -> Result<usize, Error> {
+                // Each raw value goes onto the stack (a root) before the
+                // next conversion can allocate.
+                $(
+                    let r = self.$i.into_raw(cx)?;
+                    cx.vm.stack.push(r);
+                )+
+                Ok($n)
+            }
         }
     };
 }
@@ -518,6 +546,10 @@ tuple_conversions!(6; A 0, B 1, C 2, D 3, E 4, F 5);
 impl IntoArgs for () {
     fn into_args(self, _: &mut Scope<'_>) -> Result<Vec<Value>, Error> {
         Ok(Vec::new())
+    }
+
+    fn push_args(self, _: &mut Scope<'_>) -> Result<usize, Error> {
+        Ok(0)
     }
 }
 
@@ -612,9 +644,23 @@ impl Scope<'_> {
     /// As [`Runtime::eval_str`], or [`Error::Type`] if the result does not
     /// convert.
     pub fn call_value<R: FromValue>(&mut self, f: &Value, args: impl IntoArgs) -> Result<R, Error> {
-        let args = args.into_args(self)?;
-        let v = self.call_with(f, args.iter())?;
-        R::from_value(&v, self)
+        let base = self.vm.stack.len();
+        let fv = self.raw(f)?;
+        self.vm.stack.push(fv);
+        if let Err(e) = args.push_args(self) {
+            self.vm.stack.truncate(base);
+            return Err(e);
+        }
+        let r = self.vm.call_from_rust(base);
+        self.vm.stack.truncate(base);
+        self.flush_if_idle();
+        let v = r.map_err(|e| self.convert(e))?;
+        // The result converts where it lies on the stack (a root): no
+        // handle unless a `Value` is asked for.
+        self.vm.stack.push(v);
+        let out = R::from_slot(self, base);
+        self.vm.stack.truncate(base);
+        out
     }
 
     /// Call the procedure bound to the global `name` with `args`.

@@ -715,12 +715,17 @@ impl Scope<'_> {
         }
         let r = self.vm.call_from_rust(base);
         self.vm.stack.truncate(base);
+        self.flush_if_idle();
+        let v = r.map_err(|e| self.convert(e))?;
+        Ok(self.hold(v))
+    }
+
+    /// Back at the host's outermost level: flush what Scheme wrote.
+    pub(crate) fn flush_if_idle(&mut self) {
         if self.vm.entries.is_empty() && self.vm.out_pending {
             self.vm.out_pending = false;
             let _ = std::io::Write::flush(&mut self.vm.out);
         }
-        let v = r.map_err(|e| self.convert(e))?;
-        Ok(self.hold(v))
     }
 
     /// The value printed as `write` would.
