@@ -999,3 +999,31 @@ fn large_file_reads_and_writes_are_whole_and_let_other_threads_run() {
         "(write 40000000 #t)\n(read-string 40000000 #t #t)\n(read-bytevector 40000000 121 #t)\n(39999999 \"y\" #<eof>)\n",
     );
 }
+
+// Proves read-line of a long line is whole and linear: 20 MB on one line
+// from a file, and 5 MB written to a pipe in 10 KB pieces by another
+// thread (a long line once copied its buffer at every piece read).
+#[test]
+fn long_lines_are_read_whole_from_files_and_pipes() {
+    let d = Dir::new("long-lines");
+    expect_output(
+        &d,
+        &program(
+            r#"
+(call-with-output-file "long.txt"
+  (lambda (p) (write-string (make-string 20000000 #\x) p) (write-string "\r\nnext\n" p)))
+(call-with-input-file "long.txt"
+  (lambda (p) (show (list (string-length (read-line p)) (read-line p) (read-line p)))))
+(define-values (i o) (make-pipe))
+(thread-start!
+ (make-thread
+  (lambda ()
+    (do ((k 0 (+ k 1))) ((= k 500)) (write-string (make-string 10000 #\y) o))
+    (write-string "\nend" o)
+    (close-port o))))
+(show (list (string-length (read-line i)) (read-line i) (read-line i)))
+"#,
+        ),
+        "(20000000 \"next\" #<eof>)\n(5000000 \"end\" #<eof>)\n",
+    );
+}

@@ -699,15 +699,72 @@ fn fill(vm: &mut Vm, slot: usize, more: bool) -> VmResult<bool> {
             }
         }
     };
-    // Append to the unread part.
-    let p = vm.stack[slot];
-    let buf = vm.heap.get(p, 1);
+    append_unread(vm, slot, &text)?;
+    Ok(true)
+}
+
+/// Make the buffer of the input port at `stack[slot]` its unread text
+/// followed by `text` (one copy of each).
+fn append_unread(vm: &mut Vm, slot: usize, text: &str) -> VmResult<()> {
+    let (pos, len) = unread(vm, slot);
+    let buf = vm.heap.get(vm.stack[slot], 1);
     let mut all: String = (pos..len).map(|i| vm.string_ref(buf, i)).collect();
-    all.push_str(&text);
+    all.push_str(text);
     let s = vm.string(&all)?;
     let p = vm.stack[slot];
     vm.heap.set(p, 1, s);
     vm.heap.set(p, 2, Value::fix(0));
+    Ok(())
+}
+
+/// Read from the descriptor of the input port at `stack[slot]` until
+/// text for which `enough` holds arrives (or the end of the input), then
+/// append all of it to the port's buffer at once: linear however many
+/// reads it takes. `false` at the end of the input with nothing read. A
+/// read that must wait stashes what it gathered for the call made again.
+fn fill_until(vm: &mut Vm, slot: usize, enough: impl Fn(&str) -> bool) -> VmResult<bool> {
+    let p = vm.stack[slot];
+    let fd = port_fd(vm, p)?;
+    let (mut acc, _) = vm.os.take_stash_text(fd);
+    let mut eof = false;
+    if !enough(&acc) {
+        loop {
+            let got = vm.os.read(fd).map_err(|m| fd_error(vm, "read", fd, m))?;
+            match got {
+                ReadOutcome::Text(t) => {
+                    acc.push_str(&t);
+                    if enough(&t) {
+                        break;
+                    }
+                }
+                ReadOutcome::WouldBlock if acc.is_empty() => {
+                    return Err(fd_block(vm, "read", fd, Interest::Read));
+                }
+                ReadOutcome::WouldBlock => {
+                    let chars = acc.chars().count();
+                    vm.os.stash_text(fd, acc, chars);
+                    return Err(fd_block(vm, "read", fd, Interest::Read));
+                }
+                ReadOutcome::Eof => {
+                    eof = true;
+                    break;
+                }
+                ReadOutcome::Invalid { offset, byte } => {
+                    let chars = acc.chars().count();
+                    vm.os.stash_text(fd, acc, chars);
+                    return Err(vm.error_kind(
+                        "read-error",
+                        format!("input is not valid UTF-8 (byte 0x{byte:02x} at byte {offset})"),
+                        &[],
+                    ));
+                }
+            }
+        }
+    }
+    if acc.is_empty() {
+        return Ok(!eof);
+    }
+    append_unread(vm, slot, &acc)?;
     Ok(true)
 }
 
@@ -779,7 +836,14 @@ fn read_line(vm: &mut Vm, base: usize, argc: usize) -> VmResult<Value> {
                 return vm.string(&line);
             }
             scanned = len - pos;
-            if !fill(vm, slot, true)? {
+            let more = if port_kind(vm, vm.stack[slot]) == kind::FD_IN {
+                // Gather up to a line end in one go: a long line read a
+                // piece at a time would copy the buffer for each piece.
+                fill_until(vm, slot, |t| t.contains(['\n', '\r']))?
+            } else {
+                fill(vm, slot, true)?
+            };
+            if !more {
                 let (pos, len) = unread(vm, slot);
                 if pos == len {
                     return Ok(Value::EOF);
