@@ -121,8 +121,8 @@ fn install_quiet_hook() {
 struct QuietPanics;
 
 impl QuietPanics {
+    /// (The hook is installed when a function is registered.)
     fn begin() -> QuietPanics {
-        install_quiet_hook();
         QUIET_PANICS.with(|q| q.set(q.get() + 1));
         QuietPanics
     }
@@ -345,6 +345,7 @@ impl crate::Runtime {
         R: IntoValue,
         F: Fn(&mut Scope<'_>, A) -> Result<R, Error> + 'static,
     {
+        install_quiet_hook();
         let who = name.to_string();
         let erased: NativeFn = Rc::new(move |cx, args| {
             let a = A::from_stack(&who, args, cx)?;
@@ -521,7 +522,7 @@ pub(crate) fn call_native(vm: &mut Vm, f: Raw, f_idx: usize, argc: usize) -> VmR
     vm.frames.truncate(frames);
     let f = vm.stack[f_idx];
     vm.stack.truncate(f_idx);
-    if matches!(r, Ok(Ok(_))) {
+    if matches!(r, Ok(Ok(_))) && vm.host.pending_escape.is_some() {
         // An escape the function chose not to pass on is over.
         vm.host.pending_escape = None;
     }
