@@ -106,12 +106,18 @@ const READ_CHUNK: usize = 65536;
 
 /// The poller's token of the wake pipe (port keys are non-negative).
 const WAKE_TOKEN: usize = usize::MAX;
+/// The poller's token of its timer.
+const TIMER_TOKEN: usize = usize::MAX - 1;
 
 /// The event loop's view of the kernel: an epoll instance (through
 /// `mio`) with the wake pipe and every pollable descriptor registered.
 pub struct Poller {
     poll: mio::Poll,
     events: mio::Events,
+    /// A timer descriptor the poller watches, so a wait can end at a
+    /// deadline to the microsecond (epoll's own timeout counts whole
+    /// milliseconds); `None` where one cannot be made.
+    timer: Option<nix::sys::timerfd::TimerFd>,
 }
 
 impl Poller {
@@ -125,9 +131,25 @@ impl Poller {
                 mio::Interest::READABLE,
             )
             .map_err(|e| format!("cannot watch the wake pipe: {e}"))?;
+        let timer = nix::sys::timerfd::TimerFd::new(
+            nix::sys::timerfd::ClockId::CLOCK_MONOTONIC,
+            nix::sys::timerfd::TimerFlags::TFD_NONBLOCK
+                | nix::sys::timerfd::TimerFlags::TFD_CLOEXEC,
+        )
+        .ok()
+        .filter(|t| {
+            poll.registry()
+                .register(
+                    &mut mio::unix::SourceFd(&t.as_fd().as_raw_fd()),
+                    mio::Token(TIMER_TOKEN),
+                    mio::Interest::READABLE,
+                )
+                .is_ok()
+        });
         Ok(Poller {
             poll,
             events: mio::Events::with_capacity(1024),
+            timer,
         })
     }
 }
@@ -422,12 +444,31 @@ impl Os {
         self.fds.contains_key(&fd)
     }
 
-    /// Wait (at most `timeout_ms`, -1: no limit) for the wake pipe or a
-    /// registered descriptor. Returns the completions received and the
-    /// `(key, interest)` pairs that became ready.
-    pub fn poll(&mut self, timeout_ms: i32) -> Result<Polled, String> {
-        let timeout = (timeout_ms >= 0)
-            .then(|| std::time::Duration::from_millis(timeout_ms.min(60_000) as u64));
+    /// Wait (at most `timeout_us` microseconds, -1: no limit) for the
+    /// wake pipe or a registered descriptor. Returns the completions
+    /// received and the `(key, interest)` pairs that became ready.
+    pub fn poll(&mut self, timeout_us: i64) -> Result<Polled, String> {
+        let timeout = match (timeout_us, &self.poller.timer) {
+            (t, _) if t < 0 => None,
+            (0, _) => Some(std::time::Duration::ZERO),
+            (t, Some(timer)) => {
+                // The timer ends the wait to the microsecond.
+                let d = std::time::Duration::from_micros(t.min(60_000_000) as u64);
+                let armed = timer.set(
+                    nix::sys::timerfd::Expiration::OneShot(
+                        nix::sys::time::TimeSpec::from_duration(d),
+                    ),
+                    nix::sys::timerfd::TimerSetTimeFlags::empty(),
+                );
+                match armed {
+                    Ok(()) => None,
+                    Err(_) => Some(d + std::time::Duration::from_micros(999)),
+                }
+            }
+            (t, None) => Some(std::time::Duration::from_micros(
+                t.min(60_000_000) as u64 + 999,
+            )),
+        };
         let mut ready = Vec::new();
         match self.poller.poll.poll(&mut self.poller.events, timeout) {
             Ok(()) => {}
@@ -439,6 +480,12 @@ impl Os {
             let token = ev.token().0;
             if token == WAKE_TOKEN {
                 woken = true;
+                continue;
+            }
+            if token == TIMER_TOKEN {
+                if let Some(t) = &self.poller.timer {
+                    let _ = t.wait();
+                }
                 continue;
             }
             let key = token as i32;

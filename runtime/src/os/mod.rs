@@ -858,7 +858,7 @@ mod tests {
         let job = os.start_process("sh".into(), vec!["-c".into(), "exit 3".into()]);
         let mut got = None;
         for _ in 0..100 {
-            let (done, _) = os.poll(100).expect("poll");
+            let (done, _) = os.poll(100_000).expect("poll");
             for c in done {
                 if let Completion::Process { job: j, status, .. } = c {
                     assert_eq!(j, job);

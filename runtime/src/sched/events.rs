@@ -207,8 +207,8 @@ impl Vm {
                     if self.future_done(f) {
                         return Ok(());
                     }
-                    let ms = left_ms(self).unwrap_or(-1);
-                    self.poll_io(ms)?;
+                    let us = deadline.map_or(-1, |d| (d - self.now_us()).max(0));
+                    self.poll_io(us)?;
                 }
                 _ => {
                     let ms = left_ms(self);
@@ -346,12 +346,12 @@ impl Vm {
 
     /// Poll the OS for at most `timeout_ms` (-1: until something happens)
     /// and wake whoever it concerns.
-    pub(crate) fn poll_io(&mut self, timeout_ms: i32) -> VmResult<()> {
-        if timeout_ms != 0 {
+    pub(crate) fn poll_io(&mut self, timeout_us: i64) -> VmResult<()> {
+        if timeout_us != 0 {
             // About to wait: what the program wrote is shown first.
             let _ = self.out.flush();
         }
-        let (done, ready) = self.os.poll(timeout_ms).map_err(|m| self.error(m, &[]))?;
+        let (done, ready) = self.os.poll(timeout_us).map_err(|m| self.error(m, &[]))?;
         self.sched.waits.last_poll = self.now_us();
         for c in done {
             self.deliver(c)?;

@@ -653,16 +653,15 @@ impl Vm {
                 return Err(self.error("scheduler: no thread can run", &[]));
             }
             if self.io_waiting() || self.os.catching_sigint {
-                let ms = next.map_or(-1, |d| ((d - now).max(0) + 999) / 1000);
-                self.poll_io(ms.min(i32::MAX as i64) as i32)?;
+                let us = next.map_or(-1, |d| (d - now).max(0));
+                self.poll_io(us)?;
                 self.deliver_sigint()?;
                 continue;
             }
             if let Some(deadline) = next {
                 // Sleep in `poll` on the wake pipe, so the host's interrupt
                 // (which writes to it) ends the sleep.
-                let ms = ((deadline - now).max(0) + 999) / 1000;
-                self.poll_io(ms.min(i32::MAX as i64) as i32)?;
+                self.poll_io((deadline - now).max(0))?;
                 continue;
             }
             // Reached only when a SIGINT is awaited: poll again.
