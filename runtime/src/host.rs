@@ -57,6 +57,8 @@ type Returned = Rc<RefCell<Vec<(u32, Rc<dyn Any>)>>>;
 /// What a host type offers Scheme beyond being held: a printed form,
 /// `equal?`, a hash.
 pub(crate) struct HostType {
+    /// The Rust type (what a type check compares).
+    type_id: TypeId,
     name: String,
     print: Option<PrintFn>,
     eq: Option<EqFn>,
@@ -144,6 +146,7 @@ impl Hosts {
         }
         let i = self.types.len() as u32;
         self.types.push(HostType {
+            type_id: TypeId::of::<T>(),
             name: short_type_name(std::any::type_name::<T>()),
             print: None,
             eq: None,
@@ -697,7 +700,13 @@ impl Scope<'_> {
             ));
         }
         let index = self.vm.heap.get(o, field::TYPE).as_fixnum_unchecked();
-        if self.vm.host.objects.known_index::<T>() != Some(index as u32) {
+        // The check: the object's type index names `T` (an index and a
+        // comparison, no lookup).
+        let is_t = usize::try_from(index)
+            .ok()
+            .and_then(|i| self.vm.host.objects.types.get(i))
+            .is_some_and(|t| t.type_id == TypeId::of::<T>());
+        if !is_t {
             let w = want();
             let got = self
                 .vm
