@@ -651,10 +651,7 @@ impl Scope<'_> {
             self.vm.stack.truncate(base);
             return Err(e);
         }
-        let r = self.vm.call_from_rust(base);
-        self.vm.stack.truncate(base);
-        self.flush_if_idle();
-        let v = r.map_err(|e| self.convert(e))?;
+        let v = self.call_pushed(base)?;
         // The result converts where it lies on the stack (a root): no
         // handle unless a `Value` is asked for.
         self.vm.stack.push(v);

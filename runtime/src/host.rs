@@ -60,6 +60,9 @@ pub(crate) struct HostType {
     /// The Rust type (what a type check compares).
     type_id: TypeId,
     name: String,
+    /// The name as a symbol, once interned (a handle: it follows the
+    /// symbol when the collector moves it).
+    symbol: Option<Value>,
     print: Option<PrintFn>,
     eq: Option<EqFn>,
     hash: Option<HashFn>,
@@ -148,6 +151,7 @@ impl Hosts {
         self.types.push(HostType {
             type_id: TypeId::of::<T>(),
             name: short_type_name(std::any::type_name::<T>()),
+            symbol: None,
             print: None,
             eq: None,
             hash: None,
@@ -212,16 +216,21 @@ impl Hosts {
         }
     }
 
-    /// The value of `token` (shared), if it holds one that is not lent.
-    fn get(&mut self, token: u64) -> Result<&Rc<dyn Any>, &'static str> {
-        let i = self.slot_of(token).ok_or("its value was dropped")?;
+    /// The slot of `token` and its value, if it holds one that is not
+    /// lent; an error that says why not.
+    fn value(&mut self, token: u64) -> Result<(usize, &mut Rc<dyn Any>), Error> {
+        let unusable = |why: &str| Error::Type(format!("the host object is unusable: {why}"));
+        let i = self
+            .slot_of(token)
+            .ok_or_else(|| unusable("its value was dropped"))?;
         if self.slots[i].lent {
             self.reclaim();
         }
-        let s = &self.slots[i];
-        match &s.value {
-            Some(v) => Ok(v),
-            None => Err("it is borrowed mutably (by a host function's `HostMut` argument)"),
+        match &mut self.slots[i].value {
+            Some(v) => Ok((i, v)),
+            None => Err(unusable(
+                "it is borrowed mutably (by a host function's `HostMut` argument)",
+            )),
         }
     }
 
@@ -366,44 +375,43 @@ impl<T: 'static> IntoValue for Host<T> {
     }
 }
 
-impl<T: 'static> FromValue for HostRef<T> {
-    fn from_value(v: &Value, cx: &mut Scope<'_>) -> Result<Self, Error> {
-        let o = cx.raw(v)?;
-        Self::from_raw_host(cx, o)
-    }
-
-    fn from_slot(cx: &mut Scope<'_>, slot: usize) -> Result<Self, Error> {
-        let o = cx.vm.stack[slot];
-        Self::from_raw_host(cx, o)
-    }
+/// The error for a host value that is not a `T` (its type index said it
+/// was: a bug in the host's use of types, caught).
+fn not_holding<T>() -> Error {
+    Error::Type(format!(
+        "expected a host object holding {}",
+        std::any::type_name::<T>()
+    ))
 }
+
+/// `FromValue` for a guard made from a raw host object (`from_raw_host`).
+macro_rules! host_guard_from_value {
+    ($guard:ident) => {
+        impl<T: 'static> FromValue for $guard<T> {
+            fn from_value(v: &Value, cx: &mut Scope<'_>) -> Result<Self, Error> {
+                let o = cx.raw(v)?;
+                Self::from_raw_host(cx, o)
+            }
+
+            fn from_slot(cx: &mut Scope<'_>, slot: usize) -> Result<Self, Error> {
+                let o = cx.vm.stack[slot];
+                Self::from_raw_host(cx, o)
+            }
+        }
+    };
+}
+
+host_guard_from_value!(HostRef);
+host_guard_from_value!(HostMut);
 
 impl<T: 'static> HostRef<T> {
     fn from_raw_host(cx: &mut Scope<'_>, o: Raw) -> Result<Self, Error> {
         let token = cx.host_token::<T>(o)?;
-        let rc = match cx.vm.host.objects.get(token) {
-            Ok(rc) => rc.clone(),
-            Err(why) => return Err(Error::Type(format!("the host object is unusable: {why}"))),
-        };
-        match rc.downcast::<T>() {
-            Ok(t) => Ok(HostRef(t)),
-            Err(_) => Err(Error::Type(format!(
-                "expected a host object holding {}",
-                std::any::type_name::<T>()
-            ))),
-        }
-    }
-}
-
-impl<T: 'static> FromValue for HostMut<T> {
-    fn from_value(v: &Value, cx: &mut Scope<'_>) -> Result<Self, Error> {
-        let o = cx.raw(v)?;
-        Self::from_raw_host(cx, o)
-    }
-
-    fn from_slot(cx: &mut Scope<'_>, slot: usize) -> Result<Self, Error> {
-        let o = cx.vm.stack[slot];
-        Self::from_raw_host(cx, o)
+        let (_, rc) = cx.vm.host.objects.value(token)?;
+        rc.clone()
+            .downcast::<T>()
+            .map(HostRef)
+            .map_err(|_| not_holding::<T>())
     }
 }
 
@@ -411,14 +419,7 @@ impl<T: 'static> HostMut<T> {
     fn from_raw_host(cx: &mut Scope<'_>, o: Raw) -> Result<Self, Error> {
         let token = cx.host_token::<T>(o)?;
         let hosts = &mut cx.vm.host.objects;
-        hosts
-            .get(token)
-            .map_err(|why| Error::Type(format!("the host object is unusable: {why}")))?;
-        let Some(i) = hosts.slot_of(token) else {
-            return Err(Error::Type(
-                "the host object is unusable: its value was dropped".into(),
-            ));
-        };
+        let (i, _) = hosts.value(token)?;
         let slot = &mut hosts.slots[i];
         let Some(rc) = slot.value.take() else {
             return Err(Error::Type(
@@ -443,10 +444,7 @@ impl<T: 'static> HostMut<T> {
             }
             Err(rc) => {
                 slot.value = Some(rc);
-                Err(Error::Type(format!(
-                    "expected a host object holding {}",
-                    std::any::type_name::<T>()
-                )))
+                Err(not_holding::<T>())
             }
         }
     }
@@ -550,6 +548,7 @@ impl<T: 'static> HostTypeBuilder<'_, T> {
         let index = hosts.type_index::<T>();
         let t = &mut hosts.types[index as usize];
         t.name = self.name.clone();
+        t.symbol = None;
         t.print = self.print;
         t.eq = self.eq;
         t.hash = self.hash;
@@ -631,15 +630,8 @@ impl Scope<'_> {
     /// allocates).
     pub(crate) fn host_object_raw<T: 'static>(&mut self, x: T) -> Result<Raw, Error> {
         let index = self.vm.host.objects.type_index::<T>();
+        let ty = self.host_type_symbol(index as usize)?;
         let r = (|| {
-            let name = self
-                .vm
-                .host
-                .objects
-                .type_name(index as usize)
-                .unwrap_or("?")
-                .to_string();
-            let ty = self.vm.intern(&name)?;
             self.vm.stack.push(ty);
             let o = self.vm.alloc(obj::HOST, field::SIZE);
             let ty = self.vm.stack.pop().unwrap_or(Raw::FALSE);
@@ -660,6 +652,23 @@ impl Scope<'_> {
         self.vm.heap.set(o, field::TOKEN, Raw::fix(token as i64));
         self.vm.heap.track(o, token);
         Ok(o)
+    }
+
+    /// Host type `index`'s name as a symbol, interned on first use (not
+    /// for every object made).
+    fn host_type_symbol(&mut self, index: usize) -> Result<Raw, Error> {
+        if let Some(v) = &self.vm.host.objects.types[index].symbol {
+            return self.raw(v);
+        }
+        let name = self.vm.host.objects.types[index].name.clone();
+        let sym = match self.vm.intern(&name) {
+            Ok(s) => s,
+            Err(e) => return Err(self.convert(e)),
+        };
+        let held = self.hold(sym);
+        let raw = self.raw(&held)?;
+        self.vm.host.objects.types[index].symbol = Some(held);
+        Ok(raw)
     }
 
     /// The type index of host object `v` of this runtime, if it is one.
@@ -744,20 +753,9 @@ impl Scope<'_> {
     pub fn host_mut<T: 'static>(&mut self, v: &Value) -> Result<&mut T, Error> {
         let o = self.raw(v)?;
         let token = self.host_token::<T>(o)?;
-        let hosts = &mut self.vm.host.objects;
-        hosts
-            .get(token)
-            .map_err(|why| Error::Type(format!("the host object is unusable: {why}")))?;
-        let i = hosts.slot_of(token).ok_or_else(|| {
-            Error::Type("the host object is unusable: its value was dropped".into())
-        })?;
-        match hosts.slots[i].value.as_mut().and_then(Rc::get_mut) {
-            Some(any) => any.downcast_mut::<T>().ok_or_else(|| {
-                Error::Type(format!(
-                    "expected a host object holding {}",
-                    std::any::type_name::<T>()
-                ))
-            }),
+        let (_, rc) = self.vm.host.objects.value(token)?;
+        match Rc::get_mut(rc) {
+            Some(any) => any.downcast_mut::<T>().ok_or_else(not_holding::<T>),
             None => Err(Error::Type(
                 "the host object is borrowed now (a HostRef of it is held)".into(),
             )),

@@ -713,19 +713,22 @@ impl Scope<'_> {
                 }
             }
         }
-        let r = self.vm.call_from_rust(base);
-        self.vm.stack.truncate(base);
-        self.flush_if_idle();
-        let v = r.map_err(|e| self.convert(e))?;
+        let v = self.call_pushed(base)?;
         Ok(self.hold(v))
     }
 
-    /// Back at the host's outermost level: flush what Scheme wrote.
-    pub(crate) fn flush_if_idle(&mut self) {
+    /// Call the procedure at stack slot `base` with the arguments above
+    /// it; the stack is cut back to `base`. The result is raw: use it
+    /// before anything allocates.
+    pub(crate) fn call_pushed(&mut self, base: usize) -> Result<Raw, Error> {
+        let r = self.vm.call_from_rust(base);
+        self.vm.stack.truncate(base);
+        // Back at the host's outermost level: flush what Scheme wrote.
         if self.vm.entries.is_empty() && self.vm.out_pending {
             self.vm.out_pending = false;
             let _ = std::io::Write::flush(&mut self.vm.out);
         }
+        r.map_err(|e| self.convert(e))
     }
 
     /// The value printed as `write` would.

@@ -168,7 +168,8 @@
       s)))
 
 (define (socket-accept socket . opts)
-  (%socket-accept socket (%deadline (%net-option opts #:timeout #f))))
+  (%check-options "socket-accept" opts '(#:timeout))
+  (%socket-accept socket (%deadline (%option opts #:timeout #f))))
 
 (define (socket-send socket bv . flags)
   (%no-flags "socket-send" flags)
@@ -205,21 +206,6 @@
 
 ;; ---- the conveniences --------------------------------------------------------
 
-(define (%net-option opts key default)
-  (let loop ((o opts))
-    (cond ((null? o) default)
-          ((and (pair? (cdr o)) (eq? (car o) key)) (cadr o))
-          ((pair? (cdr o)) (loop (cddr o)))
-          (else (error "expected keyword options in pairs" opts)))))
-
-(define (%check-net-options who opts allowed)
-  (let loop ((o opts))
-    (cond ((null? o) #t)
-          ((not (memq (car o) allowed))
-           (error (string-append who ": unknown option") (car o)))
-          ((null? (cdr o)) (error (string-append who ": option without a value") (car o)))
-          (else (loop (cddr o))))))
-
 (define (%timeout-us who t)
   (cond ((not t) #f)
         ((and (real? t) (>= t 0) (< t 1e12)) (exact (round (* t 1e6))))
@@ -244,29 +230,29 @@
 ;;              #:write-timeout secs #:binary bool #:family fam)
 ;; => input port, output port
 (define (tcp-connect host port . opts)
-  (%check-net-options "tcp-connect" opts
+  (%check-options "tcp-connect" opts
                       '(#:timeout #:read-timeout #:write-timeout #:binary #:family))
   (let ((s (tcp-connect-socket host port opts)))
-    (%socket-ports s (%net-option opts #:binary #f))))
+    (%socket-ports s (%option opts #:binary #f))))
 
 ;; The socket tcp-connect makes (its ports: socket-input-port …).
 (define (tcp-connect-socket host port . rest)
   (let* ((opts (if (and (pair? rest) (list? (car rest)) (null? (cdr rest))) (car rest) rest))
          (port (%service->port "tcp-connect" port))
-         (deadline (%deadline (%net-option opts #:timeout #f)))
-         (family (%net-option opts #:family *af-unspec*))
+         (deadline (%deadline (%option opts #:timeout #f)))
+         (family (%option opts #:family *af-unspec*))
          (addrs (%net-resolve "tcp-connect" host port family #f))
          (s (%connect-any "tcp-connect" addrs host *sock-stream* deadline)))
-    (%socket-timeouts! s (%timeout-us "tcp-connect" (%net-option opts #:read-timeout #f))
-                       (%timeout-us "tcp-connect" (%net-option opts #:write-timeout #f)))
+    (%socket-timeouts! s (%timeout-us "tcp-connect" (%option opts #:read-timeout #f))
+                       (%timeout-us "tcp-connect" (%option opts #:write-timeout #f)))
     s))
 
 ;; (tcp-listen port #:host h #:backlog n) => a listening socket. Port 0
 ;; takes any free port (socket-local-address says which).
 (define (tcp-listen port . opts)
-  (%check-net-options "tcp-listen" opts '(#:host #:backlog))
-  (let* ((host (%net-option opts #:host #f))
-         (backlog (%net-option opts #:backlog 4096))
+  (%check-options "tcp-listen" opts '(#:host #:backlog))
+  (let* ((host (%option opts #:host #f))
+         (backlog (%option opts #:backlog 4096))
          (port (%service->port "tcp-listen" port))
          (addrs (%net-resolve "tcp-listen" host port *af-unspec* #t)))
     (if (not (and (exact-integer? backlog) (> backlog 0)))
@@ -275,24 +261,24 @@
 
 ;; (tcp-accept listener #:timeout secs #:binary bool) => input port, output port
 (define (tcp-accept listener . opts)
-  (%check-net-options "tcp-accept" opts '(#:timeout #:binary #:read-timeout #:write-timeout))
-  (let ((s (%socket-accept listener (%deadline (%net-option opts #:timeout #f)))))
-    (%socket-timeouts! s (%timeout-us "tcp-accept" (%net-option opts #:read-timeout #f))
-                       (%timeout-us "tcp-accept" (%net-option opts #:write-timeout #f)))
-    (%socket-ports s (%net-option opts #:binary #f))))
+  (%check-options "tcp-accept" opts '(#:timeout #:binary #:read-timeout #:write-timeout))
+  (let ((s (%socket-accept listener (%deadline (%option opts #:timeout #f)))))
+    (%socket-timeouts! s (%timeout-us "tcp-accept" (%option opts #:read-timeout #f))
+                       (%timeout-us "tcp-accept" (%option opts #:write-timeout #f)))
+    (%socket-ports s (%option opts #:binary #f))))
 
 ;; (tcp-accept-socket listener #:timeout secs) => the connection's socket.
 (define (tcp-accept-socket listener . opts)
-  (%check-net-options "tcp-accept-socket" opts '(#:timeout))
-  (%socket-accept listener (%deadline (%net-option opts #:timeout #f))))
+  (%check-options "tcp-accept-socket" opts '(#:timeout))
+  (%socket-accept listener (%deadline (%option opts #:timeout #f))))
 
 ;; (udp-open #:host h #:port p #:family fam) => a datagram socket, bound
 ;; when a port is given.
 (define (udp-open . opts)
-  (%check-net-options "udp-open" opts '(#:host #:port #:family))
-  (let ((port (%net-option opts #:port #f))
-        (host (%net-option opts #:host #f))
-        (family (%net-option opts #:family *af-inet*)))
+  (%check-options "udp-open" opts '(#:host #:port #:family))
+  (let ((port (%option opts #:port #f))
+        (host (%option opts #:host #f))
+        (family (%option opts #:family *af-inet*)))
     (if port
         (let ((addrs (%net-resolve "udp-open" (or host (if (= family *af-inet6*) "::" #f))
                                    (%service->port "udp-open" port) family #t)))
@@ -307,7 +293,8 @@
 
 ;; (udp-receive socket size #:timeout secs) => bytevector, host, port
 (define (udp-receive socket size . opts)
-  (let* ((r (%socket-recv-from socket size (%deadline (%net-option opts #:timeout #f))))
+  (%check-options "udp-receive" opts '(#:timeout))
+  (let* ((r (%socket-recv-from socket size (%deadline (%option opts #:timeout #f))))
          (a (cdr r)))
     (if (vector? a)
         (values (car r) (vector-ref a 1) (vector-ref a 2))
@@ -315,12 +302,14 @@
 
 ;; (unix-connect path #:binary bool) => input port, output port
 (define (unix-connect path . opts)
+  (%check-options "unix-connect" opts '(#:binary))
   (let ((s (%connect-any "unix-connect" (list path) path *sock-stream* #f)))
-    (%socket-ports s (%net-option opts #:binary #f))))
+    (%socket-ports s (%option opts #:binary #f))))
 
 ;; (unix-listen path #:backlog n) => a listening socket
 (define (unix-listen path . opts)
-  (%listen-on "unix-listen" (list path) path *sock-stream* (%net-option opts #:backlog 4096)))
+  (%check-options "unix-listen" opts '(#:backlog))
+  (%listen-on "unix-listen" (list path) path *sock-stream* (%option opts #:backlog 4096)))
 
 (define (%address->values a)
   (if (vector? a) (values (vector-ref a 1) (vector-ref a 2)) (values a #f)))

@@ -97,22 +97,8 @@
   (status %process-status %set-process-status!)
   (session %process-session))
 
-(define (%option opts key default)
-  (let loop ((o opts))
-    (cond ((null? o) default)
-          ((eq? (car o) key) (cadr o))
-          (else (loop (cddr o))))))
-
 (define %process-options
   '(#:stdin #:stdout #:stderr #:env #:directory #:binary))
-
-(define (%check-options who opts allowed)
-  (let loop ((o opts))
-    (cond ((null? o) #t)
-          ((not (memq (car o) allowed))
-           (error (string-append who ": unknown option") (car o)))
-          ((null? (cdr o)) (error (string-append who ": option without a value") (car o)))
-          (else (loop (cddr o))))))
 
 ;; (process-start program args #:stdin s #:stdout s #:stderr s #:env alist
 ;;                #:directory dir #:binary bool) => a process. Each stream

@@ -55,7 +55,15 @@ impl<'a> View<'a> {
         let vm = self.vm;
         let v = self.raw;
         if v.is_nil() || vm.is_pair(v) {
-            return self.iter().map(|i| i.count()).filter(|_| list_ok(vm, v));
+            if crate::prim::list::circular(vm, v) {
+                return None;
+            }
+            let (mut n, mut l) = (0, v);
+            while vm.is_pair(l) {
+                n += 1;
+                l = vm.cdr(l);
+            }
+            return l.is_nil().then_some(n);
         }
         if vm.is(v, obj::VECTOR) {
             return Some(vm.heap.len(v));
@@ -207,26 +215,6 @@ impl<'a> View<'a> {
     /// The Scheme type's name (`"pair"`, `"vector"`, `"string"` …).
     pub fn type_name(&self) -> &'static str {
         self.vm.type_name(self.raw)
-    }
-}
-
-/// Is `v` a proper list (ends in `()`, no cycle)?
-fn list_ok(vm: &Vm, v: Raw) -> bool {
-    let (mut slow, mut fast) = (v, v);
-    loop {
-        for _ in 0..2 {
-            if fast.is_nil() {
-                return true;
-            }
-            if !vm.is_pair(fast) {
-                return false;
-            }
-            fast = vm.cdr(fast);
-        }
-        slow = vm.cdr(slow);
-        if slow == fast {
-            return false;
-        }
     }
 }
 

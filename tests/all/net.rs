@@ -1337,3 +1337,35 @@ fn thread_terminate_reaches_threads_blocked_in_accept_and_read() {
     );
     assert_eq!(out, "unwound\nterminated\nterminated\n");
 }
+
+// Every keyword option is checked: an unknown one, or one without a
+// value, is an error naming the procedure (socket-accept, udp-receive,
+// unix-connect and unix-listen once ignored what they did not know).
+#[test]
+fn unknown_keyword_options_are_errors_naming_the_procedure() {
+    let d = Dir::new("options");
+    let out = run_ok(
+        &d,
+        r#"
+(define (msg thunk) (guard (e ((error-object? e) (error-object-message e))) (thunk)))
+(define l (tcp-listen 0 #:host "127.0.0.1"))
+(define u (udp-open))
+(for-each (lambda (m) (display m) (newline))
+  (list (msg (lambda () (socket-accept l #:tmeout 1)))
+        (msg (lambda () (tcp-accept l #:timeout)))
+        (msg (lambda () (udp-receive u 10 #:wait 1)))
+        (msg (lambda () (unix-connect "x.sock" #:text #t)))
+        (msg (lambda () (unix-listen "x.sock" #:queue 5)))
+        (msg (lambda () (tcp-connect "127.0.0.1" 1 #:retries 3)))))
+"#,
+    );
+    assert_eq!(
+        out,
+        "socket-accept: unknown option\n\
+         tcp-accept: option without a value\n\
+         udp-receive: unknown option\n\
+         unix-connect: unknown option\n\
+         unix-listen: unknown option\n\
+         tcp-connect: unknown option\n"
+    );
+}

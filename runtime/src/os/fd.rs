@@ -94,6 +94,23 @@ pub enum ReadOutcome {
 /// pairs that became ready.
 pub type Polled = (Vec<Completion>, Vec<(i32, Interest)>);
 
+/// What a write says when the peer has gone.
+const PEER_CLOSED: &str = "write failed: the peer closed the connection";
+/// What a read says when the connection was reset.
+const PEER_RESET: &str = "read failed: the connection was reset by the peer";
+
+/// The cause symbol's name for an I/O error message made here: `closed`,
+/// `reset` or `error`.
+pub fn failure_cause(message: &str) -> &'static str {
+    if message == PEER_CLOSED {
+        "closed"
+    } else if message == PEER_RESET {
+        "reset"
+    } else {
+        "error"
+    }
+}
+
 /// Bytes one call writes to a regular file before other threads run.
 pub const WRITE_SLICE: usize = 16 << 20;
 
@@ -583,7 +600,7 @@ impl FdPort {
                 }
                 Err(Errno::EINTR) => continue,
                 Err(Errno::ECONNRESET) => {
-                    return Err("read failed: the connection was reset by the peer".into());
+                    return Err(PEER_RESET.into());
                 }
                 Err(e) => return Err(format!("read failed: {}", e.desc())),
             }
@@ -683,7 +700,7 @@ fn send_some(p: &mut FdPort, bytes: &[u8]) -> Result<usize, String> {
             }
             Err(Errno::EINTR) => continue,
             Err(Errno::EPIPE) | Err(Errno::ECONNRESET) => {
-                return Err("write failed: the peer closed the connection".into());
+                return Err(PEER_CLOSED.into());
             }
             Err(e) => return Err(format!("write failed: {}", e.desc())),
         }

@@ -29,7 +29,7 @@ use nix::errno::Errno;
 use nix::fcntl::OFlag;
 use nix::poll::{PollFd, PollFlags, PollTimeout};
 
-pub use fd::{FdKind, FdPort, Poller, READ_SLICE, ReadOutcome, WRITE_SLICE};
+pub use fd::{FdKind, FdPort, Poller, READ_SLICE, ReadOutcome, WRITE_SLICE, failure_cause};
 pub use net::{Family, Progress};
 pub use process::{Child, Spawn, Stdio3};
 pub use registry::{ForkGuards, ForkRegistry};

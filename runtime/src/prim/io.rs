@@ -547,14 +547,7 @@ fn get_output_string(vm: &mut Vm, base: usize, _: usize) -> VmResult<Value> {
 /// `error`) for a socket, else a `file-error`.
 pub(crate) fn fd_error(vm: &mut Vm, who: &str, fd: i32, m: String) -> Exn {
     if is_socket(vm, fd) {
-        let cause = if m.contains("closed the connection") {
-            "closed"
-        } else if m.contains("reset") {
-            "reset"
-        } else {
-            "error"
-        };
-        return socket_fail(vm, who, fd, cause, &m);
+        return socket_fail(vm, who, fd, crate::os::failure_cause(&m), &m);
     }
     vm.error_kind("file-error", format!("{who}: {m}"), &[])
 }

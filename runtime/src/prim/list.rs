@@ -335,7 +335,7 @@ fn assoc(vm: &mut Vm, base: usize, _: usize) -> VmResult<Value> {
 
 /// Does following the cdrs from `l` come back to a pair already seen?
 /// (Floyd's two pointers: constant space.)
-fn circular(vm: &Vm, l: Value) -> bool {
+pub(crate) fn circular(vm: &Vm, l: Value) -> bool {
     let (mut slow, mut fast) = (l, l);
     loop {
         for _ in 0..2 {

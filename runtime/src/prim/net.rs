@@ -358,14 +358,7 @@ fn sock_wait(
 
 /// A send or receive error (message `m` from `crate::os`) on `s`.
 fn data_error(vm: &mut Vm, who: &str, s: Value, m: &str) -> Exn {
-    let cause = if m.contains("closed the connection") {
-        "closed"
-    } else if m.contains("reset") {
-        "reset"
-    } else {
-        "error"
-    };
-    sock_fail(vm, who, s, cause, m)
+    sock_fail(vm, who, s, crate::os::failure_cause(m), m)
 }
 
 /// Check the grant an operation needs: connecting out, or listening.
