@@ -816,6 +816,7 @@ impl Heap {
     }
 
     /// Make an owned root holding `v`.
+    #[inline]
     pub fn new_global(&mut self, v: Value) -> Global {
         if let Some(i) = self.free_globals.pop() {
             self.globals[i as usize] = v;
@@ -839,6 +840,7 @@ impl Heap {
     }
 
     /// Free an owned root slot.
+    #[inline]
     pub fn release_global(&mut self, g: Global) {
         self.globals[g.0 as usize] = Value::UNDEFINED;
         self.free_globals.push(g.0);

@@ -64,6 +64,7 @@ pub trait IntoValue {
     ///
     /// # Errors
     /// As [`IntoValue::into_value`].
+    #[inline]
     fn into_raw(self, cx: &mut Scope<'_>) -> Result<Raw, Error>
     where
         Self: Sized,
@@ -105,6 +106,7 @@ pub trait FromValue: Sized {
     ///
     /// # Errors
     /// As [`FromValue::from_value`].
+    #[inline]
     fn from_slot(cx: &mut Scope<'_>, slot: usize) -> Result<Self, Error> {
         let v = cx.vm.stack[slot];
         let v = cx.hold(v);
@@ -150,6 +152,7 @@ pub trait IntoArgs {
 }
 
 /// The error for a value that does not convert to `expected`.
+#[cold]
 pub(crate) fn type_error(cx: &Scope<'_>, expected: &str, v: Raw) -> Error {
     let mut shown = print(cx.vm, v, Mode::Write);
     if shown.chars().count() > 60 {
@@ -214,6 +217,7 @@ macro_rules! integer_conversions {
                 cx.hold_result(r)
             }
 
+            #[inline]
             fn into_raw(self, cx: &mut Scope<'_>) -> Result<Raw, Error> {
                 if let Some(r) = i64::try_from(self).ok().and_then(Raw::fixnum) {
                     return Ok(r);
@@ -229,6 +233,7 @@ macro_rules! integer_conversions {
                 Self::from_raw_num(cx, raw)
             }
 
+            #[inline]
             fn from_slot(cx: &mut Scope<'_>, slot: usize) -> Result<Self, Error> {
                 let raw = cx.vm.stack[slot];
                 if let Some(i) = raw.as_fixnum()
@@ -276,6 +281,7 @@ impl FromValue for f64 {
         f64_of(cx, raw)
     }
 
+    #[inline]
     fn from_slot(cx: &mut Scope<'_>, slot: usize) -> Result<Self, Error> {
         let raw = cx.vm.stack[slot];
         f64_of(cx, raw)
@@ -305,6 +311,7 @@ impl IntoValue for bool {
         Ok(cx.hold(Raw::bool(self)))
     }
 
+    #[inline]
     fn into_raw(self, _: &mut Scope<'_>) -> Result<Raw, Error> {
         Ok(Raw::bool(self))
     }
@@ -316,6 +323,7 @@ impl FromValue for bool {
         bool_of(cx, raw)
     }
 
+    #[inline]
     fn from_slot(cx: &mut Scope<'_>, slot: usize) -> Result<Self, Error> {
         let raw = cx.vm.stack[slot];
         bool_of(cx, raw)
@@ -383,6 +391,7 @@ impl IntoValue for () {
         Ok(cx.hold(Raw::UNSPECIFIED))
     }
 
+    #[inline]
     fn into_raw(self, _: &mut Scope<'_>) -> Result<Raw, Error> {
         Ok(Raw::UNSPECIFIED)
     }
@@ -406,6 +415,7 @@ impl IntoValue for &Value {
         Ok(cx.hold(raw))
     }
 
+    #[inline]
     fn into_raw(self, cx: &mut Scope<'_>) -> Result<Raw, Error> {
         cx.raw(self)
     }
@@ -417,6 +427,7 @@ impl FromValue for Value {
         Ok(cx.hold(raw))
     }
 
+    #[inline]
     fn from_slot(cx: &mut Scope<'_>, slot: usize) -> Result<Self, Error> {
         let v = cx.vm.stack[slot];
         Ok(cx.hold(v))

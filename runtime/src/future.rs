@@ -226,3 +226,165 @@ impl crate::Runtime {
         self.vm.host.futures.count()
     }
 }
+
+/// What one step of [`RunAsync`] left.
+enum Step {
+    /// Every thread but the initial one has finished, or those left wait
+    /// only for each other.
+    Done,
+    /// Threads wait for the OS, a timer (µs from now) or a future.
+    Waiting(Option<i64>),
+}
+
+impl crate::Runtime {
+    /// Drive the runtime's green threads from an async task, without an
+    /// OS thread of the runtime's own: each poll runs the threads that can
+    /// run until they all wait, then the task yields to its executor until
+    /// something they wait for happens (an async native's future, a timer,
+    /// I/O). It completes when no thread but the initial one is left (or
+    /// those left can only wait for each other). The host's executor may
+    /// be single-threaded: the futures Scheme awaits are polled by this
+    /// task, on its thread.
+    ///
+    /// ```
+    /// let mut rt = imp::Runtime::new().unwrap();
+    /// rt.register_async("later", |(n,): (i64,)| async move { Ok(n * 2) }).unwrap();
+    /// rt.eval_str("(define got #f) (thread-start! (make-thread (lambda () (set! got (later 21)))))").unwrap();
+    /// // Any executor: here a minimal one that polls until done.
+    /// let mut fut = std::pin::pin!(rt.run_async());
+    /// let waker = std::task::Waker::noop();
+    /// let mut cx = std::task::Context::from_waker(&waker);
+    /// while fut.as_mut().poll(&mut cx).is_pending() {}
+    /// drop(fut);
+    /// assert_eq!(rt.global::<i64>("got").unwrap(), 42);
+    /// ```
+    ///
+    /// While it is pending, the task holds the runtime; an
+    /// [`InterruptHandle`](crate::InterruptHandle) wakes the task and
+    /// ends the run with [`Error::Limit`] (a thread running then unwinds
+    /// as in any call; threads waiting stay waiting, and a later run
+    /// goes on with them).
+    ///
+    /// # Errors
+    /// As [`Runtime::run_until_idle`].
+    pub fn run_async(&mut self) -> RunAsync<'_> {
+        RunAsync {
+            rt: self,
+            watcher: None,
+        }
+    }
+
+    /// Run what can run now; what the threads wait for then.
+    fn step_async(&mut self) -> Result<Step, Error> {
+        use std::sync::atomic::Ordering;
+        if self.vm.limits.interrupt.swap(false, Ordering::Relaxed) {
+            // The threads stay where they wait; a later run goes on.
+            return Err(Error::Limit("interrupted by the host".into()));
+        }
+        loop {
+            let now = self.vm.now_us();
+            let r = self.vm.fire_timers(now).and_then(|()| self.vm.poll_io(0));
+            r.map_err(|e| self.convert(e))?;
+            self.run_until_idle()?;
+            let q = self.vm.reg(crate::vm::Reg::RunQueue);
+            if self.vm.queue_is_empty(q) {
+                break;
+            }
+        }
+        if !self.vm.other_threads_alive() {
+            return Ok(Step::Done);
+        }
+        let now = self.vm.now_us();
+        let next = self.vm.timer_peek_live().map(|(d, _)| (d - now).max(0));
+        if next.is_none() && !self.vm.io_waiting() && self.vm.host.futures.count() == 0 {
+            return Ok(Step::Done);
+        }
+        Ok(Step::Waiting(next))
+    }
+}
+
+/// The future of [`Runtime::run_async`](crate::Runtime::run_async).
+pub struct RunAsync<'a> {
+    rt: &'a mut crate::Runtime,
+    watcher: Option<Watcher>,
+}
+
+impl Future for RunAsync<'_> {
+    type Output = Result<(), Error>;
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let this = &mut *self;
+        match this.rt.step_async() {
+            Err(e) => Poll::Ready(Err(e)),
+            Ok(Step::Done) => Poll::Ready(Ok(())),
+            Ok(Step::Waiting(timeout_us)) => {
+                if this.watcher.is_none() {
+                    match Watcher::start(&this.rt.vm.os) {
+                        Ok(w) => this.watcher = Some(w),
+                        Err(e) => {
+                            return Poll::Ready(Err(Error::Type(format!(
+                                "run_async: cannot watch the event loop: {e}"
+                            ))));
+                        }
+                    }
+                }
+                if let Some(w) = &this.watcher {
+                    w.arm(cx.waker().clone(), timeout_us);
+                }
+                Poll::Pending
+            }
+        }
+    }
+}
+
+/// A helper thread that waits on the event loop's epoll instance (and a
+/// deadline) while the task is pending, and wakes the task: the one
+/// blocking wait, kept off the executor's threads.
+struct Watcher {
+    requests: std::sync::mpsc::Sender<(Waker, Option<i64>)>,
+    stop: std::os::fd::OwnedFd,
+}
+
+impl Watcher {
+    fn start(os: &crate::os::Os) -> std::io::Result<Watcher> {
+        use std::os::fd::AsFd;
+        let events = os.event_handle()?;
+        let (stop_r, stop) =
+            nix::unistd::pipe2(nix::fcntl::OFlag::O_CLOEXEC).map_err(std::io::Error::from)?;
+        let (requests, rx) = std::sync::mpsc::channel::<(Waker, Option<i64>)>();
+        std::thread::Builder::new()
+            .name("imp-run-async".into())
+            .spawn(move || {
+                use nix::poll::{PollFd, PollFlags, PollTimeout, poll};
+                while let Ok((waker, timeout_us)) = rx.recv() {
+                    // Whole milliseconds, rounded up: never early.
+                    let ms = timeout_us.map_or(-1, |us| {
+                        i32::try_from((us + 999) / 1000).unwrap_or(i32::MAX)
+                    });
+                    let mut fds = [
+                        PollFd::new(events.as_fd(), PollFlags::POLLIN),
+                        PollFd::new(stop_r.as_fd(), PollFlags::POLLIN),
+                    ];
+                    let timeout = PollTimeout::try_from(ms).unwrap_or(PollTimeout::NONE);
+                    let _ = poll(&mut fds, timeout);
+                    let stopped = fds[1].revents().is_some_and(|r| !r.is_empty());
+                    waker.wake();
+                    if stopped {
+                        return;
+                    }
+                }
+            })?;
+        Ok(Watcher { requests, stop })
+    }
+
+    fn arm(&self, waker: Waker, timeout_us: Option<i64>) {
+        let _ = self.requests.send((waker, timeout_us));
+    }
+}
+
+impl Drop for Watcher {
+    fn drop(&mut self) {
+        // Ends the helper's wait; dropping `requests` then ends its loop.
+        let _ = nix::unistd::write(&self.stop, &[1]);
+    }
+}

@@ -201,10 +201,16 @@ impl Hosts {
 
     /// Put back what dropped `HostMut` guards returned (after every
     /// native call, and before a slot is used).
+    #[inline]
     pub(crate) fn reclaim(&mut self) {
         if self.returned.borrow().is_empty() {
             return;
         }
+        self.reclaim_returned();
+    }
+
+    #[cold]
+    fn reclaim_returned(&mut self) {
         let back = std::mem::take(&mut *self.returned.borrow_mut());
         for (slot, v) in back {
             if let Some(s) = self.slots.get_mut(slot as usize)
@@ -370,6 +376,7 @@ impl<T: 'static> IntoValue for Host<T> {
         cx.host_object(self.0)
     }
 
+    #[inline]
     fn into_raw(self, cx: &mut Scope<'_>) -> Result<Raw, Error> {
         cx.host_object_raw(self.0)
     }
@@ -393,6 +400,7 @@ macro_rules! host_guard_from_value {
                 Self::from_raw_host(cx, o)
             }
 
+            #[inline]
             fn from_slot(cx: &mut Scope<'_>, slot: usize) -> Result<Self, Error> {
                 let o = cx.vm.stack[slot];
                 Self::from_raw_host(cx, o)
@@ -731,6 +739,23 @@ impl Scope<'_> {
         Ok(self.vm.heap.get(o, field::TOKEN).as_fixnum_unchecked() as u64)
     }
 
+    /// Whether `v` is a host object of this runtime holding a `T`: the
+    /// object's type index compared with `T`'s, no lookup and no borrow.
+    ///
+    /// ```
+    /// let mut rt = imp::Runtime::new().unwrap();
+    /// let h = rt.host_object(String::from("config")).unwrap();
+    /// let n = rt.eval_str("42").unwrap();
+    /// let cx = rt.scope();
+    /// assert!(cx.is_host::<String>(&h));
+    /// assert!(!cx.is_host::<i32>(&h));
+    /// assert!(!cx.is_host::<String>(&n));
+    /// ```
+    #[inline]
+    pub fn is_host<T: 'static>(&self, v: &Value) -> bool {
+        is_host_in::<T>(self.vm, v)
+    }
+
     /// The Rust value of host object `v`, if it holds a `T`.
     ///
     /// ```
@@ -783,6 +808,21 @@ impl crate::Runtime {
         self.scope().host_object(x)
     }
 
+    /// Whether `v` is a host object of this runtime holding a `T` (see
+    /// [`Scope::is_host`]).
+    ///
+    /// ```
+    /// struct Connection;
+    /// let mut rt = imp::Runtime::new().unwrap();
+    /// let conn = rt.host_object(Connection).unwrap();
+    /// assert!(rt.is_host::<Connection>(&conn));
+    /// assert!(!rt.is_host::<String>(&conn));
+    /// ```
+    #[inline]
+    pub fn is_host<T: 'static>(&self, v: &Value) -> bool {
+        is_host_in::<T>(&self.vm, v)
+    }
+
     /// How many host values this runtime holds (those whose objects the
     /// collector has not yet found dead).
     ///
@@ -797,6 +837,20 @@ impl crate::Runtime {
     pub fn host_object_count(&self) -> usize {
         self.vm.host.objects.len()
     }
+}
+
+/// Whether `v` is a host object of `vm`'s process holding a `T`.
+#[inline]
+fn is_host_in<T: 'static>(vm: &crate::vm::Vm, v: &Value) -> bool {
+    let Ok(o) = crate::raw_in(vm, v) else {
+        return false;
+    };
+    vm.is(o, obj::HOST)
+        && vm.heap.get(o, field::SESSION) == Raw::fix(vm.os.session)
+        && usize::try_from(vm.heap.get(o, field::TYPE).as_fixnum_unchecked())
+            .ok()
+            .and_then(|i| vm.host.objects.types.get(i))
+            .is_some_and(|t| t.type_id == TypeId::of::<T>())
 }
 
 /// A Rust type name without its module paths:

@@ -56,6 +56,7 @@ pub mod doc_guides {
 
 pub mod convert;
 mod future;
+pub use crate::future::RunAsync;
 pub mod host;
 pub mod image;
 pub mod native;
@@ -78,7 +79,7 @@ pub use crate::host::{Host, HostMut, HostRef, HostTypeBuilder};
 pub use crate::native::FromArgs;
 pub use crate::os::{LineRequest, LineSource};
 pub use crate::report::Report;
-pub use crate::view::View;
+pub use crate::view::{Arg, View, Viewable};
 pub use crate::vm::Grants;
 
 /// The Scheme source of the part of the standard library written in Scheme.
@@ -538,6 +539,7 @@ pub struct Value {
 }
 
 impl Drop for Value {
+    #[inline]
     fn drop(&mut self) {
         self.release.borrow_mut().push(self.slot);
     }
@@ -649,10 +651,12 @@ pub struct Scope<'a> {
 }
 
 impl Scope<'_> {
+    #[inline]
     fn raw(&self, v: &Value) -> Result<Raw, Error> {
         raw_in(self.vm, v)
     }
 
+    #[inline]
     fn hold(&mut self, v: Raw) -> Value {
         hold_in(self.vm, v)
     }
@@ -2017,15 +2021,22 @@ pub(crate) fn own_raw(vm: &Vm, v: &Value) -> Raw {
 /// The heap value a handle names, if the handle is this runtime's: a
 /// handle from another runtime is an error (its slot number would name
 /// something else here), as wasmtime refuses an object of another store.
+#[inline]
 pub(crate) fn raw_in(vm: &Vm, v: &Value) -> Result<Raw, Error> {
     if !Rc::ptr_eq(&v.release, &vm.host.handles) {
-        return Err(Error::Type(
-            "a Value of another runtime was used with this one (each Value belongs to the runtime that made it)".into(),
-        ));
+        return Err(foreign_value());
     }
     Ok(vm.heap.global(v.slot))
 }
 
+#[cold]
+fn foreign_value() -> Error {
+    Error::Type(
+        "a Value of another runtime was used with this one (each Value belongs to the runtime that made it)".into(),
+    )
+}
+
+#[inline]
 pub(crate) fn hold_in(vm: &mut Vm, v: Raw) -> Value {
     drain_released_in(vm);
     Value {
@@ -2034,9 +2045,13 @@ pub(crate) fn hold_in(vm: &mut Vm, v: Raw) -> Value {
     }
 }
 
+#[inline]
 fn drain_released_in(vm: &mut Vm) {
     let Vm { host, heap, .. } = vm;
     let mut released = host.handles.borrow_mut();
+    if released.is_empty() {
+        return;
+    }
     for g in released.drain(..) {
         heap.release_global(g);
     }

@@ -68,6 +68,10 @@ pub struct HostState {
     pub(crate) pending_escape: Option<(crate::Value, crate::Value)>,
     /// The futures of async native calls (`crate::future`).
     pub(crate) futures: crate::future::Futures,
+    /// The native call running now (its number), and how many have
+    /// started: an `Arg` is valid while its call is the one running.
+    pub(crate) call: u32,
+    calls: u32,
 }
 
 /// The functions a runtime's host registered, by name; and by the
@@ -90,7 +94,7 @@ pub struct Natives {
     /// then: while no collection has moved anything, the same bits are
     /// the same object) and their functions: a call found here costs two
     /// comparisons, not a lookup by name.
-    cache: std::cell::RefCell<[(u64, u64, Option<NativeFn>); CACHE]>,
+    cache: [(u64, u64, Option<NativeFn>); CACHE],
     /// Let Rust's panic hook print a native function's panic (off: the
     /// panic becomes a Scheme error and nothing is printed).
     pub show_panics: bool,
@@ -239,6 +243,7 @@ pub trait FromArgs: Sized {
     ///
     /// # Errors
     /// As [`FromArgs::from_args`].
+    #[inline]
     fn from_stack(who: &str, args: Args, cx: &mut Scope<'_>) -> Result<Self, Error> {
         let held: Vec<Value> = (0..args.argc)
             .map(|i| {
@@ -250,6 +255,7 @@ pub trait FromArgs: Sized {
     }
 }
 
+#[cold]
 fn count_error(who: &str, want: usize, got: usize) -> Error {
     Error::Type(format!(
         "{who}: expected {want} argument{}, got {got}",
@@ -257,6 +263,7 @@ fn count_error(who: &str, want: usize, got: usize) -> Error {
     ))
 }
 
+#[cold]
 fn arg_error(who: &str, i: usize, e: Error) -> Error {
     match e {
         Error::Type(m) => Error::Type(format!("{who}: argument {}: {m}", i + 1)),
@@ -273,6 +280,7 @@ impl FromArgs for () {
         }
     }
 
+    #[inline]
     fn from_stack(who: &str, args: Args, _: &mut Scope<'_>) -> Result<Self, Error> {
         if args.argc == 0 {
             Ok(())
@@ -290,6 +298,7 @@ impl<T: FromValue> FromArgs for Vec<T> {
             .collect()
     }
 
+    #[inline]
     fn from_stack(who: &str, args: Args, cx: &mut Scope<'_>) -> Result<Self, Error> {
         (0..args.argc)
             .map(|i| T::from_slot(cx, args.base + i).map_err(|e| arg_error(who, i, e)))
@@ -307,6 +316,7 @@ macro_rules! tuple_args {
                 Ok(($($t::from_value(&args[$i], cx).map_err(|e| arg_error(who, $i, e))?,)+))
             }
 
+            #[inline]
             fn from_stack(who: &str, args: Args, cx: &mut Scope<'_>) -> Result<Self, Error> {
                 if args.argc != $n {
                     return Err(count_error(who, $n, args.argc));
@@ -352,7 +362,7 @@ impl crate::Runtime {
             f(cx, a)?.into_raw(cx)
         });
         // Procedures already made for the name call the new function.
-        *self.vm.host.natives.cache.borrow_mut() = Default::default();
+        self.vm.host.natives.cache = Default::default();
         self.vm
             .host
             .natives
@@ -451,20 +461,17 @@ pub fn native_name(vm: &Vm, f: Raw) -> String {
 
 /// The function registered under native `f`'s name.
 #[inline]
-fn find(vm: &Vm, f: Raw) -> Option<NativeFn> {
+fn find(vm: &mut Vm, f: Raw) -> Option<NativeFn> {
     let epoch = vm.heap.epoch();
     let i = (f.bits() >> 4) as usize & (CACHE - 1);
-    if let Ok(cache) = vm.host.natives.cache.try_borrow()
-        && let (bits, e, Some(func)) = &cache[i]
+    if let (bits, e, Some(func)) = &vm.host.natives.cache[i]
         && *bits == f.bits()
         && *e == epoch
     {
         return Some(func.clone());
     }
     let func = find_by_name(vm, f)?;
-    if let Ok(mut cache) = vm.host.natives.cache.try_borrow_mut() {
-        cache[i] = (f.bits(), epoch, Some(func.clone()));
-    }
+    vm.host.natives.cache[i] = (f.bits(), epoch, Some(func.clone()));
     Some(func)
 }
 
@@ -489,12 +496,7 @@ fn find_by_name(vm: &Vm, f: Raw) -> Option<NativeFn> {
 /// the stack is cut back to `f_idx`.
 pub(crate) fn call_native(vm: &mut Vm, f: Raw, f_idx: usize, argc: usize) -> VmResult<Raw> {
     let Some(func) = find(vm, f) else {
-        let name = native_name(vm, f);
-        vm.stack.truncate(f_idx);
-        return Err(vm.error(
-            format!("native function `{name}` is not registered in this runtime"),
-            &[],
-        ));
+        return Err(unregistered(vm, f, f_idx));
     };
     // The host's function may do anything seen outside the process.
     if let Err(e) = vm.before_effect() {
@@ -507,28 +509,58 @@ pub(crate) fn call_native(vm: &mut Vm, f: Raw, f_idx: usize, argc: usize) -> VmR
         base: f_idx + 1,
         argc,
     };
-    let depth = vm.stack.len();
     let frames = vm.frames.len();
+    let outer = vm.host.call;
+    vm.host.calls = vm.host.calls.wrapping_add(1);
+    vm.host.call = vm.host.calls;
     let quiet = (!vm.host.natives.show_panics).then(QuietPanics::begin);
     let r = catch_unwind(AssertUnwindSafe(|| {
         let mut cx = Scope { vm: &mut *vm };
         func(&mut cx, args)
     }));
     drop(quiet);
+    vm.host.call = outer;
     // HostMut arguments the function dropped gave their values back.
     vm.host.objects.reclaim();
-    // Whatever the closure did, the caller's stack is as it left it.
-    vm.stack.truncate(depth);
+    // Whatever the closure did, the caller's stack is as it left it,
+    // less the call.
     vm.frames.truncate(frames);
-    let f = vm.stack[f_idx];
-    vm.stack.truncate(f_idx);
-    if matches!(r, Ok(Ok(_))) && vm.host.pending_escape.is_some() {
-        // An escape the function chose not to pass on is over.
-        vm.host.pending_escape = None;
-    }
     match r {
-        Ok(Ok(v)) => Ok(v),
-        Ok(Err(e)) => Err(error_to_exn(vm, e)),
+        Ok(Ok(v)) => {
+            vm.stack.truncate(f_idx);
+            if vm.host.pending_escape.is_some() {
+                // An escape the function chose not to pass on is over.
+                vm.host.pending_escape = None;
+            }
+            Ok(v)
+        }
+        Ok(Err(e)) => Err(failed(vm, Ok(e), f_idx)),
+        Err(panic) => Err(failed(vm, Err(panic), f_idx)),
+    }
+}
+
+/// The error for a call of native `f`, which this runtime's host did not
+/// register; the stack is cut back to `f_idx`.
+#[cold]
+#[inline(never)]
+fn unregistered(vm: &mut Vm, f: Raw, f_idx: usize) -> Exn {
+    let name = native_name(vm, f);
+    vm.stack.truncate(f_idx);
+    vm.error(
+        format!("native function `{name}` is not registered in this runtime"),
+        &[],
+    )
+}
+
+/// What a native call that returned an error or panicked raises; the
+/// stack is cut back to `f_idx`.
+#[cold]
+#[inline(never)]
+fn failed(vm: &mut Vm, r: Result<Error, Box<dyn std::any::Any + Send>>, f_idx: usize) -> Exn {
+    let f = vm.stack.get(f_idx).copied().unwrap_or(Raw::FALSE);
+    vm.stack.truncate(f_idx);
+    match r {
+        Ok(e) => error_to_exn(vm, e),
         Err(panic) => {
             let what = panic
                 .downcast_ref::<&str>()
@@ -536,7 +568,7 @@ pub(crate) fn call_native(vm: &mut Vm, f: Raw, f_idx: usize, argc: usize) -> VmR
                 .or_else(|| panic.downcast_ref::<String>().cloned())
                 .unwrap_or_else(|| "no message".to_string());
             let name = native_name(vm, f);
-            Err(vm.error(format!("native function `{name}` panicked: {what}"), &[]))
+            vm.error(format!("native function `{name}` panicked: {what}"), &[])
         }
     }
 }

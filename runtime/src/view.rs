@@ -21,6 +21,7 @@ use std::borrow::Cow;
 
 use imp_gc::Value as Raw;
 
+use crate::convert::{FromValue, IntoValue};
 use crate::obj;
 use crate::vm::Vm;
 use crate::{Error, Runtime, Scope, Value};
@@ -261,29 +262,153 @@ impl Runtime {
     ///
     /// # Errors
     /// [`Error::Type`] if `v` belongs to another runtime.
-    pub fn view<'a>(&'a self, v: &Value) -> Result<View<'a>, Error> {
-        let raw = self.raw(v)?;
+    pub fn view<'a, V: Viewable>(&'a self, v: &V) -> Result<View<'a>, Error> {
+        let raw = v.raw_in(&self.vm)?;
         Ok(View { vm: &self.vm, raw })
     }
 }
 
 impl Scope<'_> {
     /// Look at `v` in place (see [`View`]); inside a native function.
+    /// `v` is a [`Value`] or an [`Arg`]: an argument seen where the call
+    /// left it, with no handle made.
     ///
     /// ```
     /// let mut rt = imp::Runtime::new().unwrap();
-    /// rt.register("total", |cx, (l,): (imp::Value,)| {
+    /// rt.register("total", |cx, (l,): (imp::Arg,)| {
     ///     let view = cx.view(&l)?;
     ///     let elems = view.iter().ok_or_else(|| imp::Error::Type("expected a list".into()))?;
     ///     Ok(elems.filter_map(|e| e.as_i64()).sum::<i64>())
     /// }).unwrap();
     /// assert_eq!(rt.eval_str("(total (iota 101))").unwrap().as_i64(&rt), Some(5050));
+    /// // A string argument's text, borrowed from the heap when it can be.
+    /// rt.register("shout", |cx, (s,): (imp::Arg,)| {
+    ///     let view = cx.view(&s)?;
+    ///     let text = view.as_str().ok_or_else(|| imp::Error::Type("expected a string".into()))?;
+    ///     Ok(text.to_uppercase())
+    /// }).unwrap();
+    /// let s = rt.eval_str("(shout \"hi\")").unwrap();
+    /// assert_eq!(rt.display(&s), "HI");
     /// ```
     ///
     /// # Errors
-    /// [`Error::Type`] if `v` belongs to another runtime.
-    pub fn view<'a>(&'a self, v: &Value) -> Result<View<'a>, Error> {
-        let raw = self.raw(v)?;
+    /// [`Error::Type`] if `v` is a value of another runtime, or an
+    /// argument of a call that has returned.
+    pub fn view<'a, V: Viewable>(&'a self, v: &V) -> Result<View<'a>, Error> {
+        let raw = v.raw_in(self.vm)?;
         Ok(View { vm: self.vm, raw })
+    }
+}
+
+/// What [`Scope::view`] looks at: a [`Value`] or an [`Arg`].
+pub trait Viewable: sealed::Sealed {
+    #[doc(hidden)]
+    /// The value, read now.
+    ///
+    /// # Errors
+    /// [`Error::Type`] if it is not (or no longer) `vm`'s.
+    fn raw_in(&self, vm: &Vm) -> Result<Raw, Error>;
+}
+
+mod sealed {
+    pub trait Sealed {}
+    impl Sealed for crate::Value {}
+    impl Sealed for super::Arg {}
+}
+
+impl Viewable for Value {
+    #[inline]
+    fn raw_in(&self, vm: &Vm) -> Result<Raw, Error> {
+        crate::raw_in(vm, self)
+    }
+}
+
+impl Viewable for Arg {
+    #[inline]
+    fn raw_in(&self, vm: &Vm) -> Result<Raw, Error> {
+        self.raw(vm)
+    }
+}
+
+/// An argument of a native function, borrowed where the call left it on
+/// the VM's stack: taking one makes no handle (a [`Value`] argument makes
+/// one, to keep). Look at it with [`Scope::view`], convert it with
+/// [`Arg::get`], return it, or keep it as a [`Value`] with
+/// [`Arg::keep`]. It is valid until its call returns; used after that
+/// (smuggled out through the host's state) it is an error, not whatever
+/// the stack holds then.
+///
+/// ```
+/// let mut rt = imp::Runtime::new().unwrap();
+/// // `first` returns its first argument without a handle for either.
+/// rt.register("first", |_, (a, _b): (imp::Arg, imp::Arg)| Ok(a)).unwrap();
+/// let x = rt.eval_str("(first 'x 'y)").unwrap();
+/// assert_eq!(rt.display(&x), "x");
+/// rt.register("plus1", |cx, (a,): (imp::Arg,)| Ok(a.get::<i64>(cx)? + 1)).unwrap();
+/// assert_eq!(rt.eval_str("(plus1 41)").unwrap().as_i64(&rt), Some(42));
+/// ```
+#[derive(Clone, Copy, Debug)]
+pub struct Arg {
+    slot: u32,
+    call: u32,
+}
+
+impl Arg {
+    fn raw(&self, vm: &Vm) -> Result<Raw, Error> {
+        match vm.stack.get(self.slot as usize) {
+            Some(v) if vm.host.call == self.call => Ok(*v),
+            _ => Err(stale_arg()),
+        }
+    }
+
+    /// The argument converted to `T` (as a `T` argument would have been).
+    ///
+    /// # Errors
+    /// [`Error::Type`] if it does not convert, or its call has returned.
+    pub fn get<T: FromValue>(&self, cx: &mut Scope<'_>) -> Result<T, Error> {
+        self.raw(cx.vm)?;
+        T::from_slot(cx, self.slot as usize)
+    }
+
+    /// The argument as a [`Value`] that outlives the call.
+    ///
+    /// # Errors
+    /// [`Error::Type`] if its call has returned.
+    pub fn keep(&self, cx: &mut Scope<'_>) -> Result<Value, Error> {
+        let raw = self.raw(cx.vm)?;
+        Ok(crate::hold_in(cx.vm, raw))
+    }
+}
+
+#[cold]
+fn stale_arg() -> Error {
+    Error::Type("an argument of a native call was used after the call returned".into())
+}
+
+impl FromValue for Arg {
+    /// An `Arg` is only a native function's argument.
+    fn from_value(_: &Value, _: &mut Scope<'_>) -> Result<Self, Error> {
+        Err(Error::Type(
+            "imp::Arg is a native function's argument; convert to imp::Value instead".into(),
+        ))
+    }
+
+    #[inline]
+    fn from_slot(cx: &mut Scope<'_>, slot: usize) -> Result<Self, Error> {
+        Ok(Arg {
+            slot: u32::try_from(slot).map_err(|_| stale_arg())?,
+            call: cx.vm.host.call,
+        })
+    }
+}
+
+impl IntoValue for Arg {
+    fn into_value(self, cx: &mut Scope<'_>) -> Result<Value, Error> {
+        self.keep(cx)
+    }
+
+    #[inline]
+    fn into_raw(self, cx: &mut Scope<'_>) -> Result<Raw, Error> {
+        self.raw(cx.vm)
     }
 }

@@ -197,3 +197,74 @@ fn the_host_s_interrupt_ends_a_wait_for_a_future() {
     );
     assert_eq!(eval(&mut rt, "(double-now 4)"), "8");
 }
+
+// `run_async` drives the green threads from a task of a single-threaded
+// tokio runtime (no OS thread of imp's own runs Scheme, and tokio's
+// timers fire on the same thread): 1,000 green threads each await a
+// 10 ms tokio sleep, another sleeps in Scheme, and a tokio task runs
+// beside them all the while.
+#[test]
+fn run_async_drives_the_threads_from_a_current_thread_tokio_runtime() {
+    let tokio_rt = tokio::runtime::Builder::new_current_thread()
+        .enable_time()
+        .build()
+        .expect("tokio");
+    let mut rt = Runtime::new().expect("runtime");
+    rt.register_async("tokio-sleep", |(ms, v): (u64, i64)| async move {
+        tokio::time::sleep(Duration::from_millis(ms)).await;
+        Ok(v)
+    })
+    .expect("register");
+    let ticks = tokio_rt.block_on(async {
+        let ticker = tokio::spawn(async {
+            let mut n = 0u32;
+            for _ in 0..5 {
+                tokio::time::sleep(Duration::from_millis(1)).await;
+                n += 1;
+            }
+            n
+        });
+        rt.eval_str(
+            "(define total 0)
+             (define slept #f)
+             (for-each (lambda (i)
+                         (thread-start! (make-thread (lambda () (let ((v (tokio-sleep 10 i))) (set! total (+ total v)))))))
+                       (iota 1000))
+             (thread-start! (make-thread (lambda () (thread-sleep! 0.02) (set! slept #t))))",
+        )
+        .expect("start");
+        rt.run_async().await.expect("run_async");
+        ticker.await.expect("ticker")
+    });
+    assert_eq!(ticks, 5);
+    assert_eq!(eval(&mut rt, "(list total slept)"), "(499500 #t)");
+    assert_eq!(rt.pending_futures(), 0);
+    // Nothing left to run: it completes at once.
+    tokio_rt.block_on(rt.run_async()).expect("idle");
+}
+
+// The host's interrupt reaches threads driven by `run_async` while the
+// task is pending (it wakes the task), and ends the run with a limit
+// error; the engine goes on.
+#[test]
+fn the_host_s_interrupt_ends_a_pending_run_async() {
+    let mut rt = runtime();
+    rt.register_async("never", |(): ()| async {
+        std::future::pending::<()>().await;
+        Ok(0)
+    })
+    .expect("register");
+    eval(&mut rt, "(thread-start! (make-thread (lambda () (never))))");
+    let handle = rt.interrupt_handle();
+    let stopper = std::thread::spawn(move || {
+        std::thread::sleep(Duration::from_millis(50));
+        handle.interrupt();
+    });
+    let tokio_rt = tokio::runtime::Builder::new_current_thread()
+        .build()
+        .expect("tokio");
+    let r = tokio_rt.block_on(rt.run_async());
+    stopper.join().expect("join");
+    assert!(matches!(r, Err(imp::Error::Limit(_))), "{r:?}");
+    assert_eq!(eval(&mut rt, "(double-now 4)"), "8");
+}

@@ -305,3 +305,77 @@ fn in_place_readers_under_gc_stress() {
     assert_eq!(cview.len(), None);
     assert!(cview.iter().expect("iter").count() < 10_000_000);
 }
+
+// Borrowed arguments (`imp::Arg`): no handle is made for them; they can
+// be looked at in place (a string's text borrowed), converted, returned
+// and kept; one smuggled out of its call is an error when used, not
+// whatever the stack holds by then.
+#[test]
+fn borrowed_arguments_are_valid_for_their_call_only() {
+    let mut rt = imp::Runtime::new().expect("runtime");
+    rt.register("second", |_, (_a, b): (imp::Arg, imp::Arg)| Ok(b))
+        .expect("register");
+    rt.register("text-length", |cx, (s,): (imp::Arg,)| {
+        let view = cx.view(&s)?;
+        let text = view
+            .as_str()
+            .ok_or_else(|| imp::Error::Type("expected a string".into()))?;
+        let borrowed = matches!(text, std::borrow::Cow::Borrowed(_));
+        Ok(vec![text.chars().count() as i64, i64::from(borrowed)])
+    })
+    .expect("register");
+    rt.register("add", |cx, (a, b): (imp::Arg, imp::Arg)| {
+        Ok(a.get::<i64>(cx)? + b.get::<i64>(cx)?)
+    })
+    .expect("register");
+    let stash: std::rc::Rc<std::cell::RefCell<Option<imp::Arg>>> = Default::default();
+    let kept: std::rc::Rc<std::cell::RefCell<Option<imp::Value>>> = Default::default();
+    let (s2, k2) = (stash.clone(), kept.clone());
+    rt.register("stash", move |cx, (a,): (imp::Arg,)| {
+        *s2.borrow_mut() = Some(a);
+        *k2.borrow_mut() = Some(a.keep(cx)?);
+        Ok(())
+    })
+    .expect("register");
+    let s3 = stash.clone();
+    rt.register("use-stashed", move |cx, (): ()| {
+        let a = s3.borrow().expect("stashed");
+        a.get::<i64>(cx)
+    })
+    .expect("register");
+    let eval = |rt: &mut imp::Runtime, src: &str| {
+        let v = rt.eval_str(src).unwrap_or_else(|e| panic!("{src}: {e}"));
+        rt.write(&v)
+    };
+    assert_eq!(eval(&mut rt, "(second 1 '(a \"b\"))"), "(a \"b\")");
+    assert_eq!(eval(&mut rt, "(text-length \"hello\")"), "(5 1)");
+    assert_eq!(eval(&mut rt, "(text-length \"héllo\")"), "(5 0)");
+    assert_eq!(eval(&mut rt, "(add 40 2)"), "42");
+    assert_eq!(
+        eval(
+            &mut rt,
+            "(guard (e ((error-object? e) (error-object-message e))) (add 1 'x))"
+        ),
+        "\"expected an exact integer that fits i64, got x\""
+    );
+    assert_eq!(eval(&mut rt, "(stash 99)"), "#<unspecified>");
+    let kept_value = kept.borrow_mut().take().expect("kept");
+    rt.collect_garbage().expect("gc");
+    assert_eq!(kept_value.as_i64(&rt), Some(99));
+    let e = rt
+        .eval_str("(use-stashed)")
+        .map(|v| rt.write(&v))
+        .expect_err("stale argument");
+    assert!(
+        e.to_string()
+            .contains("an argument of a native call was used after the call returned"),
+        "{e}"
+    );
+    // A type check by the object's type index, from Rust.
+    struct Item;
+    let item = rt.host_object(Item).expect("item");
+    let n = rt.eval_str("7").expect("7");
+    assert!(rt.is_host::<Item>(&item));
+    assert!(!rt.is_host::<String>(&item));
+    assert!(!rt.is_host::<Item>(&n));
+}

@@ -161,6 +161,8 @@ const IMP_SRC: &str = r#"
   (let loop ((i 0)) (if (< i n) (begin (nop i i) (loop (+ i 1))) i)))
 (define (nop-int-loop n)
   (let loop ((i 0)) (if (< i n) (begin (nop-int i i) (loop (+ i 1))) i)))
+(define (nop-arg-loop n)
+  (let loop ((i 0)) (if (< i n) (begin (nop-arg i i) (loop (+ i 1))) i)))
 (define (script-nop-loop n)
   (let loop ((i 0)) (if (< i n) (begin (script-nop i i) (loop (+ i 1))) i)))
 (define (check-loop n x)
@@ -319,6 +321,8 @@ struct Loops {
     empty: Duration,
     nop: Duration,
     nop_int: Duration,
+    /// imp only: the arguments borrowed (`imp::Arg`), no handles.
+    nop_arg: Option<Duration>,
     script_nop: Duration,
     check: Duration,
 }
@@ -351,6 +355,8 @@ fn imp_workloads(bytes: &[u8], want: &Reference) -> Option<Workloads> {
     rt.register("nop", |_, (a, _b): (imp::Value, imp::Value)| Ok(a))
         .expect("register");
     rt.register("nop-int", |_, (a, _b): (i64, i64)| Ok(a))
+        .expect("register");
+    rt.register("nop-arg", |_, (a, _b): (imp::Arg, imp::Arg)| Ok(a))
         .expect("register");
     rt.register("item-check", |_, (_x,): (imp::HostRef<Item>,)| Ok(true))
         .expect("register");
@@ -410,6 +416,7 @@ fn imp_workloads(bytes: &[u8], want: &Reference) -> Option<Workloads> {
         empty: time_loop("empty-loop", None),
         nop: time_loop("nop-loop", None),
         nop_int: time_loop("nop-int-loop", None),
+        nop_arg: Some(time_loop("nop-arg-loop", None)),
         script_nop: time_loop("script-nop-loop", None),
         check: time_loop("check-loop", Some(&item)),
     };
@@ -418,6 +425,7 @@ fn imp_workloads(bytes: &[u8], want: &Reference) -> Option<Workloads> {
             ("empty loop", loops.empty),
             ("native (a, b) -> a", loops.nop),
             ("native integers", loops.nop_int),
+            ("native imp::Arg", loops.nop_arg.unwrap_or_default()),
             ("script function", loops.script_nop),
             ("type check", loops.check),
         ] {
@@ -486,6 +494,7 @@ fn lua_workloads(want: &Reference) -> Workloads {
         empty: time_loop("empty_loop", None),
         nop: time_loop("nop_loop", None),
         nop_int: time_loop("nop_int_loop", None),
+        nop_arg: None,
         script_nop: time_loop("script_nop_loop", None),
         check: time_loop("check_loop", Some(&item)),
     };
@@ -545,6 +554,7 @@ fn rhai_workloads(want: &Reference) -> Workloads {
         empty: time_loop("empty_loop", None),
         nop: time_loop("nop_loop", None),
         nop_int: time_loop("nop_int_loop", None),
+        nop_arg: None,
         script_nop: time_loop("script_nop_loop", None),
         check: time_loop("check_loop", Some(&item)),
     };
@@ -724,6 +734,16 @@ fn main() {
             &ns_frac(f(&rhai_w.loops)),
         );
     }
+    if let Some(d) = imp_w.loops.nop_arg {
+        row("native (a, b) -> a, borrowed (Arg)", &ns_frac(d), "-", "-");
+    }
+    let above = |d: Duration| ns_frac(d.saturating_sub(imp_w.loops.empty));
+    println!("imp per call above its empty loop:");
+    row("native (a, b) -> a, integers", &above(imp_w.loops.nop_int), "", "");
+    if let Some(d) = imp_w.loops.nop_arg {
+        row("native (a, b) -> a, borrowed (Arg)", &above(d), "", "");
+    }
+    row("script function (a, b) -> a", &above(imp_w.loops.script_nop), "", "");
     println!("limits not firing: a 3,000,000-iteration Scheme loop, median of 7:");
     println!("  no limits                                            {}", us(no_limits));
     println!("  call budget set                                      {}", us(with_fuel));
@@ -779,24 +799,32 @@ fn imp_async(bytes: &[u8]) {
         })
         .collect();
     wall.sort_by(|a, b| a.total_cmp(b));
-    // A host-object type check alone, from Rust: the object's type index
-    // compared, its value's Rc cloned and dropped (`HostRef::from_value`).
+    // A host-object type check alone, from Rust (`is_host`: the object's
+    // type index compared with the type's), and a check with a borrow of
+    // the value (`HostRef::from_value`: its Rc cloned and dropped too).
     rt.register_type::<Item>("item").build().expect("item type");
     let item = rt.host_object(Item { key: "k".into() }).expect("item");
-    let mut checks: Vec<f64> = (0..7)
-        .map(|_| {
-            let mut cx = rt.scope();
-            let t = std::time::Instant::now();
-            for _ in 0..1_000_000 {
-                let r = <imp::HostRef<Item> as imp::FromValue>::from_value(&item, &mut cx);
-                std::hint::black_box(r.is_ok());
-            }
-            t.elapsed().as_nanos() as f64 / 1e6
-        })
-        .collect();
-    checks.sort_by(|a, b| a.total_cmp(b));
-    println!("imp host-object type check from Rust (HostRef::from_value), median of 7:");
-    println!("  per check                                        {:8.1} ns", checks[3]);
+    let mut median_ns = |f: &mut dyn FnMut(&mut imp::Scope<'_>) -> bool| {
+        let mut runs: Vec<f64> = (0..7)
+            .map(|_| {
+                let mut cx = rt.scope();
+                let t = std::time::Instant::now();
+                for _ in 0..1_000_000 {
+                    std::hint::black_box(f(&mut cx));
+                }
+                t.elapsed().as_nanos() as f64 / 1e6
+            })
+            .collect();
+        runs.sort_by(|a, b| a.total_cmp(b));
+        runs[3]
+    };
+    let check = median_ns(&mut |cx| cx.is_host::<Item>(std::hint::black_box(&item)));
+    let borrow = median_ns(&mut |cx| {
+        <imp::HostRef<Item> as imp::FromValue>::from_value(std::hint::black_box(&item), cx).is_ok()
+    });
+    println!("imp host-object type check from Rust, median of 7:");
+    println!("  Scope::is_host::<T> (the check)                  {check:8.1} ns");
+    println!("  HostRef::<T>::from_value (check and borrow)      {borrow:8.1} ns");
     println!("imp async natives, median of 7:");
     println!("  a call awaiting a ready future (loop included)   {:8.1} ns", per[3]);
     println!("  10,000 green threads each awaiting a 10 ms tokio sleep  {:6.1} ms wall", wall[3]);

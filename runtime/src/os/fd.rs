@@ -174,6 +174,13 @@ impl Poller {
 impl Os {
     // ---- descriptors ---------------------------------------------------------------
 
+    /// A second handle on the event loop's epoll instance: it reads as
+    /// ready when anything the loop waits for is (`Runtime::run_async`
+    /// waits on it from a helper thread).
+    pub(crate) fn event_handle(&self) -> std::io::Result<mio::Registry> {
+        self.poller.poll.registry().try_clone()
+    }
+
     /// A key no port has had (keys are never reused).
     fn new_key(&mut self) -> i32 {
         loop {

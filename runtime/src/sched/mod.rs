@@ -581,6 +581,20 @@ impl Vm {
         }
     }
 
+    /// Is a started thread other than the initial one alive?
+    pub(crate) fn other_threads_alive(&self) -> bool {
+        let init = self.reg(Reg::Initial);
+        let mut l = self.reg(Reg::Threads);
+        while l.is_ref() && self.is_pair(l) {
+            let t = self.heap.get(l, 0);
+            if t != init && self.tstate(t) != state::TERMINATED {
+                return true;
+            }
+            l = self.heap.get(l, 1);
+        }
+        false
+    }
+
     /// Wake the threads whose deadlines have passed.
     pub(crate) fn fire_timers(&mut self, now: i64) -> VmResult<()> {
         while let Some((deadline, t)) = self.timer_peek() {

@@ -409,14 +409,7 @@ impl Vm {
                 }
                 PRIMITIVE => {
                     if crate::native::is_native(self, f) {
-                        return match crate::native::call_native(self, f, f_idx, argc) {
-                            Ok(v) => Ok(Called::Done(v)),
-                            Err(Exn::Abort(Abort::Escape)) if self.escape_is_here() => {
-                                self.resume_escape()?;
-                                Ok(Called::Entered)
-                            }
-                            Err(e) => Err(e),
-                        };
+                        return self.call_host(f, f_idx, argc);
                     }
                     let id = self.heap.get(f, 0).as_fixnum_unchecked() as usize;
                     let def = &PRIMITIVES[id];
@@ -458,6 +451,21 @@ impl Vm {
                 }
                 _ => return Err(self.not_a_procedure(f)),
             }
+        }
+    }
+
+    /// Call native `f` (a host function) with the `argc` arguments above
+    /// `f_idx`; an escape it passes on to a continuation of this run
+    /// continues there.
+    #[inline]
+    fn call_host(&mut self, f: Value, f_idx: usize, argc: usize) -> VmResult<Called> {
+        match crate::native::call_native(self, f, f_idx, argc) {
+            Ok(v) => Ok(Called::Done(v)),
+            Err(Exn::Abort(Abort::Escape)) if self.escape_is_here() => {
+                self.resume_escape()?;
+                Ok(Called::Entered)
+            }
+            Err(e) => Err(e),
         }
     }
 
@@ -1363,6 +1371,30 @@ impl Vm {
                                 return_value!(v);
                             } else {
                                 self.stack.push(v);
+                            }
+                            continue;
+                        }
+                        if id < 0 && !tail {
+                            // A host function: straight to it.
+                            sync!();
+                            let epoch = self.heap.epoch();
+                            match crate::native::call_native(self, f, f_idx, a) {
+                                Ok(v) => {
+                                    if self.heap.epoch() != epoch {
+                                        reload_consts!();
+                                    }
+                                    // A call for effect: its `Pop` done here.
+                                    if self.heap.word_at(ip) as u8 == byte::Pop {
+                                        ip += 1;
+                                    } else {
+                                        self.stack.push(v);
+                                    }
+                                }
+                                Err(Exn::Abort(Abort::Escape)) if self.escape_is_here() => {
+                                    tri!(self.resume_escape());
+                                    reload!();
+                                }
+                                Err(e) => return Err(e),
                             }
                             continue;
                         }
