@@ -282,7 +282,8 @@
           ((null? (cdr o)) (error (string-append who ": option without a value") (car o)))
           (else (loop (cddr o))))))
 
-(define %save-options '(#:toplevel #:fork #:executable #:kill-timeout #:save-timeout #:wait))
+(define %save-options
+  '(#:toplevel #:fork #:executable #:kill-timeout #:save-timeout #:wait #:threads))
 
 ;; A save's timeout option: a finite number of seconds, at least `least`.
 (define (%check-seconds option v least)
@@ -293,7 +294,10 @@
              v)))
 
 ;; (save-application path #:toplevel proc #:fork bool #:kill-timeout secs
-;;                   #:save-timeout secs #:wait bool)
+;;                   #:save-timeout secs #:wait bool #:threads 'terminate|'keep)
+;; With #:threads 'keep the other threads are saved as they are, and the
+;; image resumes them; without a #:toplevel it also continues the calling
+;; thread from this call, which returns the symbol `restored` there.
 (define (save-application path . opts)
   (if (not (string? path)) (error "save-application: expected a file name string" path))
   (%check-options "save-application" opts %save-options)
@@ -302,32 +306,48 @@
         (kill-timeout (%option opts #:kill-timeout 1))
         (save-timeout (%option opts #:save-timeout 60))
         (wait? (%option opts #:wait #t))
-        (executable? (%option opts #:executable #f)))
+        (executable? (%option opts #:executable #f))
+        (threads (%option opts #:threads 'terminate)))
     (if (and toplevel (not (procedure? toplevel)))
         (error "save-application: #:toplevel must be a procedure" toplevel))
+    (if (not (memq threads '(terminate keep)))
+        (error "save-application: #:threads must be 'terminate or 'keep" threads))
     (%check-seconds "#:kill-timeout" kill-timeout 0)
     (%check-seconds "#:save-timeout" save-timeout 0.001)
-    (if fork?
-        (begin
-          (%run-fork-handlers 0 (reverse %fork-handlers))
-          (let ((r (%save-fork path save-timeout)))
-            (if (eq? r 'child)
-                ;; The child never returns to the program: any error ends
-                ;; it, reported to the parent.
-                (with-exception-handler
-                 %save-child-fail
-                 (lambda ()
-                   (%save-child-phase 'child-handlers)
-                   (%run-fork-handlers 2 %fork-handlers)
-                   (%save-child-phase 'terminate-threads)
-                   (%terminate-other-threads! kill-timeout)
-                   (%save-child-finish path toplevel %restore-hooks executable?)))
-                (begin
-                  (%run-fork-handlers 1 %fork-handlers)
-                  (let ((finish (lambda ()
-                                  (cons (cons 'path path) (%save-wait r)))))
-                    (if wait? (finish) finish))))))
-        (begin
-          (%terminate-other-threads! kill-timeout)
-          (%save-image path toplevel %restore-hooks executable?)
-          (exit 0)))))
+    (let* ((keep? (eq? threads 'keep))
+           (resume #f)
+           (restored? (and keep? (not toplevel)
+                           (call-with-current-continuation
+                            (lambda (k) (set! resume k) #f)))))
+      (cond
+       (restored? 'restored)
+       (else
+        (let ((toplevel (or toplevel (and keep? (lambda () (resume 'restored))))))
+          ;; In the save child (or this process, without a fork): keep the
+          ;; other threads for the image, or end them.
+          (define (settle-threads)
+            (if keep? (%save-keep-threads!) (%terminate-other-threads! kill-timeout)))
+          (if fork?
+              (begin
+                (%run-fork-handlers 0 (reverse %fork-handlers))
+                (let ((r (%save-fork path save-timeout)))
+                  (if (eq? r 'child)
+                      ;; The child never returns to the program: any error ends
+                      ;; it, reported to the parent.
+                      (with-exception-handler
+                       %save-child-fail
+                       (lambda ()
+                         (%save-child-phase 'child-handlers)
+                         (%run-fork-handlers 2 %fork-handlers)
+                         (%save-child-phase 'terminate-threads)
+                         (settle-threads)
+                         (%save-child-finish path toplevel %restore-hooks executable?)))
+                      (begin
+                        (%run-fork-handlers 1 %fork-handlers)
+                        (let ((finish (lambda ()
+                                        (cons (cons 'path path) (%save-wait r)))))
+                          (if wait? (finish) finish))))))
+              (begin
+                (settle-threads)
+                (%save-image path toplevel %restore-hooks executable?)
+                (exit 0)))))))))

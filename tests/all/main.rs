@@ -9,6 +9,7 @@ mod fuzz_smoke;
 mod grants;
 mod host_types;
 mod images;
+mod kept_threads;
 mod net;
 mod r7rs;
 mod reliability;

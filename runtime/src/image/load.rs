@@ -27,7 +27,7 @@ use imp_gc::{HeapError, Tag, Value};
 use imp_images::{Image, SectionKind, VERIFY_BODY_LIMIT};
 
 use super::shape::{is_value, valid_fields, valid_object};
-use super::{HOOKS_ROOT, SAVED_REGS, TOPLEVEL_ROOT, fingerprint, primitive_names};
+use super::{HOOKS_ROOT, SAVED_REGS, THREADS_ROOT, TOPLEVEL_ROOT, fingerprint, primitive_names};
 use crate::obj;
 use crate::vm::{Abort, Exn, Reg, Vm, VmResult};
 
@@ -43,6 +43,8 @@ pub struct ImageState {
     /// The host's call returning waits for no image check (set while the
     /// restore hooks run inside the load: their effects wait all the same).
     pub(crate) gate_deferred: bool,
+    /// This process started from an image that kept its threads.
+    pub(crate) threads_kept: bool,
 }
 
 /// Exit status of a process whose program runs into a damaged chunk of
@@ -176,6 +178,21 @@ impl Vm {
         let hooks = self.stack.pop().unwrap_or(Value::NIL);
         let toplevel = self.stack.pop().unwrap_or(Value::FALSE);
         r.map_err(|_| bad("out of memory starting the scheduler"))?;
+        // Threads the image kept (an image of an earlier format has none).
+        let kept = img
+            .root(THREADS_ROOT)
+            .map_or(Value::FALSE, Value::from_bits);
+        if kept != Value::FALSE {
+            self.check_kept_threads(kept)
+                .map_err(|f| in_root(THREADS_ROOT, f).message(&img.path))?;
+            self.stack.push(toplevel);
+            self.stack.push(hooks);
+            let r = self.adopt_kept_threads(kept);
+            let hooks = self.stack.pop().unwrap_or(Value::NIL);
+            let toplevel = self.stack.pop().unwrap_or(Value::FALSE);
+            r.map_err(|_| bad("out of memory restoring the kept threads"))?;
+            return Ok((self, toplevel, hooks, objects));
+        }
         Ok((self, toplevel, hooks, objects))
     }
 
@@ -258,6 +275,64 @@ impl Vm {
             }
         }
         Ok((toplevel, hooks))
+    }
+
+    /// The `threads` root is `#(caller threads run-queue timers stale
+    /// sources now)`
+    /// with a thread, lists and a queue where the scheduler expects them.
+    fn check_kept_threads(&self, v: Value) -> Result<(), Fault> {
+        let bad = |m: &str| Fault::Bad(m.into());
+        if self.image_object(v)? != obj::VECTOR
+            || self.heap.len(v) != 7
+            || self.heap.get(v, 6).as_fixnum().is_none_or(|n| n < 0)
+        {
+            return Err(bad("is not the vector of a kept scheduler"));
+        }
+        let is_thread = |t: Value| -> Result<bool, Fault> {
+            Ok(self.image_object(t)? == obj::THREAD
+                && self.heap.len(t) == crate::sched::field::SIZE)
+        };
+        if !is_thread(self.heap.get(v, 0))? {
+            return Err(bad("does not name the thread that saved"));
+        }
+        let queue = self.heap.get(v, 2);
+        if self.image_object(queue)? != obj::PAIR {
+            return Err(bad("has no run queue"));
+        }
+        for (i, what) in [(1, "thread list"), (4, "list of stale threads")] {
+            let mut l = self.heap.get(v, i);
+            while l != Value::NIL {
+                if self.image_object(l)? != obj::PAIR || !is_thread(self.heap.get(l, 0))? {
+                    return Err(Fault::Bad(format!("has a damaged {what}")));
+                }
+                l = self.heap.get(l, 1);
+            }
+        }
+        let mut l = self.heap.get(v, 5);
+        while l != Value::NIL {
+            if self.image_object(l)? != obj::PAIR
+                || self.image_object(self.heap.get(l, 0))? != obj::PAIR
+                || self.image_object(self.heap.get(self.heap.get(l, 0), 1))? != obj::BYTEVECTOR
+            {
+                return Err(bad("has a damaged source list"));
+            }
+            l = self.heap.get(l, 1);
+        }
+        let mut l = self.heap.get(v, 3);
+        while l != Value::NIL {
+            if self.image_object(l)? != obj::PAIR {
+                return Err(bad("has a damaged timer list"));
+            }
+            let e = self.heap.get(l, 0);
+            if self.image_object(e)? != obj::PAIR
+                || !self.heap.get(e, 0).is_fixnum()
+                || !is_thread(self.heap.get(e, 1))?
+            {
+                return Err(bad("has a damaged timer"));
+            }
+            l = self.heap.get(l, 1);
+        }
+        Ok(())
     }
 
     /// The root `name` (one of `SAVED_REGS`) is what the runtime takes it

@@ -37,6 +37,9 @@ pub struct SaveState {
     tmp: Option<imp_images::TempFile>,
     /// In a save child: where to report phases and the result.
     pipe: Option<std::os::fd::OwnedFd>,
+    /// The save keeps the other threads (`#:threads 'keep`): the image
+    /// gets the scheduler's state as its `threads` root.
+    keep_threads: bool,
     /// A save child is running (in the parent).
     running: bool,
     /// How long the last save's `fork` took (the parent's pause).
@@ -60,6 +63,9 @@ pub const TOPLEVEL_ROOT: &str = "toplevel";
 #[doc(hidden)]
 /// Root name of the restore hooks (a list of thunks).
 pub const HOOKS_ROOT: &str = "restore-hooks";
+#[doc(hidden)]
+/// Root name of the kept threads (`#f` when the save ended them).
+pub const THREADS_ROOT: &str = "threads";
 
 /// What a save produced.
 ///
@@ -236,6 +242,25 @@ impl Vm {
         roots.push(toplevel);
         names.push(HOOKS_ROOT.into());
         roots.push(hooks);
+        let kept = if self.save.keep_threads {
+            self.stack.push(toplevel);
+            self.stack.push(hooks);
+            let kept = self.kept_threads_root();
+            let hooks = self.stack.pop().unwrap_or(Value::NIL);
+            let toplevel = self.stack.pop().unwrap_or(Value::FALSE);
+            // The roots as they are after the allocation.
+            let n = roots.len();
+            roots[n - 2] = toplevel;
+            roots[n - 1] = hooks;
+            for (i, (_, r)) in SAVED_REGS.iter().enumerate() {
+                roots[i] = self.reg(*r);
+            }
+            kept.map_err(|_| format!("{}: out of memory recording the threads", path.display()))?
+        } else {
+            Value::FALSE
+        };
+        names.push(THREADS_ROOT.into());
+        roots.push(kept);
         let mut meta = ImageMeta {
             fingerprint: fingerprint(self.heap.static_offset()),
             static_region_offset: self.heap.static_offset(),
@@ -397,7 +422,22 @@ pub const DEFS: &[PrimDef] = &[
     def("%save-child-finish", 4, 4, save_child_finish),
     def("%save-wait", 1, 1, save_wait),
     def("%save-child-fail", 1, 1, save_child_fail),
+    def("%save-keep-threads!", 0, 0, save_keep_threads),
+    def("image-threads-kept?", 0, 0, image_threads_kept),
 ];
+
+/// `(%save-keep-threads!)`: the save about to be written (in the save
+/// child, or in this process before it exits) keeps the other threads.
+fn save_keep_threads(vm: &mut Vm, _: usize, _: usize) -> VmResult<Value> {
+    vm.save.keep_threads = true;
+    Ok(Value::UNSPECIFIED)
+}
+
+/// `(image-threads-kept?)`: did this process start from an image that
+/// kept its threads (`save-application`'s `#:threads 'keep`)?
+fn image_threads_kept(vm: &mut Vm, _: usize, _: usize) -> VmResult<Value> {
+    Ok(Value::bool(vm.image.threads_kept))
+}
 
 fn path_arg(vm: &mut Vm, base: usize) -> VmResult<std::path::PathBuf> {
     let p = vm.typed_arg(

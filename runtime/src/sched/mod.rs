@@ -164,6 +164,10 @@ pub mod channel {
 /// works on are heap objects in the VM's registers.
 #[derive(Default)]
 pub struct SchedState {
+    /// Added to the time since the VM started: where the scheduler's
+    /// clock stood when an image that kept its threads was saved (so the
+    /// deadlines they hold go on counting from there).
+    clock_offset_us: i64,
     /// The next thread's serial number.
     next_thread_id: u64,
     /// Entries in `Reg::Threads` (live or not).
@@ -433,7 +437,7 @@ impl Vm {
 
     /// Microseconds since the VM started (the scheduler's clock).
     pub fn now_us(&self) -> i64 {
-        self.started.elapsed().as_micros() as i64
+        self.started.elapsed().as_micros() as i64 + self.sched.clock_offset_us
     }
 
     /// May the running thread be switched out now?
@@ -579,6 +583,160 @@ impl Vm {
             }
             _ => Ok(()),
         }
+    }
+
+    // ---- threads kept in an image (`save-application #:threads 'keep`) --------------
+
+    /// The scheduler's state for an image that keeps its threads, built in
+    /// the process about to save (a save child, or one that exits after):
+    /// `#(caller threads run-queue timers stale sources now)`. `caller` is the thread
+    /// saving (the image's initial thread); `timers` lists `(µs-left .
+    /// thread)` for every live timer, and each such thread's deadline is
+    /// made relative to now too, so the image's clock need not match;
+    /// `stale` lists the threads blocked on the OS (a descriptor, a child
+    /// process, a helper's job, a host future), whose calls are made again
+    /// in the image and find their handles stale; `sources` lists `(id .
+    /// text)` for the programs `load` is reading; `now` is the scheduler's
+    /// clock, which the image's goes on from (deadlines Scheme code holds
+    /// in its variables stay right).
+    pub(crate) fn kept_threads_root(&mut self) -> VmResult<Value> {
+        let now = self.now_us();
+        let base = self.stack.len();
+        // The timers, drained (this process saves and ends).
+        let mut timers = Value::NIL;
+        while let Some((deadline, t)) = self.timer_peek_live() {
+            self.timer_pop();
+            let left = (deadline - now).max(0);
+            self.heap.set(t, field::DEADLINE, Value::fix(left));
+            self.stack.push(timers);
+            let e = self.cons(Value::fix(left), t);
+            let e = match e {
+                Ok(e) => e,
+                Err(err) => {
+                    self.stack.truncate(base);
+                    return Err(err);
+                }
+            };
+            let rest = self.stack.pop().unwrap_or(Value::NIL);
+            timers = self.cons(e, rest)?;
+        }
+        self.stack.push(timers);
+        // The threads blocked on the OS.
+        let mut stale = Value::NIL;
+        let mut l = self.reg(Reg::Threads);
+        while self.is_pair(l) {
+            let t = self.heap.get(l, 0);
+            let waits = self.tfield(t, field::WAITING_ON);
+            if self.tstate(t) == state::PARKED
+                && self.tfield(t, field::RECALL).is_fixnum()
+                && self.is(waits, obj::VECTOR)
+            {
+                self.stack.push(l);
+                let cell = self.cons(t, stale);
+                l = self.stack.pop().unwrap_or(Value::NIL);
+                stale = cell?;
+            }
+            l = self.heap.get(l, 1);
+        }
+        self.stack.push(stale);
+        self.stack.push(self.reg(Reg::Thread));
+        self.stack.swap(base, base + 2);
+        // caller threads queue timers stale, in that order.
+        let caller = self.stack[base];
+        let (timers, stale) = (self.stack[base + 2], self.stack[base + 1]);
+        self.stack.truncate(base);
+        self.stack.push(caller);
+        self.stack.push(self.reg(Reg::Threads));
+        self.stack.push(self.reg(Reg::RunQueue));
+        self.stack.push(timers);
+        self.stack.push(stale);
+        // The text of the programs being loaded (a kept thread may be in
+        // the middle of one; the image must not need the file).
+        let mut ids: Vec<(i64, std::rc::Rc<str>)> =
+            self.sources.iter().map(|(k, v)| (*k, v.clone())).collect();
+        ids.sort_by_key(|(k, _)| *k);
+        self.stack.push(Value::NIL);
+        for (id, text) in ids {
+            let bv = self.bytevector(text.as_bytes());
+            let bv = match bv {
+                Ok(bv) => bv,
+                Err(e) => {
+                    self.stack.truncate(base);
+                    return Err(e);
+                }
+            };
+            let e = self.cons(Value::fix(id), bv)?;
+            let rest = self.stack.pop().unwrap_or(Value::NIL);
+            let l = self.cons(e, rest)?;
+            self.stack.push(l);
+        }
+        self.stack.push(Value::fix(now));
+        self.object_from_stack(obj::VECTOR, base)
+    }
+
+    /// Take the threads an image kept (`kept_threads_root`'s vector) as
+    /// this scheduler's: the saving thread becomes the initial, running
+    /// one; timers count from now; threads blocked on the old process's
+    /// handles run again, to find them stale.
+    pub(crate) fn adopt_kept_threads(&mut self, kept: Value) -> VmResult<()> {
+        // The clock goes on from the save's (this VM has just started).
+        let saved_now = self.heap.get(kept, 6).as_fixnum().unwrap_or(0);
+        self.sched.clock_offset_us = saved_now - self.now_us();
+        let caller = self.heap.get(kept, 0);
+        self.heap
+            .set(caller, field::STATE, Value::fix(state::RUNNABLE));
+        for f in [field::WAITING_ON, field::DEADLINE, field::RECALL] {
+            self.heap.set(caller, f, Value::FALSE);
+        }
+        self.set_reg(Reg::Thread, caller);
+        self.set_reg(Reg::Initial, caller);
+        self.set_reg(Reg::Threads, self.heap.get(kept, 1));
+        self.set_reg(Reg::RunQueue, self.heap.get(kept, 2));
+        let now = self.now_us();
+        let mut l = self.heap.get(kept, 3);
+        while self.is_pair(l) {
+            let e = self.heap.get(l, 0);
+            let (left, t) = (self.heap.get(e, 0), self.heap.get(e, 1));
+            if let Some(left) = left.as_fixnum()
+                && self.tstate(t) == state::PARKED
+                && self.tfield(t, field::DEADLINE) == Value::fix(left)
+            {
+                let d = now + left;
+                self.heap.set(t, field::DEADLINE, Value::fix(d));
+                self.stack.push(l);
+                let r = self.timer_push(d, t);
+                l = self.stack.pop().unwrap_or(Value::NIL);
+                r?;
+            }
+            l = self.heap.get(l, 1);
+        }
+        let mut l = self.heap.get(kept, 4);
+        while self.is_pair(l) {
+            let t = self.heap.get(l, 0);
+            if self.tstate(t) == state::PARKED {
+                // Its blocked call is made again, and finds the handle of
+                // the old process stale (an error raised in the thread).
+                self.heap.set(t, field::DEADLINE, Value::FALSE);
+                self.stack.push(l);
+                let r = self.unpark(t, Value::UNDEFINED);
+                l = self.stack.pop().unwrap_or(Value::NIL);
+                r?;
+            }
+            l = self.heap.get(l, 1);
+        }
+        let mut l = self.heap.get(kept, 5);
+        while self.is_pair(l) {
+            let e = self.heap.get(l, 0);
+            if let Some(id) = self.heap.get(e, 0).as_fixnum()
+                && let Ok(text) = String::from_utf8(self.bytevector_bytes(self.heap.get(e, 1)))
+            {
+                self.sources.insert(id, text.into());
+                self.next_source_id = self.next_source_id.max(id + 1);
+            }
+            l = self.heap.get(l, 1);
+        }
+        self.image.threads_kept = true;
+        Ok(())
     }
 
     /// Is a started thread other than the initial one alive?
