@@ -980,7 +980,7 @@ fn issue_20_14_crafted_roots_are_refused_by_the_check_and_the_loader() {
     let img = imp_images::Image::open_unchecked(&d.join("ok.img")).expect("open");
     let end = img.static_region_offset + img.sections[0].len;
     let roots: Vec<String> = img.roots.iter().map(|r| r.0.clone()).collect();
-    assert_eq!(roots.len(), 9, "{roots:?}");
+    assert_eq!(roots.len(), 10, "{roots:?}");
     for (k, root) in roots.iter().enumerate() {
         for (v, want) in [
             (u64::MAX, "which is no value"),
