@@ -339,52 +339,93 @@ impl Future for RunAsync<'_> {
 
 /// A helper thread that waits on the event loop's epoll instance (and a
 /// deadline) while the task is pending, and wakes the task: the one
-/// blocking wait, kept off the executor's threads.
+/// blocking wait, kept off the executor's threads. Each `arm` brings the
+/// task's newest waker and deadline, and a byte on the control pipe ends
+/// a wait made for an older one (an executor may poll a task that was not
+/// woken, and the new deadline may be sooner).
 struct Watcher {
-    requests: std::sync::mpsc::Sender<(Waker, Option<i64>)>,
-    stop: std::os::fd::OwnedFd,
+    requests: Option<std::sync::mpsc::Sender<(Waker, Option<i64>)>>,
+    control: std::os::fd::OwnedFd,
 }
 
 impl Watcher {
     fn start(os: &crate::os::Os) -> std::io::Result<Watcher> {
-        use std::os::fd::AsFd;
         let events = os.event_handle()?;
-        let (stop_r, stop) =
-            nix::unistd::pipe2(nix::fcntl::OFlag::O_CLOEXEC).map_err(std::io::Error::from)?;
-        let (requests, rx) = std::sync::mpsc::channel::<(Waker, Option<i64>)>();
+        let (control_r, control) =
+            nix::unistd::pipe2(nix::fcntl::OFlag::O_CLOEXEC | nix::fcntl::OFlag::O_NONBLOCK)
+                .map_err(std::io::Error::from)?;
+        let (requests, rx) = std::sync::mpsc::channel();
         std::thread::Builder::new()
             .name("imp-run-async".into())
-            .spawn(move || {
-                use nix::poll::{PollFd, PollFlags, PollTimeout, poll};
-                while let Ok((waker, timeout_us)) = rx.recv() {
-                    // Whole milliseconds, rounded up: never early.
-                    let ms = timeout_us.map_or(-1, |us| {
-                        i32::try_from((us + 999) / 1000).unwrap_or(i32::MAX)
-                    });
-                    let mut fds = [
-                        PollFd::new(events.as_fd(), PollFlags::POLLIN),
-                        PollFd::new(stop_r.as_fd(), PollFlags::POLLIN),
-                    ];
-                    let timeout = PollTimeout::try_from(ms).unwrap_or(PollTimeout::NONE);
-                    let _ = poll(&mut fds, timeout);
-                    let stopped = fds[1].revents().is_some_and(|r| !r.is_empty());
-                    waker.wake();
-                    if stopped {
-                        return;
-                    }
-                }
-            })?;
-        Ok(Watcher { requests, stop })
+            .spawn(move || watch(&events, &control_r, &rx))?;
+        Ok(Watcher {
+            requests: Some(requests),
+            control,
+        })
     }
 
     fn arm(&self, waker: Waker, timeout_us: Option<i64>) {
-        let _ = self.requests.send((waker, timeout_us));
+        if let Some(r) = &self.requests {
+            let _ = r.send((waker, timeout_us));
+            let _ = nix::unistd::write(&self.control, &[1]);
+        }
     }
 }
 
 impl Drop for Watcher {
     fn drop(&mut self) {
-        // Ends the helper's wait; dropping `requests` then ends its loop.
-        let _ = nix::unistd::write(&self.stop, &[1]);
+        // The helper sees the channel closed when the control byte ends
+        // its wait.
+        self.requests = None;
+        let _ = nix::unistd::write(&self.control, &[1]);
+    }
+}
+
+/// The watcher thread: wait for the newest request's events or deadline,
+/// then wake its task; end when the channel closes.
+fn watch(
+    events: &mio::Registry,
+    control: &std::os::fd::OwnedFd,
+    rx: &std::sync::mpsc::Receiver<(Waker, Option<i64>)>,
+) {
+    use nix::poll::{PollFd, PollFlags, PollTimeout, poll};
+    use std::os::fd::{AsFd, AsRawFd};
+    use std::sync::mpsc::TryRecvError;
+    let mut current: Option<(Waker, Option<i64>)> = None;
+    loop {
+        loop {
+            match rx.try_recv() {
+                Ok(r) => current = Some(r),
+                Err(TryRecvError::Empty) => break,
+                Err(TryRecvError::Disconnected) => return,
+            }
+        }
+        let Some((waker, timeout_us)) = current.take() else {
+            match rx.recv() {
+                Ok(r) => current = Some(r),
+                Err(_) => return,
+            }
+            continue;
+        };
+        // Whole milliseconds, rounded up: never early.
+        let ms = timeout_us.map_or(-1, |us| {
+            i32::try_from((us + 999) / 1000).unwrap_or(i32::MAX)
+        });
+        let mut fds = [
+            PollFd::new(events.as_fd(), PollFlags::POLLIN),
+            PollFd::new(control.as_fd(), PollFlags::POLLIN),
+        ];
+        let _ = poll(
+            &mut fds,
+            PollTimeout::try_from(ms).unwrap_or(PollTimeout::NONE),
+        );
+        if fds[1].revents().is_some_and(|r| !r.is_empty()) {
+            // A newer request (or the end): drain, and look again.
+            let mut sink = [0u8; 64];
+            while nix::unistd::read(control.as_raw_fd(), &mut sink).is_ok_and(|n| n > 0) {}
+            current = Some((waker, timeout_us));
+            continue;
+        }
+        waker.wake();
     }
 }

@@ -182,17 +182,17 @@ impl Vm {
         let kept = img
             .root(THREADS_ROOT)
             .map_or(Value::FALSE, Value::from_bits);
-        if kept != Value::FALSE {
-            self.check_kept_threads(kept)
-                .map_err(|f| in_root(THREADS_ROOT, f).message(&img.path))?;
-            self.stack.push(toplevel);
-            self.stack.push(hooks);
-            let r = self.adopt_kept_threads(kept);
-            let hooks = self.stack.pop().unwrap_or(Value::NIL);
-            let toplevel = self.stack.pop().unwrap_or(Value::FALSE);
-            r.map_err(|_| bad("out of memory restoring the kept threads"))?;
+        if kept == Value::FALSE {
             return Ok((self, toplevel, hooks, objects));
         }
+        self.check_kept_threads(kept)
+            .map_err(|f| in_root(THREADS_ROOT, f).message(&img.path))?;
+        self.stack.push(toplevel);
+        self.stack.push(hooks);
+        let r = self.adopt_kept_threads(kept);
+        let hooks = self.stack.pop().unwrap_or(Value::NIL);
+        let toplevel = self.stack.pop().unwrap_or(Value::FALSE);
+        r.map_err(|_| bad("out of memory restoring the kept threads"))?;
         Ok((self, toplevel, hooks, objects))
     }
 
@@ -283,7 +283,7 @@ impl Vm {
     fn check_kept_threads(&self, v: Value) -> Result<(), Fault> {
         let bad = |m: &str| Fault::Bad(m.into());
         if self.image_object(v)? != obj::VECTOR
-            || self.heap.len(v) != 7
+            || self.heap.len(v) != crate::sched::KEPT_FIELDS
             || self.heap.get(v, 6).as_fixnum().is_none_or(|n| n < 0)
         {
             return Err(bad("is not the vector of a kept scheduler"));
@@ -318,19 +318,23 @@ impl Vm {
             }
             l = self.heap.get(l, 1);
         }
-        let mut l = self.heap.get(v, 3);
-        while l != Value::NIL {
-            if self.image_object(l)? != obj::PAIR {
-                return Err(bad("has a damaged timer list"));
-            }
-            let e = self.heap.get(l, 0);
+        // The timer heap: a count, then that many `(deadline . thread)`.
+        let timers = self.heap.get(v, 3);
+        if self.image_object(timers)? != obj::VECTOR {
+            return Err(bad("has no timer heap"));
+        }
+        let n = self.heap.get(timers, 0).as_fixnum();
+        if n.is_none_or(|n| n < 0 || n as usize >= self.heap.len(timers)) {
+            return Err(bad("has a damaged timer heap"));
+        }
+        for i in 1..=n.unwrap_or(0) as usize {
+            let e = self.heap.get(timers, i);
             if self.image_object(e)? != obj::PAIR
                 || !self.heap.get(e, 0).is_fixnum()
                 || !is_thread(self.heap.get(e, 1))?
             {
                 return Err(bad("has a damaged timer"));
             }
-            l = self.heap.get(l, 1);
         }
         Ok(())
     }

@@ -236,29 +236,25 @@ impl Vm {
             });
         }
         let t0 = std::time::Instant::now();
+        // The kept threads first: what the roots hold is read after.
+        let (toplevel, hooks, kept) = if self.save.keep_threads {
+            self.stack.push(toplevel);
+            self.stack.push(hooks);
+            let kept = self.kept_threads_root();
+            let hooks = self.stack.pop().unwrap_or(Value::NIL);
+            let toplevel = self.stack.pop().unwrap_or(Value::FALSE);
+            let kept = kept
+                .map_err(|_| format!("{}: out of memory recording the threads", path.display()))?;
+            (toplevel, hooks, kept)
+        } else {
+            (toplevel, hooks, Value::FALSE)
+        };
         let mut names: Vec<String> = SAVED_REGS.iter().map(|(n, _)| n.to_string()).collect();
         let mut roots: Vec<Value> = SAVED_REGS.iter().map(|(_, r)| self.reg(*r)).collect();
         names.push(TOPLEVEL_ROOT.into());
         roots.push(toplevel);
         names.push(HOOKS_ROOT.into());
         roots.push(hooks);
-        let kept = if self.save.keep_threads {
-            self.stack.push(toplevel);
-            self.stack.push(hooks);
-            let kept = self.kept_threads_root();
-            let hooks = self.stack.pop().unwrap_or(Value::NIL);
-            let toplevel = self.stack.pop().unwrap_or(Value::FALSE);
-            // The roots as they are after the allocation.
-            let n = roots.len();
-            roots[n - 2] = toplevel;
-            roots[n - 1] = hooks;
-            for (i, (_, r)) in SAVED_REGS.iter().enumerate() {
-                roots[i] = self.reg(*r);
-            }
-            kept.map_err(|_| format!("{}: out of memory recording the threads", path.display()))?
-        } else {
-            Value::FALSE
-        };
         names.push(THREADS_ROOT.into());
         roots.push(kept);
         let mut meta = ImageMeta {

@@ -95,6 +95,10 @@ pub mod state {
     pub const TERMINATED: i64 = 3;
 }
 
+/// Fields of the vector an image that kept its threads holds them in
+/// (`Vm::kept_threads_root`).
+pub const KEPT_FIELDS: usize = 7;
+
 /// Thread flag bits.
 pub mod flag {
     /// A terminate request is being carried out.
@@ -588,41 +592,38 @@ impl Vm {
     // ---- threads kept in an image (`save-application #:threads 'keep`) --------------
 
     /// The scheduler's state for an image that keeps its threads, built in
-    /// the process about to save (a save child, or one that exits after):
-    /// `#(caller threads run-queue timers stale sources now)`. `caller` is the thread
-    /// saving (the image's initial thread); `timers` lists `(µs-left .
-    /// thread)` for every live timer, and each such thread's deadline is
-    /// made relative to now too, so the image's clock need not match;
-    /// `stale` lists the threads blocked on the OS (a descriptor, a child
-    /// process, a helper's job, a host future), whose calls are made again
-    /// in the image and find their handles stale; `sources` lists `(id .
-    /// text)` for the programs `load` is reading; `now` is the scheduler's
-    /// clock, which the image's goes on from (deadlines Scheme code holds
-    /// in its variables stay right).
+    /// the process about to save: `#(caller threads run-queue timers stale
+    /// sources now)`. `caller` is the thread saving (the image's initial
+    /// thread); `timers` is the timer heap as it is; `stale` lists the
+    /// threads blocked on the OS (a descriptor, a child process, a
+    /// helper's job, a host future), whose calls are made again in the
+    /// image and find their handles stale; `sources` lists `(id . text)`
+    /// for the programs `load` is reading (the image must not need their
+    /// files); `now` is the scheduler's clock, which the image's goes on
+    /// from, so every deadline (the timers', and those Scheme code holds
+    /// in its variables) keeps the time it had left.
     pub(crate) fn kept_threads_root(&mut self) -> VmResult<Value> {
-        let now = self.now_us();
-        let base = self.stack.len();
-        // The timers, drained (this process saves and ends).
-        let mut timers = Value::NIL;
-        while let Some((deadline, t)) = self.timer_peek_live() {
-            self.timer_pop();
-            let left = (deadline - now).max(0);
-            self.heap.set(t, field::DEADLINE, Value::fix(left));
-            self.stack.push(timers);
-            let e = self.cons(Value::fix(left), t);
-            let e = match e {
-                Ok(e) => e,
-                Err(err) => {
-                    self.stack.truncate(base);
-                    return Err(err);
-                }
-            };
-            let rest = self.stack.pop().unwrap_or(Value::NIL);
-            timers = self.cons(e, rest)?;
-        }
-        self.stack.push(timers);
-        // The threads blocked on the OS.
-        let mut stale = Value::NIL;
+        let kept = self.make_vector(KEPT_FIELDS, Value::FALSE)?;
+        self.stack.push(kept);
+        let at = self.stack.len() - 1;
+        let r = self.fill_kept_threads(at);
+        let kept = self.stack.pop().unwrap_or(Value::FALSE);
+        r.map(|()| kept)
+    }
+
+    /// Fill the vector at stack slot `at` (`kept_threads_root`).
+    fn fill_kept_threads(&mut self, at: usize) -> VmResult<()> {
+        let set = |vm: &mut Vm, i: usize, v: Value| {
+            let k = vm.stack[at];
+            vm.heap.set(k, i, v);
+        };
+        set(self, 0, self.reg(Reg::Thread));
+        set(self, 1, self.reg(Reg::Threads));
+        set(self, 2, self.reg(Reg::RunQueue));
+        set(self, 3, self.reg(Reg::Timers));
+        set(self, 4, Value::NIL);
+        set(self, 6, Value::fix(self.now_us()));
+        // Each new cell goes in the vector at once, so it stays rooted.
         let mut l = self.reg(Reg::Threads);
         while self.is_pair(l) {
             let t = self.heap.get(l, 0);
@@ -632,54 +633,33 @@ impl Vm {
                 && self.is(waits, obj::VECTOR)
             {
                 self.stack.push(l);
+                let stale = self.heap.get(self.stack[at], 4);
                 let cell = self.cons(t, stale);
                 l = self.stack.pop().unwrap_or(Value::NIL);
-                stale = cell?;
+                set(self, 4, cell?);
             }
             l = self.heap.get(l, 1);
         }
-        self.stack.push(stale);
-        self.stack.push(self.reg(Reg::Thread));
-        self.stack.swap(base, base + 2);
-        // caller threads queue timers stale, in that order.
-        let caller = self.stack[base];
-        let (timers, stale) = (self.stack[base + 2], self.stack[base + 1]);
-        self.stack.truncate(base);
-        self.stack.push(caller);
-        self.stack.push(self.reg(Reg::Threads));
-        self.stack.push(self.reg(Reg::RunQueue));
-        self.stack.push(timers);
-        self.stack.push(stale);
-        // The text of the programs being loaded (a kept thread may be in
-        // the middle of one; the image must not need the file).
-        let mut ids: Vec<(i64, std::rc::Rc<str>)> =
+        let mut sources: Vec<(i64, std::rc::Rc<str>)> =
             self.sources.iter().map(|(k, v)| (*k, v.clone())).collect();
-        ids.sort_by_key(|(k, _)| *k);
-        self.stack.push(Value::NIL);
-        for (id, text) in ids {
-            let bv = self.bytevector(text.as_bytes());
-            let bv = match bv {
-                Ok(bv) => bv,
-                Err(e) => {
-                    self.stack.truncate(base);
-                    return Err(e);
-                }
-            };
+        sources.sort_by_key(|(k, _)| *k);
+        set(self, 5, Value::NIL);
+        for (id, text) in sources {
+            let bv = self.bytevector(text.as_bytes())?;
             let e = self.cons(Value::fix(id), bv)?;
-            let rest = self.stack.pop().unwrap_or(Value::NIL);
-            let l = self.cons(e, rest)?;
-            self.stack.push(l);
+            let rest = self.heap.get(self.stack[at], 5);
+            let cell = self.cons(e, rest)?;
+            set(self, 5, cell);
         }
-        self.stack.push(Value::fix(now));
-        self.object_from_stack(obj::VECTOR, base)
+        Ok(())
     }
 
     /// Take the threads an image kept (`kept_threads_root`'s vector) as
     /// this scheduler's: the saving thread becomes the initial, running
-    /// one; timers count from now; threads blocked on the old process's
-    /// handles run again, to find them stale.
+    /// one; the clock goes on from the save's; threads blocked on the old
+    /// process's handles run again, to find them stale.
     pub(crate) fn adopt_kept_threads(&mut self, kept: Value) -> VmResult<()> {
-        // The clock goes on from the save's (this VM has just started).
+        // This VM has just started: its clock is made to read the save's.
         let saved_now = self.heap.get(kept, 6).as_fixnum().unwrap_or(0);
         self.sched.clock_offset_us = saved_now - self.now_us();
         let caller = self.heap.get(kept, 0);
@@ -692,38 +672,24 @@ impl Vm {
         self.set_reg(Reg::Initial, caller);
         self.set_reg(Reg::Threads, self.heap.get(kept, 1));
         self.set_reg(Reg::RunQueue, self.heap.get(kept, 2));
-        let now = self.now_us();
-        let mut l = self.heap.get(kept, 3);
-        while self.is_pair(l) {
-            let e = self.heap.get(l, 0);
-            let (left, t) = (self.heap.get(e, 0), self.heap.get(e, 1));
-            if let Some(left) = left.as_fixnum()
-                && self.tstate(t) == state::PARKED
-                && self.tfield(t, field::DEADLINE) == Value::fix(left)
-            {
-                let d = now + left;
-                self.heap.set(t, field::DEADLINE, Value::fix(d));
-                self.stack.push(l);
-                let r = self.timer_push(d, t);
-                l = self.stack.pop().unwrap_or(Value::NIL);
-                r?;
-            }
-            l = self.heap.get(l, 1);
-        }
+        self.set_reg(Reg::Timers, self.heap.get(kept, 3));
+        self.stack.push(kept);
+        let at = self.stack.len() - 1;
         let mut l = self.heap.get(kept, 4);
         while self.is_pair(l) {
             let t = self.heap.get(l, 0);
-            if self.tstate(t) == state::PARKED {
-                // Its blocked call is made again, and finds the handle of
-                // the old process stale (an error raised in the thread).
-                self.heap.set(t, field::DEADLINE, Value::FALSE);
-                self.stack.push(l);
-                let r = self.unpark(t, Value::UNDEFINED);
-                l = self.stack.pop().unwrap_or(Value::NIL);
-                r?;
+            // Its blocked call is made again, and finds the handle of the
+            // old process stale (an error raised in the thread).
+            self.stack.push(l);
+            let r = self.unpark(t, Value::UNDEFINED);
+            l = self.stack.pop().unwrap_or(Value::NIL);
+            if let Err(e) = r {
+                self.stack.truncate(at);
+                return Err(e);
             }
             l = self.heap.get(l, 1);
         }
+        let kept = self.stack.pop().unwrap_or(Value::FALSE);
         let mut l = self.heap.get(kept, 5);
         while self.is_pair(l) {
             let e = self.heap.get(l, 0);
@@ -743,7 +709,7 @@ impl Vm {
     pub(crate) fn other_threads_alive(&self) -> bool {
         let init = self.reg(Reg::Initial);
         let mut l = self.reg(Reg::Threads);
-        while l.is_ref() && self.is_pair(l) {
+        while self.is_pair(l) {
             let t = self.heap.get(l, 0);
             if t != init && self.tstate(t) != state::TERMINATED {
                 return true;
