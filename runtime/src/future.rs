@@ -18,7 +18,6 @@
 //! the waiting closure but not the future, and waiting for it there is an
 //! error that says so.
 
-use std::collections::HashMap;
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::{Arc, Mutex};
@@ -46,7 +45,7 @@ enum Slot {
 /// The futures of a runtime's async native calls (`HostState::futures`).
 #[derive(Default)]
 pub struct Futures {
-    slots: HashMap<u64, Slot>,
+    slots: crate::native::WordMap<u64, Slot>,
     next: u64,
     /// Numbers of futures whose wakers were called (from any thread).
     woken: Option<Arc<Mutex<Vec<u64>>>>,
@@ -72,11 +71,18 @@ impl Wake for FutureWake {
     }
 
     fn wake_by_ref(self: &Arc<Self>) {
-        self.woken
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .push(self.id);
-        self.wake.wake();
+        let first = {
+            let mut woken = self.woken.lock().unwrap_or_else(|e| e.into_inner());
+            woken.push(self.id);
+            woken.len() == 1
+        };
+        // Only the wake-up that makes the list non-empty writes the pipe:
+        // the event loop reads the pipe before it takes the list
+        // (`Vm::poll_io`), so the ids pushed after that write are taken
+        // by that same read, and a push after the take finds it empty.
+        if first {
+            self.wake.wake();
+        }
     }
 }
 

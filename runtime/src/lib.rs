@@ -82,6 +82,16 @@ pub use crate::report::Report;
 pub use crate::view::{Arg, View, Viewable};
 pub use crate::vm::Grants;
 
+/// Run `f`, first moving to a fresh stack segment when less than 128 KiB
+/// of this thread's stack is left. The expander, the compiler and the
+/// conversions between data and code recurse as deep as a program nests
+/// (up to the reader's 10,000 levels), and a host may call in from a
+/// thread with a small stack (2 MiB for Rust's spawned threads).
+#[inline(always)]
+pub(crate) fn deep<R>(f: impl FnOnce() -> R) -> R {
+    stacker::maybe_grow(128 * 1024, 4 * 1024 * 1024, f)
+}
+
 /// The Scheme source of the part of the standard library written in Scheme.
 const BOOT: &str = include_str!("boot.scm");
 const THREADS: &str = include_str!("threads.scm");
@@ -828,6 +838,37 @@ impl InterruptHandle {
     }
 }
 
+/// How [`Runtime::save_forked_with`] saves: the image's toplevel
+/// procedure, and whether the image keeps the other green threads.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct SaveOptions<'a> {
+    toplevel: Option<&'a Value>,
+    keep_threads: bool,
+}
+
+impl<'a> SaveOptions<'a> {
+    /// No toplevel; the other green threads end in the image (the
+    /// default, as [`Runtime::save_forked`]).
+    pub fn new() -> SaveOptions<'a> {
+        SaveOptions::default()
+    }
+
+    /// The procedure the image runs when it starts (returned by
+    /// [`Runtime::from_image`]).
+    pub fn toplevel(mut self, proc: &'a Value) -> SaveOptions<'a> {
+        self.toplevel = Some(proc);
+        self
+    }
+
+    /// Keep the other green threads in the image, which resumes them
+    /// (`save-application`'s `#:threads 'keep`; doc/LANGUAGE.md says
+    /// what is kept and what is not), or end them (`false`, the default).
+    pub fn keep_threads(mut self, keep: bool) -> SaveOptions<'a> {
+        self.keep_threads = keep;
+        self
+    }
+}
+
 /// An imp runtime: a heap, a VM and a global environment.
 ///
 /// ```
@@ -1545,19 +1586,80 @@ impl Runtime {
         path: impl AsRef<std::path::Path>,
         toplevel: Option<&Value>,
     ) -> Result<Value, Error> {
+        let mut options = SaveOptions::new();
+        if let Some(t) = toplevel {
+            options = options.toplevel(t);
+        }
+        self.save_forked_with(path, &options)
+    }
+
+    /// [`save_forked`](Runtime::save_forked) with options: the image's
+    /// toplevel, and whether it keeps this runtime's other green threads
+    /// ([`SaveOptions::keep_threads`]). An image that kept them resumes
+    /// them when [`from_image`](Runtime::from_image) starts it (each where
+    /// it was: running, asleep for the time it had left, blocked on the
+    /// same mutex or channel); the host drives them with
+    /// [`run_until_idle`](Runtime::run_until_idle),
+    /// [`run_for`](Runtime::run_for) or [`join`](Runtime::join), and
+    /// [`threads_kept`](Runtime::threads_kept) says it is such an image.
+    /// The host's own call, which made the save, is not kept: the image
+    /// starts with no Scheme code running on the host's side.
+    ///
+    /// ```no_run
+    /// let path = std::env::temp_dir().join(format!("doc-kept-{}.img", std::process::id()));
+    /// let mut rt = imp::Runtime::new().unwrap();
+    /// rt.eval_str("(define done 0)
+    ///              (define worker (thread-start! (make-thread (lambda ()
+    ///                (let loop ((i 0)) (when (< i 10) (thread-sleep! 0.01) (set! done i) (loop (+ i 1))))
+    ///                'finished))))
+    ///              (thread-sleep! 0.035)").unwrap();
+    /// rt.save_forked_with(&path, &imp::SaveOptions::new().keep_threads(true)).unwrap();
+    /// let (mut again, _) = imp::Runtime::from_image(&path).unwrap();
+    /// assert!(again.threads_kept());
+    /// let worker = again.global::<imp::Value>("worker").unwrap();
+    /// let r: imp::Value = again.join(&worker).unwrap();
+    /// assert_eq!(again.display(&r), "finished");
+    /// assert_eq!(again.global::<i64>("done").unwrap(), 9);
+    /// # std::fs::remove_file(&path).unwrap();
+    /// ```
+    ///
+    /// # Errors
+    /// As [`save_forked`](Runtime::save_forked).
+    pub fn save_forked_with(
+        &mut self,
+        path: impl AsRef<std::path::Path>,
+        options: &SaveOptions<'_>,
+    ) -> Result<Value, Error> {
         let path = path.as_ref().display().to_string();
         // The host may save whatever the scripts may do.
         self.vm.save.set_permit(true);
         let save = self.eval_str(
-            "(lambda (path top) (if top (save-application path #:toplevel top) (save-application path)))",
-        )?;
-        let top = match toplevel {
-            Some(t) => IntoValue::into_value(t, &mut self.scope())?,
-            None => self.put(false)?,
-        };
-        let r = self.call_value(&save, (path, top));
+            "(lambda (path top threads)
+               (if top
+                   (save-application path #:toplevel top #:threads threads)
+                   (save-application path #:threads threads #:resume #f)))",
+        );
+        let r = save.and_then(|save| {
+            let top = match options.toplevel {
+                Some(t) => IntoValue::into_value(t, &mut self.scope())?,
+                None => self.put(false)?,
+            };
+            let threads = self.symbol(if options.keep_threads {
+                "keep"
+            } else {
+                "terminate"
+            })?;
+            self.call_value(&save, (path, top, threads))
+        });
         self.vm.save.set_permit(false);
         r
+    }
+
+    /// Did this runtime start from an image that kept its green threads
+    /// ([`SaveOptions::keep_threads`], or Scheme's `save-application`
+    /// with `#:threads 'keep`)? Scheme's `(image-threads-kept?)`.
+    pub fn threads_kept(&self) -> bool {
+        self.vm.image.threads_kept
     }
 
     /// Save this runtime's heap as an image at `path`, in this process (the

@@ -89,7 +89,7 @@ pub struct HostState {
 #[derive(Default)]
 pub struct Natives {
     by_name: HashMap<String, NativeFn>,
-    by_hash: HashMap<u32, Vec<Entry>, std::hash::BuildHasherDefault<SpreadHash>>,
+    by_hash: WordMap<u32, Vec<Entry>>,
     /// Recently called procedure objects (their bits and the heap's epoch
     /// then: while no collection has moved anything, the same bits are
     /// the same object) and their functions: a call found here costs two
@@ -138,24 +138,39 @@ impl Drop for QuietPanics {
     }
 }
 
-/// Hashes the identity hashes `by_hash` is keyed by: they are already
-/// well mixed, so one multiply spreads them over the table's bits.
+/// A hasher for keys made of integers that are numbers, counters or
+/// hashes already (identity hashes, wait keys, future numbers): each
+/// word is mixed in with a rotate and a multiply, where SipHash would
+/// spend several rounds. Not for keys an adversary chooses.
 #[derive(Default)]
-struct SpreadHash(u64);
+pub(crate) struct SpreadHash(u64);
 
 impl std::hash::Hasher for SpreadHash {
+    #[inline]
     fn finish(&self) -> u64 {
-        self.0.wrapping_mul(0x9e37_79b9_7f4a_7c15)
+        self.0
     }
     fn write(&mut self, bytes: &[u8]) {
         for &b in bytes {
-            self.0 = (self.0 << 8) | u64::from(b);
+            self.write_u64(u64::from(b));
         }
     }
+    #[inline]
     fn write_u32(&mut self, n: u32) {
-        self.0 = u64::from(n);
+        self.write_u64(u64::from(n));
+    }
+    #[inline]
+    fn write_u64(&mut self, n: u64) {
+        self.0 = (self.0.rotate_left(26) ^ n).wrapping_mul(0x9e37_79b9_7f4a_7c15);
+    }
+    #[inline]
+    fn write_i64(&mut self, n: i64) {
+        self.write_u64(n as u64);
     }
 }
+
+/// A `HashMap` keyed by integers, hashed by [`SpreadHash`].
+pub(crate) type WordMap<K, V> = HashMap<K, V, std::hash::BuildHasherDefault<SpreadHash>>;
 
 /// A registered function as calls find it.
 struct Entry {

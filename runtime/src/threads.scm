@@ -283,7 +283,12 @@
           (else (loop (cddr o))))))
 
 (define %save-options
-  '(#:toplevel #:fork #:executable #:kill-timeout #:save-timeout #:wait #:threads))
+  '(#:toplevel #:fork #:executable #:kill-timeout #:save-timeout #:wait #:threads #:resume))
+
+;; What the save being made does with the other threads ('keep or
+;; 'terminate), for its fork handlers; #f when no save is being made.
+(define %save-threads #f)
+(define (save-threads-mode) %save-threads)
 
 ;; A save's timeout option: a finite number of seconds, at least `least`.
 (define (%check-seconds option v least)
@@ -294,10 +299,12 @@
              v)))
 
 ;; (save-application path #:toplevel proc #:fork bool #:kill-timeout secs
-;;                   #:save-timeout secs #:wait bool #:threads 'terminate|'keep)
+;;                   #:save-timeout secs #:wait bool #:threads 'terminate|'keep
+;;                   #:resume bool)
 ;; With #:threads 'keep the other threads are saved as they are, and the
-;; image resumes them; without a #:toplevel it also continues the calling
-;; thread from this call, which returns the symbol `restored` there.
+;; image resumes them; without a #:toplevel (and unless #:resume is #f) it
+;; also continues the calling thread from this call, which returns the
+;; symbol `restored` there.
 (define (save-application path . opts)
   (if (not (string? path)) (error "save-application: expected a file name string" path))
   (%check-options "save-application" opts %save-options)
@@ -307,7 +314,8 @@
         (save-timeout (%option opts #:save-timeout 60))
         (wait? (%option opts #:wait #t))
         (executable? (%option opts #:executable #f))
-        (threads (%option opts #:threads 'terminate)))
+        (threads (%option opts #:threads 'terminate))
+        (resume? (%option opts #:resume #t)))
     (if (and toplevel (not (procedure? toplevel)))
         (error "save-application: #:toplevel must be a procedure" toplevel))
     (if (not (memq threads '(terminate keep)))
@@ -316,37 +324,40 @@
     (%check-seconds "#:save-timeout" save-timeout 0.001)
     (let* ((keep? (eq? threads 'keep))
            (resume #f)
-           (restored? (and keep? (not toplevel)
+           (restored? (and keep? (not toplevel) resume?
                            (call-with-current-continuation
                             (lambda (k) (set! resume k) #f)))))
       (cond
        (restored? 'restored)
        (else
-        (let ((toplevel (or toplevel (and keep? (lambda () (resume 'restored))))))
+        (let ((toplevel (or toplevel (and keep? resume? (lambda () (resume 'restored))))))
           ;; In the save child (or this process, without a fork): keep the
           ;; other threads for the image, or end them.
           (define (settle-threads)
             (if keep? (%save-keep-threads!) (%terminate-other-threads! kill-timeout)))
           (if fork?
-              (begin
-                (%run-fork-handlers 0 (reverse %fork-handlers))
-                (let ((r (%save-fork path save-timeout)))
-                  (if (eq? r 'child)
-                      ;; The child never returns to the program: any error ends
-                      ;; it, reported to the parent.
-                      (with-exception-handler
-                       %save-child-fail
-                       (lambda ()
-                         (%save-child-phase 'child-handlers)
-                         (%run-fork-handlers 2 %fork-handlers)
-                         (%save-child-phase 'terminate-threads)
-                         (settle-threads)
-                         (%save-child-finish path toplevel %restore-hooks executable?)))
-                      (begin
-                        (%run-fork-handlers 1 %fork-handlers)
-                        (let ((finish (lambda ()
-                                        (cons (cons 'path path) (%save-wait r)))))
-                          (if wait? (finish) finish))))))
+              (let ((r (dynamic-wind
+                        (lambda () (set! %save-threads threads))
+                        (lambda ()
+                          (%run-fork-handlers 0 (reverse %fork-handlers))
+                          (let ((r (%save-fork path save-timeout)))
+                            (if (eq? r 'child)
+                                ;; The child never returns to the program: any
+                                ;; error ends it, reported to the parent.
+                                (with-exception-handler
+                                 %save-child-fail
+                                 (lambda ()
+                                   (%save-child-phase 'child-handlers)
+                                   (%run-fork-handlers 2 %fork-handlers)
+                                   (%save-child-phase 'terminate-threads)
+                                   (settle-threads)
+                                   ;; The image is not in a save.
+                                   (set! %save-threads #f)
+                                   (%save-child-finish path toplevel %restore-hooks executable?)))
+                                (begin (%run-fork-handlers 1 %fork-handlers) r))))
+                        (lambda () (set! %save-threads #f)))))
+                (let ((finish (lambda () (cons (cons 'path path) (%save-wait r)))))
+                  (if wait? (finish) finish)))
               (begin
                 (settle-threads)
                 (%save-image path toplevel %restore-hooks executable?)

@@ -819,3 +819,38 @@ fn issue_20_22_tables_hash_under_a_key_of_each_runtime() {
     assert_eq!(eval(&mut c, "(hash-table-ref/default t \"new\" #f)"), "-1");
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+// Deep data and code on a host thread with a small stack: the expander,
+// the compiler and the conversions between data and code recurse as deep
+// as the data nests (up to the reader's 10,000 levels), and move to a new
+// stack segment rather than overflow Rust's 2 MiB default for spawned
+// threads. A circular structure is an error.
+#[test]
+fn deep_data_on_a_two_mib_thread_is_a_value_or_an_error() {
+    let t = std::thread::Builder::new()
+        .stack_size(2 << 20)
+        .spawn(|| {
+            let mut rt = imp::Runtime::new().expect("runtime");
+            let deep_vector = rt
+                .eval_str(
+                    "(define (deep n) (if (= n 0) 1 (vector (deep (- n 1)))))
+                     (let ((v (eval (list 'quote (deep 9990)) (interaction-environment))))
+                       (let count ((v v) (n 0)) (if (vector? v) (count (vector-ref v 0) (+ n 1)) n)))",
+                )
+                .expect("deep vector");
+            assert_eq!(deep_vector.as_i64(&rt), Some(9990));
+            let text = format!("(quote {}{})", "(".repeat(9990), ")".repeat(9990));
+            let v = rt.eval_str(&text).expect("deep list");
+            assert_eq!(rt.write(&v).len(), 2 * 9990);
+            let e = rt
+                .eval_str(
+                    "(environment (let ((v (vector 1 2))) (vector-set! v 0 v) v))",
+                )
+                .expect_err("circular");
+            assert!(e.to_string().contains("circular"), "{e}");
+            let code = format!("(+ 1 {}0{})", "(+ 1 ".repeat(1500), ")".repeat(1500));
+            assert_eq!(rt.eval_str(&code).expect("deep code").as_i64(&rt), Some(1501));
+        })
+        .expect("thread");
+    t.join().expect("no overflow");
+}

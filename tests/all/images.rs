@@ -1084,3 +1084,69 @@ fn issue_20_14_a_bad_reference_or_a_bad_shape_inside_is_refused() {
     .expect("write");
     assert_refused(&d, name, &["which is no object of the image"]);
 }
+
+// Issue 23, item 5: a large image whose body matched every checksum is
+// marked (in `IMP_CHECKED_IMAGES`), and its next start maps it without
+// holding its first effect for the check. The mark names the very file:
+// the same path written again with damage is checked whole again, and
+// the damage still ends the start before any output.
+#[test]
+fn issue_23_a_checked_image_is_marked_and_a_changed_one_is_checked_again() {
+    let d = dir("checked-mark");
+    let (good, start, _) = large_image(&d);
+    let marks = d.join("marks");
+    let run_marked = |args: &[&str]| {
+        let out = imp()
+            .current_dir(&d)
+            .env("IMP_CHECKED_IMAGES", &marks)
+            .args(args)
+            .output()
+            .expect("run imp");
+        (
+            out.status.code().unwrap_or(-1),
+            String::from_utf8_lossy(&out.stdout).into_owned(),
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        )
+    };
+    std::fs::write(d.join("m.img"), &good).expect("write");
+    // A file changed within the last 100 ms is not marked (its times may
+    // not change on the next write).
+    let first = run_marked(&["--image", "m.img", "hello"]);
+    assert_eq!(first, (0, "hello\n".to_string(), String::new()));
+    assert!(!marks.exists(), "a file just written is not marked");
+    std::thread::sleep(std::time::Duration::from_millis(150));
+    let first = run_marked(&["--image", "m.img", "hello"]);
+    assert_eq!(first, (0, "hello\n".to_string(), String::new()));
+    let files: Vec<_> = std::fs::read_dir(&marks)
+        .expect("marks")
+        .flatten()
+        .collect();
+    assert_eq!(files.len(), 1, "one mark");
+    let mark = std::fs::read_to_string(files[0].path()).expect("mark");
+    assert!(
+        mark.contains("m.img") && mark.contains(&format!("size {}", good.len())),
+        "{mark}"
+    );
+    // Marked: the same answer.
+    let (code, sum, _) = run_marked(&["--image", "m.img"]);
+    assert_eq!(code, 0);
+    assert!(!sum.is_empty());
+    // The same file written again, with damage nothing reads but the check.
+    let mut bad = good.clone();
+    let at = inside_pad(&bad);
+    bad[at] ^= 0x04;
+    std::fs::write(d.join("m.img"), &bad).expect("write");
+    let (code, out, err) = run_marked(&["--image", "m.img", "hello"]);
+    assert_damage("m.img", (at as u64 - start) >> 20, code, &out, &err);
+    // No marks at all when the variable is empty: the check holds output.
+    std::fs::write(d.join("n.img"), &good).expect("write");
+    let out = imp()
+        .current_dir(&d)
+        .env("IMP_CHECKED_IMAGES", "")
+        .args(["--image", "n.img", "hello"])
+        .output()
+        .expect("run imp");
+    assert_eq!(String::from_utf8_lossy(&out.stdout), "hello\n");
+    assert_eq!(std::fs::read_dir(&marks).expect("marks").count(), 1);
+    let _ = std::fs::remove_dir_all(&d);
+}

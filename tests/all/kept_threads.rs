@@ -259,3 +259,61 @@ fn many_kept_threads_a_copied_image_and_the_default() {
     run_ok(&d, &["q.scm"]);
     assert_eq!(run_ok(&d, &["--image", "q.img"]), "(#f 1)\n");
 }
+
+// A server keeps its accept loop across a save (issue 23, item 3): the
+// fork handlers see the save's mode (`save-threads-mode`), a restore hook
+// sees that the image kept its threads, listens again and hands the new
+// listener to the kept loop, whose accept on the old process's listener
+// raised the stale-handle error; the loop's count of connections goes on.
+#[test]
+fn a_kept_accept_loop_takes_a_listener_from_a_restore_hook() {
+    let d = dir("server");
+    std::fs::write(
+        d.join("p.scm"),
+        r#"
+(define relisten (make-channel 1))
+(define (local-port s) (call-with-values (lambda () (socket-local-address s)) (lambda (h p) p)))
+(define listener (tcp-listen 0 #:host "127.0.0.1"))
+(define port (local-port listener))
+(define stale-seen 0)
+(define (serve l n)
+  (let ((next (guard (e ((socket-error? e) (set! stale-seen (+ stale-seen 1)) #f))
+                (call-with-values (lambda () (tcp-accept l))
+                  (lambda (in out)
+                    (write-string (string-append "hello " (number->string n) "\n") out)
+                    (close-port out) (close-port in) #t)))))
+    (if next (serve l (+ n 1)) (serve (channel-receive relisten) n))))
+(define server (thread-start! (make-thread (lambda () (serve listener 0)) 'server)))
+(define (ask)
+  (call-with-values (lambda () (tcp-connect "127.0.0.1" port))
+    (lambda (in out) (let ((line (read-line in))) (close-port in) (close-port out) line))))
+(define prepare-saw #f)
+(define child-saw #f)
+(register-fork-handlers! (lambda () (set! prepare-saw (save-threads-mode)))
+                         #f
+                         (lambda () (set! child-saw (save-threads-mode))))
+(add-restore-hook!
+ (lambda ()
+   (when (image-threads-kept?)
+     (let ((l (tcp-listen 0 #:host "127.0.0.1")))
+       (set! port (local-port l))
+       (channel-send! relisten l)))))
+(define before (ask))
+(define r (save-application "p.img" #:threads 'keep))
+(write (list (if (pair? r) 'saved r) before (ask) prepare-saw child-saw (save-threads-mode)
+             stale-seen (thread-name server)))
+(newline)
+"#,
+    )
+    .expect("write");
+    let parent = run_ok(&d, &["p.scm"]);
+    assert_eq!(
+        parent,
+        "(saved \"hello 0\" \"hello 1\" keep #f #f 0 server)\n"
+    );
+    let image = run_ok(&d, &["--image", "p.img"]);
+    assert_eq!(
+        image,
+        "(restored \"hello 0\" \"hello 1\" keep keep #f 1 server)\n"
+    );
+}

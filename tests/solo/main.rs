@@ -44,6 +44,10 @@ fn main() {
             "issue_22_a_save_while_a_future_is_pending",
             a_save_while_a_future_is_pending,
         ),
+        (
+            "issue_23_a_host_save_keeps_the_green_threads",
+            a_host_save_keeps_the_green_threads,
+        ),
     ];
     let filter: Vec<String> = std::env::args()
         .skip(1)
@@ -365,4 +369,98 @@ fn a_native_function_s_panic_prints_nothing_unless_asked() {
     assert_eq!(SEEN.with(|s| s.get()), 2);
     // The runtime's hook (in front of this one) stays for the process.
     drop(previous);
+}
+
+/// Issue 23, item 4: `save_forked_with(.., keep_threads(true))` from Rust
+/// keeps the other green threads, and `from_image` resumes them: a
+/// computation half-way, a thread asleep, a thread blocked on a channel
+/// (fed from Rust in the image), a thread waiting for a host future
+/// (stale there), and a mutex still held. The host drives them with
+/// `join`, `run_until_idle` and `run_for`; the saving engine goes on.
+fn a_host_save_keeps_the_green_threads() {
+    let gate: Gate = Default::default();
+    let register = |rt: &mut Runtime, gate: Gate| {
+        rt.register_async("wait-gate", move |(): ()| {
+            let gate = gate.clone();
+            std::future::poll_fn(move |cx| {
+                let mut g = gate.lock().expect("gate");
+                if g.0 {
+                    std::task::Poll::Ready(Ok(7))
+                } else {
+                    g.1 = Some(cx.waker().clone());
+                    std::task::Poll::Pending
+                }
+            })
+        })
+    };
+    let mut rt = Runtime::new().expect("runtime");
+    register(&mut rt, gate.clone()).expect("register");
+    eval(
+        &mut rt,
+        "(define steps 0)
+         (define inbox (make-channel 0))
+         (define m (make-mutex 'held))
+         ;; Sums 1..200000 in steps, yielding between them.
+         (define counter
+           (thread-start! (make-thread (lambda ()
+             (let loop ((i 1) (sum 0))
+               (if (> i 200000) sum
+                   (begin (when (= 0 (remainder i 1000)) (set! steps (+ steps 1)) (thread-yield!))
+                          (loop (+ i 1) (+ sum i)))))))))
+         (define sleeper (thread-start! (make-thread (lambda () (thread-sleep! 0.4) 'slept))))
+         (define reader (thread-start! (make-thread (lambda () (list 'got (channel-receive inbox))))))
+         (define owner (thread-start! (make-thread (lambda () (mutex-lock! m) (thread-sleep! 1000)))))
+         (define waiter (thread-start! (make-thread (lambda ()
+           (guard (e (#t (list 'stale (error-object-message e)))) (wait-gate))))))
+         (let wait () (when (< steps 20) (thread-yield!) (wait)))",
+    );
+    let dir = std::env::temp_dir().join(format!("imp-host-kept-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("dir");
+    let path = dir.join("kept.img");
+    let report = rt
+        .save_forked_with(&path, &imp::SaveOptions::new().keep_threads(true))
+        .expect("save");
+    assert!(
+        rt.write(&report).contains("image-bytes"),
+        "{}",
+        rt.write(&report)
+    );
+    assert!(!rt.threads_kept());
+    // This engine goes on: its counter finishes here too.
+    assert_eq!(eval(&mut rt, "(thread-join! counter)"), "20000100000");
+    let started = std::time::Instant::now();
+    let (mut again, top) = Runtime::from_image(&path).expect("load");
+    assert!(top.is_none(), "the host's call is not the image's toplevel");
+    assert!(again.threads_kept());
+    register(&mut again, gate.clone()).expect("register again");
+    let at_load = eval(&mut again, "steps");
+    let at_load: i64 = at_load.parse().expect("steps");
+    assert!(
+        (20..200).contains(&at_load),
+        "saved half-way: {at_load} steps"
+    );
+    // The computation goes on from where it was.
+    let counter: Value = again.global("counter").expect("counter");
+    let sum: i64 = again.join(&counter).expect("join");
+    assert_eq!(sum, 20_000_100_000);
+    // The channel reader is still waiting; the host feeds it.
+    let inbox: Value = again.global("inbox").expect("inbox");
+    again.send(&inbox, "hello").expect("send");
+    assert_eq!(eval(&mut again, "(thread-join! reader)"), "(got \"hello\")");
+    // The future belonged to the saving process: the waiter gets an error.
+    again.run_until_idle().expect("idle");
+    let w = eval(&mut again, "(thread-join! waiter)");
+    assert!(
+        w.starts_with("(stale \"an async native call's future is not here"),
+        "{w}"
+    );
+    // The mutex is still owned by its thread, asleep for 1000 s.
+    assert_eq!(eval(&mut again, "(eq? (mutex-state m) owner)"), "#t");
+    // The sleeper wakes 0.4 s after its start, less what it slept before.
+    again
+        .run_for(std::time::Duration::from_millis(10))
+        .expect("run_for");
+    assert_eq!(eval(&mut again, "(thread-join! sleeper)"), "slept");
+    assert!(started.elapsed() < std::time::Duration::from_secs(20));
+    let _ = std::fs::remove_dir_all(&dir);
 }

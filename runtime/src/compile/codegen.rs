@@ -291,6 +291,10 @@ impl Gen<'_> {
     }
 
     fn node(&mut self, f: &mut Fun, n: &Node, ctx: Ctx) -> VmResult<()> {
+        crate::deep(|| self.node_at(f, n, ctx))
+    }
+
+    fn node_at(&mut self, f: &mut Fun, n: &Node, ctx: Ctx) -> VmResult<()> {
         match n {
             Node::Const(d) => {
                 if ctx == Ctx::Effect {

@@ -170,6 +170,10 @@ pub fn do_loop(x: &mut Expander, items: &[Datum], pos: Pos) -> VmResult<Datum> {
 
 /// `quasiquote` at nesting `depth`.
 pub fn quasi(x: &mut Expander, d: &Datum, depth: u32) -> VmResult<Datum> {
+    crate::deep(|| quasi_at(x, d, depth))
+}
+
+fn quasi_at(x: &mut Expander, d: &Datum, depth: u32) -> VmResult<Datum> {
     match &d.kind {
         DatumKind::List(items, tail) if !items.is_empty() => {
             if tail.is_none() && items.len() == 2 {
@@ -483,14 +487,15 @@ fn rename_formals(f: &Datum, i: usize, renames: &mut Vec<(Datum, Datum)>) -> Dat
 /// Replace the `(#%let () body...)` at the bottom of nested
 /// call-with-values with `(#%let (binds) body...)`.
 fn wrap_innermost(d: Datum, binds: Vec<Datum>) -> Datum {
-    match d.kind {
+    let pos = d.pos;
+    match d.into_kind() {
         DatumKind::List(mut items, None) => {
             if items.len() >= 2
                 && is_sym(&items[0], "#%let")
                 && list_items(&items[1]).is_some_and(|b| b.is_empty())
             {
                 items[1] = list(binds);
-                return Datum::new(DatumKind::List(items, None), d.pos);
+                return Datum::new(DatumKind::List(items, None), pos);
             }
             if let Some(last) = items.pop() {
                 let last = if let DatumKind::List(ref l, None) = last.kind {
@@ -508,9 +513,9 @@ fn wrap_innermost(d: Datum, binds: Vec<Datum>) -> Datum {
                 };
                 items.push(last);
             }
-            Datum::new(DatumKind::List(items, None), d.pos)
+            Datum::new(DatumKind::List(items, None), pos)
         }
-        k => Datum::new(k, d.pos),
+        k => Datum::new(k, pos),
     }
 }
 

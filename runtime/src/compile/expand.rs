@@ -391,7 +391,7 @@ impl<'a> Expander<'a> {
             self.depth -= 1;
             return Err(self.err(Pos::default(), "expression nested too deeply"));
         }
-        let r = f(self);
+        let r = crate::deep(|| f(self));
         self.depth -= 1;
         r
     }

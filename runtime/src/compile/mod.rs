@@ -112,6 +112,10 @@ pub fn compile_value(vm: &mut Vm, idx: usize, env: Option<Value>) -> VmResult<Va
 /// records, …) become `Opaque` handles, valid until the caller truncates
 /// the root stack.
 pub fn value_to_datum(vm: &mut Vm, v: Value, depth: usize) -> VmResult<Datum> {
+    crate::deep(|| value_to_datum_at(vm, v, depth))
+}
+
+fn value_to_datum_at(vm: &mut Vm, v: Value, depth: usize) -> VmResult<Datum> {
     if depth > MAX_DATA_DEPTH {
         return Err(vm.error("data nested too deeply (or circular) to evaluate", &[]));
     }
@@ -215,6 +219,10 @@ pub fn datum_to_value(vm: &mut Vm, d: &Datum) -> VmResult<Value> {
 type Labels = Vec<(u64, imp_gc::Handle, bool)>;
 
 fn build(vm: &mut Vm, d: &Datum, labels: &mut Labels, depth: usize) -> VmResult<Value> {
+    crate::deep(|| build_at(vm, d, labels, depth))
+}
+
+fn build_at(vm: &mut Vm, d: &Datum, labels: &mut Labels, depth: usize) -> VmResult<Value> {
     if depth > MAX_DATA_DEPTH {
         return Err(vm.error("datum nested too deeply", &[]));
     }

@@ -140,6 +140,10 @@ impl SyntaxRules {
     }
 
     fn matches(&self, x: &Expander, p: &Datum, f: &Datum, b: &mut Bindings) -> bool {
+        crate::deep(|| self.matches_at(x, p, f, b))
+    }
+
+    fn matches_at(&self, x: &Expander, p: &Datum, f: &Datum, b: &mut Bindings) -> bool {
         match &p.kind {
             DatumKind::Sym(s) => {
                 if self.literals.contains(s) {
@@ -259,6 +263,10 @@ impl SyntaxRules {
     }
 
     fn instantiate(&self, t: &Datum, b: &Bindings, mark: u64) -> Option<Datum> {
+        crate::deep(|| self.instantiate_at(t, b, mark))
+    }
+
+    fn instantiate_at(&self, t: &Datum, b: &Bindings, mark: u64) -> Option<Datum> {
         match &t.kind {
             DatumKind::Sym(s) => Some(match b.get(s) {
                 Some(Match::One(d)) => d.clone(),
@@ -361,17 +369,15 @@ fn normalize_list(
 ) -> Datum {
     match tail {
         None => Datum::new(DatumKind::List(items, None), pos),
-        Some(t) => match t.kind {
+        Some(t) if matches!(t.kind, DatumKind::List(..)) => match t.into_kind() {
             DatumKind::List(more, t2) => {
                 items.extend(more);
-                if items.is_empty() {
-                    return Datum::new(DatumKind::List(vec![], t2), pos);
-                }
                 Datum::new(DatumKind::List(items, t2), pos)
             }
-            _ if items.is_empty() => *t,
-            _ => Datum::new(DatumKind::List(items, Some(t)), pos),
+            k => Datum::new(k, pos),
         },
+        Some(t) if items.is_empty() => *t,
+        Some(t) => Datum::new(DatumKind::List(items, Some(t)), pos),
     }
 }
 

@@ -45,6 +45,8 @@ pub struct ImageState {
     pub(crate) gate_deferred: bool,
     /// This process started from an image that kept its threads.
     pub(crate) threads_kept: bool,
+    /// The mark to record once the body has matched every checksum.
+    pub(crate) mark: Option<super::checked::Mark>,
 }
 
 /// Exit status of a process whose program runs into a damaged chunk of
@@ -120,9 +122,20 @@ impl Vm {
             &primitive_names(),
         )
         .map_err(|e| e.to_string())?;
-        let checked = img.len <= VERIFY_BODY_LIMIT;
+        // A large body is checked as it is used, unless this very file
+        // was checked whole before (`checked.rs`).
+        let mark = (img.len > VERIFY_BODY_LIMIT)
+            .then(|| super::checked::Mark::of(&img))
+            .flatten();
+        let marked = mark.as_ref().is_some_and(|m| m.present());
+        let checked = img.len <= VERIFY_BODY_LIMIT || marked;
         vm.load_image(&img, checked, false)
-            .map(|(vm, t, h, _)| (vm, t, h))
+            .map(|(mut vm, t, h, _)| {
+                if !marked {
+                    vm.image.mark = mark;
+                }
+                (vm, t, h)
+            })
     }
 
     /// Map `img` into this fresh VM and adopt its roots. `checked`: its
@@ -598,6 +611,9 @@ impl Vm {
             match self.heap.finish_static_check() {
                 Ok(()) => {
                     self.image.body = None;
+                    if let Some(mark) = self.image.mark.take() {
+                        mark.record();
+                    }
                     return Ok(());
                 }
                 Err(e) => self.note_image_damage(e),

@@ -10,6 +10,7 @@ use imp_gc::Value;
 use imp_images::{Image, ImageMeta, SectionKind};
 
 #[doc(hidden)]
+mod checked;
 pub mod fuzz;
 pub(crate) mod load;
 mod shape;

@@ -30,12 +30,36 @@ pub enum Number {
 }
 
 /// One datum with the position where it starts.
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Debug, PartialEq)]
 pub struct Datum {
     /// What was read.
     pub kind: DatumKind,
     /// Where it starts in the source.
     pub pos: Pos,
+}
+
+// A datum nests as deep as what was read (10,000 levels): copying and
+// dropping one recurse that deep, so both may move to a fresh stack
+// segment (`crate::deep`).
+impl Clone for Datum {
+    fn clone(&self) -> Datum {
+        crate::deep(|| Datum {
+            kind: self.kind.clone(),
+            pos: self.pos,
+        })
+    }
+}
+
+impl Drop for Datum {
+    fn drop(&mut self) {
+        if matches!(
+            self.kind,
+            DatumKind::List(..) | DatumKind::Vector(_) | DatumKind::Label(..)
+        ) {
+            let kind = std::mem::replace(&mut self.kind, DatumKind::Bool(false));
+            crate::deep(move || drop(kind));
+        }
+    }
 }
 
 /// The shapes a datum can take.
@@ -70,6 +94,12 @@ pub enum DatumKind {
 }
 
 impl Datum {
+    /// Its kind, taken out (a datum is not moved out of, since it drops
+    /// itself).
+    pub fn into_kind(mut self) -> DatumKind {
+        std::mem::replace(&mut self.kind, DatumKind::Bool(false))
+    }
+
     /// A datum of `kind` at `pos`.
     pub fn new(kind: DatumKind, pos: Pos) -> Datum {
         Datum { kind, pos }

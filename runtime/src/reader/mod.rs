@@ -342,13 +342,11 @@ fn close(stack: &mut Vec<Frame>, c: char, pos: Pos) -> Result<Datum, ReadError> 
             // `(a . (b c))` is `(a b c)` and `(a . ())` is `(a)`: one
             // datum has one shape, however it was written.
             let (mut items, mut tail) = (seq.items, seq.tail);
-            while let Some(Datum {
-                kind: DatumKind::List(more, rest),
-                ..
-            }) = tail
-            {
-                items.extend(more);
-                tail = rest.map(|r| *r);
+            while let Some(t) = tail.take_if(|t| matches!(t.kind, DatumKind::List(..))) {
+                if let DatumKind::List(more, rest) = t.into_kind() {
+                    items.extend(more);
+                    tail = rest.map(|r| *r);
+                }
             }
             DatumKind::List(items, tail.map(Box::new))
         }

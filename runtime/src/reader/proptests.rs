@@ -180,13 +180,11 @@ fn datum() -> impl Strategy<Value = Datum> {
                     // A tail needs at least one element before the dot,
                     // and a list tail is read as part of the list.
                     let mut tail = if items.is_empty() { None } else { tail };
-                    while let Some(Datum {
-                        kind: DatumKind::List(more, rest),
-                        ..
-                    }) = tail
-                    {
-                        items.extend(more);
-                        tail = rest.map(|r| *r);
+                    while let Some(t) = tail.take_if(|t| matches!(t.kind, DatumKind::List(..))) {
+                        if let DatumKind::List(more, rest) = t.into_kind() {
+                            items.extend(more);
+                            tail = rest.map(|r| *r);
+                        }
                     }
                     d(DatumKind::List(items, tail.map(Box::new)))
                 }),

@@ -41,7 +41,7 @@ fn one(src: &str) -> Datum {
 }
 
 fn kind(src: &str) -> DatumKind {
-    one(src).kind
+    one(src).into_kind()
 }
 
 fn err(src: &str) -> ReadError {

@@ -39,7 +39,7 @@ pub(crate) fn wait_key(wait: IoWait) -> (i64, i64) {
 #[derive(Default)]
 pub struct Waits {
     /// Slots of `Reg::IoWaiters` by `(kind, key)`.
-    by_key: std::collections::HashMap<(i64, i64), Vec<u32>>,
+    by_key: crate::native::WordMap<(i64, i64), Vec<u32>>,
     /// Free slots.
     free: Vec<u32>,
     /// Slots in use or free so far (the next new slot).

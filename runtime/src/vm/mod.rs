@@ -612,6 +612,12 @@ impl Vm {
             .collect(kind, &mut roots)
             .map_err(|e| Exn::Abort(Abort::OutOfMemory(e.to_string())))?;
         crate::host::drop_dead(self);
+        if self.image.mark.is_some() && !self.heap.static_check_pending() {
+            // A full collection checked the rest of a large image's body.
+            if let Some(mark) = self.image.mark.take() {
+                mark.record();
+            }
+        }
         let n = self.heap.stats().minor_collections + self.heap.stats().major_collections;
         if self.verify && n.is_multiple_of(self.verify_every.max(1)) {
             let mut roots = VmRoots {
