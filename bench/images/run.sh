@@ -188,6 +188,11 @@ startup_runs() {
 
 declare -A R=()   # results, keyed "what,size"
 
+# Marks of images checked whole (doc/IMAGE-FORMAT.md §8.5) go to the
+# temporary directory: the first start of each image checks it, the later
+# ones find it marked.
+export IMP_CHECKED_IMAGES=$TMP/checked-marks
+
 # --- imp ---------------------------------------------------------------------
 # run_imp SIZE: build the data, save the image, time starting it.
 run_imp() {
@@ -217,7 +222,43 @@ run_imp() {
         return
     fi
     say "imp $size MB: setup ${R[imp_setup,$size]} s, pause ${R[imp_pause,$size]} us, save ${R[imp_save,$size]} s"
+    # The first start checks the whole body (and marks the file once it
+    # is 100 ms old, which it is by now); the timed ones find it marked.
+    timed "$TMP/start.out" "$TMP/start.err" 120 "$IMP" --image "$img"
+    R[imp_first,$size]=$(awk -v w="$T_WALL" 'BEGIN { printf "%.1f", w * 1000 }')
     startup_runs "imp_start,$size" "imp --image ($size MB)" 1 "$IMP" --image "$img"
+}
+
+# kept_probe: start-up of images that kept 0, 10,000 and 100,000 threads
+# (each blocked on a channel), whose toplevel prints 1 and exits; and of
+# an empty process, the floor every start stands on.
+KEPT_COUNTS=(0 10000 100000)
+kept_probe() {
+    local n img
+    startup_runs "empty_start" "an empty process (echo 1)" 1 /bin/echo 1
+    for n in "${KEPT_COUNTS[@]}"; do
+        img=$TMP/kept-$n.img
+        cat >"$TMP/kept.scm" <<EOF
+(define ch (make-channel 0))
+(let loop ((i 0))
+  (when (< i $n)
+    (thread-start! (make-thread (lambda () (channel-receive ch))))
+    (loop (+ i 1))))
+(thread-yield!)
+(save-application "$img" #:threads 'keep
+                  #:toplevel (lambda () (display 1) (newline) (exit 0)))
+EOF
+        timed "$TMP/kept.out" "$TMP/kept.err" 600 "$IMP" "$TMP/kept.scm"
+        if [[ $T_STATUS != 0 || ! -f $img ]]; then
+            NOTES+=("kept threads, $n: the save failed (status $T_STATUS): $(first_error "$TMP/kept.err")")
+            continue
+        fi
+        R[kept_img,$n]=$(file_bytes "$img")
+        sleep 0.2 # older than 100 ms, so the first start marks it
+        timed "$TMP/start.out" "$TMP/start.err" 120 "$IMP" --image "$img"
+        startup_runs "kept_start,$n" "imp --image (kept $n threads)" 1 "$IMP" --image "$img"
+        rm -f "$img"
+    done
 }
 
 # hold_probe SIZE: PROCS processes from the SIZE image, memory while all run.
@@ -437,6 +478,8 @@ for size in "${SIZE_LIST[@]}"; do
         run_redis "$size" "$target"
     fi
 done
+say "kept threads: saving and starting"
+kept_probe
 ELAPSED=$((SECONDS - START_SECONDS))
 
 # --- the report ----------------------------------------------------------------
@@ -449,10 +492,10 @@ cell() { # VALUE [FORMAT] [FAILED]
 cell_mib() { if [[ -n $1 ]]; then mib "$1"; elif [[ -n ${2:-} ]]; then echo FAIL; else echo "-"; fi; }
 
 main_table() {
-    printf 'size\timp pause (RSS)\tredis latest_fork_usec (RSS)\timp save s\timp image MiB\tsbcl save s\tsbcl core MiB\timp start ms\tsbcl start ms\n'
+    printf 'size\timp pause (RSS)\tredis latest_fork_usec (RSS)\timp save s\timp image MiB\tsbcl save s\tsbcl core MiB\timp start ms\timp first start ms\tsbcl start ms\n'
     for s in "${DONE_SIZES[@]}"; do
         local f_imp=${R[imp_fail,$s]:-} f_sbcl=${R[sbcl_fail,$s]:-}
-        printf '%s MB\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$s" \
+        printf '%s MB\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$s" \
             "$( [[ -n $f_imp ]] && echo FAIL || cell_pause "${R[imp_pause,$s]:-}" "${R[imp_rss,$s]:-0}")" \
             "$(cell_pause "${R[redis_fork,$s]:-}" "${R[redis_rss,$s]:-0}")" \
             "$(cell "${R[imp_save,$s]:-}" '%.3f' "$f_imp")" \
@@ -460,6 +503,7 @@ main_table() {
             "$(cell "${R[sbcl_save,$s]:-}" '%.3f' "$f_sbcl")" \
             "$(cell_mib "${R[sbcl_core,$s]:-}" "$f_sbcl")" \
             "$(cell "${R[imp_start,$s]:-}" '%s' "$f_imp")" \
+            "$(cell "${R[imp_first,$s]:-}" '%s' "$f_imp")" \
             "$(cell "${R[sbcl_start,$s]:-}" '%s' "$f_sbcl")"
     done
 }
@@ -533,6 +577,18 @@ report() {
         echo "$PROCS imp processes from one image: no figure (see the notes)"
     fi
     echo
+    echo "Start-up from an image that kept its threads (median wall ms of $RUNS; the toplevel prints 1):"
+    local base=${R[kept_start,0]:-} n per
+    for n in "${KEPT_COUNTS[@]}"; do
+        per=""
+        if [[ -n $base && -n ${R[kept_start,$n]:-} && $n -gt 0 && ${R[kept_start,$n]} != FAIL ]]; then
+            per=$(awk -v a="${R[kept_start,$n]}" -v b="$base" -v n="$n" 'BEGIN { printf ", %.1f us per 1,000 threads above none", (a - b) * 1000 / (n / 1000) }')
+        fi
+        printf '  %7s threads: %s ms (image %s MiB)%s\n' "$n" "${R[kept_start,$n]:--}" \
+            "$( [[ -n ${R[kept_img,$n]:-} ]] && mib "${R[kept_img,$n]}" || echo -)" "$per"
+    done
+    echo "  an empty process (echo 1): ${R[empty_start]:--} ms"
+    echo
     echo "Each pause, in order (us):"
     for s in "${DONE_SIZES[@]}"; do
         echo "  $s MB: imp ${R[imp_pauses,$s]:--}; redis ${R[redis_pauses,$s]:--}"
@@ -546,7 +602,8 @@ report() {
     echo "resident size; Redis is filled to about imp's resident size. save s: imp, the"
     echo "save-application call until the child finished writing; sbcl, from just before"
     echo "save-lisp-and-die to the end of the process. start ms: median wall time of a"
-    echo "whole process that starts from the image or core and prints 1. setup s: building"
+    echo "whole process that starts from the image or core and prints 1 (imp: the image"
+    echo "marked as checked whole; first start: its first start, which checks it). setup s: building"
     echo "the data and one full collection; imp purify s, write s: the save child's"
     echo "copying of the heap and writing of the file (from the result); save ms/MiB: save s"
     echo "per MiB of image; imp process s: the whole imp run (setup, save and exit)."

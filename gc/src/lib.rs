@@ -26,7 +26,7 @@ mod verify;
 pub use collect::{CollectionKind, NoRoots, Roots};
 pub use guard::ChunkCheck;
 pub use heap::{GcStats, Global, Handle, Heap, HeapConfig};
-pub use image::{Purified, PurifyReport, SectionSink, PIECE_BYTES};
+pub use image::{piece_buffer, PieceBuf, Purified, PurifyReport, SectionSink, PIECE_BYTES};
 pub use object::{Tag, RAW_TAG_MIN};
 pub use offset_set::OffsetSet;
 pub use space::Space;

@@ -119,41 +119,99 @@ impl SaveReport {
     }
 }
 
-/// Takes purify's pieces into an image file as they come (§5).
-struct StreamSink<'a> {
-    tmp: &'a imp_images::TempFile,
-    meta: &'a ImageMeta,
+/// Takes purify's pieces into an image file as they come (§5), on a
+/// writer thread: purify fills the next piece while the last one is
+/// checksummed and written, with two buffers going back and forth.
+struct StreamSink<'scope, 'env> {
+    scope: &'scope std::thread::Scope<'scope, 'env>,
+    tmp: &'env imp_images::TempFile,
+    meta: &'env ImageMeta,
     prefix: u64,
-    path: &'a Path,
-    stream: Option<imp_images::ImageStream<'a>>,
-    /// Time spent handing pieces to the file.
-    write: std::time::Duration,
+    path: &'env Path,
+    /// Full pieces to the writer, and empty buffers back.
+    full: Option<crossbeam_channel::Sender<(imp_gc::PieceBuf, usize)>>,
+    empty: Option<crossbeam_channel::Receiver<imp_gc::PieceBuf>>,
+    /// The writer: the stream once every piece is in it, or why not.
+    writer: Option<std::thread::ScopedJoinHandle<'scope, WriterEnd<'env>>>,
 }
 
-impl imp_gc::SectionSink for StreamSink<'_> {
+/// What the writer thread ends with: the stream and the time it spent
+/// writing, or the error that stopped it.
+type WriterEnd<'env> = Result<(imp_images::ImageStream<'env>, std::time::Duration), String>;
+
+impl<'scope, 'env> StreamSink<'scope, 'env> {
+    /// Close the pipe and wait for the writer: the stream, or the error.
+    fn finish(&mut self) -> WriterEnd<'env> {
+        self.full = None;
+        self.empty = None;
+        match self.writer.take() {
+            Some(w) => w
+                .join()
+                .unwrap_or_else(|_| Err("internal error: the image writer failed".into())),
+            None => Err("internal error: nothing was written".into()),
+        }
+    }
+}
+
+impl imp_gc::SectionSink for StreamSink<'_, '_> {
     fn begin(&mut self, bytes: u64) -> Result<(), String> {
         let plan = imp_images::SectionPlan {
             kind: SectionKind::Static,
             region_offset: self.meta.static_region_offset,
             len: bytes,
         };
-        self.stream = Some(imp_images::ImageStream::begin(
-            self.tmp,
-            self.meta,
-            &[plan],
-            self.prefix,
-            self.path,
-        ));
+        let mut stream =
+            imp_images::ImageStream::begin(self.tmp, self.meta, &[plan], self.prefix, self.path);
+        let (full_tx, full_rx) = crossbeam_channel::bounded::<(imp_gc::PieceBuf, usize)>(1);
+        let (empty_tx, empty_rx) = crossbeam_channel::bounded(2);
+        empty_tx
+            .send(imp_gc::piece_buffer()?)
+            .map_err(|_| "internal error: the image writer's pipe")?;
+        let writer = std::thread::Builder::new()
+            .name("imp-image-write".into())
+            .spawn_scoped(self.scope, move || {
+                let mut busy = std::time::Duration::ZERO;
+                for (buf, len) in full_rx {
+                    let t = std::time::Instant::now();
+                    stream.write(&buf[..len]).map_err(|e| e.to_string())?;
+                    busy += t.elapsed();
+                    // Purify may have stopped: a buffer not taken back is
+                    // only dropped.
+                    let _ = empty_tx.send(buf);
+                }
+                Ok((stream, busy))
+            })
+            .map_err(|e| format!("cannot start the image writer: {e}"))?;
+        self.full = Some(full_tx);
+        self.empty = Some(empty_rx);
+        self.writer = Some(writer);
         Ok(())
     }
+
     fn write(&mut self, bytes: &[u8]) -> Result<(), String> {
-        let t = std::time::Instant::now();
-        let r = match &mut self.stream {
-            Some(s) => s.write(bytes).map_err(|e| e.to_string()),
-            None => Err("internal error: a piece before the section began".into()),
+        let mut buf = imp_gc::piece_buffer()?;
+        buf[..bytes.len()].copy_from_slice(bytes);
+        self.write_buffer(&mut buf, bytes.len())
+    }
+
+    fn write_buffer(&mut self, buf: &mut imp_gc::PieceBuf, len: usize) -> Result<(), String> {
+        let next = match &self.empty {
+            Some(empty) => empty.recv().ok(),
+            None => return Err("internal error: a piece before the section began".into()),
         };
-        self.write += t.elapsed();
-        r
+        let sent = match (next, &self.full) {
+            (Some(next), Some(full)) => full.send((std::mem::replace(buf, next), len)).is_ok(),
+            _ => false,
+        };
+        if sent {
+            Ok(())
+        } else {
+            // The writer stopped: its error says why.
+            Err(self
+                .finish()
+                .err()
+                .unwrap_or_else(|| "the image writer stopped".into()))
+        }
     }
 }
 
@@ -285,25 +343,29 @@ impl Vm {
         };
         // The heap goes to the file as purify makes it, never whole in memory.
         let meta_at_begin = meta.clone();
-        let mut sink = StreamSink {
-            tmp: &tmp,
-            meta: &meta_at_begin,
-            prefix,
-            path,
-            stream: None,
-            write: std::time::Duration::ZERO,
+        let heap = &self.heap;
+        let (purified, written) = std::thread::scope(|scope| {
+            let mut sink = StreamSink {
+                scope,
+                tmp: &tmp,
+                meta: &meta_at_begin,
+                prefix,
+                path,
+                full: None,
+                empty: None,
+                writer: None,
+            };
+            let purified = heap.purify_to(&roots, &mut sink).map(|p| (p, t0.elapsed()));
+            let written = sink.finish();
+            (purified, written)
+        });
+        // The writer's errors name the file already.
+        let named = |e: String| {
+            let file = format!("{}: ", path.display());
+            if e.starts_with(&file) { e } else { file + &e }
         };
-        let purified = self
-            .heap
-            .purify_to(&roots, &mut sink)
-            .map_err(|e| format!("{}: {e}", path.display()))?;
-        let (stream, streaming) = (sink.stream.take(), sink.write);
-        let Some(stream) = stream else {
-            return Err(format!(
-                "{}: internal error: nothing was written",
-                path.display()
-            ));
-        };
+        let (purified, purify) = purified.map_err(|e| named(e.to_string()))?;
+        let (stream, streaming) = written.map_err(named)?;
         for (r, v) in meta.roots.iter_mut().zip(&purified.roots) {
             r.1 = v.bits();
         }
@@ -314,7 +376,7 @@ impl Vm {
         Ok(SaveReport {
             image_bytes: r.image_bytes,
             objects: purified.objects,
-            purify: t0.elapsed().saturating_sub(write),
+            purify,
             write,
             sync: r.sync,
         })
