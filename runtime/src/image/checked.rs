@@ -1,4 +1,4 @@
-//! Marks of large images whose body has matched every checksum
+//! Marks of images (1 MiB or more) whose body has matched every checksum
 //! (doc/IMAGE-FORMAT.md §8, item 5). Checking a 1 GiB body takes about
 //! 100 ms, and until it is done a start holds its first effect; a file
 //! that has been checked whole and not changed since need not be checked

@@ -49,6 +49,10 @@ pub struct ImageState {
     pub(crate) mark: Option<super::checked::Mark>,
 }
 
+/// The smallest image whose marks are looked for: checking a smaller
+/// body (0.1 ms per MiB) costs about what looking costs.
+const MARKED_FROM: u64 = 1 << 20;
+
 /// Exit status of a process whose program runs into a damaged chunk of
 /// its image before the checker reported it (what `imp` exits with for an
 /// uncaught error, EX_SOFTWARE): that happens inside a signal handler,
@@ -116,24 +120,27 @@ impl Vm {
         config: imp_gc::HeapConfig,
     ) -> Result<(Vm, Value, Value), String> {
         let vm = Vm::new(config)?;
-        let img = Image::open(
-            path,
-            fingerprint(vm.heap.static_offset()),
-            &primitive_names(),
-        )
-        .map_err(|e| e.to_string())?;
-        // A large body is checked as it is used, unless this very file
-        // was checked whole before (`checked.rs`).
-        let mark = (img.len > VERIFY_BODY_LIMIT)
+        let img = Image::open_unchecked(path).map_err(|e| e.to_string())?;
+        img.check_build(fingerprint(vm.heap.static_offset()), &primitive_names())
+            .map_err(|e| e.to_string())?;
+        // A body is checked whole now (up to 16 MiB) or as it is used,
+        // unless this very file was checked whole before (`checked.rs`;
+        // not worth looking for under a megabyte).
+        let mark = (img.len >= MARKED_FROM)
             .then(|| super::checked::Mark::of(&img))
             .flatten();
         let marked = mark.as_ref().is_some_and(|m| m.present());
+        let mut mark = mark.filter(|_| !marked);
+        if img.len <= VERIFY_BODY_LIMIT && !marked {
+            img.verify_body().map_err(|e| e.to_string())?;
+            if let Some(m) = mark.take() {
+                m.record();
+            }
+        }
         let checked = img.len <= VERIFY_BODY_LIMIT || marked;
         vm.load_image(&img, checked, false)
             .map(|(mut vm, t, h, _)| {
-                if !marked {
-                    vm.image.mark = mark;
-                }
+                vm.image.mark = mark;
                 (vm, t, h)
             })
     }
