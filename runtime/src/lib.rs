@@ -98,6 +98,7 @@ const THREADS: &str = include_str!("threads.scm");
 const REPL: &str = include_str!("repl.scm");
 const NET: &str = include_str!("net.scm");
 const OS: &str = include_str!("os.scm");
+const SRFI: &str = include_str!("srfi.scm");
 
 /// Why an evaluation failed.
 ///
@@ -1002,6 +1003,7 @@ impl Runtime {
         self.eval_source(THREADS, Some("threads.scm"))?;
         self.eval_source(NET, Some("net.scm"))?;
         self.eval_source(OS, Some("os.scm"))?;
+        self.eval_source(SRFI, Some("srfi.scm"))?;
         self.eval_source(REPL, Some("repl.scm"))?;
         compile::library::record_builtins(&mut self.vm).map_err(|e| self.convert(e))?;
         self.vm.hide_internals().map_err(|e| self.convert(e))?;

@@ -1,12 +1,25 @@
 //! The R7RS conformance suite (`tests/r7rs`): one file per section of the
-//! report, each a list of checks; every file must pass every check.
+//! report, each a list of checks; every file must pass every check. The
+//! SRFI suite (`tests/srfi`) is the same, one file per SRFI.
 
 use std::path::Path;
 use std::process::Command;
 
 #[test]
 fn every_section_passes_every_check() {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/r7rs");
+    every_file_passes_every_check("r7rs");
+}
+
+#[test]
+fn every_srfi_passes_every_check() {
+    every_file_passes_every_check("srfi");
+}
+
+/// Run each `.scm` file of `tests/SUITE` but the checker.
+fn every_file_passes_every_check(suite: &str) {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../tests")
+        .join(suite);
     let mut files: Vec<String> = std::fs::read_dir(&dir)
         .expect("tests/r7rs")
         .filter_map(|e| e.ok())

@@ -131,6 +131,7 @@ fn value_to_datum_at(vm: &mut Vm, v: Value, depth: usize) -> VmResult<Datum> {
     } else if v.is_ref() {
         match vm.heap.tag(v) {
             obj::SYMBOL => DatumKind::Sym(vm.symbol_name(v)),
+            obj::KEYWORD => DatumKind::Keyword(vm.string_text(vm.heap.get(v, 0))),
             obj::STRING | obj::WIDENED => DatumKind::Str(vm.string_text(v)),
             obj::FLONUM => DatumKind::Num(Number::Flonum(vm.flonum_value(v))),
             obj::BIGNUM => DatumKind::Num(Number::Big(vm.bignum_value(v))),

@@ -12,6 +12,7 @@
 //! holding values do not.
 
 pub mod binary;
+pub mod bits;
 pub mod control;
 pub mod data;
 pub mod fs;
@@ -114,6 +115,7 @@ pub static PRIMITIVES: LazyLock<Vec<PrimDef>> = LazyLock::new(|| {
         net::DEFS,
         fs::DEFS,
         crate::future::DEFS,
+        bits::DEFS,
     ]
     .concat()
 });

@@ -1,0 +1,17 @@
+;; SRFI-111 Boxes.
+(load "../r7rs/check.scm")
+
+(define b (box 1))
+(check (box? b) => #t)
+(check (box? 1) => #f)
+(check (box? (vector 1)) => #f)
+(check (unbox b) => 1)
+(set-box! b 'two)
+(check (unbox b) => 'two)
+(check (eq? b b) => #t)
+(check (let ((c (box '()))) (set-box! c (cons 1 (unbox c))) (set-box! c (cons 2 (unbox c))) (unbox c)) => '(2 1))
+(check-error (unbox 5))
+(check-error (set-box! 'x 1))
+(check-error (box))
+
+(report)
