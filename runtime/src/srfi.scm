@@ -1,7 +1,7 @@
 ;; SRFIs written in Scheme, built in like the rest (boot loads this file
 ;; after boot.scm, threads.scm, net.scm and os.scm): the rest of SRFI-1,
-;; SRFI-2 (and-let*), SRFI-26 (cut, cute), SRFI-111 (boxes) and SRFI-151
-;; past its core operations (prim/bits.rs).
+;; SRFI-2 (and-let*), SRFI-26 (cut, cute), SRFI-111 (boxes), SRFI-151 past
+;; its core operations (prim/bits.rs), and SRFI-133 past R7RS's vectors.
 
 ;; ---- SRFI-1: lists ------------------------------------------------------
 
@@ -434,3 +434,206 @@
       (let ((b (bit-set? k i)))
         (set! k (+ k 1))
         b))))
+
+;; ---- SRFI-133: vectors ------------------------------------------------------
+
+;; The range [start, end) of v that the optional arguments name, checked.
+(define (%vector-range who v opt)
+  (if (not (vector? v)) (error (string-append who ": expected a vector") v))
+  (let* ((len (vector-length v))
+         (start (if (pair? opt) (car opt) 0))
+         (end (if (and (pair? opt) (pair? (cdr opt))) (cadr opt) len)))
+    (if (not (and (exact-integer? start) (exact-integer? end) (<= 0 start end len)))
+        (error (string-append who ": bad range for a vector of length "
+                              (number->string len))
+               start end))
+    (values start end)))
+
+;; The shortest length of the vectors vs, each checked.
+(define (%vectors-length who vs)
+  (for-each (lambda (v) (if (not (vector? v)) (error (string-append who ": expected a vector") v)))
+            vs)
+  (apply min (map vector-length vs)))
+
+(define (%vector-refs vs i) (map (lambda (v) (vector-ref v i)) vs))
+
+(define (vector-unfold f len . seeds)
+  (%check-count "vector-unfold" len)
+  (let ((v (make-vector len)))
+    (apply vector-unfold! f v 0 len seeds)
+    v))
+
+(define (vector-unfold-right f len . seeds)
+  (%check-count "vector-unfold-right" len)
+  (let ((v (make-vector len)))
+    (apply vector-unfold-right! f v 0 len seeds)
+    v))
+
+;; Fill v[i] for each i in order from f's first value; f's other values
+;; are the next seeds.
+(define (%unfold-into! who f v indexes seeds)
+  (%check-proc who f)
+  (let loop ((is indexes) (seeds seeds))
+    (if (pair? is)
+        (call-with-values (lambda () (apply f (car is) seeds))
+          (lambda (x . next)
+            (vector-set! v (car is) x)
+            (loop (cdr is) next))))))
+
+(define (vector-unfold! f v start end . seeds)
+  (%vector-range "vector-unfold!" v (list start end))
+  (%unfold-into! "vector-unfold!" f v (iota (- end start) start) seeds))
+
+(define (vector-unfold-right! f v start end . seeds)
+  (%vector-range "vector-unfold-right!" v (list start end))
+  (%unfold-into! "vector-unfold-right!" f v (reverse (iota (- end start) start)) seeds))
+
+(define (vector-reverse-copy v . opt)
+  (call-with-values (lambda () (%vector-range "vector-reverse-copy" v opt))
+    (lambda (start end)
+      (let ((r (make-vector (- end start))))
+        (do ((i start (+ i 1)) (j (- end start 1) (- j 1))) ((= i end) r)
+          (vector-set! r j (vector-ref v i)))))))
+
+(define (vector-concatenate vs) (apply vector-append vs))
+
+(define (vector-append-subvectors . args)
+  (let loop ((args args) (parts '()))
+    (cond ((null? args) (apply vector-append (reverse parts)))
+          ((not (and (pair? (cdr args)) (pair? (cddr args))))
+           (error "vector-append-subvectors: expected vector, start, end triples" args))
+          (else (loop (cdddr args)
+                      (cons (vector-copy (car args) (cadr args) (caddr args)) parts))))))
+
+(define (vector-empty? v)
+  (if (not (vector? v)) (error "vector-empty?: expected a vector" v))
+  (= 0 (vector-length v)))
+
+(define (vector= elt=? . vs)
+  (%check-proc "vector=" elt=?)
+  (let loop ((vs vs))
+    (or (null? vs) (null? (cdr vs))
+        (let ((a (car vs)) (b (cadr vs)))
+          (and (= (vector-length a) (vector-length b))
+               (let each ((i 0))
+                 (or (= i (vector-length a))
+                     (and (elt=? (vector-ref a i) (vector-ref b i)) (each (+ i 1)))))
+               (loop (cdr vs)))))))
+
+(define (vector-fold kons knil v . more)
+  (%check-proc "vector-fold" kons)
+  (let ((vs (cons v more)))
+    (let ((n (%vectors-length "vector-fold" vs)))
+      (let loop ((i 0) (acc knil))
+        (if (= i n) acc (loop (+ i 1) (apply kons acc (%vector-refs vs i))))))))
+
+(define (vector-fold-right kons knil v . more)
+  (%check-proc "vector-fold-right" kons)
+  (let ((vs (cons v more)))
+    (let ((n (%vectors-length "vector-fold-right" vs)))
+      (let loop ((i (- n 1)) (acc knil))
+        (if (< i 0) acc (loop (- i 1) (apply kons acc (%vector-refs vs i))))))))
+
+(define (vector-map! f v . more)
+  (%check-proc "vector-map!" f)
+  (let* ((vs (cons v more)) (n (%vectors-length "vector-map!" vs)))
+    (do ((i 0 (+ i 1))) ((= i n))
+      (vector-set! v i (apply f (%vector-refs vs i))))))
+
+(define (vector-count pred v . more)
+  (%check-proc "vector-count" pred)
+  (let* ((vs (cons v more)) (n (%vectors-length "vector-count" vs)))
+    (let loop ((i 0) (c 0))
+      (if (= i n) c (loop (+ i 1) (if (apply pred (%vector-refs vs i)) (+ c 1) c))))))
+
+(define (vector-cumulate f knil v)
+  (%check-proc "vector-cumulate" f)
+  (let* ((n (%vectors-length "vector-cumulate" (list v))) (r (make-vector n)))
+    (let loop ((i 0) (acc knil))
+      (if (= i n)
+          r
+          (let ((acc (f acc (vector-ref v i))))
+            (vector-set! r i acc)
+            (loop (+ i 1) acc))))))
+
+(define (vector-index pred v . more)
+  (%check-proc "vector-index" pred)
+  (let* ((vs (cons v more)) (n (%vectors-length "vector-index" vs)))
+    (let loop ((i 0))
+      (cond ((= i n) #f) ((apply pred (%vector-refs vs i)) i) (else (loop (+ i 1)))))))
+
+(define (vector-index-right pred v . more)
+  (%check-proc "vector-index-right" pred)
+  (let* ((vs (cons v more)) (n (%vectors-length "vector-index-right" vs)))
+    (let loop ((i (- n 1)))
+      (cond ((< i 0) #f) ((apply pred (%vector-refs vs i)) i) (else (loop (- i 1)))))))
+
+(define (vector-skip pred v . more)
+  (apply vector-index (lambda xs (not (apply pred xs))) v more))
+
+(define (vector-skip-right pred v . more)
+  (apply vector-index-right (lambda xs (not (apply pred xs))) v more))
+
+(define (vector-binary-search v value cmp . opt)
+  (%check-proc "vector-binary-search" cmp)
+  (call-with-values (lambda () (%vector-range "vector-binary-search" v opt))
+    (lambda (start end)
+      (let loop ((lo start) (hi end))
+        (and (< lo hi)
+             (let* ((mid (quotient (+ lo hi) 2)) (c (cmp (vector-ref v mid) value)))
+               (cond ((zero? c) mid)
+                     ((negative? c) (loop (+ mid 1) hi))
+                     (else (loop lo mid)))))))))
+
+(define (vector-any pred v . more)
+  (%check-proc "vector-any" pred)
+  (let* ((vs (cons v more)) (n (%vectors-length "vector-any" vs)))
+    (let loop ((i 0))
+      (and (< i n) (or (apply pred (%vector-refs vs i)) (loop (+ i 1)))))))
+
+(define (vector-every pred v . more)
+  (%check-proc "vector-every" pred)
+  (let* ((vs (cons v more)) (n (%vectors-length "vector-every" vs)))
+    (let loop ((i 0) (last #t))
+      (if (= i n)
+          last
+          (let ((r (apply pred (%vector-refs vs i))))
+            (and r (loop (+ i 1) r)))))))
+
+(define (vector-partition pred v)
+  (%check-proc "vector-partition" pred)
+  (let* ((n (%vectors-length "vector-partition" (list v)))
+         (yes (vector-count pred v))
+         (r (make-vector n)))
+    (let loop ((i 0) (y 0) (no yes))
+      (if (= i n)
+          (values r yes)
+          (let ((x (vector-ref v i)))
+            (if (pred x)
+                (begin (vector-set! r y x) (loop (+ i 1) (+ y 1) no))
+                (begin (vector-set! r no x) (loop (+ i 1) y (+ no 1)))))))))
+
+(define (vector-swap! v i j)
+  (let ((x (vector-ref v i)))
+    (vector-set! v i (vector-ref v j))
+    (vector-set! v j x)))
+
+(define (vector-reverse! v . opt)
+  (call-with-values (lambda () (%vector-range "vector-reverse!" v opt))
+    (lambda (start end)
+      (let loop ((i start) (j (- end 1)))
+        (if (< i j) (begin (vector-swap! v i j) (loop (+ i 1) (- j 1))))))))
+
+(define (vector-reverse-copy! to at from . opt)
+  (call-with-values (lambda () (%vector-range "vector-reverse-copy!" from opt))
+    (lambda (start end)
+      (%vector-range "vector-reverse-copy!" to (list at (+ at (- end start))))
+      (vector-copy! to at (vector-reverse-copy from start end)))))
+
+(define (reverse-vector->list v . opt)
+  (call-with-values (lambda () (%vector-range "reverse-vector->list" v opt))
+    (lambda (start end)
+      (let loop ((i start) (acc '()))
+        (if (= i end) acc (loop (+ i 1) (cons (vector-ref v i) acc)))))))
+
+(define (reverse-list->vector lis) (list->vector (reverse lis)))
