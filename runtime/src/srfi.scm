@@ -1,7 +1,8 @@
 ;; SRFIs written in Scheme, built in like the rest (boot loads this file
 ;; after boot.scm, threads.scm, net.scm and os.scm): the rest of SRFI-1,
 ;; SRFI-2 (and-let*), SRFI-26 (cut, cute), SRFI-111 (boxes), SRFI-151 past
-;; its core operations (prim/bits.rs), and SRFI-133 past R7RS's vectors.
+;; its core operations (prim/bits.rs), SRFI-133 past R7RS's vectors,
+;; SRFI-143 (fixnums) and SRFI-64 (test suites).
 
 ;; ---- SRFI-1: lists ------------------------------------------------------
 
@@ -637,3 +638,455 @@
         (if (= i end) acc (loop (+ i 1) (cons (vector-ref v i) acc)))))))
 
 (define (reverse-list->vector lis) (list->vector (reverse lis)))
+
+;; ---- SRFI-143: fixnums ----------------------------------------------------
+;; imp's fixnums are the exact integers in [-2^62, 2^62 - 1]. An argument
+;; that is not one, or a result that would not be one, is an error that
+;; says so (the R6RS model; the SRFI allows any behaviour).
+
+(define fx-width 63)
+(define fx-greatest (- (expt 2 62) 1))
+(define fx-least (- (expt 2 62)))
+
+(define (fixnum? x) (and (exact-integer? x) (<= fx-least x fx-greatest)))
+
+(define (%fx who x)
+  (if (fixnum? x) x (error (string-append who ": expected a fixnum") x)))
+
+(define (%fxs who xs) (for-each (lambda (x) (%fx who x)) xs) xs)
+
+(define (%fx-result who r)
+  (if (fixnum? r) r (error (string-append who ": the result is not a fixnum") r)))
+
+(define (fx=? i . more) (apply = (%fxs "fx=?" (cons i more))))
+(define (fx<? i . more) (apply < (%fxs "fx<?" (cons i more))))
+(define (fx>? i . more) (apply > (%fxs "fx>?" (cons i more))))
+(define (fx<=? i . more) (apply <= (%fxs "fx<=?" (cons i more))))
+(define (fx>=? i . more) (apply >= (%fxs "fx>=?" (cons i more))))
+(define (fxzero? i) (zero? (%fx "fxzero?" i)))
+(define (fxpositive? i) (positive? (%fx "fxpositive?" i)))
+(define (fxnegative? i) (negative? (%fx "fxnegative?" i)))
+(define (fxodd? i) (odd? (%fx "fxodd?" i)))
+(define (fxeven? i) (even? (%fx "fxeven?" i)))
+(define (fxmax i . more) (apply max (%fxs "fxmax" (cons i more))))
+(define (fxmin i . more) (apply min (%fxs "fxmin" (cons i more))))
+
+(define (fx+ i j) (%fx-result "fx+" (+ (%fx "fx+" i) (%fx "fx+" j))))
+(define (fx- i j) (%fx-result "fx-" (- (%fx "fx-" i) (%fx "fx-" j))))
+(define (fxneg i) (%fx-result "fxneg" (- (%fx "fxneg" i))))
+(define (fx* i j) (%fx-result "fx*" (* (%fx "fx*" i) (%fx "fx*" j))))
+(define (fxquotient i j) (%fx-result "fxquotient" (quotient (%fx "fxquotient" i) (%fx "fxquotient" j))))
+(define (fxremainder i j) (remainder (%fx "fxremainder" i) (%fx "fxremainder" j)))
+(define (fxabs i) (%fx-result "fxabs" (abs (%fx "fxabs" i))))
+(define (fxsquare i) (%fx-result "fxsquare" (square (%fx "fxsquare" i))))
+(define (fxsqrt i)
+  (if (negative? (%fx "fxsqrt" i)) (error "fxsqrt: expected a non-negative fixnum" i))
+  (exact-integer-sqrt i))
+
+;; s as q * 2^w + r with r in [-2^(w-1), 2^(w-1)): (values r q).
+(define (%fx-carry s)
+  (let* ((d (expt 2 fx-width))
+         (q (floor-quotient (+ s (quotient d 2)) d)))
+    (values (- s (* q d)) q)))
+
+(define (fx+/carry i j k) (%fxs "fx+/carry" (list i j k)) (%fx-carry (+ i j k)))
+(define (fx-/carry i j k) (%fxs "fx-/carry" (list i j k)) (%fx-carry (- i j k)))
+(define (fx*/carry i j k) (%fxs "fx*/carry" (list i j k)) (%fx-carry (+ (* i j) k)))
+
+(define (fxnot i) (bitwise-not (%fx "fxnot" i)))
+(define (fxand . is) (apply bitwise-and (%fxs "fxand" is)))
+(define (fxior . is) (apply bitwise-ior (%fxs "fxior" is)))
+(define (fxxor . is) (apply bitwise-xor (%fxs "fxxor" is)))
+
+(define (%fx-shift who i count)
+  (%fx who i)
+  (if (not (and (exact-integer? count) (< (abs count) fx-width)))
+      (error (string-append who ": the count must be a fixnum of magnitude below fx-width") count))
+  (%fx-result who (arithmetic-shift i count)))
+
+(define (fxarithmetic-shift i count) (%fx-shift "fxarithmetic-shift" i count))
+(define (fxarithmetic-shift-left i count)
+  (if (and (exact-integer? count) (negative? count))
+      (error "fxarithmetic-shift-left: expected a non-negative count" count))
+  (%fx-shift "fxarithmetic-shift-left" i count))
+(define (fxarithmetic-shift-right i count)
+  (if (and (exact-integer? count) (negative? count))
+      (error "fxarithmetic-shift-right: expected a non-negative count" count))
+  (%fx-shift "fxarithmetic-shift-right" i (if (exact-integer? count) (- count) count)))
+
+(define (fxbit-count i) (bit-count (%fx "fxbit-count" i)))
+(define (fxlength i) (integer-length (%fx "fxlength" i)))
+(define (fxif mask i j) (%fxs "fxif" (list mask i j)) (bitwise-if mask i j))
+
+(define (%fx-index who k)
+  (if (not (and (exact-integer? k) (<= 0 k) (< k fx-width)))
+      (error (string-append who ": the index must be in [0, fx-width)") k)))
+
+(define (fxbit-set? index i)
+  (%fx-index "fxbit-set?" index)
+  (bit-set? index (%fx "fxbit-set?" i)))
+(define (fxcopy-bit index i set?)
+  (%fx-index "fxcopy-bit" index)
+  (%fx-result "fxcopy-bit" (copy-bit index (%fx "fxcopy-bit" i) set?)))
+(define (fxfirst-set-bit i) (first-set-bit (%fx "fxfirst-set-bit" i)))
+(define (fxbit-field i start end)
+  (%fxs "fxbit-field" (list i start end))
+  (bit-field i start end))
+(define (fxbit-field-rotate i count start end)
+  (%fxs "fxbit-field-rotate" (list i count start end))
+  (%fx-result "fxbit-field-rotate" (bit-field-rotate i count start end)))
+(define (fxbit-field-reverse i start end)
+  (%fxs "fxbit-field-reverse" (list i start end))
+  (%fx-result "fxbit-field-reverse" (bit-field-reverse i start end)))
+
+;; ---- SRFI-64: a test API --------------------------------------------------
+;; The helpers the macros expand into are named test%...: a macro's
+;; template refers to a global by name, and the %... names are hidden once
+;; boot is done.
+
+(define-record-type <test-runner>
+  (test%make-runner)
+  test-runner?
+  (pass test-runner-pass-count test%runner-pass!)
+  (fail test-runner-fail-count test%runner-fail!)
+  (xpass test-runner-xpass-count test%runner-xpass!)
+  (xfail test-runner-xfail-count test%runner-xfail!)
+  (skip test-runner-skip-count test%runner-skip!)
+  (stack test-runner-group-stack test%runner-stack!)
+  ;; per open group, innermost first: #(expected-count executed skips fails)
+  (frames test%runner-frames test%runner-frames!)
+  (skips test%runner-skips test%runner-skips!)
+  (fails test%runner-fails test%runner-fails!)
+  (run-list test%runner-run-list test%runner-run-list!)
+  (result test-result-alist test%runner-result!)
+  (name test-runner-test-name test%runner-name!)
+  (aux test-runner-aux-value test-runner-aux-value!)
+  (installed test%runner-installed? test%runner-installed!)
+  (on-test-begin test-runner-on-test-begin test-runner-on-test-begin!)
+  (on-test-end test-runner-on-test-end test-runner-on-test-end!)
+  (on-group-begin test-runner-on-group-begin test-runner-on-group-begin!)
+  (on-group-end test-runner-on-group-end test-runner-on-group-end!)
+  (on-bad-count test-runner-on-bad-count test-runner-on-bad-count!)
+  (on-bad-end-name test-runner-on-bad-end-name test-runner-on-bad-end-name!)
+  (on-final test-runner-on-final test-runner-on-final!))
+
+(define (test-runner-reset r)
+  (test%runner-pass! r 0) (test%runner-fail! r 0) (test%runner-xpass! r 0)
+  (test%runner-xfail! r 0) (test%runner-skip! r 0)
+  (test%runner-stack! r '()) (test%runner-frames! r '())
+  (test%runner-skips! r '()) (test%runner-fails! r '()) (test%runner-run-list! r #t)
+  (test%runner-result! r '()) (test%runner-name! r "") (test%runner-installed! r #f))
+
+(define (test-runner-group-path r) (reverse (test-runner-group-stack r)))
+
+(define (test-runner-null)
+  (let ((r (test%make-runner)))
+    (test-runner-reset r)
+    (test-runner-aux-value! r #f)
+    (test-runner-on-test-begin! r (lambda (r) #f))
+    (test-runner-on-test-end! r (lambda (r) #f))
+    (test-runner-on-group-begin! r (lambda (r name count) #f))
+    (test-runner-on-group-end! r (lambda (r) #f))
+    (test-runner-on-bad-count! r (lambda (r actual expected) #f))
+    (test-runner-on-bad-end-name! r (lambda (r begin-name end-name) #f))
+    (test-runner-on-final! r (lambda (r) #f))
+    r))
+
+(define (test-on-test-begin-simple r) #f)
+
+(define (test-on-test-end-simple r)
+  (let ((kind (test-result-kind r)))
+    (when (memq kind '(fail xpass))
+      (display (if (eq? kind 'fail) "FAIL " "XPASS "))
+      (display (test-runner-test-name r))
+      (let ((file (test-result-ref r 'source-file)) (form (test-result-ref r 'source-form)))
+        (when form (display " ") (write form)))
+      (newline)
+      (for-each (lambda (p)
+                  (let ((v (test-result-ref r p '%none)))
+                    (unless (eq? v '%none)
+                      (display "  ") (display p) (display ": ")
+                      (write (if (error-object? v) (condition/report-string* v) v))
+                      (newline))))
+                '(expected-value actual-value expected-error actual-error)))))
+
+;; An error object's message and irritants as one string.
+(define (condition/report-string* e)
+  (call-with-output-string
+   (lambda (p)
+     (display (error-object-message e) p)
+     (for-each (lambda (x) (display " " p) (write x p)) (error-object-irritants e)))))
+
+(define (test-on-group-begin-simple r name count)
+  (when (null? (test-runner-group-stack r))
+    (display "%%%% Starting test ") (display name) (newline)))
+
+(define (test-on-group-end-simple r) #f)
+
+(define (test-on-bad-count-simple r actual expected)
+  (display "*** Total number of tests was ") (display actual)
+  (display " but should be ") (display expected) (display ". ***") (newline))
+
+(define (test-on-bad-end-name-simple r begin-name end-name)
+  (error "test-end: the group being ended is not the one named" begin-name end-name))
+
+(define (test-on-final-simple r)
+  (for-each (lambda (label count)
+              (when (> count 0)
+                (display label) (display count) (newline)))
+            '("# of expected passes      " "# of expected failures    "
+              "# of unexpected successes " "# of unexpected failures  "
+              "# of skipped tests        ")
+            (list (test-runner-pass-count r) (test-runner-xfail-count r)
+                  (test-runner-xpass-count r) (test-runner-fail-count r)
+                  (test-runner-skip-count r))))
+
+(define (test-runner-simple)
+  (let ((r (test-runner-null)))
+    (test-runner-on-test-begin! r test-on-test-begin-simple)
+    (test-runner-on-test-end! r test-on-test-end-simple)
+    (test-runner-on-group-begin! r test-on-group-begin-simple)
+    (test-runner-on-group-end! r test-on-group-end-simple)
+    (test-runner-on-bad-count! r test-on-bad-count-simple)
+    (test-runner-on-bad-end-name! r test-on-bad-end-name-simple)
+    (test-runner-on-final! r test-on-final-simple)
+    r))
+
+(define testtest%runner-current #f)
+(define (test-runner-current . r)
+  (if (pair? r) (set! testtest%runner-current (car r)) testtest%runner-current))
+
+(define (test-runner-get)
+  (or testtest%runner-current (error "test-runner-get: there is no current test runner")))
+
+(define testtest%runner-factory test-runner-simple)
+(define (test-runner-factory . f)
+  (if (pair? f) (set! testtest%runner-factory (car f)) testtest%runner-factory))
+
+(define (test-runner-create) (testtest%runner-factory))
+
+(define (test-result-ref r name . default)
+  (let ((p (assq name (test-result-alist r))))
+    (cond (p (cdr p)) ((pair? default) (car default)) (else #f))))
+
+(define (test-result-set! r name value)
+  (test%runner-result! r (cons (cons name value)
+                           (remove (lambda (p) (eq? (car p) name)) (test-result-alist r)))))
+
+(define (test-result-remove r name)
+  (test%runner-result! r (remove (lambda (p) (eq? (car p) name)) (test-result-alist r))))
+
+(define (test-result-clear r) (test%runner-result! r '()))
+
+(define (test-result-kind . r)
+  (test-result-ref (if (pair? r) (car r) (test-runner-get)) 'result-kind))
+
+(define (test-passed? . r)
+  (and (memq (apply test-result-kind r) '(pass xpass)) #t))
+
+;; Specifiers: procedures of the runner, or a count or a name.
+(define (test-match-name name) (lambda (r) (equal? name (test-runner-test-name r))))
+
+(define (test-match-nth n . count)
+  (let ((count (if (pair? count) (car count) 1)) (i 0))
+    (lambda (r)
+      (set! i (+ i 1))
+      (and (>= i n) (< i (+ n count))))))
+
+(define (test%specifier s)
+  (cond ((procedure? s) s)
+        ((exact-integer? s) (test-match-nth 1 s))
+        ((string? s) (test-match-name s))
+        (else (error "test: a specifier is a procedure, a count or a name" s))))
+
+(define (test-match-any . specs)
+  (let ((specs (map test%specifier specs)))
+    (lambda (r) (fold (lambda (s any) (or (s r) any)) #f specs))))
+
+(define (test-match-all . specs)
+  (let ((specs (map test%specifier specs)))
+    (lambda (r) (fold (lambda (s all) (and (s r) all)) #t specs))))
+
+(define (test-skip spec)
+  (let ((r (test-runner-get)))
+    (test%runner-skips! r (cons (test%specifier spec) (test%runner-skips r)))))
+
+(define (test-expect-fail spec)
+  (let ((r (test-runner-get)))
+    (test%runner-fails! r (cons (test%specifier spec) (test%runner-fails r)))))
+
+;; Does any of specs match r? Every one is applied (they may count).
+(define (test%any? specs r) (fold (lambda (s any) (or (s r) any)) #f specs))
+
+(define (test%counted! r)
+  (let ((frames (test%runner-frames r)))
+    (if (pair? frames)
+        (vector-set! (car frames) 1 (+ 1 (vector-ref (car frames) 1))))))
+
+(define (test-begin name . count)
+  (unless testtest%runner-current
+    (let ((r (test-runner-create)))
+      (test%runner-installed! r #t)
+      (test-runner-current r)))
+  (let ((r (test-runner-get)))
+    (test%runner-name! r name)
+    ((test-runner-on-group-begin r) r name (if (pair? count) (car count) #f))
+    (test%counted! r)
+    (test%runner-frames! r (cons (vector (if (pair? count) (car count) #f) 0
+                                     (test%runner-skips r) (test%runner-fails r))
+                             (test%runner-frames r)))
+    (test%runner-stack! r (cons name (test-runner-group-stack r)))))
+
+(define (test-end . name)
+  (let* ((r (test-runner-get))
+         (stack (test-runner-group-stack r)))
+    (if (null? stack) (error "test-end: no test group is open"))
+    (when (and (pair? name) (not (equal? (car name) (car stack))))
+      ((test-runner-on-bad-end-name r) r (car stack) (car name)))
+    (let ((frame (car (test%runner-frames r))))
+      (when (and (vector-ref frame 0) (not (= (vector-ref frame 0) (vector-ref frame 1))))
+        ((test-runner-on-bad-count r) r (vector-ref frame 1) (vector-ref frame 0)))
+      ((test-runner-on-group-end r) r)
+      (test%runner-skips! r (vector-ref frame 2))
+      (test%runner-fails! r (vector-ref frame 3))
+      (test%runner-frames! r (cdr (test%runner-frames r)))
+      (test%runner-stack! r (cdr stack))
+      (when (null? (cdr stack))
+        ((test-runner-on-final r) r)
+        (when (test%runner-installed? r) (test-runner-current #f))))))
+
+;; Run one test: thunk gives (values passed? properties) or raises.
+(define (test%run name form thunk)
+  (let ((r (test-runner-get)))
+    (test-result-clear r)
+    (test%runner-name! r (if name name ""))
+    (when form (test-result-set! r 'source-form form))
+    (let* ((skip? (or (test%any? (test%runner-skips r) r)
+                      (and (not (eq? (test%runner-run-list r) #t))
+                           (not (test%any? (test%runner-run-list r) r)))))
+           (xfail? (and (not skip?) (test%any? (test%runner-fails r) r))))
+      (test-result-set! r 'result-kind (cond (skip? 'skip) (xfail? 'xfail) (else #f)))
+      ((test-runner-on-test-begin r) r)
+      (test%counted! r)
+      (if skip?
+          (test%runner-skip! r (+ 1 (test-runner-skip-count r)))
+          (let ((ok (guard (e (#t (test-result-set! r 'actual-error e) #f))
+                      (thunk r))))
+            (let ((kind (if ok (if xfail? 'xpass 'pass) (if xfail? 'xfail 'fail))))
+              (test-result-set! r 'result-kind kind)
+              (case kind
+                ((pass) (test%runner-pass! r (+ 1 (test-runner-pass-count r))))
+                ((fail) (test%runner-fail! r (+ 1 (test-runner-fail-count r))))
+                ((xpass) (test%runner-xpass! r (+ 1 (test-runner-xpass-count r))))
+                (else (test%runner-xfail! r (+ 1 (test-runner-xfail-count r))))))))
+      ((test-runner-on-test-end r) r)
+      (test-result-kind r))))
+
+;; A comparison test: expected and actual evaluated inside the test.
+(define (test%compare name form same? expected-thunk actual-thunk)
+  (test%run name form
+             (lambda (r)
+               (let ((expected (expected-thunk)))
+                 (test-result-set! r 'expected-value expected)
+                 (let ((actual (actual-thunk)))
+                   (test-result-set! r 'actual-value actual)
+                   (same? expected actual))))))
+
+(define-syntax test-assert
+  (syntax-rules ()
+    ((_ expr) (test-assert #f expr))
+    ((_ name expr)
+     (test%run name 'expr (lambda (r) (let ((v expr)) (test-result-set! r 'actual-value v) v))))))
+
+(define-syntax test-eqv
+  (syntax-rules ()
+    ((_ expected expr) (test-eqv #f expected expr))
+    ((_ name expected expr) (test%compare name 'expr eqv? (lambda () expected) (lambda () expr)))))
+
+(define-syntax test-equal
+  (syntax-rules ()
+    ((_ expected expr) (test-equal #f expected expr))
+    ((_ name expected expr) (test%compare name 'expr equal? (lambda () expected) (lambda () expr)))))
+
+(define-syntax test-eq
+  (syntax-rules ()
+    ((_ expected expr) (test-eq #f expected expr))
+    ((_ name expected expr) (test%compare name 'expr eq? (lambda () expected) (lambda () expr)))))
+
+(define-syntax test-approximate
+  (syntax-rules ()
+    ((_ expected expr error) (test-approximate #f expected expr error))
+    ((_ name expected expr error)
+     (test%compare name 'expr
+                    (lambda (e a) (and (>= a (- e error)) (<= a (+ e error))))
+                    (lambda () expected) (lambda () expr)))))
+
+;; The error type: #t for any error, or a predicate on what was raised
+;; (error-object?, file-error?, read-error?, a record predicate, ...).
+(define (test%error name form type thunk)
+  (test%run name form
+             (lambda (r)
+               (test-result-set! r 'expected-error type)
+               (guard (e (#t (test-result-set! r 'actual-error e)
+                             (or (eq? type #t) (and (procedure? type) (type e) #t))))
+                 (let ((v (thunk)))
+                   (test-result-set! r 'actual-value v)
+                   #f)))))
+
+(define-syntax test-error
+  (syntax-rules ()
+    ((_ expr) (test%error #f 'expr #t (lambda () expr)))
+    ((_ type expr) (test%error #f 'expr type (lambda () expr)))
+    ((_ name type expr) (test%error name 'expr type (lambda () expr)))))
+
+(define (test-read-eval-string s)
+  (let* ((p (open-input-string s)) (form (read p)))
+    (if (not (eof-object? (peek-char p)))
+        (error "test-read-eval-string: text after the expression" s))
+    (eval form (interaction-environment))))
+
+(define (test%group-skipped? name)
+  (let ((r (test-runner-get)))
+    (test%runner-name! r name)
+    (test%any? (test%runner-skips r) r)))
+
+(define-syntax test-group
+  (syntax-rules ()
+    ((_ name body ...)
+     (let ((n name))
+       (unless testtest%runner-current (test-runner-current (test-runner-create)))
+       (if (test%group-skipped? n)
+           (let ((r (test-runner-get)))
+             (test%runner-skip! r (+ 1 (test-runner-skip-count r)))
+             (test%counted! r))
+           (dynamic-wind
+            (lambda () (test-begin n))
+            (lambda () body ...)
+            (lambda () (test-end n))))))))
+
+(define-syntax test-group-with-cleanup
+  (syntax-rules ()
+    ((_ name body ... cleanup)
+     (test-group name (dynamic-wind (lambda () #f) (lambda () body ...) (lambda () cleanup))))))
+
+(define-syntax test-with-runner
+  (syntax-rules ()
+    ((_ runner body ...)
+     (let ((saved testtest%runner-current) (r runner))
+       (dynamic-wind
+        (lambda () (test-runner-current r))
+        (lambda () body ...)
+        (lambda () (test-runner-current saved)))))))
+
+(define (test-apply first . rest)
+  (let* ((runner? (test-runner? first))
+         (r (if runner? first (or testtest%runner-current (test-runner-create))))
+         (args (if runner? rest (cons first rest)))
+         (proc (last args))
+         (specs (map test%specifier (drop-right args 1))))
+    (test-with-runner r
+      (let ((saved (test%runner-run-list r)))
+        (dynamic-wind
+         (lambda () (test%runner-run-list! r (if (null? specs) #t specs)))
+         proc
+         (lambda () (test%runner-run-list! r saved)))))))
