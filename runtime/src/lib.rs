@@ -2209,3 +2209,41 @@ fn convert_in(vm: &mut Vm, e: Exn) -> Error {
         }
     }
 }
+
+#[cfg(test)]
+mod boot_source_tests {
+    /// Each top-level name the boot files define is defined once: a later
+    /// file that reuses a helper's name (say a `%…` one) silently replaces
+    /// the earlier file's procedure for every caller.
+    #[test]
+    fn boot_files_define_each_name_once() {
+        let mut seen = std::collections::HashMap::new();
+        for (file, text) in [
+            ("boot.scm", super::BOOT),
+            ("threads.scm", super::THREADS),
+            ("net.scm", super::NET),
+            ("os.scm", super::OS),
+            ("srfi.scm", super::SRFI),
+            ("repl.scm", super::REPL),
+        ] {
+            for line in text.lines() {
+                let Some(rest) = line
+                    .strip_prefix("(define ")
+                    .or_else(|| line.strip_prefix("(define-syntax "))
+                    .or_else(|| line.strip_prefix("(define-record-type "))
+                else {
+                    continue;
+                };
+                let name: String = rest
+                    .trim_start_matches('(')
+                    .chars()
+                    .take_while(|c| !c.is_whitespace() && *c != ')' && *c != '(')
+                    .collect();
+                if let Some(first) = seen.insert(name.clone(), file) {
+                    panic!("`{name}` is defined in {first} and again in {file}");
+                }
+            }
+        }
+        assert!(seen.len() > 500, "{} names", seen.len());
+    }
+}

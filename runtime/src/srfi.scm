@@ -107,10 +107,6 @@
   (let loop ((seed seed) (acc (if (pair? tail) (car tail) '())))
     (if (stop? seed) acc (loop (successor seed) (cons (mapper seed) acc)))))
 
-;; The lists' pairs side by side while none has run out, else #f.
-(define (%cdrs lists)
-  (if (any null? lists) #f (map cdr lists)))
-
 (define (pair-fold kons knil lis . more)
   (%check-proc "pair-fold" kons)
   (if (null? more)
@@ -439,7 +435,7 @@
 ;; ---- SRFI-133: vectors ------------------------------------------------------
 
 ;; The range [start, end) of v that the optional arguments name, checked.
-(define (%vector-range who v opt)
+(define (%vector-bounds who v opt)
   (if (not (vector? v)) (error (string-append who ": expected a vector") v))
   (let* ((len (vector-length v))
          (start (if (pair? opt) (car opt) 0))
@@ -482,15 +478,15 @@
             (loop (cdr is) next))))))
 
 (define (vector-unfold! f v start end . seeds)
-  (%vector-range "vector-unfold!" v (list start end))
+  (%vector-bounds "vector-unfold!" v (list start end))
   (%unfold-into! "vector-unfold!" f v (iota (- end start) start) seeds))
 
 (define (vector-unfold-right! f v start end . seeds)
-  (%vector-range "vector-unfold-right!" v (list start end))
+  (%vector-bounds "vector-unfold-right!" v (list start end))
   (%unfold-into! "vector-unfold-right!" f v (reverse (iota (- end start) start)) seeds))
 
 (define (vector-reverse-copy v . opt)
-  (call-with-values (lambda () (%vector-range "vector-reverse-copy" v opt))
+  (call-with-values (lambda () (%vector-bounds "vector-reverse-copy" v opt))
     (lambda (start end)
       (let ((r (make-vector (- end start))))
         (do ((i start (+ i 1)) (j (- end start 1) (- j 1))) ((= i end) r)
@@ -577,7 +573,7 @@
 
 (define (vector-binary-search v value cmp . opt)
   (%check-proc "vector-binary-search" cmp)
-  (call-with-values (lambda () (%vector-range "vector-binary-search" v opt))
+  (call-with-values (lambda () (%vector-bounds "vector-binary-search" v opt))
     (lambda (start end)
       (let loop ((lo start) (hi end))
         (and (< lo hi)
@@ -620,19 +616,19 @@
     (vector-set! v j x)))
 
 (define (vector-reverse! v . opt)
-  (call-with-values (lambda () (%vector-range "vector-reverse!" v opt))
+  (call-with-values (lambda () (%vector-bounds "vector-reverse!" v opt))
     (lambda (start end)
       (let loop ((i start) (j (- end 1)))
         (if (< i j) (begin (vector-swap! v i j) (loop (+ i 1) (- j 1))))))))
 
 (define (vector-reverse-copy! to at from . opt)
-  (call-with-values (lambda () (%vector-range "vector-reverse-copy!" from opt))
+  (call-with-values (lambda () (%vector-bounds "vector-reverse-copy!" from opt))
     (lambda (start end)
-      (%vector-range "vector-reverse-copy!" to (list at (+ at (- end start))))
+      (%vector-bounds "vector-reverse-copy!" to (list at (+ at (- end start))))
       (vector-copy! to at (vector-reverse-copy from start end)))))
 
 (define (reverse-vector->list v . opt)
-  (call-with-values (lambda () (%vector-range "reverse-vector->list" v opt))
+  (call-with-values (lambda () (%vector-bounds "reverse-vector->list" v opt))
     (lambda (start end)
       (let loop ((i start) (acc '()))
         (if (= i end) acc (loop (+ i 1) (cons (vector-ref v i) acc)))))))
