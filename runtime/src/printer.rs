@@ -48,9 +48,15 @@ pub fn print(vm: &Vm, v: Value, mode: Mode) -> String {
     out
 }
 
-/// Is `v` a pair or vector (the only things that get labels)?
+/// Is `v` something whose printed form shows what it holds (a pair, a
+/// vector, multiple values, a record's fields, an error's irritants), so
+/// that it can be on a cycle and gets a label when it is?
 fn is_compound(vm: &Vm, v: Value) -> bool {
-    v.is_ref() && matches!(vm.heap.tag(v), obj::PAIR | obj::VECTOR)
+    v.is_ref()
+        && matches!(
+            vm.heap.tag(v),
+            obj::PAIR | obj::VECTOR | obj::VALUES | obj::RECORD | obj::ERROR
+        )
 }
 
 /// Objects to label: those on a cycle, or (if `shared`) reached twice.

@@ -2,7 +2,8 @@
 ;; after boot.scm, threads.scm, net.scm and os.scm): the rest of SRFI-1,
 ;; SRFI-2 (and-let*), SRFI-26 (cut, cute), SRFI-111 (boxes), SRFI-151 past
 ;; its core operations (prim/bits.rs), SRFI-133 past R7RS's vectors,
-;; SRFI-143 (fixnums) and SRFI-64 (test suites).
+;; SRFI-143 (fixnums), SRFI-64 (test suites) and SRFI-158 (generators and
+;; accumulators).
 
 ;; ---- SRFI-1: lists ------------------------------------------------------
 
@@ -1086,3 +1087,361 @@
          (lambda () (test%runner-run-list! r (if (null? specs) #t specs)))
          proc
          (lambda () (test%runner-run-list! r saved)))))))
+
+;; ---- SRFI-158: generators and accumulators --------------------------------
+;; A generator is a procedure of no arguments that returns the end-of-file
+;; object once it is exhausted; an accumulator, a procedure of one.
+
+(define (generator . items)
+  (lambda ()
+    (if (null? items)
+        (eof-object)
+        (let ((x (car items))) (set! items (cdr items)) x))))
+
+(define (circular-generator x . more)
+  (let* ((all (cons x more)) (l all))
+    (lambda ()
+      (when (null? l) (set! l all))
+      (let ((v (car l))) (set! l (cdr l)) v))))
+
+(define (make-iota-generator count . opt)
+  (%check-count "make-iota-generator" count)
+  (let* ((start (if (pair? opt) (car opt) 0))
+         (step (if (and (pair? opt) (pair? (cdr opt))) (cadr opt) 1))
+         (exact (and (exact? start) (exact? step)))
+         (i 0))
+    (lambda ()
+      (if (>= i count)
+          (eof-object)
+          (let ((v (+ start (* i step))))
+            (set! i (+ i 1))
+            (if exact v (inexact v)))))))
+
+(define (make-range-generator start . opt)
+  (let* ((end (if (pair? opt) (car opt) #f))
+         (step (if (and (pair? opt) (pair? (cdr opt))) (cadr opt) 1))
+         (exact (and (exact? start) (exact? step)))
+         (i 0))
+    (lambda ()
+      (let ((v (+ start (* i step))))
+        (if (and end (>= v end))
+            (eof-object)
+            (begin (set! i (+ i 1)) (if exact v (inexact v))))))))
+
+;; proc runs in its own continuation; yield jumps back to the caller.
+(define (make-coroutine-generator proc)
+  (define return #f)
+  (define resume #f)
+  (define (yield v) (call/cc (lambda (k) (set! resume k) (return v))))
+  (lambda ()
+    (call/cc
+     (lambda (r)
+       (set! return r)
+       (if resume
+           (resume #f)
+           (begin
+             (proc yield)
+             (set! resume (lambda (v) (return (eof-object))))
+             (return (eof-object))))))))
+
+(define (list->generator lis)
+  (lambda ()
+    (if (null? lis) (eof-object) (let ((x (car lis))) (set! lis (cdr lis)) x))))
+
+(define (%indexed->generator who len ref obj opt)
+  (let* ((n (len obj))
+         (start (if (pair? opt) (car opt) 0))
+         (end (if (and (pair? opt) (pair? (cdr opt))) (cadr opt) n)))
+    (if (not (and (exact-integer? start) (exact-integer? end) (<= 0 start end n)))
+        (error (string-append who ": bad range") start end))
+    (lambda ()
+      (if (>= start end)
+          (eof-object)
+          (let ((x (ref obj start))) (set! start (+ start 1)) x)))))
+
+(define (vector->generator v . opt) (%indexed->generator "vector->generator" vector-length vector-ref v opt))
+(define (string->generator s . opt) (%indexed->generator "string->generator" string-length string-ref s opt))
+(define (bytevector->generator b . opt)
+  (%indexed->generator "bytevector->generator" bytevector-length bytevector-u8-ref b opt))
+
+(define (reverse-vector->generator v . opt)
+  (let* ((n (vector-length v))
+         (start (if (pair? opt) (car opt) 0))
+         (end (if (and (pair? opt) (pair? (cdr opt))) (cadr opt) n)))
+    (if (not (and (exact-integer? start) (exact-integer? end) (<= 0 start end n)))
+        (error "reverse-vector->generator: bad range" start end))
+    (lambda ()
+      (if (<= end start)
+          (eof-object)
+          (begin (set! end (- end 1)) (vector-ref v end))))))
+
+(define (make-for-each-generator for-each obj)
+  (make-coroutine-generator (lambda (yield) (for-each yield obj))))
+
+(define (make-unfold-generator stop? mapper successor seed)
+  (lambda ()
+    (if (stop? seed)
+        (eof-object)
+        (let ((v (mapper seed))) (set! seed (successor seed)) v))))
+
+(define (gcons* . args)
+  (if (null? args) (error "gcons*: expected a generator"))
+  (let ((items (drop-right args 1)) (gen (last args)))
+    (lambda ()
+      (if (null? items) (gen) (let ((x (car items))) (set! items (cdr items)) x)))))
+
+(define (gappend . gens)
+  (lambda ()
+    (let loop ()
+      (if (null? gens)
+          (eof-object)
+          (let ((v ((car gens))))
+            (if (eof-object? v) (begin (set! gens (cdr gens)) (loop)) v))))))
+
+(define (gflatten gen)
+  (let ((items '()))
+    (lambda ()
+      (let loop ()
+        (if (pair? items)
+            (let ((x (car items))) (set! items (cdr items)) x)
+            (let ((l (gen)))
+              (if (eof-object? l) l (begin (set! items l) (loop)))))))))
+
+(define (ggroup gen k . padding)
+  (%check-count "ggroup" k)
+  (lambda ()
+    (let loop ((i 0) (acc '()))
+      (if (= i k)
+          (reverse acc)
+          (let ((v (gen)))
+            (cond ((not (eof-object? v)) (loop (+ i 1) (cons v acc)))
+                  ((null? acc) v)
+                  ((pair? padding) (append (reverse acc) (make-list (- k i) (car padding))))
+                  (else (reverse acc))))))))
+
+(define (gmerge less? gen . more)
+  (if (null? more)
+      gen
+      ;; The head each generator holds: a pair (value) or '() once done.
+      (let ((gens (cons gen more)) (heads #f))
+        (lambda ()
+          (unless heads
+            (set! heads (map (lambda (g) (let ((v (g))) (if (eof-object? v) '() (list v)))) gens)))
+          (let loop ((hs heads) (gs gens) (best #f) (best-i #f) (i 0))
+            (cond ((pair? hs)
+                   (if (and (pair? (car hs)) (or (not best) (less? (caar hs) (car best))))
+                       (loop (cdr hs) (cdr gs) (car hs) i (+ i 1))
+                       (loop (cdr hs) (cdr gs) best best-i (+ i 1))))
+                  ((not best) (eof-object))
+                  (else
+                   (let ((v (car best)) (g (list-ref gens best-i)))
+                     (set! heads (let refill ((hs heads) (j 0))
+                                   (cond ((null? hs) '())
+                                         ((= j best-i)
+                                          (cons (let ((n (g))) (if (eof-object? n) '() (list n))) (cdr hs)))
+                                         (else (cons (car hs) (refill (cdr hs) (+ j 1)))))))
+                     v))))))))
+
+(define (gmap proc gen . more)
+  (if (null? more)
+      (lambda () (let ((v (gen))) (if (eof-object? v) v (proc v))))
+      (let ((gens (cons gen more)))
+        (lambda ()
+          (let ((vs (map (lambda (g) (g)) gens)))
+            (if (any eof-object? vs) (eof-object) (apply proc vs)))))))
+
+(define (gcombine proc seed gen . more)
+  (let ((gens (cons gen more)))
+    (lambda ()
+      (let ((vs (map (lambda (g) (g)) gens)))
+        (if (any eof-object? vs)
+            (eof-object)
+            (call-with-values (lambda () (apply proc (append vs (list seed))))
+              (lambda (v next) (set! seed next) v)))))))
+
+(define (gfilter pred gen)
+  (lambda ()
+    (let loop ()
+      (let ((v (gen)))
+        (if (or (eof-object? v) (pred v)) v (loop))))))
+
+(define (gremove pred gen) (gfilter (lambda (v) (not (pred v))) gen))
+
+(define (gstate-filter proc seed gen)
+  (lambda ()
+    (let loop ()
+      (let ((v (gen)))
+        (if (eof-object? v)
+            v
+            (call-with-values (lambda () (proc v seed))
+              (lambda (keep? next)
+                (set! seed next)
+                (if keep? v (loop)))))))))
+
+(define (gtake gen k . padding)
+  (%check-count "gtake" k)
+  (let ((i 0))
+    (lambda ()
+      (if (>= i k)
+          (eof-object)
+          (let ((v (gen)))
+            (set! i (+ i 1))
+            (if (and (eof-object? v) (pair? padding)) (car padding) v))))))
+
+(define (gdrop gen k)
+  (%check-count "gdrop" k)
+  (lambda ()
+    (let loop ()
+      (if (> k 0)
+          (begin (set! k (- k 1)) (if (eof-object? (gen)) (eof-object) (loop)))
+          (gen)))))
+
+(define (gtake-while pred gen)
+  (let ((done #f))
+    (lambda ()
+      (if done
+          (eof-object)
+          (let ((v (gen)))
+            (if (or (eof-object? v) (not (pred v)))
+                (begin (set! done #t) (eof-object))
+                v))))))
+
+(define (gdrop-while pred gen)
+  (let ((dropping #t))
+    (lambda ()
+      (if dropping
+          (let loop ()
+            (let ((v (gen)))
+              (if (and (not (eof-object? v)) (pred v))
+                  (loop)
+                  (begin (set! dropping #f) v))))
+          (gen)))))
+
+(define (gdelete item gen . maybe=)
+  (let ((= (if (pair? maybe=) (car maybe=) equal?)))
+    (gfilter (lambda (v) (not (= item v))) gen)))
+
+(define (gdelete-neighbor-dups gen . maybe=)
+  (let ((= (if (pair? maybe=) (car maybe=) equal?)) (first #t) (prev #f))
+    (lambda ()
+      (let loop ()
+        (let ((v (gen)))
+          (cond ((eof-object? v) v)
+                ((and (not first) (= prev v)) (loop))
+                (else (set! first #f) (set! prev v) v)))))))
+
+(define (gindex value-gen index-gen)
+  (let ((at 0))
+    (lambda ()
+      (let ((i (index-gen)))
+        (if (eof-object? i)
+            i
+            (begin
+              (if (not (and (exact-integer? i) (>= i at)))
+                  (error "gindex: the indexes must be increasing exact integers" i))
+              (let loop ()
+                (let ((v (value-gen)))
+                  (cond ((eof-object? v) v)
+                        ((= at i) (set! at (+ at 1)) v)
+                        (else (set! at (+ at 1)) (loop)))))))))))
+
+(define (gselect value-gen truth-gen)
+  (lambda ()
+    (let loop ()
+      (let ((v (value-gen)) (t (truth-gen)))
+        (cond ((or (eof-object? v) (eof-object? t)) (eof-object))
+              (t v)
+              (else (loop)))))))
+
+(define (generator->reverse-list gen . k)
+  (let ((n (if (pair? k) (car k) #f)))
+    (if n (%check-count "generator->reverse-list" n))
+    (let loop ((i 0) (acc '()))
+      (if (and n (>= i n))
+          acc
+          (let ((v (gen)))
+            (if (eof-object? v) acc (loop (+ i 1) (cons v acc))))))))
+
+(define (generator->list gen . k) (reverse (apply generator->reverse-list gen k)))
+(define (generator->vector gen . k) (list->vector (apply generator->list gen k)))
+(define (generator->string gen . k) (list->string (apply generator->list gen k)))
+
+(define (generator->vector! v at gen)
+  (let loop ((i at) (n 0))
+    (if (>= i (vector-length v))
+        n
+        (let ((x (gen)))
+          (if (eof-object? x) n (begin (vector-set! v i x) (loop (+ i 1) (+ n 1))))))))
+
+(define (generator-fold proc seed gen . more)
+  (let ((gens (cons gen more)))
+    (let loop ((acc seed))
+      (let ((vs (map (lambda (g) (g)) gens)))
+        (if (any eof-object? vs) acc (loop (apply proc (append vs (list acc)))))))))
+
+(define (generator-for-each proc gen . more)
+  (let ((gens (cons gen more)))
+    (let loop ()
+      (let ((vs (map (lambda (g) (g)) gens)))
+        (unless (any eof-object? vs) (apply proc vs) (loop))))))
+
+(define (generator-map->list proc gen . more)
+  (let ((gens (cons gen more)))
+    (let loop ((acc '()))
+      (let ((vs (map (lambda (g) (g)) gens)))
+        (if (any eof-object? vs) (reverse acc) (loop (cons (apply proc vs) acc)))))))
+
+(define (generator-find pred gen)
+  (let loop ()
+    (let ((v (gen)))
+      (cond ((eof-object? v) #f) ((pred v) v) (else (loop))))))
+
+(define (generator-count pred gen)
+  (let loop ((n 0))
+    (let ((v (gen)))
+      (if (eof-object? v) n (loop (if (pred v) (+ n 1) n))))))
+
+(define (generator-any pred gen)
+  (let loop ()
+    (let ((v (gen)))
+      (and (not (eof-object? v)) (or (pred v) (loop))))))
+
+(define (generator-every pred gen)
+  (let loop ((last #t))
+    (let ((v (gen)))
+      (if (eof-object? v)
+          last
+          (let ((r (pred v))) (and r (loop r)))))))
+
+(define (generator-unfold gen unfold . args)
+  (apply unfold eof-object? (lambda (x) x) (lambda (x) (gen)) (gen) args))
+
+(define (make-accumulator kons knil finalizer)
+  (let ((state knil))
+    (lambda (x)
+      (if (eof-object? x)
+          (finalizer state)
+          (set! state (kons x state))))))
+
+(define (count-accumulator) (make-accumulator (lambda (x n) (+ n 1)) 0 (lambda (n) n)))
+(define (list-accumulator) (make-accumulator cons '() reverse))
+(define (reverse-list-accumulator) (make-accumulator cons '() (lambda (l) l)))
+(define (vector-accumulator) (make-accumulator cons '() (lambda (l) (list->vector (reverse l)))))
+(define (reverse-vector-accumulator) (make-accumulator cons '() list->vector))
+(define (string-accumulator) (make-accumulator cons '() (lambda (l) (list->string (reverse l)))))
+(define (bytevector-accumulator)
+  (make-accumulator cons '() (lambda (l) (apply bytevector (reverse l)))))
+(define (sum-accumulator) (make-accumulator + 0 (lambda (n) n)))
+(define (product-accumulator) (make-accumulator * 1 (lambda (n) n)))
+
+(define (vector-accumulator! v at)
+  (lambda (x)
+    (if (eof-object? x)
+        v
+        (begin (vector-set! v at x) (set! at (+ at 1))))))
+
+(define (bytevector-accumulator! b at)
+  (lambda (x)
+    (if (eof-object? x)
+        b
+        (begin (bytevector-u8-set! b at x) (set! at (+ at 1))))))

@@ -326,4 +326,21 @@
 ;; guard with several body expressions and internal definitions
 (check (guard (e (#t e)) (define x 10) (set! x (+ x 1)) x) => 11)
 
+;; an error whose irritants are circular, or hold the error itself, is
+;; written finitely (the labels of write)
+(check (let* ((l (list 1 2)) (p (open-output-string)))
+         (set-cdr! (cdr l) l)
+         (write (guard (e (#t e)) (error "m" l)) p)
+         (get-output-string p))
+       => "#<error \"m\" (#0=(1 2 . #0#))>")
+(check (let* ((l (list 'x)) (e (guard (c (#t c)) (error "self" l))) (p (open-output-string)))
+         (set-car! l e)
+         (write e p)
+         (get-output-string p))
+       => "#0=#<error \"self\" ((#0#))>")
+(check (guard (e (#t (error-object? e)))
+         (with-exception-handler (lambda args args)
+           (let ((l (list 1 2 3))) (set-cdr! (cddr l) l) (l))))
+       => #t)
+
 (report)
