@@ -2,8 +2,8 @@
 ;; after boot.scm, threads.scm, net.scm and os.scm): the rest of SRFI-1,
 ;; SRFI-2 (and-let*), SRFI-26 (cut, cute), SRFI-111 (boxes), SRFI-151 past
 ;; its core operations (prim/bits.rs), SRFI-133 past R7RS's vectors,
-;; SRFI-143 (fixnums), SRFI-64 (test suites) and SRFI-158 (generators and
-;; accumulators).
+;; SRFI-143 (fixnums), SRFI-64 (test suites), SRFI-158 (generators and
+;; accumulators) and SRFI-27 (random numbers).
 
 ;; ---- SRFI-1: lists ------------------------------------------------------
 
@@ -1445,3 +1445,108 @@
     (if (eof-object? x)
         b
         (begin (bytevector-u8-set! b at x) (set! at (+ at 1))))))
+
+;; ---- SRFI-27: sources of random bits --------------------------------------
+;; Each source is L'Ecuyer's combined multiple recursive generator
+;; MRG32k3a: two three-word recurrences modulo primes just under 2^32,
+;; whose products stay fixnums. Its period is about 2^191.
+
+(define-record-type <random-source>
+  (random%make-source state)
+  random-source?
+  (state random%state random%state!))
+
+(define random%m1 4294967087)
+(define random%m2 4294944443)
+
+(define (make-random-source) (random%make-source (vector 12345 12345 12345 12345 12345 12345)))
+
+;; The next raw value, in [0, m1).
+(define (random%next! s)
+  (let* ((v (random%state s))
+         (p1 (modulo (- (* 1403580 (vector-ref v 1)) (* 810728 (vector-ref v 0))) random%m1))
+         (p2 (modulo (- (* 527612 (vector-ref v 5)) (* 1370589 (vector-ref v 3))) random%m2)))
+    (vector-set! v 0 (vector-ref v 1))
+    (vector-set! v 1 (vector-ref v 2))
+    (vector-set! v 2 p1)
+    (vector-set! v 3 (vector-ref v 4))
+    (vector-set! v 4 (vector-ref v 5))
+    (vector-set! v 5 p2)
+    (modulo (- p1 p2) random%m1)))
+
+(define (random-source-state-ref s)
+  (if (not (random-source? s)) (error "random-source-state-ref: expected a random source" s))
+  (cons 'mrg32k3a (vector->list (random%state s))))
+
+(define (random%valid-state? st)
+  (and (list? st) (= (length st) 7) (eq? (car st) 'mrg32k3a)
+       (every exact-integer? (cdr st))
+       (let ((a (take (cdr st) 3)) (b (drop (cdr st) 3)))
+         (and (every (lambda (x) (<= 0 x (- random%m1 1))) a)
+              (every (lambda (x) (<= 0 x (- random%m2 1))) b)
+              (any positive? a) (any positive? b)))))
+
+
+(define (random-source-state-set! s state)
+  (if (not (random-source? s)) (error "random-source-state-set!: expected a random source" s))
+  (if (not (random%valid-state? state))
+      (error "random-source-state-set!: not a state of an imp random source" state))
+  (random%state! s (list->vector (cdr state))))
+
+;; A state made from the integers in seeds (any number of them), each
+;; word kept in range and not all zero.
+(define (random%seed! s seeds)
+  (let loop ((i 0) (h 88172645463325252) (acc '()))
+    (if (= i 6)
+        (let* ((v (list->vector (reverse acc))))
+          (if (= 0 (+ (vector-ref v 0) (vector-ref v 1) (vector-ref v 2))) (vector-set! v 0 1))
+          (if (= 0 (+ (vector-ref v 3) (vector-ref v 4) (vector-ref v 5))) (vector-set! v 3 1))
+          (random%state! s v))
+        (let* ((h (fold (lambda (x h) (modulo (+ (* h 6364136223846793005) x 1442695040888963407)
+                                              18446744073709551616))
+                        (+ h i) seeds))
+               (m (if (< i 3) random%m1 random%m2)))
+          (loop (+ i 1) h (cons (modulo (quotient h 65536) m) acc))))))
+
+(define (random-source-randomize! s)
+  (if (not (random-source? s)) (error "random-source-randomize!: expected a random source" s))
+  (random%seed! s (list (current-jiffy) (exact (floor (* 1000000 (current-second)))))))
+
+(define (random-source-pseudo-randomize! s i j)
+  (if (not (random-source? s)) (error "random-source-pseudo-randomize!: expected a random source" s))
+  (if (not (and (exact-integer? i) (>= i 0) (exact-integer? j) (>= j 0)))
+      (error "random-source-pseudo-randomize!: expected two non-negative exact integers" i j))
+  (random%seed! s (list i j)))
+
+;; A uniform integer in [0, n): draws of m1 - 1 values combined until
+;; they cover n, with rejection of the top partial range.
+(define (random%integer s n)
+  (let* ((base (- random%m1 1))
+         (digits (let loop ((k 1) (range base))
+                   (if (>= range n) (cons k range) (loop (+ k 1) (* range base)))))
+         (k (car digits)) (range (cdr digits))
+         (limit (- range (modulo range n))))
+    (let retry ()
+      (let ((x (let draw ((j 0) (x 0))
+                 (if (= j k) x
+                     (let ((r (random%next! s)))
+                       (if (= r base) (draw j x) (draw (+ j 1) (+ (* x base) r))))))))
+        (if (< x limit) (modulo x n) (retry))))))
+
+(define (random-source-make-integers s)
+  (if (not (random-source? s)) (error "random-source-make-integers: expected a random source" s))
+  (lambda (n)
+    (if (not (and (exact-integer? n) (positive? n)))
+        (error "random-integer: expected a positive exact integer" n))
+    (random%integer s n)))
+
+(define (random-source-make-reals s . unit)
+  (if (not (random-source? s)) (error "random-source-make-reals: expected a random source" s))
+  (if (and (pair? unit) (not (and (real? (car unit)) (< 0 (car unit) 1))))
+      (error "random-source-make-reals: the unit must be a real in (0, 1)" (car unit)))
+  ;; (x + 1) / (m1 + 1) for x in [0, m1): never 0 nor 1.
+  (lambda () (/ (+ (random%next! s) 1.0) (+ random%m1 1.0))))
+
+(define default-random-source (make-random-source))
+(define random-integer (random-source-make-integers default-random-source))
+(define random-real (random-source-make-reals default-random-source))
