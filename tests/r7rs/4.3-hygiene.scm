@@ -154,4 +154,12 @@
 (define-my-or2 or2)
 (check (let ((t 'user-t)) (or2 #f t)) => 'user-t)
 
+;; a keyword in a pattern matches that keyword (and nothing else)
+(define-syntax kw-pick
+  (syntax-rules ()
+    ((_ #:first a b) a)
+    ((_ #:second a b) b)
+    ((_ other a b) 'neither)))
+(check (list (kw-pick #:first 1 2) (kw-pick #:second 1 2) (kw-pick #:third 1 2)) => '(1 2 neither))
+
 (report)

@@ -141,4 +141,8 @@
 ;; freshly made (scheme base) environment.
 (check-error (eval 'ie-double (environment '(scheme base))))
 
+;; keywords in data given to eval stay keywords
+(check (let ((v (eval '(list #:a '#:b) (interaction-environment)))) (map keyword? v)) => '(#t #t))
+(check (eval '(let ((k #:key)) (eq? k #:key)) (interaction-environment)) => #t)
+
 (report)

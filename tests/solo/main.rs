@@ -267,6 +267,23 @@ fn a_running_engine_is_saved_by_fork_from_rust() {
 /// A future the test completes by hand: pending until `open` is set.
 type Gate = std::sync::Arc<std::sync::Mutex<(bool, Option<std::task::Waker>)>>;
 
+/// Register `(wait-gate)`: an async native whose future is ready (with 7)
+/// once `gate` is open.
+fn register_gate(rt: &mut Runtime, gate: Gate) -> Result<(), imp::Error> {
+    rt.register_async("wait-gate", move |(): ()| {
+        let gate = gate.clone();
+        std::future::poll_fn(move |cx| {
+            let mut g = gate.lock().expect("gate");
+            if g.0 {
+                std::task::Poll::Ready(Ok(7))
+            } else {
+                g.1 = Some(cx.waker().clone());
+                std::task::Poll::Pending
+            }
+        })
+    })
+}
+
 /// A green thread waits for an async native's future while the engine is
 /// saved by fork: the save goes through (the child never polls the
 /// future), the parent's thread gets its result once the future
@@ -274,22 +291,9 @@ type Gate = std::sync::Arc<std::sync::Mutex<(bool, Option<std::task::Waker>)>>;
 /// calls it anew.
 fn a_save_while_a_future_is_pending() {
     let gate: Gate = Default::default();
-    let register = |rt: &mut Runtime, gate: Gate| {
-        rt.register_async("wait-gate", move |(): ()| {
-            let gate = gate.clone();
-            std::future::poll_fn(move |cx| {
-                let mut g = gate.lock().expect("gate");
-                if g.0 {
-                    std::task::Poll::Ready(Ok(7))
-                } else {
-                    g.1 = Some(cx.waker().clone());
-                    std::task::Poll::Pending
-                }
-            })
-        })
-    };
+
     let mut rt = Runtime::new().expect("runtime");
-    register(&mut rt, gate.clone()).expect("register");
+    register_gate(&mut rt, gate.clone()).expect("register");
     eval(
         &mut rt,
         "(define t (thread-start! (make-thread (lambda () (wait-gate))))) (thread-yield!)",
@@ -310,7 +314,7 @@ fn a_save_while_a_future_is_pending() {
     assert_eq!(eval(&mut rt, "(thread-join! t)"), "7");
     assert_eq!(rt.pending_futures(), 0);
     let (mut again, _) = Runtime::from_image(&path).expect("load");
-    register(&mut again, gate.clone()).expect("register again");
+    register_gate(&mut again, gate.clone()).expect("register again");
     assert_eq!(eval(&mut again, "(wait-gate)"), "7");
     let _ = std::fs::remove_dir_all(&dir);
 }
@@ -379,22 +383,9 @@ fn a_native_function_s_panic_prints_nothing_unless_asked() {
 /// `join`, `run_until_idle` and `run_for`; the saving engine goes on.
 fn a_host_save_keeps_the_green_threads() {
     let gate: Gate = Default::default();
-    let register = |rt: &mut Runtime, gate: Gate| {
-        rt.register_async("wait-gate", move |(): ()| {
-            let gate = gate.clone();
-            std::future::poll_fn(move |cx| {
-                let mut g = gate.lock().expect("gate");
-                if g.0 {
-                    std::task::Poll::Ready(Ok(7))
-                } else {
-                    g.1 = Some(cx.waker().clone());
-                    std::task::Poll::Pending
-                }
-            })
-        })
-    };
+
     let mut rt = Runtime::new().expect("runtime");
-    register(&mut rt, gate.clone()).expect("register");
+    register_gate(&mut rt, gate.clone()).expect("register");
     eval(
         &mut rt,
         "(define steps 0)
@@ -432,7 +423,7 @@ fn a_host_save_keeps_the_green_threads() {
     let (mut again, top) = Runtime::from_image(&path).expect("load");
     assert!(top.is_none(), "the host's call is not the image's toplevel");
     assert!(again.threads_kept());
-    register(&mut again, gate.clone()).expect("register again");
+    register_gate(&mut again, gate.clone()).expect("register again");
     let at_load = eval(&mut again, "steps");
     let at_load: i64 = at_load.parse().expect("steps");
     assert!(
