@@ -1203,3 +1203,65 @@ fn a_save_that_cannot_write_names_the_cause_and_keeps_the_old_image() {
     assert_eq!(left.len(), 2, "{left:?}");
     let _ = std::fs::remove_dir_all(&d);
 }
+
+// See issue #23, item 5: the threads an image kept are checked as each is
+// first resumed, not all at the start. One whose saved state is malformed
+// (the checksums made right over it) ends the run with the damaged-image
+// error before it runs, and the full check finds it at once.
+#[test]
+fn issue_23_a_malformed_kept_thread_is_refused_when_it_is_resumed() {
+    let d = dir("crafted-kept-thread");
+    std::fs::write(
+        d.join("ok.scm"),
+        r#"(define ch (make-channel 0))
+(define t (make-thread (lambda () (display (channel-receive ch)) (newline)) 'waiter))
+(thread-start! t)
+(thread-yield!)
+(save-application "ok.img" #:threads 'keep
+                  #:toplevel (lambda () (display "start ") (channel-send! ch 'resumed) (thread-join! t)))"#,
+    )
+    .expect("write");
+    let (code, out, err) = run(&d, &["ok.scm"]);
+    assert_eq!(code, 0, "{out}{err}");
+    let (code, out, err) = run_bounded(&d, &["--image", "ok.img"]);
+    assert_eq!((code, out.as_str()), (0, "start resumed\n"), "{err}");
+    let good = std::fs::read(d.join("ok.img")).expect("image");
+    let img = imp_images::Image::open_unchecked(&d.join("ok.img")).expect("open");
+    let body = img.read_section(&img.sections[0]).expect("body");
+    let base = img.static_region_offset;
+    let word = |i: usize| u64::from_le_bytes(body[i * 8..i * 8 + 8].try_into().expect("8"));
+    let at = |r: u64| ((r & !7) - base) as usize / 8;
+    // `#(caller threads …)`: the first thread of the list that did not save.
+    let kept = at(img.root("threads").expect("threads root"));
+    let caller = word(kept + 1);
+    let mut l = word(kept + 2);
+    let waiter = loop {
+        let t = word(at(l) + 1);
+        if t != caller {
+            break at(t);
+        }
+        l = word(at(l) + 2);
+    };
+    // Its saved stack (field 5) becomes the fixnum 7.
+    let name = "kept-thread.img";
+    std::fs::write(
+        d.join(name),
+        resealed(&good, &d, &[], &[(waiter + 1 + 5, 7 << 1)]),
+    )
+    .expect("write");
+    let (code, out, err) = run_bounded(&d, &["--image", name]);
+    assert_eq!(code, 70, "{out}{err}");
+    assert_eq!(
+        out, "start ",
+        "the toplevel runs; the thread does not: {err}"
+    );
+    assert!(
+        err.starts_with(&format!(
+            "imp: {name}: damaged image: its kept thread at offset "
+        )) && err.contains("is a thread whose saved stack is an integer"),
+        "{err}"
+    );
+    let (code, out, err) = run_bounded(&d, &["--check-image", name]);
+    assert_eq!((code, out.as_str()), (70, ""), "{err}");
+    assert!(err.contains("damaged thread list"), "{err}");
+}

@@ -45,6 +45,9 @@ pub struct ImageState {
     pub(crate) gate_deferred: bool,
     /// This process started from an image that kept its threads.
     pub(crate) threads_kept: bool,
+    /// The path of the image that kept them, for the message naming a
+    /// kept thread found malformed when it is first resumed.
+    pub(crate) kept_path: Option<Arc<str>>,
     /// The mark to record once the body has matched every checksum.
     pub(crate) mark: Option<super::checked::Mark>,
 }
@@ -205,8 +208,15 @@ impl Vm {
         if kept == Value::FALSE {
             return Ok((self, toplevel, hooks, objects));
         }
-        self.check_kept_threads(kept)
+        // Every load checks what the scheduler holds whatever the count of
+        // threads (the vector, the saving thread, the run queue, the
+        // stale threads, the sources, the timer heap's vector); each
+        // other thread is checked when it is first resumed (`flag::KEPT`,
+        // `Vm::check_kept_thread`), so the start does not grow with their
+        // number. A full check (`--check-image`) walks them all.
+        self.check_kept_threads(kept, verify)
             .map_err(|f| in_root(THREADS_ROOT, f).message(&img.path))?;
+        self.image.kept_path = Some(img.path.as_str().into());
         self.stack.push(toplevel);
         self.stack.push(hooks);
         let r = self.adopt_kept_threads(kept);
@@ -298,9 +308,11 @@ impl Vm {
     }
 
     /// The `threads` root is `#(caller threads run-queue timers stale
-    /// sources now)`
-    /// with a thread, lists and a queue where the scheduler expects them.
-    fn check_kept_threads(&self, v: Value) -> Result<(), Fault> {
+    /// sources now)` with a thread, lists and a queue where the scheduler
+    /// expects them. The thread list and the timer heap's entries are
+    /// walked only when `all` (a full check): otherwise each thread is
+    /// checked as it is first resumed.
+    fn check_kept_threads(&self, v: Value, all: bool) -> Result<(), Fault> {
         let bad = |m: &str| Fault::Bad(m.into());
         if self.image_object(v)? != obj::VECTOR
             || self.heap.len(v) != crate::sched::KEPT_FIELDS
@@ -308,36 +320,32 @@ impl Vm {
         {
             return Err(bad("is not the vector of a kept scheduler"));
         }
-        let is_thread = |t: Value| -> Result<bool, Fault> {
-            Ok(self.image_object(t)? == obj::THREAD
-                && self.heap.len(t) == crate::sched::field::SIZE)
-        };
-        if !is_thread(self.heap.get(v, 0))? {
+        if self.check_kept_thread_shape(self.heap.get(v, 0)).is_err() {
             return Err(bad("does not name the thread that saved"));
         }
         let queue = self.heap.get(v, 2);
         if self.image_object(queue)? != obj::PAIR {
             return Err(bad("has no run queue"));
         }
-        for (i, what) in [(1, "thread list"), (4, "list of stale threads")] {
-            let mut l = self.heap.get(v, i);
-            while l != Value::NIL {
-                if self.image_object(l)? != obj::PAIR || !is_thread(self.heap.get(l, 0))? {
-                    return Err(Fault::Bad(format!("has a damaged {what}")));
-                }
-                l = self.heap.get(l, 1);
-            }
+        let lists: &[(usize, &str)] = if all {
+            &[(1, "thread list"), (4, "list of stale threads")]
+        } else {
+            &[(4, "list of stale threads")]
+        };
+        for &(i, what) in lists {
+            self.check_list(self.heap.get(v, i), &mut |vm, t| {
+                vm.check_kept_thread_shape(t)
+                    .map_err(|_| Fault::Bad(format!("has a damaged {what}")))
+            })?;
         }
-        let mut l = self.heap.get(v, 5);
-        while l != Value::NIL {
-            if self.image_object(l)? != obj::PAIR
-                || self.image_object(self.heap.get(l, 0))? != obj::PAIR
-                || self.image_object(self.heap.get(self.heap.get(l, 0), 1))? != obj::BYTEVECTOR
+        self.check_list(self.heap.get(v, 5), &mut |vm, e| {
+            if vm.image_object(e)? != obj::PAIR
+                || vm.image_object(vm.heap.get(e, 1))? != obj::BYTEVECTOR
             {
                 return Err(bad("has a damaged source list"));
             }
-            l = self.heap.get(l, 1);
-        }
+            Ok(())
+        })?;
         // The timer heap: a count, then that many `(deadline . thread)`.
         let timers = self.heap.get(v, 3);
         if self.image_object(timers)? != obj::VECTOR {
@@ -347,14 +355,73 @@ impl Vm {
         if n.is_none_or(|n| n < 0 || n as usize >= self.heap.len(timers)) {
             return Err(bad("has a damaged timer heap"));
         }
-        for i in 1..=n.unwrap_or(0) as usize {
-            let e = self.heap.get(timers, i);
-            if self.image_object(e)? != obj::PAIR
-                || !self.heap.get(e, 0).is_fixnum()
-                || !is_thread(self.heap.get(e, 1))?
-            {
-                return Err(bad("has a damaged timer"));
+        if all {
+            for i in 1..=n.unwrap_or(0) as usize {
+                let e = self.heap.get(timers, i);
+                if self.image_object(e)? != obj::PAIR
+                    || !self.heap.get(e, 0).is_fixnum()
+                    || self.check_kept_thread_shape(self.heap.get(e, 1)).is_err()
+                {
+                    return Err(bad("has a damaged timer"));
+                }
             }
+        }
+        Ok(())
+    }
+
+    /// `t` is a thread of the image, with what resuming it reads without
+    /// looking: its saved stack a vector, its saved frames a bytevector
+    /// (or both `#f`, for a thread not started or running), its frame
+    /// pointer and pc fixnums.
+    fn check_kept_thread_shape(&self, t: Value) -> Result<(), Fault> {
+        use crate::sched::field;
+        if self.image_object(t)? != obj::THREAD {
+            return Err(Fault::Bad("is not a thread".into()));
+        }
+        let bad = |m: String| Err(Fault::Bad(format!("is a thread whose {m}")));
+        let part = |what: &str, v: Value, tag: Tag| match self.image_object(v) {
+            Ok(t) if t == tag => Ok(()),
+            Ok(t) => bad(format!("{what} is a {}", obj::tag_name(t))),
+            Err(Fault::Bad(m)) => bad(format!("{what} {m}")),
+            Err(chunk) => Err(chunk),
+        };
+        for (what, f) in [("state", field::STATE), ("flags", field::FLAGS)] {
+            if !self.heap.get(t, f).is_fixnum() {
+                return bad(format!("{what} is not a fixnum"));
+            }
+        }
+        let (sv, fr) = (
+            self.heap.get(t, field::STACK),
+            self.heap.get(t, field::FRAMES),
+        );
+        if sv != Value::FALSE || fr != Value::FALSE {
+            part("saved stack", sv, obj::VECTOR)?;
+            part("saved frames", fr, obj::BYTEVECTOR)?;
+            for (what, f) in [("frame pointer", field::FP), ("pc", field::PC)] {
+                if !self.heap.get(t, f).is_fixnum() {
+                    return bad(format!("{what} is not a fixnum"));
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// A thread an image kept, about to be resumed for the first time
+    /// since the load (`flag::KEPT`): checked as the loader checks the
+    /// saving one. A malformed one is the damaged-image error every later
+    /// call of the host ends with, as a damaged chunk is.
+    pub(crate) fn check_kept_thread(&mut self, t: Value) -> VmResult<()> {
+        if let Err(f) = self.check_kept_thread_shape(t) {
+            let path = self.image.kept_path.as_deref().unwrap_or("the image");
+            let m = match f {
+                Fault::Chunk(m) => m,
+                Fault::Bad(m) => format!(
+                    "{path}: damaged image: its kept thread at offset {} {m}",
+                    t.offset()
+                ),
+            };
+            self.image.damage = Some(m.clone());
+            return Err(Exn::Abort(Abort::DamagedImage(m)));
         }
         Ok(())
     }

@@ -112,6 +112,9 @@ pub mod flag {
     /// Counted in `Vm::threads_unwinding` (asked to unwind by
     /// `%terminate-others!`).
     pub const UNWIND_COUNTED: i64 = 16;
+    /// Kept in an image and not resumed since the image was loaded: checked
+    /// before it is (`Vm::check_kept_thread`).
+    pub const KEPT: i64 = 32;
 }
 
 /// Field indices of a `MUTEX` object.
@@ -496,6 +499,10 @@ impl Vm {
         self.set_reg(Reg::Winders, self.tfield(t, field::WINDERS));
         self.set_reg(Reg::Handlers, self.tfield(t, field::HANDLERS));
         self.set_reg(Reg::Params, self.tfield(t, field::PARAMS));
+        if self.tflags(t) & flag::KEPT != 0 {
+            self.check_kept_thread(t)?;
+            self.set_tflag(t, flag::KEPT, false);
+        }
         if self.tflags(t) & flag::FRESH != 0 {
             // First run: call the thunk over an end-of-thread frame.
             self.set_tflag(t, flag::FRESH, false);
@@ -624,9 +631,14 @@ impl Vm {
         set(self, 4, Value::NIL);
         set(self, 6, Value::fix(self.now_us()));
         // Each new cell goes in the vector at once, so it stays rooted.
+        // Every thread is marked for its check when it is first resumed in
+        // the image (this is the save's process: the mark is the image's).
         let mut l = self.reg(Reg::Threads);
         while self.is_pair(l) {
             let t = self.heap.get(l, 0);
+            if t != self.reg(Reg::Thread) {
+                self.set_tflag(t, flag::KEPT, true);
+            }
             let waits = self.tfield(t, field::WAITING_ON);
             if self.tstate(t) == state::PARKED
                 && self.tfield(t, field::RECALL).is_fixnum()
