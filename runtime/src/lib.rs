@@ -99,6 +99,8 @@ const REPL: &str = include_str!("repl.scm");
 const NET: &str = include_str!("net.scm");
 const OS: &str = include_str!("os.scm");
 const SRFI: &str = include_str!("srfi.scm");
+const CHARSET: &str = include_str!("charset.scm");
+const REGEXP: &str = include_str!("regexp.scm");
 
 /// Why an evaluation failed.
 ///
@@ -1004,6 +1006,8 @@ impl Runtime {
         self.eval_source(NET, Some("net.scm"))?;
         self.eval_source(OS, Some("os.scm"))?;
         self.eval_source(SRFI, Some("srfi.scm"))?;
+        self.eval_source(CHARSET, Some("charset.scm"))?;
+        self.eval_source(REGEXP, Some("regexp.scm"))?;
         self.eval_source(REPL, Some("repl.scm"))?;
         compile::library::record_builtins(&mut self.vm).map_err(|e| self.convert(e))?;
         self.vm.hide_internals().map_err(|e| self.convert(e))?;
@@ -2224,6 +2228,8 @@ mod boot_source_tests {
             ("net.scm", super::NET),
             ("os.scm", super::OS),
             ("srfi.scm", super::SRFI),
+            ("charset.scm", super::CHARSET),
+            ("regexp.scm", super::REGEXP),
             ("repl.scm", super::REPL),
         ] {
             for line in text.lines() {

@@ -22,6 +22,7 @@ pub mod list;
 pub mod net;
 pub mod number;
 pub mod process;
+pub mod regexp;
 pub mod repl;
 pub mod string;
 pub mod thread;
@@ -116,6 +117,7 @@ pub static PRIMITIVES: LazyLock<Vec<PrimDef>> = LazyLock::new(|| {
         fs::DEFS,
         crate::future::DEFS,
         bits::DEFS,
+        regexp::DEFS,
     ]
     .concat()
 });

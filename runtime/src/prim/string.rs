@@ -123,15 +123,21 @@ fn foldcase(c: char) -> char {
     downcase(upcase(c))
 }
 
-/// Code points of the digit zero of each decimal-digit (Nd) run.
-const DIGIT_ZEROS: &[u32] = &[
-    0x30, 0x660, 0x6F0, 0x7C0, 0x966, 0x9E6, 0xA66, 0xAE6, 0xB66, 0xBE6, 0xC66, 0xCE6, 0xD66,
-    0xDE6, 0xE50, 0xED0, 0xF20, 0x1040, 0x1090, 0x17E0, 0x1810, 0x1946, 0x19D0, 0x1A80, 0x1A90,
-    0x1B50, 0x1BB0, 0x1C40, 0x1C50, 0xA620, 0xA8D0, 0xA900, 0xA9D0, 0xA9F0, 0xAA50, 0xABF0, 0xFF10,
-    0x104A0, 0x10D30, 0x11066, 0x110F0, 0x11136, 0x111D0, 0x112F0, 0x11450, 0x114D0, 0x11650,
-    0x116C0, 0x11730, 0x118E0, 0x11950, 0x11C50, 0x11D50, 0x11DA0, 0x16A60, 0x16AC0, 0x16B50,
-    0x1D7CE, 0x1D7D8, 0x1D7E2, 0x1D7EC, 0x1D7F6, 0x1E140, 0x1E2F0, 0x1E950, 0x1FBF0,
-];
+/// Code points of the digit zero of each decimal-digit (Nd) run, from the
+/// Unicode tables of the regex engine (every run is ten digits from a zero).
+static DIGIT_ZEROS: std::sync::LazyLock<Vec<u32>> = std::sync::LazyLock::new(|| {
+    use regex_syntax::hir::{Class, HirKind};
+    let Ok(hir) = regex_syntax::Parser::new().parse(r"\p{Nd}") else {
+        return vec![0x30];
+    };
+    let HirKind::Class(Class::Unicode(c)) = hir.kind() else {
+        return vec![0x30];
+    };
+    c.ranges()
+        .iter()
+        .flat_map(|r| (r.start() as u32..=r.end() as u32).step_by(10))
+        .collect()
+});
 
 /// The value of `c` as a decimal digit.
 fn digit_of(c: char) -> Option<u32> {

@@ -362,6 +362,8 @@ pub struct Vm {
     pub sources: std::collections::HashMap<i64, std::rc::Rc<str>>,
     /// The next load-state id.
     pub next_source_id: i64,
+    /// Compiled regular expressions, by pattern (a cache).
+    pub regexps: crate::prim::regexp::Cache,
 }
 
 struct VmRoots<'a> {
@@ -420,6 +422,7 @@ impl Vm {
             image: Default::default(),
             libs: Default::default(),
             sources: std::collections::HashMap::new(),
+            regexps: Default::default(),
             next_source_id: 0,
         };
         vm.regs[Reg::SymCount as usize] = Value::fix(0);
@@ -1109,6 +1112,48 @@ impl Vm {
         self.heap.become_traced(s, WIDENED, Value::FALSE);
         self.heap.set(s, 0, w);
         Ok(())
+    }
+
+    /// Characters `start..end` of `s` as text, without a copy, if `s` is
+    /// narrow and they are all ASCII (`end` must not pass the string).
+    pub fn ascii_chars(&self, s: Value, start: usize, end: usize) -> Option<&str> {
+        let (b, len) = self.string_word(s);
+        if len & STRING_WIDE != 0 || !b.is_ref() || self.heap.tag(b) != STRING {
+            return None;
+        }
+        let words = self.heap.payload(b).get(1..)?;
+        let bytes: &[u8] = bytemuck::cast_slice(words);
+        let bytes = bytes.get(start..end)?;
+        if !bytes.is_ascii() {
+            return None;
+        }
+        std::str::from_utf8(bytes).ok()
+    }
+
+    /// Characters `start..end` of `s` (in range) as UTF-8.
+    pub fn string_utf8(&self, s: Value, start: usize, end: usize) -> String {
+        let (b, len) = self.string_word(s);
+        if !b.is_ref() || self.heap.tag(b) != STRING {
+            return String::new();
+        }
+        let words = self.heap.payload(b).get(1..).unwrap_or(&[]);
+        if len & STRING_WIDE != 0 {
+            let units: &[u32] = bytemuck::cast_slice(words);
+            units
+                .get(start..end)
+                .unwrap_or(&[])
+                .iter()
+                .map(|&u| char::from_u32(u).unwrap_or('\u{fffd}'))
+                .collect()
+        } else {
+            let bytes: &[u8] = bytemuck::cast_slice(words);
+            bytes
+                .get(start..end)
+                .unwrap_or(&[])
+                .iter()
+                .map(|&b| char::from(b))
+                .collect()
+        }
     }
 
     /// The characters of a string.
