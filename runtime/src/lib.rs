@@ -101,6 +101,7 @@ const OS: &str = include_str!("os.scm");
 const SRFI: &str = include_str!("srfi.scm");
 const CHARSET: &str = include_str!("charset.scm");
 const REGEXP: &str = include_str!("regexp.scm");
+const JSON: &str = include_str!("json.scm");
 
 /// Why an evaluation failed.
 ///
@@ -1008,6 +1009,7 @@ impl Runtime {
         self.eval_source(SRFI, Some("srfi.scm"))?;
         self.eval_source(CHARSET, Some("charset.scm"))?;
         self.eval_source(REGEXP, Some("regexp.scm"))?;
+        self.eval_source(JSON, Some("json.scm"))?;
         self.eval_source(REPL, Some("repl.scm"))?;
         compile::library::record_builtins(&mut self.vm).map_err(|e| self.convert(e))?;
         self.vm.hide_internals().map_err(|e| self.convert(e))?;
@@ -2230,6 +2232,7 @@ mod boot_source_tests {
             ("srfi.scm", super::SRFI),
             ("charset.scm", super::CHARSET),
             ("regexp.scm", super::REGEXP),
+            ("json.scm", super::JSON),
             ("repl.scm", super::REPL),
         ] {
             for line in text.lines() {

@@ -642,7 +642,7 @@ pub(super) fn consume(vm: &mut Vm, slot: usize, n: usize) {
 /// Make sure the input port at `stack[slot]` has unread text, or (with
 /// `more`) read more and append it. `false` at end of input; raises
 /// `Exn::Block` when the data is not there yet.
-fn fill(vm: &mut Vm, slot: usize, more: bool) -> VmResult<bool> {
+pub(super) fn fill(vm: &mut Vm, slot: usize, more: bool) -> VmResult<bool> {
     let p = vm.stack[slot];
     let k = port_kind(vm, p);
     if !matches!(k, kind::STRING_IN | kind::STDIN | kind::FD_IN) {

@@ -18,6 +18,7 @@ pub mod data;
 pub mod fs;
 pub mod hash;
 pub mod io;
+pub mod json;
 pub mod list;
 pub mod net;
 pub mod number;
@@ -118,6 +119,7 @@ pub static PRIMITIVES: LazyLock<Vec<PrimDef>> = LazyLock::new(|| {
         crate::future::DEFS,
         bits::DEFS,
         regexp::DEFS,
+        json::DEFS,
     ]
     .concat()
 });
