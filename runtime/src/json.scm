@@ -137,19 +137,13 @@
       (let loop ()
         (let ((line (read-line in)))
           (cond ((eof-object? line) line)
-                ((string=? (string-trim-both%json line) "") (loop))
+                ((string-null? (string-trim-both line)) (loop))
                 (else
                  (let* ((p (open-input-string line))
                         (v (json-read p)))
                    (if (not (eof-object? (json-read p)))
                        (json%fail "json-lines-read" "more than one value on a line" line))
                    v))))))))
-
-(define (string-trim-both%json s)
-  (let loop ((i 0))
-    (if (and (< i (string-length s)) (char-whitespace? (string-ref s i)))
-        (loop (+ i 1))
-        (substring s i (string-length s)))))
 
 (define (json-sequence-read . port)
   (let ((in (json%in "json-sequence-read" port)))

@@ -100,6 +100,7 @@ const NET: &str = include_str!("net.scm");
 const OS: &str = include_str!("os.scm");
 const SRFI: &str = include_str!("srfi.scm");
 const CHARSET: &str = include_str!("charset.scm");
+const STRINGS: &str = include_str!("strings.scm");
 const REGEXP: &str = include_str!("regexp.scm");
 const JSON: &str = include_str!("json.scm");
 
@@ -1008,6 +1009,7 @@ impl Runtime {
         self.eval_source(OS, Some("os.scm"))?;
         self.eval_source(SRFI, Some("srfi.scm"))?;
         self.eval_source(CHARSET, Some("charset.scm"))?;
+        self.eval_source(STRINGS, Some("strings.scm"))?;
         self.eval_source(REGEXP, Some("regexp.scm"))?;
         self.eval_source(JSON, Some("json.scm"))?;
         self.eval_source(REPL, Some("repl.scm"))?;
@@ -2231,6 +2233,7 @@ mod boot_source_tests {
             ("os.scm", super::OS),
             ("srfi.scm", super::SRFI),
             ("charset.scm", super::CHARSET),
+            ("strings.scm", super::STRINGS),
             ("regexp.scm", super::REGEXP),
             ("json.scm", super::JSON),
             ("repl.scm", super::REPL),

@@ -1,6 +1,6 @@
 //! Characters, strings and symbols (R7RS 6.5, 6.6, 6.7), plus the UTF-8
-//! conversions of 6.9 and a few SRFI-13 style helpers (`string-join`,
-//! `string-index`, `string-contains`).
+//! conversions of 6.9 and SRFI-130's `string-join` (the rest of SRFI-130
+//! is Scheme, in `strings.scm`).
 //!
 //! Strings are fixed-length arrays of chars in the heap (UTF-32, two per
 //! word). Every string this module allocates has its padding half-word
@@ -68,9 +68,7 @@ pub const DEFS: &[PrimDef] = &[
     def("string-upcase", 1, 1, string_upcase),
     def("string-downcase", 1, 1, string_downcase),
     def("string-foldcase", 1, 1, string_foldcase),
-    def("string-join", 1, 2, string_join),
-    def("string-index", 2, 4, string_index),
-    def("string-contains", 2, 4, string_contains),
+    def("string-join", 1, 3, string_join),
     def("symbol?", 1, 1, symbol_p),
     def("keyword?", 1, 1, keyword_p),
     def("symbol->string", 1, 1, symbol_to_string),
@@ -520,6 +518,9 @@ fn string_foldcase(vm: &mut Vm, base: usize, _: usize) -> VmResult<Value> {
     map_text(vm, base, "string-foldcase", fold_text)
 }
 
+/// `(string-join strings [delimiter grammar])`: SRFI-130's, the grammar
+/// one of `infix` (the default), `strict-infix` (an empty list is an
+/// error), `prefix` or `suffix` (the delimiter before or after each).
 fn string_join(vm: &mut Vm, base: usize, argc: usize) -> VmResult<Value> {
     let items = list_arg(vm, "string-join", base, 0)?;
     let delim = match opt_arg(vm, base, argc, 1) {
@@ -529,41 +530,38 @@ fn string_join(vm: &mut Vm, base: usize, argc: usize) -> VmResult<Value> {
         }
         None => " ".to_string(),
     };
+    let grammar = match opt_arg(vm, base, argc, 2) {
+        None => "infix".to_string(),
+        Some(g) if vm.is(g, SYMBOL) => vm.symbol_name(g),
+        Some(g) => return Err(vm.type_error("string-join", "a grammar symbol", g)),
+    };
+    if !matches!(
+        grammar.as_str(),
+        "infix" | "strict-infix" | "prefix" | "suffix"
+    ) {
+        let g = arg(vm, base, 2);
+        return Err(vm.error(
+            "string-join: grammar must be infix, strict-infix, prefix or suffix",
+            &[g],
+        ));
+    }
+    if items.is_empty() && grammar == "strict-infix" {
+        return Err(vm.error("string-join: an empty list under strict-infix", &[]));
+    }
     let mut out = String::new();
     for (k, &s) in items.iter().enumerate() {
         if !vm.is(s, STRING) {
             return Err(vm.type_error("string-join", "a list of strings", s));
         }
-        if k > 0 {
+        if grammar == "prefix" || (k > 0 && grammar != "suffix") {
             out.push_str(&delim);
         }
         out.extend((0..vm.string_len(s)).map(|i| vm.string_ref(s, i)));
+        if grammar == "suffix" {
+            out.push_str(&delim);
+        }
     }
     vm.string(&out)
-}
-
-fn string_index(vm: &mut Vm, base: usize, argc: usize) -> VmResult<Value> {
-    let s = str_arg(vm, "string-index", base, 0)?;
-    let c = vm.char_arg("string-index", base, 1)?;
-    let len = vm.string_len(s);
-    let (start, end) = vm.range_args("string-index", base, argc, 2, len)?;
-    Ok((start..end)
-        .find(|&i| vm.string_ref(s, i) == c)
-        .map_or(Value::FALSE, |i| Value::fix(i as i64)))
-}
-
-fn string_contains(vm: &mut Vm, base: usize, argc: usize) -> VmResult<Value> {
-    let s = str_arg(vm, "string-contains", base, 0)?;
-    let pat = str_arg(vm, "string-contains", base, 1)?;
-    let len = vm.string_len(s);
-    let (start, end) = vm.range_args("string-contains", base, argc, 2, len)?;
-    let m = vm.string_len(pat);
-    if m > end - start {
-        return Ok(Value::FALSE);
-    }
-    let found = (start..=end - m)
-        .find(|&i| (0..m).all(|j| vm.string_ref(s, i + j) == vm.string_ref(pat, j)));
-    Ok(found.map_or(Value::FALSE, |i| Value::fix(i as i64)))
 }
 
 // ---- symbols ---------------------------------------------------------------------------

@@ -1,0 +1,10 @@
+;; The same as json.scm's whole read, with guile-json.
+(use-modules (json) (ice-9 rdelim))
+(define file (cadr (command-line)))
+(define t0 (get-internal-real-time))
+(define v (call-with-input-file file json->scm))
+(display "read ")
+(display (/ (- (get-internal-real-time) t0) (/ internal-time-units-per-second 1000.0)))
+(display " ")
+(display (vector-length v))
+(newline)
