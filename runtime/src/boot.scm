@@ -501,17 +501,21 @@
            (if (and (pair? fail) (pair? (cdr fail))) ((cadr fail) v) v))
           ((pair? fail) ((car fail)))
           (else (error "hash-table-ref: key not found" key)))))
-(define (hash-table-update! table key f . default)
-  (hash-table-set! table key
-                   (f (if (pair? default)
-                          (hash-table-ref table key (car default))
-                          (hash-table-ref table key)))))
+;; (hash-table-update! table key f [failure [success]]): SRFI-69's, with
+;; SRFI-125's success procedure.
+(define (hash-table-update! table key f . more)
+  (hash-table-set! table key (f (apply hash-table-ref table key more))))
 (define (hash-table-update!/default table key f default)
   (hash-table-set! table key (f (hash-table-ref/default table key default))))
 (define (hash-table-walk table f)
   (for-each (lambda (p) (f (car p) (cdr p))) (hash-table->alist table)))
-(define (hash-table-fold table kons knil)
-  (fold (lambda (p acc) (kons (car p) (cdr p) acc)) knil (hash-table->alist table)))
+;; (hash-table-fold kons knil table), SRFI-125's order, or SRFI-69's
+;; (hash-table-fold table kons knil).
+(define (hash-table-fold a b c)
+  (let ((table (if (hash-table? a) a c))
+        (kons (if (hash-table? a) b a))
+        (knil (if (hash-table? a) c b)))
+    (fold (lambda (p acc) (kons (car p) (cdr p) acc)) knil (hash-table->alist table))))
 ;; (alist->hash-table alist [equivalence [hash]]): the first association
 ;; of a key wins.
 (define (alist->hash-table alist . args)
@@ -531,6 +535,59 @@
   (if (not (hash-table? table2)) (error "hash-table-merge!: expected a hash table" table2))
   (for-each (lambda (p) (hash-table-set! table1 (car p) (cdr p))) (hash-table->alist table2))
   table1)
+
+;; Tables of a Scheme equivalence or hash function (kind GENERIC in
+;; prim/hash.rs, which hands their lookups and updates here): the same
+;; buckets as the native tables, chains of entries #(key value next).
+(define (%generic-index t key buckets)
+  (let ((h ((hash-table-hash-function t) key)))
+    (if (not (and (exact-integer? h) (>= h 0)))
+        (error "hash table: the hash function gave what is not a non-negative exact integer" h))
+    (modulo h (vector-length buckets))))
+(define (%generic-entry t key)
+  (let ((b (%hash-table-buckets t)) (same? (hash-table-equivalence-function t)))
+    (let loop ((e (vector-ref b (%generic-index t key b))))
+      (cond ((null? e) #f)
+            ((same? (vector-ref e 0) key) e)
+            (else (loop (vector-ref e 2)))))))
+(define (%generic-ref/default t key default)
+  (let ((e (%generic-entry t key))) (if e (vector-ref e 1) default)))
+(define (%generic-contains? t key) (if (%generic-entry t key) #t #f))
+(define (%generic-set! t key value)
+  (let ((e (%generic-entry t key)))
+    (if e
+        (vector-set! e 1 value)
+        (let ((n (hash-table-count t)))
+          (if (>= n (vector-length (%hash-table-buckets t))) (%generic-grow! t))
+          (let* ((b (%hash-table-buckets t)) (i (%generic-index t key b)))
+            (vector-set! b i (vector key value (vector-ref b i)))
+            (%hash-table-set-buckets! t b (+ n 1)))))))
+(define (%generic-grow! t)
+  (let* ((old (%hash-table-buckets t))
+         (new (make-vector (* 2 (vector-length old)) '())))
+    (do ((i 0 (+ i 1))) ((= i (vector-length old)))
+      (let loop ((e (vector-ref old i)))
+        (if (not (null? e))
+            (let ((next (vector-ref e 2)) (j (%generic-index t (vector-ref e 0) new)))
+              (vector-set! e 2 (vector-ref new j))
+              (vector-set! new j e)
+              (loop next)))))
+    (%hash-table-set-buckets! t new (hash-table-count t))))
+(define (%generic-delete! t key)
+  (let* ((b (%hash-table-buckets t))
+         (i (%generic-index t key b))
+         (same? (hash-table-equivalence-function t)))
+    (let loop ((prev #f) (e (vector-ref b i)))
+      (cond ((null? e) 0)
+            ((same? (vector-ref e 0) key)
+             (if prev (vector-set! prev 2 (vector-ref e 2)) (vector-set! b i (vector-ref e 2)))
+             (%hash-table-set-buckets! t b (- (hash-table-count t) 1))
+             1)
+            (else (loop e (vector-ref e 2)))))))
+(define (%generic-copy t . mutable)
+  (let ((c (make-hash-table (hash-table-equivalence-function t) (hash-table-hash-function t))))
+    (for-each (lambda (p) (%generic-set! c (car p) (cdr p))) (hash-table->alist t))
+    c))
 
 ;;; File and output helpers
 

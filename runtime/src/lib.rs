@@ -101,6 +101,7 @@ const OS: &str = include_str!("os.scm");
 const SRFI: &str = include_str!("srfi.scm");
 const CHARSET: &str = include_str!("charset.scm");
 const STRINGS: &str = include_str!("strings.scm");
+const COLLECTIONS: &str = include_str!("collections.scm");
 const REGEXP: &str = include_str!("regexp.scm");
 const JSON: &str = include_str!("json.scm");
 
@@ -1010,6 +1011,7 @@ impl Runtime {
         self.eval_source(SRFI, Some("srfi.scm"))?;
         self.eval_source(CHARSET, Some("charset.scm"))?;
         self.eval_source(STRINGS, Some("strings.scm"))?;
+        self.eval_source(COLLECTIONS, Some("collections.scm"))?;
         self.eval_source(REGEXP, Some("regexp.scm"))?;
         self.eval_source(JSON, Some("json.scm"))?;
         self.eval_source(REPL, Some("repl.scm"))?;
@@ -2194,6 +2196,7 @@ fn convert_in(vm: &mut Vm, e: Exn) -> Error {
         Exn::Abort(Abort::Escape) => Error::Escape,
         Exn::Abort(Abort::DamagedImage(m)) => Error::Image(m),
         Exn::Block { .. } => Error::Heap("internal: a wait escaped the scheduler".into()),
+        Exn::Redirect { to, .. } => Error::Heap(format!("internal: a call for `{to}` escaped")),
         Exn::Error {
             kind,
             message,
@@ -2234,6 +2237,7 @@ mod boot_source_tests {
             ("srfi.scm", super::SRFI),
             ("charset.scm", super::CHARSET),
             ("strings.scm", super::STRINGS),
+            ("collections.scm", super::COLLECTIONS),
             ("regexp.scm", super::REGEXP),
             ("json.scm", super::JSON),
             ("repl.scm", super::REPL),

@@ -63,7 +63,7 @@ const SCHEME_LIBS: &[&str] = &[
 /// The SRFIs imp provides (all or, for 1, the commonly used part).
 const SRFIS: &[i64] = &[
     0, 1, 2, 6, 8, 9, 11, 13, 14, 18, 23, 26, 27, 28, 30, 39, 62, 64, 69, 87, 98, 106, 111, 115,
-    130, 133, 143, 151, 158, 170, 180,
+    117, 125, 128, 130, 133, 143, 151, 158, 170, 180,
 ];
 
 /// What an import set makes visible.

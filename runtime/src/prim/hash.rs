@@ -25,24 +25,24 @@
 
 use imp_gc::Value;
 
-use super::{PrimDef, arg, def, equal, eqv, opt_arg};
+use super::{MANY, PrimDef, arg, def, equal, eqv, opt_arg};
 use crate::obj::{BIGNUM, BYTEVECTOR, FLONUM, HASH_TABLE, PAIR, STRING, VECTOR, WIDENED};
 use crate::vm::{Vm, VmResult};
 
 /// This module's primitives.
 pub const DEFS: &[PrimDef] = &[
-    def("make-hash-table", 0, 2, make_hash_table),
+    def("make-hash-table", 0, MANY, make_hash_table),
     def("make-eq-hash-table", 0, 1, make_eq_hash_table),
     def("make-eqv-hash-table", 0, 1, make_eqv_hash_table),
     def("make-equal-hash-table", 0, 1, make_equal_hash_table),
     def("make-string-hash-table", 0, 1, make_string_hash_table),
     def("hash-table?", 1, 1, hash_table_p),
     def("hash-table-ref/default", 3, 3, hash_table_ref_default),
-    def("hash-table-set!", 3, 3, hash_table_set),
-    def("hash-table-delete!", 2, 2, hash_table_delete),
+    def("hash-table-set!", 3, MANY, hash_table_set),
+    def("hash-table-delete!", 2, MANY, hash_table_delete),
     def("hash-table-contains?", 2, 2, hash_table_contains),
     def("hash-table-exists?", 2, 2, hash_table_contains),
-    def("hash-table-count", 1, 1, hash_table_count),
+    def("hash-table-count", 1, 2, hash_table_count),
     def("hash-table-size", 1, 1, hash_table_count),
     def("hash-table-keys", 1, 1, hash_table_keys),
     def("hash-table-values", 1, 1, hash_table_values),
@@ -62,6 +62,8 @@ pub const DEFS: &[PrimDef] = &[
         hash_table_equivalence_function,
     ),
     def("hash-table-hash-function", 1, 1, hash_table_hash_function),
+    def("%hash-table-buckets", 1, 1, hash_table_buckets),
+    def("%hash-table-set-buckets!", 3, 3, hash_table_set_buckets),
 ];
 
 /// Kind of a table keyed by `eq?`.
@@ -72,6 +74,12 @@ pub const EQV: i64 = 1;
 pub const EQUAL: i64 = 2;
 /// Kind of a table keyed by `string=?`.
 pub const STRING_EQ: i64 = 3;
+/// Kind of a table with a Scheme equivalence or hash function: its
+/// key-tag field holds `(equivalence . hash)`, and the lookups and
+/// updates are `boot.scm`'s (`%generic-…`), which keep the same buckets
+/// and entries, so everything that only reads them (counts, keys,
+/// values, walks, printing) is the same code for every kind.
+pub const GENERIC: i64 = 4;
 
 // Table fields.
 const KIND: usize = 0;
@@ -304,11 +312,25 @@ fn same_key(vm: &Vm, kind: i64, a: Value, b: Value) -> bool {
 /// (rehashed now if it was made under another: see "Keyed hashing").
 fn table_arg(vm: &mut Vm, who: &str, base: usize) -> VmResult<Value> {
     let t = vm.typed_arg(who, base, 0, HASH_TABLE, "a hash table")?;
+    if kind_of(vm, t) == GENERIC {
+        return Ok(t);
+    }
     if vm.heap.get(t, KEY_TAG) != Value::fix(vm.hash_key.tag) {
         let n = vm.heap.len(vm.heap.get(t, BUCKETS));
         grow(vm, base, n)?;
     }
     Ok(arg(vm, base, 0))
+}
+
+/// The table argument of a lookup or update (argument 0): a table of a
+/// Scheme equivalence or hash hands the call to `to` (`boot.scm`).
+#[inline(always)]
+fn keyed_table_arg(vm: &mut Vm, who: &str, to: &'static str, base: usize) -> VmResult<Value> {
+    let t = table_arg(vm, who, base)?;
+    if kind_of(vm, t) == GENERIC {
+        return Err(redirect(to));
+    }
+    Ok(t)
 }
 
 #[inline(always)]
@@ -374,35 +396,98 @@ fn grow(vm: &mut Vm, base: usize, n: usize) -> VmResult<()> {
     Ok(())
 }
 
+/// `(make-hash-table [equivalence [hash arg ...]])` (SRFI-69): a native
+/// table when the equivalence is `eq?`, `eqv?`, `equal?` or `string=?`
+/// and the hash, if given, is one of the built-in ones; otherwise a
+/// table that calls the given procedures (`GENERIC`). Without a hash,
+/// `string-ci=?` hashes with `string-ci-hash` and any other equivalence
+/// with `hash`. Further arguments (a size) are accepted and ignored.
 fn make_hash_table(vm: &mut Vm, base: usize, argc: usize) -> VmResult<Value> {
-    let kind = match opt_arg(vm, base, argc, 0) {
-        None => EQUAL,
-        Some(_) => {
-            let mut kind = None;
-            for (name, k) in [
-                ("eq?", EQ),
-                ("eqv?", EQV),
-                ("equal?", EQUAL),
-                ("string=?", STRING_EQ),
-            ] {
-                let sym = vm.intern(name)?;
-                if vm.global_value(sym) == arg(vm, base, 0) {
-                    kind = Some(k);
-                    break;
-                }
-            }
-            match kind {
-                Some(k) => k,
-                None => {
-                    let f = arg(vm, base, 0);
-                    return Err(
-                        vm.error("make-hash-table: unsupported equivalence procedure", &[f])
-                    );
-                }
+    let Some(equiv) = opt_arg(vm, base, argc, 0) else {
+        return new_table(vm, EQUAL);
+    };
+    if !vm.is_procedure(equiv) {
+        // A comparator (SRFI-125): `boot.scm` takes its procedures out.
+        return Err(redirect("%make-hash-table/comparator"));
+    }
+    let mut kind = None;
+    for (name, k) in [
+        ("eq?", EQ),
+        ("eqv?", EQV),
+        ("equal?", EQUAL),
+        ("string=?", STRING_EQ),
+    ] {
+        if global_named(vm, name)? == equiv {
+            kind = Some(k);
+            break;
+        }
+    }
+    let hash = opt_arg(vm, base, argc, 1);
+    let mut builtin_hash = hash.is_none();
+    if let Some(h) = hash {
+        for name in [
+            "hash",
+            "equal-hash",
+            "string-hash",
+            "string-ci-hash",
+            "eq-hash",
+            "eqv-hash",
+            "hash-by-identity",
+        ] {
+            let sym = vm.intern(name)?;
+            if vm.global_value(sym) == h {
+                builtin_hash = true;
             }
         }
+    }
+    if let (Some(k), true) = (kind, builtin_hash) {
+        return new_table(vm, k);
+    }
+    let hash = match hash {
+        Some(h) if !vm.is_procedure(h) => {
+            return Err(vm.type_error("make-hash-table", "a hash procedure", h));
+        }
+        Some(h) => h,
+        None if global_named(vm, "string-ci=?")? == equiv => global_named(vm, "string-ci-hash")?,
+        None => global_named(vm, "hash")?,
     };
-    new_table(vm, kind)
+    vm.stack.push(hash);
+    let t = new_table(vm, GENERIC);
+    let hash = vm.stack.pop().unwrap_or(Value::FALSE);
+    let t = t?;
+    vm.stack.push(t);
+    let fs = vm.cons(arg(vm, base, 0), hash);
+    let t = vm.stack.pop().unwrap_or(Value::FALSE);
+    vm.heap.set(t, KEY_TAG, fs?);
+    Ok(t)
+}
+
+/// `(%hash-table-buckets table)`: its bucket vector (for `boot.scm`'s
+/// procedures on tables of a Scheme equivalence or hash).
+fn hash_table_buckets(vm: &mut Vm, base: usize, _: usize) -> VmResult<Value> {
+    let t = vm.typed_arg("%hash-table-buckets", base, 0, HASH_TABLE, "a hash table")?;
+    Ok(vm.heap.get(t, BUCKETS))
+}
+
+/// `(%hash-table-set-buckets! table buckets count)`: give a table of
+/// kind `GENERIC` new buckets (a vector whose length is a power of two)
+/// and its entry count.
+fn hash_table_set_buckets(vm: &mut Vm, base: usize, _: usize) -> VmResult<Value> {
+    let t = vm.typed_arg(
+        "%hash-table-set-buckets!",
+        base,
+        0,
+        HASH_TABLE,
+        "a hash table",
+    )?;
+    let b = vm.typed_arg("%hash-table-set-buckets!", base, 1, VECTOR, "a vector")?;
+    let n = arg(vm, base, 2);
+    if kind_of(vm, t) != GENERIC || !vm.heap.len(b).is_power_of_two() || !n.is_fixnum() {
+        return Err(vm.error("%hash-table-set-buckets!: not a table of that kind", &[t]));
+    }
+    vm.heap.set(t, BUCKETS, b);
+    vm.heap.set(t, COUNT, n);
+    Ok(Value::UNSPECIFIED)
 }
 
 fn make_eq_hash_table(vm: &mut Vm, _: usize, _: usize) -> VmResult<Value> {
@@ -426,7 +511,7 @@ fn hash_table_p(vm: &mut Vm, base: usize, _: usize) -> VmResult<Value> {
 }
 
 fn hash_table_ref_default(vm: &mut Vm, base: usize, _: usize) -> VmResult<Value> {
-    let t = table_arg(vm, "hash-table-ref/default", base)?;
+    let t = keyed_table_arg(vm, "hash-table-ref/default", "%generic-ref/default", base)?;
     let key = arg(vm, base, 1);
     let h = key_hash(vm, kind_of(vm, t), key);
     let e = find_entry(vm, t, key, h);
@@ -437,8 +522,22 @@ fn hash_table_ref_default(vm: &mut Vm, base: usize, _: usize) -> VmResult<Value>
     })
 }
 
-fn hash_table_set(vm: &mut Vm, base: usize, _: usize) -> VmResult<Value> {
-    let t = table_arg(vm, "hash-table-set!", base)?;
+/// A call the natives leave to `boot.scm`: `to` takes it.
+fn redirect(to: &'static str) -> crate::vm::Exn {
+    crate::vm::Exn::Redirect {
+        to,
+        argc: 0,
+        tail: false,
+    }
+}
+
+/// `(hash-table-set! table key value ...)` (several pairs: SRFI-125's,
+/// in `boot.scm`).
+fn hash_table_set(vm: &mut Vm, base: usize, argc: usize) -> VmResult<Value> {
+    if argc != 3 {
+        return Err(redirect("%hash-table-set!/pairs"));
+    }
+    let t = keyed_table_arg(vm, "hash-table-set!", "%generic-set!", base)?;
     let key = arg(vm, base, 1);
     let h = key_hash(vm, kind_of(vm, t), key);
     let e = find_entry(vm, t, key, h);
@@ -465,8 +564,13 @@ fn hash_table_set(vm: &mut Vm, base: usize, _: usize) -> VmResult<Value> {
     Ok(Value::UNSPECIFIED)
 }
 
-fn hash_table_delete(vm: &mut Vm, base: usize, _: usize) -> VmResult<Value> {
-    let t = table_arg(vm, "hash-table-delete!", base)?;
+/// `(hash-table-delete! table key ...)`: how many of the keys were there
+/// (several keys: `boot.scm`).
+fn hash_table_delete(vm: &mut Vm, base: usize, argc: usize) -> VmResult<Value> {
+    if argc != 2 {
+        return Err(redirect("%hash-table-delete!/keys"));
+    }
+    let t = keyed_table_arg(vm, "hash-table-delete!", "%generic-delete!", base)?;
     let key = arg(vm, base, 1);
     let kind = kind_of(vm, t);
     let h = key_hash(vm, kind, key);
@@ -484,22 +588,28 @@ fn hash_table_delete(vm: &mut Vm, base: usize, _: usize) -> VmResult<Value> {
             }
             let count = count_of(vm, t) - 1;
             vm.heap.set(t, COUNT, Value::fix(count as i64));
-            break;
+            return Ok(Value::fix(1));
         }
         prev = e;
         e = next;
     }
-    Ok(Value::UNSPECIFIED)
+    Ok(Value::fix(0))
 }
 
 fn hash_table_contains(vm: &mut Vm, base: usize, _: usize) -> VmResult<Value> {
-    let t = table_arg(vm, "hash-table-contains?", base)?;
+    let t = keyed_table_arg(vm, "hash-table-contains?", "%generic-contains?", base)?;
     let key = arg(vm, base, 1);
     let h = key_hash(vm, kind_of(vm, t), key);
     Ok(Value::bool(!find_entry(vm, t, key, h).is_nil()))
 }
 
-fn hash_table_count(vm: &mut Vm, base: usize, _: usize) -> VmResult<Value> {
+/// `(hash-table-count table)`, SRFI-69's size; `(hash-table-count pred
+/// table)`, SRFI-125's count of the entries `pred` holds for, is
+/// `boot.scm`'s.
+fn hash_table_count(vm: &mut Vm, base: usize, argc: usize) -> VmResult<Value> {
+    if argc == 2 {
+        return Err(redirect("%hash-table-count/pred"));
+    }
     let t = table_arg(vm, "hash-table-count", base)?;
     Ok(Value::fix(count_of(vm, t) as i64))
 }
@@ -558,7 +668,7 @@ fn hash_table_clear(vm: &mut Vm, base: usize, _: usize) -> VmResult<Value> {
 }
 
 fn hash_table_copy(vm: &mut Vm, base: usize, _: usize) -> VmResult<Value> {
-    let t = table_arg(vm, "hash-table-copy", base)?;
+    let t = keyed_table_arg(vm, "hash-table-copy", "%generic-copy", base)?;
     let n = vm.heap.len(vm.heap.get(t, BUCKETS));
     let start = vm.stack.len();
     let new = vm.make_vector(n, Value::NIL)?;
@@ -604,6 +714,10 @@ fn global_named(vm: &mut Vm, name: &str) -> VmResult<Value> {
 
 fn hash_table_equivalence_function(vm: &mut Vm, base: usize, _: usize) -> VmResult<Value> {
     let t = table_arg(vm, "hash-table-equivalence-function", base)?;
+    if kind_of(vm, t) == GENERIC {
+        let fs = vm.heap.get(t, KEY_TAG);
+        return Ok(vm.heap.get(fs, 0));
+    }
     let name = match kind_of(vm, t) {
         EQ => "eq?",
         EQV => "eqv?",
@@ -617,6 +731,10 @@ fn hash_table_equivalence_function(vm: &mut Vm, base: usize, _: usize) -> VmResu
 /// hashes by content, is also an `eqv?` hash: `eqv?` objects are `equal?`).
 fn hash_table_hash_function(vm: &mut Vm, base: usize, _: usize) -> VmResult<Value> {
     let t = table_arg(vm, "hash-table-hash-function", base)?;
+    if kind_of(vm, t) == GENERIC {
+        let fs = vm.heap.get(t, KEY_TAG);
+        return Ok(vm.heap.get(fs, 1));
+    }
     let name = match kind_of(vm, t) {
         EQ => "hash-by-identity",
         STRING_EQ => "string-hash",
@@ -870,10 +988,14 @@ mod tests {
     #[test]
     fn errors() {
         assert!(
-            err("(make-hash-table (lambda (a b) #t))")
-                .contains("make-hash-table: unsupported equivalence procedure")
+            err("(make-hash-table 42)")
+                .contains("make-hash-table: expected an equivalence procedure or a comparator")
         );
-        assert!(err("(make-hash-table string-ci=?)").contains("unsupported equivalence"));
+        assert!(err("(make-hash-table equal? 42)").contains("expected a hash procedure"));
+        assert!(
+            err("(hash-table-set! (make-hash-table equal? (lambda (k . b) 'x)) 1 2)")
+                .contains("the hash function gave what is not a non-negative exact integer")
+        );
         assert!(err("(hash-table-set! (vector) 1 2)").contains("hash-table-set!"));
         assert!(err("(hash-table-ref/default '() 1 2)").contains("hash-table-ref/default"));
         assert!(err("(hash-table-count 5)").contains("hash-table-count"));

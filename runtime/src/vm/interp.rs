@@ -149,8 +149,25 @@ impl Vm {
                 }
             }
             Exn::Block { wait, argc, tail } => self.block(wait, argc, tail),
+            Exn::Redirect { to, argc, tail } => self.redirect(to, argc, tail),
             abort => self.abort(abort),
         }
+    }
+
+    /// Make the call at the stack top (a primitive's, which redirected
+    /// it) again with the procedure that is the value of global `to`.
+    fn redirect(&mut self, to: &'static str, argc: usize, tail: bool) -> VmResult<()> {
+        let f = match self.internal_lookup(to).or_else(|| self.symbol_lookup(to)) {
+            Some(sym) => self.global_value(sym),
+            None => Value::UNDEFINED,
+        };
+        if !self.is_procedure(f) {
+            let e = self.error(format!("internal: no procedure `{to}`"), &[]);
+            return self.handle_error(e);
+        }
+        let f_idx = self.stack.len() - argc - 1;
+        self.stack[f_idx] = f;
+        self.redo_call(argc, tail)
     }
 
     /// Make the blocked primitive call at the stack top wait for `wait`,
@@ -486,6 +503,7 @@ impl Vm {
                 Ok(v)
             }
             Err(Exn::Block { wait, .. }) => Err(Exn::Block { wait, argc, tail }),
+            Err(Exn::Redirect { to, .. }) => Err(Exn::Redirect { to, argc, tail }),
             Err(e) => Err(e),
         }
     }
@@ -1360,6 +1378,9 @@ impl Vm {
                                         argc: a,
                                         tail,
                                     });
+                                }
+                                Err(Exn::Redirect { to, .. }) => {
+                                    return Err(Exn::Redirect { to, argc: a, tail });
                                 }
                                 Err(e) => return Err(e),
                             };

@@ -130,6 +130,19 @@ pub enum Exn {
         /// Was the call in tail position?
         tail: bool,
     },
+    /// A primitive hands its call, unchanged, to the Scheme procedure
+    /// that is the value of the (internal) global `to`: a hash table with
+    /// a Scheme equivalence or hash function is served by `boot.scm`'s
+    /// procedures, while the primitive stays the fast path for the rest.
+    /// Raised before any effect.
+    Redirect {
+        /// The global whose procedure takes the call.
+        to: &'static str,
+        /// The call's argument count (filled in by `do_call`).
+        argc: usize,
+        /// Was the call in tail position?
+        tail: bool,
+    },
 }
 
 /// Something outside the VM a thread can wait for.
