@@ -415,3 +415,418 @@
       (if (stop? seed)
           (begin (for-each (lambda (x) (list-queue-add-back! q x)) acc) q)
           (loop (successor seed) (cons (mapper seed) acc))))))
+
+;; ---- SRFI-132 (sort libraries) past list-sort and vector-sort, and SRFI-95 ----
+;; Every sort here is stable (boot.scm's merge sort, and the native sort of
+;; primitive orders, which keeps equal elements in order).
+
+(define (list-stable-sort less? l) (list-sort less? l))
+(define (list-sort! less? l) (list-sort less? l))
+(define (list-stable-sort! less? l) (list-sort less? l))
+(define (vector-stable-sort less? v . range) (apply vector-sort less? v range))
+(define (vector-stable-sort! less? v . range) (apply vector-sort! less? v range))
+
+(define (list-sorted? less? l)
+  (if (not (list? l)) (error "list-sorted?: expected a list" l))
+  (or (null? l)
+      (let loop ((prev (car l)) (rest (cdr l)))
+        (or (null? rest)
+            (and (not (less? (car rest) prev)) (loop (car rest) (cdr rest)))))))
+
+(define (vector-sorted? less? v . range)
+  (let* ((r (%vector-range 'vector-sorted? v range)) (start (car r)) (end (cdr r)))
+    (let loop ((i (+ start 1)))
+      (or (>= i end)
+          (and (not (less? (vector-ref v i) (vector-ref v (- i 1)))) (loop (+ i 1)))))))
+
+;; Merge two sorted lists, stably (a's elements first among equals).
+(define (list-merge less? a b)
+  (if (not (and (list? a) (list? b))) (error "list-merge: expected two lists" a b))
+  (let loop ((a a) (b b) (acc '()))
+    (cond ((null? a) (append-reverse acc b))
+          ((null? b) (append-reverse acc a))
+          ((less? (car b) (car a)) (loop a (cdr b) (cons (car b) acc)))
+          (else (loop (cdr a) b (cons (car a) acc))))))
+(define (list-merge! less? a b) (list-merge less? a b))
+
+(define (vector-merge less? v1 v2 . opt)
+  (let* ((start1 (if (pair? opt) (car opt) 0))
+         (end1 (if (and (pair? opt) (pair? (cdr opt))) (cadr opt) (vector-length v1)))
+         (rest (if (and (pair? opt) (pair? (cdr opt))) (cddr opt) '()))
+         (start2 (if (pair? rest) (car rest) 0))
+         (end2 (if (and (pair? rest) (pair? (cdr rest))) (cadr rest) (vector-length v2)))
+         (out (make-vector (+ (- end1 start1) (- end2 start2)))))
+    (%vector-range 'vector-merge v1 (list start1 end1))
+    (%vector-range 'vector-merge v2 (list start2 end2))
+    (vector-merge%into! less? out 0 v1 start1 end1 v2 start2 end2)
+    out))
+
+(define (vector-merge! less? to v1 v2 . opt)
+  (let* ((start (if (pair? opt) (car opt) 0))
+         (opt (if (pair? opt) (cdr opt) '()))
+         (start1 (if (pair? opt) (car opt) 0))
+         (end1 (if (and (pair? opt) (pair? (cdr opt))) (cadr opt) (vector-length v1)))
+         (rest (if (and (pair? opt) (pair? (cdr opt))) (cddr opt) '()))
+         (start2 (if (pair? rest) (car rest) 0))
+         (end2 (if (and (pair? rest) (pair? (cdr rest))) (cadr rest) (vector-length v2))))
+    (%vector-range 'vector-merge! v1 (list start1 end1))
+    (%vector-range 'vector-merge! v2 (list start2 end2))
+    (%vector-range 'vector-merge! to (list start (+ start (- end1 start1) (- end2 start2))))
+    (vector-merge%into! less? to start v1 start1 end1 v2 start2 end2)))
+
+(define (vector-merge%into! less? out at v1 i end1 v2 j end2)
+  (let loop ((k at) (i i) (j j))
+    (cond ((and (= i end1) (= j end2)) (if #f #f))
+          ((= i end1) (vector-set! out k (vector-ref v2 j)) (loop (+ k 1) i (+ j 1)))
+          ((= j end2) (vector-set! out k (vector-ref v1 i)) (loop (+ k 1) (+ i 1) j))
+          ((less? (vector-ref v2 j) (vector-ref v1 i))
+           (vector-set! out k (vector-ref v2 j)) (loop (+ k 1) i (+ j 1)))
+          (else (vector-set! out k (vector-ref v1 i)) (loop (+ k 1) (+ i 1) j)))))
+
+(define (list-delete-neighbor-dups same? l)
+  (if (not (list? l)) (error "list-delete-neighbor-dups: expected a list" l))
+  (if (null? l)
+      '()
+      (let loop ((prev (car l)) (rest (cdr l)) (acc (list (car l))))
+        (cond ((null? rest) (reverse acc))
+              ((same? prev (car rest)) (loop prev (cdr rest) acc))
+              (else (loop (car rest) (cdr rest) (cons (car rest) acc)))))))
+(define (list-delete-neighbor-dups! same? l) (list-delete-neighbor-dups same? l))
+
+(define (vector-delete-neighbor-dups same? v . range)
+  (let* ((r (%vector-range 'vector-delete-neighbor-dups v range)) (start (car r)) (end (cdr r)))
+    (if (= start end)
+        (vector)
+        (let loop ((i (+ start 1)) (prev (vector-ref v start)) (acc (list (vector-ref v start))))
+          (cond ((= i end) (list->vector (reverse acc)))
+                ((same? prev (vector-ref v i)) (loop (+ i 1) prev acc))
+                (else (loop (+ i 1) (vector-ref v i) (cons (vector-ref v i) acc))))))))
+
+;; Remove neighbour duplicates of v[start..end] in place, moving what is
+;; kept to the front of the range; the index after the last kept element.
+(define (vector-delete-neighbor-dups! same? v . range)
+  (let* ((r (%vector-range 'vector-delete-neighbor-dups! v range)) (start (car r)) (end (cdr r)))
+    (if (= start end)
+        end
+        (let loop ((i (+ start 1)) (out (+ start 1)))
+          (cond ((= i end) out)
+                ((same? (vector-ref v (- out 1)) (vector-ref v i)) (loop (+ i 1) out))
+                (else (vector-set! v out (vector-ref v i)) (loop (+ i 1) (+ out 1))))))))
+
+;; Move the k smallest elements of v[start..end] to its first k places (in
+;; some order), by quickselect; returns nothing.
+(define (vector-separate! less? v k . range)
+  (let* ((r (%vector-range 'vector-separate! v range)) (start (car r)) (end (cdr r)))
+    (if (not (and (exact-integer? k) (<= 0 k (- end start))))
+        (error "vector-separate!: k out of range" k))
+    (if (< 0 k (- end start))
+        (vector%select! less? v (+ start k -1) start end))
+    (if #f #f)))
+
+;; The element that would be at index k (from start) if v[start..end] were
+;; sorted; v is reordered.
+(define (vector-select! less? v k . range)
+  (let* ((r (%vector-range 'vector-select! v range)) (start (car r)) (end (cdr r)))
+    (if (not (and (exact-integer? k) (<= 0 k) (< k (- end start))))
+        (error "vector-select!: k out of range" k))
+    (vector%select! less? v (+ start k) start end)
+    (vector-ref v (+ start k))))
+
+;; Quickselect: afterwards v[i] is the element sorted order puts there,
+;; with nothing greater before it and nothing smaller after it.
+(define (vector%select! less? v i start end)
+  (let loop ((lo start) (hi (- end 1)))
+    (if (< lo hi)
+        (let ((pivot (vector-ref v (+ lo (quotient (- hi lo) 2)))))
+          ;; Three-way partition of v[lo..hi] around pivot.
+          (let part ((lt lo) (k lo) (gt hi))
+            (if (<= k gt)
+                (let ((x (vector-ref v k)))
+                  (cond ((less? x pivot) (vector-swap! v lt k) (part (+ lt 1) (+ k 1) gt))
+                        ((less? pivot x) (vector-swap! v k gt) (part lt k (- gt 1)))
+                        (else (part lt (+ k 1) gt))))
+                (cond ((< i lt) (loop lo (- lt 1)))
+                      ((> i gt) (loop (+ gt 1) hi)))))))))
+
+(define (vector-find-median less? v knil . mean)
+  (vector-find-median! less? (vector-copy v) knil (if (pair? mean) (car mean) #f)))
+
+(define (vector-find-median! less? v knil . mean)
+  (let ((mean (if (and (pair? mean) (car mean)) (car mean) (lambda (a b) (/ (+ a b) 2))))
+        (n (vector-length v)))
+    (vector-sort! less? v)
+    (cond ((= n 0) knil)
+          ((odd? n) (vector-ref v (quotient n 2)))
+          (else (mean (vector-ref v (- (quotient n 2) 1)) (vector-ref v (quotient n 2)))))))
+
+;; SRFI-95: the sequence first, and an optional key.
+(define (sorted? seq less? . key)
+  (let ((less? (if (pair? key) (let ((k (car key))) (lambda (a b) (less? (k a) (k b)))) less?)))
+    (cond ((list? seq) (list-sorted? less? seq))
+          ((vector? seq) (vector-sorted? less? seq))
+          (else (error "sorted?: expected a list or a vector" seq)))))
+(define (merge a b less? . key)
+  (let ((less? (if (pair? key) (let ((k (car key))) (lambda (x y) (less? (k x) (k y)))) less?)))
+    (list-merge less? a b)))
+(define (merge! a b less? . key) (apply merge a b less? key))
+
+;; ---- SRFI-41: streams -----------------------------------------------------------
+;; A stream is a promise (R7RS's delay and delay-force, which run in
+;; constant space for iterative stream code) of either the empty list or a
+;; stream pair, whose car and cdr are promises too.
+
+(define-record-type <stream-pare>
+  (stream%make-pare kar kdr)
+  stream%pare?
+  (kar stream%kar)
+  (kdr stream%kdr))
+
+(define stream-null (delay '()))
+(define (stream? x) (promise? x))
+(define (stream-null? x) (and (promise? x) (null? (force x))))
+(define (stream-pair? x) (and (promise? x) (stream%pare? (force x))))
+
+(define-syntax stream-cons
+  (syntax-rules ()
+    ((_ obj strm) (delay (stream%make-pare (delay obj) (delay-force strm))))))
+
+(define (stream%check-pair who s)
+  (if (not (stream? s)) (error (string-append who ": expected a stream") s))
+  (let ((p (force s)))
+    (if (not (stream%pare? p)) (error (string-append who ": the stream is empty") s))
+    p))
+(define (stream-car s) (force (stream%kar (stream%check-pair "stream-car" s))))
+(define (stream-cdr s) (stream%kdr (stream%check-pair "stream-cdr" s)))
+
+(define-syntax stream-lambda
+  (syntax-rules ()
+    ((_ formals body0 body1 ...) (lambda formals (delay-force (let () body0 body1 ...))))))
+
+(define-syntax define-stream
+  (syntax-rules ()
+    ((_ (name . formals) body0 body1 ...) (define name (stream-lambda formals body0 body1 ...)))))
+
+(define-syntax stream
+  (syntax-rules ()
+    ((_) stream-null)
+    ((_ x y ...) (stream-cons x (stream y ...)))))
+
+(define-syntax stream-let
+  (syntax-rules ()
+    ((_ tag ((name val) ...) body1 body2 ...)
+     ((letrec ((tag (stream-lambda (name ...) body1 body2 ...))) tag) val ...))))
+
+(define (stream%check who s) (if (not (stream? s)) (error (string-append who ": expected a stream") s)))
+(define (stream%check-count who k)
+  (if (not (and (exact-integer? k) (>= k 0))) (error (string-append who ": expected a non-negative exact integer") k)))
+
+(define (list->stream l)
+  (if (not (list? l)) (error "list->stream: expected a list" l))
+  (let loop ((l l)) (if (null? l) stream-null (stream-cons (car l) (loop (cdr l))))))
+
+(define (port->stream . port)
+  (let ((p (if (pair? port) (car port) (current-input-port))))
+    (if (not (input-port? p)) (error "port->stream: expected an input port" p))
+    (let loop ()
+      (let ((c (read-char p)))
+        (if (eof-object? c) stream-null (stream-cons c (loop)))))))
+
+(define (stream->list . args)
+  (let* ((n (if (= (length args) 2) (car args) #f))
+         (s (if (= (length args) 2) (cadr args) (car args))))
+    (stream%check "stream->list" s)
+    (if n (stream%check-count "stream->list" n))
+    (let loop ((s s) (n n) (acc '()))
+      (if (or (and n (= n 0)) (stream-null? s))
+          (reverse acc)
+          (loop (stream-cdr s) (and n (- n 1)) (cons (stream-car s) acc))))))
+
+(define (stream-append . ss)
+  (for-each (lambda (s) (stream%check "stream-append" s)) ss)
+  (let outer ((ss ss))
+    (cond ((null? ss) stream-null)
+          (else
+           (let inner ((s (car ss)))
+             (if (stream-null? s)
+                 (outer (cdr ss))
+                 (stream-cons (stream-car s) (inner (stream-cdr s)))))))))
+
+(define (stream-concat ss)
+  (stream%check "stream-concat" ss)
+  (let outer ((ss ss))
+    (if (stream-null? ss)
+        stream-null
+        (let inner ((s (stream-car ss)))
+          (if (stream-null? s)
+              (outer (stream-cdr ss))
+              (stream-cons (stream-car s) (inner (stream-cdr s))))))))
+
+(define (stream-constant . objs)
+  (cond ((null? objs) stream-null)
+        (else (let loop ((l objs))
+                (if (null? l) (loop objs) (stream-cons (car l) (loop (cdr l))))))))
+
+(define (stream-drop k s)
+  (stream%check-count "stream-drop" k)
+  (stream%check "stream-drop" s)
+  (let loop ((k k) (s s))
+    (if (or (= k 0) (stream-null? s)) s (loop (- k 1) (stream-cdr s)))))
+
+(define (stream-drop-while pred s)
+  (stream%check "stream-drop-while" s)
+  (let loop ((s s))
+    (if (and (stream-pair? s) (pred (stream-car s))) (loop (stream-cdr s)) s)))
+
+(define (stream-filter pred s)
+  (stream%check "stream-filter" s)
+  (let loop ((s s))
+    (cond ((stream-null? s) stream-null)
+          ((pred (stream-car s)) (stream-cons (stream-car s) (loop (stream-cdr s))))
+          (else (loop (stream-cdr s))))))
+
+(define (stream-fold proc base s)
+  (stream%check "stream-fold" s)
+  (let loop ((acc base) (s s))
+    (if (stream-null? s) acc (loop (proc acc (stream-car s)) (stream-cdr s)))))
+
+(define (stream-for-each proc . ss)
+  (for-each (lambda (s) (stream%check "stream-for-each" s)) ss)
+  (let loop ((ss ss))
+    (if (not (any stream-null? ss))
+        (begin (apply proc (map stream-car ss)) (loop (map stream-cdr ss))))))
+
+(define (stream-from first . step)
+  (let ((step (if (pair? step) (car step) 1)))
+    (if (not (and (number? first) (number? step))) (error "stream-from: expected numbers" first step))
+    (let loop ((x first)) (stream-cons x (loop (+ x step))))))
+
+(define (stream-iterate proc base)
+  (let loop ((x base)) (stream-cons x (loop (proc x)))))
+
+(define (stream-length s)
+  (stream%check "stream-length" s)
+  (let loop ((n 0) (s s)) (if (stream-null? s) n (loop (+ n 1) (stream-cdr s)))))
+
+(define (stream-map proc . ss)
+  (if (null? ss) (error "stream-map: expected at least one stream"))
+  (for-each (lambda (s) (stream%check "stream-map" s)) ss)
+  (let loop ((ss ss))
+    (if (any stream-null? ss)
+        stream-null
+        (stream-cons (apply proc (map stream-car ss)) (loop (map stream-cdr ss))))))
+
+(define (stream-range first past . step)
+  (if (not (and (real? first) (real? past))) (error "stream-range: expected real numbers" first past))
+  (let* ((step (if (pair? step) (car step) (if (< first past) 1 -1)))
+         (done? (if (> step 0) (lambda (x) (>= x past)) (lambda (x) (<= x past)))))
+    (let loop ((x first)) (if (done? x) stream-null (stream-cons x (loop (+ x step)))))))
+
+(define (stream-ref s k)
+  (stream%check "stream-ref" s)
+  (stream%check-count "stream-ref" k)
+  (let loop ((s s) (k k))
+    (cond ((stream-null? s) (error "stream-ref: the stream is too short" k))
+          ((= k 0) (stream-car s))
+          (else (loop (stream-cdr s) (- k 1))))))
+
+(define (stream-reverse s)
+  (stream%check "stream-reverse" s)
+  (let loop ((s s) (acc stream-null))
+    (if (stream-null? s) acc (loop (stream-cdr s) (stream-cons (stream-car s) acc)))))
+
+(define (stream-scan proc base s)
+  (stream%check "stream-scan" s)
+  (let loop ((acc base) (s s))
+    (if (stream-null? s)
+        (stream acc)
+        (stream-cons acc (loop (proc acc (stream-car s)) (stream-cdr s))))))
+
+(define (stream-take k s)
+  (stream%check-count "stream-take" k)
+  (stream%check "stream-take" s)
+  (let loop ((k k) (s s))
+    (if (or (= k 0) (stream-null? s))
+        stream-null
+        (stream-cons (stream-car s) (loop (- k 1) (stream-cdr s))))))
+
+(define (stream-take-while pred s)
+  (stream%check "stream-take-while" s)
+  (let loop ((s s))
+    (if (and (stream-pair? s) (pred (stream-car s)))
+        (stream-cons (stream-car s) (loop (stream-cdr s)))
+        stream-null)))
+
+(define (stream-unfold mapper pred generator base)
+  (let loop ((seed base))
+    (if (pred seed) (stream-cons (mapper seed) (loop (generator seed))) stream-null)))
+
+;; (stream-unfolds gen seed): gen returns a new seed and one result per
+;; stream: (x) for an element, #f for none, () for the end of that stream.
+(define (stream-unfolds gen seed)
+  (define (results-stream)
+    (let loop ((seed seed))
+      (stream-cons (call-with-values (lambda () (gen seed)) list)
+                   (loop (car (call-with-values (lambda () (gen seed)) list))))))
+  (let* ((rs (results-stream))
+         (n (- (length (stream-car rs)) 1)))
+    (define (part i)
+      (let loop ((rs rs))
+        (let ((r (list-ref (stream-car rs) (+ i 1))))
+          (cond ((null? r) stream-null)
+                ((not r) (loop (stream-cdr rs)))
+                ((pair? r) (stream-cons (car r) (loop (stream-cdr rs))))
+                (else (error "stream-unfolds: a result must be a list or #f" r))))))
+    (apply values (map part (iota n)))))
+
+(define (stream-zip . ss)
+  (apply stream-map list ss))
+
+(define-syntax stream-of
+  (syntax-rules ()
+    ((_ expr clause ...) (stream-of%aux expr stream-null clause ...))))
+
+(define-syntax stream-of%aux
+  (syntax-rules (in is)
+    ((_ expr base) (stream-cons expr base))
+    ((_ expr base (var in s) clause ...)
+     (stream-let loop ((strm s))
+       (if (stream-null? strm)
+           base
+           (let ((var (stream-car strm)))
+             (stream-of%aux expr (loop (stream-cdr strm)) clause ...)))))
+    ((_ expr base (var is e) clause ...)
+     (let ((var e)) (stream-of%aux expr base clause ...)))
+    ((_ expr base pred clause ...)
+     (if pred (stream-of%aux expr base clause ...) base))))
+
+(define-syntax stream-match
+  (syntax-rules ()
+    ((_ strm-expr clause ...)
+     (let ((strm strm-expr))
+       (cond ((not (stream? strm)) (error "stream-match: expected a stream" strm))
+             ((stream-match%test strm clause) => car) ...
+             (else (error "stream-match: no pattern matches")))))))
+
+(define-syntax stream-match%test
+  (syntax-rules ()
+    ((_ strm (pattern fender expr))
+     (stream-match%pattern strm pattern () (and fender (list expr))))
+    ((_ strm (pattern expr))
+     (stream-match%pattern strm pattern () (list expr)))))
+
+(define-syntax stream-match%pattern
+  (syntax-rules (_)
+    ((_ strm () (binding ...) body)
+     (and (stream-null? strm) (let (binding ...) body)))
+    ((_ strm (_ . rest) (binding ...) body)
+     (and (stream-pair? strm)
+          (let ((strm (stream-cdr strm)))
+            (stream-match%pattern strm rest (binding ...) body))))
+    ((_ strm (var . rest) (binding ...) body)
+     (and (stream-pair? strm)
+          (let ((temp (stream-car strm)) (strm (stream-cdr strm)))
+            (stream-match%pattern strm rest ((var temp) binding ...) body))))
+    ((_ strm _ (binding ...) body)
+     (let (binding ...) body))
+    ((_ strm var (binding ...) body)
+     (let ((var strm) binding ...) body))))
