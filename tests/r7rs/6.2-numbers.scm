@@ -705,4 +705,16 @@
          (get-output-string p))
        => "100.0 -3/4")
 
+;; the exponent markers s f d l (all read as double), in source and by
+;; string->number, and with #e
+(check (list 1s2 1f2 1d2 1l2 1.5L-3 1S0) => '(100.0 100.0 100.0 100.0 0.0015 1.0))
+(check (map string->number '("1s2" "2f-1" "3d1" "4l0" "#e1.5d1")) => '(100.0 0.2 30.0 4.0 15))
+(check (string->number "1q2") => #f)
+(check (string->number "1d") => #f)
+;; every flonum prints so that it reads back as itself
+(for-each (lambda (x)
+            (check (string->number (number->string x)) => x))
+          (list 1.7976931348623157e308 5e-324 0.1 (/ 1.0 3) 123456789.123456789 -2.5e-300 1e21 1e22))
+(check (number->string 1.7976931348623157e308) => "1.7976931348623157e308")
+
 (report)

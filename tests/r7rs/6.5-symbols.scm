@@ -165,4 +165,21 @@
 #!no-fold-case
 (check (eq? 'Hello 'hello) => #f)
 
+;; a written symbol reads back as itself, barred where a reader could
+;; take it for something else
+(define (written x) (let ((p (open-output-string))) (write x p) (get-output-string p)))
+(check (written (string->symbol "+NaN.0abc")) => "|+NaN.0abc|")
+(check (written (string->symbol "-inf.0x")) => "|-inf.0x|")
+(check (written (string->symbol "+5")) => "|+5|")
+(check (written (string->symbol "1s2")) => "|1s2|")
+(check (written (string->symbol "a b")) => "|a b|")
+(check (written (string->symbol "")) => "||")
+(check (written 'plain) => "plain")
+(for-each (lambda (s)
+            (let ((sym (string->symbol s)))
+              (check (eq? (read (open-input-string (written sym))) sym) => #t)))
+          '("+NaN.0abc" "+nan.0" "-inf.0" "+i" "1+" "+5" "+.5" "-" "..." "." "1/2" "#t"
+            "a;b" "a\"b" "a|b" "" " " "\x0;" "λ" "a\nb" "+1i" "1e5" "1d5" "#x10" "@a" "'a"
+            "a,b" "{" "#" "1" "-1.5" "+a" ".a" "1@2" "A"))
+
 (report)

@@ -563,8 +563,15 @@ fn write_char(out: &mut String, c: char) {
 /// something else (`#`, `'`, `` ` ``, `,`), or contains a delimiter, a
 /// backslash or a control character.
 pub fn symbol_needs_bars(name: &str) -> bool {
+    // A name that starts like an infinity or a NaN is barred too, though
+    // this reader takes `+nan.0abc` for a symbol: other readers may not.
+    let numeric_prefix = ["+inf.0", "-inf.0", "+nan.0", "-nan.0"].iter().any(|p| {
+        name.get(..p.len())
+            .is_some_and(|head| head.eq_ignore_ascii_case(p))
+    });
     name.is_empty()
         || name == "."
+        || numeric_prefix
         || name.starts_with(['#', '\'', '`', ','])
         || name
             .chars()

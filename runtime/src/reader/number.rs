@@ -186,9 +186,12 @@ struct Decimal<'a> {
 
 impl<'a> Decimal<'a> {
     /// Validate `<decimal 10>` (sign already removed). At least one mantissa
-    /// digit; the exponent, if any, is `e`/`E`, an optional sign and digits.
+    /// digit; the exponent, if any, is a marker (`e`, or R7RS's `s f d l`
+    /// for the precisions imp reads all as double), an optional sign and
+    /// digits.
     fn parse(s: &'a str) -> Option<Decimal<'a>> {
-        let (mantissa, exp) = match s.find(['e', 'E']) {
+        const MARKERS: [char; 10] = ['e', 'E', 's', 'S', 'f', 'F', 'd', 'D', 'l', 'L'];
+        let (mantissa, exp) = match s.find(MARKERS) {
             Some(i) => (&s[..i], &s[i + 1..]),
             None => (s, ""),
         };
