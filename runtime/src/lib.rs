@@ -102,6 +102,7 @@ const SRFI: &str = include_str!("srfi.scm");
 const CHARSET: &str = include_str!("charset.scm");
 const STRINGS: &str = include_str!("strings.scm");
 const COLLECTIONS: &str = include_str!("collections.scm");
+const TIME: &str = include_str!("time.scm");
 const REGEXP: &str = include_str!("regexp.scm");
 const JSON: &str = include_str!("json.scm");
 
@@ -1012,6 +1013,7 @@ impl Runtime {
         self.eval_source(CHARSET, Some("charset.scm"))?;
         self.eval_source(STRINGS, Some("strings.scm"))?;
         self.eval_source(COLLECTIONS, Some("collections.scm"))?;
+        self.eval_source(TIME, Some("time.scm"))?;
         self.eval_source(REGEXP, Some("regexp.scm"))?;
         self.eval_source(JSON, Some("json.scm"))?;
         self.eval_source(REPL, Some("repl.scm"))?;
@@ -2238,6 +2240,7 @@ mod boot_source_tests {
             ("charset.scm", super::CHARSET),
             ("strings.scm", super::STRINGS),
             ("collections.scm", super::COLLECTIONS),
+            ("time.scm", super::TIME),
             ("regexp.scm", super::REGEXP),
             ("json.scm", super::JSON),
             ("repl.scm", super::REPL),

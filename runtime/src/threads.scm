@@ -20,17 +20,8 @@
   (reason uncaught-exception-reason))
 
 ;; ---- time --------------------------------------------------------------------
-
-(define-record-type time
-  (%make-time seconds)
-  time?
-  (seconds time->seconds))
-
-(define (current-time) (%make-time (current-second)))
-
-(define (seconds->time s)
-  (if (not (real? s)) (error "seconds->time: expected a real number" s))
-  (%make-time (inexact s)))
+;; SRFI-18's time objects are SRFI-19's (time.scm): current-time, time?,
+;; time->seconds and seconds->time are defined there.
 
 ;; A timeout (#f, a time object, or seconds from now) as a deadline on the
 ;; scheduler's clock (microseconds), or #f for none.

@@ -27,6 +27,7 @@ pub mod regexp;
 pub mod repl;
 pub mod string;
 pub mod thread;
+pub mod time;
 
 use std::sync::LazyLock;
 
@@ -120,6 +121,7 @@ pub static PRIMITIVES: LazyLock<Vec<PrimDef>> = LazyLock::new(|| {
         bits::DEFS,
         regexp::DEFS,
         json::DEFS,
+        time::DEFS,
     ]
     .concat()
 });
