@@ -56,7 +56,69 @@ pub fn to_value<T: Serialize + ?Sized>(cx: &mut Scope<'_>, x: &T) -> Result<Valu
     build(cx, node)
 }
 
-/// Make a `T` of the Scheme value `v`.
+/// Make the Scheme value of `x` in SRFI-180's JSON mapping, the shape
+/// `json-write` writes and `json-read` returns: a struct or a map is an
+/// association list with symbol keys, a sequence a vector, `None` and
+/// `()` the symbol `null`, an enum's unit variant its name as a string
+/// and any other variant `((variant . payload))`, a character a string,
+/// bytes a vector of integers.
+///
+/// ```
+/// #[derive(serde::Serialize, serde::Deserialize, PartialEq, Debug)]
+/// struct Item { id: u32, tags: Vec<String>, parent: Option<u32> }
+///
+/// let mut rt = imp::Runtime::new().unwrap();
+/// let item = Item { id: 7, tags: vec!["a".into()], parent: None };
+/// let v = imp::serde::to_json_value(&mut rt.scope(), &item).unwrap();
+/// assert_eq!(rt.write(&v), "((id . 7) (tags . #(\"a\")) (parent . null))");
+/// let to_text = rt
+///     .eval_str("(lambda (v) (let ((p (open-output-string))) (json-write v p) (get-output-string p)))")
+///     .unwrap();
+/// let text: String = rt.call_value(&to_text, (v,)).unwrap();
+/// assert_eq!(text, r#"{"id":7,"tags":["a"],"parent":null}"#);
+/// // And back, from what json-read makes of the text.
+/// let read = rt.eval_str(r#"(json-read (open-input-string "{\"id\":7,\"tags\":[\"a\"],\"parent\":null}"))"#).unwrap();
+/// let back: Item = imp::serde::from_value(&mut rt.scope(), &read).unwrap();
+/// assert_eq!(back, item);
+/// ```
+///
+/// # Errors
+/// As [`to_value`].
+pub fn to_json_value<T: Serialize + ?Sized>(cx: &mut Scope<'_>, x: &T) -> Result<Value, Error> {
+    let node = x.serialize(NodeSer).map_err(|e| Error::Type(e.0))?;
+    build(cx, json_node(node))
+}
+
+/// The JSON mapping of a serialized tree (`to_json_value`).
+fn json_node(n: Node) -> Node {
+    match n {
+        Node::Nil => Node::Sym("null".into()),
+        Node::Char(c) => Node::Str(c.to_string()),
+        Node::Bytes(b) => Node::Vector(b.into_iter().map(|x| Node::Int(x.into())).collect()),
+        Node::Sym(s) => Node::Str(s),
+        Node::Vector(items) => Node::Vector(items.into_iter().map(json_node).collect()),
+        Node::Alist(entries) => Node::Alist(
+            entries
+                .into_iter()
+                .map(|(k, v)| {
+                    let k = match k {
+                        Node::Str(s) | Node::Sym(s) => Node::Sym(s),
+                        Node::Char(c) => Node::Sym(c.to_string()),
+                        Node::Int(i) => Node::Sym(i.to_string()),
+                        other => json_node(other),
+                    };
+                    (k, json_node(v))
+                })
+                .collect(),
+        ),
+        Node::Tagged(tag, payload) => Node::Alist(vec![(Node::Sym(tag), json_node(*payload))]),
+        other => other,
+    }
+}
+
+/// Make a `T` of the Scheme value `v`. The symbol `null` reads as `None`
+/// and as `()` too, so the values of `json-read` (and of
+/// [`to_json_value`]) come back.
 ///
 /// ```
 /// use std::collections::BTreeMap;
@@ -409,6 +471,12 @@ impl<'a, 'b> De<'a, 'b> {
         De { cx: self.cx, v }
     }
 
+    /// Is the value the symbol `null` (JSON's null in SRFI-180's mapping)?
+    fn is_json_null(&self) -> bool {
+        let vm = &*self.cx.vm;
+        vm.is(self.v, crate::obj::SYMBOL) && vm.symbol_name(self.v) == "null"
+    }
+
     fn shown(&self) -> String {
         let mut s = crate::printer::print(self.cx.vm, self.v, crate::printer::Mode::Write);
         if s.chars().count() > 60 {
@@ -511,7 +579,7 @@ impl<'de> de::Deserializer<'de> for De<'_, '_> {
     }
 
     fn deserialize_option<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, BridgeError> {
-        if self.v.is_nil() {
+        if self.v.is_nil() || self.is_json_null() {
             visitor.visit_none()
         } else {
             visitor.visit_some(self)
@@ -519,7 +587,7 @@ impl<'de> de::Deserializer<'de> for De<'_, '_> {
     }
 
     fn deserialize_unit<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, BridgeError> {
-        if self.v.is_nil() {
+        if self.v.is_nil() || self.is_json_null() {
             visitor.visit_unit()
         } else {
             self.fail("()")
@@ -572,6 +640,25 @@ impl<'de> de::Deserializer<'de> for De<'_, '_> {
         if vm.is(v, obj::SYMBOL) {
             return visitor.visit_enum(vm.symbol_name(v).into_deserializer());
         }
+        // JSON's mapping: a unit variant's name as a string.
+        if vm.is(v, obj::STRING) || vm.is(v, obj::WIDENED) {
+            return visitor.visit_enum(vm.string_text(v).into_deserializer());
+        }
+        // JSON's mapping of any other variant: ((variant . payload)), an
+        // object of one member.
+        if vm.is_pair(v)
+            && vm.cdr(v).is_nil()
+            && vm.is_pair(vm.car(v))
+            && vm.is(vm.car(vm.car(v)), obj::SYMBOL)
+        {
+            let entry = vm.car(v);
+            let tag = vm.symbol_name(vm.car(entry));
+            let payload = vm.cdr(entry);
+            return visitor.visit_enum(Variant {
+                de: self.at(payload),
+                tag,
+            });
+        }
         if vm.is_pair(v) && vm.is(vm.car(v), obj::SYMBOL) {
             let tag = vm.symbol_name(vm.car(v));
             let payload = vm.cdr(v);
@@ -580,7 +667,7 @@ impl<'de> de::Deserializer<'de> for De<'_, '_> {
                 tag,
             });
         }
-        self.fail("a symbol or (variant . payload)")
+        self.fail("a symbol, (variant . payload) or ((variant . payload))")
     }
 
     serde::forward_to_deserialize_any! {

@@ -526,6 +526,59 @@ fn host_objects_carry_rust_values_and_are_dropped_by_the_collector() {
     );
 }
 
+// See issue #24, item 3: the serde bridge speaks SRFI-180's mapping, so a
+// host's types go through json-write and come back from json-read.
+#[test]
+fn serde_json_mapping_crosses_json_write_and_json_read() {
+    use serde::{Deserialize, Serialize};
+
+    #[derive(Serialize, Deserialize, PartialEq, Debug)]
+    enum Kind {
+        Plain,
+        Sized(u32),
+    }
+    #[derive(Serialize, Deserialize, PartialEq, Debug)]
+    struct Doc {
+        title: String,
+        kinds: Vec<Kind>,
+        parent: Option<u32>,
+        scores: std::collections::BTreeMap<String, f64>,
+        flag: bool,
+    }
+    let mut scores = std::collections::BTreeMap::new();
+    scores.insert("a".to_string(), 1.5);
+    let doc = Doc {
+        title: "t\"x".into(),
+        kinds: vec![Kind::Plain, Kind::Sized(3)],
+        parent: None,
+        scores,
+        flag: false,
+    };
+    let mut rt = rt();
+    let v = imp::serde::to_json_value(&mut rt.scope(), &doc).expect("to");
+    assert_eq!(
+        rt.write(&v),
+        "((title . \"t\\\"x\") (kinds . #(\"Plain\" ((Sized . 3)))) (parent . null) (scores (a . 1.5)) (flag . #f))"
+    );
+    let text = rt
+        .eval_str(
+            "(lambda (v) (let ((p (open-output-string))) (json-write v p) (get-output-string p)))",
+        )
+        .expect("writer");
+    let json: String = rt.call_value(&text, (v,)).expect("json-write");
+    assert_eq!(
+        json,
+        r#"{"title":"t\"x","kinds":["Plain",{"Sized":3}],"parent":null,"scores":{"a":1.5},"flag":false}"#
+    );
+    // What json-read makes of the text deserializes to the same value.
+    rt.set_global("text", &json).expect("set");
+    let read = rt
+        .eval_str("(json-read (open-input-string text))")
+        .expect("read");
+    let back: Doc = imp::serde::from_value(&mut rt.scope(), &read).expect("from");
+    assert_eq!(back, doc);
+}
+
 #[test]
 fn serde_types_cross_both_ways() {
     use serde::{Deserialize, Serialize};
