@@ -11,7 +11,7 @@ use num_bigint::{BigInt, Sign};
 use num_integer::Integer;
 use num_traits::{One, Signed, ToPrimitive, Zero};
 
-use crate::obj::{BIGNUM, FLONUM, RATIO};
+use crate::obj::{BIGNUM, COMPLEX, FLONUM, RATIO};
 use crate::vm::{Vm, VmResult};
 
 /// A number taken apart for arithmetic.
@@ -227,7 +227,34 @@ impl Vm {
 
     /// Is `v` a number?
     pub fn is_number(&self, v: Value) -> bool {
-        v.is_fixnum() || self.is(v, FLONUM) || self.is(v, BIGNUM) || self.is(v, RATIO)
+        v.is_fixnum()
+            || self.is(v, FLONUM)
+            || self.is(v, BIGNUM)
+            || self.is(v, RATIO)
+            || self.is(v, COMPLEX)
+    }
+
+    /// Is `v` a non-real complex number?
+    #[inline]
+    pub fn is_complex(&self, v: Value) -> bool {
+        self.is(v, COMPLEX)
+    }
+
+    /// The complex number `re + im i` (parts real numbers); `re` itself
+    /// when `im` is the exact 0.
+    pub fn make_complex(&mut self, re: Value, im: Value) -> VmResult<Value> {
+        if im == Value::fix(0) {
+            return Ok(re);
+        }
+        self.stack.push(re);
+        self.stack.push(im);
+        let c = self.alloc(COMPLEX, 2);
+        let im = self.stack.pop().unwrap_or(Value::fix(0));
+        let re = self.stack.pop().unwrap_or(Value::fix(0));
+        let c = c?;
+        self.heap.set(c, 0, re);
+        self.heap.set(c, 1, im);
+        Ok(c)
     }
 
     /// The integer of a bignum object.
@@ -296,8 +323,72 @@ impl Vm {
     pub fn expect_num(&mut self, who: &str, v: Value) -> VmResult<Num> {
         match self.num(v) {
             Some(n) => Ok(n),
+            None if self.is(v, COMPLEX) => Err(self.type_error(who, "a real number", v)),
             None => Err(self.type_error(who, "a number", v)),
         }
+    }
+}
+
+/// The text of the complex number `re + im i`: the real part left out
+/// when it is the exact 0, `+i`/`-i` for an exact unit imaginary part.
+pub fn complex_to_string(re: &Num, im: &Num, radix: u32) -> String {
+    let mut out = String::new();
+    if !matches!(re, Num::Fix(0)) {
+        out.push_str(&number_to_string(re, radix));
+    }
+    match im {
+        Num::Fix(1) => out.push('+'),
+        Num::Fix(-1) => out.push('-'),
+        im => {
+            let t = number_to_string(im, radix);
+            if !t.starts_with(['+', '-']) {
+                out.push('+');
+            }
+            out.push_str(&t);
+        }
+    }
+    out.push('i');
+    out
+}
+
+/// The Scheme procedure (in `complex.scm`) that takes a call of primitive
+/// `who` given a non-real complex argument, if it has one.
+pub fn complex_redirect(who: &str) -> Option<&'static str> {
+    Some(match who {
+        "+" => "%complex+",
+        "-" => "%complex-",
+        "*" => "%complex*",
+        "/" => "%complex/",
+        "=" => "%complex=",
+        "zero?" => "%complex-zero?",
+        "exact?" => "%complex-exact?",
+        "inexact?" => "%complex-inexact?",
+        "exact" | "inexact->exact" => "%complex-exact",
+        "inexact" | "exact->inexact" => "%complex-inexact",
+        "nan?" => "%complex-nan?",
+        "infinite?" => "%complex-infinite?",
+        "finite?" => "%complex-finite?",
+        "sqrt" => "%complex-sqrt",
+        "exp" => "%complex-exp",
+        "log" => "%complex-log",
+        "sin" => "%complex-sin",
+        "cos" => "%complex-cos",
+        "tan" => "%complex-tan",
+        "asin" => "%complex-asin",
+        "acos" => "%complex-acos",
+        "atan" => "%complex-atan",
+        "expt" => "%complex-expt",
+        "square" => "%complex-square",
+        _ => return None,
+    })
+}
+
+/// The redirect of a primitive call to `to` (`complex_redirect`).
+pub fn redirect_to(to: &'static str) -> crate::vm::Exn {
+    crate::vm::Exn::Redirect {
+        to,
+        argc: 0,
+        tail: false,
     }
 }
 
@@ -305,6 +396,9 @@ impl Vm {
 pub fn binop(vm: &mut Vm, op: ArithOp) -> VmResult<Value> {
     let n = vm.stack.len();
     let (x, y) = (vm.stack[n - 2], vm.stack[n - 1]);
+    if vm.is_complex(x) || vm.is_complex(y) {
+        return complex_binop(vm, op, x, y);
+    }
     let a = vm.expect_num(op.name(), x)?;
     let b = vm.expect_num(op.name(), y)?;
     match op {
@@ -325,6 +419,66 @@ pub fn binop(vm: &mut Vm, op: ArithOp) -> VmResult<Value> {
             vm.make_num(r)
         }
     }
+}
+
+/// The real and imaginary parts of a number (`None` if `v` is not one).
+fn parts(vm: &Vm, v: Value) -> Option<(Num, Num)> {
+    if vm.is(v, COMPLEX) {
+        Some((vm.num(vm.heap.get(v, 0))?, vm.num(vm.heap.get(v, 1))?))
+    } else {
+        Some((vm.num(v)?, Num::Fix(0)))
+    }
+}
+
+fn mul(vm: &mut Vm, a: &Num, b: &Num) -> VmResult<Num> {
+    arith(vm, ArithOp::Mul, a.clone(), b.clone())
+}
+
+/// An inline operation (`binop`) with a non-real complex operand: the
+/// arithmetic and `=` on the parts; an order is an error.
+fn complex_binop(vm: &mut Vm, op: ArithOp, x: Value, y: Value) -> VmResult<Value> {
+    let (Some((ar, ai)), Some((br, bi))) = (parts(vm, x), parts(vm, y)) else {
+        let bad = if parts(vm, x).is_none() { x } else { y };
+        return Err(vm.type_error(op.name(), "a number", bad));
+    };
+    let (re, im) = match op {
+        ArithOp::NumEq => {
+            let same = |a: &Num, b: &Num| compare(a, b).is_some_and(|c| c.is_eq());
+            return Ok(Value::bool(same(&ar, &br) && same(&ai, &bi)));
+        }
+        ArithOp::Lt | ArithOp::Gt | ArithOp::Le | ArithOp::Ge => {
+            let bad = if vm.is(x, COMPLEX) { x } else { y };
+            return Err(vm.type_error(op.name(), "a real number", bad));
+        }
+        ArithOp::Add | ArithOp::Sub => (arith(vm, op, ar, br)?, arith(vm, op, ai, bi)?),
+        ArithOp::Mul => {
+            let (p, q) = (mul(vm, &ar, &br)?, mul(vm, &ai, &bi)?);
+            let re = arith(vm, ArithOp::Sub, p, q)?;
+            let (p, q) = (mul(vm, &ar, &bi)?, mul(vm, &ai, &br)?);
+            (re, arith(vm, ArithOp::Add, p, q)?)
+        }
+        ArithOp::Div => {
+            // (a+bi)/(c+di) = ((ac+bd) + (bc-ad)i) / (c²+d²)
+            let (p, q) = (mul(vm, &br, &br)?, mul(vm, &bi, &bi)?);
+            let d = arith(vm, ArithOp::Add, p, q)?;
+            if matches!(d, Num::Fix(0)) {
+                return Err(vm.error("/: division by zero", &[x, y]));
+            }
+            let (p, q) = (mul(vm, &ar, &br)?, mul(vm, &ai, &bi)?);
+            let re_n = arith(vm, ArithOp::Add, p, q)?;
+            let (p, q) = (mul(vm, &ai, &br)?, mul(vm, &ar, &bi)?);
+            let im_n = arith(vm, ArithOp::Sub, p, q)?;
+            (
+                arith(vm, ArithOp::Div, re_n, d.clone())?,
+                arith(vm, ArithOp::Div, im_n, d)?,
+            )
+        }
+    };
+    let re = vm.make_num(re)?;
+    vm.stack.push(re);
+    let im = vm.make_num(im);
+    let re = vm.stack.pop().unwrap_or(Value::fix(0));
+    vm.make_complex(re, im?)
 }
 
 /// Compare two numbers (`None` when a NaN is involved).

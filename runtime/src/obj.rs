@@ -25,6 +25,7 @@
 //! | `KEYWORD`      | name (string)                                              |
 //! | `THREAD`, `MUTEX`, `CONDVAR`, `CHANNEL` | see `crate::thread`               |
 //! | `RATIO`        | numerator, denominator (exact integers, lowest terms, d > 1) |
+//! | `COMPLEX`      | real part, imaginary part (reals; the imaginary not exact 0) |
 //! | `WIDENED`      | the wide string that is now this string's body, then `#f`s |
 //! | `HOST`         | token, session (fixnums), type name (symbol): a Rust value |
 //! |                | the host made (`crate::host`)                              |
@@ -101,6 +102,10 @@ pub const RATIO: Tag = Tag(25);
 pub const HOST: Tag = Tag(26);
 /// A socket (see `crate::prim::net::field`).
 pub const SOCKET: Tag = Tag(27);
+/// A non-real complex number: its real and imaginary parts, each a real
+/// number (a fixnum, bignum, ratio or flonum), the imaginary part never
+/// the exact 0.
+pub const COMPLEX: Tag = Tag(28);
 /// Bit of a string's length word that marks the wide layout.
 pub const STRING_WIDE: u64 = 1 << 63;
 /// A bytevector.
@@ -209,6 +214,7 @@ pub fn tag_name(t: Tag) -> &'static str {
         CHANNEL => "channel",
         STRING | WIDENED => "string",
         RATIO => "rational number",
+        COMPLEX => "complex number",
         HOST => "host object",
         SOCKET => "socket",
         BYTEVECTOR => "bytevector",

@@ -270,6 +270,13 @@ impl Printer {
                     self.out.push_str(&crate::num::number_to_string(&n, 10));
                 }
             }
+            obj::COMPLEX => {
+                if let (Some(re), Some(im)) = (vm.num(vm.heap.get(v, 0)), vm.num(vm.heap.get(v, 1)))
+                {
+                    self.out
+                        .push_str(&crate::num::complex_to_string(&re, &im, 10));
+                }
+            }
             obj::BYTEVECTOR => {
                 self.out.push_str("#u8(");
                 for (i, b) in vm.bytevector_bytes(v).iter().enumerate() {

@@ -1,5 +1,5 @@
 ;; SRFI-115: regular expressions in SRE syntax (boot loads this file after
-;; srfi.scm). An SRE is translated here into a pattern of the `regex`
+;; time.scm). An SRE is translated here into a pattern of the `regex`
 ;; crate's syntax, which prim/regexp.rs compiles (once per pattern, in a
 ;; cache) and runs in time linear in the text. Every submatch is a
 ;; numbered group of the pattern; names are kept here.

@@ -139,6 +139,19 @@ fn value_to_datum_at(vm: &mut Vm, v: Value, depth: usize) -> VmResult<Datum> {
                 Some(crate::num::Num::Rat(n, d)) => DatumKind::Num(Number::Ratio(n, d)),
                 _ => DatumKind::Num(Number::Fixnum(0)),
             },
+            obj::COMPLEX => {
+                let part = |x: Value| match vm.num(x) {
+                    Some(crate::num::Num::Fix(i)) => Number::Fixnum(i),
+                    Some(crate::num::Num::Big(b)) => Number::Big(b),
+                    Some(crate::num::Num::Rat(n, d)) => Number::Ratio(n, d),
+                    Some(crate::num::Num::Flo(x)) => Number::Flonum(x),
+                    None => Number::Fixnum(0),
+                };
+                DatumKind::Num(Number::complex(
+                    part(vm.heap.get(v, 0)),
+                    part(vm.heap.get(v, 1)),
+                ))
+            }
             obj::PAIR => {
                 let mut items = Vec::new();
                 let mut l = v;
@@ -337,6 +350,13 @@ pub fn number_value(vm: &mut Vm, n: &Number) -> VmResult<Value> {
         Number::Fixnum(i) => vm.make_num(Num::Fix(*i)),
         Number::Big(b) => vm.make_num(Num::Big(b.clone())),
         Number::Flonum(x) => vm.flonum(*x),
+        Number::Complex(re, im) => {
+            let re = number_value(vm, re)?;
+            vm.stack.push(re);
+            let im = number_value(vm, im);
+            let re = vm.stack.pop().unwrap_or(Value::fix(0));
+            vm.make_complex(re, im?)
+        }
         Number::Ratio(a, b) => vm.make_num(crate::num::ratio(a.clone(), b.clone())),
     }
 }

@@ -99,6 +99,7 @@ pub(crate) fn valid_object(t: Tag, p: &[u64]) -> Result<(), String> {
         }
         obj::WIDENED => n >= 2,
         obj::RATIO => n == 2,
+        obj::COMPLEX => n == 2,
         obj::HOST => n == crate::host::field::SIZE && fix(0) && fix(1) && fix(3),
         obj::SOCKET => n == crate::prim::net::field::SIZE && (0..4).all(fix),
         obj::BYTEVECTOR => n >= 1 && fits(p[0].div_ceil(8)),
@@ -142,6 +143,7 @@ pub(crate) fn valid_fields(
     let is_or_false = |i: usize, want: &[Tag]| field(i) == Value::FALSE || is(i, want);
     let string = [obj::STRING, obj::WIDENED];
     let integer = |i: usize| field(i).is_fixnum() || is(i, &[obj::BIGNUM]);
+    let is_real = |i: usize| integer(i) || is(i, &[obj::RATIO, obj::FLONUM]);
     let (ok, what) = match t {
         obj::CLOSURE => (
             is(0, &[obj::CODE]),
@@ -176,6 +178,10 @@ pub(crate) fn valid_fields(
         obj::RATIO => (
             integer(0) && integer(1),
             "a ratio whose parts are not exact integers",
+        ),
+        obj::COMPLEX => (
+            is_real(0) && is_real(1),
+            "a complex number whose parts are not real numbers",
         ),
         obj::CONTINUATION => (
             is(0, &[obj::VECTOR]) && is(1, &[obj::BYTEVECTOR]),

@@ -218,7 +218,7 @@ pub fn eqv_hash(vm: &Vm, v: Value) -> u64 {
         match vm.heap.tag(v) {
             FLONUM => vm.heap.raw(v, 0),
             BIGNUM => words_hash(vm.heap.payload(v)),
-            crate::obj::RATIO => combine(
+            crate::obj::RATIO | crate::obj::COMPLEX => combine(
                 eqv_hash(vm, vm.heap.get(v, 0)),
                 eqv_hash(vm, vm.heap.get(v, 1)),
             ),

@@ -155,7 +155,7 @@ pub fn eqv(vm: &Vm, a: Value, b: Value) -> bool {
     match ta {
         crate::obj::FLONUM => vm.heap.raw(a, 0) == vm.heap.raw(b, 0),
         crate::obj::BIGNUM => vm.heap.payload(a) == vm.heap.payload(b),
-        crate::obj::RATIO => {
+        crate::obj::RATIO | crate::obj::COMPLEX => {
             eqv(vm, vm.heap.get(a, 0), vm.heap.get(b, 0))
                 && eqv(vm, vm.heap.get(a, 1), vm.heap.get(b, 1))
         }

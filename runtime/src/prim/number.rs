@@ -71,7 +71,9 @@ pub const DEFS: &[PrimDef] = &[
     def("square", 1, 1, square),
     def("number?", 1, 1, number_p),
     def("complex?", 1, 1, number_p),
-    def("real?", 1, 1, number_p),
+    def("real?", 1, 1, real_p),
+    def("%make-complex", 2, 2, make_complex),
+    def("%complex-parts", 1, 1, complex_parts),
     def("rational?", 1, 1, rational_p),
     def("integer?", 1, 1, integer_p),
     def("exact?", 1, 1, exact_p),
@@ -107,8 +109,15 @@ macro_rules! prims {
     )*};
 }
 
+/// Argument `i` as a real number. A non-real complex number hands the
+/// whole call to `complex.scm` where `who` has a procedure there.
 fn num_arg(vm: &mut Vm, who: &str, base: usize, i: usize) -> VmResult<Num> {
     let v = arg(vm, base, i);
+    if vm.is_complex(v)
+        && let Some(to) = crate::num::complex_redirect(who)
+    {
+        return Err(crate::num::redirect_to(to));
+    }
     vm.expect_num(who, v)
 }
 
@@ -145,9 +154,16 @@ fn to_f64(n: &Num) -> f64 {
     }
 }
 
+/// A real argument whose result is not real (`(sqrt -4)`, `(log -1)`,
+/// `(asin 2)`): `complex.scm` computes it.
 fn complex_error(vm: &mut Vm, who: &str, base: usize) -> crate::vm::Exn {
-    let v = arg(vm, base, 0);
-    vm.error(format!("{who}: complex results are not supported"), &[v])
+    match crate::num::complex_redirect(who) {
+        Some(to) => crate::num::redirect_to(to),
+        None => {
+            let v = arg(vm, base, 0);
+            vm.error(format!("{who}: complex results are not supported"), &[v])
+        }
+    }
 }
 
 // arithmetic
@@ -697,6 +713,7 @@ macro_rules! obj_preds {
 
 obj_preds! {
     number_p |vm, v| vm.is_number(v);
+    real_p |vm, v| vm.num(v).is_some();
     rational_p |vm, v| vm.num(v).is_some_and(|n| n.is_exact() || to_f64(&n).is_finite());
     integer_p |vm, v| vm.num(v).is_some_and(|n| is_integer(&n));
     exact_integer_p |vm, v| vm.num(v).is_some_and(|n| matches!(n, Num::Fix(_) | Num::Big(_)));
@@ -748,7 +765,49 @@ fn radix_arg(vm: &mut Vm, who: &str, base: usize, argc: usize, i: usize) -> VmRe
     }
 }
 
+/// `(%make-complex re im)`: the complex number of two real parts (`re`
+/// when `im` is the exact 0).
+fn make_complex(vm: &mut Vm, base: usize, _: usize) -> VmResult<Value> {
+    for i in 0..2 {
+        let v = arg(vm, base, i);
+        if vm.num(v).is_none() {
+            return Err(vm.type_error("make-rectangular", "a real number", v));
+        }
+    }
+    let (re, im) = (arg(vm, base, 0), arg(vm, base, 1));
+    vm.make_complex(re, im)
+}
+
+/// `(%complex-parts z)`: `(re . im)` of a number (`im` 0 for a real one).
+fn complex_parts(vm: &mut Vm, base: usize, _: usize) -> VmResult<Value> {
+    let z = arg(vm, base, 0);
+    if vm.is_complex(z) {
+        let (re, im) = (vm.heap.get(z, 0), vm.heap.get(z, 1));
+        return vm.cons(re, im);
+    }
+    if vm.num(z).is_none() {
+        return Err(vm.type_error("real-part", "a number", z));
+    }
+    vm.cons(z, Value::fix(0))
+}
+
 fn number_to_string_p(vm: &mut Vm, base: usize, argc: usize) -> VmResult<Value> {
+    let z = arg(vm, base, 0);
+    if vm.is_complex(z) {
+        let radix = radix_arg(vm, "number->string", base, argc, 1)?;
+        let (re, im) = (vm.heap.get(z, 0), vm.heap.get(z, 1));
+        let (Some(re), Some(im)) = (vm.num(re), vm.num(im)) else {
+            return Err(vm.type_error("number->string", "a number", z));
+        };
+        if (!re.is_exact() || !im.is_exact()) && radix != 10 {
+            return Err(vm.error(
+                "number->string: inexact numbers can only be written in radix 10",
+                &[z],
+            ));
+        }
+        let text = crate::num::complex_to_string(&re, &im, radix);
+        return vm.string(&text);
+    }
     let n = num_arg(vm, "number->string", base, 0)?;
     let radix = radix_arg(vm, "number->string", base, argc, 1)?;
     if !n.is_exact() && radix != 10 {
@@ -983,11 +1042,10 @@ mod tests {
                (quotient 1 0) => quotient: division by zero | (modulo 1.5 2) => modulo
                (< 2 1 'x) => <: expected a number | (max 'a) => max: expected a number
                (gcd 1.5) => gcd: expected an integer | (expt 0 -1) => expt: division by zero
-               (expt -8.0 0.5) => expt: complex results are not supported
+               (< 1 +i) => <: expected a real number | (floor 1+i) => floor: expected a real number
                (exact +inf.0) => exact: no exact representation of +inf.0
                (inexact->exact +nan.0) => inexact->exact: no exact representation of +nan.0
-               (sqrt -4) => sqrt: complex results are not supported | (log -1) => log: complex results
-               (asin 2) => asin: complex results are not supported
+               (make-rectangular 'a 1) => make-rectangular: expected a real number
                (%exact-integer-sqrt -1) => %exact-integer-sqrt: expected a non-negative exact integer
                (%exact-integer-sqrt 4.0) => %exact-integer-sqrt | (exact? 'a) => exact?: expected a number
                (nan? "x") => nan?: expected a number | (odd? 1.5) => odd?: expected an integer

@@ -27,6 +27,9 @@ pub enum Number {
     Ratio(BigInt, BigInt),
     /// An inexact real.
     Flonum(f64),
+    /// A non-real complex number: real and imaginary parts (reals, the
+    /// imaginary one never the exact 0). Made through `Number::complex`.
+    Complex(Box<Number>, Box<Number>),
 }
 
 /// One datum with the position where it starts.

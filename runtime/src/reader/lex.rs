@@ -285,10 +285,6 @@ impl<'a> Lexer<'a> {
         }
         match classify(text, 10) {
             Classified::Num(n) => Ok(Tok::Atom(DatumKind::Num(n))),
-            Classified::Complex => Err(ReadError::new(
-                format!("complex numbers are not supported: `{text}`"),
-                pos,
-            )),
             Classified::DivByZero => Err(ReadError::new(
                 format!("bad number syntax `{text}`: division by zero"),
                 pos,
@@ -364,10 +360,6 @@ impl<'a> Lexer<'a> {
                 if matches!(c.to_ascii_lowercase(), 'x' | 'b' | 'o' | 'd' | 'e' | 'i') {
                     return match classify(text, 10) {
                         Classified::Num(n) => Ok(Tok::Atom(DatumKind::Num(n))),
-                        Classified::Complex => Err(ReadError::new(
-                            format!("complex numbers are not supported: `{text}`"),
-                            pos,
-                        )),
                         _ => Err(ReadError::new(format!("bad number syntax `{text}`"), pos)),
                     };
                 }

@@ -543,6 +543,24 @@ fn write_number(out: &mut String, n: &Number) {
         Number::Ratio(n, d) => out.push_str(&format!("{n}/{d}")),
         // The shortest text that reads back equal, with a decimal point.
         Number::Flonum(x) => out.push_str(&crate::num::format_flonum(*x)),
+        Number::Complex(re, im) => {
+            if **re != Number::Fixnum(0) {
+                write_number(out, re);
+            }
+            match &**im {
+                Number::Fixnum(1) => out.push('+'),
+                Number::Fixnum(-1) => out.push('-'),
+                im => {
+                    let mut t = String::new();
+                    write_number(&mut t, im);
+                    if !t.starts_with(['+', '-']) {
+                        out.push('+');
+                    }
+                    out.push_str(&t);
+                }
+            }
+            out.push('i');
+        }
     }
 }
 

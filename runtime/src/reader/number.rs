@@ -1,4 +1,4 @@
-//! Number syntax (R7RS 7.1.1 `<number>`), restricted to the reals.
+//! Number syntax (R7RS 7.1.1 `<number>`): reals and complex numbers.
 //!
 //! The entry point is [`parse_number`] (`string->number`); the reader uses
 //! `classify` so that it can tell "not a number at all" (the token is a
@@ -22,10 +22,8 @@ const MAX_EXACT_EXPONENT: i64 = 100_000;
 /// What a token turned out to be, as far as number syntax is concerned.
 #[derive(Clone, Debug, PartialEq)]
 pub(crate) enum Classified {
-    /// A real number.
+    /// A number.
     Num(Number),
-    /// Valid complex syntax (`1+2i`, `+i`, `1@2`), which imp does not support.
-    Complex,
     /// An exact rational with a zero denominator (`1/0`).
     DivByZero,
     /// Not number syntax at all.
@@ -49,7 +47,7 @@ enum RealErr {
 /// Parse a number in the default `radix` (2, 8, 10 or 16), honouring `#x #b
 /// #o #d #e #i` prefixes (at most one radix and one exactness prefix, in
 /// either order, any case). Returns `None` if `s` is not the syntax of a
-/// real number; complex syntax is also `None`. This is `string->number`.
+/// number. This is `string->number`.
 pub fn parse_number(s: &str, radix: u32) -> Option<Number> {
     match classify(s, radix) {
         Classified::Num(n) => Some(n),
@@ -68,8 +66,10 @@ pub(crate) fn classify(s: &str, radix: u32) -> Classified {
     match parse_real(body, radix, exactness) {
         Ok(n) => Classified::Num(n),
         Err(RealErr::DivByZero) => Classified::DivByZero,
-        Err(RealErr::NotNumber) if is_complex(body, radix) => Classified::Complex,
-        Err(RealErr::NotNumber) => Classified::NotNumber,
+        Err(RealErr::NotNumber) => match parse_complex(body, radix, exactness) {
+            Some(n) => Classified::Num(n),
+            None => Classified::NotNumber,
+        },
     }
 }
 
@@ -257,16 +257,27 @@ impl<'a> Decimal<'a> {
     }
 }
 
-/// Whether `s` (prefixes already removed) is complex-number syntax:
-/// rectangular `a+bi`, `+bi`, `+i`, `a+i`, or polar `a@b`.
-fn is_complex(s: &str, radix: u32) -> bool {
-    let is_real = |t: &str| parse_real(t, radix, Exactness::Default).is_ok();
+/// Complex-number syntax (prefixes already removed): rectangular `a+bi`,
+/// `+bi`, `a+i`, `+i`, or polar `m@a`, with the exactness prefix applied
+/// to both parts. `None` if `s` is not such syntax (or is polar under
+/// `#e` with an angle other than the exact 0).
+fn parse_complex(s: &str, radix: u32, exactness: Exactness) -> Option<Number> {
+    let real = |t: &str| parse_real(t, radix, exactness).ok();
     if let Some((mag, angle)) = s.split_once('@') {
-        return is_real(mag) && is_real(angle);
+        let (m, a) = (real(mag)?, real(angle)?);
+        if a == Number::Fixnum(0) {
+            return Some(m);
+        }
+        if exactness == Exactness::Exact {
+            return None;
+        }
+        let (m, a) = (m.to_f64(), a.to_f64());
+        return Some(Number::complex(
+            Number::Flonum(m * a.cos()),
+            Number::Flonum(m * a.sin()),
+        ));
     }
-    let Some(z) = s.strip_suffix(['i', 'I']) else {
-        return false;
-    };
+    let z = s.strip_suffix(['i', 'I'])?;
     // The imaginary part starts at a sign, and can itself hold at most one
     // more (in its exponent), so only the last two signs are candidates;
     // a wrong split, as in `1e` + `+2`, simply fails to parse as reals.
@@ -275,9 +286,19 @@ fn is_complex(s: &str, radix: u32) -> bool {
         .filter(|&(_, c)| c == '+' || c == '-')
         .map(|(k, _)| k)
         .collect();
-    signs.iter().rev().take(2).any(|&k| {
-        let (real, imag) = z.split_at(k);
-        (real.is_empty() || is_real(real)) && (imag.len() == 1 || is_real(imag))
+    signs.iter().rev().take(2).find_map(|&k| {
+        let (re, im) = z.split_at(k);
+        let re = if re.is_empty() {
+            Some(apply_exactness(Number::Fixnum(0), exactness))
+        } else {
+            real(re)
+        };
+        let im = match im {
+            "+" => Some(apply_exactness(Number::Fixnum(1), exactness)),
+            "-" => Some(apply_exactness(Number::Fixnum(-1), exactness)),
+            im => real(im),
+        };
+        Some(Number::complex(re?, im?))
     })
 }
 
@@ -317,6 +338,16 @@ impl Number {
             Number::Big(n) => ratio_to_f64(n, &BigInt::one()),
             Number::Ratio(n, d) => ratio_to_f64(n, d),
             Number::Flonum(x) => *x,
+            Number::Complex(re, _) => re.to_f64(),
+        }
+    }
+
+    /// The number `re + im i`: `re` itself when `im` is the exact 0.
+    pub fn complex(re: Number, im: Number) -> Number {
+        if im == Number::Fixnum(0) {
+            re
+        } else {
+            Number::Complex(Box::new(re), Box::new(im))
         }
     }
 }

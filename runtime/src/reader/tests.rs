@@ -441,25 +441,27 @@ fn infinities_and_nans() {
 }
 
 #[test]
-fn complex_syntax_is_rejected() {
-    for s in [
-        "1+2i",
-        "+i",
-        "-i",
-        "1-i",
-        "+2i",
-        "1.5e3-2.5e-2i",
-        "#x1+fi",
-        "1@2",
-        "+inf.0i",
-        "1+inf.0i",
-        "1/2+3/4i",
-    ] {
-        assert_eq!(num(s), None, "{s}");
-        bad(s, "complex numbers are not supported");
-    }
-    // Not complex: symbols that merely end in `i`.
-    for s in ["hi", "pi", "1+xi", "a@b", "i"] {
+fn complex_syntax_reads_as_complex_numbers() {
+    let c = |re: Number, im: Number| Some(Number::complex(re, im));
+    assert_eq!(num("1+2i"), c(Number::Fixnum(1), Number::Fixnum(2)));
+    assert_eq!(num("+i"), c(Number::Fixnum(0), Number::Fixnum(1)));
+    assert_eq!(num("-i"), c(Number::Fixnum(0), Number::Fixnum(-1)));
+    assert_eq!(num("1-i"), c(Number::Fixnum(1), Number::Fixnum(-1)));
+    assert_eq!(num("+2i"), c(Number::Fixnum(0), Number::Fixnum(2)));
+    assert_eq!(
+        num("1.5e3-2.5e-2i"),
+        c(Number::Flonum(1500.0), Number::Flonum(-0.025))
+    );
+    assert_eq!(num("#x1+fi"), c(Number::Fixnum(1), Number::Fixnum(15)));
+    assert_eq!(num("1+0i"), Some(Number::Fixnum(1)));
+    assert_eq!(num("1@0"), Some(Number::Fixnum(1)));
+    assert!(matches!(num("1@2"), Some(Number::Complex(..))));
+    assert!(matches!(num("+inf.0i"), Some(Number::Complex(..))));
+    assert!(matches!(num("1/2+3/4i"), Some(Number::Complex(..))));
+    assert_eq!(num("#i+i"), c(Number::Flonum(0.0), Number::Flonum(1.0)));
+    // Not complex: symbols that merely end in `i`, or an `@` between
+    // non-numbers.
+    for s in ["hi", "pi", "1+xi", "a@b", "i", "1+2j"] {
         assert_eq!(one(s), sym(s));
     }
 }
