@@ -386,8 +386,10 @@ fn issue_20_13_a_damaged_executable_refuses_to_run_without_its_image() {
     );
     assert_eq!(o.status, 0, "{}", o.stderr);
     let good = std::fs::read(d.join("app")).expect("app");
-    // Item 28: no debug information is carried.
-    assert!(good.len() < 8 << 20, "executable is {} bytes", good.len());
+    // Item 28: no debug information is carried: about 9 MB with the
+    // built-in libraries in the image, well below the 13.5 MB the line
+    // tables made.
+    assert!(good.len() < 11 << 20, "executable is {} bytes", good.len());
     let run = |bytes: &[u8], name: &str| {
         use std::os::unix::fs::PermissionsExt;
         let p = d.join(name);

@@ -74,4 +74,29 @@
 (define big (list->vector (map (lambda (i) (modulo (* i 7919) 1000)) (iota 1000))))
 (check (vector-select! < (vector-copy big) 500) => (vector-ref (vector-sort < big) 500))
 
+;; orders written as procedures sort as their primitives do (natively,
+;; the same stable result), and an element the order cannot take is
+;; still the error calling it would raise
+(check (vector-sort (lambda (a b) (< a b)) #(3 1 2)) => #(1 2 3))
+(check (vector-sort (lambda (a b) (> a b)) #(3 1 2)) => #(3 2 1))
+(check (list-sort (lambda (x y) (< y x)) '(1 3 2)) => '(3 2 1))
+(check (list-sort (lambda (a b) (< (car a) (car b))) '((1 . a) (0 . b) (1 . c) (0 . d)))
+       => '((0 . b) (0 . d) (1 . a) (1 . c)))
+(check (list-sort (lambda (a b) (> (cdr a) (cdr b))) '((a . 1) (b . 2) (c . 1))) => '((b . 2) (a . 1) (c . 1)))
+(check (list-sort (lambda (a b) (string<? a b)) '("b" "a" "c")) => '("a" "b" "c"))
+(check (vector-sort (lambda (a b) (< (vector-ref a 1) (vector-ref b 1))) #(#(x 3) #(y 1) #(z 2)))
+       => #(#(y 1) #(z 2) #(x 3)))
+(check (list-sort (lambda (a b) (< (string-length a) (string-length b))) '("ccc" "a" "bb" "d"))
+       => '("a" "d" "bb" "ccc"))
+(check (list-sort (lambda (a b) (< a b)) '(1.5 1 2/3 -1)) => '(-1 2/3 1 1.5))
+(check (list-sort (lambda (a b) (<= a b)) '(1 1.0 0)) => '(0 1.0 1))
+(check-error (list-sort (lambda (a b) (< (car a) (car b))) '((1 . a) 5)))
+(check-error (list-sort (lambda (a b) (< a b)) '(1 a)))
+(check-error (vector-sort (lambda (a b) (< (vector-ref a 5) (vector-ref b 5))) #(#(1) #(2))))
+;; a procedure that is not a plain order is called as it is
+(check (list-sort (lambda (a b) (< (abs a) (abs b))) '(-3 1 -2)) => '(1 -2 -3))
+(define calls 0)
+(check (list-sort (lambda (a b) (set! calls (+ calls 1)) (< a b)) '(3 1 2)) => '(1 2 3))
+(check (> calls 0) => #t)
+
 (report)

@@ -6,7 +6,7 @@ use std::cmp::Ordering;
 
 use super::{MANY, PRIMITIVES, PrimDef, arg, def, equal, eqv};
 use crate::num::{Num, compare};
-use crate::obj::{FLONUM, PAIR, PRIMITIVE, STRING, VECTOR};
+use crate::obj::{CLOSURE, FLONUM, PAIR, PRIMITIVE, STRING, VECTOR};
 use crate::vm::{Vm, VmResult};
 
 /// This module's primitives.
@@ -438,7 +438,11 @@ fn native_order(vm: &Vm, less: Value) -> Option<(Keys, bool)> {
         return None;
     }
     let id = vm.heap.get(less, 0).as_fixnum()?;
-    let name = PRIMITIVES.get(usize::try_from(id).ok()?)?.name;
+    native_order_named(PRIMITIVES.get(usize::try_from(id).ok()?)?.name)
+}
+
+/// `native_order` of the primitive called `name`.
+fn native_order_named(name: &str) -> Option<(Keys, bool)> {
     Some(match name {
         "<" => (Keys::Reals, false),
         ">" => (Keys::Reals, true),
@@ -450,6 +454,168 @@ fn native_order(vm: &Vm, less: Value) -> Option<(Keys, bool)> {
         "string>?" => (Keys::Strings, true),
         _ => return None,
     })
+}
+
+/// How a recognized Scheme `less?` takes its key from an element.
+#[derive(Clone, Copy, PartialEq)]
+enum KeyOf {
+    /// The element itself.
+    Itself,
+    Car,
+    Cdr,
+    /// `(vector-ref e k)`.
+    VectorRef(usize),
+    /// `(string-length e)`, `(vector-length e)`, `(char->integer e)`.
+    StringLength,
+    VectorLength,
+    CharCode,
+}
+
+/// A closure `less?` of two parameters and no free variables whose whole
+/// body is `(ORDER (KEY a) (KEY b))` (or with `a` and `b` swapped), ORDER
+/// one of `native_order`'s and KEY nothing, `car`, `cdr`, `vector-ref`
+/// with a constant index, `string-length`, `vector-length` or
+/// `char->integer`: what it compares, the direction, and the key. The
+/// native sort then gives exactly what calling it would (a key that cannot
+/// be taken, or a key of the wrong kind, sends the sort back to calling
+/// it, which raises the error).
+fn closure_order(vm: &Vm, less: Value) -> Option<(Keys, bool, KeyOf)> {
+    use crate::obj::code as c;
+    use crate::vm::opcode::{Op, operand_a, operand_b};
+    if !vm.is(less, CLOSURE) || vm.heap.len(less) != 1 {
+        return None;
+    }
+    let code = vm.heap.get(less, 0);
+    if vm.heap.get(code, c::NREQ).as_fixnum() != Some(2)
+        || vm.heap.get(code, c::REST).as_fixnum().is_none_or(|r| r < 0)
+    {
+        return None;
+    }
+    let bc = vm.heap.get(code, c::BYTECODE);
+    let consts = vm.heap.get(code, c::CONSTS);
+    let n = (vm.heap.raw(bc, 0) as usize).min(vm.heap.len(bc).saturating_sub(1));
+    if n > 8 {
+        return None;
+    }
+    let words: Vec<(Op, u32, u32)> = (0..n)
+        .map(|i| {
+            let w = vm.heap.raw(bc, 1 + i);
+            Op::from_u8(w as u8).map(|op| (op, operand_a(w), operand_b(w)))
+        })
+        .collect::<Option<_>>()?;
+    // The primitive a `Global` instruction names now.
+    let global = |a: u32| -> Option<&'static str> {
+        if !vm.is(consts, VECTOR) || a as usize >= vm.heap.len(consts) {
+            return None;
+        }
+        let sym = vm.heap.get(consts, a as usize);
+        let v = vm.heap.get(sym, 1);
+        if !vm.is(v, PRIMITIVE) {
+            return None;
+        }
+        let id = vm.heap.get(v, 0).as_fixnum()?;
+        Some(PRIMITIVES.get(usize::try_from(id).ok()?)?.name)
+    };
+    let order_of = |op: Op| -> Option<(Keys, bool)> {
+        Some(match op {
+            Op::Lt => (Keys::Reals, false),
+            Op::Gt => (Keys::Reals, true),
+            Op::Le => (Keys::Fixnums, false),
+            Op::Ge => (Keys::Fixnums, true),
+            _ => return None,
+        })
+    };
+    // Which parameter comes first, from the two slots read.
+    let direction = |first: u32, second: u32, descending: bool| -> Option<bool> {
+        match (first, second) {
+            (0, 1) => Some(descending),
+            (1, 0) => Some(!descending),
+            _ => None,
+        }
+    };
+    match words.as_slice() {
+        [(Op::Local2, i, j), (cmp, ..), (Op::Return, ..)] => {
+            let (keys, desc) = order_of(*cmp)?;
+            Some((keys, direction(*i, *j, desc)?, KeyOf::Itself))
+        }
+        [
+            (Op::Global, g, _),
+            (Op::Local2, i, j),
+            (Op::TailCall, argc, _),
+        ] if *argc == 2 => {
+            let (keys, desc) = native_order_named(global(*g)?)?;
+            Some((keys, direction(*i, *j, desc)?, KeyOf::Itself))
+        }
+        [(k1, i, _), (k2, j, _), (cmp, ..), (Op::Return, ..)]
+            if k1 == k2 && matches!(k1, Op::CarLocal | Op::CdrLocal) =>
+        {
+            let (keys, desc) = order_of(*cmp)?;
+            let key = if *k1 == Op::CarLocal {
+                KeyOf::Car
+            } else {
+                KeyOf::Cdr
+            };
+            Some((keys, direction(*i, *j, desc)?, key))
+        }
+        [
+            (Op::Local, i, _),
+            (Op::Fix, _, k1),
+            (Op::VectorRef, ..),
+            (Op::Local, j, _),
+            (Op::Fix, _, k2),
+            (Op::VectorRef, ..),
+            (cmp, ..),
+            (Op::Return, ..),
+        ] if k1 == k2 && (*k1 as i32) >= 0 => {
+            let (keys, desc) = order_of(*cmp)?;
+            Some((
+                keys,
+                direction(*i, *j, desc)?,
+                KeyOf::VectorRef(*k1 as usize),
+            ))
+        }
+        [
+            (Op::Global, g1, _),
+            (Op::Local, i, _),
+            (Op::Call, 1, _),
+            (Op::Global, g2, _),
+            (Op::Local, j, _),
+            (Op::Call, 1, _),
+            (cmp, ..),
+            (Op::Return, ..),
+        ] => {
+            let (p1, p2) = (global(*g1)?, global(*g2)?);
+            if p1 != p2 {
+                return None;
+            }
+            let key = match p1 {
+                "car" => KeyOf::Car,
+                "cdr" => KeyOf::Cdr,
+                "string-length" => KeyOf::StringLength,
+                "vector-length" => KeyOf::VectorLength,
+                "char->integer" => KeyOf::CharCode,
+                _ => return None,
+            };
+            let (keys, desc) = order_of(*cmp)?;
+            Some((keys, direction(*i, *j, desc)?, key))
+        }
+        _ => None,
+    }
+}
+
+/// The key of element `v`, if it can be taken without an error.
+fn key_of(vm: &Vm, v: Value, key: KeyOf) -> Option<Value> {
+    match key {
+        KeyOf::Itself => Some(v),
+        KeyOf::Car => vm.is_pair(v).then(|| vm.car(v)),
+        KeyOf::Cdr => vm.is_pair(v).then(|| vm.cdr(v)),
+        KeyOf::VectorRef(k) => (vm.is(v, VECTOR) && k < vm.heap.len(v)).then(|| vm.heap.get(v, k)),
+        KeyOf::StringLength => vm
+            .is(v, STRING)
+            .then(|| Value::fix(vm.string_len(v) as i64)),
+        KeyOf::VectorLength => vm.is(v, VECTOR).then(|| Value::fix(vm.heap.len(v) as i64)),
+        KeyOf::CharCode => v.as_char().map(|c| Value::fix(i64::from(u32::from(c)))),
+    }
 }
 
 /// Sort `items` natively (stably) if every one is a key of `keys`; `false`
@@ -537,9 +703,17 @@ fn sort_natively(vm: &Vm, items: &mut [Value], keys: Keys, descending: bool) -> 
 /// sort, which calls `less?`, does the work. Allocates nothing on the heap,
 /// so the elements read stay valid.
 fn sort_fast(vm: &mut Vm, base: usize, argc: usize) -> VmResult<Value> {
-    let Some((keys, descending)) = native_order(vm, arg(vm, base, 0)) else {
-        return Ok(Value::FALSE);
+    let less = arg(vm, base, 0);
+    let (keys, descending, key) = match native_order(vm, less) {
+        Some((k, d)) => (k, d, KeyOf::Itself),
+        None => match closure_order(vm, less) {
+            Some(o) => o,
+            None => return Ok(Value::FALSE),
+        },
     };
+    if key != KeyOf::Itself {
+        return sort_keyed(vm, base, argc, keys, descending, key);
+    }
     let seq = arg(vm, base, 1);
     if vm.is(seq, VECTOR) {
         let len = vm.heap.len(seq);
@@ -563,6 +737,89 @@ fn sort_fast(vm: &mut Vm, base: usize, argc: usize) -> VmResult<Value> {
     for v in items {
         vm.heap.set(p, 0, v);
         p = vm.cdr(p);
+    }
+    Ok(Value::TRUE)
+}
+
+/// `sort_fast` for a recognized `less?` that compares a key of each
+/// element: the keys are sorted natively, carrying their elements.
+fn sort_keyed(
+    vm: &mut Vm,
+    base: usize,
+    argc: usize,
+    keys: Keys,
+    descending: bool,
+    key: KeyOf,
+) -> VmResult<Value> {
+    let seq = arg(vm, base, 1);
+    let (items, range) = if vm.is(seq, VECTOR) {
+        let len = vm.heap.len(seq);
+        let (start, end) = vm.range_args("%sort-fast!", base, argc, 2, len)?;
+        (
+            (start..end).map(|i| vm.heap.get(seq, i)).collect(),
+            Some(start),
+        )
+    } else {
+        match vm.list_to_vec(seq) {
+            Some(items) => (items, None),
+            None => return Ok(Value::FALSE),
+        }
+    };
+    let Some(mut ks) = items
+        .iter()
+        .map(|&v| key_of(vm, v, key))
+        .collect::<Option<Vec<Value>>>()
+    else {
+        return Ok(Value::FALSE);
+    };
+    // Every key must be of the kind the order compares (else the sort
+    // calling `less?` raises the error).
+    let fits = |v: &Value| match keys {
+        Keys::Reals => vm
+            .num(*v)
+            .is_some_and(|n| !matches!(n, Num::Flo(x) if x.is_nan())),
+        Keys::Fixnums => v.is_fixnum(),
+        Keys::Chars => v.as_char().is_some(),
+        Keys::Strings => vm.is(*v, STRING),
+    };
+    if !ks.iter().all(fits) {
+        return Ok(Value::FALSE);
+    }
+    let nums: Vec<Option<Num>> = match keys {
+        Keys::Reals => ks.iter().map(|&v| vm.num(v)).collect(),
+        _ => Vec::new(),
+    };
+    let cmp = |i: usize, j: usize| -> Ordering {
+        let o = match keys {
+            Keys::Reals => match (&nums[i], &nums[j]) {
+                (Some(a), Some(b)) => compare(a, b).unwrap_or(Ordering::Equal),
+                _ => Ordering::Equal,
+            },
+            Keys::Fixnums => ks[i].as_fixnum().cmp(&ks[j].as_fixnum()),
+            Keys::Chars => ks[i].as_char().cmp(&ks[j].as_char()),
+            Keys::Strings => super::string::compare_strings(vm, ks[i], ks[j], false),
+        };
+        if descending { o.reverse() } else { o }
+    };
+    // A stable sort of the indices: equal keys keep their elements' order,
+    // as the merge sort calling `less?` would.
+    let mut order: Vec<usize> = (0..ks.len()).collect();
+    order.sort_by(|&i, &j| cmp(i, j));
+    ks.clear();
+    let sorted: Vec<Value> = order.iter().map(|&i| items[i]).collect();
+    match range {
+        Some(start) => {
+            for (i, v) in sorted.into_iter().enumerate() {
+                vm.heap.set(seq, start + i, v);
+            }
+        }
+        None => {
+            let mut p = seq;
+            for v in sorted {
+                vm.heap.set(p, 0, v);
+                p = vm.cdr(p);
+            }
+        }
     }
     Ok(Value::TRUE)
 }
