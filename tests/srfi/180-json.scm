@@ -182,4 +182,35 @@
        => (/ (* 19999 20000) 2))
 (delete-file file)
 
+;; --- damaged texts: 3,000 mutations of a valid text (a character
+;; replaced, dropped, duplicated, or the text cut) each read as a value or
+;; refused with a JSON error, by json-read and by the generator alike
+(define sample "{\"a\": [1, -2.5e3, true, null, \"x\\u00e9\\n\"], \"b\": {\"c\": []}, \"d\": \"\\ud83d\\ude00\"}")
+(define seed 12345)
+(define (rand n) (set! seed (modulo (+ (* seed 1103515245) 12345) 2147483648)) (modulo (quotient seed 65536) n))
+(define alphabet "{}[]:,\"\\0123456789-+.eEtrufalsn \n\tx\x1;")
+(define (mutate s)
+  (let ((i (if (= 0 (string-length s)) 0 (rand (string-length s)))))
+    (case (rand 4)
+      ((0) (string-append (substring s 0 i) (string (string-ref alphabet (rand (string-length alphabet))))
+                          (substring s (min (+ i 1) (string-length s)) (string-length s))))
+      ((1) (string-append (substring s 0 i) (substring s (min (+ i 1) (string-length s)) (string-length s))))
+      ((2) (string-append (substring s 0 i) (substring s i (string-length s))))
+      (else (substring s 0 i)))))
+(define (outcome thunk)
+  (call/cc (lambda (k)
+             (with-exception-handler
+              (lambda (e) (k (if (json-error? e) 'refused (list 'other-error e))))
+              (lambda () (thunk) 'read)))))
+(define (drain g) (let loop () (if (not (eof-object? (g))) (loop))))
+(check (let loop ((k 0) (bad '()))
+         (if (= k 3000)
+             bad
+             (let* ((text (let m ((t sample) (n (+ 1 (rand 3)))) (if (= n 0) t (m (mutate t) (- n 1)))))
+                    (a (outcome (lambda () (json-read (open-input-string text)))))
+                    (b (outcome (lambda () (drain (json-generator (open-input-string text)))))))
+               (loop (+ k 1)
+                     (if (or (pair? a) (pair? b)) (cons (list text a b) bad) bad)))))
+       => '())
+
 (report)
