@@ -1265,3 +1265,41 @@ fn issue_23_a_malformed_kept_thread_is_refused_when_it_is_resumed() {
     assert_eq!((code, out.as_str()), (70, ""), "{err}");
     assert!(err.contains("damaged thread list"), "{err}");
 }
+
+// See issue #24: the new kinds of data survive an image: complex numbers
+// (their own object, checked by the structural check), compiled regexps
+// (compiled again in the image's process), tables of a Scheme equivalence,
+// char-sets, dates, and JSON read after the start.
+#[test]
+fn issue_24_batteries_data_survives_an_image() {
+    let d = dir("batteries");
+    std::fs::write(
+        d.join("b.scm"),
+        r#"(define z (list 1+2i (sqrt -4) 1/2-3/4i))
+(define re (regexp '(+ (/ "09"))))
+(define cs (char-set-union char-set:letter (char-set #\1)))
+(define tbl (make-hash-table string-ci=?))
+(hash-table-set! tbl "Key" 1)
+(define t (make-date 0 0 0 12 1 1 2020 0))
+(save-application "b.img" #:toplevel
+  (lambda ()
+    (write (list z (regexp-match->list (regexp-search re "ab123")) (char-set-contains? cs #\x3bb)
+                 (hash-table-ref tbl "KEY") (date->string t "~4")
+                 (json-read (open-input-string "{\"a\":[1]}"))))))"#,
+    )
+    .expect("write");
+    let (code, out, err) = run(&d, &["b.scm"]);
+    assert_eq!(code, 0, "{out}{err}");
+    let (code, out, err) = run(&d, &["--image", "b.img"]);
+    assert_eq!(
+        (code, out.as_str()),
+        (
+            0,
+            r#"((1+2i +2i 1/2-3/4i) ("123") #t 1 "2020-01-01T12:00:00Z" ((a . #(1))))"#
+        ),
+        "{err}"
+    );
+    let (code, out, err) = run(&d, &["--check-image", "b.img"]);
+    assert_eq!(code, 0, "{out}{err}");
+    assert!(out.contains("b.img: ok"), "{out}");
+}
