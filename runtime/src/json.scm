@@ -1,6 +1,6 @@
 ;; SRFI-180: JSON (boot loads this file after regexp.scm). Reading a whole
 ;; value and writing are native (prim/json.rs); the streaming procedures
-;; are built here on the native token reader, which reads a port only as
+;; are built here on the native event reader, which reads a port only as
 ;; far as its token, so a file of any size streams in bounded memory.
 ;; An object is an alist with symbol keys, an array a vector, null the
 ;; symbol null.
@@ -42,71 +42,14 @@
 ;; The generator of the events of one JSON text of port: array-start,
 ;; array-end, object-start, object-end, and the values (an object's keys
 ;; as strings, each followed by its value), checked against the grammar
-;; as they come; then the eof object.
+;; as they come (natively: %json-event); then the eof object.
 (define (json-generator . port)
   (let* ((in (json%in "json-generator" port))
-         (depth-limit (json%limit (json-nesting-depth-limit)))
-         (char-limit (json%limit (json-number-of-character-limit)))
-         (count (vector 0))
-         ;; The open containers ('array or 'object), innermost first, and
-         ;; what may come next: value, value-or-end, key, key-or-end,
-         ;; colon, comma-or-end, or done.
-         (stack '())
-         (want 'value))
-    (define (token)
-      (let ((t (%json-token in count)))
-        (if (and char-limit (> (vector-ref count 0) char-limit))
-            (json%fail "json-generator" "the text is longer than the limit of characters" char-limit))
-        t))
-    (define (bad t)
-      (json%fail "json-generator"
-                 (case want
-                   ((value value-or-end) "expected a value")
-                   ((key key-or-end) "expected a key string")
-                   ((colon) "expected `:` after a key")
-                   (else (if (eq? (car stack) 'object) "expected `,` or `}`" "expected `,` or `]`")))
-                 t))
-    (define (after-value!) (set! want (if (null? stack) 'done 'comma-or-end)))
-    (define (open! kind)
-      (if (and depth-limit (>= (length stack) depth-limit))
-          (json%fail "json-generator" "nesting deeper than the limit" depth-limit))
-      (set! stack (cons kind stack))
-      (set! want (if (eq? kind 'array) 'value-or-end 'key-or-end)))
-    (define (close!)
-      (set! stack (cdr stack))
-      (after-value!))
-    (define (next)
-      (if (eq? want 'done)
-          (eof-object)
-          (let ((t (token)))
-            (cond
-             ((eof-object? t)
-              (if (and (eq? want 'value) (null? stack))
-                  (begin (set! want 'done) t)
-                  (json%fail "json-generator" "the input ends inside a value")))
-             ((memq want '(value value-or-end))
-              (cond ((eq? t 'array-start) (open! 'array) t)
-                    ((eq? t 'object-start) (open! 'object) t)
-                    ((and (eq? t 'array-end) (eq? want 'value-or-end)) (close!) t)
-                    ((eq? t 'null) (after-value!) t)
-                    ((or (symbol? t) (char? t)) (bad t))
-                    (else (after-value!) t)))
-             ((memq want '(key key-or-end))
-              (cond ((string? t) (set! want 'colon) t)
-                    ((and (eq? t 'object-end) (eq? want 'key-or-end)) (close!) t)
-                    (else (bad t))))
-             ((eq? want 'colon)
-              (if (eqv? t #\:)
-                  (begin (set! want 'value) (next))
-                  (bad t)))
-             (else
-              (cond ((eqv? t #\,)
-                     (set! want (if (eq? (car stack) 'array) 'value 'key))
-                     (next))
-                    ((and (eq? t 'array-end) (eq? (car stack) 'array)) (close!) t)
-                    ((and (eq? t 'object-end) (eq? (car stack) 'object)) (close!) t)
-                    (else (bad t))))))))
-    next))
+         ;; The open containers, what may come next, the characters read,
+         ;; the two limits, the depth.
+         (state (vector '() 0 0 (json%limit (json-nesting-depth-limit))
+                        (json%limit (json-number-of-character-limit)) 0)))
+    (lambda () (%json-event in state))))
 
 ;; Fold over the events of one JSON text: (proc value seed) for each
 ;; value (and each key, a string); (array-start seed) and (object-start

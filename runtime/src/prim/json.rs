@@ -30,6 +30,7 @@ pub const DEFS: &[PrimDef] = &[
     def("%json-token", 2, 2, json_token),
     def("%json-write", 2, 2, json_write),
     def("%json-error", 2, 2, json_error_prim),
+    def("%json-event", 2, 2, json_event),
 ];
 
 /// `(%json-error message irritants)`: raise a JSON error (what
@@ -927,4 +928,214 @@ fn not_json(vm: &mut Vm, v: Value) -> crate::vm::Exn {
         format!("json-write: a {t} has no JSON form"),
         &[v],
     )
+}
+
+// ---- events -------------------------------------------------------------------------
+
+/// Fields of the state vector of `%json-event` (`json-generator`'s).
+mod ev {
+    /// The open containers, innermost first: a list of fixnums (0 an
+    /// array, 1 an object).
+    pub const STACK: usize = 0;
+    /// What may come next (a fixnum: the `want` constants).
+    pub const WANT: usize = 1;
+    /// Characters consumed so far.
+    pub const COUNT: usize = 2;
+    /// The depth limit, or `#f`.
+    pub const DEPTH_LIMIT: usize = 3;
+    /// The character limit, or `#f`.
+    pub const CHAR_LIMIT: usize = 4;
+    /// How many containers are open.
+    pub const DEPTH: usize = 5;
+    /// Fields.
+    pub const SIZE: usize = 6;
+    pub const VALUE: i64 = 0;
+    pub const VALUE_OR_END: i64 = 1;
+    pub const KEY: i64 = 2;
+    pub const KEY_OR_END: i64 = 3;
+    pub const COLON: i64 = 4;
+    pub const COMMA_OR_END: i64 = 5;
+    pub const DONE: i64 = 6;
+}
+
+/// `(%json-event port state)`: the next event of one JSON text of `port`
+/// (`array-start`, `array-end`, `object-start`, `object-end`, or a value,
+/// an object's keys as strings), checked against the grammar, then the
+/// eof object; `state` is a vector of `ev::SIZE` fields the generator
+/// keeps between calls.
+fn json_event(vm: &mut Vm, base: usize, _: usize) -> VmResult<Value> {
+    use super::io::kind;
+    const WHO: &str = "json-generator";
+    let p = arg(vm, base, 0);
+    let st = arg(vm, base, 1);
+    if !vm.is(st, crate::obj::VECTOR) || vm.heap.len(st) != ev::SIZE {
+        return Err(vm.type_error(WHO, "a generator's state", st));
+    }
+    let k = port_kind(vm, p);
+    if !matches!(k, kind::STRING_IN | kind::STDIN | kind::FD_IN) {
+        return Err(vm.error("json-generator: expected an open textual input port", &[p]));
+    }
+    vm.stack.push(p);
+    let slot = vm.stack.len() - 1;
+    let r = event_at(vm, base, slot, WHO);
+    vm.stack.truncate(slot);
+    r
+}
+
+fn event_at(vm: &mut Vm, base: usize, slot: usize, who: &str) -> VmResult<Value> {
+    let field = |vm: &Vm, i: usize| vm.heap.get(arg(vm, base, 1), i);
+    let set = |vm: &mut Vm, i: usize, v: Value| {
+        let st = arg(vm, base, 1);
+        vm.heap.set(st, i, v);
+    };
+    loop {
+        let want = field(vm, ev::WANT).as_fixnum().unwrap_or(ev::VALUE);
+        if want == ev::DONE {
+            return Ok(Value::EOF);
+        }
+        let mut used = 0;
+        let t = token_at(vm, slot, &mut used)?;
+        let count = field(vm, ev::COUNT)
+            .as_fixnum()
+            .unwrap_or(0)
+            .saturating_add(used as i64);
+        set(vm, ev::COUNT, Value::fix(count.min(1 << 60)));
+        if let Some(limit) = field(vm, ev::CHAR_LIMIT).as_fixnum()
+            && count > limit
+        {
+            return Err(json_error(
+                vm,
+                format!("{who}: the text is longer than the limit of {limit} characters"),
+            ));
+        }
+        let stack = field(vm, ev::STACK);
+        let in_object = vm.is(stack, crate::obj::PAIR) && vm.heap.get(stack, 0) == Value::fix(1);
+        let depth = field(vm, ev::DEPTH).as_fixnum().unwrap_or(0);
+        let tok = classify_token(vm, t);
+        let bad = |vm: &mut Vm, what: &str| -> crate::vm::Exn {
+            let shown = crate::printer::print(vm, t, crate::printer::Mode::Write);
+            json_error(vm, format!("{who}: {what}, found {shown}"))
+        };
+        // After a value: the next is a separator or the end (or done).
+        let after_value = |vm: &mut Vm, depth: i64| {
+            let w = if depth == 0 {
+                ev::DONE
+            } else {
+                ev::COMMA_OR_END
+            };
+            let st = arg(vm, base, 1);
+            vm.heap.set(st, ev::WANT, Value::fix(w));
+        };
+        match (want, tok) {
+            (_, Tok::Eof) => {
+                if want == ev::VALUE && depth == 0 {
+                    set(vm, ev::WANT, Value::fix(ev::DONE));
+                    return Ok(Value::EOF);
+                }
+                return Err(json_error(
+                    vm,
+                    format!("{who}: the input ends inside a value"),
+                ));
+            }
+            (ev::VALUE | ev::VALUE_OR_END, Tok::Open(object)) => {
+                if let Some(limit) = field(vm, ev::DEPTH_LIMIT).as_fixnum()
+                    && depth >= limit
+                {
+                    return Err(json_error(
+                        vm,
+                        format!("{who}: nesting deeper than the limit of {limit}"),
+                    ));
+                }
+                let cell = vm.cons(Value::fix(i64::from(object)), stack)?;
+                set(vm, ev::STACK, cell);
+                set(vm, ev::DEPTH, Value::fix(depth + 1));
+                let w = if object {
+                    ev::KEY_OR_END
+                } else {
+                    ev::VALUE_OR_END
+                };
+                set(vm, ev::WANT, Value::fix(w));
+                return Ok(t);
+            }
+            (ev::VALUE_OR_END, Tok::Close(false)) | (ev::KEY_OR_END, Tok::Close(true)) => {
+                close(vm, base, depth)?;
+                return Ok(t);
+            }
+            (ev::COMMA_OR_END, Tok::Close(object)) if object == in_object => {
+                close(vm, base, depth)?;
+                return Ok(t);
+            }
+            (ev::VALUE | ev::VALUE_OR_END, Tok::Value) => {
+                after_value(vm, depth);
+                return Ok(t);
+            }
+            (ev::KEY | ev::KEY_OR_END, Tok::Value) if vm.is(t, STRING) => {
+                set(vm, ev::WANT, Value::fix(ev::COLON));
+                return Ok(t);
+            }
+            (ev::COLON, Tok::Colon) => set(vm, ev::WANT, Value::fix(ev::VALUE)),
+            (ev::COMMA_OR_END, Tok::Comma) => {
+                let w = if in_object { ev::KEY } else { ev::VALUE };
+                set(vm, ev::WANT, Value::fix(w));
+            }
+            (ev::VALUE | ev::VALUE_OR_END, _) => return Err(bad(vm, "expected a value")),
+            (ev::KEY | ev::KEY_OR_END, _) => return Err(bad(vm, "expected a key string")),
+            (ev::COLON, _) => return Err(bad(vm, "expected `:` after a key")),
+            _ if in_object => return Err(bad(vm, "expected `,` or `}`")),
+            _ => return Err(bad(vm, "expected `,` or `]`")),
+        }
+    }
+}
+
+/// Close the innermost container of the state at argument 1.
+fn close(vm: &mut Vm, base: usize, depth: i64) -> VmResult<()> {
+    let st = arg(vm, base, 1);
+    let stack = vm.heap.get(st, ev::STACK);
+    let rest = if vm.is(stack, crate::obj::PAIR) {
+        vm.heap.get(stack, 1)
+    } else {
+        Value::NIL
+    };
+    vm.heap.set(st, ev::STACK, rest);
+    let depth = (depth - 1).max(0);
+    vm.heap.set(st, ev::DEPTH, Value::fix(depth));
+    let w = if depth == 0 {
+        ev::DONE
+    } else {
+        ev::COMMA_OR_END
+    };
+    vm.heap.set(st, ev::WANT, Value::fix(w));
+    Ok(())
+}
+
+/// What a token of `token_at` is, for the grammar.
+#[derive(Clone, Copy, PartialEq)]
+enum Tok {
+    Eof,
+    /// `[` (false) or `{` (true).
+    Open(bool),
+    /// `]` (false) or `}` (true).
+    Close(bool),
+    Comma,
+    Colon,
+    Value,
+}
+
+fn classify_token(vm: &Vm, t: Value) -> Tok {
+    if t == Value::EOF {
+        return Tok::Eof;
+    }
+    if let Some(c) = t.as_char() {
+        return if c == ',' { Tok::Comma } else { Tok::Colon };
+    }
+    if vm.is(t, crate::obj::SYMBOL) {
+        return match vm.symbol_name(t).as_str() {
+            "array-start" => Tok::Open(false),
+            "object-start" => Tok::Open(true),
+            "array-end" => Tok::Close(false),
+            "object-end" => Tok::Close(true),
+            _ => Tok::Value,
+        };
+    }
+    Tok::Value
 }
