@@ -13,7 +13,7 @@
 //! reads further chunks as it needs them and puts back what follows the
 //! value; from a string port it reads the port's text in place. A read
 //! that must wait for a pipe keeps what it gathered for the call made
-//! again. A token read (`%json-token`) reads only as far as its token, so
+//! again. An event read (`%json-event`) reads only as far as its token, so
 //! streaming a file of any size holds one chunk at a time.
 
 use imp_gc::Value;
@@ -27,7 +27,6 @@ use crate::vm::{Vm, VmResult};
 /// This module's primitives.
 pub const DEFS: &[PrimDef] = &[
     def("%json-read", 3, 3, json_read),
-    def("%json-token", 2, 2, json_token),
     def("%json-write", 2, 2, json_write),
     def("%json-error", 2, 2, json_error_prim),
     def("%json-event", 2, 2, json_event),
@@ -623,35 +622,11 @@ fn number(vm: &mut Vm, src: &mut Src, at: usize) -> Result<(Value, usize), Stop>
 
 // ---- tokens -------------------------------------------------------------------------
 
-/// `(%json-token port count)`: the next token of `port`: one of the symbols
-/// `array-start array-end object-start object-end`, the characters `,`
-/// and `:`, a string, a number, `#t`, `#f`, the symbol `null`, or the eof
-/// object. Reads only as far as the token (for a number, one character
-/// past it). `count`, a vector or `#f`, has the characters consumed added
-/// to its first element.
-fn json_token(vm: &mut Vm, base: usize, _: usize) -> VmResult<Value> {
-    let p = arg(vm, base, 0);
-    use super::io::kind;
-    let k = port_kind(vm, p);
-    if !matches!(k, kind::STRING_IN | kind::STDIN | kind::FD_IN) {
-        return Err(vm.error("json-generator: expected an open textual input port", &[p]));
-    }
-    vm.stack.push(p);
-    let slot = vm.stack.len() - 1;
-    let mut used = 0;
-    let r = token_at(vm, slot, &mut used);
-    let count = arg(vm, base, 1);
-    if vm.is(count, crate::obj::VECTOR) && vm.heap.len(count) > 0 {
-        let n = vm.heap.get(count, 0).as_fixnum().unwrap_or(0);
-        let total = n.saturating_add(used as i64).min(1 << 60);
-        vm.heap.set(count, 0, Value::fix(total));
-    }
-    vm.stack.truncate(slot);
-    r
-}
-
-/// The next token of the port at `slot`; `used` counts the characters
-/// consumed.
+/// The next token of the port at `slot`: one of the symbols `array-start
+/// array-end object-start object-end`, the characters `,` and `:`, a
+/// string, a number, `#t`, `#f`, the symbol `null`, or the eof object.
+/// Reads only as far as the token (for a number, one character past it);
+/// `used` counts the characters consumed.
 fn token_at(vm: &mut Vm, slot: usize, used: &mut usize) -> VmResult<Value> {
     let mut window = 32usize;
     loop {
