@@ -63,13 +63,9 @@
                 ((>= cp to) (loop (+ mid 1) hi))
                 (else #t))))))
 
-;; The complement of ranges v within the characters.
+;; The complement of ranges v within the characters (never surrogates).
 (define (char-set%invert v)
-  (let loop ((i 0) (at 0) (acc '()))
-    (if (= i (vector-length v))
-        (char-set%minus (char-set%normalize (reverse (cons (cons at #x110000) acc)))
-                        (char-set%normalize char-set%surrogates))
-        (loop (+ i 2) (vector-ref v (+ i 1)) (cons (cons at (vector-ref v i)) acc)))))
+  (char-set%minus (char-set%invert-raw v) (char-set%normalize char-set%surrogates)))
 
 (define (char-set%union a b)
   (char-set%normalize (append (char-set%pairs a) (char-set%pairs b))))

@@ -92,19 +92,22 @@ pub(crate) fn deep<R>(f: impl FnOnce() -> R) -> R {
     stacker::maybe_grow(128 * 1024, 4 * 1024 * 1024, f)
 }
 
-/// The Scheme source of the part of the standard library written in Scheme.
-const BOOT: &str = include_str!("boot.scm");
-const THREADS: &str = include_str!("threads.scm");
-const REPL: &str = include_str!("repl.scm");
-const NET: &str = include_str!("net.scm");
-const OS: &str = include_str!("os.scm");
-const SRFI: &str = include_str!("srfi.scm");
-const CHARSET: &str = include_str!("charset.scm");
-const STRINGS: &str = include_str!("strings.scm");
-const COLLECTIONS: &str = include_str!("collections.scm");
-const TIME: &str = include_str!("time.scm");
-const REGEXP: &str = include_str!("regexp.scm");
-const JSON: &str = include_str!("json.scm");
+/// The Scheme source of the part of the standard library written in
+/// Scheme, by file name, in the order the boot loads it.
+const BOOT_FILES: &[(&str, &str)] = &[
+    ("boot.scm", include_str!("boot.scm")),
+    ("threads.scm", include_str!("threads.scm")),
+    ("net.scm", include_str!("net.scm")),
+    ("os.scm", include_str!("os.scm")),
+    ("srfi.scm", include_str!("srfi.scm")),
+    ("charset.scm", include_str!("charset.scm")),
+    ("strings.scm", include_str!("strings.scm")),
+    ("collections.scm", include_str!("collections.scm")),
+    ("time.scm", include_str!("time.scm")),
+    ("regexp.scm", include_str!("regexp.scm")),
+    ("json.scm", include_str!("json.scm")),
+    ("repl.scm", include_str!("repl.scm")),
+];
 
 /// Why an evaluation failed.
 ///
@@ -1005,18 +1008,9 @@ impl Runtime {
 
     fn boot(&mut self) -> Result<(), Error> {
         prim::install(&mut self.vm).map_err(|e| self.convert(e))?;
-        self.eval_source(BOOT, Some("boot.scm"))?;
-        self.eval_source(THREADS, Some("threads.scm"))?;
-        self.eval_source(NET, Some("net.scm"))?;
-        self.eval_source(OS, Some("os.scm"))?;
-        self.eval_source(SRFI, Some("srfi.scm"))?;
-        self.eval_source(CHARSET, Some("charset.scm"))?;
-        self.eval_source(STRINGS, Some("strings.scm"))?;
-        self.eval_source(COLLECTIONS, Some("collections.scm"))?;
-        self.eval_source(TIME, Some("time.scm"))?;
-        self.eval_source(REGEXP, Some("regexp.scm"))?;
-        self.eval_source(JSON, Some("json.scm"))?;
-        self.eval_source(REPL, Some("repl.scm"))?;
+        for (file, text) in BOOT_FILES {
+            self.eval_source(text, Some(file))?;
+        }
         compile::library::record_builtins(&mut self.vm).map_err(|e| self.convert(e))?;
         self.vm.hide_internals().map_err(|e| self.convert(e))?;
         for (reg, name) in [
@@ -2231,20 +2225,7 @@ mod boot_source_tests {
     #[test]
     fn boot_files_define_each_name_once() {
         let mut seen = std::collections::HashMap::new();
-        for (file, text) in [
-            ("boot.scm", super::BOOT),
-            ("threads.scm", super::THREADS),
-            ("net.scm", super::NET),
-            ("os.scm", super::OS),
-            ("srfi.scm", super::SRFI),
-            ("charset.scm", super::CHARSET),
-            ("strings.scm", super::STRINGS),
-            ("collections.scm", super::COLLECTIONS),
-            ("time.scm", super::TIME),
-            ("regexp.scm", super::REGEXP),
-            ("json.scm", super::JSON),
-            ("repl.scm", super::REPL),
-        ] {
+        for (file, text) in super::BOOT_FILES {
             for line in text.lines() {
                 let Some(rest) = line
                     .strip_prefix("(define ")

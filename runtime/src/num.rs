@@ -383,15 +383,6 @@ pub fn complex_redirect(who: &str) -> Option<&'static str> {
     })
 }
 
-/// The redirect of a primitive call to `to` (`complex_redirect`).
-pub fn redirect_to(to: &'static str) -> crate::vm::Exn {
-    crate::vm::Exn::Redirect {
-        to,
-        argc: 0,
-        tail: false,
-    }
-}
-
 /// Apply `op` to the two values on top of the stack (not popped).
 pub fn binop(vm: &mut Vm, op: ArithOp) -> VmResult<Value> {
     let n = vm.stack.len();

@@ -171,6 +171,11 @@
           (string-append "(" (seq xs) ")"))
         (group xs)))
   (define (folded s) (if fold? (string-append "(?i:" s ")") s))
+  (define (within ascii? fold? capture?)
+    (string-append "(?:"
+                   (apply string-append
+                          (map (lambda (x) (regexp%compile x state ascii? fold? capture?)) (cdr sre)))
+                   ")"))
   (define (args n)
     (if (not (and (list? sre) (>= (length sre) (+ n 1))))
         (regexp%fail (string-append (symbol->string (car sre)) ": too few arguments") sre)))
@@ -227,26 +232,12 @@
       ((submatch-named ->)
        (args 1)
        (capture (cadr sre) (cddr sre)))
-      ((w/nocase) (string-append "(?:" (apply string-append
-                                              (map (lambda (x) (regexp%compile x state ascii? #t capture?))
-                                                   (cdr sre)))
-                                 ")"))
-      ((w/case) (string-append "(?:" (apply string-append
-                                            (map (lambda (x) (regexp%compile x state ascii? #f capture?))
-                                                 (cdr sre)))
-                               ")"))
-      ((w/ascii) (string-append "(?:" (apply string-append
-                                             (map (lambda (x) (regexp%compile x state #t fold? capture?))
-                                                  (cdr sre)))
-                                ")"))
-      ((w/unicode) (string-append "(?:" (apply string-append
-                                               (map (lambda (x) (regexp%compile x state #f fold? capture?))
-                                                    (cdr sre)))
-                                  ")"))
-      ((w/nocapture) (string-append "(?:" (apply string-append
-                                                 (map (lambda (x) (regexp%compile x state ascii? fold? #f))
-                                                      (cdr sre)))
-                                    ")"))
+      ;; The flags hold inside: case folding, ASCII classes, capturing.
+      ((w/nocase) (within ascii? #t capture?))
+      ((w/case) (within ascii? #f capture?))
+      ((w/ascii) (within #t fold? capture?))
+      ((w/unicode) (within #f fold? capture?))
+      ((w/nocapture) (within ascii? fold? #f))
       ((word) (string-append "\\b{start}" (group (cdr sre)) "\\b{end}"))
       ((word+)
        (sub `(word (+ (and (or alphanumeric #\_) (or ,@(cdr sre)))))))

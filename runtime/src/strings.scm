@@ -247,29 +247,11 @@
 
 (define (string-contains s1 s2 . opt)
   (call-with-values (lambda () (string%two "string-contains" s1 s2 opt))
-    (lambda (start1 end1 start2 end2)
-      (let ((m (- end2 start2)))
-        (let loop ((i start1))
-          (cond ((> (+ i m) end1) #f)
-                ((let match ((k 0))
-                   (or (= k m)
-                       (and (char=? (string-ref s1 (+ i k)) (string-ref s2 (+ start2 k)))
-                            (match (+ k 1)))))
-                 i)
-                (else (loop (+ i 1)))))))))
+    (lambda (start1 end1 start2 end2) (%string-search s1 s2 start1 end1 start2 end2 #f))))
 
 (define (string-contains-right s1 s2 . opt)
   (call-with-values (lambda () (string%two "string-contains-right" s1 s2 opt))
-    (lambda (start1 end1 start2 end2)
-      (let ((m (- end2 start2)))
-        (let loop ((i (- end1 m)))
-          (cond ((< i start1) #f)
-                ((let match ((k 0))
-                   (or (= k m)
-                       (and (char=? (string-ref s1 (+ i k)) (string-ref s2 (+ start2 k)))
-                            (match (+ k 1)))))
-                 i)
-                (else (loop (- i 1)))))))))
+    (lambda (start1 end1 start2 end2) (%string-search s1 s2 start1 end1 start2 end2 #t))))
 
 ;; ---- the whole string ---------------------------------------------------------------------
 

@@ -328,7 +328,7 @@ fn table_arg(vm: &mut Vm, who: &str, base: usize) -> VmResult<Value> {
 fn keyed_table_arg(vm: &mut Vm, who: &str, to: &'static str, base: usize) -> VmResult<Value> {
     let t = table_arg(vm, who, base)?;
     if kind_of(vm, t) == GENERIC {
-        return Err(redirect(to));
+        return Err(crate::vm::Exn::redirect(to));
     }
     Ok(t)
 }
@@ -408,7 +408,7 @@ fn make_hash_table(vm: &mut Vm, base: usize, argc: usize) -> VmResult<Value> {
     };
     if !vm.is_procedure(equiv) {
         // A comparator (SRFI-125): `boot.scm` takes its procedures out.
-        return Err(redirect("%make-hash-table/comparator"));
+        return Err(crate::vm::Exn::redirect("%make-hash-table/comparator"));
     }
     let mut kind = None;
     for (name, k) in [
@@ -522,20 +522,11 @@ fn hash_table_ref_default(vm: &mut Vm, base: usize, _: usize) -> VmResult<Value>
     })
 }
 
-/// A call the natives leave to `boot.scm`: `to` takes it.
-fn redirect(to: &'static str) -> crate::vm::Exn {
-    crate::vm::Exn::Redirect {
-        to,
-        argc: 0,
-        tail: false,
-    }
-}
-
 /// `(hash-table-set! table key value ...)` (several pairs: SRFI-125's,
 /// in `boot.scm`).
 fn hash_table_set(vm: &mut Vm, base: usize, argc: usize) -> VmResult<Value> {
     if argc != 3 {
-        return Err(redirect("%hash-table-set!/pairs"));
+        return Err(crate::vm::Exn::redirect("%hash-table-set!/pairs"));
     }
     let t = keyed_table_arg(vm, "hash-table-set!", "%generic-set!", base)?;
     let key = arg(vm, base, 1);
@@ -568,7 +559,7 @@ fn hash_table_set(vm: &mut Vm, base: usize, argc: usize) -> VmResult<Value> {
 /// (several keys: `boot.scm`).
 fn hash_table_delete(vm: &mut Vm, base: usize, argc: usize) -> VmResult<Value> {
     if argc != 2 {
-        return Err(redirect("%hash-table-delete!/keys"));
+        return Err(crate::vm::Exn::redirect("%hash-table-delete!/keys"));
     }
     let t = keyed_table_arg(vm, "hash-table-delete!", "%generic-delete!", base)?;
     let key = arg(vm, base, 1);
@@ -608,7 +599,7 @@ fn hash_table_contains(vm: &mut Vm, base: usize, _: usize) -> VmResult<Value> {
 /// `boot.scm`'s.
 fn hash_table_count(vm: &mut Vm, base: usize, argc: usize) -> VmResult<Value> {
     if argc == 2 {
-        return Err(redirect("%hash-table-count/pred"));
+        return Err(crate::vm::Exn::redirect("%hash-table-count/pred"));
     }
     let t = table_arg(vm, "hash-table-count", base)?;
     Ok(Value::fix(count_of(vm, t) as i64))

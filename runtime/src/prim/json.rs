@@ -58,7 +58,10 @@ fn json_error(vm: &mut Vm, message: String) -> crate::vm::Exn {
 /// Where the parser is in its text, for messages: line and column from
 /// the start of what this call read (1-based), and the character count.
 fn position(text: &str, at: usize) -> String {
-    let at = at.min(text.len());
+    let mut at = at.min(text.len());
+    while !text.is_char_boundary(at) {
+        at -= 1;
+    }
     let before = &text[..at];
     let line = before.matches('\n').count() + 1;
     let col = before.rsplit('\n').next().map_or(0, |l| l.chars().count()) + 1;
@@ -78,22 +81,10 @@ struct Src {
     eof: bool,
 }
 
-/// What stopped a parse that is not an error of the input.
-enum Stop {
-    /// A Scheme error or a block: handed up as it is.
-    Exn(crate::vm::Exn),
-}
-
-impl From<crate::vm::Exn> for Stop {
-    fn from(e: crate::vm::Exn) -> Stop {
-        Stop::Exn(e)
-    }
-}
-
 impl Src {
     /// Read another chunk; `false` at the end of the input (or of the
     /// text, for a port without a descriptor).
-    fn more(&mut self, vm: &mut Vm) -> Result<bool, Stop> {
+    fn more(&mut self, vm: &mut Vm) -> VmResult<bool> {
         let Some(fd) = self.fd else {
             return Ok(false);
         };
@@ -123,21 +114,22 @@ impl Src {
                     if !gathered.is_empty() {
                         vm.os.stash_text(fd, gathered, chars);
                     }
-                    return Err(fd_block(vm, "json-read", fd, Interest::Read).into());
+                    return Err(fd_block(vm, "json-read", fd, Interest::Read));
                 }
                 ReadOutcome::Invalid { offset, byte } => {
                     return Err(json_error(
                         vm,
-                        format!("json-read: input is not valid UTF-8 (byte 0x{byte:02x} at byte {offset})"),
-                    )
-                    .into());
+                        format!(
+                            "json-read: input is not valid UTF-8 (byte 0x{byte:02x} at byte {offset})"
+                        ),
+                    ));
                 }
             }
         }
     }
 
     /// The byte at `at`, reading more if needed; `None` at the end.
-    fn byte(&mut self, vm: &mut Vm, at: usize) -> Result<Option<u8>, Stop> {
+    fn byte(&mut self, vm: &mut Vm, at: usize) -> VmResult<Option<u8>> {
         while at >= self.text.len() {
             if !self.more(vm)? {
                 return Ok(None);
@@ -224,10 +216,10 @@ fn json_read(vm: &mut Vm, base: usize, _: usize) -> VmResult<Value> {
                 }
                 break Ok(v);
             }
-            Err(Stop::Exn(crate::vm::Exn::Error {
+            Err(crate::vm::Exn::Error {
                 kind: "json-incomplete",
                 ..
-            })) if k == kind::STDIN => {
+            }) if k == kind::STDIN => {
                 // Standard input comes a line at a time: wait for more.
                 vm.stack.truncate(slot + 1);
                 if !fill(vm, slot, true)? {
@@ -237,16 +229,16 @@ fn json_read(vm: &mut Vm, base: usize, _: usize) -> VmResult<Value> {
                     ));
                 }
             }
-            Err(Stop::Exn(crate::vm::Exn::Error {
+            Err(crate::vm::Exn::Error {
                 kind: "json-incomplete",
                 ..
-            })) => {
+            }) => {
                 break Err(json_error(
                     vm,
                     "json-read: the input ends inside a value".into(),
                 ));
             }
-            Err(Stop::Exn(e)) => break Err(e),
+            Err(e) => break Err(e),
         }
     };
     vm.stack.truncate(slot);
@@ -262,7 +254,7 @@ fn char_at(text: &str, at: usize) -> String {
     }
 }
 
-fn skip_ws(vm: &mut Vm, src: &mut Src, mut at: usize) -> Result<(usize, Option<u8>), Stop> {
+fn skip_ws(vm: &mut Vm, src: &mut Src, mut at: usize) -> VmResult<(usize, Option<u8>)> {
     loop {
         match src.byte(vm, at)? {
             Some(b' ' | b'\t' | b'\n' | b'\r') => at += 1,
@@ -273,21 +265,20 @@ fn skip_ws(vm: &mut Vm, src: &mut Src, mut at: usize) -> Result<(usize, Option<u
 
 /// Parse one value from `src`: the value and the byte after it. The end
 /// of the input inside a value is the error kind `json-incomplete`.
-fn parse(vm: &mut Vm, src: &mut Src, limit: usize) -> Result<(Value, usize), Stop> {
+fn parse(vm: &mut Vm, src: &mut Src, limit: usize) -> VmResult<(Value, usize)> {
     let base = vm.stack.len();
     let mut open: Vec<Open> = Vec::new();
     let (mut at, first) = skip_ws(vm, src, 0)?;
     if first.is_none() {
         return Ok((Value::EOF, at));
     }
-    let incomplete = |vm: &mut Vm| Stop::Exn(vm.error_kind("json-incomplete", "", &[]));
     let bad = |vm: &mut Vm, src: &Src, at: usize, what: &str| {
         let m = format!(
             "json-read: {what}, found {} at {}",
             char_at(&src.text, at),
             position(&src.text, at)
         );
-        Stop::Exn(json_error(vm, m))
+        json_error(vm, m)
     };
     // Each turn reads one value (or opens or closes a container).
     'value: loop {
@@ -303,7 +294,7 @@ fn parse(vm: &mut Vm, src: &mut Src, limit: usize) -> Result<(Value, usize), Sto
                         "json-read: nesting deeper than the limit of {limit} at {}",
                         position(&src.text, at)
                     );
-                    return Err(Stop::Exn(json_error(vm, m)));
+                    return Err(json_error(vm, m));
                 }
                 let object = b == b'{';
                 open.push(Open {
@@ -338,19 +329,8 @@ fn parse(vm: &mut Vm, src: &mut Src, limit: usize) -> Result<(Value, usize), Sto
                 vm.stack.push(v);
             }
             b't' | b'f' | b'n' => {
-                let (word, v) = match b {
-                    b't' => ("true", Value::TRUE),
-                    b'f' => ("false", Value::FALSE),
-                    _ => ("null", vm.intern("null")?),
-                };
-                for (i, w) in word.bytes().enumerate() {
-                    match src.byte(vm, at + i)? {
-                        Some(x) if x == w => {}
-                        None => return Err(incomplete(vm)),
-                        Some(_) => return Err(bad(vm, src, at + i, &format!("expected `{word}`"))),
-                    }
-                }
-                at += word.len();
+                let (v, next) = literal(vm, src, at, "json-read")?;
+                at = next;
                 vm.stack.push(v);
             }
             _ => return Err(bad(vm, src, at, "expected a value")),
@@ -408,21 +388,21 @@ fn parse(vm: &mut Vm, src: &mut Src, limit: usize) -> Result<(Value, usize), Sto
 
 /// Read the key string at `at` and the `:` after it, pushing the key as a
 /// symbol; the byte after the colon.
-fn object_key(vm: &mut Vm, src: &mut Src, at: usize) -> Result<usize, Stop> {
+fn object_key(vm: &mut Vm, src: &mut Src, at: usize) -> VmResult<usize> {
     let (key, at) = string(vm, src, at)?;
     let sym = vm.intern(&key)?;
     vm.stack.push(sym);
     let (at, c) = skip_ws(vm, src, at)?;
     match c {
         Some(b':') => Ok(at + 1),
-        None => Err(Stop::Exn(vm.error_kind("json-incomplete", "", &[]))),
+        None => Err(incomplete(vm)),
         _ => {
             let m = format!(
                 "json-read: expected `:` after a key, found {} at {}",
                 char_at(&src.text, at),
                 position(&src.text, at)
             );
-            Err(Stop::Exn(json_error(vm, m)))
+            Err(json_error(vm, m))
         }
     }
 }
@@ -448,18 +428,18 @@ fn alist_from_stack(vm: &mut Vm, from: usize) -> VmResult<Value> {
 
 /// The string whose opening quote is at `at`, unescaped, and the byte
 /// after its closing quote.
-fn string(vm: &mut Vm, src: &mut Src, at: usize) -> Result<(String, usize), Stop> {
+fn string(vm: &mut Vm, src: &mut Src, at: usize) -> VmResult<(String, usize)> {
     let start = at + 1;
     let mut i = start;
     let mut out: Option<String> = None;
     let mut run = start;
     let bad = |vm: &mut Vm, src: &Src, at: usize, what: &str| {
         let m = format!("json-read: {what} at {}", position(&src.text, at));
-        Stop::Exn(json_error(vm, m))
+        json_error(vm, m)
     };
     loop {
         let Some(b) = src.byte(vm, i)? else {
-            return Err(Stop::Exn(vm.error_kind("json-incomplete", "", &[])));
+            return Err(incomplete(vm));
         };
         match b {
             b'"' => {
@@ -476,7 +456,7 @@ fn string(vm: &mut Vm, src: &mut Src, at: usize) -> Result<(String, usize), Stop
                 let s = out.get_or_insert_with(String::new);
                 s.push_str(&src.text[run..i]);
                 let Some(e) = src.byte(vm, i + 1)? else {
-                    return Err(Stop::Exn(vm.error_kind("json-incomplete", "", &[])));
+                    return Err(incomplete(vm));
                 };
                 let c = match e {
                     b'"' => '"',
@@ -534,18 +514,18 @@ fn string(vm: &mut Vm, src: &mut Src, at: usize) -> Result<(String, usize), Stop
     }
 }
 
-fn hex4(vm: &mut Vm, src: &mut Src, at: usize) -> Result<u32, Stop> {
+fn hex4(vm: &mut Vm, src: &mut Src, at: usize) -> VmResult<u32> {
     let mut n = 0;
     for k in 0..4 {
         let Some(b) = src.byte(vm, at + k)? else {
-            return Err(Stop::Exn(vm.error_kind("json-incomplete", "", &[])));
+            return Err(incomplete(vm));
         };
         let d = (b as char).to_digit(16).ok_or_else(|| {
             let m = format!(
                 "json-read: a \\u escape needs four hex digits at {}",
                 position(&src.text, at + k)
             );
-            Stop::Exn(json_error(vm, m))
+            json_error(vm, m)
         })?;
         n = n * 16 + d;
     }
@@ -553,9 +533,9 @@ fn hex4(vm: &mut Vm, src: &mut Src, at: usize) -> Result<u32, Stop> {
 }
 
 /// The number at `at` and the byte after it.
-fn number(vm: &mut Vm, src: &mut Src, at: usize) -> Result<(Value, usize), Stop> {
+fn number(vm: &mut Vm, src: &mut Src, at: usize) -> VmResult<(Value, usize)> {
     let mut i = at;
-    let digits = |vm: &mut Vm, src: &mut Src, mut i: usize| -> Result<usize, Stop> {
+    let digits = |vm: &mut Vm, src: &mut Src, mut i: usize| -> VmResult<usize> {
         while let Some(b'0'..=b'9') = src.byte(vm, i)? {
             i += 1;
         }
@@ -567,7 +547,7 @@ fn number(vm: &mut Vm, src: &mut Src, at: usize) -> Result<(Value, usize), Stop>
             char_at(&src.text, i),
             position(&src.text, i)
         );
-        Stop::Exn(json_error(vm, m))
+        json_error(vm, m)
     };
     if src.byte(vm, i)? == Some(b'-') {
         i += 1;
@@ -575,15 +555,15 @@ fn number(vm: &mut Vm, src: &mut Src, at: usize) -> Result<(Value, usize), Stop>
     match src.byte(vm, i)? {
         Some(b'0') => i += 1,
         Some(b'1'..=b'9') => i = digits(vm, src, i)?,
-        None => return Err(Stop::Exn(vm.error_kind("json-incomplete", "", &[]))),
+        None => return Err(incomplete(vm)),
         _ => return Err(bad(vm, src, i)),
     }
     let mut exact = true;
     // A digit must come at `i`.
-    let digit = |vm: &mut Vm, src: &mut Src, i: usize| -> Result<(), Stop> {
+    let digit = |vm: &mut Vm, src: &mut Src, i: usize| -> VmResult<()> {
         match src.byte(vm, i)? {
             Some(b'0'..=b'9') => Ok(()),
-            None => Err(Stop::Exn(vm.error_kind("json-incomplete", "", &[]))),
+            None => Err(incomplete(vm)),
             _ => Err(bad(vm, src, i)),
         }
     };
@@ -684,7 +664,7 @@ fn token_at(vm: &mut Vm, slot: usize, used: &mut usize) -> VmResult<Value> {
         let r = match c {
             '"' => string(vm, &mut src, 0).and_then(|(s, at)| Ok((vm.string(&s)?, at))),
             '-' | '0'..='9' => number(vm, &mut src, 0),
-            't' | 'f' | 'n' => literal(vm, &mut src),
+            't' | 'f' | 'n' => literal(vm, &mut src, 0, "json-generator"),
             _ => {
                 let m = format!(
                     "json-generator: expected a value, found {}",
@@ -706,10 +686,10 @@ fn token_at(vm: &mut Vm, slot: usize, used: &mut usize) -> VmResult<Value> {
                 return Ok(vm.stack.pop().unwrap_or(Value::EOF));
             }
             Ok(_) if partial => window = window.saturating_mul(4),
-            Err(Stop::Exn(crate::vm::Exn::Error {
+            Err(crate::vm::Exn::Error {
                 kind: "json-incomplete",
                 ..
-            })) if partial => {
+            }) if partial => {
                 window = window.saturating_mul(4);
             }
             Ok((v, at)) => {
@@ -723,10 +703,10 @@ fn token_at(vm: &mut Vm, slot: usize, used: &mut usize) -> VmResult<Value> {
                     return Ok(v);
                 }
             }
-            Err(Stop::Exn(crate::vm::Exn::Error {
+            Err(crate::vm::Exn::Error {
                 kind: "json-incomplete",
                 ..
-            })) => {
+            }) => {
                 if !fill(vm, slot, true)? {
                     let (pos, len) = (
                         vm.heap.get(vm.stack[slot], 2).as_fixnum_unchecked() as usize,
@@ -740,7 +720,7 @@ fn token_at(vm: &mut Vm, slot: usize, used: &mut usize) -> VmResult<Value> {
                     ));
                 }
             }
-            Err(Stop::Exn(e)) => {
+            Err(e) => {
                 consume(vm, slot, 1);
                 *used += 1;
                 return Err(e);
@@ -749,26 +729,36 @@ fn token_at(vm: &mut Vm, slot: usize, used: &mut usize) -> VmResult<Value> {
     }
 }
 
-fn literal(vm: &mut Vm, src: &mut Src) -> Result<(Value, usize), Stop> {
-    let (word, v) = match src.byte(vm, 0)? {
+/// The literal `true`, `false` or `null` at byte `at` (whose first byte
+/// is `t`, `f` or `n`), and the byte after it; `who` names the caller in
+/// the error.
+fn literal(vm: &mut Vm, src: &mut Src, at: usize, who: &str) -> VmResult<(Value, usize)> {
+    let (word, v) = match src.byte(vm, at)? {
         Some(b't') => ("true", Value::TRUE),
         Some(b'f') => ("false", Value::FALSE),
         _ => ("null", vm.intern("null")?),
     };
     for (i, w) in word.bytes().enumerate() {
-        match src.byte(vm, i)? {
+        match src.byte(vm, at + i)? {
             Some(x) if x == w => {}
-            None => return Err(Stop::Exn(vm.error_kind("json-incomplete", "", &[]))),
+            None => return Err(incomplete(vm)),
             Some(_) => {
                 let m = format!(
-                    "json-generator: expected `{word}`, found {}",
-                    char_at(&src.text, i)
+                    "{who}: expected `{word}`, found {} at {}",
+                    char_at(&src.text, at + i),
+                    position(&src.text, at + i)
                 );
-                return Err(Stop::Exn(json_error(vm, m)));
+                return Err(json_error(vm, m));
             }
         }
     }
-    Ok((v, word.len()))
+    Ok((v, at + word.len()))
+}
+
+/// The end of the input inside a value: `json_read` and `token_at` read
+/// more, or refuse the text.
+fn incomplete(vm: &mut Vm) -> crate::vm::Exn {
+    vm.error_kind("json-incomplete", "", &[])
 }
 
 // ---- writing ------------------------------------------------------------------------

@@ -116,7 +116,7 @@ fn num_arg(vm: &mut Vm, who: &str, base: usize, i: usize) -> VmResult<Num> {
     if vm.is_complex(v)
         && let Some(to) = crate::num::complex_redirect(who)
     {
-        return Err(crate::num::redirect_to(to));
+        return Err(crate::vm::Exn::redirect(to));
     }
     vm.expect_num(who, v)
 }
@@ -156,9 +156,9 @@ fn to_f64(n: &Num) -> f64 {
 
 /// A real argument whose result is not real (`(sqrt -4)`, `(log -1)`,
 /// `(asin 2)`): `complex.scm` computes it.
-fn complex_error(vm: &mut Vm, who: &str, base: usize) -> crate::vm::Exn {
+fn complex_result(vm: &mut Vm, who: &str, base: usize) -> crate::vm::Exn {
     match crate::num::complex_redirect(who) {
-        Some(to) => crate::num::redirect_to(to),
+        Some(to) => crate::vm::Exn::redirect(to),
         None => {
             let v = arg(vm, base, 0);
             vm.error(format!("{who}: complex results are not supported"), &[v])
@@ -411,7 +411,7 @@ fn expt(vm: &mut Vm, base: usize, _: usize) -> VmResult<Value> {
     }
     let (x, y) = (to_f64(&b), to_f64(&e));
     if x < 0.0 && y.is_finite() && y.fract() != 0.0 {
-        return Err(complex_error(vm, "expt", base));
+        return Err(complex_result(vm, "expt", base));
     }
     vm.flonum(x.powf(y))
 }
@@ -448,7 +448,7 @@ fn exact_pow(vm: &mut Vm, b: BigInt, k: &BigInt) -> VmResult<BigInt> {
 fn sqrt(vm: &mut Vm, base: usize, _: usize) -> VmResult<Value> {
     let n = num_arg(vm, "sqrt", base, 0)?;
     if signum(&n) < 0 {
-        return Err(complex_error(vm, "sqrt", base));
+        return Err(complex_result(vm, "sqrt", base));
     }
     match n {
         Num::Flo(x) => vm.flonum(x.sqrt()),
@@ -519,7 +519,7 @@ fn log(vm: &mut Vm, base: usize, argc: usize) -> VmResult<Value> {
         None => None,
     };
     if signum(&n) < 0 || b.as_ref().is_some_and(|b| signum(b) < 0) {
-        return Err(complex_error(vm, "log", base));
+        return Err(complex_result(vm, "log", base));
     }
     let r = match b {
         None => ln(&n),
@@ -541,7 +541,7 @@ fn float1(vm: &mut Vm, base: usize, _: usize, who: &str, f: fn(f64) -> f64) -> V
 fn arc(vm: &mut Vm, base: usize, _: usize, who: &str, f: fn(f64) -> f64) -> VmResult<Value> {
     let x = to_f64(&num_arg(vm, who, base, 0)?);
     if x.abs() > 1.0 {
-        return Err(complex_error(vm, who, base));
+        return Err(complex_result(vm, who, base));
     }
     vm.flonum(f(x))
 }

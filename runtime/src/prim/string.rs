@@ -1,6 +1,6 @@
 //! Characters, strings and symbols (R7RS 6.5, 6.6, 6.7), plus the UTF-8
-//! conversions of 6.9 and SRFI-130's `string-join` (the rest of SRFI-130
-//! is Scheme, in `strings.scm`).
+//! conversions of 6.9, SRFI-130's `string-join` and the search under
+//! `string-contains` (the rest of SRFI-130 is Scheme, in `strings.scm`).
 //!
 //! Strings are fixed-length arrays of chars in the heap (UTF-32, two per
 //! word). Every string this module allocates has its padding half-word
@@ -69,6 +69,7 @@ pub const DEFS: &[PrimDef] = &[
     def("string-downcase", 1, 1, string_downcase),
     def("string-foldcase", 1, 1, string_foldcase),
     def("string-join", 1, 3, string_join),
+    def("%string-search", 7, 7, string_search),
     def("symbol?", 1, 1, symbol_p),
     def("keyword?", 1, 1, keyword_p),
     def("symbol->string", 1, 1, symbol_to_string),
@@ -562,6 +563,31 @@ fn string_join(vm: &mut Vm, base: usize, argc: usize) -> VmResult<Value> {
         }
     }
     vm.string(&out)
+}
+
+/// `(%string-search s1 s2 start1 end1 start2 end2 from-right?)`: where
+/// `s2[start2..end2]` first (or last) occurs in `s1[start1..end1]`, or
+/// `#f` (`strings.scm` checks the ranges).
+fn string_search(vm: &mut Vm, base: usize, _: usize) -> VmResult<Value> {
+    const WHO: &str = "string-contains";
+    let s1 = str_arg(vm, WHO, base, 0)?;
+    let s2 = str_arg(vm, WHO, base, 1)?;
+    let idx = |vm: &mut Vm, i: usize| vm.index_arg(WHO, base, i);
+    let (start1, end1, start2, end2) = (idx(vm, 2)?, idx(vm, 3)?, idx(vm, 4)?, idx(vm, 5)?);
+    if start1 > end1 || end1 > vm.string_len(s1) || start2 > end2 || end2 > vm.string_len(s2) {
+        return Err(vm.error(format!("{WHO}: bad range"), &[]));
+    }
+    let m = end2 - start2;
+    if m > end1 - start1 {
+        return Ok(Value::FALSE);
+    }
+    let at = |i: usize| (0..m).all(|k| vm.string_ref(s1, i + k) == vm.string_ref(s2, start2 + k));
+    let found = if arg(vm, base, 6).is_true() {
+        (start1..=end1 - m).rev().find(|&i| at(i))
+    } else {
+        (start1..=end1 - m).find(|&i| at(i))
+    };
+    Ok(found.map_or(Value::FALSE, |i| Value::fix(i as i64)))
 }
 
 // ---- symbols ---------------------------------------------------------------------------

@@ -145,6 +145,19 @@ pub enum Exn {
     },
 }
 
+impl Exn {
+    /// A primitive's redirect of its call to the procedure that is the
+    /// value of global `to` (`Exn::Redirect`; the interpreter fills in
+    /// the argument count and position).
+    pub fn redirect(to: &'static str) -> Exn {
+        Exn::Redirect {
+            to,
+            argc: 0,
+            tail: false,
+        }
+    }
+}
+
 /// Something outside the VM a thread can wait for.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum IoWait {
